@@ -1,0 +1,21 @@
+//! The contract: one set of types for producers, the server, the wire, the cache and the TUI.
+
+mod cursor;
+mod error;
+mod event;
+mod query;
+mod query_lang;
+mod time;
+mod validate;
+
+pub use cursor::{Cursor, Order};
+pub use error::{ApiError, ErrorBody, ErrorCode};
+pub use event::{
+    Actor, ActorType, AppendResponse, Appended, Entry, Kind, NewEvent, Outcome, Page, Target,
+};
+pub use query::{
+    ChainHead, FacetField, FacetValue, Facets, Query, Stats, StatsBucket, VerifyReport,
+};
+pub use query_lang::QueryParseError;
+pub use time::{TimeBound, format_ts, from_millis, parse_ts, to_millis};
+pub use validate::{FieldError, MAX_BATCH, MAX_DETAILS_BYTES, validate_event};

@@ -1,0 +1,253 @@
+//! The filter every read route takes, and the shapes of facets, stats and verify answers.
+
+use super::error::ApiError;
+use super::event::{Kind, Outcome};
+use super::time::TimeBound;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A whole filter: AND across fields, OR across the values of one field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    /// Exact actions; a trailing `*` makes one a prefix.
+    pub actions: Vec<String>,
+    /// Actor ids or emails (emails case-insensitive).
+    pub actors: Vec<String>,
+    /// `type/id` or a bare target id.
+    pub targets: Vec<String>,
+    pub target_types: Vec<String>,
+    pub channels: Vec<String>,
+    pub kinds: Vec<Kind>,
+    pub outcomes: Vec<Outcome>,
+    /// Case-insensitive substrings; every one must match (`q`, bare words, quoted phrases).
+    pub text: Vec<String>,
+    pub from: Option<TimeBound>,
+    pub to: Option<TimeBound>,
+}
+
+/// Parameters every read route takes besides the filter's own.
+const FILTER_PARAMS: [&str; 11] = [
+    "action",
+    "actor",
+    "target",
+    "target_type",
+    "channel",
+    "kind",
+    "outcome",
+    "q",
+    "from",
+    "to",
+    "filter",
+];
+
+impl Query {
+    /// True when nothing is filtered.
+    pub fn is_empty(&self) -> bool {
+        *self == Query::default()
+    }
+
+    /// Builds a filter from URL query pairs. Pairs named in `extra` are handed back for the
+    /// route; any other unknown name is an error, so a typo never silently widens a result.
+    pub fn from_params<I>(
+        pairs: I,
+        extra: &[&str],
+    ) -> Result<(Query, Vec<(String, String)>), ApiError>
+    where
+        I: IntoIterator<Item = (String, String)>,
+    {
+        let mut q = Query::default();
+        let mut rest = Vec::new();
+        for (key, value) in pairs {
+            let bad = |what: &str| {
+                ApiError::invalid_query(format!("{key}=`{value}` is not {what}"))
+                    .with_field(key.clone())
+            };
+            match key.as_str() {
+                "action" => q.actions.push(value),
+                "actor" => q.actors.push(value),
+                "target" => q.targets.push(value),
+                "target_type" => q.target_types.push(value),
+                "channel" => q.channels.push(value),
+                "kind" => q.kinds.push(
+                    Kind::parse(&value)
+                        .ok_or_else(|| bad("one of created, updated, deleted, read, other"))?,
+                ),
+                "outcome" => q
+                    .outcomes
+                    .push(Outcome::parse(&value).ok_or_else(|| bad("one of success, failure"))?),
+                "q" => {
+                    if !value.trim().is_empty() {
+                        q.text.push(value)
+                    }
+                }
+                "from" | "to" => {
+                    let t = TimeBound::parse(&value).ok_or_else(|| bad("a time: 2026-11-21, 2026-11-21T09:14:03Z, or an age such as 15m, 2h, 7d, 4w"))?;
+                    if key == "from" {
+                        q.from = Some(t)
+                    } else {
+                        q.to = Some(t)
+                    }
+                }
+                "filter" => {
+                    let parsed: Query = value.parse().map_err(|e: super::QueryParseError| {
+                        ApiError::invalid_query(format!("filter: {e}")).with_field("filter")
+                    })?;
+                    q.merge(parsed);
+                }
+                k if extra.contains(&k) => rest.push((key, value)),
+                _ => {
+                    let mut known: Vec<&str> = FILTER_PARAMS.to_vec();
+                    known.extend_from_slice(extra);
+                    return Err(ApiError::invalid_query(format!(
+                        "unknown parameter `{}`; this route takes {}",
+                        key.chars().take(64).collect::<String>(),
+                        known.join(", ")
+                    ))
+                    .with_field(key));
+                }
+            }
+        }
+        Ok((q, rest))
+    }
+
+    /// Adds another filter's terms to this one (its time bounds win).
+    pub fn merge(&mut self, other: Query) {
+        self.actions.extend(other.actions);
+        self.actors.extend(other.actors);
+        self.targets.extend(other.targets);
+        self.target_types.extend(other.target_types);
+        self.channels.extend(other.channels);
+        self.kinds.extend(other.kinds);
+        self.outcomes.extend(other.outcomes);
+        self.text.extend(other.text);
+        if other.from.is_some() {
+            self.from = other.from;
+        }
+        if other.to.is_some() {
+            self.to = other.to;
+        }
+    }
+
+    /// The time range in milliseconds since the epoch, resolved against `now`.
+    pub fn range_millis(&self, now: DateTime<Utc>) -> (Option<i64>, Option<i64>) {
+        (
+            self.from
+                .as_ref()
+                .map(|b| b.resolve(now, false).timestamp_millis()),
+            self.to
+                .as_ref()
+                .map(|b| b.resolve(now, true).timestamp_millis()),
+        )
+    }
+
+    /// This filter without the terms on one facet's own field (what a facet list counts under).
+    pub fn without(&self, field: FacetField) -> Query {
+        let mut q = self.clone();
+        match field {
+            FacetField::Action => q.actions.clear(),
+            FacetField::Channel => q.channels.clear(),
+            FacetField::Kind => q.kinds.clear(),
+            FacetField::Outcome => q.outcomes.clear(),
+            FacetField::Actor => q.actors.clear(),
+            FacetField::TargetType => q.target_types.clear(),
+        }
+        q
+    }
+}
+
+/// A field `GET /v1/facets/{field}` can count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FacetField {
+    Action,
+    Channel,
+    Kind,
+    Outcome,
+    Actor,
+    TargetType,
+}
+
+impl FacetField {
+    /// Every facet field.
+    pub const ALL: [FacetField; 6] = [
+        FacetField::Action,
+        FacetField::Channel,
+        FacetField::Kind,
+        FacetField::Outcome,
+        FacetField::Actor,
+        FacetField::TargetType,
+    ];
+    /// The path segment and query-language name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FacetField::Action => "action",
+            FacetField::Channel => "channel",
+            FacetField::Kind => "kind",
+            FacetField::Outcome => "outcome",
+            FacetField::Actor => "actor",
+            FacetField::TargetType => "target_type",
+        }
+    }
+    /// Parses the path segment.
+    pub fn parse(s: &str) -> Option<FacetField> {
+        FacetField::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+}
+
+/// One value of a facet and how many entries under the filter carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FacetValue {
+    pub value: String,
+    pub count: u64,
+    /// A readable name for the value where one exists (the actor's name for an actor id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+/// The body of `GET /v1/facets/{field}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Facets {
+    pub field: FacetField,
+    pub values: Vec<FacetValue>,
+}
+
+/// One bar of the activity histogram.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsBucket {
+    #[serde(with = "super::event::ts")]
+    pub start: DateTime<Utc>,
+    pub count: u64,
+}
+
+/// The body of `GET /v1/stats`: the count under the filter and the activity over its range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    pub total: u64,
+    #[serde(default, with = "super::event::opt_ts")]
+    pub from: Option<DateTime<Utc>>,
+    #[serde(default, with = "super::event::opt_ts")]
+    pub to: Option<DateTime<Utc>>,
+    pub bucket_seconds: u64,
+    pub buckets: Vec<StatsBucket>,
+}
+
+/// The chain's last entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainHead {
+    pub seq: u64,
+    pub hash: String,
+}
+
+/// The body of `GET /v1/verify`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyReport {
+    pub ok: bool,
+    pub checked: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<ChainHead>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_bad_seq: Option<u64>,
+    /// `hash_mismatch`, `gap` or `reordered`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}

@@ -1,0 +1,117 @@
+//! The audit store: what an audit log can do, and nothing that could quietly rewrite it.
+
+pub mod chain;
+pub mod sqlite;
+mod tokens;
+
+use crate::model::{
+    Appended, Cursor, Entry, FacetField, Facets, NewEvent, Order, Page, Query, Stats, VerifyReport,
+};
+use chrono::{DateTime, Utc};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub use sqlite::SqliteStore;
+pub use tokens::{Role, TokenRecord, hash_secret, new_secret};
+
+/// Why a store call failed. Messages are sentences a person can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the database failed: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("the store is shutting down and takes no more writes")]
+    Closed,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("could not open the database: {0}")]
+    Open(String),
+}
+
+/// Which page of a query to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    /// Rows per page, 1–1000.
+    pub limit: usize,
+    pub order: Order,
+    pub cursor: Option<Cursor>,
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        PageRequest {
+            limit: 50,
+            order: Order::Desc,
+            cursor: None,
+        }
+    }
+}
+
+/// Counters the single writer keeps, read by `/metrics`.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Entries appended since start.
+    pub entries: AtomicU64,
+    /// Transactions committed since start.
+    pub commits: AtomicU64,
+    /// How many entries each commit carried: counts per bucket of [`COMMIT_SIZE_BUCKETS`].
+    pub commit_size_buckets: [AtomicU64; COMMIT_SIZE_BUCKETS.len()],
+    /// Sum of entries over all commits (the histogram's `_sum`).
+    pub commit_size_sum: AtomicU64,
+}
+
+/// Upper bounds of the commit-size histogram.
+pub const COMMIT_SIZE_BUCKETS: [u64; 8] = [1, 10, 100, 1000, 5000, 10000, 50000, u64::MAX];
+
+impl WriterStats {
+    pub(crate) fn record_commit(&self, entries: u64) {
+        self.entries.fetch_add(entries, Ordering::Relaxed);
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.commit_size_sum.fetch_add(entries, Ordering::Relaxed);
+        let i = COMMIT_SIZE_BUCKETS
+            .iter()
+            .position(|b| entries <= *b)
+            .unwrap_or(COMMIT_SIZE_BUCKETS.len() - 1);
+        self.commit_size_buckets[i].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// An audit log. Appends are atomic per batch and durable when they return; nothing here
+/// updates or deletes an entry. Every call is scoped to one tenant.
+pub trait Store: Send + Sync + 'static {
+    /// Appends a validated batch; returns each event's id, seq and hash in input order once durable.
+    fn append(&self, tenant: &str, events: Vec<NewEvent>) -> Result<Vec<Appended>, StoreError>;
+    /// One keyset page of entries matching `query`; relative times resolve against `now`.
+    fn page(
+        &self,
+        tenant: &str,
+        query: &Query,
+        page: &PageRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Page, StoreError>;
+    /// One entry by id.
+    fn get(&self, tenant: &str, id: &str) -> Result<Option<Entry>, StoreError>;
+    /// The values of `field` under `query` (the field's own terms left out), most frequent first.
+    fn facets(
+        &self,
+        tenant: &str,
+        field: FacetField,
+        query: &Query,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Facets, StoreError>;
+    /// The count under `query` and its activity in `buckets` time buckets.
+    fn stats(
+        &self,
+        tenant: &str,
+        query: &Query,
+        buckets: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Stats, StoreError>;
+    /// Walks the tenant's hash chain.
+    fn verify(&self, tenant: &str) -> Result<VerifyReport, StoreError>;
+    /// Looks a bearer token up by the hash of its secret; revoked tokens are not found.
+    fn authenticate(&self, secret_hash: &str) -> Result<Option<TokenRecord>, StoreError>;
+    /// The writer's counters.
+    fn writer_stats(&self) -> &WriterStats;
+    /// Commits what is in flight and stops the writer; later appends fail with [`StoreError::Closed`].
+    fn close(&self);
+}

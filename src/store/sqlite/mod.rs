@@ -1,0 +1,294 @@
+//! The embedded store: one SQLite file in WAL mode, a single group-committing writer thread,
+//! and a small pool of read connections.
+
+mod row;
+mod schema;
+mod sql;
+mod token_admin;
+mod writer;
+
+use crate::model::{
+    Appended, ChainHead, Cursor, Entry, FacetField, FacetValue, Facets, NewEvent, Page, Query,
+    Stats, StatsBucket, VerifyReport, from_millis,
+};
+use crate::store::chain::{self, GENESIS};
+use crate::store::{PageRequest, Role, Store, StoreError, TokenRecord, WriterStats};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+pub use sql::contains_ci;
+pub use token_admin::TokenAdmin;
+
+/// Idle read connections kept for reuse.
+const READ_POOL: usize = 8;
+
+/// The SQLite implementation of [`Store`].
+pub struct SqliteStore {
+    path: PathBuf,
+    readers: Mutex<Vec<Connection>>,
+    jobs: Mutex<Option<Sender<writer::Job>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    stats: Arc<WriterStats>,
+}
+
+/// Opens a connection with this store's settings and functions, creating the schema if needed.
+pub(crate) fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let conn =
+        Connection::open(path).map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
+    schema::configure(&conn)?;
+    schema::migrate(&conn)?;
+    sql::register_functions(&conn)?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database at `path` and starts its writer thread.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let conn = connect(&path)?;
+        let stats = Arc::new(WriterStats::default());
+        let (tx, rx) = mpsc::channel();
+        let writer_stats = stats.clone();
+        let handle = std::thread::Builder::new()
+            .name("trailscope-writer".into())
+            .spawn(move || writer::run(conn, rx, writer_stats))
+            .map_err(|e| StoreError::Open(format!("cannot start the writer thread: {e}")))?;
+        Ok(SqliteStore {
+            path,
+            readers: Mutex::new(Vec::new()),
+            jobs: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(handle)),
+            stats,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn with_reader<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => connect(&self.path)?,
+        };
+        let out = f(&conn);
+        let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.len() < READ_POOL {
+            pool.push(conn);
+        }
+        out
+    }
+}
+
+impl Store for SqliteStore {
+    fn append(&self, tenant: &str, events: Vec<NewEvent>) -> Result<Vec<Appended>, StoreError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sender = self
+            .jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or(StoreError::Closed)?;
+        let (reply, result) = mpsc::sync_channel(1);
+        sender
+            .send(writer::Job {
+                tenant: tenant.to_string(),
+                events,
+                reply,
+            })
+            .map_err(|_| StoreError::Closed)?;
+        result.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    fn page(
+        &self,
+        tenant: &str,
+        query: &Query,
+        page: &PageRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Page, StoreError> {
+        self.with_reader(|conn| {
+            let filter = sql::Filter::new(conn, tenant, query, now)?;
+            let probe = PageRequest {
+                limit: page.limit + 1,
+                ..*page
+            };
+            let (sql, params) = filter.page_sql(&probe);
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let mut entries: Vec<Entry> = stmt
+                .query_map(params_from_iter(params), |r| {
+                    row::from_row(r).map(|(e, _)| e)
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let next_cursor = if entries.len() > page.limit {
+                entries.truncate(page.limit);
+                entries.last().map(|e| {
+                    Cursor {
+                        occurred_at_ms: e.occurred_at.timestamp_millis(),
+                        seq: e.seq,
+                        order: page.order,
+                    }
+                    .encode()
+                })
+            } else {
+                None
+            };
+            Ok(Page {
+                entries,
+                next_cursor,
+            })
+        })
+    }
+
+    fn get(&self, tenant: &str, id: &str) -> Result<Option<Entry>, StoreError> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {} FROM entries WHERE id = ?1 AND tenant = ?2",
+                row::COLUMNS
+            ))?;
+            Ok(stmt
+                .query_row(params![id, tenant], |r| row::from_row(r).map(|(e, _)| e))
+                .optional()?)
+        })
+    }
+
+    fn facets(
+        &self,
+        tenant: &str,
+        field: FacetField,
+        query: &Query,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Facets, StoreError> {
+        self.with_reader(|conn| {
+            let filter = sql::Filter::new(conn, tenant, &query.without(field), now)?;
+            let (w, mut params) = filter.where_all();
+            let (col, label) = sql::facet_columns(field);
+            params.push(rusqlite::types::Value::Integer(limit as i64));
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {col} AS v, count(*) AS c, {label} FROM entries WHERE {w} AND {col} IS NOT NULL \
+                 GROUP BY v ORDER BY c DESC, v LIMIT ?"
+            ))?;
+            let values = stmt
+                .query_map(params_from_iter(params), |r| {
+                    Ok(FacetValue { value: r.get(0)?, count: r.get::<_, i64>(1)? as u64, label: r.get(2)? })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(Facets { field, values })
+        })
+    }
+
+    fn stats(
+        &self,
+        tenant: &str,
+        query: &Query,
+        buckets: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Stats, StoreError> {
+        self.with_reader(|conn| {
+            let filter = sql::Filter::new(conn, tenant, query, now)?;
+            let (w, params) = filter.where_all();
+            let (total, min, max): (i64, Option<i64>, Option<i64>) = conn
+                .prepare_cached(&format!("SELECT count(*), min(occurred_at), max(occurred_at) FROM entries WHERE {w}"))?
+                .query_row(params_from_iter(params.iter()), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            let (qfrom, qto) = query.range_millis(now);
+            let from = qfrom.or(min);
+            let to = qto.or(if qfrom.is_some() { Some(now.timestamp_millis()) } else { max });
+            let (Some(from), Some(to)) = (from, to) else {
+                return Ok(Stats { total: total as u64, from: None, to: None, bucket_seconds: 0, buckets: vec![] });
+            };
+            let to = to.max(from);
+            let width = sql::bucket_seconds(to - from, buckets);
+            let width_ms = (width * 1000) as i64;
+            let start = from - from.rem_euclid(width_ms);
+            let n = (((to - start) / width_ms) + 1).clamp(1, 10_000) as usize;
+            let mut counts = vec![0u64; n];
+            if total > 0 {
+                let mut p = params.clone();
+                p.push(rusqlite::types::Value::Integer(start));
+                p.push(rusqlite::types::Value::Integer(width_ms));
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT (occurred_at - ?{a}) / ?{b} AS bucket, count(*) FROM entries WHERE {w} GROUP BY bucket",
+                    a = params.len() + 1,
+                    b = params.len() + 2
+                ))?;
+                let rows = stmt.query_map(params_from_iter(p), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+                for row in rows {
+                    let (b, c) = row?;
+                    if let Some(slot) = usize::try_from(b).ok().and_then(|b| counts.get_mut(b)) {
+                        *slot += c as u64;
+                    }
+                }
+            }
+            let buckets = counts
+                .into_iter()
+                .enumerate()
+                .map(|(i, count)| StatsBucket { start: from_millis(start + i as i64 * width_ms), count })
+                .collect();
+            Ok(Stats { total: total as u64, from: Some(from_millis(from)), to: Some(from_millis(to)), bucket_seconds: width, buckets })
+        })
+    }
+
+    fn verify(&self, tenant: &str) -> Result<VerifyReport, StoreError> {
+        self.with_reader(|conn| {
+            let head = conn
+                .prepare_cached("SELECT seq, hash FROM chain_heads WHERE tenant = ?1")?
+                .query_row([tenant], |r| {
+                    Ok(ChainHead {
+                        seq: r.get::<_, i64>(0)? as u64,
+                        hash: r.get(1)?,
+                    })
+                })
+                .optional()?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {} FROM entries WHERE tenant = ?1 ORDER BY seq",
+                row::COLUMNS
+            ))?;
+            let rows = stmt.query_map([tenant], row::from_row)?;
+            Ok(chain::verify(rows, (0, GENESIS), head.as_ref())?)
+        })
+    }
+
+    fn authenticate(&self, secret_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        self.with_reader(|conn| token_admin::find(conn, secret_hash))
+    }
+
+    fn writer_stats(&self) -> &WriterStats {
+        &self.stats
+    }
+
+    fn close(&self) {
+        self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// Used by [`TokenAdmin`] and the tests: parses a stored role.
+fn parse_role(s: &str) -> rusqlite::Result<Role> {
+    Role::parse(s).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("unknown role {s}").into(),
+        )
+    })
+}

@@ -1,0 +1,108 @@
+//! Mapping between an [`Entry`] and its row.
+
+use crate::model::{Actor, ActorType, Entry, Kind, Outcome, Target, from_millis};
+use crate::store::chain::Commitments;
+use rusqlite::Row;
+use rusqlite::types::Value as SqlValue;
+
+/// The entry columns, in the order [`from_row`] reads and [`INSERT`] writes them.
+pub const COLUMNS: &str = "tenant, seq, id, occurred_at, received_at, action, kind, channel, outcome, \
+    description, actor_type, actor_id, actor_name, actor_email, actor_ip, actor_user_agent, \
+    target_type, target_id, target_name, details, idempotency_key, commitments, prev_hash, hash";
+
+/// The insert statement for one entry.
+pub const INSERT: &str = "INSERT INTO entries (tenant, seq, id, occurred_at, received_at, action, kind, \
+    channel, outcome, description, actor_type, actor_id, actor_name, actor_email, actor_ip, \
+    actor_user_agent, target_type, target_id, target_name, details, idempotency_key, commitments, \
+    prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+    ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)";
+
+fn corrupt(col: usize, what: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        col,
+        rusqlite::types::Type::Text,
+        format!("stored {what} is not valid").into(),
+    )
+}
+
+/// Reads an entry and its commitments from a row selected with [`COLUMNS`].
+pub fn from_row(r: &Row<'_>) -> rusqlite::Result<(Entry, Commitments)> {
+    let kind: String = r.get(6)?;
+    let outcome: String = r.get(8)?;
+    let actor_type: String = r.get(10)?;
+    let target_type: Option<String> = r.get(16)?;
+    let target_id: Option<String> = r.get(17)?;
+    let details: Option<String> = r.get(19)?;
+    let commitments: String = r.get(21)?;
+    let entry = Entry {
+        tenant: r.get(0)?,
+        seq: r.get::<_, i64>(1)? as u64,
+        id: r.get(2)?,
+        occurred_at: from_millis(r.get(3)?),
+        received_at: from_millis(r.get(4)?),
+        action: r.get(5)?,
+        kind: Kind::parse(&kind).ok_or_else(|| corrupt(6, "kind"))?,
+        channel: r.get(7)?,
+        outcome: Outcome::parse(&outcome).ok_or_else(|| corrupt(8, "outcome"))?,
+        description: r.get(9)?,
+        actor: Actor {
+            kind: ActorType::parse(&actor_type).ok_or_else(|| corrupt(10, "actor type"))?,
+            id: r.get(11)?,
+            name: r.get(12)?,
+            email: r.get(13)?,
+            ip: r.get(14)?,
+            user_agent: r.get(15)?,
+        },
+        target: match (target_type, target_id) {
+            (Some(kind), Some(id)) => Some(Target {
+                kind,
+                id,
+                name: r.get(18)?,
+            }),
+            _ => None,
+        },
+        details: match details {
+            Some(d) => Some(serde_json::from_str(&d).map_err(|_| corrupt(19, "details"))?),
+            None => None,
+        },
+        idempotency_key: r.get(20)?,
+        prev_hash: r.get(22)?,
+        hash: r.get(23)?,
+    };
+    let commitments = serde_json::from_str(&commitments).map_err(|_| corrupt(21, "commitments"))?;
+    Ok((entry, commitments))
+}
+
+/// The values [`INSERT`] binds for an entry.
+pub fn to_params(e: &Entry, commitments: &Commitments) -> [SqlValue; 24] {
+    let text = |s: &Option<String>| s.clone().map_or(SqlValue::Null, SqlValue::Text);
+    let t = e.target.as_ref();
+    [
+        SqlValue::Text(e.tenant.clone()),
+        SqlValue::Integer(e.seq as i64),
+        SqlValue::Text(e.id.clone()),
+        SqlValue::Integer(e.occurred_at.timestamp_millis()),
+        SqlValue::Integer(e.received_at.timestamp_millis()),
+        SqlValue::Text(e.action.clone()),
+        SqlValue::Text(e.kind.as_str().into()),
+        SqlValue::Text(e.channel.clone()),
+        SqlValue::Text(e.outcome.as_str().into()),
+        text(&e.description),
+        SqlValue::Text(e.actor.kind.as_str().into()),
+        text(&e.actor.id),
+        text(&e.actor.name),
+        text(&e.actor.email),
+        text(&e.actor.ip),
+        text(&e.actor.user_agent),
+        text(&t.map(|t| t.kind.clone())),
+        text(&t.map(|t| t.id.clone())),
+        text(&t.and_then(|t| t.name.clone())),
+        e.details
+            .as_ref()
+            .map_or(SqlValue::Null, |d| SqlValue::Text(d.to_string())),
+        text(&e.idempotency_key),
+        SqlValue::Text(serde_json::to_string(commitments).unwrap_or_else(|_| "{}".into())),
+        SqlValue::Text(e.prev_hash.clone()),
+        SqlValue::Text(e.hash.clone()),
+    ]
+}

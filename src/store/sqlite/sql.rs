@@ -1,0 +1,321 @@
+//! Turns a [`Query`] into SQL over the indexes: every filter is a range scan in keyset order.
+
+use super::row::COLUMNS;
+use crate::model::{Cursor, FacetField, Order, Query};
+use crate::store::PageRequest;
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::Value as SqlValue;
+
+/// Branches a multi-valued filter may be split into before it is run as one OR instead.
+const MAX_BRANCHES: usize = 64;
+
+/// One condition and its bound values.
+#[derive(Debug, Clone)]
+struct Cond {
+    sql: String,
+    params: Vec<SqlValue>,
+}
+
+impl Cond {
+    fn new(sql: impl Into<String>, params: Vec<SqlValue>) -> Cond {
+        Cond {
+            sql: sql.into(),
+            params,
+        }
+    }
+}
+
+fn text(s: &str) -> SqlValue {
+    SqlValue::Text(s.to_string())
+}
+
+/// A filter compiled for one tenant: OR-groups (one per filtered field) and plain conditions.
+pub struct Filter {
+    tenant: String,
+    groups: Vec<Vec<Cond>>,
+    plain: Vec<Cond>,
+}
+
+impl Filter {
+    /// Compiles `query`; `action:prefix*` terms are expanded to the tenant's known actions.
+    pub fn new(
+        conn: &Connection,
+        tenant: &str,
+        query: &Query,
+        now: DateTime<Utc>,
+    ) -> rusqlite::Result<Filter> {
+        let mut groups = Vec::new();
+        if !query.actions.is_empty() {
+            let mut atoms = Vec::new();
+            for a in &query.actions {
+                match a.strip_suffix('*') {
+                    Some("") => {
+                        atoms.clear();
+                        atoms.push(Cond::new("1", vec![]));
+                        break;
+                    }
+                    Some(prefix) => {
+                        let mut stmt = conn.prepare_cached(
+                            "SELECT action FROM actions WHERE tenant = ?1 AND action >= ?2 AND action < ?3",
+                        )?;
+                        let upper = format!("{prefix}\u{10FFFF}");
+                        let found = stmt.query_map([tenant, prefix, upper.as_str()], |r| {
+                            r.get::<_, String>(0)
+                        })?;
+                        for action in found {
+                            atoms.push(Cond::new("action = ?", vec![SqlValue::Text(action?)]));
+                        }
+                    }
+                    None => atoms.push(Cond::new("action = ?", vec![text(a)])),
+                }
+            }
+            groups.push(atoms);
+        }
+        if !query.actors.is_empty() {
+            let mut atoms = Vec::new();
+            for a in &query.actors {
+                atoms.push(Cond::new("actor_id = ?", vec![text(a)]));
+                if a.contains('@') {
+                    atoms.push(Cond::new("actor_email = ?", vec![text(a)]));
+                }
+            }
+            groups.push(atoms);
+        }
+        if !query.targets.is_empty() {
+            let mut atoms = Vec::new();
+            for t in &query.targets {
+                if let Some((kind, id)) = t.split_once('/') {
+                    atoms.push(Cond::new(
+                        "(target_id = ? AND target_type = ?)",
+                        vec![text(id), text(kind)],
+                    ));
+                }
+                atoms.push(Cond::new("target_id = ?", vec![text(t)]));
+            }
+            groups.push(atoms);
+        }
+        let exact = |col: &str, values: Vec<String>| -> Vec<Cond> {
+            values
+                .into_iter()
+                .map(|v| Cond::new(format!("{col} = ?"), vec![SqlValue::Text(v)]))
+                .collect()
+        };
+        if !query.target_types.is_empty() {
+            groups.push(exact("target_type", query.target_types.clone()));
+        }
+        if !query.channels.is_empty() {
+            groups.push(exact("channel", query.channels.clone()));
+        }
+        if !query.kinds.is_empty() {
+            groups.push(exact(
+                "kind",
+                query.kinds.iter().map(|k| k.as_str().to_string()).collect(),
+            ));
+        }
+        if !query.outcomes.is_empty() {
+            groups.push(exact(
+                "outcome",
+                query
+                    .outcomes
+                    .iter()
+                    .map(|o| o.as_str().to_string())
+                    .collect(),
+            ));
+        }
+        let mut plain = Vec::new();
+        let (from, to) = query.range_millis(now);
+        if let Some(from) = from {
+            plain.push(Cond::new("occurred_at >= ?", vec![SqlValue::Integer(from)]));
+        }
+        if let Some(to) = to {
+            plain.push(Cond::new("occurred_at <= ?", vec![SqlValue::Integer(to)]));
+        }
+        for t in &query.text {
+            plain.push(Cond::new(
+                "ts_match(?, description, action, actor_name, actor_email, actor_id, target_name, target_id)",
+                vec![SqlValue::Text(t.to_lowercase())],
+            ));
+        }
+        Ok(Filter {
+            tenant: tenant.to_string(),
+            groups,
+            plain,
+        })
+    }
+
+    /// True when some field's values matched nothing (an action prefix no action has).
+    fn matches_nothing(&self) -> bool {
+        self.groups.iter().any(Vec::is_empty)
+    }
+
+    /// `WHERE …` over every condition, with `skip` (a group index) left out, and `extra` added.
+    fn where_clause(&self, skip: Option<usize>, extra: &[&Cond]) -> (String, Vec<SqlValue>) {
+        let mut sql = String::from("tenant = ?");
+        let mut params = vec![text(&self.tenant)];
+        for (i, group) in self.groups.iter().enumerate() {
+            if Some(i) == skip {
+                continue;
+            }
+            if group.is_empty() {
+                sql.push_str(" AND 0");
+                continue;
+            }
+            sql.push_str(" AND (");
+            for (j, atom) in group.iter().enumerate() {
+                if j > 0 {
+                    sql.push_str(" OR ");
+                }
+                sql.push_str(&atom.sql);
+                params.extend(atom.params.iter().cloned());
+            }
+            sql.push(')');
+        }
+        for c in self.plain.iter().chain(extra.iter().copied()) {
+            sql.push_str(" AND ");
+            sql.push_str(&c.sql);
+            params.extend(c.params.iter().cloned());
+        }
+        (sql, params)
+    }
+
+    /// The whole filter as one WHERE clause (for counts, facets and stats).
+    pub fn where_all(&self) -> (String, Vec<SqlValue>) {
+        self.where_clause(None, &[])
+    }
+
+    /// The SQL for one keyset page. A field with several values is split into one ordered
+    /// index scan per value, merged, so `kind:created kind:deleted` never sorts the whole table.
+    pub fn page_sql(&self, page: &PageRequest) -> (String, Vec<SqlValue>) {
+        let dir = if page.order == Order::Desc {
+            "DESC"
+        } else {
+            "ASC"
+        };
+        let order_by = format!("ORDER BY occurred_at {dir}, seq {dir}");
+        let keyset = page.cursor.map(|c: Cursor| {
+            let op = if page.order == Order::Desc { "<" } else { ">" };
+            Cond::new(
+                format!("(occurred_at, seq) {op} (?, ?)"),
+                vec![
+                    SqlValue::Integer(c.occurred_at_ms),
+                    SqlValue::Integer(c.seq as i64),
+                ],
+            )
+        });
+        let limit = page.limit as i64;
+        if self.matches_nothing() {
+            return (format!("SELECT {COLUMNS} FROM entries WHERE 0"), vec![]);
+        }
+        let driving = self
+            .groups
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.len() > 1 && g.len() <= MAX_BRANCHES)
+            .max_by_key(|(_, g)| g.len())
+            .map(|(i, _)| i);
+        let extra: Vec<&Cond> = keyset.iter().collect();
+        let Some(d) = driving else {
+            let (w, mut params) = self.where_clause(None, &extra);
+            params.push(SqlValue::Integer(limit));
+            return (
+                format!("SELECT {COLUMNS} FROM entries WHERE {w} {order_by} LIMIT ?"),
+                params,
+            );
+        };
+        let mut sql = String::new();
+        let mut params = Vec::new();
+        for (i, atom) in self.groups[d].iter().enumerate() {
+            if i > 0 {
+                sql.push_str(" UNION ");
+            }
+            let mut conds = extra.clone();
+            conds.push(atom);
+            let (w, p) = self.where_clause(Some(d), &conds);
+            sql.push_str(&format!(
+                "SELECT * FROM (SELECT {COLUMNS} FROM entries WHERE {w} {order_by} LIMIT ?)"
+            ));
+            params.extend(p);
+            params.push(SqlValue::Integer(limit));
+        }
+        sql.push_str(&format!(" {order_by} LIMIT ?"));
+        params.push(SqlValue::Integer(limit));
+        (sql, params)
+    }
+}
+
+/// The value column and label column a facet counts.
+pub fn facet_columns(field: FacetField) -> (&'static str, &'static str) {
+    match field {
+        FacetField::Action => ("action", "NULL"),
+        FacetField::Channel => ("channel", "NULL"),
+        FacetField::Kind => ("kind", "NULL"),
+        FacetField::Outcome => ("outcome", "NULL"),
+        FacetField::TargetType => ("target_type", "NULL"),
+        FacetField::Actor => ("COALESCE(actor_id, actor_email)", "MAX(actor_name)"),
+    }
+}
+
+/// Registers `ts_match(needle, col…)`: does any column contain the (lowercased) needle,
+/// ignoring case? SQLite's own LIKE folds ASCII only; audit logs are full of names that are not.
+pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    conn.create_scalar_function(
+        "ts_match",
+        -1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let needle: String = ctx.get(0)?;
+            for i in 1..ctx.len() {
+                if let Some(hay) = ctx.get::<Option<String>>(i)?
+                    && contains_ci(&hay, &needle)
+                {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        },
+    )
+}
+
+/// Case-insensitive substring test; `needle` is already lowercase.
+pub fn contains_ci(hay: &str, needle: &str) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    if needle.is_ascii() {
+        let (h, n) = (hay.as_bytes(), needle.as_bytes());
+        return h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
+    }
+    hay.to_lowercase().contains(needle)
+}
+
+/// The smallest readable bucket width (in seconds) that fits `span_ms` into `buckets` bars.
+pub fn bucket_seconds(span_ms: i64, buckets: usize) -> u64 {
+    const NICE: [u64; 21] = [
+        1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
+        172800, 604800, 2_592_000, 31_536_000,
+    ];
+    let want = (span_ms.max(1) as u64)
+        .div_ceil(1000)
+        .div_ceil(buckets.max(1) as u64);
+    NICE.into_iter().find(|n| *n >= want).unwrap_or(want)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substring_ignores_case_beyond_ascii() {
+        assert!(contains_ci("Printer ON fire", "on fire"));
+        assert!(contains_ci("Jürgen MÜLLER", "müller"));
+        assert!(!contains_ci("abc", "abcd"));
+    }
+
+    #[test]
+    fn buckets_are_readable_widths() {
+        assert_eq!(bucket_seconds(7 * 86_400_000, 60), 3 * 3600);
+        assert_eq!(bucket_seconds(3_600_000, 60), 60);
+    }
+}

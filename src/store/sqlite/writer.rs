@@ -1,0 +1,243 @@
+//! The single writer: assigns `seq`, chains hashes, and commits many waiting batches in one
+//! durable transaction (group commit). A batch is acknowledged only after its commit.
+
+use super::row;
+use crate::model::{Actor, Appended, Entry, Kind, NewEvent, Outcome, from_millis};
+use crate::store::chain::{GENESIS, entry_hash, new_commitments};
+use crate::store::{StoreError, WriterStats};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender};
+
+/// The most entries one transaction takes before it commits and the rest wait for the next.
+const MAX_ENTRIES_PER_COMMIT: usize = 50_000;
+
+/// One batch waiting to be written, and where to send its result.
+pub struct Job {
+    pub tenant: String,
+    pub events: Vec<NewEvent>,
+    pub reply: SyncSender<Result<Vec<Appended>, StoreError>>,
+}
+
+#[derive(Clone)]
+struct Head {
+    seq: u64,
+    hash: String,
+    received_ms: i64,
+}
+
+/// Owns the write connection; runs until every sender is dropped and the queue is drained.
+pub fn run(mut conn: Connection, rx: Receiver<Job>, stats: Arc<WriterStats>) {
+    let mut heads = match load_heads(&conn) {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::error!("cannot read the chain heads, refusing writes: {e}");
+            for job in rx {
+                let _ = job
+                    .reply
+                    .send(Err(StoreError::Database(rusqlite::Error::InvalidQuery)));
+            }
+            return;
+        }
+    };
+    let mut known_actions: HashSet<(String, String)> = HashSet::new();
+    let mut ulids = ulid::Generator::new();
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        let mut n = jobs[0].events.len();
+        while n < MAX_ENTRIES_PER_COMMIT {
+            match rx.try_recv() {
+                Ok(job) => {
+                    n += job.events.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let results = commit_group(&mut conn, &mut heads, &mut known_actions, &mut ulids, &jobs);
+        match results {
+            Ok((results, appended)) => {
+                stats.record_commit(appended);
+                for (job, result) in jobs.into_iter().zip(results) {
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(e) => {
+                tracing::error!("commit failed; {} batches are refused: {e}", jobs.len());
+                // The heads advanced in memory for batches that never became durable: reread them.
+                heads = load_heads(&conn).unwrap_or_default();
+                known_actions.clear();
+                for job in jobs {
+                    let _ = job.reply.send(Err(StoreError::Invalid(format!(
+                        "the batch could not be committed: {e}"
+                    ))));
+                }
+            }
+        }
+    }
+    // Fold the WAL back so the file is complete on its own after a clean shutdown.
+    let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+type GroupResult = (Vec<Result<Vec<Appended>, StoreError>>, u64);
+
+fn commit_group(
+    conn: &mut Connection,
+    heads: &mut HashMap<String, Head>,
+    known_actions: &mut HashSet<(String, String)>,
+    ulids: &mut ulid::Generator,
+    jobs: &[Job],
+) -> rusqlite::Result<GroupResult> {
+    let mut tx = conn.transaction()?;
+    let mut results = Vec::with_capacity(jobs.len());
+    let mut appended = 0u64;
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    for job in jobs {
+        let head = heads.get(&job.tenant).cloned().unwrap_or(Head {
+            seq: 0,
+            hash: GENESIS.into(),
+            received_ms: 0,
+        });
+        let sp = tx.savepoint()?;
+        match apply(
+            &sp,
+            &job.tenant,
+            &job.events,
+            head,
+            now_ms,
+            ulids,
+            known_actions,
+        ) {
+            Ok((out, head, n)) => {
+                sp.commit()?;
+                heads.insert(job.tenant.clone(), head);
+                appended += n;
+                results.push(Ok(out));
+            }
+            Err(e) => {
+                drop(sp); // rolls the savepoint back: this batch leaves no trace
+                results.push(Err(StoreError::Database(e)));
+            }
+        }
+    }
+    let touched: HashSet<&str> = jobs.iter().map(|j| j.tenant.as_str()).collect();
+    {
+        let mut put = tx.prepare_cached("INSERT OR REPLACE INTO chain_heads (tenant, seq, hash, received_at) VALUES (?1, ?2, ?3, ?4)")?;
+        for t in touched {
+            if let Some(h) = heads.get(t) {
+                put.execute(params![t, h.seq as i64, h.hash, h.received_ms])?;
+            }
+        }
+    }
+    tx.set_drop_behavior(rusqlite::DropBehavior::Rollback);
+    tx.commit()?;
+    Ok((results, appended))
+}
+
+fn apply(
+    tx: &Connection,
+    tenant: &str,
+    events: &[NewEvent],
+    mut head: Head,
+    now_ms: i64,
+    ulids: &mut ulid::Generator,
+    known_actions: &mut HashSet<(String, String)>,
+) -> rusqlite::Result<(Vec<Appended>, Head, u64)> {
+    let mut out = Vec::with_capacity(events.len());
+    let mut in_batch: HashMap<&str, Appended> = HashMap::new();
+    let mut insert = tx.prepare_cached(row::INSERT)?;
+    let mut find_key = tx.prepare_cached(
+        "SELECT id, seq, hash FROM entries WHERE tenant = ?1 AND idempotency_key = ?2",
+    )?;
+    let mut add_action =
+        tx.prepare_cached("INSERT OR IGNORE INTO actions (tenant, action) VALUES (?1, ?2)")?;
+    let mut n = 0;
+    for ev in events {
+        if let Some(key) = ev.idempotency_key.as_deref() {
+            if let Some(a) = in_batch.get(key) {
+                out.push(a.clone());
+                continue;
+            }
+            let found = find_key
+                .query_row(params![tenant, key], |r| {
+                    Ok(Appended {
+                        id: r.get(0)?,
+                        seq: r.get::<_, i64>(1)? as u64,
+                        hash: r.get(2)?,
+                    })
+                })
+                .optional()?;
+            if let Some(a) = found {
+                out.push(a);
+                continue;
+            }
+        }
+        // received_at never goes backwards within a tenant, even if the clock does: prune
+        // relies on it rising with seq.
+        let received_ms = now_ms.max(head.received_ms);
+        let received_at = from_millis(received_ms);
+        let id = ulids
+            .generate_from_datetime(std::time::SystemTime::from(received_at))
+            .unwrap_or_else(|_| ulid::Ulid::new())
+            .to_string();
+        let mut entry = Entry {
+            id,
+            seq: head.seq + 1,
+            tenant: tenant.to_string(),
+            occurred_at: ev.occurred_at.unwrap_or(received_at),
+            received_at,
+            action: ev.action.clone(),
+            kind: ev.kind.unwrap_or_else(|| Kind::infer(&ev.action)),
+            channel: ev.channel.clone().unwrap_or_else(|| "default".into()),
+            outcome: ev.outcome.unwrap_or(Outcome::Success),
+            description: ev.description.clone(),
+            actor: ev.actor.clone().unwrap_or_else(Actor::system),
+            target: ev.target.clone(),
+            details: ev.details.clone(),
+            idempotency_key: ev.idempotency_key.clone(),
+            prev_hash: head.hash.clone(),
+            hash: String::new(),
+        };
+        let commitments = new_commitments(&entry);
+        entry.hash = entry_hash(&entry, &commitments);
+        insert.execute(rusqlite::params_from_iter(row::to_params(
+            &entry,
+            &commitments,
+        )))?;
+        if known_actions.insert((tenant.to_string(), entry.action.clone())) {
+            add_action.execute(params![tenant, entry.action])?;
+        }
+        let appended = Appended {
+            id: entry.id,
+            seq: entry.seq,
+            hash: entry.hash,
+        };
+        if let Some(key) = ev.idempotency_key.as_deref() {
+            in_batch.insert(key, appended.clone());
+        }
+        head = Head {
+            seq: appended.seq,
+            hash: appended.hash.clone(),
+            received_ms,
+        };
+        out.push(appended);
+        n += 1;
+    }
+    Ok((out, head, n))
+}
+
+fn load_heads(conn: &Connection) -> rusqlite::Result<HashMap<String, Head>> {
+    let mut stmt = conn.prepare("SELECT tenant, seq, hash, received_at FROM chain_heads")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            Head {
+                seq: r.get::<_, i64>(1)? as u64,
+                hash: r.get(2)?,
+                received_ms: r.get(3)?,
+            },
+        ))
+    })?;
+    rows.collect()
+}
