@@ -1,5 +1,10 @@
 //! trailscope: an append-only, hash-chained audit server and a terminal UI for reading it.
 #![forbid(unsafe_code)]
 
+pub mod cli;
+pub mod commands;
+pub mod config;
 pub mod model;
+pub mod server;
 pub mod store;
+pub mod text;

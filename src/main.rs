@@ -1,1 +1,26 @@
-fn main() {}
+//! The `trailscope` binary: parses the command line and dispatches. Nothing else.
+#![forbid(unsafe_code)]
+
+use clap::Parser;
+use std::process::ExitCode;
+use trailscope::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Serve(args)) => trailscope::commands::serve(args),
+        Some(Command::Token(cmd)) => trailscope::commands::token(cmd),
+        None => {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("trailscope: {}", trailscope::commands::sentence(&e));
+            ExitCode::FAILURE
+        }
+    }
+}

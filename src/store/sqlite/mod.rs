@@ -215,13 +215,10 @@ impl Store for SqliteStore {
             let n = (((to - start) / width_ms) + 1).clamp(1, 10_000) as usize;
             let mut counts = vec![0u64; n];
             if total > 0 {
-                let mut p = params.clone();
-                p.push(rusqlite::types::Value::Integer(start));
-                p.push(rusqlite::types::Value::Integer(width_ms));
+                let mut p = vec![rusqlite::types::Value::Integer(start), rusqlite::types::Value::Integer(width_ms)];
+                p.extend(params.iter().cloned());
                 let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT (occurred_at - ?{a}) / ?{b} AS bucket, count(*) FROM entries WHERE {w} GROUP BY bucket",
-                    a = params.len() + 1,
-                    b = params.len() + 2
+                    "SELECT (occurred_at - ?) / ? AS bucket, count(*) FROM entries WHERE {w} GROUP BY bucket"
                 ))?;
                 let rows = stmt.query_map(params_from_iter(p), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
                 for row in rows {

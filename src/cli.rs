@@ -1,0 +1,72 @@
+//! The command line (API.md "The command line").
+
+use crate::store::Role;
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// trailscope: an append-only, hash-chained audit log server and a terminal UI to read it.
+#[derive(Debug, Parser)]
+#[command(name = "trailscope", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the audit server.
+    Serve(ServeArgs),
+    /// Create, list or revoke API tokens, straight in the database (also while the server runs).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `trailscope serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The SQLite database file (created if missing).
+    #[arg(long, env = "TRAILSCOPE_DB")]
+    pub db: Option<PathBuf>,
+    /// Address and port to listen on [default: 127.0.0.1:7807].
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Networks allowed to reach the read and admin routes, comma-separated CIDRs (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub allow_from: Vec<ipnet::IpNet>,
+    /// Networks allowed to post events, comma-separated CIDRs (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub ingest_allow_from: Vec<ipnet::IpNet>,
+    /// A server config file (TOML, see config.example.toml); flags override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+/// `trailscope token …`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; the secret is printed once, as the last line of stdout.
+    Create {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long, value_enum)]
+        role: Role,
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// A label to recognise the token by in `token list`.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[arg(long)]
+        db: PathBuf,
+    },
+    /// Revoke a token by its id (`tok_…`); it stops working at once.
+    Revoke {
+        #[arg(long)]
+        db: PathBuf,
+        id: String,
+    },
+}

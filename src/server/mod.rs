@@ -1,0 +1,111 @@
+//! The audit server: axum routes over a [`Store`]. No SQL here.
+
+mod allowlist;
+mod auth;
+mod error;
+mod events;
+mod metrics;
+mod params;
+mod reads;
+
+use crate::model::{ApiError, ErrorCode};
+use crate::store::{Store, StoreError};
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::{Json, Router, middleware};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+pub use allowlist::Allowlist;
+pub use error::Failure;
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    metrics: Arc<metrics::Metrics>,
+    allow: Arc<Allowlist>,
+}
+
+/// Runs a store call on the blocking pool: SQLite work never stalls the async workers.
+async fn blocking<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, Failure> {
+    let store = state.store.clone();
+    match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
+        Ok(r) => r.map_err(Failure::from),
+        Err(e) => {
+            tracing::error!("a store task failed: {e}");
+            Err(ApiError::internal("the server could not complete the request; the details are in its log").into())
+        }
+    }
+}
+
+/// The API's routes over `store`.
+pub fn router(store: Arc<dyn Store>, allow: Allowlist) -> Router {
+    let state = AppState { store, metrics: Arc::default(), allow: Arc::new(allow) };
+    Router::new()
+        .route("/v1/events", get(events::list).post(events::post))
+        .route(
+            "/v1/events/{id}",
+            get(events::get).put(events::refuse_change).patch(events::refuse_change).delete(events::refuse_change),
+        )
+        .route("/v1/facets/{field}", get(reads::facets))
+        .route("/v1/stats", get(reads::stats))
+        .route("/v1/verify", get(reads::verify))
+        .route("/healthz", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
+        .route("/metrics", get(metrics::render))
+        .route("/openapi.json", get(openapi))
+        .fallback(|| async { error::failure(ErrorCode::NotFound, "there is no such route; see /openapi.json for the API") })
+        .method_not_allowed_fallback(|| async {
+            error::failure(ErrorCode::MethodNotAllowed, "this route does not take that method; see /openapi.json")
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), allowlist::check))
+        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .with_state(state)
+}
+
+async fn openapi() -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], include_str!("../../assets/openapi.json"))
+}
+
+/// Serves `store` on `listener` until `shutdown` resolves, then lets requests in flight finish
+/// and commits what the writer holds before returning.
+pub async fn serve(store: Arc<dyn Store>, allow: Allowlist, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let app = router(store.clone(), allow);
+    let result = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await;
+    tokio::task::spawn_blocking(move || store.close()).await.ok();
+    result
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight and committing");
+}

@@ -1,0 +1,44 @@
+//! `GET /v1/facets/{field}`, `GET /v1/stats`, `GET /v1/verify`: what the filter panes, the
+//! count, the histogram and the integrity check read.
+
+use super::auth::Caller;
+use super::error::Failure;
+use super::{AppState, blocking, params};
+use crate::model::{ApiError, FacetField};
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+
+/// The values of one field under the filter, most frequent first.
+pub async fn facets(State(state): State<AppState>, caller: Caller, Path(field): Path<String>, RawQuery(raw): RawQuery) -> Result<Response, Failure> {
+    caller.require_reader("read facets")?;
+    let field = FacetField::parse(&field).ok_or_else(|| {
+        let names: Vec<&str> = FacetField::ALL.iter().map(|f| f.as_str()).collect();
+        ApiError::not_found(format!("there is no facet `{}`; the facets are {}", field.chars().take(32).collect::<String>(), names.join(", ")))
+    })?;
+    let (query, rest) = params::filter(raw.as_deref(), &["limit"])?;
+    let limit = params::number(&rest, "limit", 100, 1, 10_000)?;
+    let tenant = caller.tenant().to_string();
+    let now = chrono::Utc::now();
+    let facets = blocking(&state, move |s| s.facets(&tenant, field, &query, limit, now)).await?;
+    Ok(Json(facets).into_response())
+}
+
+/// The count under the filter and its activity histogram.
+pub async fn stats(State(state): State<AppState>, caller: Caller, RawQuery(raw): RawQuery) -> Result<Response, Failure> {
+    caller.require_reader("read stats")?;
+    let (query, rest) = params::filter(raw.as_deref(), &["buckets"])?;
+    let buckets = params::number(&rest, "buckets", 60, 1, 1000)?;
+    let tenant = caller.tenant().to_string();
+    let now = chrono::Utc::now();
+    let stats = blocking(&state, move |s| s.stats(&tenant, &query, buckets, now)).await?;
+    Ok(Json(stats).into_response())
+}
+
+/// Walks the caller's tenant's hash chain.
+pub async fn verify(State(state): State<AppState>, caller: Caller) -> Result<Response, Failure> {
+    caller.require_reader("verify the chain")?;
+    let tenant = caller.tenant().to_string();
+    let report = blocking(&state, move |s| s.verify(&tenant)).await?;
+    Ok(Json(report).into_response())
+}

@@ -1,0 +1,44 @@
+//! Making attacker-controlled text inert before it reaches a terminal.
+
+/// Returns `s` with every control character, escape sequence introducer and bidi override
+/// shown escaped (`\x1b`, `\u{202e}`), so it draws as plain text and cannot steer the terminal.
+pub fn inert(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(needs_escape) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if needs_escape(c) {
+            let n = c as u32;
+            if n < 0x100 {
+                out.push_str(&format!("\\x{n:02x}"));
+            } else {
+                out.push_str(&format!("\\u{{{n:04x}}}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// C0 and C1 controls, DEL, and the Unicode bidi controls and invisible formatting marks.
+fn needs_escape(c: char) -> bool {
+    let n = c as u32;
+    n < 0x20
+        || (0x7f..=0x9f).contains(&n)
+        || matches!(n, 0x061c | 0x200b..=0x200f | 0x2028..=0x202e | 0x2060..=0x2069 | 0xfeff)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inert;
+
+    #[test]
+    fn escapes_controls_and_bidi() {
+        assert_eq!(inert("ok"), "ok");
+        assert_eq!(inert("a\x1b[31mb"), "a\\x1b[31mb");
+        assert_eq!(inert("x\u{202e}y\r"), "x\\u{202e}y\\x0d");
+        assert_eq!(inert("\u{9b}"), "\\x9b");
+    }
+}
