@@ -1,0 +1,115 @@
+//! A real server on a loopback port over a real SQLite file, and tokens for each role.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Arc;
+use trailscope::server::{Allowlist, serve};
+use trailscope::store::sqlite::TokenAdmin;
+use trailscope::store::{Role, SqliteStore, Store};
+
+pub struct TestServer {
+    pub url: String,
+    pub db: PathBuf,
+    pub admin: String,
+    pub auditor: String,
+    pub writer: String,
+    pub http: reqwest::Client,
+    pub dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        TestServer::start_with(Allowlist::default()).await
+    }
+
+    pub async fn start_with(allow: Allowlist) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("audit.db");
+        let admin_db = TokenAdmin::open(&db).unwrap();
+        let token = |role| admin_db.create(role, "acme", None).unwrap().1;
+        let (admin, auditor, writer) = (token(Role::Admin), token(Role::Auditor), token(Role::Writer));
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            serve(store, allow, listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        TestServer { url, db, admin, auditor, writer, http: reqwest::Client::new(), dir, stop: Some(stop), task: Some(task) }
+    }
+
+    /// A token for another tenant.
+    pub fn token_for(&self, role: Role, tenant: &str) -> String {
+        TokenAdmin::open(&self.db).unwrap().create(role, tenant, None).unwrap().1
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.unwrap();
+        }
+    }
+
+    pub async fn post(&self, token: &str, body: Value) -> (u16, Value) {
+        let r = self.http.post(format!("{}/v1/events", self.url)).bearer_auth(token).json(&body).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_raw(&self, token: &str, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}/v1/events", self.url))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, token: &str, path_and_query: &str) -> (u16, Value) {
+        let r = self.http.get(format!("{}{}", self.url, path_and_query)).bearer_auth(token).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Every entry under a filter query string, walking every page.
+    pub async fn all(&self, query: &str, limit: usize) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut q = format!("/v1/events?limit={limit}");
+            if !query.is_empty() {
+                q.push('&');
+                q.push_str(query);
+            }
+            if let Some(c) = &cursor {
+                q.push_str(&format!("&cursor={c}"));
+            }
+            let (status, page) = self.get(&self.auditor, &q).await;
+            assert_eq!(status, 200, "{page}");
+            out.extend(page["entries"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => return out,
+            }
+        }
+    }
+}
+
+/// The `seq`s of a list of entries.
+pub fn seqs(entries: &[Value]) -> Vec<u64> {
+    entries.iter().map(|e| e["seq"].as_u64().unwrap()).collect()
+}
