@@ -21,8 +21,12 @@ pub fn sentence(e: &anyhow::Error) -> String {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TRAILSCOPE_LOG").unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TRAILSCOPE_LOG")
+        .unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// `trailscope serve`.
@@ -32,11 +36,26 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(p) => ConfigFile::load(p)?,
         None => ConfigFile::default(),
     };
-    let db = args.db.or(file.server.db).ok_or_else(|| anyhow!("say where the database lives: --db PATH (or `db` under [server] in the config file)"))?;
-    let listen = args.listen.or(file.server.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("the default address parses"));
+    let db = args.db.or(file.server.db).ok_or_else(|| {
+        anyhow!(
+            "say where the database lives: --db PATH (or `db` under [server] in the config file)"
+        )
+    })?;
+    let listen = args
+        .listen
+        .or(file.server.listen)
+        .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("the default address parses"));
     let allow = Allowlist {
-        audit: if args.allow_from.is_empty() { file.server.allow_from } else { args.allow_from },
-        ingest: if args.ingest_allow_from.is_empty() { file.server.ingest_allow_from } else { args.ingest_allow_from },
+        audit: if args.allow_from.is_empty() {
+            file.server.allow_from
+        } else {
+            args.allow_from
+        },
+        ingest: if args.ingest_allow_from.is_empty() {
+            file.server.ingest_allow_from
+        } else {
+            args.ingest_allow_from
+        },
     };
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db)?);
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -52,17 +71,32 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
 /// `trailscope token create|list|revoke`.
 pub fn token(cmd: TokenCommand) -> anyhow::Result<()> {
     match cmd {
-        TokenCommand::Create { db, role, tenant, name } => {
+        TokenCommand::Create {
+            db,
+            role,
+            tenant,
+            name,
+        } => {
             let admin = TokenAdmin::open(&db)?;
             let (record, secret) = admin.create(role, &tenant, name.as_deref())?;
-            println!("created {} ({} for tenant {}); it is shown only now:", record.id, record.role, record.tenant);
+            println!(
+                "created {} ({} for tenant {}); it is shown only now:",
+                record.id, record.role, record.tenant
+            );
             println!("{secret}");
         }
         TokenCommand::List { db } => {
             let admin = TokenAdmin::open(&db)?;
-            println!("{:<18} {:<8} {:<16} {:<24} {:<10} name", "id", "role", "tenant", "created", "status");
+            println!(
+                "{:<18} {:<8} {:<16} {:<24} {:<10} name",
+                "id", "role", "tenant", "created", "status"
+            );
             for t in admin.list()? {
-                let status = if t.revoked_at.is_some() { "revoked" } else { "active" };
+                let status = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
                 println!(
                     "{:<18} {:<8} {:<16} {:<24} {:<10} {}",
                     t.id,

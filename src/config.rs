@@ -30,7 +30,14 @@ pub struct ServerConfig {
 impl ConfigFile {
     /// Reads and parses a config file; the error names the file and the bad key.
     pub fn load(path: &Path) -> anyhow::Result<ConfigFile> {
-        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not a valid config file: {}", path.display(), e.message()))
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{} is not a valid config file: {}",
+                path.display(),
+                e.message()
+            )
+        })
     }
 }

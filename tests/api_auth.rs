@@ -44,24 +44,49 @@ async fn role_matrix() {
         assert_eq!(body["error"]["code"], "unauthorized");
         let r = send(Some("ts_not-a-real-token")).await.unwrap();
         assert_eq!(r.status(), 401, "{method} {path} with a bad token");
-        for (role, token) in [(Role::Writer, &s.writer), (Role::Auditor, &s.auditor), (Role::Admin, &s.admin)] {
+        for (role, token) in [
+            (Role::Writer, &s.writer),
+            (Role::Auditor, &s.auditor),
+            (Role::Admin, &s.admin),
+        ] {
             let r = send(Some(token)).await.unwrap();
             let status = r.status().as_u16();
             let body: serde_json::Value = r.json().await.unwrap();
             if allowed.contains(&role) {
-                assert!(status == 200 || status == 201, "{method} {path} as {role}: {status} {body}");
+                assert!(
+                    status == 200 || status == 201,
+                    "{method} {path} as {role}: {status} {body}"
+                );
             } else {
                 assert_eq!(status, 403, "{method} {path} as {role}: {body}");
                 assert_eq!(body["error"]["code"], "forbidden");
-                assert!(body["error"]["message"].as_str().unwrap().contains(role.as_str()));
+                assert!(
+                    body["error"]["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains(role.as_str())
+                );
             }
         }
     }
     // Open routes and operational ones.
-    let r = s.http.get(format!("{}/healthz", s.url)).send().await.unwrap();
+    let r = s
+        .http
+        .get(format!("{}/healthz", s.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.json::<serde_json::Value>().await.unwrap(), json!({"status": "ok"}));
-    let r = s.http.get(format!("{}/openapi.json", s.url)).send().await.unwrap();
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap(),
+        json!({"status": "ok"})
+    );
+    let r = s
+        .http
+        .get(format!("{}/openapi.json", s.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     s.stop().await;
 }
@@ -70,7 +95,13 @@ async fn role_matrix() {
 async fn malformed_headers_and_revocation() {
     let s = TestServer::start().await;
     for header in ["Basic abc", "Bearer", "Bearer    ", "token"] {
-        let r = s.http.get(format!("{}/v1/events", s.url)).header("authorization", header).send().await.unwrap();
+        let r = s
+            .http
+            .get(format!("{}/v1/events", s.url))
+            .header("authorization", header)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 401, "{header}");
     }
     let admin = TokenAdmin::open(&s.db).unwrap();
@@ -78,9 +109,17 @@ async fn malformed_headers_and_revocation() {
     assert_eq!(s.get(&secret, "/v1/events").await.0, 200);
     assert!(admin.revoke(&record.id).unwrap());
     assert!(!admin.revoke(&record.id).unwrap(), "revoking twice says so");
-    assert_eq!(s.get(&secret, "/v1/events").await.0, 401, "a revoked token stops at once");
+    assert_eq!(
+        s.get(&secret, "/v1/events").await.0,
+        401,
+        "a revoked token stops at once"
+    );
     let listed = admin.list().unwrap();
-    assert!(listed.iter().any(|t| t.id == record.id && t.revoked_at.is_some()));
+    assert!(
+        listed
+            .iter()
+            .any(|t| t.id == record.id && t.revoked_at.is_some())
+    );
     // Only the hash is stored: the secret appears nowhere in the database file.
     drop(admin);
     let raw = std::fs::read(&s.db).unwrap();
@@ -94,17 +133,38 @@ async fn malformed_headers_and_revocation() {
 #[tokio::test(flavor = "multi_thread")]
 async fn allowlist_guards_the_audit_surface_separately_from_ingest() {
     // Loopback is outside 10.0.0.0/8: reads refused, ingest (open) allowed.
-    let s = TestServer::start_with(Allowlist { audit: vec!["10.0.0.0/8".parse().unwrap()], ingest: vec![] }).await;
+    let s = TestServer::start_with(Allowlist {
+        audit: vec!["10.0.0.0/8".parse().unwrap()],
+        ingest: vec![],
+    })
+    .await;
     let (st, body) = s.get(&s.auditor, "/v1/events").await;
     assert_eq!(st, 403, "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("127.0.0.1"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("127.0.0.1")
+    );
     let (st, _) = s.post(&s.writer, json!({"action": "a"})).await;
     assert_eq!(st, 201);
-    assert_eq!(s.http.get(format!("{}/healthz", s.url)).send().await.unwrap().status(), 200);
+    assert_eq!(
+        s.http
+            .get(format!("{}/healthz", s.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     assert_eq!(s.get(&s.admin, "/metrics").await.0, 403);
     s.stop().await;
 
-    let s = TestServer::start_with(Allowlist { audit: vec!["127.0.0.0/8".parse().unwrap()], ingest: vec!["192.0.2.0/24".parse().unwrap()] }).await;
+    let s = TestServer::start_with(Allowlist {
+        audit: vec!["127.0.0.0/8".parse().unwrap()],
+        ingest: vec!["192.0.2.0/24".parse().unwrap()],
+    })
+    .await;
     let (st, body) = s.post(&s.writer, json!({"action": "a"})).await;
     assert_eq!(st, 403, "{body}");
     assert_eq!(s.get(&s.auditor, "/v1/events").await.0, 200);
@@ -114,12 +174,29 @@ async fn allowlist_guards_the_audit_surface_separately_from_ingest() {
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_routes_and_methods_are_json() {
     let s = TestServer::start().await;
-    let r = s.http.get(format!("{}/v2/nothing", s.url)).send().await.unwrap();
+    let r = s
+        .http
+        .get(format!("{}/v2/nothing", s.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
-    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error"]["code"], "not_found");
-    let r = s.http.delete(format!("{}/v1/events", s.url)).bearer_auth(&s.admin).send().await.unwrap();
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
+        "not_found"
+    );
+    let r = s
+        .http
+        .delete(format!("{}/v1/events", s.url))
+        .bearer_auth(&s.admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 405);
-    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error"]["code"], "method_not_allowed");
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
+        "method_not_allowed"
+    );
     s.stop().await;
 }
 
@@ -127,12 +204,38 @@ async fn unknown_routes_and_methods_are_json() {
 async fn metrics_count_requests_and_commits() {
     let s = TestServer::start().await;
     for _ in 0..3 {
-        s.post(&s.writer, json!([{"action": "a"}, {"action": "b"}])).await;
+        s.post(&s.writer, json!([{"action": "a"}, {"action": "b"}]))
+            .await;
     }
-    let text = s.http.get(format!("{}/metrics", s.url)).bearer_auth(&s.admin).send().await.unwrap().text().await.unwrap();
-    assert!(text.contains(r#"trailscope_http_requests_total{route="/v1/events",method="POST",status="201"} 3"#), "{text}");
-    assert!(text.contains("trailscope_entries_appended_total 6"), "{text}");
-    assert!(text.contains("trailscope_commit_batch_size_sum 6"), "{text}");
-    assert!(text.contains(r#"trailscope_http_request_duration_seconds_bucket{route="/v1/events",le="+Inf"} 3"#), "{text}");
+    let text = s
+        .http
+        .get(format!("{}/metrics", s.url))
+        .bearer_auth(&s.admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(
+            r#"trailscope_http_requests_total{route="/v1/events",method="POST",status="201"} 3"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("trailscope_entries_appended_total 6"),
+        "{text}"
+    );
+    assert!(
+        text.contains("trailscope_commit_batch_size_sum 6"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"trailscope_http_request_duration_seconds_bucket{route="/v1/events",le="+Inf"} 3"#
+        ),
+        "{text}"
+    );
     s.stop().await;
 }

@@ -10,7 +10,12 @@ async fn accepts_an_object_an_array_and_ndjson() {
     let (st, body) = s.post(&s.writer, json!({"action": "user.login"})).await;
     assert_eq!(st, 201, "{body}");
     assert_eq!(body["entries"][0]["seq"], 1);
-    let (st, body) = s.post(&s.writer, json!([{"action": "a.created"}, {"action": "b.deleted"}])).await;
+    let (st, body) = s
+        .post(
+            &s.writer,
+            json!([{"action": "a.created"}, {"action": "b.deleted"}]),
+        )
+        .await;
     assert_eq!(st, 201);
     assert_eq!(body["entries"].as_array().unwrap().len(), 2);
     assert_eq!(body["entries"][1]["seq"], 3);
@@ -52,7 +57,12 @@ async fn idempotency_keys_return_the_original() {
     let s = TestServer::start().await;
     let ev = json!({"action": "rule_fired", "idempotency_key": "k-1"});
     let (_, first) = s.post(&s.writer, ev.clone()).await;
-    let (st, again) = s.post(&s.writer, json!([ev, {"action": "other"}, {"action": "x", "idempotency_key": "k-1"}])).await;
+    let (st, again) = s
+        .post(
+            &s.writer,
+            json!([ev, {"action": "other"}, {"action": "x", "idempotency_key": "k-1"}]),
+        )
+        .await;
     assert_eq!(st, 201);
     assert_eq!(again["entries"][0], first["entries"][0]);
     assert_eq!(again["entries"][2], first["entries"][0]);
@@ -60,7 +70,12 @@ async fn idempotency_keys_return_the_original() {
     assert_eq!(s.all("", 50).await.len(), 2);
     // Keys are per tenant: another tenant's same key stores a new entry.
     let other = s.token_for(trailscope::store::Role::Writer, "globex");
-    let (_, theirs) = s.post(&other, json!({"action": "rule_fired", "idempotency_key": "k-1"})).await;
+    let (_, theirs) = s
+        .post(
+            &other,
+            json!({"action": "rule_fired", "idempotency_key": "k-1"}),
+        )
+        .await;
     assert_eq!(theirs["entries"][0]["seq"], 1);
     assert_ne!(theirs["entries"][0]["id"], first["entries"][0]["id"]);
     s.stop().await;
@@ -77,14 +92,35 @@ async fn validation_rules_of_api_md() {
         (json!({"action": "a", "channel": "UPPER"}), "channel"),
         (json!({"action": "a", "channel": "c".repeat(65)}), "channel"),
         (json!({"action": "a", "outcome": "maybe"}), "outcome"),
-        (json!({"action": "a", "occurred_at": "2999-01-01T00:00:00Z"}), "occurred_at"),
-        (json!({"action": "a", "occurred_at": "not a date"}), "occurred_at"),
-        (json!({"action": "a", "actor": {"type": "robot"}}), "actor.type"),
+        (
+            json!({"action": "a", "occurred_at": "2999-01-01T00:00:00Z"}),
+            "occurred_at",
+        ),
+        (
+            json!({"action": "a", "occurred_at": "not a date"}),
+            "occurred_at",
+        ),
+        (
+            json!({"action": "a", "actor": {"type": "robot"}}),
+            "actor.type",
+        ),
         (json!({"action": "a", "actor": "alice"}), "actor"),
-        (json!({"action": "a", "target": {"type": "ticket"}}), "target.id"),
-        (json!({"action": "a", "target": {"type": "ticket", "id": 5}}), "target.id"),
-        (json!({"action": "a", "idempotency_key": "k".repeat(129)}), "idempotency_key"),
-        (json!({"action": "a", "details": {"blob": "x".repeat(300 * 1024)}}), "details"),
+        (
+            json!({"action": "a", "target": {"type": "ticket"}}),
+            "target.id",
+        ),
+        (
+            json!({"action": "a", "target": {"type": "ticket", "id": 5}}),
+            "target.id",
+        ),
+        (
+            json!({"action": "a", "idempotency_key": "k".repeat(129)}),
+            "idempotency_key",
+        ),
+        (
+            json!({"action": "a", "details": {"blob": "x".repeat(300 * 1024)}}),
+            "details",
+        ),
         (json!({"action": "a", "tenant": "other"}), "tenant"),
         (json!({"action": 7}), "action"),
     ];
@@ -96,9 +132,16 @@ async fn validation_rules_of_api_md() {
     }
     // occurred_at up to 5 minutes ahead is clock skew, accepted; any offset is stored in UTC.
     let soon = (chrono::Utc::now() + chrono::Duration::minutes(4)).to_rfc3339();
-    let (st, _) = s.post(&s.writer, json!({"action": "a", "occurred_at": soon})).await;
+    let (st, _) = s
+        .post(&s.writer, json!({"action": "a", "occurred_at": soon}))
+        .await;
     assert_eq!(st, 201);
-    let (st, _) = s.post(&s.writer, json!({"action": "b", "occurred_at": "2026-01-02T03:04:05.678+02:00"})).await;
+    let (st, _) = s
+        .post(
+            &s.writer,
+            json!({"action": "b", "occurred_at": "2026-01-02T03:04:05.678+02:00"}),
+        )
+        .await;
     assert_eq!(st, 201);
     let all = s.all("order=asc", 50).await;
     assert_eq!(all[0]["occurred_at"], "2026-01-02T01:04:05.678Z");
@@ -108,14 +151,21 @@ async fn validation_rules_of_api_md() {
 #[tokio::test(flavor = "multi_thread")]
 async fn batch_and_body_limits() {
     let s = TestServer::start().await;
-    let many: Vec<Value> = (0..1001).map(|i| json!({"action": format!("a{i}")})).collect();
+    let many: Vec<Value> = (0..1001)
+        .map(|i| json!({"action": format!("a{i}")}))
+        .collect();
     let (st, body) = s.post(&s.writer, Value::Array(many)).await;
     assert_eq!(st, 413, "{body}");
     assert_eq!(body["error"]["code"], "payload_too_large");
-    let exactly: Vec<Value> = (0..1000).map(|i| json!({"action": format!("a{i}")})).collect();
+    let exactly: Vec<Value> = (0..1000)
+        .map(|i| json!({"action": format!("a{i}")}))
+        .collect();
     let (st, _) = s.post(&s.writer, Value::Array(exactly)).await;
     assert_eq!(st, 201);
-    let huge = format!("{{\"action\":\"a\",\"description\":\"{}\"}}", "x".repeat(17 * 1024 * 1024));
+    let huge = format!(
+        "{{\"action\":\"a\",\"description\":\"{}\"}}",
+        "x".repeat(17 * 1024 * 1024)
+    );
     let (st, body) = s.post_raw(&s.writer, "application/json", huge).await;
     assert_eq!(st, 413, "{body}");
     assert_eq!(body["error"]["code"], "payload_too_large");

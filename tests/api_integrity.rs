@@ -18,7 +18,8 @@ async fn seeded(n: usize) -> TestServer {
 /// What a database admin could do: drop the triggers, then change history.
 fn tamper(db: &std::path::Path, sql: &str) {
     let c = Connection::open(db).unwrap();
-    c.execute_batch("DROP TRIGGER entries_no_update; DROP TRIGGER entries_no_delete;").unwrap();
+    c.execute_batch("DROP TRIGGER entries_no_update; DROP TRIGGER entries_no_delete;")
+        .unwrap();
     c.execute_batch(sql).unwrap();
 }
 
@@ -41,18 +42,38 @@ async fn clean_chain_verifies() {
 async fn the_database_refuses_update_and_delete() {
     let s = seeded(3).await;
     let c = Connection::open(&s.db).unwrap();
-    let e = c.execute("UPDATE entries SET description = 'x' WHERE seq = 2", []).unwrap_err();
+    let e = c
+        .execute("UPDATE entries SET description = 'x' WHERE seq = 2", [])
+        .unwrap_err();
     assert!(e.to_string().contains("append-only"), "{e}");
-    let e = c.execute("DELETE FROM entries WHERE seq = 2", []).unwrap_err();
+    let e = c
+        .execute("DELETE FROM entries WHERE seq = 2", [])
+        .unwrap_err();
     assert!(e.to_string().contains("append-only"), "{e}");
     // And over HTTP there is no way to change an entry.
     let (_, page) = s.get(&s.auditor, "/v1/events?limit=1").await;
     let id = page["entries"][0]["id"].as_str().unwrap();
-    for method in [reqwest::Method::PUT, reqwest::Method::PATCH, reqwest::Method::DELETE] {
-        let r = s.http.request(method.clone(), format!("{}/v1/events/{id}", s.url)).bearer_auth(&s.admin).json(&json!({"action": "x"})).send().await.unwrap();
+    for method in [
+        reqwest::Method::PUT,
+        reqwest::Method::PATCH,
+        reqwest::Method::DELETE,
+    ] {
+        let r = s
+            .http
+            .request(method.clone(), format!("{}/v1/events/{id}", s.url))
+            .bearer_auth(&s.admin)
+            .json(&json!({"action": "x"}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 405, "{method}");
         let body: Value = r.json().await.unwrap();
-        assert!(body["error"]["message"].as_str().unwrap().contains("append-only"));
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("append-only")
+        );
     }
     assert_eq!(s.get(&s.auditor, "/v1/verify").await.1["ok"], true);
     s.stop().await;
@@ -61,14 +82,34 @@ async fn the_database_refuses_update_and_delete() {
 #[tokio::test(flavor = "multi_thread")]
 async fn verify_names_the_first_bad_seq() {
     let cases = [
-        ("UPDATE entries SET description = 'nothing to see' WHERE seq = 17", 17, "hash_mismatch"),
-        ("UPDATE entries SET actor_email = 'someone@else.com' WHERE seq = 23", 23, "hash_mismatch"),
-        ("UPDATE entries SET occurred_at = occurred_at + 1 WHERE seq = 5", 5, "hash_mismatch"),
-        ("UPDATE entries SET details = '{\"x\":1}' WHERE seq = 9", 9, "hash_mismatch"),
+        (
+            "UPDATE entries SET description = 'nothing to see' WHERE seq = 17",
+            17,
+            "hash_mismatch",
+        ),
+        (
+            "UPDATE entries SET actor_email = 'someone@else.com' WHERE seq = 23",
+            23,
+            "hash_mismatch",
+        ),
+        (
+            "UPDATE entries SET occurred_at = occurred_at + 1 WHERE seq = 5",
+            5,
+            "hash_mismatch",
+        ),
+        (
+            "UPDATE entries SET details = '{\"x\":1}' WHERE seq = 9",
+            9,
+            "hash_mismatch",
+        ),
         ("DELETE FROM entries WHERE seq = 30", 30, "gap"),
         ("DELETE FROM entries WHERE seq = 40", 40, "gap"),
         // Swap two rows' contents by swapping their seqs.
-        ("UPDATE entries SET seq = -1 WHERE seq = 11; UPDATE entries SET seq = 11 WHERE seq = 12; UPDATE entries SET seq = 12 WHERE seq = -1", 11, "hash_mismatch"),
+        (
+            "UPDATE entries SET seq = -1 WHERE seq = 11; UPDATE entries SET seq = 11 WHERE seq = 12; UPDATE entries SET seq = 12 WHERE seq = -1",
+            11,
+            "hash_mismatch",
+        ),
     ];
     for (sql, bad_seq, reason) in cases {
         let s = seeded(40).await;

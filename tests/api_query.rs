@@ -70,12 +70,21 @@ async fn every_filter_and_combinations() {
         ("q=example.com&q=bob", &[2]),
         ("from=2026-11-03", &[3, 4, 5, 6]),
         ("to=2026-11-02", &[1, 2]),
-        ("from=2026-11-02T10:00:00Z&to=2026-11-04T10:00:00.000Z", &[2, 3, 4]),
+        (
+            "from=2026-11-02T10:00:00Z&to=2026-11-04T10:00:00.000Z",
+            &[2, 3, 4],
+        ),
         ("from=2026-11-05T11:00Z", &[6]),
         ("outcome=failure&actor=u_1", &[3]),
-        ("channel=writeback&kind=updated&outcome=failure&target_type=ticket", &[2]),
+        (
+            "channel=writeback&kind=updated&outcome=failure&target_type=ticket",
+            &[2],
+        ),
         ("kind=created&kind=updated&actor=u_2", &[2, 4]),
-        ("action=ticket.*&outcome=failure&from=2026-11-01&to=2026-11-30", &[2]),
+        (
+            "action=ticket.*&outcome=failure&from=2026-11-01&to=2026-11-30",
+            &[2],
+        ),
         ("filter=action:ticket.*+outcome:failure", &[2]),
         ("filter=kind:created+kind:read", &[1, 6]),
         ("filter=%22printer+on%22", &[1]),
@@ -92,11 +101,17 @@ async fn every_filter_and_combinations() {
 async fn order_limit_and_bad_parameters() {
     let s = seeded().await;
     let (_, page) = s.get(&s.auditor, "/v1/events?limit=2").await;
-    assert_eq!(seqs(page["entries"].as_array().unwrap()), [6, 5], "newest first");
+    assert_eq!(
+        seqs(page["entries"].as_array().unwrap()),
+        [6, 5],
+        "newest first"
+    );
     let (_, page) = s.get(&s.auditor, "/v1/events?limit=2&order=asc").await;
     assert_eq!(seqs(page["entries"].as_array().unwrap()), [1, 2]);
     let cursor = page["next_cursor"].as_str().unwrap().to_string();
-    let (st, body) = s.get(&s.auditor, &format!("/v1/events?cursor={cursor}")).await;
+    let (st, body) = s
+        .get(&s.auditor, &format!("/v1/events?cursor={cursor}"))
+        .await;
     assert_eq!(st, 400, "an asc cursor used for a desc page: {body}");
     let bad = [
         ("/v1/events?limit=0", 422, "limit"),
@@ -119,13 +134,26 @@ async fn order_limit_and_bad_parameters() {
     for (path, status, field) in bad {
         let (st, body) = s.get(&s.auditor, path).await;
         assert_eq!(st, status, "{path}: {body}");
-        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{path}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{path}: {body}"
+        );
         if !field.is_empty() {
             assert_eq!(body["error"]["field"], field, "{path}: {body}");
         }
     }
-    let (_, body) = s.get(&s.auditor, "/v1/events?filter=action:a+colour:red").await;
-    assert!(body["error"]["message"].as_str().unwrap().contains("colour"), "the error names the bad term: {body}");
+    let (_, body) = s
+        .get(&s.auditor, "/v1/events?filter=action:a+colour:red")
+        .await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("colour"),
+        "the error names the bad term: {body}"
+    );
     s.stop().await;
 }
 
@@ -138,7 +166,10 @@ async fn one_entry_and_tenants() {
     assert_eq!(st, 200);
     assert_eq!(entry, page["entries"][0]);
     let (st, body) = s.get(&s.auditor, "/v1/events/01NOPE").await;
-    assert_eq!((st, body["error"]["code"].as_str()), (404, Some("not_found")));
+    assert_eq!(
+        (st, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
     // Another tenant sees neither the entry nor any hint that it exists.
     let other = s.token_for(trailscope::store::Role::Auditor, "globex");
     let (st, body) = s.get(&other, &format!("/v1/events/{id}")).await;
@@ -161,23 +192,54 @@ async fn facets_and_stats_follow_the_filter() {
     assert_eq!(f["values"][0], json!({"value": "writeback", "count": 2}));
     assert_eq!(f["values"].as_array().unwrap().len(), 5);
     // The facet's own field is left out of the filter; the others apply.
-    let (_, f) = s.get(&s.auditor, "/v1/facets/channel?channel=auth&outcome=failure").await;
-    assert_eq!(f["values"], json!([{"value": "auth", "count": 1}, {"value": "writeback", "count": 1}]));
+    let (_, f) = s
+        .get(
+            &s.auditor,
+            "/v1/facets/channel?channel=auth&outcome=failure",
+        )
+        .await;
+    assert_eq!(
+        f["values"],
+        json!([{"value": "auth", "count": 1}, {"value": "writeback", "count": 1}])
+    );
     let (_, f) = s.get(&s.auditor, "/v1/facets/actor?limit=1").await;
-    assert_eq!(f["values"], json!([{"value": "u_1", "count": 2, "label": "Alice Smith"}]));
-    let (_, f) = s.get(&s.auditor, "/v1/facets/kind?filter=since:3650d").await;
+    assert_eq!(
+        f["values"],
+        json!([{"value": "u_1", "count": 2, "label": "Alice Smith"}])
+    );
+    let (_, f) = s
+        .get(&s.auditor, "/v1/facets/kind?filter=since:3650d")
+        .await;
     // Ties are broken by value, so the order is stable.
     assert_eq!(f["values"][0], json!({"value": "other", "count": 2}));
     assert_eq!(f["values"][1], json!({"value": "updated", "count": 2}));
-    let (_, st) = s.get(&s.auditor, "/v1/stats?from=2026-11-01&to=2026-11-05&buckets=5").await;
+    let (_, st) = s
+        .get(
+            &s.auditor,
+            "/v1/stats?from=2026-11-01&to=2026-11-05&buckets=5",
+        )
+        .await;
     assert_eq!(st["total"], 6);
     assert_eq!(st["bucket_seconds"], 86400);
-    let counts: Vec<u64> = st["buckets"].as_array().unwrap().iter().map(|b| b["count"].as_u64().unwrap()).collect();
+    let counts: Vec<u64> = st["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["count"].as_u64().unwrap())
+        .collect();
     assert_eq!(counts, [1, 1, 1, 1, 2]);
     assert_eq!(st["buckets"][0]["start"], "2026-11-01T00:00:00.000Z");
     let (_, st) = s.get(&s.auditor, "/v1/stats?outcome=failure").await;
     assert_eq!(st["total"], 2);
-    assert_eq!(st["buckets"].as_array().unwrap().iter().map(|b| b["count"].as_u64().unwrap()).sum::<u64>(), 2);
+    assert_eq!(
+        st["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["count"].as_u64().unwrap())
+            .sum::<u64>(),
+        2
+    );
     s.stop().await;
 }
 
@@ -206,23 +268,52 @@ async fn keyset_paging_while_inserting() {
         let mut n = 0;
         while !stop2.load(std::sync::atomic::Ordering::Relaxed) && n < 2000 {
             let batch: Vec<Value> = (0..20).map(|_| json!({"action": "a.created"})).collect();
-            let r = http.post(format!("{url}/v1/events")).bearer_auth(&writer).json(&batch).send().await.unwrap();
+            let r = http
+                .post(format!("{url}/v1/events"))
+                .bearer_auth(&writer)
+                .json(&batch)
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status(), 201);
             n += 1;
         }
         n
     });
-    for (query, expect) in [("", 10_000usize), ("action=a.created", 5_000), ("kind=created&kind=deleted", 10_000)] {
-        let q = format!("to={}{}{}", (base + chrono::Duration::hours(1)).to_rfc3339().replace('+', "%2B"), if query.is_empty() { "" } else { "&" }, query);
+    for (query, expect) in [
+        ("", 10_000usize),
+        ("action=a.created", 5_000),
+        ("kind=created&kind=deleted", 10_000),
+    ] {
+        let q = format!(
+            "to={}{}{}",
+            (base + chrono::Duration::hours(1))
+                .to_rfc3339()
+                .replace('+', "%2B"),
+            if query.is_empty() { "" } else { "&" },
+            query
+        );
         for order in ["desc", "asc"] {
             let entries = s.all(&format!("{q}&order={order}"), 173).await;
             let got = seqs(&entries);
             let mut unique = got.clone();
             unique.sort();
             unique.dedup();
-            assert_eq!(unique.len(), got.len(), "{query} {order}: a row appeared twice");
+            assert_eq!(
+                unique.len(),
+                got.len(),
+                "{query} {order}: a row appeared twice"
+            );
             assert_eq!(got.len(), expect, "{query} {order}: rows went missing");
-            let keys: Vec<(String, u64)> = entries.iter().map(|e| (e["occurred_at"].as_str().unwrap().to_string(), e["seq"].as_u64().unwrap())).collect();
+            let keys: Vec<(String, u64)> = entries
+                .iter()
+                .map(|e| {
+                    (
+                        e["occurred_at"].as_str().unwrap().to_string(),
+                        e["seq"].as_u64().unwrap(),
+                    )
+                })
+                .collect();
             let mut sorted = keys.clone();
             sorted.sort();
             if order == "desc" {
@@ -236,6 +327,9 @@ async fn keyset_paging_while_inserting() {
     assert!(batches > 0);
     // Everything written meanwhile is there too: no gap in seq.
     let all = seqs(&s.all("order=asc", 1000).await);
-    assert_eq!(all, (1..=(10_000 + batches as u64 * 20)).collect::<Vec<_>>());
+    assert_eq!(
+        all,
+        (1..=(10_000 + batches as u64 * 20)).collect::<Vec<_>>()
+    );
     s.stop().await;
 }

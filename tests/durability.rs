@@ -9,12 +9,22 @@ fn bin() -> &'static str {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start(db: &std::path::Path, port: u16) -> Child {
     let child = Command::new(bin())
-        .args(["serve", "--db", db.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "serve",
+            "--db",
+            db.to_str().unwrap(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -28,9 +38,25 @@ fn start(db: &std::path::Path, port: u16) -> Child {
 }
 
 fn token(db: &std::path::Path, role: &str) -> String {
-    let out = Command::new(bin()).args(["token", "create", "--db", db.to_str().unwrap(), "--role", role]).output().unwrap();
+    let out = Command::new(bin())
+        .args([
+            "token",
+            "create",
+            "--db",
+            db.to_str().unwrap(),
+            "--role",
+            role,
+        ])
+        .output()
+        .unwrap();
     assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().lines().last().unwrap().trim().to_string()
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -50,11 +76,25 @@ async fn acknowledged_entries_survive_kill_9() {
         tasks.push(tokio::spawn(async move {
             let mut acked = Vec::new();
             for b in 0..25 {
-                let batch: Vec<Value> = (0..20).map(|i| json!({"action": "write", "description": format!("p{p} b{b} i{i}")})).collect();
-                let r = http.post(format!("{url}/v1/events")).bearer_auth(&writer).json(&batch).send().await.unwrap();
+                let batch: Vec<Value> = (0..20)
+                    .map(|i| json!({"action": "write", "description": format!("p{p} b{b} i{i}")}))
+                    .collect();
+                let r = http
+                    .post(format!("{url}/v1/events"))
+                    .bearer_auth(&writer)
+                    .json(&batch)
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(r.status(), 201);
                 let body: Value = r.json().await.unwrap();
-                acked.extend(body["entries"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()));
+                acked.extend(
+                    body["entries"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|e| e["id"].as_str().unwrap().to_string()),
+                );
             }
             acked
         }));
@@ -70,19 +110,50 @@ async fn acknowledged_entries_survive_kill_9() {
     let mut seen = std::collections::HashSet::new();
     let mut cursor = String::new();
     loop {
-        let r: Value = http.get(format!("{url}/v1/events?limit=1000&cursor={cursor}")).bearer_auth(&auditor).send().await.unwrap().json().await.unwrap();
-        seen.extend(r["entries"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()));
+        let r: Value = http
+            .get(format!("{url}/v1/events?limit=1000&cursor={cursor}"))
+            .bearer_auth(&auditor)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        seen.extend(
+            r["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].as_str().unwrap().to_string()),
+        );
         match r["next_cursor"].as_str() {
             Some(c) => cursor = c.to_string(),
             None => break,
         }
     }
     assert_eq!(acked.len(), 2000);
-    assert!(acked.iter().all(|id| seen.contains(id)), "an acknowledged entry was lost");
-    let v: Value = http.get(format!("{url}/v1/verify")).bearer_auth(&auditor).send().await.unwrap().json().await.unwrap();
+    assert!(
+        acked.iter().all(|id| seen.contains(id)),
+        "an acknowledged entry was lost"
+    );
+    let v: Value = http
+        .get(format!("{url}/v1/verify"))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["ok"], true, "{v}");
     // The restarted server continues the chain without a gap.
-    let r = http.post(format!("{url}/v1/events")).bearer_auth(&writer).json(&json!({"action": "after"})).send().await.unwrap();
+    let r = http
+        .post(format!("{url}/v1/events"))
+        .bearer_auth(&writer)
+        .json(&json!({"action": "after"}))
+        .send()
+        .await
+        .unwrap();
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["entries"][0]["seq"], 2001);
     server.kill().unwrap();
@@ -96,9 +167,19 @@ fn sigterm_shuts_down_cleanly() {
     let port = free_port();
     let server = start(&db, port);
     let pid = server.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let out = server.wait_with_output().unwrap();
-    assert!(out.status.success(), "exit status after SIGTERM: {:?}", out.status);
+    assert!(
+        out.status.success(),
+        "exit status after SIGTERM: {:?}",
+        out.status
+    );
 }
 
 #[test]
@@ -106,11 +187,34 @@ fn cli_errors_are_one_sentence() {
     let out = Command::new(bin()).args(["serve"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.starts_with("trailscope: say where the database lives"), "{err}");
+    assert!(
+        err.starts_with("trailscope: say where the database lives"),
+        "{err}"
+    );
     assert_eq!(err.trim().lines().count(), 1);
-    let out = Command::new(bin()).args(["token", "create", "--db", "/nonexistent/dir/x.db", "--role", "admin"]).output().unwrap();
+    let out = Command::new(bin())
+        .args([
+            "token",
+            "create",
+            "--db",
+            "/nonexistent/dir/x.db",
+            "--role",
+            "admin",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(String::from_utf8(out.stderr).unwrap().trim().lines().count(), 1);
-    let out = Command::new(bin()).args(["token", "create", "--role", "emperor"]).output().unwrap();
+    assert_eq!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .trim()
+            .lines()
+            .count(),
+        1
+    );
+    let out = Command::new(bin())
+        .args(["token", "create", "--role", "emperor"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
 }

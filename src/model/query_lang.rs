@@ -36,8 +36,8 @@ fn lex(input: &str) -> Result<Vec<Term>, QueryParseError> {
     let mut terms = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i].is_ascii_whitespace() {
-            i += 1;
+        if let Some(c) = input[i..].chars().next().filter(|c| c.is_whitespace()) {
+            i += c.len_utf8();
             continue;
         }
         let start = i;
@@ -65,7 +65,11 @@ fn lex(input: &str) -> Result<Vec<Term>, QueryParseError> {
             })?;
             value = v;
             i = end;
-            if i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+            if input[i..]
+                .chars()
+                .next()
+                .is_some_and(|c| !c.is_whitespace())
+            {
                 let end = input[i..]
                     .find(char::is_whitespace)
                     .map_or(input.len(), |n| i + n);

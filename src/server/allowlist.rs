@@ -28,18 +28,33 @@ fn allowed(list: &[IpNet], ip: IpAddr) -> bool {
 }
 
 /// Middleware: answers 403 to an address outside the list that guards the route.
-pub async fn check(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request, next: Next) -> Response {
+pub async fn check(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+    next: Next,
+) -> Response {
     let path = req.uri().path();
     if path == "/healthz" {
         return next.run(req).await;
     }
     let ingest = req.method() == Method::POST && path == "/v1/events";
-    let (list, what) = if ingest { (&state.allow.ingest, "ingest") } else { (&state.allow.audit, "the audit routes") };
+    let (list, what) = if ingest {
+        (&state.allow.ingest, "ingest")
+    } else {
+        (&state.allow.audit, "the audit routes")
+    };
     if allowed(list, peer.ip()) {
         return next.run(req).await;
     }
     tracing::warn!(peer = %peer.ip(), path, "refused by the allowlist");
-    failure(ErrorCode::Forbidden, format!("{} is not on the allowlist for {what}; ask the server's operator to add it", peer.ip()))
+    failure(
+        ErrorCode::Forbidden,
+        format!(
+            "{} is not on the allowlist for {what}; ask the server's operator to add it",
+            peer.ip()
+        ),
+    )
 }
 
 #[cfg(test)]

@@ -26,7 +26,11 @@ impl Caller {
         let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
         Err(ApiError::new(
             ErrorCode::Forbidden,
-            format!("a {} token cannot {what}; this needs the role {}", self.0.role, allowed.join(" or ")),
+            format!(
+                "a {} token cannot {what}; this needs the role {}",
+                self.0.role,
+                allowed.join(" or ")
+            ),
         )
         .into())
     }
@@ -40,7 +44,10 @@ impl Caller {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = Failure;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let unauthorized = |m: &str| Failure(ApiError::new(ErrorCode::Unauthorized, m));
         let header = parts
             .headers
@@ -49,7 +56,10 @@ impl FromRequestParts<AppState> for Caller {
         let secret = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .ok_or_else(|| unauthorized("the Authorization header must read `Bearer <token>`"))?;
@@ -58,6 +68,8 @@ impl FromRequestParts<AppState> for Caller {
         let found = tokio::task::spawn_blocking(move || store.authenticate(&hash))
             .await
             .map_err(|_| Failure(ApiError::internal("the token check failed")))??;
-        found.map(Caller).ok_or_else(|| unauthorized("this token is not valid: it is unknown or was revoked"))
+        found
+            .map(Caller)
+            .ok_or_else(|| unauthorized("this token is not valid: it is unknown or was revoked"))
     }
 }

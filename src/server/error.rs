@@ -19,10 +19,14 @@ impl From<ApiError> for Failure {
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Closed => Failure(ApiError::internal("the server is shutting down; retry in a moment")),
+            StoreError::Closed => Failure(ApiError::internal(
+                "the server is shutting down; retry in a moment",
+            )),
             other => {
                 tracing::error!("store error: {other}");
-                Failure(ApiError::internal("the server could not complete the request; the details are in its log"))
+                Failure(ApiError::internal(
+                    "the server could not complete the request; the details are in its log",
+                ))
             }
         }
     }
@@ -30,7 +34,8 @@ impl From<StoreError> for Failure {
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.0.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         (status, Json(ErrorBody { error: self.0 })).into_response()
     }
 }

@@ -3,7 +3,7 @@
 use super::auth::Caller;
 use super::error::Failure;
 use super::{AppState, blocking, params};
-use crate::model::{AppendResponse, ApiError, Cursor, ErrorCode, MAX_BATCH, Order, validate_event};
+use crate::model::{ApiError, AppendResponse, Cursor, ErrorCode, MAX_BATCH, Order, validate_event};
 use crate::store::{PageRequest, Role};
 use axum::Json;
 use axum::body::Bytes;
@@ -14,11 +14,19 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 /// Appends one event, an array, or NDJSON: validated whole, stored atomically, durable on 201.
-pub async fn post(State(state): State<AppState>, caller: Caller, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Response, Failure> {
+pub async fn post(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Failure> {
     caller.require(&[Role::Writer, Role::Admin], "write events")?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(ErrorCode::PayloadTooLarge, "the request body is larger than 16 MiB; send fewer events per request")
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                "the request body is larger than 16 MiB; send fewer events per request",
+            )
         } else {
             ApiError::bad_request(format!("the request body could not be read: {e}"))
         }
@@ -26,20 +34,38 @@ pub async fn post(State(state): State<AppState>, caller: Caller, headers: Header
     let ndjson = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-ndjson") || v.starts_with("application/ndjson"));
-    let values = if ndjson { parse_ndjson(&body)? } else { parse_json(&body)? };
+        .is_some_and(|v| {
+            v.starts_with("application/x-ndjson") || v.starts_with("application/ndjson")
+        });
+    let values = if ndjson {
+        parse_ndjson(&body)?
+    } else {
+        parse_json(&body)?
+    };
     if values.is_empty() {
         return Err(ApiError::new(ErrorCode::InvalidEvent, "the batch holds no events").into());
     }
     if values.len() > MAX_BATCH {
-        return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("a batch holds at most {MAX_BATCH} events; this one has {}", values.len())).into());
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "a batch holds at most {MAX_BATCH} events; this one has {}",
+                values.len()
+            ),
+        )
+        .into());
     }
     let now = chrono::Utc::now();
     let mut events = Vec::with_capacity(values.len());
     for (i, v) in values.into_iter().enumerate() {
         let e = validate_event(v, now).map_err(|fe| {
             let field = (!fe.field.is_empty()).then_some(fe.field);
-            ApiError { code: ErrorCode::InvalidEvent, message: format!("event {i}: {}; nothing was stored", fe.message), index: Some(i), field }
+            ApiError {
+                code: ErrorCode::InvalidEvent,
+                message: format!("event {i}: {}; nothing was stored", fe.message),
+                index: Some(i),
+                field,
+            }
         })?;
         events.push(e);
     }
@@ -51,7 +77,8 @@ pub async fn post(State(state): State<AppState>, caller: Caller, headers: Header
 }
 
 fn parse_json(body: &[u8]) -> Result<Vec<Value>, Failure> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(json_error("the body", &e)))?;
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(json_error("the body", &e)))?;
     match v {
         Value::Array(items) => Ok(items),
         obj @ Value::Object(_) => Ok(vec![obj]),
@@ -66,10 +93,19 @@ fn parse_ndjson(body: &[u8]) -> Result<Vec<Value>, Failure> {
             continue;
         }
         if out.len() == MAX_BATCH {
-            return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("a batch holds at most {MAX_BATCH} events; send the rest in another request")).into());
+            return Err(ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!(
+                    "a batch holds at most {MAX_BATCH} events; send the rest in another request"
+                ),
+            )
+            .into());
         }
         let index = out.len();
-        let v = serde_json::from_slice(line).map_err(|e| ApiError::bad_request(json_error(&format!("line {}", line_no + 1), &e)).with_index(index))?;
+        let v = serde_json::from_slice(line).map_err(|e| {
+            ApiError::bad_request(json_error(&format!("line {}", line_no + 1), &e))
+                .with_index(index)
+        })?;
         out.push(v);
     }
     Ok(out)
@@ -79,21 +115,41 @@ fn json_error(what: &str, e: &serde_json::Error) -> String {
     use serde_json::error::Category;
     let why = match e.classify() {
         Category::Eof => "ends before the JSON does".to_string(),
-        Category::Syntax if e.to_string().contains("recursion limit") => "is nested too deeply (the limit is 128 levels)".to_string(),
-        Category::Syntax | Category::Data => format!("is not valid JSON (line {}, column {})", e.line(), e.column()),
+        Category::Syntax if e.to_string().contains("recursion limit") => {
+            "is nested too deeply (the limit is 128 levels)".to_string()
+        }
+        Category::Syntax | Category::Data => format!(
+            "is not valid JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ),
         Category::Io => "could not be read".to_string(),
     };
     format!("{what} {why}")
 }
 
 /// One keyset page of entries under the filter.
-pub async fn list(State(state): State<AppState>, caller: Caller, RawQuery(raw): RawQuery) -> Result<Response, Failure> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, Failure> {
     caller.require_reader("read events")?;
     let (query, rest) = params::filter(raw.as_deref(), &["limit", "order", "cursor"])?;
     let limit = params::number(&rest, "limit", 50, 1, 1000)?;
-    let order = params::text(&rest, "order").map(Order::parse).transpose()?.unwrap_or_default();
-    let cursor = params::text(&rest, "cursor").filter(|c| !c.is_empty()).map(|c| Cursor::decode(c, order)).transpose()?;
-    let page = PageRequest { limit, order, cursor };
+    let order = params::text(&rest, "order")
+        .map(Order::parse)
+        .transpose()?
+        .unwrap_or_default();
+    let cursor = params::text(&rest, "cursor")
+        .filter(|c| !c.is_empty())
+        .map(|c| Cursor::decode(c, order))
+        .transpose()?;
+    let page = PageRequest {
+        limit,
+        order,
+        cursor,
+    };
     let tenant = caller.tenant().to_string();
     let now = chrono::Utc::now();
     let page = blocking(&state, move |s| s.page(&tenant, &query, &page, now)).await?;
@@ -101,17 +157,28 @@ pub async fn list(State(state): State<AppState>, caller: Caller, RawQuery(raw): 
 }
 
 /// One entry; another tenant's entry is a plain 404.
-pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, Failure> {
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, Failure> {
     caller.require_reader("read events")?;
     let tenant = caller.tenant().to_string();
     let lookup = id.clone();
     match blocking(&state, move |s| s.get(&tenant, &lookup)).await? {
         Some(entry) => Ok(Json(entry).into_response()),
-        None => Err(ApiError::not_found(format!("no entry has the id `{}`", id.chars().take(64).collect::<String>())).into()),
+        None => Err(ApiError::not_found(format!(
+            "no entry has the id `{}`",
+            id.chars().take(64).collect::<String>()
+        ))
+        .into()),
     }
 }
 
 /// PUT, PATCH and DELETE on an entry: the log is append-only.
 pub async fn refuse_change() -> Response {
-    super::error::failure(ErrorCode::MethodNotAllowed, "audit entries are append-only: they can be neither changed nor deleted")
+    super::error::failure(
+        ErrorCode::MethodNotAllowed,
+        "audit entries are append-only: they can be neither changed nor deleted",
+    )
 }

@@ -13,7 +13,9 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 /// Latency histogram bounds, in seconds.
-const LATENCY_BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
 
 #[derive(Default)]
 struct Latency {
@@ -32,7 +34,8 @@ pub struct Metrics {
 impl Metrics {
     fn record(&self, route: &str, method: &str, status: u16, seconds: f64) {
         let mut r = self.requests.lock().unwrap_or_else(|p| p.into_inner());
-        *r.entry((route.to_string(), method.to_string(), status)).or_default() += 1;
+        *r.entry((route.to_string(), method.to_string(), status))
+            .or_default() += 1;
         drop(r);
         let mut l = self.latency.lock().unwrap_or_else(|p| p.into_inner());
         let h = l.entry(route.to_string()).or_default();
@@ -49,45 +52,115 @@ impl Metrics {
 /// Middleware: times each request and counts it under its route pattern (never the raw path,
 /// which would let a caller blow the label set up).
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |m| m.as_str()).to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |m| m.as_str())
+        .to_string();
     let method = req.method().as_str().to_string();
     let start = Instant::now();
     let resp = next.run(req).await;
-    state.metrics.record(&route, &method, resp.status().as_u16(), start.elapsed().as_secs_f64());
+    state.metrics.record(
+        &route,
+        &method,
+        resp.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
     resp
 }
 
 /// The metrics page.
-pub async fn render(State(state): State<AppState>) -> ([(axum::http::HeaderName, &'static str); 1], String) {
+pub async fn render(
+    State(state): State<AppState>,
+) -> ([(axum::http::HeaderName, &'static str); 1], String) {
     let mut out = String::new();
-    out.push_str("# HELP trailscope_http_requests_total HTTP requests by route, method and status.\n");
+    out.push_str(
+        "# HELP trailscope_http_requests_total HTTP requests by route, method and status.\n",
+    );
     out.push_str("# TYPE trailscope_http_requests_total counter\n");
-    for ((route, method, status), n) in state.metrics.requests.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-        let _ = writeln!(out, "trailscope_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}");
+    for ((route, method, status), n) in state
+        .metrics
+        .requests
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+    {
+        let _ = writeln!(
+            out,
+            "trailscope_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
+        );
     }
     out.push_str("# HELP trailscope_http_request_duration_seconds Request latency by route.\n");
     out.push_str("# TYPE trailscope_http_request_duration_seconds histogram\n");
-    for (route, h) in state.metrics.latency.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+    for (route, h) in state
+        .metrics
+        .latency
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+    {
         for (b, n) in LATENCY_BUCKETS.iter().zip(h.buckets) {
-            let _ = writeln!(out, "trailscope_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{b}\"}} {n}");
+            let _ = writeln!(
+                out,
+                "trailscope_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{b}\"}} {n}"
+            );
         }
-        let _ = writeln!(out, "trailscope_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}", h.count);
-        let _ = writeln!(out, "trailscope_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", h.sum);
-        let _ = writeln!(out, "trailscope_http_request_duration_seconds_count{{route=\"{route}\"}} {}", h.count);
+        let _ = writeln!(
+            out,
+            "trailscope_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+            h.count
+        );
+        let _ = writeln!(
+            out,
+            "trailscope_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+            h.sum
+        );
+        let _ = writeln!(
+            out,
+            "trailscope_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
+            h.count
+        );
     }
     let w = state.store.writer_stats();
     out.push_str("# HELP trailscope_entries_appended_total Entries appended since start.\n");
     out.push_str("# TYPE trailscope_entries_appended_total counter\n");
-    let _ = writeln!(out, "trailscope_entries_appended_total {}", w.entries.load(Ordering::Relaxed));
-    out.push_str("# HELP trailscope_commit_batch_size Entries per committed transaction (group commit).\n");
+    let _ = writeln!(
+        out,
+        "trailscope_entries_appended_total {}",
+        w.entries.load(Ordering::Relaxed)
+    );
+    out.push_str(
+        "# HELP trailscope_commit_batch_size Entries per committed transaction (group commit).\n",
+    );
     out.push_str("# TYPE trailscope_commit_batch_size histogram\n");
     let mut cumulative = 0;
     for (b, n) in COMMIT_SIZE_BUCKETS.iter().zip(&w.commit_size_buckets) {
         cumulative += n.load(Ordering::Relaxed);
-        let le = if *b == u64::MAX { "+Inf".to_string() } else { b.to_string() };
-        let _ = writeln!(out, "trailscope_commit_batch_size_bucket{{le=\"{le}\"}} {cumulative}");
+        let le = if *b == u64::MAX {
+            "+Inf".to_string()
+        } else {
+            b.to_string()
+        };
+        let _ = writeln!(
+            out,
+            "trailscope_commit_batch_size_bucket{{le=\"{le}\"}} {cumulative}"
+        );
     }
-    let _ = writeln!(out, "trailscope_commit_batch_size_sum {}", w.commit_size_sum.load(Ordering::Relaxed));
-    let _ = writeln!(out, "trailscope_commit_batch_size_count {}", w.commits.load(Ordering::Relaxed));
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out)
+    let _ = writeln!(
+        out,
+        "trailscope_commit_batch_size_sum {}",
+        w.commit_size_sum.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        out,
+        "trailscope_commit_batch_size_count {}",
+        w.commits.load(Ordering::Relaxed)
+    );
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
 }

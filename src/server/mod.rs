@@ -42,48 +42,88 @@ async fn blocking<T: Send + 'static>(
         Ok(r) => r.map_err(Failure::from),
         Err(e) => {
             tracing::error!("a store task failed: {e}");
-            Err(ApiError::internal("the server could not complete the request; the details are in its log").into())
+            Err(ApiError::internal(
+                "the server could not complete the request; the details are in its log",
+            )
+            .into())
         }
     }
 }
 
 /// The API's routes over `store`.
 pub fn router(store: Arc<dyn Store>, allow: Allowlist) -> Router {
-    let state = AppState { store, metrics: Arc::default(), allow: Arc::new(allow) };
+    let state = AppState {
+        store,
+        metrics: Arc::default(),
+        allow: Arc::new(allow),
+    };
     Router::new()
         .route("/v1/events", get(events::list).post(events::post))
         .route(
             "/v1/events/{id}",
-            get(events::get).put(events::refuse_change).patch(events::refuse_change).delete(events::refuse_change),
+            get(events::get)
+                .put(events::refuse_change)
+                .patch(events::refuse_change)
+                .delete(events::refuse_change),
         )
         .route("/v1/facets/{field}", get(reads::facets))
         .route("/v1/stats", get(reads::stats))
         .route("/v1/verify", get(reads::verify))
-        .route("/healthz", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
+        .route(
+            "/healthz",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
         .route("/metrics", get(metrics::render))
         .route("/openapi.json", get(openapi))
-        .fallback(|| async { error::failure(ErrorCode::NotFound, "there is no such route; see /openapi.json for the API") })
+        .fallback(|| async {
+            error::failure(
+                ErrorCode::NotFound,
+                "there is no such route; see /openapi.json for the API",
+            )
+        })
         .method_not_allowed_fallback(|| async {
-            error::failure(ErrorCode::MethodNotAllowed, "this route does not take that method; see /openapi.json")
+            error::failure(
+                ErrorCode::MethodNotAllowed,
+                "this route does not take that method; see /openapi.json",
+            )
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn_with_state(state.clone(), allowlist::check))
-        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            allowlist::check,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .with_state(state)
 }
 
 async fn openapi() -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], include_str!("../../assets/openapi.json"))
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        include_str!("../../assets/openapi.json"),
+    )
 }
 
 /// Serves `store` on `listener` until `shutdown` resolves, then lets requests in flight finish
 /// and commits what the writer holds before returning.
-pub async fn serve(store: Arc<dyn Store>, allow: Allowlist, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    store: Arc<dyn Store>,
+    allow: Allowlist,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let app = router(store.clone(), allow);
-    let result = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await;
-    tokio::task::spawn_blocking(move || store.close()).await.ok();
+    let result = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    tokio::task::spawn_blocking(move || store.close())
+        .await
+        .ok();
     result
 }
 

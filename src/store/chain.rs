@@ -231,7 +231,10 @@ where
             return Ok(bad(checked - 1, last_seq, "hash_mismatch"));
         }
     }
-    let head = (last_seq > anchor.0).then_some(ChainHead { seq: last_seq, hash: prev });
+    let head = (last_seq > anchor.0).then_some(ChainHead {
+        seq: last_seq,
+        hash: prev,
+    });
     Ok(VerifyReport {
         ok: true,
         checked,

@@ -30,7 +30,11 @@ impl TestServer {
         let db = dir.path().join("audit.db");
         let admin_db = TokenAdmin::open(&db).unwrap();
         let token = |role| admin_db.create(role, "acme", None).unwrap().1;
-        let (admin, auditor, writer) = (token(Role::Admin), token(Role::Auditor), token(Role::Writer));
+        let (admin, auditor, writer) = (
+            token(Role::Admin),
+            token(Role::Auditor),
+            token(Role::Writer),
+        );
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -42,12 +46,26 @@ impl TestServer {
             .await
             .unwrap();
         });
-        TestServer { url, db, admin, auditor, writer, http: reqwest::Client::new(), dir, stop: Some(stop), task: Some(task) }
+        TestServer {
+            url,
+            db,
+            admin,
+            auditor,
+            writer,
+            http: reqwest::Client::new(),
+            dir,
+            stop: Some(stop),
+            task: Some(task),
+        }
     }
 
     /// A token for another tenant.
     pub fn token_for(&self, role: Role, tenant: &str) -> String {
-        TokenAdmin::open(&self.db).unwrap().create(role, tenant, None).unwrap().1
+        TokenAdmin::open(&self.db)
+            .unwrap()
+            .create(role, tenant, None)
+            .unwrap()
+            .1
     }
 
     pub async fn stop(mut self) {
@@ -60,12 +78,24 @@ impl TestServer {
     }
 
     pub async fn post(&self, token: &str, body: Value) -> (u16, Value) {
-        let r = self.http.post(format!("{}/v1/events", self.url)).bearer_auth(token).json(&body).send().await.unwrap();
+        let r = self
+            .http
+            .post(format!("{}/v1/events", self.url))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
-    pub async fn post_raw(&self, token: &str, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+    pub async fn post_raw(
+        &self,
+        token: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (u16, Value) {
         let r = self
             .http
             .post(format!("{}/v1/events", self.url))
@@ -80,7 +110,13 @@ impl TestServer {
     }
 
     pub async fn get(&self, token: &str, path_and_query: &str) -> (u16, Value) {
-        let r = self.http.get(format!("{}{}", self.url, path_and_query)).bearer_auth(token).send().await.unwrap();
+        let r = self
+            .http
+            .get(format!("{}{}", self.url, path_and_query))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
