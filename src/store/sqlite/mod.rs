@@ -32,6 +32,7 @@ pub struct SqliteStore {
     readers: Mutex<Vec<Connection>>,
     jobs: Mutex<Option<Sender<writer::Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    checkpointer: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
     stats: Arc<WriterStats>,
 }
 
@@ -50,6 +51,10 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
         let path = path.as_ref().to_path_buf();
         let conn = connect(&path)?;
+        // The writer never stops to copy the WAL back: a separate thread does, so a commit
+        // waits only for its own fsync. The large limit is a backstop should that thread lag.
+        conn.execute_batch("PRAGMA wal_autocheckpoint=20000")?;
+        let checkpointer = spawn_checkpointer(connect(&path)?)?;
         let stats = Arc::new(WriterStats::default());
         let (tx, rx) = mpsc::channel();
         let writer_stats = stats.clone();
@@ -62,6 +67,7 @@ impl SqliteStore {
             readers: Mutex::new(Vec::new()),
             jobs: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(handle)),
+            checkpointer: Mutex::new(Some(checkpointer)),
             stats,
         })
     }
@@ -267,6 +273,15 @@ impl Store for SqliteStore {
 
     fn close(&self) {
         self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some((stop, h)) = self
+            .checkpointer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            drop(stop);
+            let _ = h.join();
+        }
         if let Some(h) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = h.join();
         }
@@ -277,6 +292,25 @@ impl Drop for SqliteStore {
     fn drop(&mut self) {
         self.close();
     }
+}
+
+/// Copies committed WAL frames back into the database every half second (PASSIVE: it never
+/// blocks the writer or readers). Stops when the returned sender is dropped.
+fn spawn_checkpointer(conn: Connection) -> Result<(Sender<()>, JoinHandle<()>), StoreError> {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let handle = std::thread::Builder::new()
+        .name("trailscope-checkpoint".into())
+        .spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(std::time::Duration::from_millis(500))
+            {
+                if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                    tracing::warn!("checkpoint failed (will retry): {e}");
+                }
+            }
+        })
+        .map_err(|e| StoreError::Open(format!("cannot start the checkpoint thread: {e}")))?;
+    Ok((stop, handle))
 }
 
 /// Used by [`TokenAdmin`] and the tests: parses a stored role.
