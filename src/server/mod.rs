@@ -88,6 +88,7 @@ pub fn router(store: Arc<dyn Store>, allow: Allowlist) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             allowlist::check,
