@@ -193,6 +193,8 @@ async fn main() {
         ("kind, two values", "kind=created&kind=deleted".into()),
         ("outcome", "outcome=failure".into()),
         ("q (10% match)", "q=printer".into()),
+        ("q (no match: a full scan)", "q=zebra".into()),
+        ("q (no match) + last 1 day", "q=zebra&from=1d".into()),
         (
             "from/to",
             format!(

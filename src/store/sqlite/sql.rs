@@ -36,6 +36,8 @@ pub struct Filter {
     tenant: String,
     groups: Vec<Vec<Cond>>,
     plain: Vec<Cond>,
+    from: Option<i64>,
+    to: Option<i64>,
 }
 
 impl Filter {
@@ -126,12 +128,6 @@ impl Filter {
         }
         let mut plain = Vec::new();
         let (from, to) = query.range_millis(now);
-        if let Some(from) = from {
-            plain.push(Cond::new("occurred_at >= ?", vec![SqlValue::Integer(from)]));
-        }
-        if let Some(to) = to {
-            plain.push(Cond::new("occurred_at <= ?", vec![SqlValue::Integer(to)]));
-        }
         for t in &query.text {
             plain.push(Cond::new(
                 "ts_match(?, description, action, actor_name, actor_email, actor_id, target_name, target_id)",
@@ -142,6 +138,8 @@ impl Filter {
             tenant: tenant.to_string(),
             groups,
             plain,
+            from,
+            to,
         })
     }
 
@@ -180,9 +178,29 @@ impl Filter {
         (sql, params)
     }
 
+    /// The time bounds as conditions. A bound the cursor already implies is left out: SQLite
+    /// uses one upper (or lower) bound per index range, and it must be the cursor's, or page
+    /// 1,000 would scan the 49,950 rows before it.
+    fn range(&self, page: Option<&PageRequest>) -> Vec<Cond> {
+        let cursor = page.and_then(|p| p.cursor.map(|c| (p.order, c.occurred_at_ms)));
+        let mut out = Vec::new();
+        if let Some(from) = self.from
+            && !matches!(cursor, Some((Order::Asc, ms)) if ms >= from)
+        {
+            out.push(Cond::new("occurred_at >= ?", vec![SqlValue::Integer(from)]));
+        }
+        if let Some(to) = self.to
+            && !matches!(cursor, Some((Order::Desc, ms)) if ms <= to)
+        {
+            out.push(Cond::new("occurred_at <= ?", vec![SqlValue::Integer(to)]));
+        }
+        out
+    }
+
     /// The whole filter as one WHERE clause (for counts, facets and stats).
     pub fn where_all(&self) -> (String, Vec<SqlValue>) {
-        self.where_clause(None, &[])
+        let range = self.range(None);
+        self.where_clause(None, &range.iter().collect::<Vec<_>>())
     }
 
     /// The SQL for one keyset page. A field with several values is split into one ordered
@@ -215,7 +233,8 @@ impl Filter {
             .filter(|(_, g)| g.len() > 1 && g.len() <= MAX_BRANCHES)
             .max_by_key(|(_, g)| g.len())
             .map(|(i, _)| i);
-        let extra: Vec<&Cond> = keyset.iter().collect();
+        let range = self.range(Some(page));
+        let extra: Vec<&Cond> = keyset.iter().chain(range.iter()).collect();
         let Some(d) = driving else {
             let (w, mut params) = self.where_clause(None, &extra);
             params.push(SqlValue::Integer(limit));
