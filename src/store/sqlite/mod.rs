@@ -183,8 +183,9 @@ impl Store for SqliteStore {
             let (col, label) = sql::facet_columns(field);
             params.push(rusqlite::types::Value::Integer(limit as i64));
             let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {col} AS v, count(*) AS c, {label} FROM entries WHERE {w} AND {col} IS NOT NULL \
-                 GROUP BY v ORDER BY c DESC, v LIMIT ?"
+                "SELECT {col} AS v, count(*) AS c, {label} FROM {src} WHERE {w} AND {col} IS NOT NULL \
+                 GROUP BY v ORDER BY c DESC, v LIMIT ?",
+                src = filter.source()
             ))?;
             let values = stmt
                 .query_map(params_from_iter(params), |r| {
@@ -206,7 +207,7 @@ impl Store for SqliteStore {
             let filter = sql::Filter::new(conn, tenant, query, now)?;
             let (w, params) = filter.where_all();
             let (total, min, max): (i64, Option<i64>, Option<i64>) = conn
-                .prepare_cached(&format!("SELECT count(*), min(occurred_at), max(occurred_at) FROM entries WHERE {w}"))?
+                .prepare_cached(&format!("SELECT count(*), min(occurred_at), max(occurred_at) FROM {} WHERE {w}", filter.source()))?
                 .query_row(params_from_iter(params.iter()), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             let (qfrom, qto) = query.range_millis(now);
             let from = qfrom.or(min);
@@ -224,7 +225,8 @@ impl Store for SqliteStore {
                 let mut p = vec![rusqlite::types::Value::Integer(start), rusqlite::types::Value::Integer(width_ms)];
                 p.extend(params.iter().cloned());
                 let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT (occurred_at - ?) / ? AS bucket, count(*) FROM entries WHERE {w} GROUP BY bucket"
+                    "SELECT (occurred_at - ?) / ? AS bucket, count(*) FROM {} WHERE {w} GROUP BY bucket",
+                    filter.source()
                 ))?;
                 let rows = stmt.query_map(params_from_iter(p), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
                 for row in rows {

@@ -159,6 +159,8 @@ impl Writer {
         )?;
         let mut add_action =
             tx.prepare_cached("INSERT OR IGNORE INTO actions (tenant, action) VALUES (?1, ?2)")?;
+        let mut index_text =
+            tx.prepare_cached("INSERT INTO entries_fts (rowid, text) VALUES (?1, ?2)")?;
         let mut n = 0;
         for ev in events {
             if let Some(key) = ev.idempotency_key.as_deref() {
@@ -213,6 +215,7 @@ impl Writer {
                 &entry,
                 &commitments,
             )))?;
+            index_text.execute(params![tx.last_insert_rowid(), row::search_text(&entry)])?;
             if self
                 .known_actions
                 .insert((tenant.to_string(), entry.action.clone()))
