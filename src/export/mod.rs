@@ -60,7 +60,7 @@ pub struct Exporter<W: Write> {
 }
 
 enum Sink<W: Write> {
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
     Json(W),
     Ndjson(W),
 }
@@ -79,7 +79,7 @@ impl<W: Write> Exporter<W> {
                 out.write_all("\u{feff}".as_bytes())?;
                 let mut csv = csv::WriterBuilder::new().from_writer(out);
                 csv.write_record(CSV_COLUMNS)?;
-                Sink::Csv(csv)
+                Sink::Csv(Box::new(csv))
             }
             Format::Json => {
                 write!(
