@@ -21,6 +21,11 @@ pub enum Command {
     /// Create, list or revoke API tokens, straight in the database (also while the server runs).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Check an evidence pack (zip) against its manifest, offline: hashes and row counts.
+    VerifyPack {
+        /// The pack file.
+        file: PathBuf,
+    },
 }
 
 /// `trailscope serve`.

@@ -13,6 +13,9 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:7807";
 pub struct ConfigFile {
     #[serde(default)]
     pub server: ServerConfig,
+    /// The filters behind each kind of evidence pack.
+    #[serde(default)]
+    pub evidence: crate::export::evidence::PackKinds,
 }
 
 /// `[server]`.
