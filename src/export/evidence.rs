@@ -291,10 +291,10 @@ pub fn verify_pack<R: Read + Seek>(pack: R) -> Result<(Manifest, Vec<String>), S
     for i in 0..zip.len() {
         if let Ok(f) = zip.by_index(i)
             && let Ok(name) = f.name().map(|n| n.to_string())
+            && name != "manifest.json"
+            && !manifest.files.contains_key(&name)
         {
-            if name != "manifest.json" && !manifest.files.contains_key(&name) {
-                problems.push(format!("{name} is in the pack but not in the manifest"));
-            }
+            problems.push(format!("{name} is in the pack but not in the manifest"));
         }
     }
     Ok((manifest, problems))
