@@ -2,9 +2,12 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod client;
 pub mod commands;
 pub mod config;
 pub mod model;
 pub mod server;
 pub mod store;
 pub mod text;
+pub mod tui;
+pub mod tui_command;

@@ -10,17 +10,19 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Serve(args)) => trailscope::commands::serve(args),
         Some(Command::Token(cmd)) => trailscope::commands::token(cmd),
-        None => {
-            use clap::CommandFactory;
-            let _ = Cli::command().print_help();
-            return ExitCode::from(2);
-        }
+        None => trailscope::tui_command::tui(cli.tui),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("trailscope: {}", trailscope::commands::sentence(&e));
-            ExitCode::FAILURE
+            if e.downcast_ref::<trailscope::tui_command::UsageError>()
+                .is_some()
+            {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
