@@ -333,3 +333,42 @@ async fn keyset_paging_while_inserting() {
     );
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn search_finds_rare_and_common_terms_alike() {
+    let s = TestServer::start().await;
+    for chunk in 0..3 {
+        let batch: Vec<Value> = (0..1000)
+            .map(|i| {
+                let n = chunk * 1000 + i;
+                let description = if n % 500 == 7 { format!("Zebra crossing {n}") } else { format!("Printer {n} jammed") };
+                json!({"action": "ticket.updated", "description": description, "target": {"type": "ticket", "id": n.to_string()}})
+            })
+            .collect();
+        assert_eq!(s.post(&s.writer, Value::Array(batch)).await.0, 201);
+    }
+    // Common (read along the time index) and rare (read through the trigram index).
+    assert_eq!(s.all("q=printer", 500).await.len(), 2994);
+    assert_eq!(
+        seqs(&s.all("q=ZEBRA", 2).await),
+        [2508, 2008, 1508, 1008, 508, 8]
+    );
+    assert_eq!(
+        seqs(&s.all("q=zebra&order=asc", 4).await),
+        [8, 508, 1008, 1508, 2008, 2508]
+    );
+    // Terms shorter than a trigram, and a term whose trigrams all occur but not together.
+    assert_eq!(s.all("q=ze", 1000).await.len(), 6);
+    assert_eq!(s.all("q=jammed+zebra", 100).await.len(), 0);
+    assert_eq!(s.all("q=2506+jammed", 100).await.len(), 1);
+    let (_, st) = s.get(&s.auditor, "/v1/stats?q=zebra").await;
+    assert_eq!(st["total"], 6);
+    let (_, f) = s.get(&s.auditor, "/v1/facets/action?q=zebra").await;
+    assert_eq!(
+        f["values"],
+        json!([{"value": "ticket.updated", "count": 6}])
+    );
+    let (_, st) = s.get(&s.auditor, "/v1/stats?q=printer").await;
+    assert_eq!(st["total"], 2994);
+    s.stop().await;
+}

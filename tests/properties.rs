@@ -133,7 +133,7 @@ fn chain_of(n: usize) -> Vec<(Entry, Commitments)> {
             prev_hash: prev,
             hash: String::new(),
         };
-        let c = chain::new_commitments(&e);
+        let c = chain::new_commitments(&e, &mut rand::rng());
         e.hash = chain::entry_hash(&e, &c);
         out.push((e, c));
     }

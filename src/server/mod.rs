@@ -4,6 +4,7 @@ mod allowlist;
 mod auth;
 mod error;
 mod events;
+mod export;
 mod metrics;
 mod params;
 mod reads;
@@ -69,6 +70,7 @@ pub fn router(store: Arc<dyn Store>, allow: Allowlist) -> Router {
         .route("/v1/facets/{field}", get(reads::facets))
         .route("/v1/stats", get(reads::stats))
         .route("/v1/verify", get(reads::verify))
+        .route("/v1/export", get(export::export))
         .route(
             "/healthz",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
@@ -88,6 +90,7 @@ pub fn router(store: Arc<dyn Store>, allow: Allowlist) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             allowlist::check,

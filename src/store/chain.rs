@@ -30,20 +30,31 @@ pub fn commit(salt: &[u8], text: &str) -> String {
     let mut h = Sha256::new();
     h.update(salt);
     h.update(text.as_bytes());
-    hex::encode(h.finalize())
+    to_hex(&h.finalize())
 }
 
-/// Fresh commitments, with new random salts, for the personal fields an entry carries.
-pub fn new_commitments(entry: &Entry) -> Commitments {
+/// Lowercase hex; the hex crate's char-by-char encoder showed up in ingest profiles.
+pub fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize]);
+        out.push(DIGITS[(b & 15) as usize]);
+    }
+    String::from_utf8(out).expect("hex digits are ASCII")
+}
+
+/// Fresh commitments, with new random salts from `rng` (a CSPRNG), for the personal fields an entry carries.
+pub fn new_commitments(entry: &Entry, rng: &mut impl rand::RngCore) -> Commitments {
     let mut out = Commitments::new();
     for (field, text) in personal_values(entry) {
         let mut salt = [0u8; 16];
-        getrandom::fill(&mut salt).expect("the operating system's random source failed");
+        rng.fill_bytes(&mut salt);
         out.insert(
             field.to_string(),
             Commitment {
                 c: commit(&salt, text),
-                s: Some(hex::encode(salt)),
+                s: Some(to_hex(&salt)),
             },
         );
     }
@@ -62,75 +73,106 @@ fn personal_values(entry: &Entry) -> impl Iterator<Item = (&'static str, &str)> 
     .filter_map(|(f, v)| v.as_deref().map(|v| (f, v)))
 }
 
-/// The commitment a personal field enters the chain as: recomputed from the text while the salt
-/// exists (so an edited text shows), the stored one once the salt is destroyed.
-fn field_commitment(c: &Commitment, text: &str) -> String {
-    match c.s.as_deref().and_then(|s| hex::decode(s).ok()) {
-        Some(salt) => commit(&salt, text),
-        None => c.c.clone(),
-    }
+/// True when every personal field still matches its commitment. Fields whose salt was
+/// destroyed (pseudonymised) cannot be checked, by design: that is what makes erasure real.
+pub fn commitments_match(entry: &Entry, commitments: &Commitments) -> bool {
+    personal_values(entry).all(|(field, text)| match commitments.get(field) {
+        None => false,
+        Some(Commitment { c, s: Some(salt) }) => {
+            hex::decode(salt).is_ok_and(|salt| commit(&salt, text) == *c)
+        }
+        Some(Commitment { s: None, .. }) => true,
+    }) && commitments
+        .keys()
+        .all(|k| personal_values(entry).any(|(f, _)| f == k))
 }
 
 /// The entry without `hash`, personal fields as commitments, as JSON with sorted keys.
+///
+/// Written field by field in sorted order rather than through a map of values: this runs for
+/// every entry appended and every entry verified.
 pub fn canonical_bytes(entry: &Entry, commitments: &Commitments) -> Vec<u8> {
-    let mut actor = BTreeMap::new();
-    actor.insert("type", Value::from(entry.actor.kind.as_str()));
-    if let Some(id) = &entry.actor.id {
-        actor.insert("id", Value::from(id.as_str()));
-    }
-    for (field, text) in personal_values(entry) {
-        // A personal field without a commitment was added after the fact: it cannot verify.
-        let c = commitments.get(field).map_or_else(
-            || format!("uncommitted:{text}"),
-            |c| field_commitment(c, text),
-        );
-        actor.insert(field, Value::from(c));
-    }
-    let mut top: BTreeMap<&str, Value> = BTreeMap::new();
-    top.insert("id", entry.id.as_str().into());
-    top.insert("seq", entry.seq.into());
-    top.insert("tenant", entry.tenant.as_str().into());
-    top.insert("occurred_at", format_ts(&entry.occurred_at).into());
-    top.insert("received_at", format_ts(&entry.received_at).into());
-    top.insert("action", entry.action.as_str().into());
-    top.insert("kind", entry.kind.as_str().into());
-    top.insert("channel", entry.channel.as_str().into());
-    top.insert("outcome", entry.outcome.as_str().into());
-    top.insert(
-        "actor",
-        Value::Object(actor.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
-    );
-    top.insert("prev_hash", entry.prev_hash.as_str().into());
-    if let Some(d) = &entry.description {
-        top.insert("description", d.as_str().into());
-    }
-    if let Some(t) = &entry.target {
-        let mut m = serde_json::Map::new();
-        m.insert("type".into(), t.kind.as_str().into());
-        m.insert("id".into(), t.id.as_str().into());
-        if let Some(n) = &t.name {
-            m.insert("name".into(), n.as_str().into());
+    let mut w = Canonical(Vec::with_capacity(512));
+    w.0.push(b'{');
+    w.field("action", true).str(&entry.action);
+    w.field("actor", false);
+    {
+        let a = &entry.actor;
+        w.0.push(b'{');
+        let mut first = true;
+        // A personal field enters as its commitment; a field with text but no commitment (added
+        // behind the store's back) enters as text, so the hash cannot match.
+        let personal = |w: &mut Canonical, first: &mut bool, name: &str, text: &Option<String>| {
+            if let Some(text) = text {
+                let c = commitments
+                    .get(name)
+                    .map_or_else(|| format!("uncommitted:{text}"), |c| c.c.clone());
+                w.field(name, std::mem::take(first)).str(&c);
+            }
+        };
+        personal(&mut w, &mut first, "email", &a.email);
+        if let Some(id) = &a.id {
+            w.field("id", std::mem::take(&mut first)).str(id);
         }
-        top.insert("target", Value::Object(m));
+        personal(&mut w, &mut first, "ip", &a.ip);
+        personal(&mut w, &mut first, "name", &a.name);
+        w.field("type", std::mem::take(&mut first))
+            .str(a.kind.as_str());
+        personal(&mut w, &mut first, "user_agent", &a.user_agent);
+        w.0.push(b'}');
+    }
+    w.field("channel", false).str(&entry.channel);
+    if let Some(d) = &entry.description {
+        w.field("description", false).str(d);
     }
     if let Some(d) = &entry.details {
-        top.insert("details", d.clone());
+        w.field("details", false);
+        write_canonical(d, &mut w.0);
     }
+    w.field("id", false).str(&entry.id);
     if let Some(k) = &entry.idempotency_key {
-        top.insert("idempotency_key", k.as_str().into());
+        w.field("idempotency_key", false).str(k);
     }
-    let mut out = Vec::with_capacity(512);
-    out.push(b'{');
-    for (i, (k, v)) in top.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
+    w.field("kind", false).str(entry.kind.as_str());
+    w.field("occurred_at", false)
+        .str(&format_ts(&entry.occurred_at));
+    w.field("outcome", false).str(entry.outcome.as_str());
+    w.field("prev_hash", false).str(&entry.prev_hash);
+    w.field("received_at", false)
+        .str(&format_ts(&entry.received_at));
+    w.field("seq", false);
+    w.0.extend_from_slice(entry.seq.to_string().as_bytes());
+    if let Some(t) = &entry.target {
+        w.field("target", false);
+        w.0.push(b'{');
+        w.field("id", true).str(&t.id);
+        if let Some(n) = &t.name {
+            w.field("name", false).str(n);
         }
-        write_canonical(&Value::from(*k), &mut out);
-        out.push(b':');
-        write_canonical(v, &mut out);
+        w.field("type", false).str(&t.kind);
+        w.0.push(b'}');
     }
-    out.push(b'}');
-    out
+    w.field("tenant", false).str(&entry.tenant);
+    w.0.push(b'}');
+    w.0
+}
+
+/// A small writer for [`canonical_bytes`].
+struct Canonical(Vec<u8>);
+
+impl Canonical {
+    fn field(&mut self, key: &str, first: bool) -> &mut Self {
+        if !first {
+            self.0.push(b',');
+        }
+        self.str(key);
+        self.0.push(b':');
+        self
+    }
+    fn str(&mut self, s: &str) -> &mut Self {
+        serde_json::to_writer(&mut self.0, s).expect("writing to a Vec cannot fail");
+        self
+    }
 }
 
 /// Compact JSON with object keys sorted at every depth, whatever map type serde_json was built with.
@@ -169,7 +211,7 @@ pub fn entry_hash(entry: &Entry, commitments: &Commitments) -> String {
     let mut h = Sha256::new();
     h.update(hex::decode(&entry.prev_hash).unwrap_or_default());
     h.update(canonical_bytes(entry, commitments));
-    hex::encode(h.finalize())
+    to_hex(&h.finalize())
 }
 
 /// Walks a tenant's rows in `seq` order and reports the first that breaks the chain.
@@ -203,8 +245,9 @@ where
             };
             return Ok(bad(checked, expect_seq.min(entry.seq), reason));
         }
-        let recomputed = entry_hash(&entry, &commitments);
-        if recomputed != entry.hash {
+        if !commitments_match(&entry, &commitments)
+            || entry_hash(&entry, &commitments) != entry.hash
+        {
             return Ok(bad(checked, entry.seq, "hash_mismatch"));
         }
         if entry.prev_hash != prev {

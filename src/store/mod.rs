@@ -87,6 +87,43 @@ pub trait Store: Send + Sync + 'static {
         page: &PageRequest,
         now: DateTime<Utc>,
     ) -> Result<Page, StoreError>;
+    /// Every entry matching `query`, in keyset chunks, handed to `sink` until it returns false.
+    /// Never holds more than one chunk in memory; returns how many entries `sink` took.
+    fn scan(
+        &self,
+        tenant: &str,
+        query: &Query,
+        order: Order,
+        now: DateTime<Utc>,
+        sink: &mut dyn FnMut(Entry) -> bool,
+    ) -> Result<u64, StoreError> {
+        let mut req = PageRequest {
+            limit: 1000,
+            order,
+            cursor: None,
+        };
+        let mut taken = 0;
+        loop {
+            let page = self.page(tenant, query, &req, now)?;
+            let more = page.next_cursor.is_some();
+            let mut last = None;
+            for e in page.entries {
+                last = Some(Cursor {
+                    occurred_at_ms: e.occurred_at.timestamp_millis(),
+                    seq: e.seq,
+                    order,
+                });
+                taken += 1;
+                if !sink(e) {
+                    return Ok(taken);
+                }
+            }
+            match (more, last) {
+                (true, Some(c)) => req.cursor = Some(c),
+                _ => return Ok(taken),
+            }
+        }
+    }
     /// One entry by id.
     fn get(&self, tenant: &str, id: &str) -> Result<Option<Entry>, StoreError>;
     /// The values of `field` under `query` (the field's own terms left out), most frequent first.

@@ -32,6 +32,7 @@ pub struct SqliteStore {
     readers: Mutex<Vec<Connection>>,
     jobs: Mutex<Option<Sender<writer::Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    checkpointer: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
     stats: Arc<WriterStats>,
 }
 
@@ -50,6 +51,10 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
         let path = path.as_ref().to_path_buf();
         let conn = connect(&path)?;
+        // The writer never stops to copy the WAL back: a separate thread does, so a commit
+        // waits only for its own fsync. The large limit is a backstop should that thread lag.
+        conn.execute_batch("PRAGMA wal_autocheckpoint=20000")?;
+        let checkpointer = spawn_checkpointer(connect(&path)?)?;
         let stats = Arc::new(WriterStats::default());
         let (tx, rx) = mpsc::channel();
         let writer_stats = stats.clone();
@@ -62,6 +67,7 @@ impl SqliteStore {
             readers: Mutex::new(Vec::new()),
             jobs: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(handle)),
+            checkpointer: Mutex::new(Some(checkpointer)),
             stats,
         })
     }
@@ -177,8 +183,9 @@ impl Store for SqliteStore {
             let (col, label) = sql::facet_columns(field);
             params.push(rusqlite::types::Value::Integer(limit as i64));
             let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {col} AS v, count(*) AS c, {label} FROM entries WHERE {w} AND {col} IS NOT NULL \
-                 GROUP BY v ORDER BY c DESC, v LIMIT ?"
+                "SELECT {col} AS v, count(*) AS c, {label} FROM {src} WHERE {w} AND {col} IS NOT NULL \
+                 GROUP BY v ORDER BY c DESC, v LIMIT ?",
+                src = filter.source()
             ))?;
             let values = stmt
                 .query_map(params_from_iter(params), |r| {
@@ -200,7 +207,7 @@ impl Store for SqliteStore {
             let filter = sql::Filter::new(conn, tenant, query, now)?;
             let (w, params) = filter.where_all();
             let (total, min, max): (i64, Option<i64>, Option<i64>) = conn
-                .prepare_cached(&format!("SELECT count(*), min(occurred_at), max(occurred_at) FROM entries WHERE {w}"))?
+                .prepare_cached(&format!("SELECT count(*), min(occurred_at), max(occurred_at) FROM {} WHERE {w}", filter.source()))?
                 .query_row(params_from_iter(params.iter()), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             let (qfrom, qto) = query.range_millis(now);
             let from = qfrom.or(min);
@@ -218,7 +225,8 @@ impl Store for SqliteStore {
                 let mut p = vec![rusqlite::types::Value::Integer(start), rusqlite::types::Value::Integer(width_ms)];
                 p.extend(params.iter().cloned());
                 let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT (occurred_at - ?) / ? AS bucket, count(*) FROM entries WHERE {w} GROUP BY bucket"
+                    "SELECT (occurred_at - ?) / ? AS bucket, count(*) FROM {} WHERE {w} GROUP BY bucket",
+                    filter.source()
                 ))?;
                 let rows = stmt.query_map(params_from_iter(p), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
                 for row in rows {
@@ -267,6 +275,15 @@ impl Store for SqliteStore {
 
     fn close(&self) {
         self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some((stop, h)) = self
+            .checkpointer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            drop(stop);
+            let _ = h.join();
+        }
         if let Some(h) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = h.join();
         }
@@ -277,6 +294,25 @@ impl Drop for SqliteStore {
     fn drop(&mut self) {
         self.close();
     }
+}
+
+/// Copies committed WAL frames back into the database every half second (PASSIVE: it never
+/// blocks the writer or readers). Stops when the returned sender is dropped.
+fn spawn_checkpointer(conn: Connection) -> Result<(Sender<()>, JoinHandle<()>), StoreError> {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let handle = std::thread::Builder::new()
+        .name("trailscope-checkpoint".into())
+        .spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(std::time::Duration::from_millis(500))
+            {
+                if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                    tracing::warn!("checkpoint failed (will retry): {e}");
+                }
+            }
+        })
+        .map_err(|e| StoreError::Open(format!("cannot start the checkpoint thread: {e}")))?;
+    Ok((stop, handle))
 }
 
 /// Used by [`TokenAdmin`] and the tests: parses a stored role.

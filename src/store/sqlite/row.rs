@@ -106,3 +106,22 @@ pub fn to_params(e: &Entry, commitments: &Commitments) -> [SqlValue; 24] {
         SqlValue::Text(e.hash.clone()),
     ]
 }
+
+/// The text `q` searches, one field a line, for the trigram index.
+pub fn search_text(e: &Entry) -> String {
+    let a = &e.actor;
+    let t = e.target.as_ref();
+    [
+        e.description.as_deref(),
+        Some(e.action.as_str()),
+        a.name.as_deref(),
+        a.email.as_deref(),
+        a.id.as_deref(),
+        t.and_then(|t| t.name.as_deref()),
+        t.map(|t| t.id.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join("\n")
+}

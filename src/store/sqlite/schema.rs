@@ -48,6 +48,14 @@ CREATE INDEX IF NOT EXISTS entries_ttype   ON entries (tenant, target_type, occu
 CREATE UNIQUE INDEX IF NOT EXISTS entries_idem ON entries (tenant, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
 
+-- Trigram index of the searchable text (description, action, actor name/email/id, target
+-- name/id), so `q` is index-backed: a rare word is found without reading the table. Contentless
+-- (the text is in entries already); detail=none keeps it small, so the search ANDs the
+-- trigrams and the exact match is checked on the candidates.
+CREATE VIRTUAL TABLE IF NOT EXISTS entries_fts USING fts5(
+    text, content='', contentless_delete=1, tokenize='trigram', detail='none'
+);
+
 -- The database itself refuses to change history. Retention and pseudonymisation will be the
 -- only, explicit exceptions.
 CREATE TRIGGER IF NOT EXISTS entries_no_update BEFORE UPDATE ON entries

@@ -36,6 +36,32 @@ pub struct Filter {
     tenant: String,
     groups: Vec<Vec<Cond>>,
     plain: Vec<Cond>,
+    from: Option<i64>,
+    to: Option<i64>,
+    /// Some search term is rare: read candidates from the trigram index by rowid.
+    by_rowid: bool,
+}
+
+/// A search term with at most this many trigram candidates is read through the index; a more
+/// common one is found faster by walking the time-ordered index, where it is dense.
+const SELECTIVE: i64 = 2000;
+
+/// The FTS5 query for a term: every trigram of it, ANDed (the index keeps no positions).
+fn trigram_query(term: &str) -> Option<String> {
+    let chars: Vec<char> = term.chars().collect();
+    if chars.len() < 3 {
+        return None;
+    }
+    let mut grams: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
+    grams.sort();
+    grams.dedup();
+    Some(
+        grams
+            .iter()
+            .map(|g| format!("\"{}\"", g.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(" AND "),
+    )
 }
 
 impl Filter {
@@ -126,13 +152,21 @@ impl Filter {
         }
         let mut plain = Vec::new();
         let (from, to) = query.range_millis(now);
-        if let Some(from) = from {
-            plain.push(Cond::new("occurred_at >= ?", vec![SqlValue::Integer(from)]));
-        }
-        if let Some(to) = to {
-            plain.push(Cond::new("occurred_at <= ?", vec![SqlValue::Integer(to)]));
-        }
+        let mut by_rowid = false;
         for t in &query.text {
+            let needle = t.to_lowercase();
+            if let Some(fts) = trigram_query(&needle) {
+                let candidates: i64 = conn
+                    .prepare_cached("SELECT count(*) FROM (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?1 LIMIT ?2)")?
+                    .query_row(rusqlite::params![fts, SELECTIVE + 1], |r| r.get(0))?;
+                if candidates <= SELECTIVE {
+                    by_rowid = true;
+                    plain.push(Cond::new(
+                        "rowid IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?)",
+                        vec![SqlValue::Text(fts)],
+                    ));
+                }
+            }
             plain.push(Cond::new(
                 "ts_match(?, description, action, actor_name, actor_email, actor_id, target_name, target_id)",
                 vec![SqlValue::Text(t.to_lowercase())],
@@ -142,6 +176,9 @@ impl Filter {
             tenant: tenant.to_string(),
             groups,
             plain,
+            from,
+            to,
+            by_rowid,
         })
     }
 
@@ -180,9 +217,39 @@ impl Filter {
         (sql, params)
     }
 
+    /// The time bounds as conditions. A bound the cursor already implies is left out: SQLite
+    /// uses one upper (or lower) bound per index range, and it must be the cursor's, or page
+    /// 1,000 would scan the 49,950 rows before it.
+    fn range(&self, page: Option<&PageRequest>) -> Vec<Cond> {
+        let cursor = page.and_then(|p| p.cursor.map(|c| (p.order, c.occurred_at_ms)));
+        let mut out = Vec::new();
+        if let Some(from) = self.from
+            && !matches!(cursor, Some((Order::Asc, ms)) if ms >= from)
+        {
+            out.push(Cond::new("occurred_at >= ?", vec![SqlValue::Integer(from)]));
+        }
+        if let Some(to) = self.to
+            && !matches!(cursor, Some((Order::Desc, ms)) if ms <= to)
+        {
+            out.push(Cond::new("occurred_at <= ?", vec![SqlValue::Integer(to)]));
+        }
+        out
+    }
+
+    /// The table to read: with a rare search term, only by rowid (the candidates), never by an
+    /// ordered index that would walk every row to find a handful.
+    pub fn source(&self) -> &'static str {
+        if self.by_rowid {
+            "entries NOT INDEXED"
+        } else {
+            "entries"
+        }
+    }
+
     /// The whole filter as one WHERE clause (for counts, facets and stats).
     pub fn where_all(&self) -> (String, Vec<SqlValue>) {
-        self.where_clause(None, &[])
+        let range = self.range(None);
+        self.where_clause(None, &range.iter().collect::<Vec<_>>())
     }
 
     /// The SQL for one keyset page. A field with several values is split into one ordered
@@ -215,12 +282,16 @@ impl Filter {
             .filter(|(_, g)| g.len() > 1 && g.len() <= MAX_BRANCHES)
             .max_by_key(|(_, g)| g.len())
             .map(|(i, _)| i);
-        let extra: Vec<&Cond> = keyset.iter().collect();
+        let range = self.range(Some(page));
+        let extra: Vec<&Cond> = keyset.iter().chain(range.iter()).collect();
         let Some(d) = driving else {
             let (w, mut params) = self.where_clause(None, &extra);
             params.push(SqlValue::Integer(limit));
             return (
-                format!("SELECT {COLUMNS} FROM entries WHERE {w} {order_by} LIMIT ?"),
+                format!(
+                    "SELECT {COLUMNS} FROM {} WHERE {w} {order_by} LIMIT ?",
+                    self.source()
+                ),
                 params,
             );
         };
@@ -234,7 +305,8 @@ impl Filter {
             conds.push(atom);
             let (w, p) = self.where_clause(Some(d), &conds);
             sql.push_str(&format!(
-                "SELECT * FROM (SELECT {COLUMNS} FROM entries WHERE {w} {order_by} LIMIT ?)"
+                "SELECT * FROM (SELECT {COLUMNS} FROM {src} WHERE {w} {order_by} LIMIT ?)",
+                src = self.source()
             ));
             params.extend(p);
             params.push(SqlValue::Integer(limit));

@@ -5,6 +5,8 @@ use super::row;
 use crate::model::{Actor, Appended, Entry, Kind, NewEvent, Outcome, from_millis};
 use crate::store::chain::{GENESIS, entry_hash, new_commitments};
 use crate::store::{StoreError, WriterStats};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -27,22 +29,36 @@ struct Head {
     received_ms: i64,
 }
 
+/// What the writer keeps between commits.
+struct Writer {
+    heads: HashMap<String, Head>,
+    known_actions: HashSet<(String, String)>,
+    ulids: ulid::Generator,
+    /// Salts come from a CSPRNG seeded once by the OS: a system call per personal field would
+    /// cost more than the insert itself.
+    rng: StdRng,
+}
+
 /// Owns the write connection; runs until every sender is dropped and the queue is drained.
 pub fn run(mut conn: Connection, rx: Receiver<Job>, stats: Arc<WriterStats>) {
-    let mut heads = match load_heads(&conn) {
+    let heads = match load_heads(&conn) {
         Ok(h) => h,
         Err(e) => {
             tracing::error!("cannot read the chain heads, refusing writes: {e}");
             for job in rx {
-                let _ = job
-                    .reply
-                    .send(Err(StoreError::Database(rusqlite::Error::InvalidQuery)));
+                let _ = job.reply.send(Err(StoreError::Invalid(format!(
+                    "the chain heads cannot be read: {e}"
+                ))));
             }
             return;
         }
     };
-    let mut known_actions: HashSet<(String, String)> = HashSet::new();
-    let mut ulids = ulid::Generator::new();
+    let mut w = Writer {
+        heads,
+        known_actions: HashSet::new(),
+        ulids: ulid::Generator::new(),
+        rng: StdRng::from_os_rng(),
+    };
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         let mut n = jobs[0].events.len();
@@ -55,8 +71,7 @@ pub fn run(mut conn: Connection, rx: Receiver<Job>, stats: Arc<WriterStats>) {
                 Err(_) => break,
             }
         }
-        let results = commit_group(&mut conn, &mut heads, &mut known_actions, &mut ulids, &jobs);
-        match results {
+        match w.commit_group(&mut conn, &jobs) {
             Ok((results, appended)) => {
                 stats.record_commit(appended);
                 for (job, result) in jobs.into_iter().zip(results) {
@@ -66,8 +81,8 @@ pub fn run(mut conn: Connection, rx: Receiver<Job>, stats: Arc<WriterStats>) {
             Err(e) => {
                 tracing::error!("commit failed; {} batches are refused: {e}", jobs.len());
                 // The heads advanced in memory for batches that never became durable: reread them.
-                heads = load_heads(&conn).unwrap_or_default();
-                known_actions.clear();
+                w.heads = load_heads(&conn).unwrap_or_default();
+                w.known_actions.clear();
                 for job in jobs {
                     let _ = job.reply.send(Err(StoreError::Invalid(format!(
                         "the batch could not be committed: {e}"
@@ -82,149 +97,149 @@ pub fn run(mut conn: Connection, rx: Receiver<Job>, stats: Arc<WriterStats>) {
 
 type GroupResult = (Vec<Result<Vec<Appended>, StoreError>>, u64);
 
-fn commit_group(
-    conn: &mut Connection,
-    heads: &mut HashMap<String, Head>,
-    known_actions: &mut HashSet<(String, String)>,
-    ulids: &mut ulid::Generator,
-    jobs: &[Job],
-) -> rusqlite::Result<GroupResult> {
-    let mut tx = conn.transaction()?;
-    let mut results = Vec::with_capacity(jobs.len());
-    let mut appended = 0u64;
-    let now_ms = chrono::Utc::now().timestamp_millis();
-    for job in jobs {
-        let head = heads.get(&job.tenant).cloned().unwrap_or(Head {
-            seq: 0,
-            hash: GENESIS.into(),
-            received_ms: 0,
-        });
-        let sp = tx.savepoint()?;
-        match apply(
-            &sp,
-            &job.tenant,
-            &job.events,
-            head,
-            now_ms,
-            ulids,
-            known_actions,
-        ) {
-            Ok((out, head, n)) => {
-                sp.commit()?;
-                heads.insert(job.tenant.clone(), head);
-                appended += n;
-                results.push(Ok(out));
-            }
-            Err(e) => {
-                drop(sp); // rolls the savepoint back: this batch leaves no trace
-                results.push(Err(StoreError::Database(e)));
+impl Writer {
+    /// Writes every job in one transaction, each inside its own savepoint so a failing batch
+    /// leaves no trace while the others commit.
+    fn commit_group(
+        &mut self,
+        conn: &mut Connection,
+        jobs: &[Job],
+    ) -> rusqlite::Result<GroupResult> {
+        let mut results = Vec::with_capacity(jobs.len());
+        let mut appended = 0u64;
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let mut tx = conn.transaction()?;
+        for job in jobs {
+            let head = self.heads.get(&job.tenant).cloned().unwrap_or(Head {
+                seq: 0,
+                hash: GENESIS.into(),
+                received_ms: 0,
+            });
+            let sp = tx.savepoint()?;
+            match self.apply(&sp, &job.tenant, &job.events, head, now_ms) {
+                Ok((out, head, n)) => {
+                    sp.commit()?;
+                    self.heads.insert(job.tenant.clone(), head);
+                    appended += n;
+                    results.push(Ok(out));
+                }
+                Err(e) => {
+                    drop(sp); // rolls the savepoint back
+                    results.push(Err(StoreError::Database(e)));
+                }
             }
         }
-    }
-    let touched: HashSet<&str> = jobs.iter().map(|j| j.tenant.as_str()).collect();
-    {
-        let mut put = tx.prepare_cached("INSERT OR REPLACE INTO chain_heads (tenant, seq, hash, received_at) VALUES (?1, ?2, ?3, ?4)")?;
-        for t in touched {
-            if let Some(h) = heads.get(t) {
-                put.execute(params![t, h.seq as i64, h.hash, h.received_ms])?;
+        let touched: HashSet<&str> = jobs.iter().map(|j| j.tenant.as_str()).collect();
+        {
+            let mut put = tx.prepare_cached("INSERT OR REPLACE INTO chain_heads (tenant, seq, hash, received_at) VALUES (?1, ?2, ?3, ?4)")?;
+            for t in touched {
+                if let Some(h) = self.heads.get(t) {
+                    put.execute(params![t, h.seq as i64, h.hash, h.received_ms])?;
+                }
             }
         }
+        tx.commit()?;
+        Ok((results, appended))
     }
-    tx.set_drop_behavior(rusqlite::DropBehavior::Rollback);
-    tx.commit()?;
-    Ok((results, appended))
-}
 
-fn apply(
-    tx: &Connection,
-    tenant: &str,
-    events: &[NewEvent],
-    mut head: Head,
-    now_ms: i64,
-    ulids: &mut ulid::Generator,
-    known_actions: &mut HashSet<(String, String)>,
-) -> rusqlite::Result<(Vec<Appended>, Head, u64)> {
-    let mut out = Vec::with_capacity(events.len());
-    let mut in_batch: HashMap<&str, Appended> = HashMap::new();
-    let mut insert = tx.prepare_cached(row::INSERT)?;
-    let mut find_key = tx.prepare_cached(
-        "SELECT id, seq, hash FROM entries WHERE tenant = ?1 AND idempotency_key = ?2",
-    )?;
-    let mut add_action =
-        tx.prepare_cached("INSERT OR IGNORE INTO actions (tenant, action) VALUES (?1, ?2)")?;
-    let mut n = 0;
-    for ev in events {
-        if let Some(key) = ev.idempotency_key.as_deref() {
-            if let Some(a) = in_batch.get(key) {
-                out.push(a.clone());
-                continue;
-            }
-            let found = find_key
-                .query_row(params![tenant, key], |r| {
-                    Ok(Appended {
-                        id: r.get(0)?,
-                        seq: r.get::<_, i64>(1)? as u64,
-                        hash: r.get(2)?,
+    /// Appends one batch: assigns seq, id and received_at, chains the hashes, inserts.
+    fn apply(
+        &mut self,
+        tx: &Connection,
+        tenant: &str,
+        events: &[NewEvent],
+        mut head: Head,
+        now_ms: i64,
+    ) -> rusqlite::Result<(Vec<Appended>, Head, u64)> {
+        let mut out = Vec::with_capacity(events.len());
+        let mut in_batch: HashMap<&str, Appended> = HashMap::new();
+        let mut insert = tx.prepare_cached(row::INSERT)?;
+        let mut find_key = tx.prepare_cached(
+            "SELECT id, seq, hash FROM entries WHERE tenant = ?1 AND idempotency_key = ?2",
+        )?;
+        let mut add_action =
+            tx.prepare_cached("INSERT OR IGNORE INTO actions (tenant, action) VALUES (?1, ?2)")?;
+        let mut index_text =
+            tx.prepare_cached("INSERT INTO entries_fts (rowid, text) VALUES (?1, ?2)")?;
+        let mut n = 0;
+        for ev in events {
+            if let Some(key) = ev.idempotency_key.as_deref() {
+                if let Some(a) = in_batch.get(key) {
+                    out.push(a.clone());
+                    continue;
+                }
+                let found = find_key
+                    .query_row(params![tenant, key], |r| {
+                        Ok(Appended {
+                            id: r.get(0)?,
+                            seq: r.get::<_, i64>(1)? as u64,
+                            hash: r.get(2)?,
+                        })
                     })
-                })
-                .optional()?;
-            if let Some(a) = found {
-                out.push(a);
-                continue;
+                    .optional()?;
+                if let Some(a) = found {
+                    out.push(a);
+                    continue;
+                }
             }
+            // received_at never goes backwards within a tenant, even if the clock does: prune
+            // relies on it rising with seq.
+            let received_ms = now_ms.max(head.received_ms);
+            let received_at = from_millis(received_ms);
+            let id = self
+                .ulids
+                .generate_from_datetime(std::time::SystemTime::from(received_at))
+                .unwrap_or_else(|_| ulid::Ulid::new())
+                .to_string();
+            let mut entry = Entry {
+                id,
+                seq: head.seq + 1,
+                tenant: tenant.to_string(),
+                occurred_at: ev.occurred_at.unwrap_or(received_at),
+                received_at,
+                action: ev.action.clone(),
+                kind: ev.kind.unwrap_or_else(|| Kind::infer(&ev.action)),
+                channel: ev.channel.clone().unwrap_or_else(|| "default".into()),
+                outcome: ev.outcome.unwrap_or(Outcome::Success),
+                description: ev.description.clone(),
+                actor: ev.actor.clone().unwrap_or_else(Actor::system),
+                target: ev.target.clone(),
+                details: ev.details.clone(),
+                idempotency_key: ev.idempotency_key.clone(),
+                prev_hash: head.hash.clone(),
+                hash: String::new(),
+            };
+            let commitments = new_commitments(&entry, &mut self.rng);
+            entry.hash = entry_hash(&entry, &commitments);
+            insert.execute(rusqlite::params_from_iter(row::to_params(
+                &entry,
+                &commitments,
+            )))?;
+            index_text.execute(params![tx.last_insert_rowid(), row::search_text(&entry)])?;
+            if self
+                .known_actions
+                .insert((tenant.to_string(), entry.action.clone()))
+            {
+                add_action.execute(params![tenant, entry.action])?;
+            }
+            let appended = Appended {
+                id: entry.id,
+                seq: entry.seq,
+                hash: entry.hash,
+            };
+            if let Some(key) = ev.idempotency_key.as_deref() {
+                in_batch.insert(key, appended.clone());
+            }
+            head = Head {
+                seq: appended.seq,
+                hash: appended.hash.clone(),
+                received_ms,
+            };
+            out.push(appended);
+            n += 1;
         }
-        // received_at never goes backwards within a tenant, even if the clock does: prune
-        // relies on it rising with seq.
-        let received_ms = now_ms.max(head.received_ms);
-        let received_at = from_millis(received_ms);
-        let id = ulids
-            .generate_from_datetime(std::time::SystemTime::from(received_at))
-            .unwrap_or_else(|_| ulid::Ulid::new())
-            .to_string();
-        let mut entry = Entry {
-            id,
-            seq: head.seq + 1,
-            tenant: tenant.to_string(),
-            occurred_at: ev.occurred_at.unwrap_or(received_at),
-            received_at,
-            action: ev.action.clone(),
-            kind: ev.kind.unwrap_or_else(|| Kind::infer(&ev.action)),
-            channel: ev.channel.clone().unwrap_or_else(|| "default".into()),
-            outcome: ev.outcome.unwrap_or(Outcome::Success),
-            description: ev.description.clone(),
-            actor: ev.actor.clone().unwrap_or_else(Actor::system),
-            target: ev.target.clone(),
-            details: ev.details.clone(),
-            idempotency_key: ev.idempotency_key.clone(),
-            prev_hash: head.hash.clone(),
-            hash: String::new(),
-        };
-        let commitments = new_commitments(&entry);
-        entry.hash = entry_hash(&entry, &commitments);
-        insert.execute(rusqlite::params_from_iter(row::to_params(
-            &entry,
-            &commitments,
-        )))?;
-        if known_actions.insert((tenant.to_string(), entry.action.clone())) {
-            add_action.execute(params![tenant, entry.action])?;
-        }
-        let appended = Appended {
-            id: entry.id,
-            seq: entry.seq,
-            hash: entry.hash,
-        };
-        if let Some(key) = ev.idempotency_key.as_deref() {
-            in_batch.insert(key, appended.clone());
-        }
-        head = Head {
-            seq: appended.seq,
-            hash: appended.hash.clone(),
-            received_ms,
-        };
-        out.push(appended);
-        n += 1;
+        Ok((out, head, n))
     }
-    Ok((out, head, n))
 }
 
 fn load_heads(conn: &Connection) -> rusqlite::Result<HashMap<String, Head>> {

@@ -1,0 +1,137 @@
+//! CSV, JSON and NDJSON writers: one implementation for the server, the CLI and the TUI.
+
+mod csv_row;
+
+use crate::model::{Entry, format_ts};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::io::{self, Write};
+
+pub use csv_row::{CSV_COLUMNS, guard_formula};
+
+/// An export format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Json,
+    Ndjson,
+}
+
+impl Format {
+    /// Parses `csv`, `json` or `ndjson`.
+    pub fn parse(s: &str) -> Option<Format> {
+        match s {
+            "csv" => Some(Format::Csv),
+            "json" => Some(Format::Json),
+            "ndjson" => Some(Format::Ndjson),
+            _ => None,
+        }
+    }
+    /// The wire name, which is also the file extension.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Json => "json",
+            Format::Ndjson => "ndjson",
+        }
+    }
+    /// The media type a server sends it with.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Json => "application/json",
+            Format::Ndjson => "application/x-ndjson",
+        }
+    }
+    /// `audit-log-<YYYYMMDDTHHMMSSZ>.<ext>`: the name an export gets by default.
+    pub fn file_name(self, at: &DateTime<Utc>) -> String {
+        format!(
+            "audit-log-{}.{}",
+            at.format("%Y%m%dT%H%M%SZ"),
+            self.as_str()
+        )
+    }
+}
+
+/// Writes entries one at a time in a format; nothing is kept but the writer's own buffer.
+pub struct Exporter<W: Write> {
+    sink: Sink<W>,
+    rows: u64,
+}
+
+enum Sink<W: Write> {
+    Csv(Box<csv::Writer<W>>),
+    Json(W),
+    Ndjson(W),
+}
+
+impl<W: Write> Exporter<W> {
+    /// Starts an export: the CSV byte-order mark and header, or the JSON preamble.
+    pub fn begin(
+        format: Format,
+        mut out: W,
+        exported_at: &DateTime<Utc>,
+        filters: &Value,
+    ) -> io::Result<Exporter<W>> {
+        let sink = match format {
+            Format::Csv => {
+                // The byte-order mark makes spreadsheets read the file as UTF-8.
+                out.write_all("\u{feff}".as_bytes())?;
+                let mut csv = csv::WriterBuilder::new().from_writer(out);
+                csv.write_record(CSV_COLUMNS)?;
+                Sink::Csv(Box::new(csv))
+            }
+            Format::Json => {
+                write!(
+                    out,
+                    "{{\"exported_at\":{},\"filters\":",
+                    serde_json::to_string(&format_ts(exported_at))?
+                )?;
+                serde_json::to_writer(&mut out, filters)?;
+                out.write_all(b",\"entries\":[")?;
+                Sink::Json(out)
+            }
+            Format::Ndjson => Sink::Ndjson(out),
+        };
+        Ok(Exporter { sink, rows: 0 })
+    }
+
+    /// Writes one entry.
+    pub fn entry(&mut self, e: &Entry) -> io::Result<()> {
+        match &mut self.sink {
+            Sink::Csv(csv) => csv.write_record(csv_row::cells(e))?,
+            Sink::Json(out) => {
+                if self.rows > 0 {
+                    out.write_all(b",")?;
+                }
+                serde_json::to_writer(&mut *out, e)?;
+            }
+            Sink::Ndjson(out) => {
+                serde_json::to_writer(&mut *out, e)?;
+                out.write_all(b"\n")?;
+            }
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Closes the JSON document and flushes; returns the writer and the row count.
+    pub fn finish(self) -> io::Result<(W, u64)> {
+        let out = match self.sink {
+            Sink::Csv(csv) => csv.into_inner().map_err(|e| e.into_error())?,
+            Sink::Json(mut out) => {
+                out.write_all(b"]}")?;
+                out
+            }
+            Sink::Ndjson(out) => out,
+        };
+        let mut out = out;
+        out.flush()?;
+        Ok((out, self.rows))
+    }
+}

@@ -1,0 +1,178 @@
+//! `GET /v1/export`: the filtered log as CSV, JSON or NDJSON, streamed in constant memory,
+//! and recorded in the log itself.
+
+use super::auth::Caller;
+use super::error::Failure;
+use super::{AppState, params};
+use crate::export::{Exporter, Format};
+use crate::model::{Actor, ActorType, ApiError, Kind, NewEvent, Order, Query, format_ts};
+use crate::store::Store;
+use axum::body::{Body, Bytes};
+use axum::extract::{RawQuery, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use std::io::{self, Write};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Bytes gathered before a chunk goes to the socket.
+const CHUNK: usize = 64 * 1024;
+
+/// A `Write` that hands full chunks to the response body. When the client has gone, writing
+/// fails, and the export stops: nothing more is read from the store.
+struct ChunkSink {
+    tx: mpsc::Sender<io::Result<Bytes>>,
+    buf: Vec<u8>,
+}
+
+impl ChunkSink {
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
+        self.tx
+            .blocking_send(Ok(chunk))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
+    }
+}
+
+impl Write for ChunkSink {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.send()
+    }
+}
+
+/// The filter as recorded in an export and its audit entry.
+pub fn filters_json(query: &Query, now: DateTime<Utc>) -> Value {
+    let (from, to) = query.range_millis(now);
+    let ts = |ms: Option<i64>| ms.map(|m| format_ts(&crate::model::from_millis(m)));
+    json!({"filter": query.to_string(), "from": ts(from), "to": ts(to)})
+}
+
+/// Streams the export and records it.
+pub async fn export(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, Failure> {
+    caller.require_reader("export the log")?;
+    let (query, rest) = params::filter(raw.as_deref(), &["format", "order"])?;
+    let format = match params::text(&rest, "format") {
+        None => Format::Csv,
+        Some(f) => Format::parse(f).ok_or_else(|| {
+            ApiError::invalid_query(format!(
+                "format=`{}` is not csv, json or ndjson",
+                f.chars().take(32).collect::<String>()
+            ))
+            .with_field("format")
+        })?,
+    };
+    // Oldest first: an export is read as a trail, and a SIEM ingests it in order.
+    let order = params::text(&rest, "order")
+        .map(Order::parse)
+        .transpose()?
+        .unwrap_or(Order::Asc);
+    let now = Utc::now();
+    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(4);
+    let store = state.store.clone();
+    let caller = caller.0.clone();
+    tokio::task::spawn_blocking(move || run(store, caller, query, format, order, now, tx));
+    let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }));
+    let disposition = format!("attachment; filename=\"{}\"", format.file_name(&now));
+    Ok((
+        [
+            (CONTENT_TYPE, format.content_type().to_string()),
+            (CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+fn run(
+    store: Arc<dyn Store>,
+    caller: crate::store::TokenRecord,
+    query: Query,
+    format: Format,
+    order: Order,
+    now: DateTime<Utc>,
+    tx: mpsc::Sender<io::Result<Bytes>>,
+) {
+    let filters = filters_json(&query, now);
+    let errors = tx.clone();
+    let sink = ChunkSink {
+        tx,
+        buf: Vec::with_capacity(CHUNK),
+    };
+    let mut failure: Option<String> = None;
+    let mut rows = 0;
+    match Exporter::begin(format, sink, &now, &filters) {
+        Err(e) => failure = Some(e.to_string()),
+        Ok(mut exporter) => {
+            let scanned = store.scan(&caller.tenant, &query, order, now, &mut |e| match exporter
+                .entry(&e)
+            {
+                Ok(()) => true,
+                Err(err) => {
+                    failure = Some(err.to_string());
+                    false
+                }
+            });
+            rows = exporter.rows();
+            if let Err(e) = scanned {
+                failure.get_or_insert(e.to_string());
+            }
+            if failure.is_none()
+                && let Err(e) = exporter.finish()
+            {
+                failure = Some(e.to_string());
+            }
+        }
+    }
+    if let Some(why) = &failure {
+        tracing::warn!(rows, "export stopped: {why}");
+        // Ending the body with an error aborts the response, so the client sees a truncated
+        // transfer rather than a file that looks complete.
+        let _ = errors.blocking_send(Err(io::Error::other(why.clone())));
+    }
+    let event = NewEvent {
+        action: "audit_log.exported".into(),
+        kind: Some(Kind::Other),
+        channel: Some("audit".into()),
+        description: Some(format!(
+            "{} entries exported as {}{}",
+            rows,
+            format.as_str(),
+            if failure.is_some() {
+                " (stopped before the end)"
+            } else {
+                ""
+            }
+        )),
+        actor: Some(Actor {
+            kind: ActorType::Service,
+            id: Some(caller.id.clone()),
+            name: caller.name.clone(),
+            ..Actor::default()
+        }),
+        details: Some(
+            json!({"format": format.as_str(), "filters": filters, "rows": rows, "complete": failure.is_none(), "role": caller.role.as_str()}),
+        ),
+        ..NewEvent::default()
+    };
+    if let Err(e) = store.append(&caller.tenant, vec![event]) {
+        tracing::error!("could not record the export in the log: {e}");
+    }
+}
