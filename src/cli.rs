@@ -11,6 +11,25 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    #[command(flatten)]
+    pub tui: TuiArgs,
+}
+
+/// What the TUI (no subcommand) takes.
+#[derive(Debug, Args, Default, Clone)]
+pub struct TuiArgs {
+    /// The server's URL, e.g. https://audit.example.com [default: the profile's].
+    #[arg(long, env = "TRAILSCOPE_SERVER")]
+    pub server: Option<String>,
+    /// The API token (auditor or admin) [default: the profile's].
+    #[arg(long, env = "TRAILSCOPE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// A profile from the config file [default: its default_profile].
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// The filter to open with, in the query language (e.g. "kind:deleted since:2d").
+    #[arg(long)]
+    pub filter: Option<String>,
 }
 
 /// The subcommands.

@@ -1,6 +1,8 @@
-//! Configuration files: the server's (`trailscope serve --config`), documented in config.example.toml.
+//! Configuration files: the server's (`trailscope serve --config`) and the TUI's (profiles,
+//! keys, saved views, at the platform's config directory); every key is in config.example.toml.
 
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -16,6 +18,115 @@ pub struct ConfigFile {
     /// The filters behind each kind of evidence pack.
     #[serde(default)]
     pub evidence: crate::export::evidence::PackKinds,
+    /// The profile the TUI uses when `--profile` is not given.
+    pub default_profile: Option<String>,
+    /// `[profiles.NAME]`: servers the TUI can talk to.
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+    /// `[keys]`: command name = key or list of keys.
+    #[serde(default)]
+    pub keys: BTreeMap<String, OneOrMany>,
+    /// `[views]`: saved views, name = filter in the query language.
+    #[serde(default)]
+    pub views: BTreeMap<String, String>,
+}
+
+/// `[profiles.NAME]`: where a server is and how to get its token.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub server: Option<String>,
+    /// The token in clear text; prefer `token_file` or `token_cmd`.
+    pub token: Option<String>,
+    /// A file holding the token (its first line).
+    pub token_file: Option<PathBuf>,
+    /// A shell command printing the token (e.g. `pass show trailscope/prod`).
+    pub token_cmd: Option<String>,
+    /// The filter the TUI opens with.
+    pub filter: Option<String>,
+}
+
+/// A key binding: one key or several.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    /// The keys as a list.
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// The TUI's config file: `$TRAILSCOPE_CONFIG`, else `config.toml` in the platform's config dir.
+pub fn tui_config_path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("TRAILSCOPE_CONFIG") {
+        return Some(PathBuf::from(p));
+    }
+    directories::ProjectDirs::from("", "", "trailscope").map(|d| d.config_dir().join("config.toml"))
+}
+
+/// Where the TUI writes its log: the platform's state dir (or local data dir where there is none).
+pub fn state_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "trailscope")
+        .map(|d| d.state_dir().unwrap_or(d.data_local_dir()).to_path_buf())
+}
+
+impl Profile {
+    /// The token: in clear, else the first line of `token_file`, else `token_cmd`'s output.
+    pub fn resolve_token(&self) -> anyhow::Result<Option<String>> {
+        if let Some(t) = &self.token {
+            return Ok(Some(t.clone()));
+        }
+        if let Some(p) = &self.token_file {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| anyhow::anyhow!("cannot read the token file {}: {e}", p.display()))?;
+            return Ok(Some(text.lines().next().unwrap_or("").trim().to_string()));
+        }
+        if let Some(cmd) = &self.token_cmd {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(cmd)
+                .stderr(std::process::Stdio::inherit())
+                .output()
+                .map_err(|e| anyhow::anyhow!("cannot run token_cmd `{cmd}`: {e}"))?;
+            if !out.status.success() {
+                anyhow::bail!("token_cmd `{cmd}` failed ({})", out.status);
+            }
+            let text = String::from_utf8_lossy(&out.stdout);
+            return Ok(Some(text.lines().next().unwrap_or("").trim().to_string()));
+        }
+        Ok(None)
+    }
+}
+
+/// Adds or replaces a saved view in the config file, keeping every other setting.
+pub fn save_view(path: &Path, name: &str, filter: &str) -> anyhow::Result<()> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
+    };
+    let mut doc: toml::Table = toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{} is not valid TOML: {}", path.display(), e.message()))?;
+    let views = doc
+        .entry("views")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    let Some(views) = views.as_table_mut() else {
+        anyhow::bail!("`views` in {} is not a table", path.display());
+    };
+    views.insert(name.to_string(), toml::Value::String(filter.to_string()));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let out = toml::to_string(&doc)?;
+    std::fs::write(path, out).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
 }
 
 /// `[server]`.

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod client;
 pub mod commands;
 pub mod config;
 pub mod demo;
@@ -10,3 +11,5 @@ pub mod model;
 pub mod server;
 pub mod store;
 pub mod text;
+pub mod tui;
+pub mod tui_command;

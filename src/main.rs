@@ -11,17 +11,19 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => trailscope::commands::serve(args),
         Some(Command::Token(cmd)) => trailscope::commands::token(cmd),
         Some(Command::VerifyPack { file }) => trailscope::commands::verify_pack(&file),
-        None => {
-            use clap::CommandFactory;
-            let _ = Cli::command().print_help();
-            return ExitCode::from(2);
-        }
+        None => trailscope::tui_command::tui(cli.tui),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("trailscope: {}", trailscope::commands::sentence(&e));
-            ExitCode::FAILURE
+            if e.downcast_ref::<trailscope::tui_command::UsageError>()
+                .is_some()
+            {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

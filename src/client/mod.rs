@@ -1,0 +1,192 @@
+//! The typed HTTP client for the API (API.md), shared by the TUI and the CLI commands.
+
+use crate::model::{Entry, ErrorBody, FacetField, Facets, Page, Query, Stats};
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// What went wrong talking to the server, in terms a user can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// No answer: connection refused, DNS, TLS, timeout.
+    #[error("cannot reach {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    /// 401: the token is missing, wrong or revoked.
+    #[error("the server refused the token (401): {0}")]
+    Unauthorized(String),
+    /// 403: the token's role may not do this.
+    #[error("the token's role may not do this (403): {0}")]
+    Forbidden(String),
+    /// 404.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// 422 on a query: the server rejected the filter.
+    #[error("the server rejected the filter: {0}")]
+    InvalidQuery(String),
+    /// Any other error status, with the server's own message.
+    #[error("the server answered {status}: {message}")]
+    Server { status: u16, message: String },
+    /// A 2xx whose body is not what the API promises.
+    #[error("the server's answer could not be read: {0}")]
+    Decode(String),
+}
+
+impl ClientError {
+    /// Whether trying again later can help (the network or the server may recover).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ClientError::Unreachable { .. } => true,
+            ClientError::Server { status, .. } => *status >= 500 || *status == 429,
+            _ => false,
+        }
+    }
+
+    /// What the user should do about it, as one sentence.
+    pub fn advice(&self) -> &'static str {
+        match self {
+            ClientError::Unreachable { .. } => {
+                "check the URL and that the server runs; retrying in the background"
+            }
+            ClientError::Unauthorized(_) => {
+                "pass a valid token: --token, TRAILSCOPE_TOKEN or the profile's token"
+            }
+            ClientError::Forbidden(_) => "use a token with the auditor or admin role",
+            ClientError::NotFound(_) => "the entry may have been pruned",
+            ClientError::InvalidQuery(_) => "fix the filter with : and try again",
+            ClientError::Server { .. } => "the server's log has the details; retrying",
+            ClientError::Decode(_) => "the server may run a different API version",
+        }
+    }
+}
+
+/// A client for one server and token.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+/// The filter as request parameters: the query language in one `filter` parameter.
+pub fn filter_params(q: &Query) -> Vec<(&'static str, String)> {
+    if q.is_empty() {
+        Vec::new()
+    } else {
+        vec![("filter", q.to_string())]
+    }
+}
+
+impl Client {
+    /// A client for `base` (e.g. `http://127.0.0.1:7807`) with a bearer token.
+    pub fn new(base: &str, token: &str) -> Result<Client, ClientError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .user_agent(concat!("trailscope/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::Unreachable {
+                url: base.to_string(),
+                reason: e.to_string(),
+            })?;
+        Ok(Client {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+        })
+    }
+
+    /// The server's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+    ) -> Result<T, ClientError> {
+        let url = format!("{}{}", self.base, path);
+        let resp = self
+            .http
+            .get(&url)
+            .bearer_auth(&self.token)
+            .query(params)
+            .send()
+            .await
+            .map_err(|e| ClientError::Unreachable {
+                url: self.base.clone(),
+                reason: reqwest_reason(&e),
+            })?;
+        let status = resp.status().as_u16();
+        if (200..300).contains(&status) {
+            return resp
+                .json::<T>()
+                .await
+                .map_err(|e| ClientError::Decode(e.to_string()));
+        }
+        let text = resp.text().await.unwrap_or_default();
+        let message = serde_json::from_str::<ErrorBody>(&text)
+            .map(|b| b.error.message)
+            .unwrap_or_else(|_| format!("HTTP {status}"));
+        Err(match status {
+            401 => ClientError::Unauthorized(message),
+            403 => ClientError::Forbidden(message),
+            404 => ClientError::NotFound(message),
+            400 | 422 => ClientError::InvalidQuery(message),
+            _ => ClientError::Server { status, message },
+        })
+    }
+
+    /// One page of `GET /v1/events`, newest first.
+    pub async fn events(
+        &self,
+        q: &Query,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page, ClientError> {
+        let mut params = filter_params(q);
+        params.push(("limit", limit.to_string()));
+        if let Some(c) = cursor {
+            params.push(("cursor", c.to_string()));
+        }
+        self.get("/v1/events", &params).await
+    }
+
+    /// One entry by id.
+    pub async fn entry(&self, id: &str) -> Result<Entry, ClientError> {
+        let id: String = form_urlencoded::byte_serialize(id.as_bytes()).collect();
+        self.get(&format!("/v1/events/{id}"), &[]).await
+    }
+
+    /// The values of one field under the filter (the field's own terms excluded).
+    pub async fn facets(
+        &self,
+        field: FacetField,
+        q: &Query,
+        limit: usize,
+    ) -> Result<Facets, ClientError> {
+        let mut params = filter_params(&q.without(field));
+        params.push(("limit", limit.to_string()));
+        self.get(&format!("/v1/facets/{}", field.as_str()), &params)
+            .await
+    }
+
+    /// The count and activity histogram under the filter.
+    pub async fn stats(&self, q: &Query, buckets: usize) -> Result<Stats, ClientError> {
+        let mut params = filter_params(q);
+        params.push(("buckets", buckets.clamp(1, 1000).to_string()));
+        self.get("/v1/stats", &params).await
+    }
+}
+
+/// The innermost cause of a reqwest error: "connection refused" says more than "error sending request".
+fn reqwest_reason(e: &reqwest::Error) -> String {
+    let mut source: &dyn std::error::Error = e;
+    while let Some(next) = source.source() {
+        source = next;
+    }
+    if e.is_timeout() {
+        "no answer in time".to_string()
+    } else {
+        source.to_string()
+    }
+}

@@ -1,0 +1,99 @@
+//! The detail pane's state: the entry as a foldable JSON tree, or its before/after diff.
+
+use super::diff::{self, DiffLine};
+use super::json_tree::JsonTree;
+use crate::model::Entry;
+
+/// The open detail pane.
+#[derive(Debug, Clone)]
+pub struct Detail {
+    pub entry_id: String,
+    pub tree: JsonTree,
+    pub cursor: usize,
+    pub scroll: usize,
+    /// The before/after diff, when `details` has both.
+    pub diff: Option<Vec<DiffLine>>,
+    pub show_diff: bool,
+}
+
+impl Detail {
+    /// The pane for an entry; `show_diff` carries the auditor's choice from entry to entry.
+    pub fn new(e: &Entry, show_diff: bool) -> Detail {
+        let value = serde_json::to_value(e).unwrap_or(serde_json::Value::Null);
+        let diff = diff::before_after(e.details.as_ref()).map(|(b, a)| diff::diff(b, a));
+        Detail {
+            entry_id: e.id.clone(),
+            tree: JsonTree::new(value),
+            cursor: 0,
+            scroll: 0,
+            show_diff: show_diff && diff.is_some(),
+            diff,
+        }
+    }
+
+    fn len(&self) -> usize {
+        if self.show_diff {
+            self.diff.as_ref().map_or(0, |d| d.len())
+        } else {
+            self.tree.rows().len()
+        }
+    }
+
+    /// Moves the cursor, clamped to the rows.
+    pub fn move_by(&mut self, delta: isize) {
+        let max = self.len().saturating_sub(1) as isize;
+        self.cursor = (self.cursor as isize).saturating_add(delta).clamp(0, max) as usize;
+    }
+
+    /// Puts the cursor on a clicked row.
+    pub fn click(&mut self, row: usize) {
+        if row < self.len() {
+            self.cursor = row;
+        }
+    }
+
+    /// Keeps the cursor within `height` rows of the scroll position.
+    pub fn scroll_into_view(&mut self, height: usize) {
+        if self.cursor < self.scroll {
+            self.scroll = self.cursor;
+        } else if self.cursor >= self.scroll + height {
+            self.scroll = self.cursor + 1 - height;
+        }
+    }
+
+    /// Folds or unfolds the node under the cursor.
+    pub fn toggle(&mut self) {
+        if !self.show_diff {
+            self.cursor = self.tree.toggle(self.cursor);
+        }
+    }
+
+    /// Folds (`true`) or unfolds the node under the cursor.
+    pub fn fold(&mut self, fold: bool) {
+        if !self.show_diff {
+            self.cursor = self.tree.set_folded(self.cursor, fold);
+        }
+    }
+
+    /// Folds or unfolds everything.
+    pub fn all(&mut self, fold: bool) {
+        if self.show_diff {
+            return;
+        }
+        if fold {
+            self.tree.fold_all();
+        } else {
+            self.tree.unfold_all();
+        }
+        self.cursor = self.cursor.min(self.tree.rows().len().saturating_sub(1));
+    }
+
+    /// Switches between the JSON tree and the diff, when there is one.
+    pub fn toggle_diff(&mut self) {
+        if self.diff.is_some() {
+            self.show_diff = !self.show_diff;
+            self.cursor = 0;
+            self.scroll = 0;
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! The terminal and the loop: setup and restore (also on panic), one channel for input, ticks
+//! and network results, effects run on tokio tasks, and one frame per burst of messages.
+
+use super::action::{Action, Effect};
+use super::app::App;
+use super::views;
+use crate::client::Client;
+use base64::Engine;
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
+use crossterm::execute;
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use futures_util::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+
+/// How often the clock ticks (spinner, relative ages, retries).
+const TICK: Duration = Duration::from_millis(250);
+
+/// Puts the terminal back as it was: cooked mode, main screen, no mouse capture, cursor on.
+pub fn restore_terminal() {
+    let _ = disable_raw_mode();
+    let _ = execute!(
+        std::io::stdout(),
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+}
+
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        tracing::error!("panic: {info}");
+        previous(info);
+    }));
+}
+
+/// Restores the terminal when dropped, whichever way the loop ends.
+struct Guard;
+impl Drop for Guard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+/// Runs the TUI until the user quits. `config` is where saved views are written.
+pub async fn run(client: Client, mut app: App, config: Option<PathBuf>) -> anyhow::Result<()> {
+    enable_raw_mode()
+        .map_err(|e| anyhow::anyhow!("this is not a terminal the TUI can drive ({e})"))?;
+    let _guard = Guard;
+    install_panic_hook();
+    execute!(std::io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
+    let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+    terminal.clear()?;
+    let size = terminal.size()?;
+    app.update(Action::Resize(size.width, size.height));
+
+    let (tx, mut rx) = unbounded_channel::<Action>();
+    let input_tx = tx.clone();
+    let input = tokio::spawn(async move {
+        let mut events = EventStream::new();
+        while let Some(ev) = events.next().await {
+            let action = match ev {
+                Ok(Event::Key(k)) => Action::Key(k),
+                Ok(Event::Mouse(m)) => Action::Mouse(m),
+                Ok(Event::Resize(w, h)) => Action::Resize(w, h),
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::error!("terminal input failed: {e}");
+                    break;
+                }
+            };
+            if input_tx.send(action).is_err() {
+                break;
+            }
+        }
+    });
+    let tick_tx = tx.clone();
+    let ticker = tokio::spawn(async move {
+        let mut interval = tokio::time::interval(TICK);
+        loop {
+            interval.tick().await;
+            if tick_tx.send(Action::Tick(chrono::Utc::now())).is_err() {
+                break;
+            }
+        }
+    });
+
+    let effects = app.start();
+    run_effects(&client, &tx, config.as_ref(), effects);
+    terminal.draw(|f| views::render(&app, f))?;
+    while let Some(first) = rx.recv().await {
+        let mut effects = app.update(first);
+        // Coalesce: everything already waiting is applied before the one frame.
+        while let Ok(next) = rx.try_recv() {
+            effects.extend(app.update(next));
+        }
+        run_effects(&client, &tx, config.as_ref(), effects);
+        if app.quitting() {
+            break;
+        }
+        terminal.draw(|f| views::render(&app, f))?;
+    }
+    input.abort();
+    ticker.abort();
+    Ok(())
+}
+
+fn run_effects(
+    client: &Client,
+    tx: &UnboundedSender<Action>,
+    config: Option<&PathBuf>,
+    effects: Vec<Effect>,
+) {
+    for effect in effects {
+        let (client, tx) = (client.clone(), tx.clone());
+        match effect {
+            Effect::FetchPage {
+                load,
+                query,
+                cursor,
+                limit,
+            } => {
+                tokio::spawn(async move {
+                    let result = client.events(&query, cursor.as_deref(), limit).await;
+                    let _ = tx.send(Action::Page { load, result });
+                });
+            }
+            Effect::FetchStats {
+                load,
+                query,
+                buckets,
+            } => {
+                tokio::spawn(async move {
+                    let result = client.stats(&query, buckets).await;
+                    let _ = tx.send(Action::Stats { load, result });
+                });
+            }
+            Effect::FetchFacets { load, field, query } => {
+                tokio::spawn(async move {
+                    let result = client.facets(field, &query, 200).await;
+                    let _ = tx.send(Action::Facets {
+                        load,
+                        field,
+                        result,
+                    });
+                });
+            }
+            Effect::Copy(text) => {
+                // OSC 52 reaches the user's own terminal over SSH; tmux forwards it with set-clipboard.
+                let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+                let mut out = std::io::stdout();
+                let _ = write!(out, "\x1b]52;c;{b64}\x07");
+                let _ = out.flush();
+            }
+            Effect::SaveView { name, filter } => match config {
+                Some(path) => {
+                    if let Err(e) = crate::config::save_view(path, &name, &filter) {
+                        tracing::error!("saving view {name}: {e}");
+                        let _ = tx.send(Action::Notice(format!("could not save the view: {e}")));
+                    }
+                }
+                None => {
+                    let _ = tx.send(Action::Notice(
+                        "there is no config directory to save views in".into(),
+                    ));
+                }
+            },
+            Effect::Quit => {}
+        }
+    }
+}

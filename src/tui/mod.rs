@@ -1,0 +1,18 @@
+//! The terminal UI (TUI.md): state and update in `app`, drawing in `views`, the loop in `event_loop`.
+
+pub mod action;
+pub mod app;
+pub mod detail;
+pub mod diff;
+pub mod event_loop;
+pub mod filters;
+pub mod input;
+pub mod json_tree;
+pub mod keymap;
+pub mod layout;
+pub mod theme;
+pub mod views;
+
+pub use action::{Action, Effect};
+pub use app::{App, Settings, default_query};
+pub use views::render;

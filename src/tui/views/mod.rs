@@ -1,0 +1,97 @@
+//! `render(&app, frame)`: draws the state and changes nothing.
+
+pub mod cells;
+mod details;
+mod filters;
+pub mod header;
+mod help;
+mod prompt;
+mod table;
+
+use super::app::{App, Overlay};
+use super::layout;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Clear, Paragraph};
+
+pub use table::ago;
+
+/// A centred rect of at most `w`×`h` inside `r`.
+fn centred(r: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(r.width);
+    let h = h.min(r.height);
+    Rect::new(r.x + (r.width - w) / 2, r.y + (r.height - h) / 2, w, h)
+}
+
+/// Draws the whole screen.
+pub fn render(app: &App, f: &mut Frame) {
+    let size = f.area();
+    let a = layout::areas(size, app);
+    header::render_header(app, f, a.header);
+    if a.filter.height > 0 {
+        header::render_filter(app, f, a.filter);
+    }
+    if a.spark.height > 0 {
+        header::render_spark(app, f, a.spark);
+    }
+    table::render(app, f, a.table);
+    if let Some(d) = &app.detail {
+        details::render(app, d, f, a.detail);
+    }
+    if a.footer.height > 0 {
+        help::render_footer(app, f, a.footer);
+    }
+    // Overlays go over the body (below the header) so the user still sees the filter and count.
+    let body = Rect::new(
+        size.x,
+        a.header.bottom(),
+        size.width,
+        size.height
+            .saturating_sub(a.header.height + a.footer.height),
+    );
+    let bottom = if a.footer.height > 0 {
+        a.footer
+    } else {
+        Rect::new(
+            size.x,
+            size.bottom().saturating_sub(1),
+            size.width,
+            1.min(size.height),
+        )
+    };
+    match &app.overlay {
+        Overlay::None => {}
+        Overlay::Help => help::render(app, f, centred(body, 84, 28)),
+        Overlay::Filters(p) => filters::render(app, p, f, centred(body, 100, 20)),
+        Overlay::Views { selected } => {
+            prompt::render_views(app, *selected, f, centred(body, 90, 14))
+        }
+        Overlay::Search(t) => prompt::render_input(app, " / ", t, f, bottom),
+        Overlay::SaveView(t) => prompt::render_input(app, " save view as: ", t, f, bottom),
+        Overlay::Query { input, error } => {
+            let label = " : ";
+            match error {
+                Some(e) if bottom.y >= 2 => {
+                    let area = Rect::new(bottom.x, bottom.y - 2, bottom.width, 3);
+                    f.render_widget(Clear, area);
+                    prompt::render_input(
+                        app,
+                        label,
+                        input,
+                        f,
+                        Rect::new(area.x, area.y, area.width, 1),
+                    );
+                    let text = super::input::text(input);
+                    let lines: Vec<Line> =
+                        prompt::error_lines(app, label.len(), &text, e, area.width as usize);
+                    f.render_widget(
+                        Paragraph::new(lines),
+                        Rect::new(area.x, area.y + 1, area.width, 2),
+                    );
+                }
+                _ => prompt::render_input(app, label, input, f, bottom),
+            }
+        }
+    }
+}

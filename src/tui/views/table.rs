@@ -1,0 +1,218 @@
+//! The entry table: only the visible window of rows is built; columns fold away when narrow.
+
+use super::cells::{pad, span};
+use super::header::thousands;
+use crate::model::{ActorType, Entry, Outcome};
+use crate::tui::app::{App, Status, TimeMode};
+use crate::tui::keymap::Command;
+use crate::tui::layout::{bordered, inner};
+use chrono::{DateTime, Local, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    When,
+    Event,
+    Action,
+    Actor,
+    Target,
+    Description,
+}
+
+impl Col {
+    fn title(self) -> &'static str {
+        match self {
+            Col::When => "When",
+            Col::Event => "Event",
+            Col::Action => "Action",
+            Col::Actor => "Actor",
+            Col::Target => "Target",
+            Col::Description => "Description",
+        }
+    }
+}
+
+/// A relative age: `42s ago`, `5m ago`, `2h ago`, `3d ago`.
+pub fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let s = (now - t).num_seconds();
+    if s < 0 {
+        return "in the future".into();
+    }
+    match s {
+        0..60 => format!("{s}s ago"),
+        60..3600 => format!("{}m ago", s / 60),
+        3600..86400 => format!("{}h ago", s / 3600),
+        _ => format!("{}d ago", s / 86400),
+    }
+}
+
+fn when(t: DateTime<Utc>, mode: TimeMode, now: DateTime<Utc>, narrow: bool) -> String {
+    match (mode, narrow) {
+        (TimeMode::Utc, false) => t.format("%Y-%m-%d %H:%M:%SZ").to_string(),
+        (TimeMode::Utc, true) => t.format("%m-%d %H:%M").to_string(),
+        (TimeMode::Local, false) => t
+            .with_timezone(&Local)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string(),
+        (TimeMode::Local, true) => t.with_timezone(&Local).format("%m-%d %H:%M").to_string(),
+        (TimeMode::Relative, _) => ago(t, now),
+    }
+}
+
+/// The columns shown at `width` and their widths (the last flexible one takes the rest).
+fn columns(width: usize, mode: TimeMode) -> (Vec<(Col, usize)>, bool) {
+    let narrow = width < 60;
+    let when_w = match (mode, narrow) {
+        (TimeMode::Relative, _) => 9,
+        (_, true) => 11,
+        (TimeMode::Utc, false) => 20,
+        (TimeMode::Local, false) => 19,
+    };
+    let ideal = [
+        (Col::When, when_w),
+        (Col::Event, 9),
+        (Col::Action, 24),
+        (Col::Actor, 16),
+        (Col::Target, 18),
+    ];
+    // Least important last: Description folds first, then Target, then Actor, then Action.
+    for keep in (2..=5).rev() {
+        let cols = &ideal[..keep];
+        let sum: usize = cols.iter().map(|c| c.1).sum::<usize>() + keep - 1;
+        if keep == 5 && sum + 1 + 16 <= width {
+            let mut v = cols.to_vec();
+            v.push((Col::Description, width - sum - 1));
+            return (v, narrow);
+        }
+        if sum <= width {
+            let mut v = cols.to_vec();
+            let last = v.len() - 1;
+            v[last].1 += width - sum;
+            return (v, narrow);
+        }
+    }
+    // Tiny: the time and whatever of the event fits.
+    let w = when_w.min(width);
+    let mut v = vec![(Col::When, w)];
+    if width > w + 1 {
+        v.push((Col::Event, width - w - 1));
+    }
+    (v, narrow)
+}
+
+fn cell(app: &App, e: &Entry, col: Col, w: usize, narrow: bool) -> Span<'static> {
+    let t = &app.theme;
+    match col {
+        Col::When => Span::raw(pad(&when(e.occurred_at, app.time_mode, app.now, narrow), w)),
+        Col::Event => {
+            if e.outcome == Outcome::Failure {
+                Span::styled(
+                    pad(&format!("✗ {}", e.kind), w),
+                    t.kind(e.kind).patch(t.failure()),
+                )
+            } else {
+                Span::styled(pad(e.kind.as_str(), w), t.kind(e.kind))
+            }
+        }
+        Col::Action => Span::raw(pad(&e.action, w)),
+        Col::Actor => match (e.actor.kind, e.actor.label()) {
+            (ActorType::System, None) => Span::styled(pad("[System]", w), t.system()),
+            (_, Some(l)) => Span::raw(pad(l, w)),
+            (_, None) => Span::styled(pad("—", w), t.dim()),
+        },
+        Col::Target => Span::raw(pad(&e.target_ref().unwrap_or_default(), w)),
+        Col::Description => Span::raw(pad(e.description.as_deref().unwrap_or(""), w)),
+    }
+}
+
+fn empty_message(app: &App) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    match &app.status {
+        Status::Failed(e) if app.rows.is_empty() => vec![
+            Line::from(span(&e.to_string(), t.error())),
+            Line::from(span(&format!("What to do: {}.", e.advice()), Style::new())),
+        ],
+        _ if app.loading => vec![Line::from(Span::styled("loading…", t.dim()))],
+        _ => vec![Line::from(span(
+            &format!(
+                "No entries match this filter. {} clears it, {} edits it.",
+                app.keymap.first(Command::Clear),
+                app.keymap.first(Command::Query)
+            ),
+            t.dim(),
+        ))],
+    }
+}
+
+/// Draws the table into `area`.
+pub fn render(app: &App, f: &mut Frame, area: Rect) {
+    if area.height == 0 || area.width == 0 {
+        return;
+    }
+    let t = &app.theme;
+    let body = inner(area);
+    if bordered(area) {
+        let pos = if app.rows.is_empty() {
+            String::new()
+        } else {
+            let more = if app.exhausted { "" } else { "+" };
+            format!(
+                " {}/{}{} ",
+                thousands(app.selected as u64 + 1),
+                thousands(app.rows.len() as u64),
+                more
+            )
+        };
+        let mut block = Block::bordered()
+            .border_style(t.dim())
+            .title_bottom(Line::from(Span::styled(pos, t.dim())).right_aligned());
+        if app.focus_detail && app.detail.is_some() {
+            block = block.border_style(t.dim().add_modifier(Modifier::DIM));
+        }
+        f.render_widget(block, area);
+    }
+    let (cols, narrow) = columns(body.width as usize, app.time_mode);
+    let mut lines = Vec::with_capacity(body.height as usize);
+    let header: Vec<Span> = cols
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (c, w))| {
+            let sep = if i > 0 { Some(Span::raw(" ")) } else { None };
+            sep.into_iter().chain(std::iter::once(Span::styled(
+                pad(c.title(), *w),
+                t.title().add_modifier(Modifier::UNDERLINED),
+            )))
+        })
+        .collect();
+    lines.push(Line::from(header));
+    if app.rows.is_empty() {
+        lines.extend(empty_message(app));
+        f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), body);
+        return;
+    }
+    let visible = body.height.saturating_sub(1) as usize;
+    let end = (app.offset + visible).min(app.rows.len());
+    for (i, e) in app.rows[app.offset.min(end)..end].iter().enumerate() {
+        let row = app.offset + i;
+        let mut spans = Vec::with_capacity(cols.len() * 2);
+        for (j, (c, w)) in cols.iter().enumerate() {
+            if j > 0 {
+                spans.push(Span::raw(" "));
+            }
+            spans.push(cell(app, e, *c, *w, narrow));
+        }
+        let mut line = Line::from(spans);
+        if e.outcome == Outcome::Failure {
+            line = line.style(Style::new().add_modifier(Modifier::BOLD));
+        }
+        if row == app.selected {
+            line = line.patch_style(t.selected());
+        }
+        lines.push(line);
+    }
+    f.render_widget(Paragraph::new(lines), body);
+}

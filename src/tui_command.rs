@@ -1,0 +1,144 @@
+//! `trailscope` with no subcommand: resolve the server, token and filter, then run the TUI.
+
+use crate::cli::TuiArgs;
+use crate::client::Client;
+use crate::config::{ConfigFile, tui_config_path};
+use crate::model::Query;
+use crate::tui::keymap::Keymap;
+use crate::tui::theme::{ColorDepth, Theme};
+use crate::tui::{App, Settings, default_query};
+use anyhow::{Context, anyhow};
+use std::path::PathBuf;
+
+/// A mistake in how the program was called (exit code 2), as opposed to a failure (1).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Everything the TUI needs, resolved from flags, environment and config.
+pub struct Resolved {
+    pub server: String,
+    pub token: String,
+    pub source: String,
+    pub query: Query,
+    pub keymap: Keymap,
+    pub views: Vec<(String, String)>,
+    pub config_path: Option<PathBuf>,
+}
+
+/// Reads the TUI's config file; a missing file is an empty config.
+pub fn load_config() -> anyhow::Result<(ConfigFile, Option<PathBuf>)> {
+    let path = tui_config_path();
+    match &path {
+        Some(p) if p.exists() => Ok((ConfigFile::load(p)?, path)),
+        _ => Ok((ConfigFile::default(), path)),
+    }
+}
+
+/// Resolves the flags against the config file.
+pub fn resolve(args: &TuiArgs) -> anyhow::Result<Resolved> {
+    let (config, config_path) = load_config()?;
+    let where_ = config_path
+        .as_ref()
+        .map_or("the config file".to_string(), |p| p.display().to_string());
+    let profile_name = args.profile.clone().or(config.default_profile.clone());
+    let profile =
+        match &profile_name {
+            Some(name) => {
+                Some(config.profiles.get(name).cloned().ok_or_else(|| {
+                    UsageError(format!("there is no profile `{name}` in {where_}"))
+                })?)
+            }
+            None => None,
+        };
+    let server = args
+        .server
+        .clone()
+        .or(profile.as_ref().and_then(|p| p.server.clone()))
+        .ok_or_else(|| UsageError(format!("say which server to read: --server URL, TRAILSCOPE_SERVER, or a profile in {where_} (or try `trailscope demo`)")))?;
+    let token = match &args.token {
+        Some(t) => t.clone(),
+        None => profile
+            .as_ref()
+            .map(|p| p.resolve_token())
+            .transpose()?
+            .flatten()
+            .ok_or_else(|| UsageError("say which token to use: --token T, TRAILSCOPE_TOKEN, or token / token_file / token_cmd in a profile".into()))?,
+    };
+    let filter = args
+        .filter
+        .clone()
+        .or(profile.as_ref().and_then(|p| p.filter.clone()));
+    let query = match filter {
+        Some(f) => f
+            .parse::<Query>()
+            .map_err(|e| UsageError(format!("--filter: {e}")))?,
+        None => default_query(),
+    };
+    let overrides = config
+        .keys
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_vec()))
+        .collect();
+    let keymap = Keymap::with_overrides(&overrides).map_err(|e| anyhow!("{where_}: {e}"))?;
+    let source = match &profile_name {
+        Some(name) => format!("{name} ({server})"),
+        None => server.clone(),
+    };
+    Ok(Resolved {
+        server,
+        token,
+        source,
+        query,
+        keymap,
+        views: config.views.into_iter().collect(),
+        config_path,
+    })
+}
+
+/// Sends the TUI's log to `trailscope.log` in the state directory, never to the screen.
+pub fn init_file_logging() {
+    let Some(dir) = crate::config::state_dir() else {
+        return;
+    };
+    if std::fs::create_dir_all(&dir).is_err() {
+        return;
+    }
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("trailscope.log"))
+    else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TRAILSCOPE_LOG")
+        .unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+}
+
+/// Runs the TUI against a resolved server, inside a tokio runtime.
+pub async fn run_resolved(r: Resolved) -> anyhow::Result<()> {
+    let client = Client::new(&r.server, &r.token)?;
+    let app = App::new(Settings {
+        source: r.source,
+        query: r.query,
+        keymap: r.keymap,
+        theme: Theme::new(ColorDepth::detect()),
+        views: r.views,
+        now: chrono::Utc::now(),
+        size: (80, 24),
+    });
+    crate::tui::event_loop::run(client, app, r.config_path).await
+}
+
+/// `trailscope [--server URL] [--token T] [--profile NAME] [--filter Q]`.
+pub fn tui(args: TuiArgs) -> anyhow::Result<()> {
+    let resolved = resolve(&args)?;
+    init_file_logging();
+    let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    rt.block_on(run_resolved(resolved))
+}

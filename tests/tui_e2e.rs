@@ -1,0 +1,173 @@
+//! End to end: the real binary in tmux against a real server on a loopback port.
+
+mod common;
+
+use common::TestServer;
+use serde_json::json;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A tmux server of our own (unique socket) that is killed however the test ends.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+    fn capture(&self) -> String {
+        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "e2e"]).stdout).into_owned()
+    }
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.cmd(&["send-keys", "-t", "e2e", k]);
+        }
+    }
+    /// Polls the screen until `pred` holds, failing with the last screen after 20 s.
+    async fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.capture();
+            if pred(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; the screen:\n{screen}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browse_search_details_clear_quit() {
+    let server = TestServer::start().await;
+    let now = chrono::Utc::now();
+    let mut events = Vec::new();
+    for i in 0..300i64 {
+        let at = now - chrono::Duration::minutes(300 - i);
+        let (action, desc) = match i {
+            100 => (
+                "printer.jammed".to_string(),
+                "printer on fire in room 4".to_string(),
+            ),
+            299 => (
+                "deploy.finished".to_string(),
+                "the newest entry".to_string(),
+            ),
+            _ => (
+                format!("ticket.updated_{}", i % 7),
+                format!("routine change {i}"),
+            ),
+        };
+        events.push(json!({"occurred_at": trailscope::model::format_ts(&at), "action": action, "description": desc,
+            "actor": {"type": "user", "id": format!("u_{}", i % 5), "name": format!("User {}", i % 5)}}));
+    }
+    let (status, body) = server.post(&server.writer, json!(events)).await;
+    assert_eq!(status, 201, "{body}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let socket = format!(
+        "trailscope-e2e-{}-{}",
+        std::process::id(),
+        now.timestamp_millis()
+    );
+    let tmux = Tmux { socket };
+    let script = format!(
+        "env TRAILSCOPE_CONFIG={cfg} XDG_STATE_HOME={state} XDG_CONFIG_HOME={state} TERM=xterm-256color {bin} --server {url} --token {token}; echo EXIT=$?; sleep 60",
+        cfg = dir.path().join("config.toml").display(),
+        state = dir.path().display(),
+        bin = env!("CARGO_BIN_EXE_trailscope"),
+        url = server.url,
+        token = server.auditor,
+    );
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "120",
+        "-y",
+        "32",
+        &script,
+    ]);
+    assert!(
+        out.status.success(),
+        "tmux: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let s = tmux
+        .wait_for("the newest entries", |s| {
+            s.contains("deploy.finished") && s.contains("300 entries")
+        })
+        .await;
+    let newest = s.find("deploy.finished").unwrap();
+    let older = s.find("ticket.updated_").unwrap();
+    assert!(newest < older, "newest first:\n{s}");
+
+    tmux.keys(&["/", "printer", "Enter"]);
+    let s = tmux
+        .wait_for("the search to narrow the table", |s| {
+            s.contains("printer.jammed") && !s.contains("deploy.finished")
+        })
+        .await;
+    assert!(s.contains("1 entries") || s.contains("1 entry"), "{s}");
+
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the JSON details", |s| {
+        s.contains("\"action\": \"printer.jammed\"") && s.contains("\"description\"")
+    })
+    .await;
+
+    tmux.keys(&["Escape"]);
+    tmux.keys(&["c"]);
+    tmux.wait_for("the rows back after clearing", |s| {
+        s.contains("deploy.finished") && s.contains("300 entries")
+    })
+    .await;
+
+    tmux.keys(&["q"]);
+    tmux.wait_for("exit status 0", |s| s.contains("EXIT=0"))
+        .await;
+    let alt = tmux.cmd(&["display-message", "-p", "-t", "e2e", "#{alternate_on}"]);
+    assert_eq!(
+        String::from_utf8_lossy(&alt.stdout).trim(),
+        "0",
+        "the terminal is back on the main screen"
+    );
+    // Raw mode is off again: the pane's tty is back in canonical mode with echo.
+    let tty = String::from_utf8_lossy(
+        &tmux
+            .cmd(&["display-message", "-p", "-t", "e2e", "#{pane_tty}"])
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    let stty = Command::new("stty")
+        .args(["-a", "-F", &tty])
+        .output()
+        .unwrap();
+    let modes = String::from_utf8_lossy(&stty.stdout);
+    assert!(
+        modes.contains(" icanon") && modes.contains(" echo"),
+        "{modes}"
+    );
+    server.stop().await;
+}

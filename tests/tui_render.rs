@@ -1,0 +1,628 @@
+//! Render tests: the TUI's views drawn into ratatui's TestBackend from a fixed state, snapshotted.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+use serde_json::json;
+use trailscope::client::ClientError;
+use trailscope::model::{
+    Actor, ActorType, Entry, FacetField, FacetValue, Facets, Kind, Outcome, Page, Stats,
+    StatsBucket, Target,
+};
+use trailscope::tui::keymap::Keymap;
+use trailscope::tui::theme::{ColorDepth, Theme};
+use trailscope::tui::{Action, App, Effect, Settings, default_query, render};
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn entry(
+    seq: u64,
+    mins_ago: i64,
+    action: &str,
+    kind: Kind,
+    outcome: Outcome,
+    actor: Option<(&str, &str)>,
+    target: Option<(&str, &str)>,
+    desc: &str,
+) -> Entry {
+    let t = now() - Duration::minutes(mins_ago);
+    Entry {
+        id: format!("01JTEST{seq:019}"),
+        seq,
+        tenant: "default".into(),
+        occurred_at: t,
+        received_at: t,
+        action: action.into(),
+        kind,
+        channel: "admin".into(),
+        outcome,
+        description: Some(desc.into()),
+        actor: match actor {
+            Some((id, name)) => Actor {
+                kind: ActorType::User,
+                id: Some(id.into()),
+                name: Some(name.into()),
+                email: Some(format!("{id}@example.com")),
+                ..Actor::default()
+            },
+            None => Actor::system(),
+        },
+        target: target.map(|(k, id)| Target {
+            kind: k.into(),
+            id: id.into(),
+            name: None,
+        }),
+        details: None,
+        idempotency_key: None,
+        prev_hash: "0".repeat(64),
+        hash: "ab".repeat(32),
+    }
+}
+
+fn rows() -> Vec<Entry> {
+    let mut v = vec![
+        {
+            let mut e = entry(
+                60,
+                3,
+                "integration_credentials_updated",
+                Kind::Updated,
+                Outcome::Success,
+                Some(("u_17", "Alice Smith")),
+                Some(("integration", "connectwise")),
+                "Alice Smith updated the ConnectWise credentials",
+            );
+            e.details = Some(
+                json!({"before": {"base_url": "https://old.example.com", "timeout": 30}, "after": {"base_url": "https://new.example.com", "timeout": 30, "retries": 3}}),
+            );
+            e
+        },
+        entry(
+            59,
+            120,
+            "ticket_created",
+            Kind::Created,
+            Outcome::Success,
+            None,
+            Some(("ticket", "142")),
+            "Rule \"P1 to on-call\" created ticket 142",
+        ),
+        entry(
+            58,
+            130,
+            "user.login",
+            Kind::Other,
+            Outcome::Failure,
+            Some(("u_3", "Bob Jones")),
+            None,
+            "Bob Jones failed to sign in: wrong password",
+        ),
+        entry(
+            57,
+            200,
+            "api_key_deleted",
+            Kind::Deleted,
+            Outcome::Success,
+            Some(("u_17", "Alice Smith")),
+            Some(("api_key", "key_9")),
+            "Alice Smith deleted API key key_9",
+        ),
+        entry(
+            56,
+            260,
+            "report.viewed",
+            Kind::Read,
+            Outcome::Success,
+            Some(("u_5", "Carol White")),
+            Some(("report", "q3-revenue")),
+            "Carol White viewed the Q3 revenue report",
+        ),
+    ];
+    for i in 0..40u64 {
+        let kind = Kind::ALL[(i % 5) as usize];
+        v.push(entry(
+            55 - i,
+            300 + 37 * i as i64,
+            &format!("ticket.{}", kind.as_str()),
+            kind,
+            Outcome::Success,
+            Some(("u_8", "Dan Brown")),
+            Some(("ticket", &format!("{}", 100 + i))),
+            &format!("Dan Brown touched ticket {}", 100 + i),
+        ));
+    }
+    v
+}
+
+fn app_with(depth: ColorDepth, w: u16, h: u16, entries: Vec<Entry>) -> App {
+    let mut app = App::new(Settings {
+        source: "prod (https://audit.example.com)".into(),
+        query: default_query(),
+        keymap: Keymap::default(),
+        theme: Theme::new(depth),
+        views: vec![("deletions".into(), "kind:deleted since:7d".into())],
+        now: now(),
+        size: (w, h),
+    });
+    let fx = app.start();
+    assert!(matches!(fx[0], Effect::FetchPage { .. }));
+    let load = app.generation();
+    app.update(Action::Page {
+        load,
+        result: Ok(Page {
+            entries,
+            next_cursor: Some("next".into()),
+        }),
+    });
+    let buckets = (0..60)
+        .map(|i| StatsBucket {
+            start: now() - Duration::hours(60 - i),
+            count: ((i * 7) % 23) as u64,
+        })
+        .collect();
+    app.update(Action::Stats {
+        load,
+        result: Ok(Stats {
+            total: 1284,
+            from: None,
+            to: None,
+            bucket_seconds: 3600,
+            buckets,
+        }),
+    });
+    app
+}
+
+fn app(w: u16, h: u16) -> App {
+    app_with(ColorDepth::TrueColor, w, h, rows())
+}
+
+fn draw(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| render(app, f)).unwrap();
+    t
+}
+
+fn screen(app: &App, w: u16, h: u16) -> String {
+    draw(app, w, h).backend().to_string()
+}
+
+fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn typed(app: &mut App, s: &str) {
+    for ch in s.chars() {
+        key(app, KeyCode::Char(ch));
+    }
+}
+
+#[test]
+fn table_120x32() {
+    let a = app(120, 32);
+    insta::assert_snapshot!(screen(&a, 120, 32));
+}
+
+#[test]
+fn table_80x24_folds_description_and_target() {
+    let a = app(80, 24);
+    let s = screen(&a, 80, 24);
+    assert!(!s.contains("Description") && !s.contains("Target"));
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn when_column_cycles_to_relative() {
+    let mut a = app(120, 32);
+    key(&mut a, KeyCode::Char('t'));
+    key(&mut a, KeyCode::Char('t'));
+    let s = screen(&a, 120, 32);
+    assert!(s.contains("3m ago") && s.contains("2h ago"), "{s}");
+}
+
+#[test]
+fn kind_badges_are_coloured_and_failures_bold() {
+    let a = app(120, 32);
+    let t = draw(&a, 120, 32);
+    let buf = t.backend().buffer();
+    let find = |needle: &str| -> (u16, u16) {
+        for y in 0..buf.area.height {
+            let line: String = (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect();
+            if let Some(i) = line.find(needle) {
+                return (line[..i].chars().count() as u16, y);
+            }
+        }
+        panic!("{needle} not on screen");
+    };
+    let (x, y) = find("created ");
+    assert_eq!(buf[(x, y)].fg, Color::Rgb(52, 211, 153));
+    let (x, y) = find("✗ other");
+    assert!(
+        buf[(x, y)]
+            .modifier
+            .contains(ratatui::style::Modifier::BOLD)
+    );
+    assert!(screen(&a, 120, 32).contains("[System]"));
+}
+
+#[test]
+fn filter_pane_with_facets() {
+    let mut a = app(120, 32);
+    let fx = key(&mut a, KeyCode::Char('f'));
+    let Some(Effect::FetchFacets { load, field, .. }) = fx.into_iter().next() else {
+        panic!("no facet fetch")
+    };
+    assert_eq!(field, FacetField::Action);
+    let values = [
+        ("ticket.created", 800),
+        ("user.login", 312),
+        ("integration_credentials_updated", 4),
+        ("api_key_deleted", 2),
+    ];
+    let values = values
+        .iter()
+        .map(|(v, c)| FacetValue {
+            value: v.to_string(),
+            count: *c,
+            label: None,
+        })
+        .collect();
+    a.update(Action::Facets {
+        load,
+        field,
+        result: Ok(Facets { field, values }),
+    });
+    typed(&mut a, "e");
+    key(&mut a, KeyCode::Down);
+    let fx = key(&mut a, KeyCode::Char(' '));
+    assert!(
+        fx.iter().any(
+            |e| matches!(e, Effect::FetchPage { query, .. } if query.actions == ["user.login"])
+        ),
+        "{fx:?}"
+    );
+    insta::assert_snapshot!(screen(&a, 120, 32));
+}
+
+#[test]
+fn filter_pane_rejects_a_bad_time_in_place() {
+    let mut a = app(120, 32);
+    key(&mut a, KeyCode::Char('f'));
+    for _ in 0..6 {
+        key(&mut a, KeyCode::Tab);
+    }
+    for _ in 0..3 {
+        key(&mut a, KeyCode::Backspace);
+    }
+    typed(&mut a, "lastweek");
+    assert!(key(&mut a, KeyCode::Enter).is_empty());
+    assert!(screen(&a, 120, 32).contains("From: `lastweek` is not a time"));
+    for _ in 0..8 {
+        key(&mut a, KeyCode::Backspace);
+    }
+    typed(&mut a, "yesterday");
+    let fx = key(&mut a, KeyCode::Enter);
+    assert!(fx.iter().any(|e| matches!(e, Effect::FetchPage { query, .. } if query.to_string().contains("from:yesterday"))), "{fx:?}");
+}
+
+#[test]
+fn query_bar_parse_error_keeps_the_old_filter() {
+    let mut a = app(100, 24);
+    key(&mut a, KeyCode::Char(':'));
+    typed(&mut a, " colour:red");
+    let fx = key(&mut a, KeyCode::Enter);
+    assert!(fx.is_empty(), "a bad filter must not reload");
+    assert_eq!(a.query, default_query());
+    insta::assert_snapshot!(screen(&a, 100, 24));
+}
+
+#[test]
+fn search_narrows_and_clear_restores() {
+    let mut a = app(120, 32);
+    key(&mut a, KeyCode::Char('/'));
+    typed(&mut a, "printer");
+    let fx = key(&mut a, KeyCode::Enter);
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::FetchPage { query, .. } if query.text == ["printer"]))
+    );
+    assert!(a.rows.is_empty());
+    let fx = key(&mut a, KeyCode::Char('c'));
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::FetchPage { query, .. } if *query == default_query()))
+    );
+}
+
+fn open_details(w: u16, h: u16) -> App {
+    let mut a = app(w, h);
+    key(&mut a, KeyCode::Down);
+    key(&mut a, KeyCode::Enter);
+    a
+}
+
+#[test]
+fn details_unfolded() {
+    let a = open_details(120, 40);
+    insta::assert_snapshot!(screen(&a, 120, 40));
+}
+
+#[test]
+fn details_folded_and_stepping() {
+    let mut a = open_details(160, 32);
+    // fold the actor object: move to it and press space
+    let s = screen(&a, 160, 32);
+    assert!(s.contains("\"actor\": ▾ {"), "{s}");
+    let rows = a
+        .detail
+        .as_ref()
+        .unwrap()
+        .tree
+        .rows()
+        .iter()
+        .position(|r| r.path == "/actor")
+        .unwrap();
+    for _ in 0..rows {
+        key(&mut a, KeyCode::Down);
+    }
+    key(&mut a, KeyCode::Char(' '));
+    insta::assert_snapshot!(screen(&a, 160, 32));
+    key(&mut a, KeyCode::Char('-'));
+    assert!(screen(&a, 160, 32).contains("▸ {…} 6 keys") || screen(&a, 160, 32).contains("▸ {…}"));
+    key(&mut a, KeyCode::Char(']'));
+    assert_eq!(a.current().unwrap().seq, 58);
+    assert!(a.detail.as_ref().unwrap().entry_id.ends_with("58"));
+    key(&mut a, KeyCode::Char('['));
+    key(&mut a, KeyCode::Char('['));
+    assert_eq!(a.current().unwrap().seq, 60);
+    let fx = key(&mut a, KeyCode::Char('y'));
+    assert!(matches!(&fx[..], [Effect::Copy(j)] if j.contains("\"seq\": 60")));
+}
+
+#[test]
+fn diff_view() {
+    let mut a = app(120, 32);
+    key(&mut a, KeyCode::Enter);
+    key(&mut a, KeyCode::Char('d'));
+    let s = screen(&a, 120, 32);
+    assert!(
+        s.contains("- base_url: \"https://old.example.com\"") && s.contains("+ retries: 3"),
+        "{s}"
+    );
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn details_full_screen_on_z() {
+    let mut a = open_details(80, 24);
+    key(&mut a, KeyCode::Char('z'));
+    let s = screen(&a, 80, 24);
+    assert!(!s.contains("Action"), "{s}");
+    assert!(s.contains("\"action\": \"ticket_created\""));
+}
+
+#[test]
+fn help() {
+    let mut a = app(100, 32);
+    key(&mut a, KeyCode::Char('?'));
+    insta::assert_snapshot!(screen(&a, 100, 32));
+    key(&mut a, KeyCode::Esc);
+    assert!(!screen(&a, 100, 32).contains("Keys — table"));
+}
+
+#[test]
+fn hostile_entry_is_inert_everywhere() {
+    let mut e = entry(
+        61,
+        1,
+        "user.renamed",
+        Kind::Updated,
+        Outcome::Success,
+        Some((
+            "u_66",
+            "Mallory\x1b[2J\x1b]52;c;cHduZWQ=\x07\r\u{202e}evil\u{9b}31m",
+        )),
+        Some(("user", "u\x1b[31m66")),
+        "name set to \u{202e}gnp.exe\x1b[0m\x00 with \x07 bell",
+    );
+    e.details = Some(json!({"note\x1b[1m": "x\u{2066}y\u{85}"}));
+    let mut a = app_with(ColorDepth::TrueColor, 120, 32, vec![e]);
+    key(&mut a, KeyCode::Enter);
+    let t = draw(&a, 120, 32);
+    let buf = t.backend().buffer();
+    for cell in buf.content() {
+        assert!(
+            !cell.symbol().chars().any(|c| c.is_control()
+                || ('\u{2066}'..='\u{2069}').contains(&c)
+                || c == '\u{202e}'),
+            "raw control in a cell: {:?}",
+            cell.symbol()
+        );
+    }
+    let s = t.backend().to_string();
+    assert!(s.contains("Mallory\\x1b[2J"), "{s}");
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn no_color_keeps_badges_readable() {
+    let mut a = app_with(ColorDepth::None, 100, 24, rows());
+    key(&mut a, KeyCode::Enter);
+    let t = draw(&a, 100, 24);
+    for cell in t.backend().buffer().content() {
+        assert_eq!(
+            (cell.fg, cell.bg),
+            (Color::Reset, Color::Reset),
+            "a colour under NO_COLOR at {:?}",
+            cell.symbol()
+        );
+    }
+    let s = t.backend().to_string();
+    assert!(s.contains("updated") && s.contains("✗ other") && s.contains("[System]"));
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn sixteen_and_256_colour_fallbacks() {
+    for (depth, want) in [
+        (ColorDepth::Ansi16, Color::Green),
+        (ColorDepth::Ansi256, Color::Indexed(42)),
+    ] {
+        assert_eq!(Theme::new(depth).kind(Kind::Created).fg, Some(want));
+    }
+}
+
+#[test]
+fn tiny_20x5_and_every_size_down_to_it() {
+    let mut a = app(20, 5);
+    insta::assert_snapshot!(screen(&a, 20, 5));
+    key(&mut a, KeyCode::Enter);
+    for (w, h) in [
+        (1, 1),
+        (5, 2),
+        (20, 5),
+        (33, 7),
+        (80, 10),
+        (150, 12),
+        (200, 50),
+    ] {
+        a.update(Action::Resize(w, h));
+        for code in [
+            KeyCode::Char('z'),
+            KeyCode::Char('?'),
+            KeyCode::Esc,
+            KeyCode::Char('f'),
+            KeyCode::Esc,
+            KeyCode::Char(':'),
+        ] {
+            key(&mut a, code);
+            draw(&a, w, h);
+        }
+        key(&mut a, KeyCode::Esc);
+    }
+}
+
+#[test]
+fn errors_read_as_sentences_with_advice() {
+    let mut a = App::new(Settings {
+        source: "http://127.0.0.1:9".into(),
+        query: default_query(),
+        keymap: Keymap::default(),
+        theme: Theme::new(ColorDepth::None),
+        views: vec![],
+        now: now(),
+        size: (100, 20),
+    });
+    let load = a.generation() + 1;
+    a.start();
+    a.update(Action::Page {
+        load,
+        result: Err(ClientError::Unreachable {
+            url: "http://127.0.0.1:9".into(),
+            reason: "Connection refused (os error 111)".into(),
+        }),
+    });
+    let s = screen(&a, 100, 20);
+    assert!(
+        s.contains("OFFLINE")
+            && s.contains("cannot reach http://127.0.0.1:9")
+            && s.contains("retrying"),
+        "{s}"
+    );
+    // A retry is scheduled: five seconds later the page is asked for again.
+    let fx = a.update(Action::Tick(now() + Duration::seconds(6)));
+    assert!(fx.iter().any(|e| matches!(e, Effect::FetchPage { .. })));
+    let load = a.generation();
+    a.update(Action::Page {
+        load,
+        result: Err(ClientError::Unauthorized("the token is not valid".into())),
+    });
+    let s = screen(&a, 100, 20);
+    assert!(s.contains("401") && s.contains("--token"), "{s}");
+    assert!(
+        a.update(Action::Tick(now() + Duration::seconds(60)))
+            .is_empty(),
+        "no retry after a 401"
+    );
+}
+
+#[test]
+fn saved_views_list_and_apply() {
+    let mut a = app(100, 24);
+    key(&mut a, KeyCode::Char('v'));
+    assert!(screen(&a, 100, 24).contains("deletions"));
+    let fx = key(&mut a, KeyCode::Enter);
+    assert!(
+        fx.iter().any(
+            |e| matches!(e, Effect::FetchPage { query, .. } if query.kinds == [Kind::Deleted])
+        )
+    );
+    key(&mut a, KeyCode::Char('s'));
+    typed(&mut a, "mine");
+    let fx = key(&mut a, KeyCode::Enter);
+    assert_eq!(
+        fx,
+        vec![Effect::SaveView {
+            name: "mine".into(),
+            filter: "kind:deleted since:7d".into()
+        }]
+    );
+}
+
+#[test]
+fn paging_prefetches_near_the_end() {
+    let many: Vec<Entry> = (0..400u64)
+        .map(|i| {
+            entry(
+                1000 - i,
+                i as i64,
+                "ticket.updated",
+                Kind::Updated,
+                Outcome::Success,
+                None,
+                None,
+                "x",
+            )
+        })
+        .collect();
+    let mut a = App::new(Settings {
+        source: "s".into(),
+        query: default_query(),
+        keymap: Keymap::default(),
+        theme: Theme::new(ColorDepth::None),
+        views: vec![],
+        now: now(),
+        size: (120, 32),
+    });
+    a.start();
+    let load = a.generation();
+    let fx = a.update(Action::Page {
+        load,
+        result: Ok(Page {
+            entries: many,
+            next_cursor: Some("next".into()),
+        }),
+    });
+    assert!(fx.is_empty(), "far from the end: no fetch yet");
+    let mut asked = 0;
+    for _ in 0..300 {
+        let fx = key(&mut a, KeyCode::Char('j'));
+        asked += fx
+            .iter()
+            .filter(|e| matches!(e, Effect::FetchPage { cursor: Some(c), .. } if c == "next"))
+            .count();
+    }
+    assert_eq!(
+        asked, 1,
+        "one background fetch of the next page, while the keys go on"
+    );
+    assert_eq!(a.selected, 300);
+    assert!(screen(&a, 120, 32).contains("301/400+"));
+}
