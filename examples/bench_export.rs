@@ -179,4 +179,5 @@ fn main() {
         n as f64 / secs
     );
     let _ = server.kill();
+    let _ = server.wait();
 }
