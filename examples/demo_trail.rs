@@ -1,6 +1,8 @@
 //! Generates the demo trail and says how long it took and what is in it:
-//! `cargo run --release --example demo_trail [SEED] [--ndjson]`. With `--ndjson` the events go
-//! to stdout, one JSON object per line (what `POST /v1/events` takes), and the summary to stderr.
+//! `cargo run --release --example demo_trail [SEED] [--ndjson] [--insert]`. With `--ndjson` the
+//! events go to stdout, one JSON object per line (what `POST /v1/events` takes), and the summary
+//! to stderr. With `--insert` it also times appending the trail to a fresh SQLite store in
+//! batches of 1000, as `trailscope demo` will.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -9,6 +11,7 @@ use std::time::Instant;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let ndjson = args.iter().any(|a| a == "--ndjson");
+    let insert = args.iter().any(|a| a == "--insert");
     let seed = args.iter().find_map(|a| a.parse().ok()).unwrap_or(1);
     let now = chrono::Utc::now();
     // Warm the allocator and caches once, then time a second run: what a demo start pays.
@@ -43,6 +46,22 @@ fn main() {
         trailscope::demo::INCIDENT_USER_EMAIL,
         trailscope::model::format_ts(&trailscope::demo::incident_start(now))
     ));
+    if insert {
+        use trailscope::store::{SqliteStore, Store};
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = SqliteStore::open(dir.path().join("demo.db")).expect("a fresh store");
+        let started = Instant::now();
+        for batch in trail.chunks(trailscope::model::MAX_BATCH) {
+            store
+                .append("demo", batch.to_vec())
+                .expect("the demo trail appends");
+        }
+        store.close();
+        summary.push_str(&format!(
+            "inserted into SQLite in {:.1} ms\n",
+            started.elapsed().as_secs_f64() * 1e3
+        ));
+    }
     if ndjson {
         eprint!("{summary}");
     } else {
