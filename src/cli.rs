@@ -44,6 +44,16 @@ pub enum Command {
     Export(ExportArgs),
     /// Fetch an evidence pack (zip) for a kind and period.
     Evidence(EvidenceArgs),
+    /// Run the retention prune of the token's tenant now (admin).
+    Prune(RemoteArgs),
+    /// Check a prune's archive against its manifest and its hash chain; with --server, also
+    /// that it ends where the live log's chain now starts.
+    VerifyArchive {
+        /// The archive's manifest (`…manifest.json`).
+        manifest: PathBuf,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
     /// Check an evidence pack (zip) against its manifest, offline: hashes and row counts.
     VerifyPack {
         /// The pack file.
@@ -66,6 +76,9 @@ pub struct ServeArgs {
     /// Networks allowed to post events, comma-separated CIDRs (default: all).
     #[arg(long, value_delimiter = ',')]
     pub ingest_allow_from: Vec<ipnet::IpNet>,
+    /// Archive pruned entries here (gzip NDJSON and a manifest) before removing them.
+    #[arg(long)]
+    pub archive_dir: Option<PathBuf>,
     /// A server config file (TOML, see config.example.toml); flags override it.
     #[arg(long)]
     pub config: Option<PathBuf>,

@@ -60,9 +60,18 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     file.evidence
         .check()
         .map_err(|e| anyhow!("{e} (in [evidence] of the config file)"))?;
+    let mut retention = file.retention;
+    if let Some(dir) = args.archive_dir {
+        retention.archive_dir = Some(dir);
+    }
+    retention
+        .check()
+        .map_err(|e| anyhow!("{e} (in [retention] of the config file)"))?;
     let options = ServerOptions {
         allow,
         evidence: file.evidence,
+        retention,
+        schedule_prune: true,
     };
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db)?);
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -149,6 +158,83 @@ pub fn verify_pack(path: &std::path::Path) -> anyhow::Result<()> {
     Err(anyhow!(
         "{} does not match its manifest ({} problems)",
         path.display(),
+        problems.len()
+    ))
+}
+
+/// `trailscope prune`: runs the retention prune of the token's tenant now, on the server.
+pub fn prune(remote: crate::cli::RemoteArgs) -> anyhow::Result<()> {
+    let (server, token) = crate::export_command::resolve_remote(&remote)?;
+    let client = crate::client::Client::new(&server, &token)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let report = rt
+        .block_on(client.prune())
+        .map_err(|e| anyhow!("{e}; {}", e.advice()))?;
+    println!(
+        "pruned {} entries received before {}{}{}",
+        report.removed,
+        crate::model::format_ts(&report.cutoff),
+        report
+            .anchor
+            .map(|a| format!("; the chain now starts after seq {}", a.seq))
+            .unwrap_or_default(),
+        report
+            .archive
+            .map(|a| format!("; archived first, see {}", crate::text::inert(&a)))
+            .unwrap_or_default(),
+    );
+    Ok(())
+}
+
+/// `trailscope verify-archive MANIFEST [--server URL --token T]`.
+pub fn verify_archive(
+    manifest_path: &std::path::Path,
+    remote: crate::cli::RemoteArgs,
+) -> anyhow::Result<()> {
+    let (manifest, mut problems) =
+        crate::store::archive::verify_archive(manifest_path).map_err(|e| anyhow!(e))?;
+    let mut linked = String::new();
+    if remote.server.is_some() || remote.profile.is_some() {
+        let (server, token) = crate::export_command::resolve_remote(&remote)?;
+        let client = crate::client::Client::new(&server, &token)?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let oldest = rt
+            .block_on(client.oldest())
+            .map_err(|e| anyhow!("{e}; {}", e.advice()))?;
+        match oldest {
+            Some(e) if e.seq == manifest.last_seq + 1 && e.prev_hash == manifest.last_hash => {
+                linked = format!("; the live log continues from it at seq {}", e.seq);
+            }
+            Some(e) if e.seq == manifest.last_seq + 1 => problems.push(format!(
+                "the live log's seq {} does not link to this archive's last hash",
+                e.seq
+            )),
+            Some(e) => {
+                linked = format!(
+                    "; the live log now starts at seq {} (a later prune removed what followed this archive)",
+                    e.seq
+                )
+            }
+            None => problems.push("the live log holds no entries to link this archive to".into()),
+        }
+    }
+    if problems.is_empty() {
+        println!(
+            "ok: {} entries, seq {} to {}, verify{linked}",
+            manifest.count, manifest.first_seq, manifest.last_seq
+        );
+        return Ok(());
+    }
+    for p in &problems {
+        println!("MISMATCH: {}", crate::text::inert(p));
+    }
+    Err(anyhow!(
+        "{} does not verify ({} problems)",
+        manifest_path.display(),
         problems.len()
     ))
 }

@@ -18,6 +18,9 @@ pub struct ConfigFile {
     /// The filters behind each kind of evidence pack.
     #[serde(default)]
     pub evidence: crate::export::evidence::PackKinds,
+    /// Retention windows, the floor, the daily prune and its archive.
+    #[serde(default)]
+    pub retention: crate::server::retention::RetentionConfig,
     /// The profile the TUI uses when `--profile` is not given.
     pub default_profile: Option<String>,
     /// `[profiles.NAME]`: servers the TUI can talk to.

@@ -11,6 +11,10 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => trailscope::commands::serve(args),
         Some(Command::Token(cmd)) => trailscope::commands::token(cmd),
         Some(Command::VerifyPack { file }) => trailscope::commands::verify_pack(&file),
+        Some(Command::VerifyArchive { manifest, remote }) => {
+            trailscope::commands::verify_archive(&manifest, remote)
+        }
+        Some(Command::Prune(remote)) => trailscope::commands::prune(remote),
         Some(Command::Export(args)) => trailscope::export_command::export(args),
         Some(Command::Evidence(args)) => trailscope::export_command::evidence(args),
         None => trailscope::tui_command::tui(cli.tui),

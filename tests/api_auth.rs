@@ -81,13 +81,47 @@ async fn role_matrix() {
         r.json::<serde_json::Value>().await.unwrap(),
         json!({"status": "ok"})
     );
-    let r = s
-        .http
-        .get(format!("{}/openapi.json", s.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    // Every other route takes a token (API.md "Conventions"), the contract and the metrics too.
+    assert_eq!(
+        s.http
+            .get(format!("{}/openapi.json", s.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(s.get(&s.writer, "/openapi.json").await.0, 200);
+    assert_eq!(
+        s.http
+            .get(format!("{}/metrics", s.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        s.http
+            .get(format!("{}/metrics", s.url))
+            .bearer_auth(&s.writer)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        s.http
+            .get(format!("{}/metrics", s.url))
+            .bearer_auth(&s.auditor)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(s.get(&s.auditor, "/v1/verify?full=1").await.0, 422);
     s.stop().await;
 }
 

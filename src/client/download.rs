@@ -52,6 +52,39 @@ impl Client {
         self.stream(req, sink).await
     }
 
+    /// The oldest entry still in the log (where the chain starts after a prune).
+    pub async fn oldest(&self) -> Result<Option<crate::model::Entry>, ClientError> {
+        let page: crate::model::Page = self
+            .get(
+                "/v1/events",
+                &[("order", "asc".to_string()), ("limit", "1".to_string())],
+            )
+            .await?;
+        Ok(page.entries.into_iter().next())
+    }
+
+    /// `POST /v1/retention/prune`.
+    pub async fn prune(&self) -> Result<crate::model::PruneReport, ClientError> {
+        let unreachable = |e: reqwest::Error| ClientError::Unreachable {
+            url: self.base.clone(),
+            reason: reqwest_reason(&e),
+        };
+        let resp = self
+            .http
+            .post(format!("{}/v1/retention/prune", self.base))
+            .bearer_auth(&self.token)
+            .timeout(DOWNLOAD_TIMEOUT)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.map_err(unreachable)?;
+        if !(200..300).contains(&status) {
+            return Err(status_error(status, &text));
+        }
+        serde_json::from_str(&text).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
     async fn stream(
         &self,
         req: reqwest::RequestBuilder,

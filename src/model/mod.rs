@@ -10,11 +10,14 @@ mod validate;
 
 pub use cursor::{Cursor, Order};
 pub use error::{ApiError, ErrorBody, ErrorCode};
+/// Serde for API timestamps (RFC 3339, UTC, milliseconds), for types outside the model.
+pub(crate) use event::ts as ts_serde;
 pub use event::{
     Actor, ActorType, AppendResponse, Appended, Entry, Kind, NewEvent, Outcome, Page, Target,
 };
 pub use query::{
-    ChainHead, FacetField, FacetValue, Facets, Query, Stats, StatsBucket, VerifyReport,
+    ChainHead, FacetField, FacetValue, Facets, PruneReport, Query, Retention, Stats, StatsBucket,
+    VerifyReport,
 };
 pub use query_lang::QueryParseError;
 pub use time::{TimeBound, format_ts, from_millis, parse_ts, to_millis};

@@ -250,4 +250,37 @@ pub struct VerifyReport {
     /// `hash_mismatch`, `gap` or `reordered`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The first seq verified, when retention has pruned the chain's beginning (it then starts
+    /// from the anchor: the last pruned entry's hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_seq: Option<u64>,
+}
+
+/// The body of `GET /v1/retention`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retention {
+    /// Entries older than this many days (by `received_at`) are pruned.
+    pub days: u32,
+    /// The server's floor: no tenant may keep less.
+    pub floor_days: u32,
+    /// The last prune of this tenant, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_prune: Option<PruneReport>,
+}
+
+/// What a prune did: the body of `POST /v1/retention/prune` and the details of `retention.pruned`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PruneReport {
+    /// Entries received before this instant were removed.
+    #[serde(with = "super::event::ts")]
+    pub cutoff: DateTime<Utc>,
+    pub removed: u64,
+    /// The last removed entry: where verification of the remaining chain starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<ChainHead>,
+    /// The archive the removed entries were written to first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<String>,
+    #[serde(with = "super::event::ts")]
+    pub pruned_at: DateTime<Utc>,
 }

@@ -72,7 +72,9 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 /// The metrics page.
 pub async fn render(
     State(state): State<AppState>,
-) -> ([(axum::http::HeaderName, &'static str); 1], String) {
+    caller: super::auth::Caller,
+) -> Result<([(axum::http::HeaderName, &'static str); 1], String), super::error::Failure> {
+    caller.require_reader("read the metrics")?;
     let mut out = String::new();
     out.push_str(
         "# HELP trailscope_http_requests_total HTTP requests by route, method and status.\n",
@@ -156,11 +158,11 @@ pub async fn render(
         "trailscope_commit_batch_size_count {}",
         w.commits.load(Ordering::Relaxed)
     );
-    (
+    Ok((
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         out,
-    )
+    ))
 }

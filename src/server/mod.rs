@@ -9,6 +9,8 @@ mod export;
 mod metrics;
 mod params;
 mod reads;
+pub mod retention;
+pub mod schedule;
 
 use crate::export::evidence::PackKinds;
 use crate::model::{ApiError, ErrorCode};
@@ -16,6 +18,7 @@ use crate::store::{Store, StoreError};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::{Json, Router, middleware};
+use retention::RetentionConfig;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,6 +37,7 @@ pub struct AppState {
     metrics: Arc<metrics::Metrics>,
     allow: Arc<Allowlist>,
     evidence: Arc<PackKinds>,
+    retention: Arc<RetentionConfig>,
 }
 
 /// How a server is set up beyond its store.
@@ -42,6 +46,10 @@ pub struct ServerOptions {
     pub allow: Allowlist,
     /// The filters behind each kind of evidence pack.
     pub evidence: PackKinds,
+    /// Retention windows, the floor, the daily prune and its archive.
+    pub retention: RetentionConfig,
+    /// Run the daily prune (off in tests, which drive it with their own clock).
+    pub schedule_prune: bool,
 }
 
 impl From<Allowlist> for ServerOptions {
@@ -79,6 +87,7 @@ pub fn router(store: Arc<dyn Store>, options: impl Into<ServerOptions>) -> Route
         metrics: Arc::default(),
         allow: Arc::new(options.allow),
         evidence: Arc::new(options.evidence),
+        retention: Arc::new(options.retention),
     };
     Router::new()
         .route("/v1/events", get(events::list).post(events::post))
@@ -94,6 +103,11 @@ pub fn router(store: Arc<dyn Store>, options: impl Into<ServerOptions>) -> Route
         .route("/v1/verify", get(reads::verify))
         .route("/v1/export", get(export::export))
         .route("/v1/evidence-packs", axum::routing::post(evidence::create))
+        .route("/v1/retention", get(retention::get).put(retention::put))
+        .route(
+            "/v1/retention/prune",
+            axum::routing::post(retention::prune_now),
+        )
         .route(
             "/healthz",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
@@ -125,7 +139,10 @@ pub fn router(store: Arc<dyn Store>, options: impl Into<ServerOptions>) -> Route
         .with_state(state)
 }
 
-async fn openapi() -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
+/// The contract, machine-readable; like every route but `/healthz`, it takes a token.
+async fn openapi(
+    _caller: auth::Caller,
+) -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         include_str!("../../assets/openapi.json"),
@@ -140,6 +157,22 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let options = options.into();
+    if options.schedule_prune {
+        match options.retention.check() {
+            Ok(at) => {
+                let (store, config) = (store.clone(), options.retention.clone());
+                tokio::spawn(schedule::run_daily(
+                    store,
+                    config,
+                    at,
+                    Arc::new(schedule::SystemClock),
+                    None,
+                ));
+            }
+            Err(e) => tracing::error!("the daily prune is off: {e}"),
+        }
+    }
     let app = router(store.clone(), options);
     let result = axum::serve(
         listener,

@@ -52,8 +52,20 @@ pub async fn stats(
 }
 
 /// Walks the caller's tenant's hash chain.
-pub async fn verify(State(state): State<AppState>, caller: Caller) -> Result<Response, Failure> {
+pub async fn verify(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, Failure> {
     caller.require_reader("verify the chain")?;
+    if let Some((key, _)) = params::pairs(raw.as_deref()).into_iter().next() {
+        return Err(ApiError::invalid_query(format!(
+            "verify takes no parameters; `{}` is not one",
+            key.chars().take(40).collect::<String>()
+        ))
+        .with_field(key)
+        .into());
+    }
     let tenant = caller.tenant().to_string();
     let report = blocking(&state, move |s| s.verify(&tenant)).await?;
     Ok(Json(report).into_response())

@@ -234,6 +234,7 @@ where
         head: None,
         first_bad_seq: Some(seq),
         reason: Some(reason.to_string()),
+        from_seq: (anchor.0 > 0).then_some(anchor.0 + 1),
     };
     for row in rows {
         let (entry, commitments) = row?;
@@ -284,5 +285,6 @@ where
         head,
         first_bad_seq: None,
         reason: None,
+        from_seq: (anchor.0 > 0).then_some(anchor.0 + 1),
     })
 }

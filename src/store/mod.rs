@@ -1,13 +1,14 @@
 //! The audit store: what an audit log can do, and nothing that could quietly rewrite it.
 
+pub mod archive;
 pub mod chain;
 pub mod sqlite;
 mod tokens;
 pub mod union;
 
 use crate::model::{
-    Appended, ChainHead, Cursor, Entry, FacetField, Facets, NewEvent, Order, Page, Query, Stats,
-    VerifyReport,
+    Appended, ChainHead, Cursor, Entry, FacetField, Facets, NewEvent, Order, Page, PruneReport,
+    Query, Stats, VerifyReport,
 };
 use chrono::{DateTime, Utc};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -151,6 +152,22 @@ pub trait Store: Send + Sync + 'static {
         tenant: &str,
         at: Option<DateTime<Utc>>,
     ) -> Result<Option<ChainHead>, StoreError>;
+    /// The tenant's retention window in days, if one was set.
+    fn retention_days(&self, tenant: &str) -> Result<Option<u32>, StoreError>;
+    /// Sets the tenant's retention window (the caller enforces the floor).
+    fn set_retention_days(&self, tenant: &str, days: u32) -> Result<(), StoreError>;
+    /// What the tenant's last prune did.
+    fn last_prune(&self, tenant: &str) -> Result<Option<PruneReport>, StoreError>;
+    /// Removes the tenant's entries received before `cutoff` (a prefix of the chain), after
+    /// archiving them to `archive_dir` if given; records itself as `retention.pruned`.
+    fn prune(
+        &self,
+        tenant: &str,
+        cutoff: DateTime<Utc>,
+        archive_dir: Option<&std::path::Path>,
+    ) -> Result<PruneReport, StoreError>;
+    /// Every tenant that has entries.
+    fn tenants(&self) -> Result<Vec<String>, StoreError>;
     /// Walks the tenant's hash chain.
     fn verify(&self, tenant: &str) -> Result<VerifyReport, StoreError>;
     /// Looks a bearer token up by the hash of its secret; revoked tokens are not found.

@@ -4,7 +4,7 @@
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
-use trailscope::server::{Allowlist, serve};
+use trailscope::server::{Allowlist, ServerOptions, serve};
 use trailscope::store::sqlite::TokenAdmin;
 use trailscope::store::{Role, SqliteStore, Store};
 
@@ -15,6 +15,8 @@ pub struct TestServer {
     pub auditor: String,
     pub writer: String,
     pub http: reqwest::Client,
+    /// The server's own store, for what a test drives directly (a prune at a chosen time).
+    pub store: Arc<dyn Store>,
     pub dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -26,6 +28,10 @@ impl TestServer {
     }
 
     pub async fn start_with(allow: Allowlist) -> TestServer {
+        TestServer::start_with_options(allow.into()).await
+    }
+
+    pub async fn start_with_options(options: ServerOptions) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("audit.db");
         let admin_db = TokenAdmin::open(&db).unwrap();
@@ -39,8 +45,9 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let shared = store.clone();
         let task = tokio::spawn(async move {
-            serve(store, allow, listener, async {
+            serve(store, options, listener, async {
                 let _ = stopped.await;
             })
             .await
@@ -53,6 +60,7 @@ impl TestServer {
             auditor,
             writer,
             http: reqwest::Client::new(),
+            store: shared,
             dir,
             stop: Some(stop),
             task: Some(task),

@@ -1,6 +1,7 @@
 //! The embedded store: one SQLite file in WAL mode, a single group-committing writer thread,
 //! and a small pool of read connections.
 
+mod prune;
 mod row;
 mod schema;
 mod sql;
@@ -8,8 +9,8 @@ mod token_admin;
 mod writer;
 
 use crate::model::{
-    Appended, ChainHead, Cursor, Entry, FacetField, FacetValue, Facets, NewEvent, Page, Query,
-    Stats, StatsBucket, VerifyReport, from_millis,
+    Appended, ChainHead, Cursor, Entry, FacetField, FacetValue, Facets, NewEvent, Page,
+    PruneReport, Query, Stats, StatsBucket, VerifyReport, from_millis,
 };
 use crate::store::chain::{self, GENESIS};
 use crate::store::{PageRequest, Role, Store, StoreError, TokenRecord, WriterStats};
@@ -20,6 +21,7 @@ use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+pub use prune::{ArchiveManifest, ArchivedEntry};
 pub use sql::contains_ci;
 pub use token_admin::TokenAdmin;
 
@@ -30,7 +32,7 @@ const READ_POOL: usize = 8;
 pub struct SqliteStore {
     path: PathBuf,
     readers: Mutex<Vec<Connection>>,
-    jobs: Mutex<Option<Sender<writer::Job>>>,
+    jobs: Mutex<Option<Sender<writer::Work>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     checkpointer: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
     stats: Arc<WriterStats>,
@@ -108,13 +110,77 @@ impl Store for SqliteStore {
             .ok_or(StoreError::Closed)?;
         let (reply, result) = mpsc::sync_channel(1);
         sender
-            .send(writer::Job {
+            .send(writer::Work::Append(writer::Job {
                 tenant: tenant.to_string(),
                 events,
                 reply,
-            })
+            }))
             .map_err(|_| StoreError::Closed)?;
         result.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    fn retention_days(&self, tenant: &str) -> Result<Option<u32>, StoreError> {
+        self.with_reader(|conn| {
+            Ok(conn
+                .prepare_cached("SELECT days FROM retention WHERE tenant = ?1")?
+                .query_row([tenant], |r| r.get::<_, i64>(0))
+                .optional()?
+                .map(|d| d as u32))
+        })
+    }
+
+    fn set_retention_days(&self, tenant: &str, days: u32) -> Result<(), StoreError> {
+        self.with_reader(|conn| {
+            conn.execute(
+                "INSERT OR REPLACE INTO retention (tenant, days) VALUES (?1, ?2)",
+                params![tenant, days as i64],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn last_prune(&self, tenant: &str) -> Result<Option<PruneReport>, StoreError> {
+        self.with_reader(|conn| {
+            let report: Option<String> = conn
+                .prepare_cached("SELECT report FROM chain_anchors WHERE tenant = ?1")?
+                .query_row([tenant], |r| r.get(0))
+                .optional()?;
+            Ok(report.and_then(|r| serde_json::from_str(&r).ok()))
+        })
+    }
+
+    fn prune(
+        &self,
+        tenant: &str,
+        cutoff: DateTime<Utc>,
+        archive_dir: Option<&Path>,
+    ) -> Result<PruneReport, StoreError> {
+        let sender = self
+            .jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or(StoreError::Closed)?;
+        let (reply, result) = mpsc::sync_channel(1);
+        let job = prune::PruneJob {
+            tenant: tenant.to_string(),
+            cutoff,
+            archive_dir: archive_dir.map(Path::to_path_buf),
+            reply,
+        };
+        sender
+            .send(writer::Work::Prune(job))
+            .map_err(|_| StoreError::Closed)?;
+        result.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    fn tenants(&self) -> Result<Vec<String>, StoreError> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT tenant FROM chain_heads ORDER BY tenant")?;
+            Ok(stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?)
+        })
     }
 
     fn page(
@@ -277,7 +343,12 @@ impl Store for SqliteStore {
                 row::COLUMNS
             ))?;
             let rows = stmt.query_map([tenant], row::from_row)?;
-            Ok(chain::verify(rows, (0, GENESIS), head.as_ref())?)
+            let anchor: Option<(i64, String)> = conn
+                .prepare_cached("SELECT seq, hash FROM chain_anchors WHERE tenant = ?1")?
+                .query_row([tenant], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let (seq, hash) = anchor.unwrap_or((0, GENESIS.to_string()));
+            Ok(chain::verify(rows, (seq as u64, &hash), head.as_ref())?)
         })
     }
 

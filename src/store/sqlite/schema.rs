@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes; older files are migrated forward on open.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS entries (
@@ -56,12 +56,46 @@ CREATE VIRTUAL TABLE IF NOT EXISTS entries_fts USING fts5(
     text, content='', contentless_delete=1, tokenize='trigram', detail='none'
 );
 
--- The database itself refuses to change history. Retention and pseudonymisation will be the
--- only, explicit exceptions.
+-- The one door through history: a permit row, written and removed inside the store's own
+-- prune or pseudonymise transaction, never committed. Without it the triggers below refuse.
+CREATE TABLE IF NOT EXISTS maintenance (
+    tenant TEXT NOT NULL,
+    op     TEXT NOT NULL,   -- 'prune' or 'pseudonymise'
+    upto   INTEGER NOT NULL -- prune: the last seq it may remove
+);
+
+-- The database itself refuses to change history. Prune may delete a prefix of the chain it
+-- holds a permit for; pseudonymise may rewrite the personal fields (their commitments stay in
+-- the chain) and nothing else.
 CREATE TRIGGER IF NOT EXISTS entries_no_update BEFORE UPDATE ON entries
+WHEN NOT EXISTS (SELECT 1 FROM maintenance WHERE op = 'pseudonymise' AND tenant = OLD.tenant)
+  OR NEW.tenant IS NOT OLD.tenant OR NEW.seq IS NOT OLD.seq OR NEW.id IS NOT OLD.id
+  OR NEW.occurred_at IS NOT OLD.occurred_at OR NEW.received_at IS NOT OLD.received_at
+  OR NEW.action IS NOT OLD.action OR NEW.kind IS NOT OLD.kind OR NEW.channel IS NOT OLD.channel
+  OR NEW.outcome IS NOT OLD.outcome OR NEW.description IS NOT OLD.description
+  OR NEW.actor_type IS NOT OLD.actor_type OR NEW.actor_id IS NOT OLD.actor_id
+  OR NEW.target_type IS NOT OLD.target_type OR NEW.target_id IS NOT OLD.target_id
+  OR NEW.target_name IS NOT OLD.target_name OR NEW.details IS NOT OLD.details
+  OR NEW.idempotency_key IS NOT OLD.idempotency_key OR NEW.prev_hash IS NOT OLD.prev_hash
+  OR NEW.hash IS NOT OLD.hash
 BEGIN SELECT RAISE(ABORT, 'audit entries are append-only: UPDATE is refused'); END;
 CREATE TRIGGER IF NOT EXISTS entries_no_delete BEFORE DELETE ON entries
+WHEN NOT EXISTS (SELECT 1 FROM maintenance WHERE op = 'prune' AND tenant = OLD.tenant AND OLD.seq <= upto)
 BEGIN SELECT RAISE(ABORT, 'audit entries are append-only: DELETE is refused'); END;
+
+-- Where each tenant's chain starts after a prune: the last removed entry, and what the prune did.
+CREATE TABLE IF NOT EXISTS chain_anchors (
+    tenant    TEXT PRIMARY KEY,
+    seq       INTEGER NOT NULL,
+    hash      TEXT NOT NULL,
+    report    TEXT NOT NULL     -- the last prune's report, JSON
+) WITHOUT ROWID;
+
+-- Each tenant's retention window in days (absent: the server's default).
+CREATE TABLE IF NOT EXISTS retention (
+    tenant TEXT PRIMARY KEY,
+    days   INTEGER NOT NULL
+) WITHOUT ROWID;
 
 -- The head of each tenant's chain as of the last commit: verify compares the walked chain
 -- with it, so a removed tail shows.
@@ -107,9 +141,22 @@ pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
 /// Creates or migrates the schema.
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if version < SCHEMA_VERSION {
-        conn.execute_batch(SCHEMA)?;
-        conn.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}"))?;
+    if version >= SCHEMA_VERSION {
+        return Ok(());
     }
-    Ok(())
+    // Several connections may open a new file at once: one migrates, the others wait and see.
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version < SCHEMA_VERSION {
+        // Version 2 gave the triggers their maintenance permits.
+        let migrated = conn
+            .execute_batch("DROP TRIGGER IF EXISTS entries_no_update; DROP TRIGGER IF EXISTS entries_no_delete;")
+            .and_then(|()| conn.execute_batch(SCHEMA))
+            .and_then(|()| conn.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}")));
+        if let Err(e) = migrated {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+    }
+    conn.execute_batch("COMMIT")
 }

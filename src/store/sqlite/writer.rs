@@ -22,15 +22,21 @@ pub struct Job {
     pub reply: SyncSender<Result<Vec<Appended>, StoreError>>,
 }
 
+/// What the writer thread is asked to do. Maintenance runs alone, between append groups.
+pub enum Work {
+    Append(Job),
+    Prune(super::prune::PruneJob),
+}
+
 #[derive(Clone)]
-struct Head {
+pub(super) struct Head {
     seq: u64,
     hash: String,
     received_ms: i64,
 }
 
 /// What the writer keeps between commits.
-struct Writer {
+pub(super) struct Writer {
     heads: HashMap<String, Head>,
     known_actions: HashSet<(String, String)>,
     ulids: ulid::Generator,
@@ -40,15 +46,17 @@ struct Writer {
 }
 
 /// Owns the write connection; runs until every sender is dropped and the queue is drained.
-pub fn run(mut conn: Connection, rx: Receiver<Job>, stats: Arc<WriterStats>) {
+pub fn run(mut conn: Connection, rx: Receiver<Work>, stats: Arc<WriterStats>) {
     let heads = match load_heads(&conn) {
         Ok(h) => h,
         Err(e) => {
             tracing::error!("cannot read the chain heads, refusing writes: {e}");
-            for job in rx {
-                let _ = job.reply.send(Err(StoreError::Invalid(format!(
-                    "the chain heads cannot be read: {e}"
-                ))));
+            let refuse = || StoreError::Invalid(format!("the chain heads cannot be read: {e}"));
+            for work in rx {
+                match work {
+                    Work::Append(job) => drop(job.reply.send(Err(refuse()))),
+                    Work::Prune(job) => drop(job.reply.send(Err(refuse()))),
+                }
             }
             return;
         }
@@ -59,14 +67,37 @@ pub fn run(mut conn: Connection, rx: Receiver<Job>, stats: Arc<WriterStats>) {
         ulids: ulid::Generator::new(),
         rng: StdRng::from_os_rng(),
     };
-    while let Ok(first) = rx.recv() {
+    let mut pending: Option<Work> = None;
+    loop {
+        let first = match pending.take() {
+            Some(work) => work,
+            None => match rx.recv() {
+                Ok(work) => work,
+                Err(_) => break,
+            },
+        };
+        let first = match first {
+            Work::Prune(job) => {
+                let result = super::prune::run(&mut w, &mut conn, &job);
+                if result.is_err() {
+                    w.reload(&conn);
+                }
+                let _ = job.reply.send(result);
+                continue;
+            }
+            Work::Append(job) => job,
+        };
         let mut jobs = vec![first];
         let mut n = jobs[0].events.len();
         while n < MAX_ENTRIES_PER_COMMIT {
             match rx.try_recv() {
-                Ok(job) => {
+                Ok(Work::Append(job)) => {
                     n += job.events.len();
                     jobs.push(job);
+                }
+                Ok(other) => {
+                    pending = Some(other);
+                    break;
                 }
                 Err(_) => break,
             }
@@ -80,9 +111,7 @@ pub fn run(mut conn: Connection, rx: Receiver<Job>, stats: Arc<WriterStats>) {
             }
             Err(e) => {
                 tracing::error!("commit failed; {} batches are refused: {e}", jobs.len());
-                // The heads advanced in memory for batches that never became durable: reread them.
-                w.heads = load_heads(&conn).unwrap_or_default();
-                w.known_actions.clear();
+                w.reload(&conn);
                 for job in jobs {
                     let _ = job.reply.send(Err(StoreError::Invalid(format!(
                         "the batch could not be committed: {e}"
@@ -98,6 +127,39 @@ pub fn run(mut conn: Connection, rx: Receiver<Job>, stats: Arc<WriterStats>) {
 type GroupResult = (Vec<Result<Vec<Appended>, StoreError>>, u64);
 
 impl Writer {
+    /// Rereads the heads after a failed commit: they advanced in memory for work that never
+    /// became durable.
+    pub(super) fn reload(&mut self, conn: &Connection) {
+        self.heads = load_heads(conn).unwrap_or_default();
+        self.known_actions.clear();
+    }
+
+    /// Appends `events` inside the caller's transaction and records the new head: for entries
+    /// the store writes itself (a prune's record of itself).
+    pub(super) fn append_within(
+        &mut self,
+        tx: &Connection,
+        tenant: &str,
+        events: &[NewEvent],
+    ) -> rusqlite::Result<Vec<Appended>> {
+        let head = self.heads.get(tenant).cloned().unwrap_or(Head {
+            seq: 0,
+            hash: GENESIS.into(),
+            received_ms: 0,
+        });
+        let (out, head, _) = self.apply(
+            tx,
+            tenant,
+            events,
+            head,
+            chrono::Utc::now().timestamp_millis(),
+        )?;
+        tx.prepare_cached("INSERT OR REPLACE INTO chain_heads (tenant, seq, hash, received_at) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![tenant, head.seq as i64, head.hash, head.received_ms])?;
+        self.heads.insert(tenant.to_string(), head);
+        Ok(out)
+    }
+
     /// Writes every job in one transaction, each inside its own savepoint so a failing batch
     /// leaves no trace while the others commit.
     fn commit_group(

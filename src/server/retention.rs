@@ -1,0 +1,183 @@
+//! Retention: `GET`/`PUT /v1/retention` and `POST /v1/retention/prune` (admin).
+
+use super::auth::Caller;
+use super::error::Failure;
+use super::{AppState, blocking};
+use crate::model::{ApiError, ErrorCode, Retention};
+use crate::store::{Role, Store, StoreError};
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+use std::path::PathBuf;
+
+/// The server's retention settings (`[retention]` in the config file).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// A tenant's window until an admin sets one: 395 days, a compliance year and a month.
+    #[serde(default = "default_days")]
+    pub default_days: u32,
+    /// No tenant may keep less; configurable upward only (never below 30).
+    #[serde(default = "floor")]
+    pub floor_days: u32,
+    /// When the daily prune runs, UTC, `HH:MM`.
+    #[serde(default = "prune_at")]
+    pub prune_at: String,
+    /// Where pruned entries are archived (gzip NDJSON and a manifest) before they are removed.
+    #[serde(default)]
+    pub archive_dir: Option<PathBuf>,
+}
+
+fn default_days() -> u32 {
+    395
+}
+fn floor() -> u32 {
+    MIN_FLOOR_DAYS
+}
+fn prune_at() -> String {
+    "03:00".into()
+}
+
+/// The floor below which no configuration can go.
+pub const MIN_FLOOR_DAYS: u32 = 30;
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            default_days: default_days(),
+            floor_days: floor(),
+            prune_at: prune_at(),
+            archive_dir: None,
+        }
+    }
+}
+
+impl RetentionConfig {
+    /// Checks the settings at start-up: a floor under 30 days or a bad time is refused.
+    pub fn check(&self) -> Result<chrono::NaiveTime, String> {
+        if self.floor_days < MIN_FLOOR_DAYS {
+            return Err(format!(
+                "floor_days = {} is below the minimum of {MIN_FLOOR_DAYS} days",
+                self.floor_days
+            ));
+        }
+        if self.default_days < self.floor_days {
+            return Err(format!(
+                "default_days = {} is below floor_days = {}",
+                self.default_days, self.floor_days
+            ));
+        }
+        chrono::NaiveTime::parse_from_str(&self.prune_at, "%H:%M").map_err(|_| {
+            format!(
+                "prune_at = {:?} is not a time such as \"03:00\"",
+                self.prune_at
+            )
+        })
+    }
+}
+
+/// A tenant's window: its own, or the server's default.
+pub fn days_for(
+    store: &dyn Store,
+    config: &RetentionConfig,
+    tenant: &str,
+) -> Result<u32, StoreError> {
+    Ok(store
+        .retention_days(tenant)?
+        .unwrap_or(config.default_days)
+        .max(config.floor_days))
+}
+
+/// Prunes one tenant by its window as of `now`.
+pub fn prune_tenant(
+    store: &dyn Store,
+    config: &RetentionConfig,
+    tenant: &str,
+    now: DateTime<Utc>,
+) -> Result<crate::model::PruneReport, StoreError> {
+    let days = days_for(store, config, tenant)?;
+    store.prune(
+        tenant,
+        now - Duration::days(i64::from(days)),
+        config.archive_dir.as_deref(),
+    )
+}
+
+/// `GET /v1/retention`.
+pub async fn get(State(state): State<AppState>, caller: Caller) -> Result<Response, Failure> {
+    caller.require(&[Role::Admin], "read the retention settings")?;
+    let tenant = caller.tenant().to_string();
+    let config = state.retention.clone();
+    let info = blocking(&state, move |s| {
+        Ok(Retention {
+            days: days_for(s, &config, &tenant)?,
+            floor_days: config.floor_days,
+            last_prune: s.last_prune(&tenant)?,
+        })
+    })
+    .await?;
+    Ok(Json(info).into_response())
+}
+
+/// The body of `PUT /v1/retention`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetRetention {
+    days: u32,
+}
+
+/// `PUT /v1/retention`.
+pub async fn put(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Json<SetRetention>, JsonRejection>,
+) -> Result<Response, Failure> {
+    caller.require(&[Role::Admin], "change the retention settings")?;
+    let Json(req) = body.map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body must be {{\"days\": N}}: {}",
+            e.body_text()
+        ))
+    })?;
+    let floor = state.retention.floor_days;
+    if req.days < floor {
+        return Err(ApiError::new(ErrorCode::InvalidQuery, format!("{} days is below this server's floor of {floor} days; audit logs must be kept at least that long", req.days))
+            .with_field("days")
+            .into());
+    }
+    if req.days > 36_500 {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            "keep at most 36,500 days (100 years)",
+        )
+        .with_field("days")
+        .into());
+    }
+    let tenant = caller.tenant().to_string();
+    let config = state.retention.clone();
+    let info = blocking(&state, move |s| {
+        s.set_retention_days(&tenant, req.days)?;
+        Ok(Retention {
+            days: req.days,
+            floor_days: config.floor_days,
+            last_prune: s.last_prune(&tenant)?,
+        })
+    })
+    .await?;
+    Ok(Json(info).into_response())
+}
+
+/// `POST /v1/retention/prune`: runs the caller's tenant's prune now.
+pub async fn prune_now(State(state): State<AppState>, caller: Caller) -> Result<Response, Failure> {
+    caller.require(&[Role::Admin], "prune the log")?;
+    let tenant = caller.tenant().to_string();
+    let config = state.retention.clone();
+    let report = blocking(&state, move |s| {
+        prune_tenant(s, &config, &tenant, Utc::now())
+    })
+    .await?;
+    Ok(Json(report).into_response())
+}
