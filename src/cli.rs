@@ -46,6 +46,8 @@ pub enum Command {
     Evidence(EvidenceArgs),
     /// Run the retention prune of the token's tenant now (admin).
     Prune(RemoteArgs),
+    /// Replace a person's name, email, ip and user agent with a pseudonym in every entry (admin).
+    Pseudonymise(PseudonymiseArgs),
     /// Check a prune's archive against its manifest and its hash chain; with --server, also
     /// that it ends where the live log's chain now starts.
     VerifyArchive {
@@ -165,4 +167,18 @@ pub struct EvidenceArgs {
     /// Overwrite the file if it exists.
     #[arg(long)]
     pub force: bool,
+}
+
+/// `trailscope pseudonymise`: whom to erase, by exactly one of actor id or email.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("who").required(true).args(["actor_id", "email"]))]
+pub struct PseudonymiseArgs {
+    /// The person's actor id as producers send it (e.g. u_17).
+    #[arg(long)]
+    pub actor_id: Option<String>,
+    /// The person's email (matched without regard to case).
+    #[arg(long)]
+    pub email: Option<String>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }

@@ -188,6 +188,33 @@ pub fn prune(remote: crate::cli::RemoteArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `trailscope pseudonymise`: a GDPR erasure request, carried out on the server.
+pub fn pseudonymise(args: crate::cli::PseudonymiseArgs) -> anyhow::Result<()> {
+    let who = match (args.actor_id, args.email) {
+        (Some(id), _) => crate::store::Identity::ActorId(id),
+        (None, Some(email)) => crate::store::Identity::Email(email),
+        (None, None) => {
+            anyhow::bail!("say whose data to pseudonymise: --actor-id ID or --email EMAIL")
+        }
+    };
+    let (server, token) = crate::export_command::resolve_remote(&args.remote)?;
+    let client = crate::client::Client::new(&server, &token)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let report = rt
+        .block_on(client.pseudonymise(&who))
+        .map_err(|e| anyhow!("{e}; {}", e.advice()))?;
+    match report.pseudonym {
+        Some(p) => println!(
+            "{} entries now show {p} instead of the person's name, email, ip and user agent; the chain still verifies",
+            report.entries
+        ),
+        None => println!("no entry still names that person; nothing was changed"),
+    }
+    Ok(())
+}
+
 /// `trailscope verify-archive MANIFEST [--server URL --token T]`.
 pub fn verify_archive(
     manifest_path: &std::path::Path,

@@ -15,6 +15,7 @@ fn main() -> ExitCode {
             trailscope::commands::verify_archive(&manifest, remote)
         }
         Some(Command::Prune(remote)) => trailscope::commands::prune(remote),
+        Some(Command::Pseudonymise(args)) => trailscope::commands::pseudonymise(args),
         Some(Command::Export(args)) => trailscope::export_command::export(args),
         Some(Command::Evidence(args)) => trailscope::export_command::evidence(args),
         None => trailscope::tui_command::tui(cli.tui),

@@ -65,14 +65,38 @@ impl Client {
 
     /// `POST /v1/retention/prune`.
     pub async fn prune(&self) -> Result<crate::model::PruneReport, ClientError> {
+        self.post_admin("/v1/retention/prune", &serde_json::json!({}))
+            .await
+    }
+
+    /// `POST /v1/pseudonymise`: `{"actor_id": …}` or `{"email": …}`.
+    pub async fn pseudonymise(
+        &self,
+        who: &crate::store::Identity,
+    ) -> Result<crate::model::PseudonymReport, ClientError> {
+        let body = match who {
+            crate::store::Identity::ActorId(id) => serde_json::json!({ "actor_id": id }),
+            crate::store::Identity::Email(email) => serde_json::json!({ "email": email }),
+        };
+        self.post_admin("/v1/pseudonymise", &body).await
+    }
+
+    /// A POST of one JSON body whose answer is one JSON value; generous timeout, as these
+    /// rewrite or remove many entries.
+    async fn post_admin<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, ClientError> {
         let unreachable = |e: reqwest::Error| ClientError::Unreachable {
             url: self.base.clone(),
             reason: reqwest_reason(&e),
         };
         let resp = self
             .http
-            .post(format!("{}/v1/retention/prune", self.base))
+            .post(format!("{}{path}", self.base))
             .bearer_auth(&self.token)
+            .json(body)
             .timeout(DOWNLOAD_TIMEOUT)
             .send()
             .await

@@ -150,10 +150,23 @@ pub struct Actor {
     pub user_agent: Option<String>,
 }
 
+/// `pseudonym-` and 8 lowercase hex digits: what pseudonymisation writes into personal fields.
+/// Producers may not send it (validation refuses), so seeing it means the server wrote it.
+pub fn is_pseudonym(text: &str) -> bool {
+    text.strip_prefix("pseudonym-")
+        .is_some_and(|h| h.len() == 8 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+}
+
 impl Actor {
     /// The system actor: what an event without an actor is attributed to.
     pub fn system() -> Actor {
         Actor::default()
+    }
+    /// True when a GDPR request replaced this person's personal fields with a pseudonym.
+    pub fn is_pseudonymised(&self) -> bool {
+        [&self.name, &self.email, &self.ip, &self.user_agent]
+            .iter()
+            .any(|f| f.as_deref().is_some_and(is_pseudonym))
     }
     /// The best short label for a person reading the log: name, then email, then id.
     pub fn label(&self) -> Option<&str> {

@@ -14,10 +14,11 @@ pub use error::{ApiError, ErrorBody, ErrorCode};
 pub(crate) use event::ts as ts_serde;
 pub use event::{
     Actor, ActorType, AppendResponse, Appended, Entry, Kind, NewEvent, Outcome, Page, Target,
+    is_pseudonym,
 };
 pub use query::{
-    ChainHead, FacetField, FacetValue, Facets, PruneReport, Query, Retention, Stats, StatsBucket,
-    VerifyReport,
+    ChainHead, FacetField, FacetValue, Facets, PruneReport, PseudonymReport, Query, Retention,
+    Stats, StatsBucket, VerifyReport,
 };
 pub use query_lang::QueryParseError;
 pub use time::{TimeBound, format_ts, from_millis, parse_ts, to_millis};

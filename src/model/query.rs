@@ -284,3 +284,12 @@ pub struct PruneReport {
     #[serde(with = "super::event::ts")]
     pub pruned_at: DateTime<Utc>,
 }
+
+/// The body of `POST /v1/pseudonymise`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PseudonymReport {
+    /// `pseudonym-<8 hex>`, or none when no entry named the person (any more).
+    pub pseudonym: Option<String>,
+    /// Entries rewritten.
+    pub entries: u64,
+}

@@ -191,6 +191,14 @@ fn actor(mut a: Map<String, Value>) -> Result<Actor, FieldError> {
         let v = take_string(&mut a, name, &path)?;
         if let Some(s) = &v {
             check_len(s, &path, max)?;
+            if name != "id" && super::event::is_pseudonym(s) {
+                return Err(err(
+                    &path,
+                    format!(
+                        "{path} `{s}` has the form only pseudonymisation writes; send the real value"
+                    ),
+                ));
+            }
         }
         Ok(v)
     };

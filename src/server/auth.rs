@@ -13,6 +13,11 @@ use axum::http::request::Parts;
 pub struct Caller(pub TokenRecord);
 
 impl Caller {
+    /// The token as the actor of the entries the server writes on its behalf.
+    pub fn actor(&self) -> crate::model::Actor {
+        token_actor(&self.0)
+    }
+
     /// The caller's tenant: every store call is scoped to it.
     pub fn tenant(&self) -> &str {
         &self.0.tenant
@@ -71,5 +76,15 @@ impl FromRequestParts<AppState> for Caller {
         found
             .map(Caller)
             .ok_or_else(|| unauthorized("this token is not valid: it is unknown or was revoked"))
+    }
+}
+
+/// A token as an actor: a service named by its label, identified by its public id.
+pub fn token_actor(token: &TokenRecord) -> crate::model::Actor {
+    crate::model::Actor {
+        kind: crate::model::ActorType::Service,
+        id: Some(token.id.clone()),
+        name: token.name.clone(),
+        ..crate::model::Actor::default()
     }
 }

@@ -5,7 +5,7 @@ use super::auth::Caller;
 use super::error::Failure;
 use super::{AppState, blocking};
 use crate::export::evidence::{self, KINDS, PackError};
-use crate::model::{Actor, ActorType, ApiError, ErrorCode, Kind, NewEvent, TimeBound};
+use crate::model::{ApiError, ErrorCode, Kind, NewEvent, TimeBound};
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -93,7 +93,7 @@ pub async fn create(
             kind: Some(Kind::Other),
             channel: Some("audit".into()),
             description: Some(format!("{} evidence pack, {} entries, {} to {}", manifest.kind, manifest.rows, manifest.from, manifest.to)),
-            actor: Some(Actor { kind: ActorType::Service, id: Some(token.id.clone()), name: token.name.clone(), ..Actor::default() }),
+            actor: Some(super::auth::token_actor(&token)),
             details: Some(json!({"kind": manifest.kind, "from": manifest.from, "to": manifest.to, "rows": manifest.rows,
                                  "files": manifest.files, "role": token.role.as_str()})),
             ..NewEvent::default()

@@ -5,7 +5,7 @@ use super::auth::Caller;
 use super::error::Failure;
 use super::{AppState, params};
 use crate::export::{Exporter, Format};
-use crate::model::{Actor, ActorType, ApiError, Kind, NewEvent, Order, Query, format_ts};
+use crate::model::{ApiError, Kind, NewEvent, Order, Query, format_ts};
 use crate::store::Store;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
@@ -161,12 +161,7 @@ fn run(
                 ""
             }
         )),
-        actor: Some(Actor {
-            kind: ActorType::Service,
-            id: Some(caller.id.clone()),
-            name: caller.name.clone(),
-            ..Actor::default()
-        }),
+        actor: Some(super::auth::token_actor(&caller)),
         details: Some(
             json!({"format": format.as_str(), "filters": filters, "rows": rows, "complete": failure.is_none(), "role": caller.role.as_str()}),
         ),

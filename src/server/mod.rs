@@ -6,6 +6,7 @@ mod error;
 mod events;
 mod evidence;
 mod export;
+mod gdpr;
 mod metrics;
 mod params;
 mod reads;
@@ -108,6 +109,7 @@ pub fn router(store: Arc<dyn Store>, options: impl Into<ServerOptions>) -> Route
             "/v1/retention/prune",
             axum::routing::post(retention::prune_now),
         )
+        .route("/v1/pseudonymise", axum::routing::post(gdpr::pseudonymise))
         .route(
             "/healthz",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),

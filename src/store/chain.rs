@@ -74,14 +74,15 @@ fn personal_values(entry: &Entry) -> impl Iterator<Item = (&'static str, &str)> 
 }
 
 /// True when every personal field still matches its commitment. Fields whose salt was
-/// destroyed (pseudonymised) cannot be checked, by design: that is what makes erasure real.
+/// destroyed (pseudonymised) cannot be checked against the old text, by design: that is what
+/// makes erasure real; they must hold a pseudonym, so no other text can be slipped in.
 pub fn commitments_match(entry: &Entry, commitments: &Commitments) -> bool {
     personal_values(entry).all(|(field, text)| match commitments.get(field) {
         None => false,
         Some(Commitment { c, s: Some(salt) }) => {
             hex::decode(salt).is_ok_and(|salt| commit(&salt, text) == *c)
         }
-        Some(Commitment { s: None, .. }) => true,
+        Some(Commitment { s: None, .. }) => crate::model::is_pseudonym(text),
     }) && commitments
         .keys()
         .all(|k| personal_values(entry).any(|(f, _)| f == k))

@@ -29,6 +29,14 @@ pub enum StoreError {
     Open(String),
 }
 
+/// Whose personal data to pseudonymise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    ActorId(String),
+    /// Matched case-insensitively.
+    Email(String),
+}
+
 /// Which page of a query to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {
@@ -166,6 +174,14 @@ pub trait Store: Send + Sync + 'static {
         cutoff: DateTime<Utc>,
         archive_dir: Option<&std::path::Path>,
     ) -> Result<PruneReport, StoreError>;
+    /// Replaces a person's name, email, ip and user agent with a pseudonym in every entry of
+    /// the tenant, destroying the salts of their commitments; records `gdpr.pseudonymised`.
+    fn pseudonymise(
+        &self,
+        tenant: &str,
+        who: &Identity,
+        requested_by: &crate::model::Actor,
+    ) -> Result<crate::model::PseudonymReport, StoreError>;
     /// Every tenant that has entries.
     fn tenants(&self) -> Result<Vec<String>, StoreError>;
     /// Walks the tenant's hash chain.

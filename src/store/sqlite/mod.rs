@@ -2,6 +2,7 @@
 //! and a small pool of read connections.
 
 mod prune;
+mod pseudonymise;
 mod row;
 mod schema;
 mod sql;
@@ -55,7 +56,11 @@ impl SqliteStore {
         let conn = connect(&path)?;
         // The writer never stops to copy the WAL back: a separate thread does, so a commit
         // waits only for its own fsync. The large limit is a backstop should that thread lag.
-        conn.execute_batch("PRAGMA wal_autocheckpoint=20000; PRAGMA cache_size=-65536;")?;
+        // secure_delete: what pseudonymisation overwrites or prune removes is zeroed in the
+        // file, not left in free pages.
+        conn.execute_batch(
+            "PRAGMA wal_autocheckpoint=20000; PRAGMA cache_size=-65536; PRAGMA secure_delete=ON;",
+        )?;
         let checkpointer = spawn_checkpointer(connect(&path)?)?;
         let stats = Arc::new(WriterStats::default());
         let (tx, rx) = mpsc::channel();
@@ -170,6 +175,31 @@ impl Store for SqliteStore {
         };
         sender
             .send(writer::Work::Prune(job))
+            .map_err(|_| StoreError::Closed)?;
+        result.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    fn pseudonymise(
+        &self,
+        tenant: &str,
+        who: &crate::store::Identity,
+        requested_by: &crate::model::Actor,
+    ) -> Result<crate::model::PseudonymReport, StoreError> {
+        let sender = self
+            .jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or(StoreError::Closed)?;
+        let (reply, result) = mpsc::sync_channel(1);
+        let job = pseudonymise::PseudonymiseJob {
+            tenant: tenant.to_string(),
+            who: who.clone(),
+            requested_by: requested_by.clone(),
+            reply,
+        };
+        sender
+            .send(writer::Work::Pseudonymise(job))
             .map_err(|_| StoreError::Closed)?;
         result.recv().map_err(|_| StoreError::Closed)?
     }

@@ -27,49 +27,55 @@ fn corrupt(col: usize, what: &str) -> rusqlite::Error {
 
 /// Reads an entry and its commitments from a row selected with [`COLUMNS`].
 pub fn from_row(r: &Row<'_>) -> rusqlite::Result<(Entry, Commitments)> {
-    let kind: String = r.get(6)?;
-    let outcome: String = r.get(8)?;
-    let actor_type: String = r.get(10)?;
-    let target_type: Option<String> = r.get(16)?;
-    let target_id: Option<String> = r.get(17)?;
-    let details: Option<String> = r.get(19)?;
-    let commitments: String = r.get(21)?;
+    from_row_offset(r, 0)
+}
+
+/// [`from_row`] for a row whose entry columns start at column `o`.
+pub fn from_row_offset(r: &Row<'_>, o: usize) -> rusqlite::Result<(Entry, Commitments)> {
+    let kind: String = r.get(o + 6)?;
+    let outcome: String = r.get(o + 8)?;
+    let actor_type: String = r.get(o + 10)?;
+    let target_type: Option<String> = r.get(o + 16)?;
+    let target_id: Option<String> = r.get(o + 17)?;
+    let details: Option<String> = r.get(o + 19)?;
+    let commitments: String = r.get(o + 21)?;
     let entry = Entry {
-        tenant: r.get(0)?,
-        seq: r.get::<_, i64>(1)? as u64,
-        id: r.get(2)?,
-        occurred_at: from_millis(r.get(3)?),
-        received_at: from_millis(r.get(4)?),
-        action: r.get(5)?,
-        kind: Kind::parse(&kind).ok_or_else(|| corrupt(6, "kind"))?,
-        channel: r.get(7)?,
-        outcome: Outcome::parse(&outcome).ok_or_else(|| corrupt(8, "outcome"))?,
-        description: r.get(9)?,
+        tenant: r.get(o)?,
+        seq: r.get::<_, i64>(o + 1)? as u64,
+        id: r.get(o + 2)?,
+        occurred_at: from_millis(r.get(o + 3)?),
+        received_at: from_millis(r.get(o + 4)?),
+        action: r.get(o + 5)?,
+        kind: Kind::parse(&kind).ok_or_else(|| corrupt(o + 6, "kind"))?,
+        channel: r.get(o + 7)?,
+        outcome: Outcome::parse(&outcome).ok_or_else(|| corrupt(o + 8, "outcome"))?,
+        description: r.get(o + 9)?,
         actor: Actor {
-            kind: ActorType::parse(&actor_type).ok_or_else(|| corrupt(10, "actor type"))?,
-            id: r.get(11)?,
-            name: r.get(12)?,
-            email: r.get(13)?,
-            ip: r.get(14)?,
-            user_agent: r.get(15)?,
+            kind: ActorType::parse(&actor_type).ok_or_else(|| corrupt(o + 10, "actor type"))?,
+            id: r.get(o + 11)?,
+            name: r.get(o + 12)?,
+            email: r.get(o + 13)?,
+            ip: r.get(o + 14)?,
+            user_agent: r.get(o + 15)?,
         },
         target: match (target_type, target_id) {
             (Some(kind), Some(id)) => Some(Target {
                 kind,
                 id,
-                name: r.get(18)?,
+                name: r.get(o + 18)?,
             }),
             _ => None,
         },
         details: match details {
-            Some(d) => Some(serde_json::from_str(&d).map_err(|_| corrupt(19, "details"))?),
+            Some(d) => Some(serde_json::from_str(&d).map_err(|_| corrupt(o + 19, "details"))?),
             None => None,
         },
-        idempotency_key: r.get(20)?,
-        prev_hash: r.get(22)?,
-        hash: r.get(23)?,
+        idempotency_key: r.get(o + 20)?,
+        prev_hash: r.get(o + 22)?,
+        hash: r.get(o + 23)?,
     };
-    let commitments = serde_json::from_str(&commitments).map_err(|_| corrupt(21, "commitments"))?;
+    let commitments =
+        serde_json::from_str(&commitments).map_err(|_| corrupt(o + 21, "commitments"))?;
     Ok((entry, commitments))
 }
 

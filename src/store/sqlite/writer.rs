@@ -26,6 +26,7 @@ pub struct Job {
 pub enum Work {
     Append(Job),
     Prune(super::prune::PruneJob),
+    Pseudonymise(super::pseudonymise::PseudonymiseJob),
 }
 
 #[derive(Clone)]
@@ -56,6 +57,7 @@ pub fn run(mut conn: Connection, rx: Receiver<Work>, stats: Arc<WriterStats>) {
                 match work {
                     Work::Append(job) => drop(job.reply.send(Err(refuse()))),
                     Work::Prune(job) => drop(job.reply.send(Err(refuse()))),
+                    Work::Pseudonymise(job) => drop(job.reply.send(Err(refuse()))),
                 }
             }
             return;
@@ -79,6 +81,14 @@ pub fn run(mut conn: Connection, rx: Receiver<Work>, stats: Arc<WriterStats>) {
         let first = match first {
             Work::Prune(job) => {
                 let result = super::prune::run(&mut w, &mut conn, &job);
+                if result.is_err() {
+                    w.reload(&conn);
+                }
+                let _ = job.reply.send(result);
+                continue;
+            }
+            Work::Pseudonymise(job) => {
+                let result = super::pseudonymise::run(&mut w, &mut conn, &job);
                 if result.is_err() {
                     w.reload(&conn);
                 }
