@@ -5,6 +5,7 @@ pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod config;
+pub mod demo;
 pub mod export;
 pub mod model;
 pub mod server;
