@@ -40,6 +40,8 @@ pub enum Command {
     /// Create, list or revoke API tokens, straight in the database (also while the server runs).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// An embedded server on a loopback port, seeded with a generated 30-day trail, and the TUI on it.
+    Demo,
 }
 
 /// `trailscope serve`.

@@ -10,6 +10,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Serve(args)) => trailscope::commands::serve(args),
         Some(Command::Token(cmd)) => trailscope::commands::token(cmd),
+        Some(Command::Demo) => trailscope::tui_command::demo(),
         None => trailscope::tui_command::tui(cli.tui),
     };
     match result {

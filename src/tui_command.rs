@@ -142,3 +142,46 @@ pub fn tui(args: TuiArgs) -> anyhow::Result<()> {
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     rt.block_on(run_resolved(resolved))
 }
+
+/// `trailscope demo`: a generated trail in a temporary database, served on a free loopback
+/// port in this process, and the TUI on it. Everything goes away on quit.
+pub fn demo() -> anyhow::Result<()> {
+    use crate::server::{Allowlist, serve};
+    use crate::store::sqlite::TokenAdmin;
+    use crate::store::{Role, SqliteStore, Store};
+    use std::sync::Arc;
+
+    let dir = tempfile::Builder::new()
+        .prefix("trailscope-demo-")
+        .tempdir()
+        .context("cannot create a temporary directory for the demo database")?;
+    let db = dir.path().join("demo.db");
+    let (_, token) = TokenAdmin::open(&db)?.create(Role::Admin, "default", Some("demo"))?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db)?);
+    for batch in crate::demo::trail(chrono::Utc::now(), 42).chunks(1000) {
+        store.append("default", batch.to_vec())?;
+    }
+    init_file_logging();
+    let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("cannot listen on a loopback port")?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(store, Allowlist::default(), listener, async move {
+            let _ = stopped.await;
+        }));
+        let mut resolved = resolve(&TuiArgs {
+            server: Some(url),
+            token: Some(token),
+            profile: None,
+            filter: None,
+        })?;
+        resolved.source = format!("demo ({})", resolved.server);
+        let result = run_resolved(resolved).await;
+        let _ = stop.send(());
+        let _ = server.await;
+        result
+    })
+}
