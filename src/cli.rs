@@ -42,6 +42,11 @@ pub enum Command {
     Token(TokenCommand),
     /// An embedded server on a loopback port, seeded with a generated 30-day trail, and the TUI on it.
     Demo,
+    /// Check an evidence pack (zip) against its manifest, offline: hashes and row counts.
+    VerifyPack {
+        /// The pack file.
+        file: PathBuf,
+    },
 }
 
 /// `trailscope serve`.

@@ -2,7 +2,7 @@
 
 use crate::cli::{ServeArgs, TokenCommand};
 use crate::config::{ConfigFile, DEFAULT_LISTEN};
-use crate::server::{Allowlist, serve as serve_http, shutdown_signal};
+use crate::server::{Allowlist, ServerOptions, serve as serve_http, shutdown_signal};
 use crate::store::sqlite::TokenAdmin;
 use crate::store::{SqliteStore, Store};
 use anyhow::{Context, anyhow};
@@ -57,12 +57,19 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
             args.ingest_allow_from
         },
     };
+    file.evidence
+        .check()
+        .map_err(|e| anyhow!("{e} (in [evidence] of the config file)"))?;
+    let options = ServerOptions {
+        allow,
+        evidence: file.evidence,
+    };
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db)?);
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         tracing::info!(address = %listener.local_addr()?, db = %db.display(), "trailscope server listening");
-        serve_http(store, allow, listener, shutdown_signal()).await.context("the server stopped")?;
+        serve_http(store, options, listener, shutdown_signal()).await.context("the server stopped")?;
         tracing::info!("stopped cleanly");
         Ok(())
     })
@@ -117,4 +124,31 @@ pub fn token(cmd: TokenCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `trailscope verify-pack FILE`: checks an evidence pack against its manifest, offline.
+pub fn verify_pack(path: &std::path::Path) -> anyhow::Result<()> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let (manifest, problems) = crate::export::evidence::verify_pack(file)
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    if problems.is_empty() {
+        println!(
+            "ok: {} pack for {} to {}, {} entries; {} files match the manifest",
+            manifest.kind,
+            manifest.from,
+            manifest.to,
+            manifest.rows,
+            manifest.files.len()
+        );
+        return Ok(());
+    }
+    for p in &problems {
+        println!("MISMATCH: {}", crate::text::inert(p));
+    }
+    Err(anyhow!(
+        "{} does not match its manifest ({} problems)",
+        path.display(),
+        problems.len()
+    ))
 }

@@ -15,6 +15,9 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:7807";
 pub struct ConfigFile {
     #[serde(default)]
     pub server: ServerConfig,
+    /// The filters behind each kind of evidence pack.
+    #[serde(default)]
+    pub evidence: crate::export::evidence::PackKinds,
     /// The profile the TUI uses when `--profile` is not given.
     pub default_profile: Option<String>,
     /// `[profiles.NAME]`: servers the TUI can talk to.

@@ -11,6 +11,7 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => trailscope::commands::serve(args),
         Some(Command::Token(cmd)) => trailscope::commands::token(cmd),
         Some(Command::Demo) => trailscope::tui_command::demo(),
+        Some(Command::VerifyPack { file }) => trailscope::commands::verify_pack(&file),
         None => trailscope::tui_command::tui(cli.tui),
     };
     match result {

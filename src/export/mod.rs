@@ -1,6 +1,7 @@
 //! CSV, JSON and NDJSON writers: one implementation for the server, the CLI and the TUI.
 
 mod csv_row;
+pub mod evidence;
 
 use crate::model::{Entry, format_ts};
 use chrono::{DateTime, Utc};

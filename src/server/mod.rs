@@ -4,11 +4,13 @@ mod allowlist;
 mod auth;
 mod error;
 mod events;
+mod evidence;
 mod export;
 mod metrics;
 mod params;
 mod reads;
 
+use crate::export::evidence::PackKinds;
 use crate::model::{ApiError, ErrorCode};
 use crate::store::{Store, StoreError};
 use axum::extract::DefaultBodyLimit;
@@ -31,6 +33,24 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     metrics: Arc<metrics::Metrics>,
     allow: Arc<Allowlist>,
+    evidence: Arc<PackKinds>,
+}
+
+/// How a server is set up beyond its store.
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    pub allow: Allowlist,
+    /// The filters behind each kind of evidence pack.
+    pub evidence: PackKinds,
+}
+
+impl From<Allowlist> for ServerOptions {
+    fn from(allow: Allowlist) -> Self {
+        ServerOptions {
+            allow,
+            ..ServerOptions::default()
+        }
+    }
 }
 
 /// Runs a store call on the blocking pool: SQLite work never stalls the async workers.
@@ -52,11 +72,13 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// The API's routes over `store`.
-pub fn router(store: Arc<dyn Store>, allow: Allowlist) -> Router {
+pub fn router(store: Arc<dyn Store>, options: impl Into<ServerOptions>) -> Router {
+    let options = options.into();
     let state = AppState {
         store,
         metrics: Arc::default(),
-        allow: Arc::new(allow),
+        allow: Arc::new(options.allow),
+        evidence: Arc::new(options.evidence),
     };
     Router::new()
         .route("/v1/events", get(events::list).post(events::post))
@@ -71,6 +93,7 @@ pub fn router(store: Arc<dyn Store>, allow: Allowlist) -> Router {
         .route("/v1/stats", get(reads::stats))
         .route("/v1/verify", get(reads::verify))
         .route("/v1/export", get(export::export))
+        .route("/v1/evidence-packs", axum::routing::post(evidence::create))
         .route(
             "/healthz",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
@@ -113,11 +136,11 @@ async fn openapi() -> ([(axum::http::HeaderName, &'static str); 1], &'static str
 /// and commits what the writer holds before returning.
 pub async fn serve(
     store: Arc<dyn Store>,
-    allow: Allowlist,
+    options: impl Into<ServerOptions>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(store.clone(), allow);
+    let app = router(store.clone(), options);
     let result = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -3,9 +3,11 @@
 pub mod chain;
 pub mod sqlite;
 mod tokens;
+pub mod union;
 
 use crate::model::{
-    Appended, Cursor, Entry, FacetField, Facets, NewEvent, Order, Page, Query, Stats, VerifyReport,
+    Appended, ChainHead, Cursor, Entry, FacetField, Facets, NewEvent, Order, Page, Query, Stats,
+    VerifyReport,
 };
 use chrono::{DateTime, Utc};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -143,6 +145,12 @@ pub trait Store: Send + Sync + 'static {
         buckets: usize,
         now: DateTime<Utc>,
     ) -> Result<Stats, StoreError>;
+    /// The chain's last entry received at or before `at` (the head now, when `at` is `None`).
+    fn head_at(
+        &self,
+        tenant: &str,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Option<ChainHead>, StoreError>;
     /// Walks the tenant's hash chain.
     fn verify(&self, tenant: &str) -> Result<VerifyReport, StoreError>;
     /// Looks a bearer token up by the hash of its secret; revoked tokens are not found.

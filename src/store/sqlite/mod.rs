@@ -245,6 +245,22 @@ impl Store for SqliteStore {
         })
     }
 
+    fn head_at(
+        &self,
+        tenant: &str,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Option<ChainHead>, StoreError> {
+        let at = at.map_or(i64::MAX, |t| t.timestamp_millis());
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, hash FROM entries WHERE tenant = ?1 AND received_at <= ?2 ORDER BY seq DESC LIMIT 1",
+            )?;
+            Ok(stmt
+                .query_row(params![tenant, at], |r| Ok(ChainHead { seq: r.get::<_, i64>(0)? as u64, hash: r.get(1)? }))
+                .optional()?)
+        })
+    }
+
     fn verify(&self, tenant: &str) -> Result<VerifyReport, StoreError> {
         self.with_reader(|conn| {
             let head = conn
