@@ -4,7 +4,7 @@
 
 use super::people::{ALERTS, AlertKind, DEVICE_KINDS, LONDON, MATCHER, RULES_ENGINE, WRITEBACK};
 use super::rng::Rng;
-use super::{DAY, Gen, HOUR, MINUTE, Ticket, ev, is_weekend, work_weight};
+use super::{DAY, Gen, HOUR, MINUTE, Ticket, ev, is_weekend, with, work_weight};
 use crate::model::Kind;
 use serde_json::{Value, json};
 
@@ -269,12 +269,14 @@ fn rule_fired(g: &mut Gen, r: &mut Rng, a: &Alert, at: i64) -> bool {
         None
     };
     let ok = error.is_none();
+    // Nested values are moved in rather than written inside json!, which would copy them.
     let mut details = json!({
-        "trigger": a.trigger(),
-        "action": {"type": k.action, "payload": payload},
+        "action": {"type": k.action},
         "outcome": if ok { "dispatched" } else { "failed" },
         "duration_ms": r.range(4, 180),
     });
+    details["trigger"] = a.trigger();
+    details["action"]["payload"] = payload;
     if let Some(e) = &error {
         details["error"] = json!(e);
     }
@@ -373,8 +375,8 @@ fn create_ticket(
         "priority": {"name": t.priority},
         "initialDescription": t.body,
     });
-    let request =
-        json!({"method": "POST", "url": format!("{PSA_API}/service/tickets"), "body": body});
+    let mut request = json!({"method": "POST", "url": format!("{PSA_API}/service/tickets")});
+    request["body"] = body;
     for attempt in 1..=BACKOFF_S.len() + 1 {
         let status = psa_status(r, at, outage);
         let duration = r.range(180, 1400);
@@ -383,10 +385,13 @@ fn create_ticket(
                 .by(WRITEBACK.actor())
                 .on("ticket", id.to_string(), t.summary.clone())
                 .says(format!("Created ConnectWise ticket #{id} “{}” for {customer}", t.summary))
-                .details(json!({
-                    "operation": "create_ticket", "psa": "connectwise", "origin": t.origin, "attempt": attempt, "request": request,
-                    "response": {"status": 201, "duration_ms": duration, "body": {"id": id, "status": {"name": "New"}}},
-                }));
+                .details(with(
+                    json!({
+                        "operation": "create_ticket", "psa": "connectwise", "attempt": attempt,
+                        "response": {"status": 201, "duration_ms": duration, "body": {"id": id, "status": {"name": "New"}}},
+                    }),
+                    [("origin", t.origin.clone()), ("request", request)],
+                ));
             g.emit(at, e);
             return Some(at);
         }
@@ -401,10 +406,14 @@ fn create_ticket(
             .by(WRITEBACK.actor())
             .on("integration", "connectwise", "ConnectWise PSA")
             .says(format!("ConnectWise refused the ticket for {} ({customer}): {status} {reason} (attempt {attempt}{next})", t.about))
-            .details(json!({
-                "operation": "create_ticket", "psa": "connectwise", "origin": t.origin, "attempt": attempt, "will_retry": retry, "request": request,
-                "response": {"status": status, "duration_ms": if status == 504 { 30_000 } else { duration }, "body": err},
-            }))
+            .details(with(
+                json!({"operation": "create_ticket", "psa": "connectwise", "attempt": attempt, "will_retry": retry}),
+                [
+                    ("origin", t.origin.clone()),
+                    ("request", request.clone()),
+                    ("response", with(json!({"status": status, "duration_ms": if status == 504 { 30_000 } else { duration }}), [("body", err)])),
+                ],
+            ))
             .failed();
         g.emit(at, e);
         if !retry {
@@ -452,11 +461,10 @@ fn acknowledge(g: &mut Gen, r: &mut Rng, a: &Alert, at: i64) {
         .by(WRITEBACK.actor())
         .on("alert", format!("{}:{}", a.source, &a.alert_id[..8]), a.summary.clone())
         .says(says)
-        .details(json!({
+        .details(with(json!({
             "operation": "acknowledge_alert", "rmm": a.source, "rule_id": a.kind.rule_id,
             "request": {"method": "POST", "url": url, "body": {"note": format!("Auto-acknowledged by rule {}", a.kind.rule_id)}},
-            "response": response,
-        }))
+        }), [("response", response)]))
         .kind(Kind::Updated)
         .outcome(ok);
     g.emit(at, e);

@@ -6,7 +6,7 @@ use super::automation::{PSA_API, http_error};
 use super::people::{OFFICES, Role, WORK_NOTES};
 use super::rng::Rng;
 use super::sessions::Ctx;
-use super::{DAY, Gen, MINUTE, Ticket, ev};
+use super::{DAY, Gen, MINUTE, Ticket, ev, with};
 use crate::model::{Kind, format_ts, from_millis};
 use serde_json::json;
 
@@ -114,7 +114,19 @@ pub fn time_entry(g: &mut Gen, r: &mut Rng, c: &Ctx, at: i64) {
         .by(c.actor.clone())
         .on("ticket", t.id.to_string(), t.summary)
         .says(says)
-        .details(json!({"operation": "create_time_entry", "psa": "connectwise", "request": {"method": "POST", "url": format!("{PSA_API}/time/entries"), "body": body}, "response": response}))
+        .details(with(
+            json!({"operation": "create_time_entry", "psa": "connectwise"}),
+            [
+                (
+                    "request",
+                    with(
+                        json!({"method": "POST", "url": format!("{PSA_API}/time/entries")}),
+                        [("body", body)],
+                    ),
+                ),
+                ("response", response),
+            ],
+        ))
         .outcome(ok);
     g.emit(at, e);
 }
@@ -159,12 +171,11 @@ pub fn ticket_status(g: &mut Gen, r: &mut Rng, c: &Ctx, at: i64) {
         .by(c.actor.clone())
         .on("ticket", t.id.to_string(), t.summary)
         .says(says)
-        .details(json!({
+        .details(with(json!({
             "operation": "update_ticket_status", "psa": "connectwise",
             "before": {"status": from}, "after": {"status": to},
             "request": {"method": "PATCH", "url": format!("{PSA_API}/service/tickets/{}", t.id), "body": [{"op": "replace", "path": "status/name", "value": to}]},
-            "response": response,
-        }))
+        }), [("response", response)]))
         .outcome(ok);
     g.emit(at, e);
 }
