@@ -18,7 +18,7 @@ fn the_tui_part_of_the_example_parses_with_its_alternatives() {
         c.views["failed sign-ins"],
         "channel:auth outcome:failure since:7d"
     );
-    for (_, f) in &c.views {
+    for f in c.views.values() {
         f.parse::<trailscope::model::Query>().unwrap();
     }
     let tui = EXAMPLE.split("# --- Terminal UI ---").nth(1).unwrap();
