@@ -125,3 +125,40 @@ fn saving_a_view_keeps_the_rest_of_the_file() {
     assert_eq!(c.views.len(), 2);
     assert_eq!(c.views["second"], "channel:auth since:2d");
 }
+
+#[test]
+fn usage_mistakes_exit_2_with_one_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_trailscope"))
+            .args(args)
+            .env_remove("TRAILSCOPE_SERVER")
+            .env_remove("TRAILSCOPE_TOKEN")
+            .env("TRAILSCOPE_CONFIG", dir.path().join("none.toml"))
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--server URL") && err.lines().count() == 1,
+        "{err}"
+    );
+    let (code, err) = run(&[
+        "--server",
+        "http://127.0.0.1:9",
+        "--token",
+        "t",
+        "--filter",
+        "colour:red",
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("unknown field `colour`"), "{err}");
+    let (code, err) = run(&["--profile", "nope"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("no profile `nope`"), "{err}");
+}

@@ -346,6 +346,10 @@ impl App {
                     Err(e) => self.failed(e),
                 }
             }
+            Action::Terminate => {
+                self.quit = true;
+                vec![Effect::Quit]
+            }
             Action::Notice(m) => {
                 self.flash = Some(m);
                 Vec::new()

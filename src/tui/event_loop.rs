@@ -93,6 +93,8 @@ pub async fn run(client: Client, mut app: App, config: Option<PathBuf>) -> anyho
         }
     });
 
+    let signals = tokio::spawn(terminated(tx.clone()));
+
     let effects = app.start();
     run_effects(&client, &tx, config.as_ref(), effects);
     terminal.draw(|f| views::render(&app, f))?;
@@ -110,6 +112,7 @@ pub async fn run(client: Client, mut app: App, config: Option<PathBuf>) -> anyho
     }
     input.abort();
     ticker.abort();
+    signals.abort();
     Ok(())
 }
 
@@ -175,5 +178,32 @@ fn run_effects(
             },
             Effect::Quit => {}
         }
+    }
+}
+
+/// Waits for SIGTERM, SIGHUP or SIGINT and asks the loop to leave, so the terminal is restored.
+#[cfg(unix)]
+async fn terminated(tx: UnboundedSender<Action>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = hup.recv() => {}
+        _ = int.recv() => {}
+    }
+    let _ = tx.send(Action::Terminate);
+}
+
+/// Waits for Ctrl-C delivered as a signal and asks the loop to leave.
+#[cfg(not(unix))]
+async fn terminated(tx: UnboundedSender<Action>) {
+    if tokio::signal::ctrl_c().await.is_ok() {
+        let _ = tx.send(Action::Terminate);
     }
 }
