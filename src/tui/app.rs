@@ -322,6 +322,7 @@ impl App {
                         if self.load_to_end {
                             if self.exhausted {
                                 self.load_to_end = false;
+                                self.flash = None;
                                 return self.select(self.rows.len().saturating_sub(1));
                             }
                             return self.fetch_next();
@@ -585,6 +586,7 @@ impl App {
                     self.detail = None;
                     self.zoom = false;
                     self.focus_detail = false;
+                    self.scroll_into_view();
                 } else if self.load_to_end {
                     self.load_to_end = false;
                 }
@@ -694,6 +696,8 @@ impl App {
     }
 
     fn scroll_detail(&mut self) {
+        // Opening, zooming or closing the pane changes the table's height too.
+        self.scroll_into_view();
         let h = layout::areas(self.size, self).detail_body.height.max(1) as usize;
         if let Some(d) = &mut self.detail {
             d.scroll_into_view(h);
