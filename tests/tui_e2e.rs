@@ -275,3 +275,18 @@ async fn browse_search_details_clear_quit() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_opens_the_tui_on_the_generated_trail_and_quits() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = launch(dir.path(), "demo", "");
+    let s = tmux
+        .wait_for("the demo's table", |s| {
+            s.contains("demo (http://127.0.0.1:") && s.contains("connected")
+        })
+        .await;
+    assert!(s.contains("When") && s.contains("Action"), "{s}");
+    tmux.keys(&["q"]);
+    tmux.wait_for("exit status 0", |s| s.contains("EXIT=0"))
+        .await;
+}

@@ -347,6 +347,14 @@ impl App {
                     Err(e) => self.failed(e),
                 }
             }
+            Action::Reload => {
+                let selected_detail = self.detail.is_some();
+                let fx = self.reload();
+                if selected_detail {
+                    self.flash = Some("reloaded".into());
+                }
+                fx
+            }
             Action::Terminate => {
                 self.quit = true;
                 vec![Effect::Quit]
