@@ -14,8 +14,8 @@ fn main() {
     let insert = args.iter().any(|a| a == "--insert");
     let seed = args.iter().find_map(|a| a.parse().ok()).unwrap_or(1);
     let now = chrono::Utc::now();
-    // Warm the allocator and caches once, then time a second run: what a demo start pays.
-    let _ = trailscope::demo::trail(now, seed);
+    // One cold run in a fresh process: what `trailscope demo` pays at start. (A warm-up run
+    // would leave the allocator with millions of freed chunks to consolidate, and cost more.)
     let (started, cpu_before) = (Instant::now(), cpu_seconds());
     let trail = trailscope::demo::trail(now, seed);
     let took = started.elapsed();

@@ -42,6 +42,10 @@ pub enum Command {
     Token(TokenCommand),
     /// An embedded server on a loopback port, seeded with a generated 30-day trail, and the TUI on it.
     Demo,
+    /// Export the log (or a filtered part of it) as CSV, JSON or NDJSON, streamed to a file.
+    Export(ExportArgs),
+    /// Fetch an evidence pack (zip) for a kind and period.
+    Evidence(EvidenceArgs),
     /// Check an evidence pack (zip) against its manifest, offline: hashes and row counts.
     VerifyPack {
         /// The pack file.
@@ -95,4 +99,59 @@ pub enum TokenCommand {
         db: PathBuf,
         id: String,
     },
+}
+
+/// Where a command-line client finds its server: flags, then environment, then a profile.
+#[derive(Debug, Args)]
+pub struct RemoteArgs {
+    /// The server's URL [default: the profile's].
+    #[arg(long, env = "TRAILSCOPE_SERVER")]
+    pub server: Option<String>,
+    /// An auditor or admin token [default: the profile's].
+    #[arg(long, env = "TRAILSCOPE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// A profile from the config file [default: its default_profile].
+    #[arg(long)]
+    pub profile: Option<String>,
+}
+
+/// `trailscope export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    /// csv, json or ndjson.
+    #[arg(long, default_value = "csv", value_parser = ["csv", "json", "ndjson"])]
+    pub format: String,
+    /// Only entries matching this filter, in the query language (e.g. "channel:auth since:30d").
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// The file to write, or - for standard output [default: ./audit-log-<timestamp>.<ext>].
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Overwrite the file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `trailscope evidence`.
+#[derive(Debug, Args)]
+pub struct EvidenceArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    /// access_review, change_management or incident_response.
+    #[arg(long, value_parser = ["access_review", "change_management", "incident_response"])]
+    pub kind: String,
+    /// The period's first day (2026-10-01) or an age (90d).
+    #[arg(long)]
+    pub from: String,
+    /// The period's last day (2026-12-31), or today.
+    #[arg(long)]
+    pub to: String,
+    /// The zip file to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Overwrite the file if it exists.
+    #[arg(long)]
+    pub force: bool,
 }

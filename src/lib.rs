@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod export;
+pub mod export_command;
 pub mod model;
 pub mod server;
 pub mod store;

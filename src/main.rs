@@ -12,6 +12,8 @@ fn main() -> ExitCode {
         Some(Command::Token(cmd)) => trailscope::commands::token(cmd),
         Some(Command::Demo) => trailscope::tui_command::demo(),
         Some(Command::VerifyPack { file }) => trailscope::commands::verify_pack(&file),
+        Some(Command::Export(args)) => trailscope::export_command::export(args),
+        Some(Command::Evidence(args)) => trailscope::export_command::evidence(args),
         None => trailscope::tui_command::tui(cli.tui),
     };
     match result {

@@ -63,3 +63,13 @@ fn every_commented_alternative_in_server_parses() {
         "unknown keys must be rejected, as the example says"
     );
 }
+
+#[test]
+fn the_documented_evidence_filters_are_the_defaults_and_parse() {
+    let c: ConfigFile = toml::from_str(EXAMPLE).unwrap();
+    let defaults = trailscope::export::evidence::PackKinds::default();
+    assert_eq!(c.evidence.access_review, defaults.access_review);
+    assert_eq!(c.evidence.change_management, defaults.change_management);
+    assert_eq!(c.evidence.incident_response, defaults.incident_response);
+    c.evidence.check().unwrap();
+}

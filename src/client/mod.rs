@@ -4,6 +4,9 @@ use crate::model::{Entry, ErrorBody, FacetField, Facets, Page, Query, Stats};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
+mod download;
+pub use download::DownloadError;
+
 /// What went wrong talking to the server, in terms a user can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClientError {
@@ -124,16 +127,7 @@ impl Client {
                 .map_err(|e| ClientError::Decode(e.to_string()));
         }
         let text = resp.text().await.unwrap_or_default();
-        let message = serde_json::from_str::<ErrorBody>(&text)
-            .map(|b| b.error.message)
-            .unwrap_or_else(|_| format!("HTTP {status}"));
-        Err(match status {
-            401 => ClientError::Unauthorized(message),
-            403 => ClientError::Forbidden(message),
-            404 => ClientError::NotFound(message),
-            400 | 422 => ClientError::InvalidQuery(message),
-            _ => ClientError::Server { status, message },
-        })
+        Err(status_error(status, &text))
     }
 
     /// One page of `GET /v1/events`, newest first.
@@ -175,6 +169,20 @@ impl Client {
         let mut params = filter_params(q);
         params.push(("buckets", buckets.clamp(1, 1000).to_string()));
         self.get("/v1/stats", &params).await
+    }
+}
+
+/// The error a non-2xx answer stands for, with the server's own sentence.
+fn status_error(status: u16, body: &str) -> ClientError {
+    let message = serde_json::from_str::<ErrorBody>(body)
+        .map(|b| b.error.message)
+        .unwrap_or_else(|_| format!("HTTP {status}"));
+    match status {
+        401 => ClientError::Unauthorized(message),
+        403 => ClientError::Forbidden(message),
+        404 => ClientError::NotFound(message),
+        400 | 422 => ClientError::InvalidQuery(message),
+        _ => ClientError::Server { status, message },
     }
 }
 

@@ -87,8 +87,19 @@ struct TicketRequest {
     board: &'static str,
     priority: &'static str,
     body: String,
-    /// The alert or message that caused it, for `details`.
-    origin: Value,
+    /// The alert or message that caused it: top-level keys of `details` (flat, as nested
+    /// objects are what make a trail of this size heavy).
+    origin: [(&'static str, String); 3],
+}
+
+impl TicketRequest {
+    /// `details` with the origin's keys added.
+    fn origin(&self, mut details: Value) -> Value {
+        for (k, v) in &self.origin {
+            details[*k] = Value::String(v.clone());
+        }
+        details
+    }
 }
 
 const SUBJECTS: [&str; 10] = [
@@ -131,7 +142,11 @@ fn email(g: &mut Gen, r: &mut Rng, customer: usize, at: i64) -> TicketRequest {
         board: "Service Desk",
         priority: "P3 - Normal",
         body: format!("Email from {sender} <{contact}>: {subject}"),
-        origin: json!({"source": "email", "message_id": message_id, "contact_id": contact}),
+        origin: [
+            ("source", "email".into()),
+            ("message_id", message_id),
+            ("contact_id", contact),
+        ],
     }
 }
 
@@ -224,7 +239,11 @@ impl Alert {
                 "{} on {} ({} alert {}). Condition: {}",
                 self.kind.summary, self.device, self.source, self.alert_id, self.kind.condition
             ),
-            origin: json!({"source": self.source, "rule_id": self.kind.rule_id, "alert_id": self.alert_id}),
+            origin: [
+                ("source", self.source.into()),
+                ("rule_id", self.kind.rule_id.into()),
+                ("alert_id", self.alert_id.clone()),
+            ],
         }
     }
 
@@ -271,12 +290,12 @@ fn rule_fired(g: &mut Gen, r: &mut Rng, a: &Alert, at: i64) -> bool {
     let ok = error.is_none();
     // Nested values are moved in rather than written inside json!, which would copy them.
     let mut details = json!({
-        "action": {"type": k.action},
+        "action": k.action,
         "outcome": if ok { "dispatched" } else { "failed" },
         "duration_ms": r.range(4, 180),
     });
     details["trigger"] = a.trigger();
-    details["action"]["payload"] = payload;
+    details["payload"] = payload;
     if let Some(e) = &error {
         details["error"] = json!(e);
     }
@@ -384,13 +403,16 @@ fn create_ticket(
             let e = ev("writeback", "ticket.created")
                 .by(WRITEBACK.actor())
                 .on("ticket", id.to_string(), t.summary.clone())
-                .says(format!("Created ConnectWise ticket #{id} “{}” for {customer}", t.summary))
+                .says(format!(
+                    "Created ConnectWise ticket #{id} “{}” for {customer}",
+                    t.summary
+                ))
                 .details(with(
-                    json!({
+                    t.origin(json!({
                         "operation": "create_ticket", "psa": "connectwise", "attempt": attempt,
-                        "response": {"status": 201, "duration_ms": duration, "body": {"id": id, "status": {"name": "New"}}},
-                    }),
-                    [("origin", t.origin.clone()), ("request", request)],
+                        "response": {"status": 201, "duration_ms": duration, "body": {"id": id}},
+                    })),
+                    [("request", request)],
                 ));
             g.emit(at, e);
             return Some(at);
@@ -407,9 +429,8 @@ fn create_ticket(
             .on("integration", "connectwise", "ConnectWise PSA")
             .says(format!("ConnectWise refused the ticket for {} ({customer}): {status} {reason} (attempt {attempt}{next})", t.about))
             .details(with(
-                json!({"operation": "create_ticket", "psa": "connectwise", "attempt": attempt, "will_retry": retry}),
+                t.origin(json!({"operation": "create_ticket", "psa": "connectwise", "attempt": attempt, "will_retry": retry})),
                 [
-                    ("origin", t.origin.clone()),
                     ("request", request.clone()),
                     ("response", with(json!({"status": status, "duration_ms": if status == 504 { 30_000 } else { duration }}), [("body", err)])),
                 ],

@@ -42,7 +42,7 @@ pub fn entries(g: &mut Gen) {
         .by(RULES_ENGINE.actor())
         .on("rule", "r_7", "Agent offline > 15 min → ticket")
         .says(format!("Rule “Agent offline > 15 min → ticket” fired for {device} (Halvorsen Logistics)"))
-        .details(json!({"trigger": {"source": "ninjaone", "device": device, "customer_id": g.customers[0].id, "severity": "major"}, "action": {"type": "create_ticket"}, "outcome": "dispatched"}))
+        .details(json!({"trigger": {"source": "ninjaone", "device": device, "customer_id": g.customers[0].id, "severity": "major"}, "action": "create_ticket", "outcome": "dispatched"}))
         .kind(Kind::Other);
     g.emit(at, e);
     let who = &PEOPLE[31];

@@ -1,5 +1,6 @@
 //! CSV, JSON and NDJSON writers: one implementation for the server, the CLI and the TUI.
 
+mod count;
 mod csv_row;
 pub mod evidence;
 
@@ -8,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::io::{self, Write};
 
+pub use count::{RowCounter, count_json_entries};
 pub use csv_row::{CSV_COLUMNS, guard_formula};
 
 /// An export format.

@@ -53,7 +53,7 @@ impl SqliteStore {
         let conn = connect(&path)?;
         // The writer never stops to copy the WAL back: a separate thread does, so a commit
         // waits only for its own fsync. The large limit is a backstop should that thread lag.
-        conn.execute_batch("PRAGMA wal_autocheckpoint=20000")?;
+        conn.execute_batch("PRAGMA wal_autocheckpoint=20000; PRAGMA cache_size=-65536;")?;
         let checkpointer = spawn_checkpointer(connect(&path)?)?;
         let stats = Arc::new(WriterStats::default());
         let (tx, rx) = mpsc::channel();

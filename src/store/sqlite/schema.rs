@@ -91,6 +91,8 @@ CREATE TABLE IF NOT EXISTS tokens (
 "#;
 
 /// Settings every connection gets. `synchronous=FULL` makes a commit durable before it returns.
+/// Readers keep a small page cache and no memory map: the OS caches the file anyway, and a
+/// server that streams a million-row export must stay small.
 pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.execute_batch(
@@ -98,8 +100,7 @@ pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
          PRAGMA synchronous=FULL;
          PRAGMA foreign_keys=ON;
          PRAGMA temp_store=MEMORY;
-         PRAGMA cache_size=-65536;
-         PRAGMA mmap_size=268435456;",
+         PRAGMA cache_size=-8192;",
     )
 }
 
