@@ -6,6 +6,7 @@ use super::filters::{FacetState, FilterPane, PaneOutcome};
 use super::input;
 use super::keymap::{Command, Keymap};
 use super::layout;
+use super::rows::Rows;
 use super::theme::Theme;
 use crate::client::ClientError;
 use crate::model::{Entry, Query, QueryParseError, TimeBound};
@@ -72,7 +73,7 @@ pub struct App {
     pub source: String,
     pub status: Status,
     pub query: Query,
-    pub rows: Vec<Entry>,
+    pub rows: Rows,
     pub next_cursor: Option<String>,
     pub exhausted: bool,
     pub loading: bool,
@@ -119,7 +120,7 @@ impl App {
             source: s.source,
             status: Status::Connecting,
             query: s.query,
-            rows: Vec::new(),
+            rows: Rows::default(),
             next_cursor: None,
             exhausted: false,
             loading: false,
@@ -165,7 +166,7 @@ impl App {
     }
 
     /// The selected entry.
-    pub fn current(&self) -> Option<&Entry> {
+    pub fn current(&self) -> Option<Entry> {
         self.rows.get(self.selected)
     }
 
@@ -248,7 +249,7 @@ impl App {
             && let Some(e) = self.rows.get(self.selected)
             && d.entry_id != e.id
         {
-            *d = Detail::new(e, d.show_diff);
+            *d = Detail::new(&e, d.show_diff);
         }
         self.maybe_prefetch()
     }
@@ -583,7 +584,7 @@ impl App {
             }
             Command::Details => {
                 if let Some(e) = self.rows.get(self.selected) {
-                    self.detail = Some(Detail::new(e, false));
+                    self.detail = Some(Detail::new(&e, false));
                     self.focus_detail = true;
                     self.scroll_detail();
                 }
@@ -652,7 +653,7 @@ impl App {
             Command::Next => self.move_by(1),
             Command::Copy => match self.current() {
                 Some(e) => {
-                    let json = serde_json::to_string_pretty(e).unwrap_or_default();
+                    let json = serde_json::to_string_pretty(&e).unwrap_or_default();
                     self.flash = Some(format!(
                         "copied the entry's JSON ({} bytes) to the clipboard",
                         json.len()
