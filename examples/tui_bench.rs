@@ -80,9 +80,9 @@ fn rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
-/// Runs effects the way the event loop does, but waits for each result (bench only).
-async fn settle(client: &Client, app: &mut App, mut effects: Vec<Effect>) {
-    while !effects.is_empty() {
+/// Runs effects the way the event loop does, but waits for each result, until `limit` rows.
+async fn settle(client: &Client, app: &mut App, mut effects: Vec<Effect>, limit: usize) {
+    while !effects.is_empty() && app.rows.len() < limit {
         let mut next = Vec::new();
         for e in effects {
             let action = match e {
@@ -158,26 +158,21 @@ async fn child(url: String, token: String) {
     let rss0 = rss_kb();
     let client = Client::new(&url, &token).unwrap();
     let mut app = new_app();
-    let mut effects = app.start();
-    // Load 100,000 rows through the app's own paging (G G loads to the end in 1000-row pages).
+    let effects = app.start();
+    // Load 100,000 rows through the app's own paging: G twice loads to the end in 1000-row pages.
     let t0 = Instant::now();
-    while app.rows.len() < 100_000 {
-        settle(&client, &mut app, std::mem::take(&mut effects)).await;
-        if app.rows.len() >= 100_000 || app.exhausted {
-            break;
-        }
-        effects = app.update(Action::Key(KeyEvent::new(
-            KeyCode::Char('G'),
-            KeyModifiers::NONE,
-        )));
-        effects.extend(app.update(Action::Key(KeyEvent::new(
-            KeyCode::Char('G'),
-            KeyModifiers::NONE,
-        ))));
-        // stop G-G's load-to-end after one round so the count lands near 100,000
-        settle(&client, &mut app, std::mem::take(&mut effects)).await;
-        effects = app.update(Action::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
-    }
+    settle(&client, &mut app, effects, usize::MAX).await;
+    let mut effects = app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('G'),
+        KeyModifiers::NONE,
+    )));
+    effects.extend(app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('G'),
+        KeyModifiers::NONE,
+    ))));
+    settle(&client, &mut app, effects, 100_000).await;
+    // Stop loading to the end, as Esc does.
+    app.update(Action::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
     let loaded = app.rows.len();
     println!(
         "loaded {loaded} rows in {:.1} s",

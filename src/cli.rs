@@ -40,6 +40,8 @@ pub enum Command {
     /// Create, list or revoke API tokens, straight in the database (also while the server runs).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// An embedded server on a loopback port, seeded with a generated 30-day trail, and the TUI on it.
+    Demo,
     /// Export the log (or a filtered part of it) as CSV, JSON or NDJSON, streamed to a file.
     Export(ExportArgs),
     /// Fetch an evidence pack (zip) for a kind and period.

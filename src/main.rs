@@ -10,6 +10,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Serve(args)) => trailscope::commands::serve(args),
         Some(Command::Token(cmd)) => trailscope::commands::token(cmd),
+        Some(Command::Demo) => trailscope::tui_command::demo(),
         Some(Command::VerifyPack { file }) => trailscope::commands::verify_pack(&file),
         Some(Command::VerifyArchive { manifest, remote }) => {
             trailscope::commands::verify_archive(&manifest, remote)

@@ -121,7 +121,10 @@ pub fn init_file_logging() {
 }
 
 /// Runs the TUI against a resolved server, inside a tokio runtime.
-pub async fn run_resolved(r: Resolved) -> anyhow::Result<()> {
+pub async fn run_resolved(
+    r: Resolved,
+    extra: Option<tokio::sync::mpsc::UnboundedReceiver<crate::tui::Action>>,
+) -> anyhow::Result<()> {
     let client = Client::new(&r.server, &r.token)?;
     let app = App::new(Settings {
         source: r.source,
@@ -132,7 +135,7 @@ pub async fn run_resolved(r: Resolved) -> anyhow::Result<()> {
         now: chrono::Utc::now(),
         size: (80, 24),
     });
-    crate::tui::event_loop::run(client, app, r.config_path).await
+    crate::tui::event_loop::run(client, app, r.config_path, extra).await
 }
 
 /// `trailscope [--server URL] [--token T] [--profile NAME] [--filter Q]`.
@@ -140,5 +143,82 @@ pub fn tui(args: TuiArgs) -> anyhow::Result<()> {
     let resolved = resolve(&args)?;
     init_file_logging();
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    rt.block_on(run_resolved(resolved))
+    rt.block_on(run_resolved(resolved, None))
+}
+
+/// `trailscope demo`: a generated trail in a temporary database, served on a free loopback
+/// port in this process, and the TUI on it. Everything goes away on quit.
+///
+/// The store takes several seconds to index fifty thousand entries, so the TUI opens at once
+/// and the trail is appended in the background (oldest first, as a real log grows), with its
+/// progress in the footer and a reload when it is all in.
+pub fn demo() -> anyhow::Result<()> {
+    use crate::server::{Allowlist, serve};
+    use crate::store::sqlite::TokenAdmin;
+    use crate::store::{Role, SqliteStore, Store};
+    use crate::tui::Action;
+    use std::sync::Arc;
+
+    init_file_logging();
+    let started = std::time::Instant::now();
+    let dir = tempfile::Builder::new()
+        .prefix("trailscope-demo-")
+        .tempdir()
+        .context("cannot create a temporary directory for the demo database")?;
+    let db = dir.path().join("demo.db");
+    let (_, token) = TokenAdmin::open(&db)?.create(Role::Admin, "default", Some("demo"))?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db)?);
+    let (progress, extra) = tokio::sync::mpsc::unbounded_channel::<Action>();
+    let seeding = {
+        let store = store.clone();
+        std::thread::spawn(move || -> anyhow::Result<()> {
+            let trail = crate::demo::trail(chrono::Utc::now(), 42);
+            let total = trail.len();
+            let mut done = 0;
+            for batch in trail.chunks(1000) {
+                store.append("default", batch.to_vec())?;
+                done += batch.len();
+                let msg = format!(
+                    "loading the demo trail: {} of {} entries; the table reloads when it is all in",
+                    crate::tui::views::header::thousands(done as u64),
+                    crate::tui::views::header::thousands(total as u64)
+                );
+                let _ = progress.send(Action::Notice(msg));
+            }
+            tracing::info!(entries = total, took = ?started.elapsed(), "demo trail stored");
+            let _ = progress.send(Action::Notice(format!(
+                "the demo trail is in: {} entries over 30 days. Find the incident: channel:auth outcome:failure",
+                crate::tui::views::header::thousands(total as u64)
+            )));
+            let _ = progress.send(Action::Reload);
+            Ok(())
+        })
+    };
+    let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let result = rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("cannot listen on a loopback port")?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(store, Allowlist::default(), listener, async move {
+            let _ = stopped.await;
+        }));
+        let mut resolved = resolve(&TuiArgs {
+            server: Some(url),
+            token: Some(token),
+            profile: None,
+            filter: None,
+        })?;
+        resolved.source = format!("demo ({})", resolved.server);
+        let result = run_resolved(resolved, Some(extra)).await;
+        let _ = stop.send(());
+        let _ = server.await;
+        result
+    });
+    // Quitting while the trail still loads is fine: the process ends with the seeding thread,
+    // and the temporary directory goes with `dir` below.
+    drop(seeding);
+    drop(dir);
+    result
 }

@@ -54,6 +54,110 @@ impl Drop for Tmux {
     }
 }
 
+/// Starts the binary in a fresh tmux server at 120×32 with `args`; the shell prints its exit code.
+fn launch(dir: &std::path::Path, args: &str, env: &str) -> Tmux {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let socket = format!("trailscope-e2e-{}-{n}", std::process::id());
+    let tmux = Tmux { socket };
+    let script = format!(
+        "env TRAILSCOPE_CONFIG={cfg} XDG_STATE_HOME={state} XDG_CONFIG_HOME={state} TERM=xterm-256color {env} {bin} {args}; echo EXIT=$?; sleep 60",
+        cfg = dir.join("config.toml").display(),
+        state = dir.display(),
+        bin = env!("CARGO_BIN_EXE_trailscope"),
+    );
+    let out = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "120",
+        "-y",
+        "32",
+        &script,
+    ]);
+    assert!(
+        out.status.success(),
+        "tmux: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    tmux
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_are_shown_with_what_to_do_and_sigterm_restores_the_terminal() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+
+    let tmux = launch(
+        dir.path(),
+        &format!("--server {} --token not-a-token", server.url),
+        "",
+    );
+    let s = tmux
+        .wait_for("the 401 message", |s| s.contains("401"))
+        .await;
+    assert!(
+        s.contains("--token") && s.contains("TRAILSCOPE_TOKEN"),
+        "{s}"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for("exit status 0", |s| s.contains("EXIT=0"))
+        .await;
+    drop(tmux);
+
+    // A port nobody listens on: bind one, note it, close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let tmux = launch(
+        dir.path(),
+        &format!("--server http://127.0.0.1:{port} --token t"),
+        "NO_COLOR=1",
+    );
+    let s = tmux
+        .wait_for("the unreachable message", |s| s.contains("OFFLINE"))
+        .await;
+    assert!(s.contains("cannot reach") && s.contains("retrying"), "{s}");
+    // SIGTERM to the TUI: it leaves cleanly and the terminal is restored.
+    let shell = String::from_utf8_lossy(
+        &tmux
+            .cmd(&["display-message", "-p", "-t", "e2e", "#{pane_pid}"])
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    let child = String::from_utf8_lossy(
+        &Command::new("ps")
+            .args(["-o", "pid=,comm=", "--ppid", &shell])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .into_owned();
+    let pid = child
+        .lines()
+        .find(|l| l.contains("trailscope"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no trailscope child of {shell}: {child}"))
+        .to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    tmux.wait_for("exit after SIGTERM", |s| s.contains("EXIT="))
+        .await;
+    let alt = tmux.cmd(&["display-message", "-p", "-t", "e2e", "#{alternate_on}"]);
+    assert_eq!(String::from_utf8_lossy(&alt.stdout).trim(), "0");
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browse_search_details_clear_quit() {
     let server = TestServer::start().await;
@@ -170,4 +274,19 @@ async fn browse_search_details_clear_quit() {
         "{modes}"
     );
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_opens_the_tui_on_the_generated_trail_and_quits() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = launch(dir.path(), "demo", "");
+    let s = tmux
+        .wait_for("the demo's table", |s| {
+            s.contains("demo (http://127.0.0.1:") && s.contains("connected")
+        })
+        .await;
+    assert!(s.contains("When") && s.contains("Action"), "{s}");
+    tmux.keys(&["q"]);
+    tmux.wait_for("exit status 0", |s| s.contains("EXIT=0"))
+        .await;
 }

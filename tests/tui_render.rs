@@ -625,4 +625,15 @@ fn paging_prefetches_near_the_end() {
     );
     assert_eq!(a.selected, 300);
     assert!(screen(&a, 120, 32).contains("301/400+"));
+    // The selected row stays in view when the detail pane takes half the height.
+    key(&mut a, KeyCode::Char('G'));
+    key(&mut a, KeyCode::Enter);
+    assert!(
+        a.selected >= a.offset && a.selected < a.offset + a.page_rows(),
+        "selected {} offset {}",
+        a.selected,
+        a.offset
+    );
+    key(&mut a, KeyCode::Esc);
+    assert!(a.selected < a.offset + a.page_rows());
 }

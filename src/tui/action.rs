@@ -29,6 +29,10 @@ pub enum Action {
         field: FacetField,
         result: Result<Facets, ClientError>,
     },
+    /// The data changed under us (e.g. the demo trail finished loading): load again.
+    Reload,
+    /// SIGTERM, SIGHUP or SIGINT: leave cleanly so the terminal is restored.
+    Terminate,
     /// A message for the footer (e.g. a view could not be saved).
     Notice(String),
 }

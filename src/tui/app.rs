@@ -6,6 +6,7 @@ use super::filters::{FacetState, FilterPane, PaneOutcome};
 use super::input;
 use super::keymap::{Command, Keymap};
 use super::layout;
+use super::rows::Rows;
 use super::theme::Theme;
 use crate::client::ClientError;
 use crate::model::{Entry, Query, QueryParseError, TimeBound};
@@ -72,7 +73,7 @@ pub struct App {
     pub source: String,
     pub status: Status,
     pub query: Query,
-    pub rows: Vec<Entry>,
+    pub rows: Rows,
     pub next_cursor: Option<String>,
     pub exhausted: bool,
     pub loading: bool,
@@ -119,7 +120,7 @@ impl App {
             source: s.source,
             status: Status::Connecting,
             query: s.query,
-            rows: Vec::new(),
+            rows: Rows::default(),
             next_cursor: None,
             exhausted: false,
             loading: false,
@@ -165,7 +166,7 @@ impl App {
     }
 
     /// The selected entry.
-    pub fn current(&self) -> Option<&Entry> {
+    pub fn current(&self) -> Option<Entry> {
         self.rows.get(self.selected)
     }
 
@@ -248,7 +249,7 @@ impl App {
             && let Some(e) = self.rows.get(self.selected)
             && d.entry_id != e.id
         {
-            *d = Detail::new(e, d.show_diff);
+            *d = Detail::new(&e, d.show_diff);
         }
         self.maybe_prefetch()
     }
@@ -322,6 +323,7 @@ impl App {
                         if self.load_to_end {
                             if self.exhausted {
                                 self.load_to_end = false;
+                                self.flash = None;
                                 return self.select(self.rows.len().saturating_sub(1));
                             }
                             return self.fetch_next();
@@ -345,6 +347,18 @@ impl App {
                     }
                     Err(e) => self.failed(e),
                 }
+            }
+            Action::Reload => {
+                let selected_detail = self.detail.is_some();
+                let fx = self.reload();
+                if selected_detail {
+                    self.flash = Some("reloaded".into());
+                }
+                fx
+            }
+            Action::Terminate => {
+                self.quit = true;
+                vec![Effect::Quit]
             }
             Action::Notice(m) => {
                 self.flash = Some(m);
@@ -570,7 +584,7 @@ impl App {
             }
             Command::Details => {
                 if let Some(e) = self.rows.get(self.selected) {
-                    self.detail = Some(Detail::new(e, false));
+                    self.detail = Some(Detail::new(&e, false));
                     self.focus_detail = true;
                     self.scroll_detail();
                 }
@@ -581,6 +595,7 @@ impl App {
                     self.detail = None;
                     self.zoom = false;
                     self.focus_detail = false;
+                    self.scroll_into_view();
                 } else if self.load_to_end {
                     self.load_to_end = false;
                 }
@@ -638,7 +653,7 @@ impl App {
             Command::Next => self.move_by(1),
             Command::Copy => match self.current() {
                 Some(e) => {
-                    let json = serde_json::to_string_pretty(e).unwrap_or_default();
+                    let json = serde_json::to_string_pretty(&e).unwrap_or_default();
                     self.flash = Some(format!(
                         "copied the entry's JSON ({} bytes) to the clipboard",
                         json.len()
@@ -690,6 +705,8 @@ impl App {
     }
 
     fn scroll_detail(&mut self) {
+        // Opening, zooming or closing the pane changes the table's height too.
+        self.scroll_into_view();
         let h = layout::areas(self.size, self).detail_body.height.max(1) as usize;
         if let Some(d) = &mut self.detail {
             d.scroll_into_view(h);

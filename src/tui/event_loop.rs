@@ -17,7 +17,7 @@ use ratatui::backend::CrosstermBackend;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
-use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 /// How often the clock ticks (spinner, relative ages, retries).
 const TICK: Duration = Duration::from_millis(250);
@@ -50,8 +50,14 @@ impl Drop for Guard {
     }
 }
 
-/// Runs the TUI until the user quits. `config` is where saved views are written.
-pub async fn run(client: Client, mut app: App, config: Option<PathBuf>) -> anyhow::Result<()> {
+/// Runs the TUI until the user quits. `config` is where saved views are written; `extra`
+/// carries actions from outside the TUI (the demo's loading progress).
+pub async fn run(
+    client: Client,
+    mut app: App,
+    config: Option<PathBuf>,
+    extra: Option<UnboundedReceiver<Action>>,
+) -> anyhow::Result<()> {
     enable_raw_mode()
         .map_err(|e| anyhow::anyhow!("this is not a terminal the TUI can drive ({e})"))?;
     let _guard = Guard;
@@ -93,6 +99,18 @@ pub async fn run(client: Client, mut app: App, config: Option<PathBuf>) -> anyho
         }
     });
 
+    let signals = tokio::spawn(terminated(tx.clone()));
+    let extra_tx = tx.clone();
+    let forward = tokio::spawn(async move {
+        if let Some(mut extra) = extra {
+            while let Some(a) = extra.recv().await {
+                if extra_tx.send(a).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+
     let effects = app.start();
     run_effects(&client, &tx, config.as_ref(), effects);
     terminal.draw(|f| views::render(&app, f))?;
@@ -110,6 +128,8 @@ pub async fn run(client: Client, mut app: App, config: Option<PathBuf>) -> anyho
     }
     input.abort();
     ticker.abort();
+    signals.abort();
+    forward.abort();
     Ok(())
 }
 
@@ -175,5 +195,32 @@ fn run_effects(
             },
             Effect::Quit => {}
         }
+    }
+}
+
+/// Waits for SIGTERM, SIGHUP or SIGINT and asks the loop to leave, so the terminal is restored.
+#[cfg(unix)]
+async fn terminated(tx: UnboundedSender<Action>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = hup.recv() => {}
+        _ = int.recv() => {}
+    }
+    let _ = tx.send(Action::Terminate);
+}
+
+/// Waits for Ctrl-C delivered as a signal and asks the loop to leave.
+#[cfg(not(unix))]
+async fn terminated(tx: UnboundedSender<Action>) {
+    if tokio::signal::ctrl_c().await.is_ok() {
+        let _ = tx.send(Action::Terminate);
     }
 }

@@ -10,6 +10,7 @@ pub mod input;
 pub mod json_tree;
 pub mod keymap;
 pub mod layout;
+pub mod rows;
 pub mod theme;
 pub mod views;
 

@@ -195,15 +195,14 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         return;
     }
     let visible = body.height.saturating_sub(1) as usize;
-    let end = (app.offset + visible).min(app.rows.len());
-    for (i, e) in app.rows[app.offset.min(end)..end].iter().enumerate() {
+    for (i, e) in app.rows.range(app.offset, app.offset + visible).enumerate() {
         let row = app.offset + i;
         let mut spans = Vec::with_capacity(cols.len() * 2);
         for (j, (c, w)) in cols.iter().enumerate() {
             if j > 0 {
                 spans.push(Span::raw(" "));
             }
-            spans.push(cell(app, e, *c, *w, narrow));
+            spans.push(cell(app, &e, *c, *w, narrow));
         }
         let mut line = Line::from(spans);
         if e.outcome == Outcome::Failure {
