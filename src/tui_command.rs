@@ -150,8 +150,9 @@ pub fn tui(args: TuiArgs) -> anyhow::Result<()> {
 /// port in this process, and the TUI on it. Everything goes away on quit.
 ///
 /// The store takes several seconds to index fifty thousand entries, so the TUI opens at once
-/// and the trail is appended in the background (oldest first, as a real log grows), with its
-/// progress in the footer and a reload when it is all in.
+/// and the trail is appended in the background, newest thousand first so the table is full
+/// within a moment: each batch is in time order, and seqs run backwards across batches, as
+/// after a backfill. The footer shows progress; the table and count follow each batch.
 pub fn demo() -> anyhow::Result<()> {
     use crate::server::{Allowlist, serve};
     use crate::store::sqlite::TokenAdmin;
@@ -175,11 +176,12 @@ pub fn demo() -> anyhow::Result<()> {
             let trail = crate::demo::trail(chrono::Utc::now(), 42);
             let total = trail.len();
             let mut done = 0;
-            for batch in trail.chunks(1000) {
+            for batch in trail.rchunks(1000) {
                 store.append("default", batch.to_vec())?;
                 done += batch.len();
+                let _ = progress.send(Action::Grew);
                 let msg = format!(
-                    "loading the demo trail: {} of {} entries; the table reloads when it is all in",
+                    "loading the demo trail, newest first: {} of {} entries",
                     crate::tui::views::header::thousands(done as u64),
                     crate::tui::views::header::thousands(total as u64)
                 );
@@ -190,7 +192,7 @@ pub fn demo() -> anyhow::Result<()> {
                 "the demo trail is in: {} entries over 30 days. Find the incident: channel:auth outcome:failure",
                 crate::tui::views::header::thousands(total as u64)
             )));
-            let _ = progress.send(Action::Reload);
+            let _ = progress.send(Action::Grew);
             Ok(())
         })
     };

@@ -31,7 +31,11 @@ impl Tmux {
     }
     /// Polls the screen until `pred` holds, failing with the last screen after 20 s.
     async fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        self.wait_up_to(20, what, pred).await
+    }
+    /// `wait_for` with a longer limit, for the demo's trail in a debug build on a busy machine.
+    async fn wait_up_to(&self, secs: u64, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             let screen = self.capture();
             if pred(&screen) {
@@ -286,6 +290,19 @@ async fn demo_opens_the_tui_on_the_generated_trail_and_quits() {
         })
         .await;
     assert!(s.contains("When") && s.contains("Action"), "{s}");
+    tmux.wait_up_to(120, "the whole trail", |s| {
+        s.contains("the demo trail is in")
+    })
+    .await;
+    // The incident the footer points at is there to be found.
+    tmux.keys(&[":", "channel:auth outcome:failure", "Enter"]);
+    let s = tmux
+        .wait_for("the failed sign-ins", |s| {
+            s.contains("filter: channel:auth outcome:failure since:7d")
+                && s.contains("Grace Whitfield")
+        })
+        .await;
+    assert!(s.contains("✗") && s.contains("user.login_failed"), "{s}");
     tmux.keys(&["q"]);
     tmux.wait_for("exit status 0", |s| s.contains("EXIT=0"))
         .await;

@@ -316,7 +316,7 @@ fn filter_pane_rejects_a_bad_time_in_place() {
 fn query_bar_parse_error_keeps_the_old_filter() {
     let mut a = app(100, 24);
     key(&mut a, KeyCode::Char(':'));
-    typed(&mut a, " colour:red");
+    typed(&mut a, "colour:red");
     let fx = key(&mut a, KeyCode::Enter);
     assert!(fx.is_empty(), "a bad filter must not reload");
     assert_eq!(a.query, default_query());

@@ -29,8 +29,9 @@ pub enum Action {
         field: FacetField,
         result: Result<Facets, ClientError>,
     },
-    /// The data changed under us (e.g. the demo trail finished loading): load again.
-    Reload,
+    /// Entries were added (the demo trail is loading): reload if the reader is at the top and
+    /// not reading an entry, else only refresh the count and histogram.
+    Grew,
     /// SIGTERM, SIGHUP or SIGINT: leave cleanly so the terminal is restored.
     Terminate,
     /// A message for the footer (e.g. a view could not be saved).

@@ -86,6 +86,8 @@ pub struct App {
     pub buckets: Vec<u64>,
     pub time_mode: TimeMode,
     pub overlay: Overlay,
+    /// The next first page replaces the rows shown (a refresh that keeps them until then).
+    replace_rows: bool,
     pub detail: Option<Detail>,
     pub zoom: bool,
     pub focus_detail: bool,
@@ -133,6 +135,7 @@ impl App {
             buckets: Vec::new(),
             time_mode: TimeMode::Utc,
             overlay: Overlay::None,
+            replace_rows: false,
             detail: None,
             zoom: false,
             focus_detail: false,
@@ -178,6 +181,7 @@ impl App {
     fn reload(&mut self) -> Vec<Effect> {
         self.load += 1;
         self.rows.clear();
+        self.replace_rows = false;
         self.next_cursor = None;
         self.exhausted = false;
         self.loading = true;
@@ -317,6 +321,9 @@ impl App {
                 match result {
                     Ok(page) => {
                         self.status = Status::Connected;
+                        if std::mem::take(&mut self.replace_rows) {
+                            self.rows.clear();
+                        }
                         self.rows.extend(page.entries);
                         self.exhausted = page.next_cursor.is_none();
                         self.next_cursor = page.next_cursor;
@@ -348,13 +355,38 @@ impl App {
                     Err(e) => self.failed(e),
                 }
             }
-            Action::Reload => {
-                let selected_detail = self.detail.is_some();
-                let fx = self.reload();
-                if selected_detail {
-                    self.flash = Some("reloaded".into());
+            Action::Grew => {
+                if self.rows.is_empty() || (self.selected == 0 && self.detail.is_none()) {
+                    // Load the top again, but keep showing the old rows until it arrives, so
+                    // the table does not blink on every batch.
+                    self.load += 1;
+                    self.next_cursor = None;
+                    self.exhausted = false;
+                    self.loading = true;
+                    self.load_to_end = false;
+                    self.replace_rows = true;
+                    self.stats_pending = true;
+                    vec![
+                        Effect::FetchPage {
+                            load: self.load,
+                            query: self.query.clone(),
+                            cursor: None,
+                            limit: PAGE,
+                        },
+                        Effect::FetchStats {
+                            load: self.load,
+                            query: self.query.clone(),
+                            buckets: self.buckets_wanted(),
+                        },
+                    ]
+                } else {
+                    self.stats_pending = true;
+                    vec![Effect::FetchStats {
+                        load: self.load,
+                        query: self.query.clone(),
+                        buckets: self.buckets_wanted(),
+                    }]
                 }
-                fx
             }
             Action::Terminate => {
                 self.quit = true;
@@ -607,8 +639,14 @@ impl App {
             }
             Command::Filters => self.open_filters(0),
             Command::Query => {
+                // A space after the current filter, so what is typed is a new term, not the
+                // tail of the last one.
+                let mut current = self.query.to_string();
+                if !current.is_empty() {
+                    current.push(' ');
+                }
                 self.overlay = Overlay::Query {
-                    input: input::new(&self.query.to_string()),
+                    input: input::new(&current),
                     error: None,
                 };
                 Vec::new()
