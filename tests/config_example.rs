@@ -21,6 +21,15 @@ fn the_example_parses_with_the_defaults_it_documents() {
             "`{key}` is not in the example"
         );
     }
+    let r = &c.retention;
+    assert_eq!(
+        (r.default_days, r.floor_days, r.prune_at.as_str(), &r.archive_dir),
+        (395, 30, "03:00", &None),
+        "[retention] shows the defaults"
+    );
+    let with_archive = EXAMPLE.replace("# archive_dir = ", "archive_dir = ");
+    let c: ConfigFile = toml::from_str(&with_archive).unwrap();
+    assert!(c.retention.archive_dir.is_some());
     assert!(
         EXAMPLE.contains("\n# --- Terminal UI ---"),
         "the marker the client profiles go under"
