@@ -3,8 +3,10 @@
 
 use crate::cli::{EvidenceArgs, ExportArgs, RemoteArgs};
 use crate::client::{Client, DownloadError};
+use crate::export::StagedFile;
 use crate::export::{Format, RowCounter, count_json_entries};
 use crate::model::Query;
+use crate::text::human_bytes;
 use crate::tui_command::{UsageError, load_config};
 use anyhow::{Context, anyhow};
 use std::io::{IsTerminal, Write};
@@ -50,54 +52,14 @@ pub fn resolve_remote(args: &RemoteArgs) -> anyhow::Result<(String, String)> {
     Ok((server, token))
 }
 
-/// A file being written under a temporary name beside its final one; it takes the final name
-/// only when complete, so an interrupted download leaves nothing that looks finished.
-struct Staged {
-    file: std::io::BufWriter<std::fs::File>,
-    temp: PathBuf,
-    target: PathBuf,
-}
-
-impl Staged {
-    fn create(target: &Path, force: bool) -> anyhow::Result<Staged> {
-        if target.exists() && !force {
-            return Err(anyhow!(
-                "{} exists; pass --force to overwrite it",
-                target.display()
-            ));
+/// Starts a staged download, turning "exists" into the CLI's advice.
+fn stage(target: &Path, force: bool) -> anyhow::Result<StagedFile> {
+    StagedFile::create(target, force).map_err(|e| match e {
+        crate::export::StageError::Exists(p) => {
+            anyhow!("{} exists; pass --force to overwrite it", p.display())
         }
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let temp = target.with_file_name(format!(".{name}.partial-{}", std::process::id()));
-        let file = std::fs::File::create(&temp)
-            .with_context(|| format!("cannot write {}", temp.display()))?;
-        Ok(Staged {
-            file: std::io::BufWriter::new(file),
-            temp,
-            target: target.to_path_buf(),
-        })
-    }
-
-    fn commit(self) -> anyhow::Result<()> {
-        let file = self
-            .file
-            .into_inner()
-            .map_err(|e| anyhow!("cannot write {}: {}", self.temp.display(), e.error()))?;
-        file.sync_all()?;
-        std::fs::rename(&self.temp, &self.target).with_context(|| {
-            format!(
-                "cannot move the file into place at {}",
-                self.target.display()
-            )
-        })
-    }
-
-    fn abandon(self) {
-        drop(self.file);
-        let _ = std::fs::remove_file(&self.temp);
-    }
+        other => anyhow!(other),
+    })
 }
 
 /// A progress line on stderr, only when stderr is a terminal.
@@ -135,16 +97,6 @@ impl Progress {
     }
 }
 
-/// `12.3 MB`.
-pub fn human_bytes(n: u64) -> String {
-    match n {
-        n if n >= 1 << 30 => format!("{:.1} GB", n as f64 / (1u64 << 30) as f64),
-        n if n >= 1 << 20 => format!("{:.1} MB", n as f64 / (1u64 << 20) as f64),
-        n if n >= 1 << 10 => format!("{:.1} KB", n as f64 / 1024.0),
-        n => format!("{n} B"),
-    }
-}
-
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -176,9 +128,10 @@ pub fn export(args: ExportArgs) -> anyhow::Result<()> {
     let mut staged = if to_stdout {
         None
     } else {
-        Some(Staged::create(&target, args.force)?)
+        Some(stage(&target, args.force)?)
     };
-    let mut stdout = std::io::stdout().lock();
+    // Not locked: the sink must be Send; each chunk is large, so the lock per write is noise.
+    let mut stdout = std::io::stdout();
     let mut counter = RowCounter::new(format);
     let mut progress = Progress::new();
     let mut received = 0u64;
@@ -187,16 +140,14 @@ pub fn export(args: ExportArgs) -> anyhow::Result<()> {
         received += chunk.len() as u64;
         progress.show(received, counter.rows());
         match &mut staged {
-            Some(s) => s.file.write_all(chunk),
+            Some(s) => s.write_all(chunk),
             None => stdout.write_all(chunk),
         }
     }));
     progress.done();
     match result {
         Err(e) => {
-            if let Some(s) = staged {
-                s.abandon();
-            }
+            drop(staged);
             Err(download_failure(e))
         }
         Ok(bytes) => {
@@ -223,7 +174,7 @@ pub fn export(args: ExportArgs) -> anyhow::Result<()> {
 pub fn evidence(args: EvidenceArgs) -> anyhow::Result<()> {
     let (server, token) = resolve_remote(&args.remote)?;
     let client = Client::new(&server, &token)?;
-    let mut staged = Staged::create(&args.output, args.force)?;
+    let mut staged = stage(&args.output, args.force)?;
     let mut progress = Progress::new();
     let mut received = 0u64;
     let result =
@@ -231,13 +182,13 @@ pub fn evidence(args: EvidenceArgs) -> anyhow::Result<()> {
             client.evidence_pack(&args.kind, &args.from, &args.to, &mut |chunk| {
                 received += chunk.len() as u64;
                 progress.show(received, None);
-                staged.file.write_all(chunk)
+                staged.write_all(chunk)
             }),
         );
     progress.done();
     match result {
         Err(e) => {
-            staged.abandon();
+            drop(staged);
             Err(download_failure(e))
         }
         Ok(bytes) => {

@@ -23,7 +23,12 @@ fn the_example_parses_with_the_defaults_it_documents() {
     }
     let r = &c.retention;
     assert_eq!(
-        (r.default_days, r.floor_days, r.prune_at.as_str(), &r.archive_dir),
+        (
+            r.default_days,
+            r.floor_days,
+            r.prune_at.as_str(),
+            &r.archive_dir
+        ),
         (395, 30, "03:00", &None),
         "[retention] shows the defaults"
     );

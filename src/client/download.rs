@@ -16,6 +16,9 @@ pub enum DownloadError {
     Write(#[from] std::io::Error),
 }
 
+/// Where a download's chunks go, in order; `Send` so a download can run on any task.
+pub type Sink<'a> = dyn FnMut(&[u8]) -> std::io::Result<()> + Send + 'a;
+
 /// Long enough for a very large export; a stalled server is still noticed by the connection.
 const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 
@@ -25,7 +28,7 @@ impl Client {
         &self,
         q: &Query,
         format: Format,
-        sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+        sink: &mut Sink<'_>,
     ) -> Result<u64, DownloadError> {
         let mut params = super::filter_params(q);
         params.push(("format", format.as_str().to_string()));
@@ -42,7 +45,7 @@ impl Client {
         kind: &str,
         from: &str,
         to: &str,
-        sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+        sink: &mut Sink<'_>,
     ) -> Result<u64, DownloadError> {
         let body = serde_json::json!({"kind": kind, "from": from, "to": to});
         let req = self
@@ -112,7 +115,7 @@ impl Client {
     async fn stream(
         &self,
         req: reqwest::RequestBuilder,
-        sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+        sink: &mut Sink<'_>,
     ) -> Result<u64, DownloadError> {
         let unreachable = |e: reqwest::Error| ClientError::Unreachable {
             url: self.base.clone(),

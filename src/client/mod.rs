@@ -164,6 +164,11 @@ impl Client {
             .await
     }
 
+    /// The token's tenant's retention window and last prune (admin only).
+    pub async fn retention(&self) -> Result<crate::model::Retention, ClientError> {
+        self.get("/v1/retention", &[]).await
+    }
+
     /// The count and activity histogram under the filter.
     pub async fn stats(&self, q: &Query, buckets: usize) -> Result<Stats, ClientError> {
         let mut params = filter_params(q);

@@ -3,6 +3,7 @@
 mod count;
 mod csv_row;
 pub mod evidence;
+mod staged;
 
 use crate::model::{Entry, format_ts};
 use chrono::{DateTime, Utc};
@@ -11,6 +12,7 @@ use std::io::{self, Write};
 
 pub use count::{RowCounter, count_json_entries};
 pub use csv_row::{CSV_COLUMNS, guard_formula};
+pub use staged::{StageError, StagedFile};
 
 /// An export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -32,6 +32,10 @@ pub enum Action {
     /// Entries were added (the demo trail is loading): reload if the reader is at the top and
     /// not reading an entry, else only refresh the count and histogram.
     Grew,
+    /// How far the running export or evidence pack has come, or how it ended.
+    Download(DownloadEvent),
+    /// The tenant's retention settings, for the info view.
+    Retention(Result<crate::model::Retention, ClientError>),
     /// SIGTERM, SIGHUP or SIGINT: leave cleanly so the terminal is restored.
     Terminate,
     /// A message for the footer (e.g. a view could not be saved).
@@ -57,6 +61,12 @@ pub enum Effect {
         field: FacetField,
         query: Query,
     },
+    /// Stream an export or evidence pack to a file (one at a time).
+    Download(DownloadJob),
+    /// Stop the running download; its partial file is removed.
+    CancelDownload,
+    /// `GET /v1/retention` for the info view.
+    FetchRetention,
     /// Put text on the clipboard with OSC 52.
     Copy(String),
     /// Store a saved view in the config file.
@@ -65,4 +75,44 @@ pub enum Effect {
         filter: String,
     },
     Quit,
+}
+
+/// A download the event loop runs: what to fetch and where to put it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DownloadJob {
+    pub what: DownloadKind,
+    pub path: std::path::PathBuf,
+    /// Replace an existing file (the user confirmed).
+    pub overwrite: bool,
+}
+
+/// An export of the filtered log, or an evidence pack for a period.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DownloadKind {
+    Export {
+        query: Query,
+        format: crate::export::Format,
+    },
+    Evidence {
+        kind: String,
+        from: String,
+        to: String,
+    },
+}
+
+/// Progress and the end of a download.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DownloadEvent {
+    Progress {
+        bytes: u64,
+        rows: Option<u64>,
+    },
+    Done {
+        path: std::path::PathBuf,
+        bytes: u64,
+        rows: u64,
+    },
+    /// The destination exists and overwriting was not confirmed.
+    Exists(std::path::PathBuf),
+    Failed(String),
 }

@@ -54,6 +54,9 @@ pub enum Overlay {
     Views {
         selected: usize,
     },
+    Export(Box<super::dialogs::ExportDialog>),
+    Evidence(Box<super::dialogs::EvidenceDialog>),
+    Info(super::dialogs::RetentionInfo),
 }
 
 /// What the app starts with.
@@ -388,6 +391,20 @@ impl App {
                     }]
                 }
             }
+            Action::Download(event) => {
+                match &mut self.overlay {
+                    Overlay::Export(d) => super::dialogs::on_download(&mut d.stage, event),
+                    Overlay::Evidence(d) => super::dialogs::on_download(&mut d.stage, event),
+                    _ => {}
+                }
+                Vec::new()
+            }
+            Action::Retention(result) => {
+                if let Overlay::Info(info) = &mut self.overlay {
+                    *info = super::dialogs::RetentionInfo::from_result(result);
+                }
+                Vec::new()
+            }
             Action::Terminate => {
                 self.quit = true;
                 vec![Effect::Quit]
@@ -459,6 +476,22 @@ impl App {
         }
     }
 
+    /// Keeps a dialog open or closes it, as its key handling decided.
+    fn dialog_outcome(&mut self, out: super::dialogs::Outcome, dialog: Overlay) -> Vec<Effect> {
+        match out {
+            super::dialogs::Outcome::Stay(fx) => {
+                self.overlay = dialog;
+                fx
+            }
+            super::dialogs::Outcome::Close(fx, message) => {
+                if message.is_some() {
+                    self.flash = message;
+                }
+                fx
+            }
+        }
+    }
+
     fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         let ctrl_c =
             key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
@@ -469,6 +502,15 @@ impl App {
         match std::mem::replace(&mut self.overlay, Overlay::None) {
             Overlay::None => {}
             Overlay::Help => return Vec::new(),
+            Overlay::Info(_) => return Vec::new(),
+            Overlay::Export(mut d) => {
+                let out = d.key(key, self.now);
+                return self.dialog_outcome(out, Overlay::Export(d));
+            }
+            Overlay::Evidence(mut d) => {
+                let out = d.key(key, self.now);
+                return self.dialog_outcome(out, Overlay::Evidence(d));
+            }
             Overlay::Filters(mut p) => {
                 let out = p.key(key);
                 self.overlay = Overlay::Filters(p);
@@ -664,6 +706,23 @@ impl App {
             Command::Help => {
                 self.overlay = Overlay::Help;
                 Vec::new()
+            }
+            Command::Export => {
+                self.overlay = Overlay::Export(Box::new(super::dialogs::ExportDialog::new(
+                    self.query.clone(),
+                    self.total,
+                    self.now,
+                )));
+                Vec::new()
+            }
+            Command::Evidence => {
+                self.overlay =
+                    Overlay::Evidence(Box::new(super::dialogs::EvidenceDialog::new(self.now)));
+                Vec::new()
+            }
+            Command::Info => {
+                self.overlay = Overlay::Info(super::dialogs::RetentionInfo::Loading);
+                vec![Effect::FetchRetention]
             }
             Command::SaveView => {
                 self.overlay = Overlay::SaveView(input::new(""));

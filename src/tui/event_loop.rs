@@ -111,8 +111,9 @@ pub async fn run(
         }
     });
 
+    let mut download: Option<tokio::task::JoinHandle<()>> = None;
     let effects = app.start();
-    run_effects(&client, &tx, config.as_ref(), effects);
+    run_effects(&client, &tx, config.as_ref(), &mut download, effects);
     terminal.draw(|f| views::render(&app, f))?;
     while let Some(first) = rx.recv().await {
         let mut effects = app.update(first);
@@ -120,11 +121,16 @@ pub async fn run(
         while let Ok(next) = rx.try_recv() {
             effects.extend(app.update(next));
         }
-        run_effects(&client, &tx, config.as_ref(), effects);
+        run_effects(&client, &tx, config.as_ref(), &mut download, effects);
         if app.quitting() {
             break;
         }
         terminal.draw(|f| views::render(&app, f))?;
+    }
+    // Quitting mid-download cancels it; the partial file goes with the task.
+    if let Some(d) = download.take() {
+        d.abort();
+        let _ = d.await;
     }
     input.abort();
     ticker.abort();
@@ -137,6 +143,7 @@ fn run_effects(
     client: &Client,
     tx: &UnboundedSender<Action>,
     config: Option<&PathBuf>,
+    download: &mut Option<tokio::task::JoinHandle<()>>,
     effects: Vec<Effect>,
 ) {
     for effect in effects {
@@ -171,6 +178,22 @@ fn run_effects(
                         field,
                         result,
                     });
+                });
+            }
+            Effect::Download(job) => {
+                if let Some(old) = download.take() {
+                    old.abort();
+                }
+                *download = Some(super::download::start(client, job, tx));
+            }
+            Effect::CancelDownload => {
+                if let Some(d) = download.take() {
+                    d.abort();
+                }
+            }
+            Effect::FetchRetention => {
+                tokio::spawn(async move {
+                    let _ = tx.send(Action::Retention(client.retention().await));
                 });
             }
             Effect::Copy(text) => {

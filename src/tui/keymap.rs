@@ -37,10 +37,13 @@ pub enum Command {
     UnfoldAll,
     Diff,
     Focus,
+    Export,
+    Evidence,
+    Info,
 }
 
 /// Every command with its config name and what it does, in help order.
-pub const COMMANDS: [(Command, &str, &str); 31] = [
+pub const COMMANDS: [(Command, &str, &str); 34] = [
     (Command::Down, "down", "move down"),
     (Command::Up, "up", "move up"),
     (Command::PageDown, "page_down", "page down"),
@@ -70,6 +73,21 @@ pub const COMMANDS: [(Command, &str, &str); 31] = [
     ),
     (Command::Refresh, "refresh", "reload"),
     (Command::SaveView, "save_view", "save the filter as a view"),
+    (
+        Command::Export,
+        "export",
+        "export the filtered log to a file",
+    ),
+    (
+        Command::Evidence,
+        "evidence",
+        "make an evidence pack for a period",
+    ),
+    (
+        Command::Info,
+        "info",
+        "about this log: retention, last prune, badges",
+    ),
     (Command::Views, "views", "list saved views"),
     (Command::Prev, "prev", "previous entry (details open)"),
     (Command::Next, "next", "next entry (details open)"),
@@ -149,6 +167,9 @@ impl Default for Keymap {
             (c('+'), UnfoldAll),
             (c('d'), Diff),
             (k(K::Tab), Focus),
+            (c('e'), Export),
+            (c('E'), Evidence),
+            (c('i'), Info),
         ];
         Keymap { bindings }
     }

@@ -3,7 +3,9 @@
 pub mod action;
 pub mod app;
 pub mod detail;
+pub mod dialogs;
 pub mod diff;
+pub mod download;
 pub mod event_loop;
 pub mod filters;
 pub mod input;

@@ -92,6 +92,10 @@ impl Theme {
     pub fn system(&self) -> Style {
         self.fg(AMBER)
     }
+    /// The `[pseudonym]` badge of an actor erased by a GDPR request: italic in every depth.
+    pub fn pseudonym(&self) -> Style {
+        self.fg(SLATE).add_modifier(Modifier::ITALIC)
+    }
     /// Titles, the brand, column headers.
     pub fn title(&self) -> Style {
         Style::new().add_modifier(Modifier::BOLD)

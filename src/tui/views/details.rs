@@ -78,6 +78,9 @@ pub fn render(app: &App, d: &Detail, f: &mut Frame, area: Rect) {
             "JSON"
         };
         let mut title = vec![Span::styled(format!(" entry #{seq} · {view} "), t.title())];
+        if app.current().is_some_and(|e| e.actor.is_pseudonymised()) {
+            title.push(Span::styled("[pseudonym] ", t.pseudonym()));
+        }
         if d.diff.is_some() {
             let other = if d.show_diff { "JSON" } else { "diff" };
             title.push(Span::styled(

@@ -37,8 +37,7 @@ fn status_short(e: &ClientError) -> &'static str {
 }
 
 /// A human phrase for the filter's time range.
-fn range_phrase(app: &App) -> String {
-    let q = &app.query;
+pub fn range_phrase(q: &crate::model::Query) -> String {
     let r = crate::model::Query {
         from: q.from.clone(),
         to: q.to.clone(),
@@ -82,7 +81,7 @@ pub fn render_header(app: &App, f: &mut Frame, area: Rect) {
         .next()
         .unwrap_or(&app.source)
         .to_string();
-    let range = range_phrase(app);
+    let range = range_phrase(&app.query);
     let build = |source: Option<&str>, range: Option<&str>| {
         let mut spans = vec![Span::styled(" trailscope", t.title())];
         if let Some(s) = source {

@@ -12,7 +12,7 @@ fn table_commands() -> &'static [Command] {
     use Command::*;
     &[
         Down, Up, PageDown, PageUp, HalfDown, HalfUp, Top, Bottom, Details, Search, Filters, Query,
-        Clear, CycleTime, Refresh, SaveView, Views, Help, Quit,
+        Clear, CycleTime, Refresh, SaveView, Views, Export, Evidence, Info, Help, Quit,
     ]
 }
 
@@ -114,9 +114,10 @@ pub fn render_footer(app: &App, f: &mut Frame, area: Rect) {
             (k(Command::Search), "search"),
             (k(Command::Filters), "filters"),
             (k(Command::Query), "query"),
-            (k(Command::Clear), "clear"),
+            (k(Command::Export), "export"),
             (k(Command::Help), "help"),
             (k(Command::Quit), "quit"),
+            (k(Command::Clear), "clear"),
             (k(Command::CycleTime), "time"),
             (k(Command::Views), "views"),
         ]

@@ -121,6 +121,16 @@ fn cell(app: &App, e: &Entry, col: Col, w: usize, narrow: bool) -> Span<'static>
         Col::Action => Span::raw(pad(&e.action, w)),
         Col::Actor => match (e.actor.kind, e.actor.label()) {
             (ActorType::System, None) => Span::styled(pad("[System]", w), t.system()),
+            // The pseudonym itself says nothing; the id keeps the person followable.
+            _ if e.actor.is_pseudonymised() => {
+                let who = e
+                    .actor
+                    .id
+                    .as_deref()
+                    .or(e.actor.name.as_deref())
+                    .unwrap_or("");
+                Span::styled(pad(&format!("[pseudonym] {who}"), w), t.pseudonym())
+            }
             (_, Some(l)) => Span::raw(pad(l, w)),
             (_, None) => Span::styled(pad("—", w), t.dim()),
         },

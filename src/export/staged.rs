@@ -1,0 +1,77 @@
+//! A download written under a temporary name beside its final one: it takes the final name only
+//! when complete, so an interrupted or cancelled download never leaves a file that looks finished.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// The file being written; dropped without [`StagedFile::commit`], it removes itself.
+pub struct StagedFile {
+    file: Option<BufWriter<File>>,
+    temp: PathBuf,
+    target: PathBuf,
+}
+
+/// Why a staged file could not be started or finished.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    #[error("{0} exists")]
+    Exists(PathBuf),
+    #[error("cannot write {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+}
+
+impl StagedFile {
+    /// Starts `target`'s temporary twin; refuses when `target` exists unless `overwrite`.
+    pub fn create(target: &Path, overwrite: bool) -> Result<StagedFile, StageError> {
+        if target.exists() && !overwrite {
+            return Err(StageError::Exists(target.to_path_buf()));
+        }
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temp = target.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+        let file = File::create(&temp).map_err(|source| StageError::Io {
+            path: temp.clone(),
+            source,
+        })?;
+        Ok(StagedFile {
+            file: Some(BufWriter::new(file)),
+            temp,
+            target: target.to_path_buf(),
+        })
+    }
+
+    /// Appends a chunk.
+    pub fn write_all(&mut self, chunk: &[u8]) -> io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.write_all(chunk),
+            None => Err(io::Error::other("the file is already finished")),
+        }
+    }
+
+    /// Flushes, fsyncs and moves the file to its final name.
+    pub fn commit(mut self) -> Result<PathBuf, StageError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| StageError::Io { path, source }
+        };
+        let file = self.file.take().expect("a staged file is committed once");
+        let file = file.into_inner().map_err(|e| StageError::Io {
+            path: self.temp.clone(),
+            source: e.into_error(),
+        })?;
+        file.sync_all().map_err(io(&self.temp))?;
+        std::fs::rename(&self.temp, &self.target).map_err(io(&self.target))?;
+        Ok(self.target.clone())
+    }
+}
+
+impl Drop for StagedFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}

@@ -1,0 +1,356 @@
+//! The export and evidence-pack dialogs and the info view: their state and what keys do there.
+//! Pure: they hand back effects for the event loop and never touch the network themselves.
+
+use super::action::{DownloadEvent, DownloadJob, DownloadKind, Effect};
+use super::input;
+use crate::client::ClientError;
+use crate::export::Format;
+use crate::model::{Query, Retention};
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui_textarea::TextArea;
+use std::path::PathBuf;
+
+/// Where a download stands, shown in its dialog.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stage {
+    /// The user is filling the form; `error` says what was wrong with the last try.
+    Editing {
+        error: Option<String>,
+    },
+    /// The destination exists: overwrite it?
+    Confirm(PathBuf),
+    Running {
+        bytes: u64,
+        rows: Option<u64>,
+    },
+    Done {
+        path: PathBuf,
+        bytes: u64,
+        rows: u64,
+    },
+    Failed(String),
+}
+
+/// What a key did to a dialog.
+pub enum Outcome {
+    /// Stay open; run these effects.
+    Stay(Vec<Effect>),
+    /// Close; run these effects and show this message in the footer, if any.
+    Close(Vec<Effect>, Option<String>),
+}
+
+/// The export formats, in the order Tab cycles them.
+pub const FORMATS: [Format; 3] = [Format::Csv, Format::Json, Format::Ndjson];
+
+/// The evidence-pack kinds, in the order Tab cycles them, with what each holds.
+pub const PACK_KINDS: [(&str, &str); 3] = [
+    ("access_review", "sign-ins and role changes"),
+    ("change_management", "admin, integration and rule changes"),
+    (
+        "incident_response",
+        "sign-in failures, security and rate-limit events",
+    ),
+];
+
+/// `e`: export the current filter to a file.
+pub struct ExportDialog {
+    pub format: Format,
+    pub path: TextArea<'static>,
+    /// The path is still the one we suggested, so switching format renames it.
+    path_untouched: bool,
+    pub query: Query,
+    /// Entries the export will hold, as the header counts them.
+    pub total: Option<u64>,
+    pub stage: Stage,
+}
+
+impl ExportDialog {
+    /// A dialog for `query`, CSV to `./audit-log-<timestamp>.csv`.
+    pub fn new(query: Query, total: Option<u64>, now: DateTime<Utc>) -> ExportDialog {
+        let format = Format::Csv;
+        ExportDialog {
+            format,
+            path: input::new(&default_export_path(format, now)),
+            path_untouched: true,
+            query,
+            total,
+            stage: Stage::Editing { error: None },
+        }
+    }
+
+    /// Handles a key; `now` names a default file.
+    pub fn key(&mut self, key: KeyEvent, now: DateTime<Utc>) -> Outcome {
+        let overwrite = self.job(true);
+        if let Some(out) = common_key(&mut self.stage, key, overwrite) {
+            return out;
+        }
+        match key.code {
+            KeyCode::Tab | KeyCode::BackTab => {
+                let i = FORMATS.iter().position(|f| *f == self.format).unwrap_or(0);
+                let step = if key.code == KeyCode::Tab {
+                    1
+                } else {
+                    FORMATS.len() - 1
+                };
+                self.format = FORMATS[(i + step) % FORMATS.len()];
+                if self.path_untouched {
+                    self.path = input::new(&default_export_path(self.format, now));
+                }
+                Outcome::Stay(Vec::new())
+            }
+            KeyCode::Enter => match self.job(false) {
+                Some(job) => {
+                    self.stage = Stage::Running {
+                        bytes: 0,
+                        rows: None,
+                    };
+                    Outcome::Stay(vec![Effect::Download(job)])
+                }
+                None => {
+                    self.stage = Stage::Editing {
+                        error: Some("say where to save the file".into()),
+                    };
+                    Outcome::Stay(Vec::new())
+                }
+            },
+            _ => {
+                if input::edit(&mut self.path, key) == input::Edit::Changed {
+                    self.path_untouched = false;
+                    self.stage = Stage::Editing { error: None };
+                }
+                Outcome::Stay(Vec::new())
+            }
+        }
+    }
+
+    fn job(&self, overwrite: bool) -> Option<DownloadJob> {
+        let path = expand(&input::text(&self.path))?;
+        Some(DownloadJob {
+            what: DownloadKind::Export {
+                query: self.query.clone(),
+                format: self.format,
+            },
+            path,
+            overwrite,
+        })
+    }
+}
+
+/// `E`: an evidence pack for a period.
+pub struct EvidenceDialog {
+    /// Index into [`PACK_KINDS`].
+    pub kind: usize,
+    pub from: TextArea<'static>,
+    pub to: TextArea<'static>,
+    pub path: TextArea<'static>,
+    path_untouched: bool,
+    /// 0 kind, 1 from, 2 to, 3 path.
+    pub focus: usize,
+    pub stage: Stage,
+}
+
+impl EvidenceDialog {
+    /// Access review of the last 30 days, to `./evidence-access_review-<timestamp>.zip`.
+    pub fn new(now: DateTime<Utc>) -> EvidenceDialog {
+        EvidenceDialog {
+            kind: 0,
+            from: input::new("30d"),
+            to: input::new("today"),
+            path: input::new(&default_pack_path(PACK_KINDS[0].0, now)),
+            path_untouched: true,
+            focus: 0,
+            stage: Stage::Editing { error: None },
+        }
+    }
+
+    /// Handles a key.
+    pub fn key(&mut self, key: KeyEvent, now: DateTime<Utc>) -> Outcome {
+        let overwrite = self.job(true);
+        if let Some(out) = common_key(&mut self.stage, key, overwrite) {
+            return out;
+        }
+        match key.code {
+            KeyCode::Tab | KeyCode::Down => {
+                self.focus = (self.focus + 1) % 4;
+                Outcome::Stay(Vec::new())
+            }
+            KeyCode::BackTab | KeyCode::Up => {
+                self.focus = (self.focus + 3) % 4;
+                Outcome::Stay(Vec::new())
+            }
+            KeyCode::Left | KeyCode::Right | KeyCode::Char(' ') if self.focus == 0 => {
+                let n = PACK_KINDS.len();
+                let step = if key.code == KeyCode::Left { n - 1 } else { 1 };
+                self.kind = (self.kind + step) % n;
+                if self.path_untouched {
+                    self.path = input::new(&default_pack_path(PACK_KINDS[self.kind].0, now));
+                }
+                Outcome::Stay(Vec::new())
+            }
+            KeyCode::Enter => {
+                let (from, to) = (input::text(&self.from), input::text(&self.to));
+                let bad = [("from", &from), ("to", &to)]
+                    .into_iter()
+                    .find(|(_, v)| crate::model::TimeBound::parse(v).is_none());
+                if let Some((field, v)) = bad {
+                    self.stage = Stage::Editing {
+                        error: Some(format!(
+                            "{field} `{}` is not a date, time or age such as 2026-10-01 or 30d",
+                            crate::text::inert(v)
+                        )),
+                    };
+                    return Outcome::Stay(Vec::new());
+                }
+                match self.job(false) {
+                    Some(job) => {
+                        self.stage = Stage::Running {
+                            bytes: 0,
+                            rows: None,
+                        };
+                        Outcome::Stay(vec![Effect::Download(job)])
+                    }
+                    None => {
+                        self.stage = Stage::Editing {
+                            error: Some("say where to save the pack".into()),
+                        };
+                        Outcome::Stay(Vec::new())
+                    }
+                }
+            }
+            _ => {
+                let field = match self.focus {
+                    1 => &mut self.from,
+                    2 => &mut self.to,
+                    3 => &mut self.path,
+                    _ => return Outcome::Stay(Vec::new()),
+                };
+                if input::edit(field, key) == input::Edit::Changed {
+                    if self.focus == 3 {
+                        self.path_untouched = false;
+                    }
+                    self.stage = Stage::Editing { error: None };
+                }
+                Outcome::Stay(Vec::new())
+            }
+        }
+    }
+
+    fn job(&self, overwrite: bool) -> Option<DownloadJob> {
+        let path = expand(&input::text(&self.path))?;
+        Some(DownloadJob {
+            what: DownloadKind::Evidence {
+                kind: PACK_KINDS[self.kind].0.to_string(),
+                from: input::text(&self.from).trim().to_string(),
+                to: input::text(&self.to).trim().to_string(),
+            },
+            path,
+            overwrite,
+        })
+    }
+}
+
+/// Keys that mean the same in both download dialogs: confirm, cancel, close when finished.
+/// `None` when the form itself should handle the key.
+fn common_key(
+    stage: &mut Stage,
+    key: KeyEvent,
+    overwrite_job: Option<DownloadJob>,
+) -> Option<Outcome> {
+    match stage {
+        Stage::Editing { .. } if key.code == KeyCode::Esc => Some(Outcome::Close(Vec::new(), None)),
+        Stage::Editing { .. } => None,
+        Stage::Confirm(_) => Some(match key.code {
+            KeyCode::Char('y' | 'Y') => match overwrite_job {
+                Some(job) => {
+                    *stage = Stage::Running {
+                        bytes: 0,
+                        rows: None,
+                    };
+                    Outcome::Stay(vec![Effect::Download(job)])
+                }
+                None => Outcome::Stay(Vec::new()),
+            },
+            _ => {
+                *stage = Stage::Editing {
+                    error: Some("not overwritten: choose another name".into()),
+                };
+                Outcome::Stay(Vec::new())
+            }
+        }),
+        Stage::Running { .. } => Some(if key.code == KeyCode::Esc {
+            Outcome::Close(
+                vec![Effect::CancelDownload],
+                Some("cancelled; nothing was written under the file's name".into()),
+            )
+        } else {
+            Outcome::Stay(Vec::new())
+        }),
+        Stage::Failed(_) if key.code == KeyCode::Enter => {
+            *stage = Stage::Editing { error: None };
+            Some(Outcome::Stay(Vec::new()))
+        }
+        Stage::Failed(_) | Stage::Done { .. } => Some(Outcome::Close(Vec::new(), None)),
+    }
+}
+
+/// Applies a download's progress or end to a dialog's stage.
+pub fn on_download(stage: &mut Stage, event: DownloadEvent) {
+    // A late progress message after a cancel or failure changes nothing.
+    *stage = match (
+        std::mem::replace(stage, Stage::Editing { error: None }),
+        event,
+    ) {
+        (Stage::Running { .. }, DownloadEvent::Progress { bytes, rows }) => {
+            Stage::Running { bytes, rows }
+        }
+        (Stage::Running { .. }, DownloadEvent::Done { path, bytes, rows }) => {
+            Stage::Done { path, bytes, rows }
+        }
+        (Stage::Running { .. }, DownloadEvent::Exists(p)) => Stage::Confirm(p),
+        (Stage::Running { .. }, DownloadEvent::Failed(e)) => Stage::Failed(e),
+        (other, _) => other,
+    };
+}
+
+/// `./audit-log-20261121T091403Z.csv`: the name the server's Content-Disposition also uses.
+pub fn default_export_path(format: Format, now: DateTime<Utc>) -> String {
+    format!("./{}", format.file_name(&now))
+}
+
+fn default_pack_path(kind: &str, now: DateTime<Utc>) -> String {
+    format!("./evidence-{kind}-{}.zip", now.format("%Y%m%dT%H%M%SZ"))
+}
+
+/// The typed path, with a leading `~/` meaning the home directory; `None` when blank.
+fn expand(text: &str) -> Option<PathBuf> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    match (text.strip_prefix("~/"), directories::BaseDirs::new()) {
+        (Some(rest), Some(dirs)) => Some(dirs.home_dir().join(rest)),
+        _ => Some(PathBuf::from(text)),
+    }
+}
+
+/// What the info view shows about retention.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RetentionInfo {
+    Loading,
+    Loaded(Retention),
+    /// Only admins may read retention settings.
+    NotAdmin,
+    Failed(String),
+}
+
+impl RetentionInfo {
+    /// The state for an answer from `GET /v1/retention`.
+    pub fn from_result(result: Result<Retention, ClientError>) -> RetentionInfo {
+        match result {
+            Ok(r) => RetentionInfo::Loaded(r),
+            Err(ClientError::Forbidden(_)) => RetentionInfo::NotAdmin,
+            Err(e) => RetentionInfo::Failed(format!("{e}; {}", e.advice())),
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! The TUI's downloads on a tokio task: streamed into a staged file, progress as actions.
+
+use super::action::{Action, DownloadEvent, DownloadJob, DownloadKind};
+use crate::client::Client;
+use crate::export::{Format, RowCounter, StageError, StagedFile, count_json_entries};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedSender;
+
+/// Progress is sent at most this often: a fast download must not flood the loop.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+/// Starts `job`; aborting the returned task cancels it and removes the partial file.
+pub fn start(
+    client: Client,
+    job: DownloadJob,
+    tx: UnboundedSender<Action>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let event = run(&client, job, &tx).await;
+        let _ = tx.send(Action::Download(event));
+    })
+}
+
+async fn run(client: &Client, job: DownloadJob, tx: &UnboundedSender<Action>) -> DownloadEvent {
+    let mut staged = match StagedFile::create(&job.path, job.overwrite) {
+        Ok(s) => s,
+        Err(StageError::Exists(p)) => return DownloadEvent::Exists(p),
+        Err(e) => return DownloadEvent::Failed(e.to_string()),
+    };
+    let format = match &job.what {
+        DownloadKind::Export { format, .. } => Some(*format),
+        DownloadKind::Evidence { .. } => None,
+    };
+    let mut counter = format.map(RowCounter::new);
+    let mut received = 0u64;
+    let mut last = Instant::now();
+    let mut sink = |chunk: &[u8]| {
+        received += chunk.len() as u64;
+        if let Some(c) = &mut counter {
+            c.feed(chunk);
+        }
+        if last.elapsed() >= PROGRESS_EVERY {
+            last = Instant::now();
+            let rows = counter.as_ref().and_then(|c| c.rows());
+            let _ = tx.send(Action::Download(DownloadEvent::Progress {
+                bytes: received,
+                rows,
+            }));
+        }
+        staged.write_all(chunk)
+    };
+    let result = match &job.what {
+        DownloadKind::Export { query, format } => client.export(query, *format, &mut sink).await,
+        DownloadKind::Evidence { kind, from, to } => {
+            client.evidence_pack(kind, from, to, &mut sink).await
+        }
+    };
+    let bytes = match result {
+        Ok(b) => b,
+        Err(e) => return DownloadEvent::Failed(failure(e)),
+    };
+    let path = match staged.commit() {
+        Ok(p) => p,
+        Err(e) => return DownloadEvent::Failed(e.to_string()),
+    };
+    let rows = match (format, counter.and_then(|c| c.rows())) {
+        (_, Some(rows)) => Ok(rows),
+        (Some(Format::Json), None) => std::fs::File::open(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|f| {
+                count_json_entries(f)
+                    .map_err(|e| format!("the JSON export could not be read back: {e}"))
+            }),
+        _ => std::fs::File::open(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|f| crate::export::evidence::verify_pack(f).map_err(|e| e.to_string()))
+            .and_then(|(manifest, problems)| {
+                if problems.is_empty() {
+                    Ok(manifest.rows)
+                } else {
+                    Err(format!(
+                        "the pack arrived but does not match its own manifest: {}",
+                        problems.join("; ")
+                    ))
+                }
+            }),
+    };
+    match rows {
+        Ok(rows) => DownloadEvent::Done { path, bytes, rows },
+        Err(e) => DownloadEvent::Failed(e),
+    }
+}
+
+fn failure(e: crate::client::DownloadError) -> String {
+    match e {
+        crate::client::DownloadError::Client(c) => format!("{c}; {}", c.advice()),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,378 @@
+//! The export and evidence-pack dialogs and the info view.
+
+use super::cells::{fit, pad, span};
+use super::header::{range_phrase, thousands};
+use crate::export::Format;
+use crate::model::{Outcome, Query};
+use crate::text::human_bytes;
+use crate::tui::app::App;
+use crate::tui::dialogs::{
+    EvidenceDialog, ExportDialog, FORMATS, PACK_KINDS, RetentionInfo, Stage,
+};
+use crate::tui::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui_textarea::TextArea;
+
+/// Columns of the label before each field.
+const LABEL: usize = 12;
+
+/// The filter as a sentence: "1,284 failed entries in channel auth, of the last 7 days".
+pub fn in_words(q: &Query, count: Option<u64>) -> String {
+    let or = |v: &[String]| v.join(" or ");
+    let mut s = if q.kinds.is_empty() {
+        "entries".to_string()
+    } else {
+        let kinds: Vec<String> = q.kinds.iter().map(|k| k.as_str().to_string()).collect();
+        format!("{} entries", or(&kinds))
+    };
+    if q.outcomes == [Outcome::Failure] {
+        s = format!("failed {s}");
+    } else if q.outcomes == [Outcome::Success] {
+        s = format!("successful {s}");
+    }
+    if let Some(n) = count {
+        s = format!("{} {s}", thousands(n));
+    } else {
+        s = format!("the {s}");
+    }
+    let mut add = |prefix: &str, v: &[String]| {
+        if !v.is_empty() {
+            s.push_str(&format!(" {prefix} {}", or(v)));
+        }
+    };
+    add("with action", &q.actions);
+    add("by", &q.actors);
+    add("on", &q.targets);
+    add("on a", &q.target_types);
+    add("in channel", &q.channels);
+    if !q.text.is_empty() {
+        let quoted: Vec<String> = q.text.iter().map(|t| format!("“{t}”")).collect();
+        s.push_str(&format!(" mentioning {}", quoted.join(" and ")));
+    }
+    let range = range_phrase(q);
+    if range == "all time" {
+        format!("{s}, of all time")
+    } else if range.starts_with("last ") {
+        format!("{s}, of the {range}")
+    } else {
+        format!("{s}, {range}")
+    }
+}
+
+/// `2026-11-21 03:00Z`: a prune's times to the minute.
+fn minute(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%MZ").to_string()
+}
+
+fn frame<'a>(t: &Theme, title: &'a str, hint: &'a str) -> Block<'a> {
+    Block::bordered()
+        .border_style(t.key())
+        .title(Span::styled(title, t.title()))
+        .title_bottom(Line::from(Span::styled(hint, t.dim())).right_aligned())
+}
+
+fn label(text: &str, t: &Theme, focused: bool) -> Span<'static> {
+    let style = if focused { t.key() } else { t.dim() };
+    Span::styled(pad(text, LABEL), style)
+}
+
+/// A row of choices with the current one in reverse video: readable without colour.
+fn choices(names: &[&str], current: usize, t: &Theme) -> Vec<Span<'static>> {
+    let mut out = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        let style = if i == current {
+            t.key().add_modifier(Modifier::REVERSED)
+        } else {
+            Style::new()
+        };
+        out.push(Span::styled(format!(" {n} "), style));
+        out.push(Span::raw(" "));
+    }
+    out
+}
+
+/// Lines for a download's stage below the form; `None` while editing without an error.
+fn stage_lines(stage: &Stage, t: &Theme, w: usize, expected: Option<u64>) -> Vec<Line<'static>> {
+    let unit = "entries";
+    match stage {
+        Stage::Editing { error: None } => Vec::new(),
+        Stage::Editing { error: Some(e) } => vec![Line::from(span(&fit(e, w), t.error()))],
+        Stage::Confirm(p) => vec![
+            Line::from(span(&fit(&format!("{} exists.", p.display()), w), t.warn())),
+            Line::from(Span::styled(
+                "Overwrite it? y yes · any other key no",
+                t.warn(),
+            )),
+        ],
+        Stage::Running { bytes, rows } => {
+            let cells = w.saturating_sub(8).min(48);
+            let (filled, text) = match (rows, expected) {
+                (Some(r), Some(n)) if n > 0 => {
+                    let share = (*r as f64 / n as f64).min(1.0);
+                    (
+                        (share * cells as f64) as usize,
+                        format!(
+                            "{} of {} {unit} · {} · {:.0}%",
+                            thousands(*r),
+                            thousands(n),
+                            human_bytes(*bytes),
+                            share * 100.0
+                        ),
+                    )
+                }
+                // No total to measure against: the bar shows that bytes keep arriving.
+                _ => (
+                    (*bytes / 65_536) as usize % cells.max(1) + 1,
+                    match rows {
+                        Some(r) => format!(
+                            "{} {unit} · {} received",
+                            thousands(*r),
+                            human_bytes(*bytes)
+                        ),
+                        None => format!("{} received", human_bytes(*bytes)),
+                    },
+                ),
+            };
+            let bar: String = (0..cells)
+                .map(|i| if i < filled { '█' } else { '░' })
+                .collect();
+            vec![
+                Line::from(Span::styled(bar, t.key())),
+                Line::from(span(&fit(&text, w), Style::new())),
+            ]
+        }
+        Stage::Done { path, bytes, rows } => vec![Line::from(span(
+            &fit(
+                &format!(
+                    "✓ wrote {} {unit} ({}) to {}",
+                    thousands(*rows),
+                    human_bytes(*bytes),
+                    path.display()
+                ),
+                w,
+            ),
+            t.ok(),
+        ))],
+        Stage::Failed(e) => vec![Line::from(span(&fit(&format!("✗ {e}"), w), t.error()))],
+    }
+}
+
+fn hint(stage: &Stage, editing: &'static str) -> &'static str {
+    match stage {
+        Stage::Editing { .. } => editing,
+        Stage::Confirm(_) => " y overwrite · n keep ",
+        Stage::Running { .. } => " Esc cancel ",
+        Stage::Failed(_) => " ⏎ try again · Esc close ",
+        Stage::Done { .. } => " any key closes ",
+    }
+}
+
+fn input_row(f: &mut Frame, body: Rect, y: u16, l: Span<'static>, input: &TextArea<'static>) {
+    if y >= body.bottom() {
+        return;
+    }
+    let lw = (LABEL as u16).min(body.width);
+    f.render_widget(Paragraph::new(l), Rect::new(body.x, y, lw, 1));
+    f.render_widget(input, Rect::new(body.x + lw, y, body.width - lw, 1));
+}
+
+/// Draws the export dialog.
+pub fn render_export(app: &App, d: &ExportDialog, f: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    if area.width < 20 || area.height < 5 {
+        return;
+    }
+    f.render_widget(Clear, area);
+    let block = frame(
+        t,
+        " Export ",
+        hint(&d.stage, " ⏎ export · Tab format · Esc cancel "),
+    );
+    let body = block.inner(area);
+    f.render_widget(block, area);
+    let w = body.width as usize;
+    let names: Vec<&str> = FORMATS
+        .iter()
+        .map(|f| match f {
+            Format::Csv => "CSV",
+            Format::Json => "JSON",
+            Format::Ndjson => "NDJSON",
+        })
+        .collect();
+    let current = FORMATS.iter().position(|f| *f == d.format).unwrap_or(0);
+    let mut format_line = vec![label("Format", t, false)];
+    format_line.extend(choices(&names, current, t));
+    let filter = d.query.to_string();
+    let mut lines = vec![
+        Line::from(format_line),
+        Line::from(""),
+        Line::from(""),
+        Line::from(vec![
+            label("Filter", t, false),
+            span(
+                &fit(
+                    if filter.is_empty() { "(none)" } else { &filter },
+                    w.saturating_sub(LABEL),
+                ),
+                Style::new(),
+            ),
+        ]),
+        Line::from(vec![
+            Span::raw(" ".repeat(LABEL)),
+            span(
+                &fit(&in_words(&d.query, d.total), w.saturating_sub(LABEL)),
+                t.dim(),
+            ),
+        ]),
+        Line::from(""),
+    ];
+    lines.extend(stage_lines(&d.stage, t, w, d.total));
+    f.render_widget(Paragraph::new(lines), body);
+    input_row(f, body, body.y + 2, label("Save to", t, true), &d.path);
+}
+
+/// Draws the evidence-pack dialog.
+pub fn render_evidence(app: &App, d: &EvidenceDialog, f: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    if area.width < 20 || area.height < 5 {
+        return;
+    }
+    f.render_widget(Clear, area);
+    let block = frame(
+        t,
+        " Evidence pack ",
+        hint(&d.stage, " ⏎ make · Tab next field · ←→ kind · Esc cancel "),
+    );
+    let body = block.inner(area);
+    f.render_widget(block, area);
+    let w = body.width as usize;
+    let names: Vec<&str> = PACK_KINDS.iter().map(|(k, _)| *k).collect();
+    let mut kind_line = vec![label("Kind", t, d.focus == 0)];
+    kind_line.extend(choices(&names, d.kind, t));
+    let mut lines = vec![
+        Line::from(kind_line),
+        Line::from(vec![
+            Span::raw(" ".repeat(LABEL)),
+            span(&fit(PACK_KINDS[d.kind].1, w.saturating_sub(LABEL)), t.dim()),
+        ]),
+        Line::from(""),
+        Line::from(""),
+        Line::from(""),
+        Line::from(Span::styled(
+            fit(
+                "JSON, CSV and a manifest of SHA-256s; check it with trailscope verify-pack",
+                w,
+            ),
+            t.dim(),
+        )),
+        Line::from(""),
+    ];
+    lines.extend(stage_lines(&d.stage, t, w, None));
+    f.render_widget(Paragraph::new(lines), body);
+    input_row(f, body, body.y + 2, label("From", t, d.focus == 1), &d.from);
+    input_row(f, body, body.y + 3, label("To", t, d.focus == 2), &d.to);
+    input_row(
+        f,
+        body,
+        body.y + 4,
+        label("Save to", t, d.focus == 3),
+        &d.path,
+    );
+}
+
+/// Draws the info view: where the data comes from, retention, the last prune, the badges.
+pub fn render_info(app: &App, info: &RetentionInfo, f: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    if area.width < 20 || area.height < 5 {
+        return;
+    }
+    f.render_widget(Clear, area);
+    let block = frame(t, " About this log ", " any key closes ");
+    let body = block.inner(area);
+    f.render_widget(block, area);
+    let row = |l: &str, text: String, style: Style| {
+        Line::from(vec![label(l, t, false), span(&text, style)])
+    };
+    let mut lines = vec![
+        row("Source", app.source.clone(), Style::new()),
+        row("Showing", in_words(&app.query, app.total), Style::new()),
+        Line::from(""),
+    ];
+    match info {
+        RetentionInfo::Loading => {
+            lines.push(row("Retention", "asking the server…".into(), t.dim()))
+        }
+        RetentionInfo::NotAdmin => lines.push(row(
+            "Retention",
+            "visible to admin tokens only; this token cannot read it".into(),
+            t.dim(),
+        )),
+        RetentionInfo::Failed(e) => lines.push(row("Retention", e.clone(), t.error())),
+        RetentionInfo::Loaded(r) => {
+            let cutoff = app.now - chrono::Duration::days(i64::from(r.days));
+            lines.push(row(
+                "Retention",
+                format!(
+                    "{} days (floor {}): entries received before {} go at the next prune",
+                    thousands(u64::from(r.days)),
+                    r.floor_days,
+                    cutoff.format("%Y-%m-%d")
+                ),
+                Style::new(),
+            ));
+            match &r.last_prune {
+                None => lines.push(row(
+                    "Last prune",
+                    "none yet: nothing has been removed".into(),
+                    t.dim(),
+                )),
+                Some(p) => {
+                    lines.push(row(
+                        "Last prune",
+                        format!(
+                            "{} removed {} entries received before {}",
+                            minute(&p.pruned_at),
+                            thousands(p.removed),
+                            minute(&p.cutoff)
+                        ),
+                        Style::new(),
+                    ));
+                    if let Some(a) = &p.anchor {
+                        lines.push(row(
+                            "Chain",
+                            format!(
+                                "verifies from seq {}, anchored to the last pruned entry",
+                                thousands(a.seq + 1)
+                            ),
+                            Style::new(),
+                        ));
+                    }
+                    if let Some(a) = &p.archive {
+                        lines.push(row("Archive", a.clone(), Style::new()));
+                    }
+                }
+            }
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(vec![
+        label("Badges", t, false),
+        Span::styled("[System]", t.system()),
+        Span::raw(" the system acted, no person or service named"),
+    ]));
+    lines.push(Line::from(vec![
+        Span::raw(" ".repeat(LABEL)),
+        Span::styled("[pseudonym] u_9", t.pseudonym()),
+        Span::raw(" personal data erased on a GDPR request; the id remains"),
+    ]));
+    lines.push(Line::from(vec![
+        Span::raw(" ".repeat(LABEL)),
+        Span::styled("✗", t.failure()),
+        Span::raw(" the action failed"),
+    ]));
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
+}
