@@ -188,6 +188,14 @@ fn info_view_shows_retention_the_last_prune_and_the_badges() {
     assert!(s.contains("removed 48,211 entries received before"), "{s}");
     assert!(s.contains("verifies from seq 48,212"), "{s}");
     insta::assert_snapshot!(s);
+    // At 80 columns the long rows wrap under their own text, not under the labels.
+    let narrow = screen(&a, 80, 24);
+    assert!(
+        narrow.contains("│            verifies from seq")
+            || narrow.contains("│Chain       verifies from seq 48,212"),
+        "{narrow}"
+    );
+    insta::assert_snapshot!("info_80x24", narrow);
     // Any key closes it.
     key(&mut a, KeyCode::Char('x'));
     assert!(!screen(&a, 110, 30).contains("About this log"));

@@ -14,7 +14,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui_textarea::TextArea;
 
 /// Columns of the label before each field.
@@ -61,6 +61,23 @@ pub fn in_words(q: &Query, count: Option<u64>) -> String {
     } else {
         format!("{s}, {range}")
     }
+}
+
+/// `text` in lines of at most `w` columns, broken at spaces (a longer word is cut by `fit`).
+fn wrap(text: &str, w: usize) -> Vec<String> {
+    let mut out = vec![String::new()];
+    for word in text.split(' ') {
+        let last = out.last_mut().expect("never empty");
+        if !last.is_empty() && super::cells::width(last) + 1 + super::cells::width(word) > w {
+            out.push(word.to_string());
+        } else {
+            if !last.is_empty() {
+                last.push(' ');
+            }
+            last.push_str(word);
+        }
+    }
+    out.into_iter().map(|l| fit(&l, w)).collect()
 }
 
 /// `2026-11-21 03:00Z`: a prune's times to the minute.
@@ -294,27 +311,42 @@ pub fn render_info(app: &App, info: &RetentionInfo, f: &mut Frame, area: Rect) {
     let block = frame(t, " About this log ", " any key closes ");
     let body = block.inner(area);
     f.render_widget(block, area);
-    let row = |l: &str, text: String, style: Style| {
-        Line::from(vec![label(l, t, false), span(&text, style)])
+    let room = (body.width as usize).saturating_sub(LABEL).max(10);
+    // A label and its text, wrapped under itself rather than under the label.
+    let row = |l: &str, text: String, style: Style| -> Vec<Line<'static>> {
+        wrap(&text, room)
+            .into_iter()
+            .enumerate()
+            .map(|(i, part)| {
+                let head = if i == 0 {
+                    label(l, t, false)
+                } else {
+                    Span::raw(" ".repeat(LABEL))
+                };
+                Line::from(vec![head, span(&part, style)])
+            })
+            .collect()
     };
-    let mut lines = vec![
-        row("Source", app.source.clone(), Style::new()),
-        row("Showing", in_words(&app.query, app.total), Style::new()),
-        Line::from(""),
-    ];
+    let mut lines = row("Source", app.source.clone(), Style::new());
+    lines.extend(row(
+        "Showing",
+        in_words(&app.query, app.total),
+        Style::new(),
+    ));
+    lines.push(Line::from(""));
     match info {
         RetentionInfo::Loading => {
-            lines.push(row("Retention", "asking the server…".into(), t.dim()))
+            lines.extend(row("Retention", "asking the server…".into(), t.dim()))
         }
-        RetentionInfo::NotAdmin => lines.push(row(
+        RetentionInfo::NotAdmin => lines.extend(row(
             "Retention",
             "visible to admin tokens only; this token cannot read it".into(),
             t.dim(),
         )),
-        RetentionInfo::Failed(e) => lines.push(row("Retention", e.clone(), t.error())),
+        RetentionInfo::Failed(e) => lines.extend(row("Retention", e.clone(), t.error())),
         RetentionInfo::Loaded(r) => {
             let cutoff = app.now - chrono::Duration::days(i64::from(r.days));
-            lines.push(row(
+            lines.extend(row(
                 "Retention",
                 format!(
                     "{} days (floor {}): entries received before {} go at the next prune",
@@ -325,13 +357,13 @@ pub fn render_info(app: &App, info: &RetentionInfo, f: &mut Frame, area: Rect) {
                 Style::new(),
             ));
             match &r.last_prune {
-                None => lines.push(row(
+                None => lines.extend(row(
                     "Last prune",
                     "none yet: nothing has been removed".into(),
                     t.dim(),
                 )),
                 Some(p) => {
-                    lines.push(row(
+                    lines.extend(row(
                         "Last prune",
                         format!(
                             "{} removed {} entries received before {}",
@@ -342,7 +374,7 @@ pub fn render_info(app: &App, info: &RetentionInfo, f: &mut Frame, area: Rect) {
                         Style::new(),
                     ));
                     if let Some(a) = &p.anchor {
-                        lines.push(row(
+                        lines.extend(row(
                             "Chain",
                             format!(
                                 "verifies from seq {}, anchored to the last pruned entry",
@@ -352,7 +384,7 @@ pub fn render_info(app: &App, info: &RetentionInfo, f: &mut Frame, area: Rect) {
                         ));
                     }
                     if let Some(a) = &p.archive {
-                        lines.push(row("Archive", a.clone(), Style::new()));
+                        lines.extend(row("Archive", a.clone(), Style::new()));
                     }
                 }
             }
@@ -367,12 +399,12 @@ pub fn render_info(app: &App, info: &RetentionInfo, f: &mut Frame, area: Rect) {
     lines.push(Line::from(vec![
         Span::raw(" ".repeat(LABEL)),
         Span::styled("[pseudonym] u_9", t.pseudonym()),
-        Span::raw(" personal data erased on a GDPR request; the id remains"),
+        Span::raw(" personal data erased (GDPR); the id remains"),
     ]));
     lines.push(Line::from(vec![
         Span::raw(" ".repeat(LABEL)),
         Span::styled("✗", t.failure()),
         Span::raw(" the action failed"),
     ]));
-    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
+    f.render_widget(Paragraph::new(lines), body);
 }

@@ -66,7 +66,7 @@ pub fn render(app: &App, f: &mut Frame) {
         Overlay::Help => help::render(app, f, centred(body, 84, 28)),
         Overlay::Export(d) => dialogs::render_export(app, d, f, centred(body, 84, 10)),
         Overlay::Evidence(d) => dialogs::render_evidence(app, d, f, centred(body, 84, 11)),
-        Overlay::Info(info) => dialogs::render_info(app, info, f, centred(body, 96, 14)),
+        Overlay::Info(info) => dialogs::render_info(app, info, f, centred(body, 96, 16)),
         Overlay::Filters(p) => filters::render(app, p, f, centred(body, 100, 20)),
         Overlay::Views { selected } => {
             prompt::render_views(app, *selected, f, centred(body, 90, 14))
