@@ -46,6 +46,10 @@ pub enum Command {
     Export(ExportArgs),
     /// Fetch an evidence pack (zip) for a kind and period.
     Evidence(EvidenceArgs),
+    /// Post events from stdin (NDJSON, one event per line) in atomic batches of 1000 (writer).
+    Ingest(RemoteArgs),
+    /// Ask the server to walk the hash chain; exit 1 if it is broken (auditor or admin).
+    Verify(RemoteArgs),
     /// Run the retention prune of the token's tenant now (admin).
     Prune(RemoteArgs),
     /// Replace a person's name, email, ip and user agent with a pseudonym in every entry (admin).

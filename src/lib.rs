@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod export;
 pub mod export_command;
+pub mod ingest_command;
 pub mod model;
 pub mod server;
 pub mod store;

@@ -16,6 +16,8 @@ fn main() -> ExitCode {
             trailscope::commands::verify_archive(&manifest, remote)
         }
         Some(Command::Prune(remote)) => trailscope::commands::prune(remote),
+        Some(Command::Ingest(remote)) => trailscope::ingest_command::ingest(remote),
+        Some(Command::Verify(remote)) => trailscope::ingest_command::verify(remote),
         Some(Command::Pseudonymise(args)) => trailscope::commands::pseudonymise(args),
         Some(Command::Export(args)) => trailscope::export_command::export(args),
         Some(Command::Evidence(args)) => trailscope::export_command::evidence(args),

@@ -5,7 +5,9 @@ use serde::de::DeserializeOwned;
 use std::time::Duration;
 
 mod download;
-pub use download::DownloadError;
+mod ingest;
+pub use download::{DownloadError, Sink};
+pub use ingest::Refused;
 
 /// What went wrong talking to the server, in terms a user can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

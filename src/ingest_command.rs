@@ -1,0 +1,114 @@
+//! `trailscope ingest` and `trailscope verify`: a producer's and an auditor's one-liners.
+
+use crate::cli::RemoteArgs;
+use crate::client::Client;
+use anyhow::{Context, anyhow};
+use std::io::BufRead;
+
+/// Lines per request: the server's batch limit.
+const BATCH_LINES: usize = 1000;
+/// Bytes per request, well under the server's 16 MiB limit.
+const BATCH_BYTES: usize = 8 << 20;
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// `trailscope ingest < events.ndjson`: posts stdin in batches; each batch is atomic, so on a
+/// refusal everything before it is stored and nothing after it, and the message says where.
+pub fn ingest(remote: RemoteArgs) -> anyhow::Result<()> {
+    let (server, token) = crate::export_command::resolve_remote(&remote)?;
+    let client = Client::new(&server, &token)?;
+    let rt = runtime()?;
+    let stdin = std::io::stdin().lock();
+    let mut batch = String::new();
+    // The input line number of each event in the batch, for the server's `index`.
+    let mut numbers: Vec<usize> = Vec::new();
+    let mut stored = 0u64;
+    let mut send = |batch: &mut String, numbers: &mut Vec<usize>| -> anyhow::Result<()> {
+        if numbers.is_empty() {
+            return Ok(());
+        }
+        let body = std::mem::take(batch);
+        match rt.block_on(client.append_ndjson(body)) {
+            Ok(r) => {
+                stored += r.entries.len() as u64;
+                numbers.clear();
+                Ok(())
+            }
+            Err(refused) => {
+                let at = refused
+                    .index
+                    .and_then(|i| numbers.get(i))
+                    .map(|n| format!("line {n}: "))
+                    .unwrap_or_else(|| {
+                        format!("lines {}–{}: ", numbers[0], numbers[numbers.len() - 1])
+                    });
+                let why = match refused.message {
+                    Some(m) => m,
+                    None => format!("{}; {}", refused.error, refused.error.advice()),
+                };
+                Err(anyhow!(
+                    "{at}{why}. {stored} events before line {} are stored; nothing from it on",
+                    numbers[0]
+                ))
+            }
+        }
+    };
+    for (i, line) in stdin.lines().enumerate() {
+        let line = line.with_context(|| format!("cannot read line {} of the input", i + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        if batch.len() + line.len() + 1 > BATCH_BYTES {
+            send(&mut batch, &mut numbers)?;
+        }
+        batch.push_str(&line);
+        batch.push('\n');
+        numbers.push(i + 1);
+        if numbers.len() == BATCH_LINES {
+            send(&mut batch, &mut numbers)?;
+        }
+    }
+    send(&mut batch, &mut numbers)?;
+    eprintln!("stored {stored} events");
+    Ok(())
+}
+
+/// `trailscope verify`: the server walks the chain; exit 1 when it is broken.
+pub fn verify(remote: RemoteArgs) -> anyhow::Result<()> {
+    let (server, token) = crate::export_command::resolve_remote(&remote)?;
+    let client = Client::new(&server, &token)?;
+    let report = runtime()?
+        .block_on(client.verify())
+        .map_err(|e| anyhow!("{e}; {}", e.advice()))?;
+    let from = report
+        .from_seq
+        .map(|s| format!(" from seq {s} (the chain's anchor after a prune)"))
+        .unwrap_or_default();
+    if report.ok {
+        let head = report
+            .head
+            .map(|h| format!("; head seq {} hash {}", h.seq, h.hash))
+            .unwrap_or_default();
+        println!(
+            "the chain is intact: {} entries checked{from}{head}",
+            report.checked
+        );
+        Ok(())
+    } else {
+        Err(anyhow!(
+            "the chain is broken at seq {} ({}): {} entries before it check out{from}",
+            report.first_bad_seq.unwrap_or_default(),
+            report
+                .reason
+                .as_deref()
+                .unwrap_or("unknown reason")
+                .replace('_', " "),
+            report.checked
+        ))
+    }
+}
