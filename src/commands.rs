@@ -166,9 +166,7 @@ pub fn verify_pack(path: &std::path::Path) -> anyhow::Result<()> {
 pub fn prune(remote: crate::cli::RemoteArgs) -> anyhow::Result<()> {
     let (server, token) = crate::export_command::resolve_remote(&remote)?;
     let client = crate::client::Client::new(&server, &token)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let rt = runtime()?;
     let report = rt
         .block_on(client.prune())
         .map_err(|e| anyhow!("{e}; {}", e.advice()))?;
@@ -199,9 +197,7 @@ pub fn pseudonymise(args: crate::cli::PseudonymiseArgs) -> anyhow::Result<()> {
     };
     let (server, token) = crate::export_command::resolve_remote(&args.remote)?;
     let client = crate::client::Client::new(&server, &token)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let rt = runtime()?;
     let report = rt
         .block_on(client.pseudonymise(&who))
         .map_err(|e| anyhow!("{e}; {}", e.advice()))?;
@@ -226,9 +222,7 @@ pub fn verify_archive(
     if remote.server.is_some() || remote.profile.is_some() {
         let (server, token) = crate::export_command::resolve_remote(&remote)?;
         let client = crate::client::Client::new(&server, &token)?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
+        let rt = runtime()?;
         let oldest = rt
             .block_on(client.oldest())
             .map_err(|e| anyhow!("{e}; {}", e.advice()))?;
@@ -264,4 +258,12 @@ pub fn verify_archive(
         manifest_path.display(),
         problems.len()
     ))
+}
+
+/// A single-threaded runtime for a command's few requests.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }

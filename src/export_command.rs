@@ -97,13 +97,6 @@ impl Progress {
     }
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-}
-
 /// `trailscope export`.
 pub fn export(args: ExportArgs) -> anyhow::Result<()> {
     let format = Format::parse(&args.format).ok_or_else(|| {
@@ -135,15 +128,16 @@ pub fn export(args: ExportArgs) -> anyhow::Result<()> {
     let mut counter = RowCounter::new(format);
     let mut progress = Progress::new();
     let mut received = 0u64;
-    let result = runtime()?.block_on(client.export(&query, format, &mut |chunk| {
-        counter.feed(chunk);
-        received += chunk.len() as u64;
-        progress.show(received, counter.rows());
-        match &mut staged {
-            Some(s) => s.write_all(chunk),
-            None => stdout.write_all(chunk),
-        }
-    }));
+    let result =
+        crate::commands::runtime()?.block_on(client.export(&query, format, &mut |chunk| {
+            counter.feed(chunk);
+            received += chunk.len() as u64;
+            progress.show(received, counter.rows());
+            match &mut staged {
+                Some(s) => s.write_all(chunk),
+                None => stdout.write_all(chunk),
+            }
+        }));
     progress.done();
     match result {
         Err(e) => {
@@ -177,14 +171,16 @@ pub fn evidence(args: EvidenceArgs) -> anyhow::Result<()> {
     let mut staged = stage(&args.output, args.force)?;
     let mut progress = Progress::new();
     let mut received = 0u64;
-    let result =
-        runtime()?.block_on(
-            client.evidence_pack(&args.kind, &args.from, &args.to, &mut |chunk| {
-                received += chunk.len() as u64;
-                progress.show(received, None);
-                staged.write_all(chunk)
-            }),
-        );
+    let result = crate::commands::runtime()?.block_on(client.evidence_pack(
+        &args.kind,
+        &args.from,
+        &args.to,
+        &mut |chunk| {
+            received += chunk.len() as u64;
+            progress.show(received, None);
+            staged.write_all(chunk)
+        },
+    ));
     progress.done();
     match result {
         Err(e) => {

@@ -10,19 +10,12 @@ const BATCH_LINES: usize = 1000;
 /// Bytes per request, well under the server's 16 MiB limit.
 const BATCH_BYTES: usize = 8 << 20;
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-}
-
 /// `trailscope ingest < events.ndjson`: posts stdin in batches; each batch is atomic, so on a
 /// refusal everything before it is stored and nothing after it, and the message says where.
 pub fn ingest(remote: RemoteArgs) -> anyhow::Result<()> {
     let (server, token) = crate::export_command::resolve_remote(&remote)?;
     let client = Client::new(&server, &token)?;
-    let rt = runtime()?;
+    let rt = crate::commands::runtime()?;
     let stdin = std::io::stdin().lock();
     let mut batch = String::new();
     // The input line number of each event in the batch, for the server's `index`.
@@ -82,7 +75,7 @@ pub fn ingest(remote: RemoteArgs) -> anyhow::Result<()> {
 pub fn verify(remote: RemoteArgs) -> anyhow::Result<()> {
     let (server, token) = crate::export_command::resolve_remote(&remote)?;
     let client = Client::new(&server, &token)?;
-    let report = runtime()?
+    let report = crate::commands::runtime()?
         .block_on(client.verify())
         .map_err(|e| anyhow!("{e}; {}", e.advice()))?;
     let from = report

@@ -196,6 +196,11 @@ impl App {
         self.focus_detail = false;
         self.zoom = false;
         self.retry_at = None;
+        self.first_loads()
+    }
+
+    /// The first page and the stats of the current load generation.
+    fn first_loads(&mut self) -> Vec<Effect> {
         self.stats_pending = true;
         vec![
             Effect::FetchPage {
@@ -368,20 +373,7 @@ impl App {
                     self.loading = true;
                     self.load_to_end = false;
                     self.replace_rows = true;
-                    self.stats_pending = true;
-                    vec![
-                        Effect::FetchPage {
-                            load: self.load,
-                            query: self.query.clone(),
-                            cursor: None,
-                            limit: PAGE,
-                        },
-                        Effect::FetchStats {
-                            load: self.load,
-                            query: self.query.clone(),
-                            buckets: self.buckets_wanted(),
-                        },
-                    ]
+                    self.first_loads()
                 } else {
                     self.stats_pending = true;
                     vec![Effect::FetchStats {

@@ -99,21 +99,10 @@ impl ExportDialog {
                 }
                 Outcome::Stay(Vec::new())
             }
-            KeyCode::Enter => match self.job(false) {
-                Some(job) => {
-                    self.stage = Stage::Running {
-                        bytes: 0,
-                        rows: None,
-                    };
-                    Outcome::Stay(vec![Effect::Download(job)])
-                }
-                None => {
-                    self.stage = Stage::Editing {
-                        error: Some("say where to save the file".into()),
-                    };
-                    Outcome::Stay(Vec::new())
-                }
-            },
+            KeyCode::Enter => {
+                let job = self.job(false);
+                begin(&mut self.stage, job, "the file")
+            }
             _ => {
                 if input::edit(&mut self.path, key) == input::Edit::Changed {
                     self.path_untouched = false;
@@ -202,21 +191,8 @@ impl EvidenceDialog {
                     };
                     return Outcome::Stay(Vec::new());
                 }
-                match self.job(false) {
-                    Some(job) => {
-                        self.stage = Stage::Running {
-                            bytes: 0,
-                            rows: None,
-                        };
-                        Outcome::Stay(vec![Effect::Download(job)])
-                    }
-                    None => {
-                        self.stage = Stage::Editing {
-                            error: Some("say where to save the pack".into()),
-                        };
-                        Outcome::Stay(Vec::new())
-                    }
-                }
+                let job = self.job(false);
+                begin(&mut self.stage, job, "the pack")
             }
             _ => {
                 let field = match self.focus {
@@ -250,6 +226,25 @@ impl EvidenceDialog {
     }
 }
 
+/// Starts `job`, or says a destination is needed when the path is blank.
+fn begin(stage: &mut Stage, job: Option<DownloadJob>, what: &str) -> Outcome {
+    match job {
+        Some(job) => {
+            *stage = Stage::Running {
+                bytes: 0,
+                rows: None,
+            };
+            Outcome::Stay(vec![Effect::Download(job)])
+        }
+        None => {
+            *stage = Stage::Editing {
+                error: Some(format!("say where to save {what}")),
+            };
+            Outcome::Stay(Vec::new())
+        }
+    }
+}
+
 /// Keys that mean the same in both download dialogs: confirm, cancel, close when finished.
 /// `None` when the form itself should handle the key.
 fn common_key(
@@ -261,16 +256,7 @@ fn common_key(
         Stage::Editing { .. } if key.code == KeyCode::Esc => Some(Outcome::Close(Vec::new(), None)),
         Stage::Editing { .. } => None,
         Stage::Confirm(_) => Some(match key.code {
-            KeyCode::Char('y' | 'Y') => match overwrite_job {
-                Some(job) => {
-                    *stage = Stage::Running {
-                        bytes: 0,
-                        rows: None,
-                    };
-                    Outcome::Stay(vec![Effect::Download(job)])
-                }
-                None => Outcome::Stay(Vec::new()),
-            },
+            KeyCode::Char('y' | 'Y') => begin(stage, overwrite_job, "the file"),
             _ => {
                 *stage = Stage::Editing {
                     error: Some("not overwritten: choose another name".into()),

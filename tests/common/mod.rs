@@ -117,6 +117,21 @@ impl TestServer {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// `GET /v1/verify` as the auditor: `None` when the chain is intact, else the first bad seq.
+    pub async fn first_bad_seq(&self) -> Option<u64> {
+        let (status, v) = self.get(&self.auditor, "/v1/verify").await;
+        assert_eq!(status, 200, "{v}");
+        if v["ok"] == true {
+            None
+        } else {
+            Some(
+                v["first_bad_seq"]
+                    .as_u64()
+                    .expect("a broken chain names its seq"),
+            )
+        }
+    }
+
     pub async fn get(&self, token: &str, path_and_query: &str) -> (u16, Value) {
         let r = self
             .http

@@ -50,6 +50,22 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, StoreError> {
 }
 
 impl SqliteStore {
+    /// Hands work to the writer thread and waits for its answer.
+    fn submit<T>(
+        &self,
+        job: impl FnOnce(mpsc::SyncSender<Result<T, StoreError>>) -> writer::Work,
+    ) -> Result<T, StoreError> {
+        let sender = self
+            .jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or(StoreError::Closed)?;
+        let (reply, result) = mpsc::sync_channel(1);
+        sender.send(job(reply)).map_err(|_| StoreError::Closed)?;
+        result.recv().map_err(|_| StoreError::Closed)?
+    }
+
     /// Opens (or creates) the database at `path` and starts its writer thread.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
         let path = path.as_ref().to_path_buf();
@@ -107,21 +123,13 @@ impl Store for SqliteStore {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let sender = self
-            .jobs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .ok_or(StoreError::Closed)?;
-        let (reply, result) = mpsc::sync_channel(1);
-        sender
-            .send(writer::Work::Append(writer::Job {
+        self.submit(|reply| {
+            writer::Work::Append(writer::Job {
                 tenant: tenant.to_string(),
                 events,
                 reply,
-            }))
-            .map_err(|_| StoreError::Closed)?;
-        result.recv().map_err(|_| StoreError::Closed)?
+            })
+        })
     }
 
     fn retention_days(&self, tenant: &str) -> Result<Option<u32>, StoreError> {
@@ -160,23 +168,14 @@ impl Store for SqliteStore {
         cutoff: DateTime<Utc>,
         archive_dir: Option<&Path>,
     ) -> Result<PruneReport, StoreError> {
-        let sender = self
-            .jobs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .ok_or(StoreError::Closed)?;
-        let (reply, result) = mpsc::sync_channel(1);
-        let job = prune::PruneJob {
-            tenant: tenant.to_string(),
-            cutoff,
-            archive_dir: archive_dir.map(Path::to_path_buf),
-            reply,
-        };
-        sender
-            .send(writer::Work::Prune(job))
-            .map_err(|_| StoreError::Closed)?;
-        result.recv().map_err(|_| StoreError::Closed)?
+        self.submit(|reply| {
+            writer::Work::Prune(prune::PruneJob {
+                tenant: tenant.to_string(),
+                cutoff,
+                archive_dir: archive_dir.map(Path::to_path_buf),
+                reply,
+            })
+        })
     }
 
     fn pseudonymise(
@@ -185,23 +184,14 @@ impl Store for SqliteStore {
         who: &crate::store::Identity,
         requested_by: &crate::model::Actor,
     ) -> Result<crate::model::PseudonymReport, StoreError> {
-        let sender = self
-            .jobs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .ok_or(StoreError::Closed)?;
-        let (reply, result) = mpsc::sync_channel(1);
-        let job = pseudonymise::PseudonymiseJob {
-            tenant: tenant.to_string(),
-            who: who.clone(),
-            requested_by: requested_by.clone(),
-            reply,
-        };
-        sender
-            .send(writer::Work::Pseudonymise(job))
-            .map_err(|_| StoreError::Closed)?;
-        result.recv().map_err(|_| StoreError::Closed)?
+        self.submit(|reply| {
+            writer::Work::Pseudonymise(pseudonymise::PseudonymiseJob {
+                tenant: tenant.to_string(),
+                who: who.clone(),
+                requested_by: requested_by.clone(),
+                reply,
+            })
+        })
     }
 
     fn tenants(&self) -> Result<Vec<String>, StoreError> {

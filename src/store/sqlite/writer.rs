@@ -47,6 +47,19 @@ pub(super) struct Writer {
 }
 
 /// Owns the write connection; runs until every sender is dropped and the queue is drained.
+/// A failed maintenance transaction rolled back: the writer's cached chain heads may be ahead
+/// of the database, so they are read again.
+fn after_maintenance<T>(
+    w: &mut Writer,
+    conn: &Connection,
+    result: Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    if result.is_err() {
+        w.reload(conn);
+    }
+    result
+}
+
 pub fn run(mut conn: Connection, rx: Receiver<Work>, stats: Arc<WriterStats>) {
     let heads = match load_heads(&conn) {
         Ok(h) => h,
@@ -81,18 +94,12 @@ pub fn run(mut conn: Connection, rx: Receiver<Work>, stats: Arc<WriterStats>) {
         let first = match first {
             Work::Prune(job) => {
                 let result = super::prune::run(&mut w, &mut conn, &job);
-                if result.is_err() {
-                    w.reload(&conn);
-                }
-                let _ = job.reply.send(result);
+                let _ = job.reply.send(after_maintenance(&mut w, &conn, result));
                 continue;
             }
             Work::Pseudonymise(job) => {
                 let result = super::pseudonymise::run(&mut w, &mut conn, &job);
-                if result.is_err() {
-                    w.reload(&conn);
-                }
-                let _ = job.reply.send(result);
+                let _ = job.reply.send(after_maintenance(&mut w, &conn, result));
                 continue;
             }
             Work::Append(job) => job,
