@@ -48,6 +48,9 @@ pub enum Command {
     Evidence(EvidenceArgs),
     /// Post events from stdin (NDJSON, one event per line) in atomic batches of 1000 (writer).
     Ingest(RemoteArgs),
+    /// Print matching entries as they arrive, one line each, resuming after a dropped
+    /// connection without loss; Ctrl-C or a closed pipe ends it.
+    Tail(TailArgs),
     /// Ask the server to walk the hash chain; exit 1 if it is broken (auditor or admin).
     Verify(RemoteArgs),
     /// Run the retention prune of the token's tenant now (admin).
@@ -151,6 +154,22 @@ pub struct ExportArgs {
     /// Overwrite the file if it exists.
     #[arg(long)]
     pub force: bool,
+}
+
+/// `trailscope tail`.
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    /// Only entries matching this filter, in the query language (e.g. "channel:auth outcome:failure").
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// text (one readable line each) or ndjson (one entry per line, for jq).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: crate::tail_command::TailFormat,
+    /// Replay every matching entry after this seq first (what a previous tail printed last).
+    #[arg(long)]
+    pub after_seq: Option<u64>,
 }
 
 /// `trailscope evidence`.

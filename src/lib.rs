@@ -12,6 +12,7 @@ pub mod ingest_command;
 pub mod model;
 pub mod server;
 pub mod store;
+pub mod tail_command;
 pub mod text;
 pub mod tui;
 pub mod tui_command;

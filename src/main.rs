@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Prune(remote)) => trailscope::commands::prune(remote),
         Some(Command::Ingest(remote)) => trailscope::ingest_command::ingest(remote),
+        Some(Command::Tail(args)) => trailscope::tail_command::tail(args),
         Some(Command::Verify(remote)) => trailscope::ingest_command::verify(remote),
         Some(Command::Pseudonymise(args)) => trailscope::commands::pseudonymise(args),
         Some(Command::Export(args)) => trailscope::export_command::export(args),

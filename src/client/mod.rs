@@ -5,8 +5,11 @@ use serde::de::DeserializeOwned;
 use std::time::Duration;
 
 mod download;
+mod follow;
 mod ingest;
+mod sse;
 pub use download::{DownloadError, Sink};
+pub use follow::{Live, LiveStream, StreamItem, follow};
 pub use ingest::Refused;
 
 /// What went wrong talking to the server, in terms a user can act on.

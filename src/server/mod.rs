@@ -12,6 +12,7 @@ mod params;
 mod reads;
 pub mod retention;
 pub mod schedule;
+mod stream;
 
 use crate::export::evidence::PackKinds;
 use crate::model::{ApiError, ErrorCode};
@@ -39,6 +40,8 @@ pub struct AppState {
     allow: Arc<Allowlist>,
     evidence: Arc<PackKinds>,
     retention: Arc<RetentionConfig>,
+    /// Turns true when the server shuts down, so open streams end and shutdown can finish.
+    shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 /// How a server is set up beyond its store.
@@ -82,13 +85,22 @@ async fn blocking<T: Send + 'static>(
 
 /// The API's routes over `store`.
 pub fn router(store: Arc<dyn Store>, options: impl Into<ServerOptions>) -> Router {
-    let options = options.into();
+    // Nothing will ever ask this router's streams to end: the sender is gone at once.
+    build_router(store, options.into(), tokio::sync::watch::channel(false).1)
+}
+
+fn build_router(
+    store: Arc<dyn Store>,
+    options: ServerOptions,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Router {
     let state = AppState {
         store,
         metrics: Arc::default(),
         allow: Arc::new(options.allow),
         evidence: Arc::new(options.evidence),
         retention: Arc::new(options.retention),
+        shutdown,
     };
     Router::new()
         .route("/v1/events", get(events::list).post(events::post))
@@ -102,6 +114,7 @@ pub fn router(store: Arc<dyn Store>, options: impl Into<ServerOptions>) -> Route
         .route("/v1/facets/{field}", get(reads::facets))
         .route("/v1/stats", get(reads::stats))
         .route("/v1/verify", get(reads::verify))
+        .route("/v1/stream", get(stream::stream))
         .route("/v1/export", get(export::export))
         .route("/v1/evidence-packs", axum::routing::post(evidence::create))
         .route("/v1/retention", get(retention::get).put(retention::put))
@@ -175,7 +188,13 @@ pub async fn serve(
             Err(e) => tracing::error!("the daily prune is off: {e}"),
         }
     }
-    let app = router(store.clone(), options);
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let app = build_router(store.clone(), options, stopping);
+    // Open streams never end by themselves: they are told to, or shutdown would wait forever.
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    };
     let result = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -135,6 +135,19 @@ pub trait Store: Send + Sync + 'static {
             }
         }
     }
+    /// Up to `limit` entries matching `query` with a seq after `after_seq`, in seq order: what a
+    /// live stream replays and then follows.
+    fn after_seq(
+        &self,
+        tenant: &str,
+        query: &Query,
+        after_seq: u64,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Entry>, StoreError>;
+    /// Changes after every commit (appends and maintenance alike), so a live stream knows when
+    /// to look again. Never blocks the writer, however slowly a receiver reads.
+    fn commits(&self) -> tokio::sync::watch::Receiver<u64>;
     /// One entry by id.
     fn get(&self, tenant: &str, id: &str) -> Result<Option<Entry>, StoreError>;
     /// The values of `field` under `query` (the field's own terms left out), most frequent first.

@@ -37,6 +37,7 @@ pub struct SqliteStore {
     writer: Mutex<Option<JoinHandle<()>>>,
     checkpointer: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
     stats: Arc<WriterStats>,
+    commits: tokio::sync::watch::Receiver<u64>,
 }
 
 /// Opens a connection with this store's settings and functions, creating the schema if needed.
@@ -81,9 +82,10 @@ impl SqliteStore {
         let stats = Arc::new(WriterStats::default());
         let (tx, rx) = mpsc::channel();
         let writer_stats = stats.clone();
+        let (committed, commits) = tokio::sync::watch::channel(0u64);
         let handle = std::thread::Builder::new()
             .name("trailscope-writer".into())
-            .spawn(move || writer::run(conn, rx, writer_stats))
+            .spawn(move || writer::run(conn, rx, writer_stats, committed))
             .map_err(|e| StoreError::Open(format!("cannot start the writer thread: {e}")))?;
         Ok(SqliteStore {
             path,
@@ -92,6 +94,7 @@ impl SqliteStore {
             writer: Mutex::new(Some(handle)),
             checkpointer: Mutex::new(Some(checkpointer)),
             stats,
+            commits,
         })
     }
 
@@ -241,6 +244,31 @@ impl Store for SqliteStore {
                 next_cursor,
             })
         })
+    }
+
+    fn after_seq(
+        &self,
+        tenant: &str,
+        query: &Query,
+        after_seq: u64,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Entry>, StoreError> {
+        self.with_reader(|conn| {
+            let filter = sql::Filter::new(conn, tenant, query, now)?;
+            let (sql, params) = filter.after_seq_sql(after_seq, limit);
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let entries = stmt
+                .query_map(params_from_iter(params), |r| {
+                    row::from_row(r).map(|(e, _)| e)
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(entries)
+        })
+    }
+
+    fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.commits.clone()
     }
 
     fn get(&self, tenant: &str, id: &str) -> Result<Option<Entry>, StoreError> {

@@ -317,6 +317,36 @@ impl Filter {
     }
 }
 
+impl Filter {
+    /// The SQL for up to `limit` matching entries after a seq, in seq order. It walks the table
+    /// by rowid from the row that holds that seq: rowids rise with seq within a tenant (entries
+    /// are only ever appended, and a prune removes the oldest), so the scan starts at the seam
+    /// and reads only what came after it, whatever the filter. No other index is allowed: one
+    /// on the filter's column would read the whole history to sort it by seq.
+    pub fn after_seq_sql(&self, after_seq: u64, limit: usize) -> (String, Vec<SqlValue>) {
+        if self.matches_nothing() {
+            return (format!("SELECT {COLUMNS} FROM entries WHERE 0"), vec![]);
+        }
+        let start = Cond::new(
+            "rowid > COALESCE((SELECT rowid FROM entries WHERE tenant = ? AND seq <= ? ORDER BY seq DESC LIMIT 1), 0) AND seq > ?",
+            vec![
+                text(&self.tenant),
+                SqlValue::Integer(after_seq as i64),
+                SqlValue::Integer(after_seq as i64),
+            ],
+        );
+        let range = self.range(None);
+        let mut extra: Vec<&Cond> = vec![&start];
+        extra.extend(range.iter());
+        let (w, mut params) = self.where_clause(None, &extra);
+        params.push(SqlValue::Integer(limit as i64));
+        (
+            format!("SELECT {COLUMNS} FROM entries NOT INDEXED WHERE {w} ORDER BY rowid LIMIT ?"),
+            params,
+        )
+    }
+}
+
 /// The value column and label column a facet counts.
 pub fn facet_columns(field: FacetField) -> (&'static str, &'static str) {
     match field {

@@ -60,7 +60,15 @@ fn after_maintenance<T>(
     result
 }
 
-pub fn run(mut conn: Connection, rx: Receiver<Work>, stats: Arc<WriterStats>) {
+pub fn run(
+    mut conn: Connection,
+    rx: Receiver<Work>,
+    stats: Arc<WriterStats>,
+    committed: tokio::sync::watch::Sender<u64>,
+) {
+    // Live streams look again after every commit; a watch holds one number, so the writer never
+    // waits on, or queues for, a reader however slow it is.
+    let signal = || committed.send_modify(|n| *n += 1);
     let heads = match load_heads(&conn) {
         Ok(h) => h,
         Err(e) => {
@@ -95,11 +103,13 @@ pub fn run(mut conn: Connection, rx: Receiver<Work>, stats: Arc<WriterStats>) {
             Work::Prune(job) => {
                 let result = super::prune::run(&mut w, &mut conn, &job);
                 let _ = job.reply.send(after_maintenance(&mut w, &conn, result));
+                signal();
                 continue;
             }
             Work::Pseudonymise(job) => {
                 let result = super::pseudonymise::run(&mut w, &mut conn, &job);
                 let _ = job.reply.send(after_maintenance(&mut w, &conn, result));
+                signal();
                 continue;
             }
             Work::Append(job) => job,
@@ -124,6 +134,9 @@ pub fn run(mut conn: Connection, rx: Receiver<Work>, stats: Arc<WriterStats>) {
                 stats.record_commit(appended);
                 for (job, result) in jobs.into_iter().zip(results) {
                     let _ = job.reply.send(result);
+                }
+                if appended > 0 {
+                    signal();
                 }
             }
             Err(e) => {

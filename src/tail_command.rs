@@ -1,0 +1,123 @@
+//! `trailscope tail`: matching entries as they arrive, one line each, for grep and jq.
+
+use crate::cli::TailArgs;
+use crate::client::{Client, Live, follow};
+use crate::model::{Entry, Outcome, Query, format_ts};
+use crate::text::inert;
+use crate::tui_command::UsageError;
+use anyhow::anyhow;
+use std::io::{ErrorKind, Write};
+
+/// How `tail` prints an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TailFormat {
+    /// time, kind, action, actor, target, description; made inert for the terminal.
+    Text,
+    /// The entry as one line of JSON.
+    Ndjson,
+}
+
+/// Follows the server until Ctrl-C or a closed pipe (both a clean exit), reconnecting and
+/// resuming after the last seq printed whenever the connection drops.
+pub fn tail(args: TailArgs) -> anyhow::Result<()> {
+    let (server, token) = crate::export_command::resolve_remote(&args.remote)?;
+    let query: Query = match &args.filter {
+        Some(f) => f
+            .parse()
+            .map_err(|e| UsageError(format!("--filter: {e}")))?,
+        None => Query::default(),
+    };
+    let client = Client::new(&server, &token)?;
+    let rt = crate::commands::runtime()?;
+    let outcome = rt.block_on(async {
+        tokio::select! {
+            r = run(&client, &query, args.after_seq, args.format) => r,
+            _ = tokio::signal::ctrl_c() => Ok(()),
+        }
+    });
+    // Leave at once: a runtime shutdown would otherwise wait for a reconnect sleep.
+    rt.shutdown_background();
+    outcome
+}
+
+async fn run(
+    client: &Client,
+    query: &Query,
+    after: Option<u64>,
+    format: TailFormat,
+) -> anyhow::Result<()> {
+    let mut failure = None;
+    let mut dropped = false;
+    let stdout = std::io::stdout();
+    follow(client, query, after, |live| match live {
+        Live::Connected => {
+            if std::mem::take(&mut dropped) {
+                eprintln!("trailscope: reconnected; resuming where the stream broke off");
+            }
+            true
+        }
+        Live::Entries(entries) => {
+            let mut out = stdout.lock();
+            let written = entries
+                .iter()
+                .try_for_each(|e| write_entry(&mut out, e, format))
+                .and_then(|()| out.flush());
+            match written {
+                Ok(()) => true,
+                // The reader went away (`| head`): that is the end, not an error.
+                Err(e) if e.kind() == ErrorKind::BrokenPipe => false,
+                Err(e) => {
+                    failure = Some(anyhow!("cannot write to standard output: {e}"));
+                    false
+                }
+            }
+        }
+        Live::Dropped { error, retry_in } => {
+            dropped = true;
+            eprintln!(
+                "trailscope: {error}; reconnecting in {:.1} s",
+                retry_in.as_secs_f64()
+            );
+            true
+        }
+        Live::Failed(error) => {
+            failure = Some(anyhow!("{error}; {}", error.advice()));
+            false
+        }
+    })
+    .await;
+    failure.map_or(Ok(()), Err)
+}
+
+/// One entry as a line of `format`.
+pub fn write_entry(out: &mut impl Write, e: &Entry, format: TailFormat) -> std::io::Result<()> {
+    match format {
+        TailFormat::Ndjson => {
+            serde_json::to_writer(&mut *out, e)?;
+            out.write_all(b"\n")
+        }
+        TailFormat::Text => writeln!(out, "{}", text_line(e)),
+    }
+}
+
+/// time, kind (✗ for a failure), action, actor, target, description: every field inert.
+pub fn text_line(e: &Entry) -> String {
+    let failed = if e.outcome == Outcome::Failure {
+        "✗ "
+    } else {
+        ""
+    };
+    let actor = match e.actor.label() {
+        Some(l) => inert(l).into_owned(),
+        None => "[System]".to_string(),
+    };
+    format!(
+        "{}  {failed}{:<7}  {}  {}  {}  {}",
+        format_ts(&e.occurred_at),
+        e.kind.as_str(),
+        inert(&e.action),
+        actor,
+        inert(&e.target_ref().unwrap_or_else(|| "-".into())),
+        inert(e.description.as_deref().unwrap_or("")),
+    )
+}
