@@ -36,6 +36,11 @@ pub enum Action {
     Download(DownloadEvent),
     /// The tenant's retention settings, for the info view.
     Retention(Result<crate::model::Retention, ClientError>),
+    /// What the live follower of generation `follower` reports.
+    Live {
+        follower: u64,
+        event: crate::client::Live,
+    },
     /// SIGTERM, SIGHUP or SIGINT: leave cleanly so the terminal is restored.
     Terminate,
     /// A message for the footer (e.g. a view could not be saved).
@@ -67,6 +72,15 @@ pub enum Effect {
     CancelDownload,
     /// `GET /v1/retention` for the info view.
     FetchRetention,
+    /// Follow the log live under `query` after `after` (from now on when `None`), replacing any
+    /// follower already running; its reports come back as [`Action::Live`] with `follower`.
+    Follow {
+        follower: u64,
+        query: Query,
+        after: Option<u64>,
+    },
+    /// Stop following.
+    StopFollow,
     /// Put text on the clipboard with OSC 52.
     Copy(String),
     /// Store a saved view in the config file.

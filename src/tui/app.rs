@@ -103,6 +103,10 @@ pub struct App {
     pub spinner: usize,
     retry_at: Option<DateTime<Utc>>,
     stats_pending: bool,
+    /// Follow mode, while it is on.
+    pub follow: Option<super::follow::Follow>,
+    /// The last follower generation handed out.
+    pub(super) live_gen: u64,
     last_bottom: bool,
     quit: bool,
 }
@@ -151,6 +155,8 @@ impl App {
             spinner: 0,
             retry_at: None,
             stats_pending: false,
+            follow: None,
+            live_gen: 0,
             last_bottom: false,
             quit: false,
         }
@@ -176,7 +182,7 @@ impl App {
         self.rows.get(self.selected)
     }
 
-    fn buckets_wanted(&self) -> usize {
+    pub(super) fn buckets_wanted(&self) -> usize {
         (self.size.width as usize).saturating_sub(2).clamp(10, 400)
     }
 
@@ -196,7 +202,9 @@ impl App {
         self.focus_detail = false;
         self.zoom = false;
         self.retry_at = None;
-        self.first_loads()
+        let mut fx = self.follow_reload();
+        fx.extend(self.first_loads());
+        fx
     }
 
     /// The first page and the stats of the current load generation.
@@ -254,9 +262,10 @@ impl App {
         self.offset = self.offset.min(max_offset);
     }
 
-    fn select(&mut self, row: usize) -> Vec<Effect> {
+    pub(super) fn select(&mut self, row: usize) -> Vec<Effect> {
         self.selected = row.min(self.rows.len().saturating_sub(1));
         self.scroll_into_view();
+        self.follow_seen();
         if let Some(d) = &mut self.detail
             && let Some(e) = self.rows.get(self.selected)
             && d.entry_id != e.id
@@ -299,7 +308,8 @@ impl App {
             Action::Tick(now) => {
                 self.now = now;
                 self.spinner = self.spinner.wrapping_add(1);
-                match self.retry_at {
+                let live = self.follow_tick();
+                let mut fx = match self.retry_at {
                     Some(at) if now >= at => {
                         self.retry_at = None;
                         let mut fx = Vec::new();
@@ -319,8 +329,11 @@ impl App {
                         fx
                     }
                     _ => Vec::new(),
-                }
+                };
+                fx.extend(live);
+                fx
             }
+            Action::Live { follower, event } => self.on_live(follower, event),
             Action::Page { load, result } => {
                 if load != self.load {
                     return Vec::new();
@@ -344,7 +357,9 @@ impl App {
                             return self.fetch_next();
                         }
                         self.scroll_into_view();
-                        self.maybe_prefetch()
+                        let mut fx = self.follow_after_page();
+                        fx.extend(self.maybe_prefetch());
+                        fx
                     }
                     Err(e) => self.failed(e),
                 }
@@ -363,6 +378,8 @@ impl App {
                     Err(e) => self.failed(e),
                 }
             }
+            // While following, the stream brings what was added.
+            Action::Grew if self.follow.is_some() => Vec::new(),
             Action::Grew => {
                 if self.rows.is_empty() || (self.selected == 0 && self.detail.is_none()) {
                     // Load the top again, but keep showing the old rows until it arrives, so
@@ -695,6 +712,7 @@ impl App {
                 Vec::new()
             }
             Command::Refresh => self.reload(),
+            Command::Follow => self.toggle_follow(),
             Command::Help => {
                 self.overlay = Overlay::Help;
                 Vec::new()

@@ -111,9 +111,9 @@ pub async fn run(
         }
     });
 
-    let mut download: Option<tokio::task::JoinHandle<()>> = None;
+    let mut tasks = Tasks::default();
     let effects = app.start();
-    run_effects(&client, &tx, config.as_ref(), &mut download, effects);
+    run_effects(&client, &tx, config.as_ref(), &mut tasks, effects);
     terminal.draw(|f| views::render(&app, f))?;
     while let Some(first) = rx.recv().await {
         let mut effects = app.update(first);
@@ -121,16 +121,19 @@ pub async fn run(
         while let Ok(next) = rx.try_recv() {
             effects.extend(app.update(next));
         }
-        run_effects(&client, &tx, config.as_ref(), &mut download, effects);
+        run_effects(&client, &tx, config.as_ref(), &mut tasks, effects);
         if app.quitting() {
             break;
         }
         terminal.draw(|f| views::render(&app, f))?;
     }
     // Quitting mid-download cancels it; the partial file goes with the task.
-    if let Some(d) = download.take() {
+    if let Some(d) = tasks.download.take() {
         d.abort();
         let _ = d.await;
+    }
+    if let Some(f) = tasks.follow.take() {
+        f.abort();
     }
     input.abort();
     ticker.abort();
@@ -139,13 +142,21 @@ pub async fn run(
     Ok(())
 }
 
+/// The long-running tasks the loop owns: at most one download and one follower at a time.
+#[derive(Default)]
+struct Tasks {
+    download: Option<tokio::task::JoinHandle<()>>,
+    follow: Option<tokio::task::JoinHandle<()>>,
+}
+
 fn run_effects(
     client: &Client,
     tx: &UnboundedSender<Action>,
     config: Option<&PathBuf>,
-    download: &mut Option<tokio::task::JoinHandle<()>>,
+    tasks: &mut Tasks,
     effects: Vec<Effect>,
 ) {
+    let download = &mut tasks.download;
     for effect in effects {
         let (client, tx) = (client.clone(), tx.clone());
         match effect {
@@ -189,6 +200,26 @@ fn run_effects(
             Effect::CancelDownload => {
                 if let Some(d) = download.take() {
                     d.abort();
+                }
+            }
+            Effect::Follow {
+                follower,
+                query,
+                after,
+            } => {
+                if let Some(old) = tasks.follow.take() {
+                    old.abort();
+                }
+                tasks.follow = Some(tokio::spawn(async move {
+                    crate::client::follow(&client, &query, after, |event| {
+                        tx.send(Action::Live { follower, event }).is_ok()
+                    })
+                    .await;
+                }));
+            }
+            Effect::StopFollow => {
+                if let Some(old) = tasks.follow.take() {
+                    old.abort();
                 }
             }
             Effect::FetchRetention => {

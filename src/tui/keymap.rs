@@ -40,10 +40,11 @@ pub enum Command {
     Export,
     Evidence,
     Info,
+    Follow,
 }
 
 /// Every command with its config name and what it does, in help order.
-pub const COMMANDS: [(Command, &str, &str); 34] = [
+pub const COMMANDS: [(Command, &str, &str); 35] = [
     (Command::Down, "down", "move down"),
     (Command::Up, "up", "move up"),
     (Command::PageDown, "page_down", "page down"),
@@ -72,6 +73,11 @@ pub const COMMANDS: [(Command, &str, &str); 34] = [
         "When: UTC / local / relative",
     ),
     (Command::Refresh, "refresh", "reload"),
+    (
+        Command::Follow,
+        "follow",
+        "follow live: new entries stream in at the top",
+    ),
     (Command::SaveView, "save_view", "save the filter as a view"),
     (
         Command::Export,
@@ -170,6 +176,7 @@ impl Default for Keymap {
             (c('e'), Export),
             (c('E'), Evidence),
             (c('i'), Info),
+            (c('F'), Follow),
         ];
         Keymap { bindings }
     }

@@ -8,6 +8,7 @@ pub mod diff;
 pub mod download;
 pub mod event_loop;
 pub mod filters;
+pub mod follow;
 pub mod input;
 pub mod json_tree;
 pub mod keymap;

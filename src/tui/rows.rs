@@ -10,6 +10,8 @@ use crate::model::Entry;
 #[derive(Debug, Default)]
 pub struct Rows {
     items: Vec<Box<str>>,
+    /// The highest seq loaded: where following the log picks up.
+    max_seq: Option<u64>,
 }
 
 impl Rows {
@@ -26,16 +28,35 @@ impl Rows {
     /// Drops every row and the memory they held.
     pub fn clear(&mut self) {
         self.items = Vec::new();
+        self.max_seq = None;
+    }
+
+    /// The highest seq among the loaded rows.
+    pub fn max_seq(&self) -> Option<u64> {
+        self.max_seq
+    }
+
+    fn compact(&mut self, e: &Entry) -> Box<str> {
+        self.max_seq = Some(self.max_seq.map_or(e.seq, |m| m.max(e.seq)));
+        // Serialising our own Entry type cannot fail; a row is never silently dropped.
+        serde_json::to_string(e)
+            .unwrap_or_default()
+            .into_boxed_str()
     }
 
     /// Appends a page.
     pub fn extend(&mut self, entries: Vec<Entry>) {
         self.items.reserve(entries.len());
         for e in entries {
-            // Serialising our own Entry type cannot fail; a row is never silently dropped.
-            let json = serde_json::to_string(&e).unwrap_or_default();
-            self.items.push(json.into_boxed_str());
+            let row = self.compact(&e);
+            self.items.push(row);
         }
+    }
+
+    /// Puts entries that arrived live (oldest first) on top, the newest first of all.
+    pub fn prepend(&mut self, entries: &[Entry]) {
+        let rows: Vec<Box<str>> = entries.iter().rev().map(|e| self.compact(e)).collect();
+        self.items.splice(0..0, rows);
     }
 
     /// The entry at `i`, parsed.

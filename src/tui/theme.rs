@@ -115,6 +115,16 @@ impl Theme {
     pub fn selected(&self) -> Style {
         Style::new().add_modifier(Modifier::REVERSED)
     }
+    /// A row that just arrived live, and the counter of new rows: a green wash where there
+    /// is colour, bold where there is none.
+    pub fn fresh(&self) -> Style {
+        match self.depth {
+            ColorDepth::None => Style::new().add_modifier(Modifier::BOLD),
+            ColorDepth::Ansi16 => Style::new().bg(Color::Green).fg(Color::Black),
+            ColorDepth::Ansi256 => Style::new().bg(Color::Indexed(22)),
+            ColorDepth::TrueColor => Style::new().bg(Color::Rgb(6, 78, 59)),
+        }
+    }
     /// Error messages.
     pub fn error(&self) -> Style {
         self.fg(ROSE).add_modifier(Modifier::BOLD)

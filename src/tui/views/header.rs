@@ -3,9 +3,11 @@
 use super::cells::{fit, span, width};
 use crate::client::ClientError;
 use crate::tui::app::{App, Status};
+use crate::tui::follow::LiveState;
 use crate::tui::keymap::Command;
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline};
 
@@ -66,10 +68,16 @@ pub fn range_phrase(q: &crate::model::Query) -> String {
 /// Draws the first line; at narrow widths the range, then the server URL, give way.
 pub fn render_header(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let status = match &app.status {
-        Status::Connecting => Span::styled("connecting…", t.warn()),
-        Status::Connected => Span::styled("connected", t.ok()),
-        Status::Failed(e) => Span::styled(status_short(e), t.error()),
+    let status = match (&app.status, app.follow.as_ref().map(|f| &f.state)) {
+        (Status::Failed(e), _) => Span::styled(status_short(e), t.error()),
+        (_, Some(LiveState::Live)) => Span::styled("● live", t.ok().add_modifier(Modifier::BOLD)),
+        (_, Some(LiveState::Connecting)) => Span::styled("● live: connecting…", t.warn()),
+        (_, Some(LiveState::Reconnecting { retry_at, .. })) => {
+            let secs = (*retry_at - app.now).num_seconds().max(0);
+            Span::styled(format!("● live: reconnecting in {secs}s"), t.warn())
+        }
+        (Status::Connecting, None) => Span::styled("connecting…", t.warn()),
+        (Status::Connected, None) => Span::styled("connected", t.ok()),
     };
     let count = match app.total {
         Some(n) => Span::raw(format!("{} entries", thousands(n))),

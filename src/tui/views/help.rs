@@ -12,7 +12,7 @@ fn table_commands() -> &'static [Command] {
     use Command::*;
     &[
         Down, Up, PageDown, PageUp, HalfDown, HalfUp, Top, Bottom, Details, Search, Filters, Query,
-        Clear, CycleTime, Refresh, SaveView, Views, Export, Evidence, Info, Help, Quit,
+        Clear, CycleTime, Refresh, Follow, SaveView, Views, Export, Evidence, Info, Help, Quit,
     ]
 }
 
@@ -115,6 +115,14 @@ pub fn render_footer(app: &App, f: &mut Frame, area: Rect) {
             (k(Command::Filters), "filters"),
             (k(Command::Query), "query"),
             (k(Command::Export), "export"),
+            (
+                k(Command::Follow),
+                if app.follow.is_some() {
+                    "stop follow"
+                } else {
+                    "follow"
+                },
+            ),
             (k(Command::Help), "help"),
             (k(Command::Quit), "quit"),
             (k(Command::Clear), "clear"),

@@ -183,6 +183,16 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         if app.focus_detail && app.detail.is_some() {
             block = block.border_style(t.dim().add_modifier(Modifier::DIM));
         }
+        if let Some(f) = app.follow.as_ref().filter(|f| f.unseen > 0) {
+            let top = app.keymap.first(crate::tui::keymap::Command::Top);
+            block = block.title_top(
+                Line::from(Span::styled(
+                    format!(" ▲ {} new ({top}) ", thousands(f.unseen as u64)),
+                    t.fresh().add_modifier(Modifier::BOLD),
+                ))
+                .right_aligned(),
+            );
+        }
         f.render_widget(block, area);
     }
     let (cols, narrow) = columns(body.width as usize, app.time_mode);
@@ -217,6 +227,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         let mut line = Line::from(spans);
         if e.outcome == Outcome::Failure {
             line = line.style(Style::new().add_modifier(Modifier::BOLD));
+        }
+        if app.is_fresh(e.seq) {
+            line = line.patch_style(t.fresh());
         }
         if row == app.selected {
             line = line.patch_style(t.selected());

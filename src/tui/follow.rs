@@ -1,0 +1,204 @@
+//! Follow mode (`F`): entries that match the filter stream in at the top as they are written.
+//!
+//! The reader's place is sacred: at the top (and not reading an entry) the newest rows simply
+//! appear; scrolled away, the rows they look at stay where they are and a counter says how
+//! many new ones wait above. A dropped connection is the follower's business (it reconnects and
+//! resumes after the last seq); the app only shows that it is happening.
+
+use super::action::Effect;
+use super::app::App;
+use crate::client::Live;
+use crate::model::Entry;
+use chrono::{DateTime, Duration, Utc};
+
+/// How long a row that just arrived stays highlighted.
+const FRESH_MS: i64 = 2000;
+/// The count follows each arrival at once; the histogram is fetched again at most this often.
+const STATS_EVERY_MS: i64 = 2000;
+
+/// Where the live connection stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LiveState {
+    Connecting,
+    Live,
+    /// Dropped; the follower tries again at `retry_at`.
+    Reconnecting {
+        retry_at: DateTime<Utc>,
+        reason: String,
+    },
+}
+
+/// The state of follow mode while it is on.
+#[derive(Debug)]
+pub struct Follow {
+    pub state: LiveState,
+    /// The generation of the follower whose reports count (older ones are dropped).
+    follower: u64,
+    /// New rows above the part of the table in view: the `▲ N new` counter.
+    pub unseen: usize,
+    /// Rows that just arrived, by seq, and until when they are highlighted.
+    fresh: Vec<(u64, DateTime<Utc>)>,
+    /// A reload is under way: start following once its first page is in, after its newest seq.
+    waiting_for_page: bool,
+    /// When the histogram is next refreshed, if entries arrived since it was.
+    stats_due: Option<DateTime<Utc>>,
+}
+
+impl App {
+    /// `F`: starts following (and goes to the top), or stops.
+    pub(super) fn toggle_follow(&mut self) -> Vec<Effect> {
+        if self.follow.take().is_some() {
+            self.flash = Some("stopped following".into());
+            return vec![Effect::StopFollow];
+        }
+        self.live_gen += 1;
+        let mut f = Follow {
+            state: LiveState::Connecting,
+            follower: self.live_gen,
+            unseen: 0,
+            fresh: Vec::new(),
+            waiting_for_page: false,
+            stats_due: None,
+        };
+        let mut fx = Vec::new();
+        if self.loading && self.rows.is_empty() {
+            f.waiting_for_page = true;
+        } else {
+            fx.push(self.follow_effect(f.follower));
+        }
+        self.follow = Some(f);
+        fx.extend(self.select(0));
+        fx
+    }
+
+    fn follow_effect(&self, follower: u64) -> Effect {
+        Effect::Follow {
+            follower,
+            query: self.query.clone(),
+            after: self.rows.max_seq(),
+        }
+    }
+
+    /// The filter changed or the table reloads: the running follower is for the old rows.
+    pub(super) fn follow_reload(&mut self) -> Vec<Effect> {
+        let Some(f) = &mut self.follow else {
+            return Vec::new();
+        };
+        self.live_gen += 1;
+        f.follower = self.live_gen;
+        f.state = LiveState::Connecting;
+        f.unseen = 0;
+        f.fresh.clear();
+        f.waiting_for_page = true;
+        vec![Effect::StopFollow]
+    }
+
+    /// A first page arrived: a follower waiting for it starts after its newest seq, so the
+    /// seam between the page and the stream has no gap and no row twice.
+    pub(super) fn follow_after_page(&mut self) -> Vec<Effect> {
+        match &mut self.follow {
+            Some(f) if f.waiting_for_page => {
+                f.waiting_for_page = false;
+                let follower = f.follower;
+                vec![self.follow_effect(follower)]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// What the follower reports.
+    pub(super) fn on_live(&mut self, follower: u64, event: Live) -> Vec<Effect> {
+        let Some(f) = &mut self.follow else {
+            return Vec::new();
+        };
+        if f.follower != follower {
+            return Vec::new();
+        }
+        match event {
+            Live::Connected => {
+                f.state = LiveState::Live;
+                Vec::new()
+            }
+            Live::Dropped { error, retry_in } => {
+                f.state = LiveState::Reconnecting {
+                    retry_at: self.now
+                        + Duration::from_std(retry_in).unwrap_or(Duration::seconds(1)),
+                    reason: error.to_string(),
+                };
+                Vec::new()
+            }
+            Live::Failed(error) => {
+                self.follow = None;
+                self.flash = Some(format!("stopped following: {error}; {}", error.advice()));
+                Vec::new()
+            }
+            Live::Entries(entries) => {
+                self.arrived(entries);
+                Vec::new()
+            }
+        }
+    }
+
+    /// New entries (oldest first) go on top; the reader's view stays put unless it is at the top.
+    fn arrived(&mut self, mut entries: Vec<Entry>) {
+        // A row already loaded (the page and the stream overlap at the seam) is not shown twice.
+        if let Some(max) = self.rows.max_seq() {
+            entries.retain(|e| e.seq > max);
+        }
+        let n = entries.len();
+        if n == 0 {
+            return;
+        }
+        let now = self.now;
+        let at_top = self.selected == 0 && self.offset == 0 && self.detail.is_none();
+        self.rows.prepend(&entries);
+        self.total = self.total.map(|t| t + n as u64);
+        let Some(f) = &mut self.follow else {
+            return;
+        };
+        let until = now + Duration::milliseconds(FRESH_MS);
+        f.fresh.extend(entries.iter().map(|e| (e.seq, until)));
+        f.stats_due
+            .get_or_insert(now + Duration::milliseconds(STATS_EVERY_MS));
+        if !at_top {
+            f.unseen += n;
+            self.selected += n;
+            self.offset += n;
+        }
+    }
+
+    /// The clock moved on: highlights fade, the histogram catches up.
+    pub(super) fn follow_tick(&mut self) -> Vec<Effect> {
+        let now = self.now;
+        let Some(f) = &mut self.follow else {
+            return Vec::new();
+        };
+        f.fresh.retain(|(_, until)| *until > now);
+        match f.stats_due {
+            Some(due) if now >= due => {
+                f.stats_due = None;
+                vec![Effect::FetchStats {
+                    load: self.generation(),
+                    query: self.query.clone(),
+                    buckets: self.buckets_wanted(),
+                }]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The new rows above the view that the reader has now scrolled to are seen.
+    pub(super) fn follow_seen(&mut self) {
+        if let Some(f) = &mut self.follow {
+            f.unseen = f.unseen.min(self.offset);
+        }
+    }
+
+    /// Whether the row with `seq` just arrived live (it is highlighted).
+    pub fn is_fresh(&self, seq: u64) -> bool {
+        self.follow
+            .as_ref()
+            // Entries stream in seq order, so `fresh` is sorted.
+            .is_some_and(|f| f.fresh.binary_search_by_key(&seq, |(s, _)| *s).is_ok())
+    }
+}
