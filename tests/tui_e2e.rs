@@ -307,3 +307,63 @@ async fn demo_opens_the_tui_on_the_generated_trail_and_quits() {
     tmux.wait_for("exit status 0", |s| s.contains("EXIT=0"))
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_mode_shows_posted_entries_and_counts_them_when_scrolled_away() {
+    let server = TestServer::start().await;
+    let batch: Vec<_> = (0..30)
+        .map(|i| json!({"action": "ticket.updated", "description": format!("before follow {i}")}))
+        .collect();
+    let (status, body) = server.post(&server.writer, json!(batch)).await;
+    assert_eq!(status, 201, "{body}");
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = launch(
+        dir.path(),
+        &format!("--server {} --token {}", server.url, server.auditor),
+        "",
+    );
+    tmux.wait_for("the table", |s| s.contains("30 entries"))
+        .await;
+    tmux.keys(&["F"]);
+    tmux.wait_for("the live header", |s| s.contains("● live ─"))
+        .await;
+    let (status, _) = server
+        .post(
+            &server.writer,
+            json!({"action": "printer.on_fire", "outcome": "failure", "description": "LIVE-ONE arrives"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let s = tmux
+        .wait_for("the posted entry on top", |s| {
+            s.contains("LIVE-ONE arrives") && s.contains("31 entries")
+        })
+        .await;
+    let live = s.find("LIVE-ONE").unwrap();
+    let older = s.find("before follow 29").unwrap();
+    assert!(live < older, "new entries come in at the top:\n{s}");
+    // Scrolled away, the view stays put and the new ones are counted.
+    tmux.keys(&["j", "j", "j"]);
+    for i in 0..3 {
+        let (status, _) = server
+            .post(
+                &server.writer,
+                json!({"action": "ticket.created", "description": format!("LIVE-MORE {i}")}),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    tmux.wait_for("the new-entry counter", |s| {
+        s.contains("▲ 3 new") && s.contains("34 entries")
+    })
+    .await;
+    tmux.keys(&["g"]);
+    tmux.wait_for("the newest at the top", |s| {
+        s.contains("LIVE-MORE 2") && !s.contains("▲ 3 new")
+    })
+    .await;
+    tmux.keys(&["q"]);
+    tmux.wait_for("exit status 0", |s| s.contains("EXIT=0"))
+        .await;
+    server.stop().await;
+}

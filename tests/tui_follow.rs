@@ -94,8 +94,16 @@ fn scrolled_away_the_view_stays_put_and_counts_what_is_new() {
     let reading = a.current().unwrap().id;
     let first_visible = a.rows.get(a.offset).unwrap().id;
     arrive(&mut a, follower, 100..=103);
-    assert_eq!(a.current().unwrap().id, reading, "the selected entry stays selected");
-    assert_eq!(a.rows.get(a.offset).unwrap().id, first_visible, "the view does not move");
+    assert_eq!(
+        a.current().unwrap().id,
+        reading,
+        "the selected entry stays selected"
+    );
+    assert_eq!(
+        a.rows.get(a.offset).unwrap().id,
+        first_visible,
+        "the view does not move"
+    );
     let s = screen(&a, 120, 32);
     assert!(s.contains("▲ 4 new (g)"), "{s}");
     insta::assert_snapshot!(s);
@@ -122,7 +130,11 @@ fn rows_already_loaded_are_not_shown_twice() {
     let before = a.rows.len();
     let newest = a.rows.max_seq().unwrap();
     arrive(&mut a, follower, newest - 1..=newest + 1);
-    assert_eq!(a.rows.len(), before + 1, "only the seq after the newest loaded one is new");
+    assert_eq!(
+        a.rows.len(),
+        before + 1,
+        "only the seq after the newest loaded one is new"
+    );
 }
 
 #[test]
@@ -133,7 +145,10 @@ fn a_filter_change_restarts_the_follower_after_the_new_first_page() {
     typed(&mut a, "printer");
     let fx = key(&mut a, KeyCode::Enter);
     assert!(fx.contains(&Effect::StopFollow), "{fx:?}");
-    assert!(!fx.iter().any(|e| matches!(e, Effect::Follow { .. })), "not before the page");
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::Follow { .. })),
+        "not before the page"
+    );
     // A late report of the old follower is dropped.
     arrive(&mut a, old, 200..=205);
     assert!(a.rows.is_empty());
@@ -183,7 +198,10 @@ fn a_dropped_connection_says_when_it_retries_and_a_refusal_stops_following() {
     });
     assert!(a.follow.is_none());
     let s = screen(&a, 120, 32);
-    assert!(s.contains("stopped following: the server refused the token"), "{s}");
+    assert!(
+        s.contains("stopped following: the server refused the token"),
+        "{s}"
+    );
     assert!(s.contains("connected"));
 }
 
