@@ -30,6 +30,19 @@ fn needs_escape(c: char) -> bool {
         || matches!(n, 0x061c | 0x200b..=0x200f | 0x2028..=0x202e | 0x2060..=0x2069 | 0xfeff)
 }
 
+/// Case-insensitive substring test; `needle` is already lowercase. The one definition of what
+/// a search term matches, used by the store's SQL function and by live streams alike.
+pub fn contains_ci(hay: &str, needle: &str) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    if needle.is_ascii() {
+        let (h, n) = (hay.as_bytes(), needle.as_bytes());
+        return h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
+    }
+    hay.to_lowercase().contains(needle)
+}
+
 /// `12.3 MB`.
 pub fn human_bytes(n: u64) -> String {
     match n {

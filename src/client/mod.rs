@@ -7,7 +7,7 @@ use std::time::Duration;
 mod download;
 mod follow;
 mod ingest;
-mod sse;
+pub mod sse;
 pub use download::{DownloadError, Sink};
 pub use follow::{Live, LiveStream, StreamItem, follow};
 pub use ingest::Refused;

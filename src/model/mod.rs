@@ -3,6 +3,7 @@
 mod cursor;
 mod error;
 mod event;
+mod matches;
 mod query;
 mod query_lang;
 mod time;

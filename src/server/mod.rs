@@ -7,6 +7,7 @@ mod events;
 mod evidence;
 mod export;
 mod gdpr;
+mod hub;
 mod metrics;
 mod params;
 mod reads;
@@ -40,6 +41,8 @@ pub struct AppState {
     allow: Arc<Allowlist>,
     evidence: Arc<PackKinds>,
     retention: Arc<RetentionConfig>,
+    /// The live fan-out behind `/v1/stream`.
+    hub: Arc<hub::Hub>,
     /// Turns true when the server shuts down, so open streams end and shutdown can finish.
     shutdown: tokio::sync::watch::Receiver<bool>,
 }
@@ -100,6 +103,7 @@ fn build_router(
         allow: Arc::new(options.allow),
         evidence: Arc::new(options.evidence),
         retention: Arc::new(options.retention),
+        hub: Arc::default(),
         shutdown,
     };
     Router::new()

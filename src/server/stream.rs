@@ -1,15 +1,15 @@
 //! `GET /v1/stream`: Server-Sent Events of the entries that match a filter, in seq order.
 //!
-//! The stream reads from the store, never from a buffer of its own: it replays what came after
-//! the client's last seq, then waits for the writer's next commit and reads again. A slow client
-//! therefore costs nothing while it does not read (the socket's back-pressure stops the reads),
-//! never holds up the writer or another client, and when it reads again it is caught up by seq
-//! from the store: nothing is dropped, and a reconnect with `Last-Event-ID` misses nothing.
+//! A stream first replays from the store what came after the client's last seq, then takes
+//! live entries from the tenant's fan-out (`hub.rs`) and applies its filter in memory. When it
+//! falls so far behind that the fan-out moved on, it replays from the store again: a slow client
+//! is caught up by seq, never dropped silently, and never slows the writer or another client.
 
 use super::auth::Caller;
 use super::error::Failure;
+use super::hub::{Batch, LiveEntry};
 use super::{AppState, blocking, params};
-use crate::model::{ApiError, Entry, Query};
+use crate::model::{ApiError, Query};
 use crate::store::Store;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
@@ -20,7 +20,7 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 /// Entries read from the store at a time while replaying or catching up.
 const CHUNK: usize = 500;
@@ -45,8 +45,8 @@ pub async fn stream(
         .map(|v| parse_seq(v, "after_seq"))
         .transpose()?;
     let tenant = caller.tenant().to_string();
-    // Subscribe before reading the head: a commit after this point wakes the stream.
-    let commits = state.store.commits();
+    // Subscribe before reading the head: whatever is committed after it comes live.
+    let live = state.hub.subscribe(&state.store, &tenant).await?;
     let after = match from_header.or(from_param) {
         Some(seq) => seq,
         None => {
@@ -62,7 +62,8 @@ pub async fn stream(
         query,
         after,
         buffer: VecDeque::new(),
-        commits,
+        live,
+        replaying: true,
         shutdown: state.shutdown.clone(),
         announced: false,
         ended: false,
@@ -90,8 +91,10 @@ struct Follow {
     query: Query,
     /// The last seq sent (or the seq the client said it has).
     after: u64,
-    buffer: VecDeque<Entry>,
-    commits: watch::Receiver<u64>,
+    buffer: VecDeque<Arc<LiveEntry>>,
+    live: broadcast::Receiver<Batch>,
+    /// Reading from the store until caught up, rather than from the fan-out.
+    replaying: bool,
     shutdown: watch::Receiver<bool>,
     /// Whether the `ready` event went out.
     announced: bool,
@@ -123,32 +126,50 @@ impl Follow {
         }
         loop {
             if let Some(e) = self.buffer.pop_front() {
-                self.after = e.seq;
-                return Some(entry_event(&e));
+                self.after = e.entry.seq;
+                return Some(
+                    Event::default()
+                        .id(e.entry.seq.to_string())
+                        .event("entry")
+                        .data(&e.json),
+                );
             }
             if *self.shutdown.borrow() {
                 return None;
             }
-            // Mark the commits seen before reading: one that lands during the read wakes us.
-            self.commits.borrow_and_update();
-            match self.read().await {
-                Ok(entries) if !entries.is_empty() => {
-                    self.buffer.extend(entries);
-                    continue;
+            if self.replaying {
+                match self.read().await {
+                    Ok(entries) => {
+                        // A short read reached the end: what comes next is in the fan-out,
+                        // which this stream joined before its first read.
+                        self.replaying = entries.len() == CHUNK;
+                        self.buffer
+                            .extend(entries.into_iter().map(|e| Arc::new(LiveEntry::new(e))));
+                    }
+                    Err(message) => {
+                        self.ended = true;
+                        return Some(Event::default().event("error").data(message));
+                    }
                 }
-                Ok(_) => {}
-                Err(message) => {
-                    self.ended = true;
-                    return Some(Event::default().event("error").data(message));
-                }
+                continue;
             }
             let mut shutdown = self.shutdown.clone();
             tokio::select! {
-                changed = self.commits.changed() => {
-                    if changed.is_err() {
-                        return None; // the store closed
+                batch = self.live.recv() => match batch {
+                    Ok(batch) => {
+                        let now = chrono::Utc::now();
+                        let after = self.after;
+                        self.buffer.extend(
+                            batch
+                                .iter()
+                                .filter(|e| e.entry.seq > after && self.query.matches(&e.entry, now))
+                                .cloned(),
+                        );
                     }
-                }
+                    // Fell behind the fan-out: the store has every entry, by seq.
+                    Err(broadcast::error::RecvError::Lagged(_)) => self.replaying = true,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
                 _ = async {
                     // A server built without a shutdown signal never asks streams to end.
                     if shutdown.wait_for(|stop| *stop).await.is_err() {
@@ -160,7 +181,7 @@ impl Follow {
     }
 
     /// The next chunk after the last seq sent, read on the blocking pool.
-    async fn read(&self) -> Result<Vec<Entry>, String> {
+    async fn read(&self) -> Result<Vec<crate::model::Entry>, String> {
         let (store, tenant, query, after) = (
             self.store.clone(),
             self.tenant.clone(),
@@ -195,13 +216,4 @@ fn error_json(message: &str) -> String {
         error: ApiError::internal(message),
     })
     .unwrap_or_default()
-}
-
-fn entry_event(e: &Entry) -> Event {
-    // Our own Entry always serialises; compact JSON holds no newline.
-    let data = serde_json::to_string(e).unwrap_or_default();
-    Event::default()
-        .id(e.seq.to_string())
-        .event("entry")
-        .data(data)
 }

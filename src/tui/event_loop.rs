@@ -68,7 +68,7 @@ pub async fn run(
     let size = terminal.size()?;
     app.update(Action::Resize(size.width, size.height));
 
-    let (tx, mut rx) = unbounded_channel::<Action>();
+    let (tx, rx) = unbounded_channel::<Action>();
     let input_tx = tx.clone();
     let input = tokio::spawn(async move {
         let mut events = EventStream::new();
@@ -111,21 +111,53 @@ pub async fn run(
         }
     });
 
+    let result = drive(
+        &mut terminal,
+        &client,
+        app,
+        (tx, rx),
+        config.as_ref(),
+        |_| {},
+    )
+    .await;
+    input.abort();
+    ticker.abort();
+    signals.abort();
+    forward.abort();
+    result.map(|_| ())
+}
+
+/// The loop proper, over any backend: applies every message waiting, runs the effects, draws
+/// one frame, and calls `on_frame` after it; returns the app when it quits or the channel
+/// closes. `run` feeds it a terminal; the benchmarks feed it a `TestBackend` and their keys.
+pub async fn drive<B: ratatui::backend::Backend>(
+    terminal: &mut Terminal<B>,
+    client: &Client,
+    mut app: App,
+    (tx, mut rx): (UnboundedSender<Action>, UnboundedReceiver<Action>),
+    config: Option<&PathBuf>,
+    mut on_frame: impl FnMut(&App),
+) -> anyhow::Result<App>
+where
+    B::Error: Send + Sync + 'static,
+{
     let mut tasks = Tasks::default();
     let effects = app.start();
-    run_effects(&client, &tx, config.as_ref(), &mut tasks, effects);
+    run_effects(client, &tx, config, &mut tasks, effects);
     terminal.draw(|f| views::render(&app, f))?;
+    on_frame(&app);
     while let Some(first) = rx.recv().await {
         let mut effects = app.update(first);
         // Coalesce: everything already waiting is applied before the one frame.
         while let Ok(next) = rx.try_recv() {
             effects.extend(app.update(next));
         }
-        run_effects(&client, &tx, config.as_ref(), &mut tasks, effects);
+        run_effects(client, &tx, config, &mut tasks, effects);
         if app.quitting() {
             break;
         }
         terminal.draw(|f| views::render(&app, f))?;
+        on_frame(&app);
     }
     // Quitting mid-download cancels it; the partial file goes with the task.
     if let Some(d) = tasks.download.take() {
@@ -135,11 +167,7 @@ pub async fn run(
     if let Some(f) = tasks.follow.take() {
         f.abort();
     }
-    input.abort();
-    ticker.abort();
-    signals.abort();
-    forward.abort();
-    Ok(())
+    Ok(app)
 }
 
 /// The long-running tasks the loop owns: at most one download and one follower at a time.

@@ -380,17 +380,7 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
-/// Case-insensitive substring test; `needle` is already lowercase.
-pub fn contains_ci(hay: &str, needle: &str) -> bool {
-    if needle.is_empty() {
-        return true;
-    }
-    if needle.is_ascii() {
-        let (h, n) = (hay.as_bytes(), needle.as_bytes());
-        return h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
-    }
-    hay.to_lowercase().contains(needle)
-}
+pub use crate::text::contains_ci;
 
 /// The smallest readable bucket width (in seconds) that fits `span_ms` into `buckets` bars.
 pub fn bucket_seconds(span_ms: i64, buckets: usize) -> u64 {
