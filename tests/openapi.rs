@@ -35,7 +35,7 @@ fn refs(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-const ROUTES: [(&str, &str); 15] = [
+const ROUTES: [(&str, &str); 16] = [
     ("/v1/events", "post"),
     ("/v1/export", "get"),
     ("/v1/evidence-packs", "post"),
@@ -48,6 +48,7 @@ const ROUTES: [(&str, &str); 15] = [
     ("/v1/facets/{field}", "get"),
     ("/v1/stats", "get"),
     ("/v1/verify", "get"),
+    ("/v1/stream", "get"),
     ("/healthz", "get"),
     ("/metrics", "get"),
     ("/openapi.json", "get"),

@@ -162,3 +162,45 @@ fn usage_mistakes_exit_2_with_one_sentence() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("no profile `nope`"), "{err}");
 }
+
+#[test]
+fn every_command_and_its_default_keys_are_documented_in_the_example() {
+    let doc: String = EXAMPLE
+        .lines()
+        .filter_map(|l| l.strip_prefix("# "))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let defaults = Keymap::default();
+    for (cmd, name, _) in trailscope::tui::keymap::COMMANDS {
+        let keys = defaults.keys_for(cmd);
+        let first = keys.first().unwrap_or_else(|| panic!("{name} has no key"));
+        let first = match first.as_str() {
+            "⏎" => "enter",
+            "Esc" => "esc",
+            "Tab" => "tab",
+            "Space" => "space",
+            "↓" => "down",
+            "↑" => "up",
+            "←" => "left",
+            "→" => "right",
+            "PgDn" => "pgdn",
+            "PgUp" => "pgup",
+            other => other,
+        }
+        .to_lowercase();
+        assert!(
+            doc.contains(&format!(" {name} (")),
+            "config.example.toml does not document the command `{name}`"
+        );
+        let listed = doc
+            .split(&format!(" {name} ("))
+            .nth(1)
+            .and_then(|r| r.split(')').next())
+            .unwrap()
+            .to_lowercase();
+        assert!(
+            listed.contains(&first),
+            "`{name}` is documented as ({listed}), but its first default key is {first}"
+        );
+    }
+}
