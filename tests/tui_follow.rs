@@ -124,17 +124,36 @@ fn reading_an_entry_at_the_top_keeps_it_selected_while_entries_arrive() {
 }
 
 #[test]
-fn rows_already_loaded_are_not_shown_twice() {
+fn rows_already_loaded_are_not_shown_twice_and_a_backdated_entry_takes_its_place() {
     let mut a = app(120, 32);
     let follower = start_follow(&mut a);
     let before = a.rows.len();
-    let newest = a.rows.max_seq().unwrap();
-    arrive(&mut a, follower, newest - 1..=newest + 1);
-    assert_eq!(
-        a.rows.len(),
-        before + 1,
-        "only the seq after the newest loaded one is new"
-    );
+    // The stream and a page can overlap: the same entry again is not a new row.
+    let loaded: Vec<Entry> = (0..2).map(|i| a.rows.get(i).unwrap()).collect();
+    a.update(Action::Live {
+        follower,
+        event: Live::Entries(loaded),
+    });
+    assert_eq!(a.rows.len(), before);
+    // A producer's late report of something an hour and a half ago goes where its time puts it.
+    let mut late = live(500, "backup.finished");
+    late.occurred_at = now() - Duration::minutes(90);
+    let mut ancient = live(501, "backup.finished");
+    ancient.occurred_at = now() - Duration::days(300);
+    a.update(Action::Live {
+        follower,
+        event: Live::Entries(vec![late, ancient]),
+    });
+    assert_eq!(a.rows.len(), before + 1, "one placed, one left for paging");
+    let times: Vec<_> = (0..a.rows.len())
+        .map(|i| a.rows.get(i).unwrap().occurred_at)
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "still newest first");
+    let at = (0..a.rows.len())
+        .find(|i| a.rows.get(*i).unwrap().seq == 500)
+        .unwrap();
+    assert!(at > 0, "not on top");
+    assert_eq!(a.total, Some(1286), "both count");
 }
 
 #[test]

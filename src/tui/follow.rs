@@ -7,6 +7,7 @@
 
 use super::action::Effect;
 use super::app::App;
+use super::rows::Placed;
 use crate::client::Live;
 use crate::model::Entry;
 use chrono::{DateTime, Duration, Utc};
@@ -139,31 +140,45 @@ impl App {
         }
     }
 
-    /// New entries (oldest first) go on top; the reader's view stays put unless it is at the top.
-    fn arrived(&mut self, mut entries: Vec<Entry>) {
-        // A row already loaded (the page and the stream overlap at the seam) is not shown twice.
-        if let Some(max) = self.rows.max_seq() {
-            entries.retain(|e| e.seq > max);
-        }
-        let n = entries.len();
-        if n == 0 {
+    /// New entries (in seq order) go where the table's order puts them, almost always the top.
+    /// At the top (and not reading an entry) the view shows them; anywhere else the rows the
+    /// reader looks at stay where they are on screen, and those that land above are counted.
+    fn arrived(&mut self, entries: Vec<Entry>) {
+        if entries.is_empty() {
             return;
         }
         let now = self.now;
         let at_top = self.selected == 0 && self.offset == 0 && self.detail.is_none();
-        self.rows.prepend(&entries);
-        self.total = self.total.map(|t| t + n as u64);
+        let complete = self.exhausted;
         let Some(f) = &mut self.follow else {
             return;
         };
         let until = now + Duration::milliseconds(FRESH_MS);
-        f.fresh.extend(entries.iter().map(|e| (e.seq, until)));
-        f.stats_due
-            .get_or_insert(now + Duration::milliseconds(STATS_EVERY_MS));
-        if !at_top {
-            f.unseen += n;
-            self.selected += n;
-            self.offset += n;
+        let mut added = 0u64;
+        for e in &entries {
+            match self.rows.place(e, complete) {
+                Placed::Duplicate => continue,
+                Placed::Beyond => {}
+                Placed::At(at) => {
+                    f.fresh.push((e.seq, until));
+                    if !at_top {
+                        if at <= self.selected {
+                            self.selected += 1;
+                        }
+                        // At the top of the view or above it: kept out of view, counted.
+                        if at <= self.offset {
+                            self.offset += 1;
+                            f.unseen += 1;
+                        }
+                    }
+                }
+            }
+            added += 1;
+        }
+        self.total = self.total.map(|t| t + added);
+        if added > 0 {
+            f.stats_due
+                .get_or_insert(now + Duration::milliseconds(STATS_EVERY_MS));
         }
     }
 
@@ -198,7 +213,7 @@ impl App {
     pub fn is_fresh(&self, seq: u64) -> bool {
         self.follow
             .as_ref()
-            // Entries stream in seq order, so `fresh` is sorted.
+            // Entries stream in seq order, so `fresh` is sorted by seq.
             .is_some_and(|f| f.fresh.binary_search_by_key(&seq, |(s, _)| *s).is_ok())
     }
 }

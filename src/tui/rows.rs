@@ -10,8 +10,26 @@ use crate::model::Entry;
 #[derive(Debug, Default)]
 pub struct Rows {
     items: Vec<Box<str>>,
+    /// Each row's place in the table's order, (`occurred_at` in ms, `seq`), descending: where
+    /// a live entry belongs is found without parsing a row.
+    keys: Vec<(i64, u64)>,
     /// The highest seq loaded: where following the log picks up.
     max_seq: Option<u64>,
+}
+
+fn key(e: &Entry) -> (i64, u64) {
+    (e.occurred_at.timestamp_millis(), e.seq)
+}
+
+/// Where a live entry went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placed {
+    /// Inserted at this row.
+    At(usize),
+    /// Already loaded.
+    Duplicate,
+    /// Older than every loaded row while more pages remain: paging will bring it in its place.
+    Beyond,
 }
 
 impl Rows {
@@ -28,6 +46,7 @@ impl Rows {
     /// Drops every row and the memory they held.
     pub fn clear(&mut self) {
         self.items = Vec::new();
+        self.keys = Vec::new();
         self.max_seq = None;
     }
 
@@ -47,16 +66,29 @@ impl Rows {
     /// Appends a page.
     pub fn extend(&mut self, entries: Vec<Entry>) {
         self.items.reserve(entries.len());
+        self.keys.reserve(entries.len());
         for e in entries {
             let row = self.compact(&e);
             self.items.push(row);
+            self.keys.push(key(&e));
         }
     }
 
-    /// Puts entries that arrived live (oldest first) on top, the newest first of all.
-    pub fn prepend(&mut self, entries: &[Entry]) {
-        let rows: Vec<Box<str>> = entries.iter().rev().map(|e| self.compact(e)).collect();
-        self.items.splice(0..0, rows);
+    /// Puts an entry that arrived live in its place in the table's order (usually the top:
+    /// producers send what just happened). `complete`: every older row is loaded too.
+    pub fn place(&mut self, e: &Entry, complete: bool) -> Placed {
+        let k = key(e);
+        let at = self.keys.partition_point(|other| *other > k);
+        if self.keys.get(at) == Some(&k) {
+            return Placed::Duplicate;
+        }
+        if at == self.keys.len() && !complete {
+            return Placed::Beyond;
+        }
+        let row = self.compact(e);
+        self.items.insert(at, row);
+        self.keys.insert(at, k);
+        Placed::At(at)
     }
 
     /// The entry at `i`, parsed.
