@@ -448,3 +448,22 @@ fn paging_prefetches_near_the_end() {
     key(&mut a, KeyCode::Esc);
     assert!(a.selected < a.offset + a.page_rows());
 }
+
+#[test]
+fn a_failure_is_marked_in_the_detail_pane_too() {
+    let mut a = app(120, 32);
+    let failed = (0..a.rows.len())
+        .find(|i| a.rows.get(*i).unwrap().outcome == Outcome::Failure)
+        .unwrap();
+    for _ in 0..failed {
+        key(&mut a, KeyCode::Char('j'));
+    }
+    key(&mut a, KeyCode::Enter);
+    let s = screen(&a, 120, 32);
+    let title = s.lines().find(|l| l.contains("· JSON")).unwrap();
+    assert!(title.contains("✗ failure"), "{title}");
+    key(&mut a, KeyCode::Char('['));
+    let s = screen(&a, 120, 32);
+    let title = s.lines().find(|l| l.contains("· JSON")).unwrap();
+    assert!(!title.contains("✗ failure"), "{title}");
+}

@@ -71,14 +71,22 @@ pub fn render(app: &App, d: &Detail, f: &mut Frame, area: Rect) {
     f.render_widget(Clear, area);
     let body = inner(area);
     if bordered(area) {
-        let seq = app.current().map(|e| e.seq).unwrap_or_default();
+        let current = app.current();
+        let seq = current.as_ref().map(|e| e.seq).unwrap_or_default();
         let view = if d.show_diff {
             "diff before → after"
         } else {
             "JSON"
         };
         let mut title = vec![Span::styled(format!(" entry #{seq} · {view} "), t.title())];
-        if app.current().is_some_and(|e| e.actor.is_pseudonymised()) {
+        // A failure is marked in every view, the pane included.
+        if current
+            .as_ref()
+            .is_some_and(|e| e.outcome == crate::model::Outcome::Failure)
+        {
+            title.push(Span::styled("✗ failure ", t.failure()));
+        }
+        if current.as_ref().is_some_and(|e| e.actor.is_pseudonymised()) {
             title.push(Span::styled("[pseudonym] ", t.pseudonym()));
         }
         if d.diff.is_some() {
