@@ -6,7 +6,6 @@ mod keys;
 use super::action::{Action, Effect};
 use super::detail::Detail;
 use super::filters::{FacetState, FilterPane};
-
 use super::keymap::Keymap;
 use super::layout;
 use super::rows::Rows;
@@ -14,7 +13,6 @@ use super::theme::Theme;
 use crate::client::ClientError;
 use crate::model::{Entry, Query, QueryParseError, TimeBound};
 use chrono::{DateTime, Duration, Utc};
-
 use ratatui::layout::Rect;
 use ratatui_textarea::TextArea;
 
