@@ -148,6 +148,8 @@ pub fn tui(args: TuiArgs) -> anyhow::Result<()> {
 
 /// `trailscope demo`: a generated trail in a temporary database, served on a free loopback
 /// port in this process, and the TUI on it. Everything goes away on quit.
+/// After the trail, the demo's automation keeps working: alerts, rule dispatches, tickets and
+/// write-backs arrive every second or so, for follow mode (`F`) to show.
 ///
 /// The store takes several seconds to index fifty thousand entries, so the TUI opens at once
 /// and the trail is appended in the background, newest thousand first so the table is full
@@ -173,8 +175,10 @@ pub fn demo() -> anyhow::Result<()> {
     let seeding = {
         let store = store.clone();
         std::thread::spawn(move || -> anyhow::Result<()> {
-            let trail = crate::demo::trail(chrono::Utc::now(), 42);
+            let now = chrono::Utc::now();
+            let trail = crate::demo::trail(now, 42);
             let total = trail.len();
+            let last_ticket = crate::demo::last_ticket(&trail);
             let mut done = 0;
             for batch in trail.rchunks(1000) {
                 store.append("default", batch.to_vec())?;
@@ -189,11 +193,12 @@ pub fn demo() -> anyhow::Result<()> {
             }
             tracing::info!(entries = total, took = ?started.elapsed(), "demo trail stored");
             let _ = progress.send(Action::Notice(format!(
-                "the demo trail is in: {} entries over 30 days. Find the incident: channel:auth outcome:failure",
+                "the demo trail is in: {} entries over 30 days, and the automation keeps working (F follows it). Find the incident: channel:auth outcome:failure",
                 crate::tui::views::header::thousands(total as u64)
             )));
             let _ = progress.send(Action::Grew);
-            Ok(())
+            drop(progress);
+            live_feed(store.as_ref(), now, last_ticket)
         })
     };
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -223,4 +228,26 @@ pub fn demo() -> anyhow::Result<()> {
     drop(seeding);
     drop(dir);
     result
+}
+
+/// Appends the automation's next 30 days as they happen, sixty times faster (a pause of at most
+/// five seconds), each stamped with the moment it is written. Runs until the process ends.
+fn live_feed(
+    store: &dyn crate::store::Store,
+    now: chrono::DateTime<chrono::Utc>,
+    last_ticket: u64,
+) -> anyhow::Result<()> {
+    let feed = crate::demo::live_feed(now, 43, last_ticket + 1);
+    let mut previous: Option<chrono::DateTime<chrono::Utc>> = None;
+    for mut event in feed {
+        let at = event.occurred_at;
+        if let (Some(prev), Some(at)) = (previous, at) {
+            let gap = (at - prev).to_std().unwrap_or_default() / 60;
+            std::thread::sleep(gap.min(std::time::Duration::from_secs(5)));
+        }
+        previous = at;
+        event.occurred_at = Some(chrono::Utc::now());
+        store.append("default", vec![event])?;
+    }
+    Ok(())
 }

@@ -35,7 +35,7 @@ pub fn alerts(g: &mut Gen) {
     // One afternoon the PSA is down: every write-back in it fails and retries.
     let outage_from = g.workday(12, LONDON) + 14 * HOUR + 5 * MINUTE;
     let outage = outage_from..outage_from + 43 * MINUTE;
-    let mut next_ticket = 48_213u64;
+    let mut next_ticket = g.first_ticket;
     for (n, (at, is_alert)) in arrivals.into_iter().enumerate() {
         // Lower indices are the bigger customers: the minimum of two draws leans towards them.
         let customers = g.customers.len() as u64;

@@ -71,6 +71,27 @@ pub fn trail(now: DateTime<Utc>, seed: u64) -> Vec<NewEvent> {
     g.finish()
 }
 
+/// What keeps happening after `now`, for the demo's live feed: the automation's alerts, rule
+/// dispatches, tickets and write-backs of the next 30 days, in order, with ticket numbers from
+/// `first_ticket` on so they continue the trail's. Post them with the time they are posted at.
+pub fn live_feed(now: DateTime<Utc>, seed: u64, first_ticket: u64) -> Vec<NewEvent> {
+    let mut g = Gen::new(now + chrono::Duration::days(DAYS), seed);
+    g.first_ticket = first_ticket;
+    automation::alerts(&mut g);
+    g.finish()
+}
+
+/// The highest ticket number in `trail`, for [`live_feed`] to continue from.
+pub fn last_ticket(trail: &[NewEvent]) -> u64 {
+    trail
+        .iter()
+        .filter_map(|e| e.target.as_ref())
+        .filter(|t| t.kind == "ticket")
+        .filter_map(|t| t.id.parse::<u64>().ok())
+        .max()
+        .unwrap_or(48_212)
+}
+
 /// A ticket the automation opened, for people to work on later.
 #[derive(Debug, Clone)]
 struct Ticket {
@@ -90,6 +111,8 @@ struct Gen {
     customers: Vec<people::Customer>,
     /// When people who started without MFA enrolled (by person id).
     mfa_since: Vec<(&'static str, i64)>,
+    /// The number of the first ticket the automation opens.
+    first_ticket: u64,
 }
 
 impl Gen {
@@ -103,6 +126,7 @@ impl Gen {
             tickets: Vec::with_capacity(12_000),
             customers: people::customers(),
             mfa_since: Vec::new(),
+            first_ticket: 48_213,
         }
     }
 
