@@ -349,3 +349,42 @@ fn credential_changes_chain_and_never_show_a_secret() {
         assert_eq!(w[0]["after"], w[1]["before"]);
     }
 }
+
+#[test]
+fn the_live_feed_continues_the_trail_after_now_with_new_ticket_numbers() {
+    let last = last_ticket(sample());
+    assert!(last > 48_213, "the trail opened tickets: {last}");
+    let feed = live_feed(now(), 43, last + 1);
+    assert!(feed.len() > 10_000, "hours of activity: {}", feed.len());
+    assert!(
+        feed.windows(2).all(|w| at(&w[0]) <= at(&w[1])),
+        "in time order"
+    );
+    assert!(feed.iter().all(|e| at(e) >= now()), "nothing before now");
+    let trail_tickets: BTreeSet<&str> = sample()
+        .iter()
+        .filter_map(|e| e.target.as_ref())
+        .filter(|t| t.kind == "ticket")
+        .map(|t| t.id.as_str())
+        .collect();
+    let created: Vec<&NewEvent> = feed
+        .iter()
+        .filter(|e| e.action == "ticket.created")
+        .collect();
+    assert!(!created.is_empty());
+    for e in created {
+        let id = &e.target.as_ref().unwrap().id;
+        assert!(
+            id.parse::<u64>().unwrap() > last,
+            "ticket {id} continues after {last}"
+        );
+        assert!(!trail_tickets.contains(id.as_str()), "ticket {id} is new");
+    }
+    for e in &feed {
+        validate_event(
+            serde_json::to_value(e).unwrap(),
+            now() + chrono::Duration::days(31),
+        )
+        .unwrap_or_else(|err| panic!("{}: {err:?}", e.action));
+    }
+}
