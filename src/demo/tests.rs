@@ -369,7 +369,7 @@ fn the_live_feed_continues_the_trail_after_now_with_new_ticket_numbers() {
         .collect();
     let created: Vec<&NewEvent> = feed
         .iter()
-        .filter(|e| e.action == "ticket.created")
+        .filter(|e| e.action == "ticket.created" && e.target.as_ref().unwrap().kind == "ticket")
         .collect();
     assert!(!created.is_empty());
     for e in created {
