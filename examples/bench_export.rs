@@ -171,7 +171,7 @@ fn main() {
     }
     let columns = "id, seq, strftime('%Y-%m-%dT%H:%M:%fZ', occurred_at / 1000.0, 'unixepoch'), strftime('%Y-%m-%dT%H:%M:%fZ', received_at / 1000.0, 'unixepoch'), channel, action, kind, outcome, description, actor_type, actor_id, actor_name, actor_email, actor_ip, target_type, target_id, target_name, details, hash";
     let (secs, rss) = timed(&format!(
-        "sqlite3 -csv -header '{}' \"SELECT {columns} FROM entries ORDER BY occurred_at, seq\" > /dev/null",
+        "sqlite3 -csv -header '{}' \"SELECT {columns} FROM entries WHERE tenant = 'default' ORDER BY occurred_at, seq\" > /dev/null",
         db.display()
     ));
     println!(

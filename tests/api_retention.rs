@@ -329,3 +329,50 @@ async fn the_daily_prune_runs_at_three_on_an_injected_clock() {
     assert_eq!(s.get(&s.auditor, "/v1/verify").await.1["ok"], true);
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_tenant_has_its_own_window_and_the_cli_prunes_the_tokens_tenant() {
+    let s = TestServer::start().await;
+    let other = s.token_for(trailscope::store::Role::Admin, "globex");
+    assert_eq!(put(&s, &s.admin, json!({"days": 90})).await.0, 200);
+    assert_eq!(s.get(&s.admin, "/v1/retention").await.1["days"], 90);
+    assert_eq!(
+        s.get(&other, "/v1/retention").await.1["days"],
+        395,
+        "another tenant keeps the default"
+    );
+    batch(&s, 3, "recent").await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trailscope"))
+        .args(["prune", "--server", &s.url, "--token", &s.admin])
+        .env("XDG_CONFIG_HOME", s.dir.path())
+        .env_remove("TRAILSCOPE_SERVER")
+        .env_remove("TRAILSCOPE_TOKEN")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    let cutoff = (Utc::now() - Duration::days(90))
+        .format("%Y-%m-%d")
+        .to_string();
+    assert!(
+        said.starts_with("pruned 0 entries received before ") && said.contains(&cutoff),
+        "the tenant's 90-day window, not the default: {said}"
+    );
+    let pruned = s.all("filter=action%3Aretention.pruned", 100).await;
+    assert_eq!(pruned.len(), 1, "the prune records itself");
+    assert_eq!(pruned[0]["details"]["removed"], 0, "{}", pruned[0]);
+    assert_eq!(s.all("", 100).await.len(), 4, "nothing recent was removed");
+    // A non-admin token is told why, in one sentence, with exit 1.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trailscope"))
+        .args(["prune", "--server", &s.url, "--token", &s.auditor])
+        .env("XDG_CONFIG_HOME", s.dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("403"));
+    s.stop().await;
+}
