@@ -29,43 +29,57 @@ pub const CSV_COLUMNS: [&str; 19] = [
 /// OWASP's rule against CSV injection: a cell a spreadsheet would run as a formula gets a
 /// leading `'`, so it is shown as text.
 pub fn guard_formula(cell: &str) -> Cow<'_, str> {
-    match cell.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => Cow::Owned(format!("'{cell}")),
-        _ => Cow::Borrowed(cell),
+    if runs_as_formula(cell) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
     }
 }
 
-/// The cells of one entry, in [`CSV_COLUMNS`] order, each guarded.
-pub fn cells(e: &Entry) -> Vec<String> {
-    let opt = |s: &Option<String>| s.clone().unwrap_or_default();
+fn runs_as_formula(cell: &str) -> bool {
+    matches!(
+        cell.as_bytes().first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    )
+}
+
+fn opt(s: &Option<String>) -> Cow<'_, str> {
+    guard_formula(s.as_deref().unwrap_or(""))
+}
+
+/// The cells of one entry, in [`CSV_COLUMNS`] order, each guarded. Borrowed from the entry
+/// where they can be: an export writes a million of these, and allocations were its cost.
+pub fn cells(e: &Entry) -> [Cow<'_, str>; 19] {
     let t = e.target.as_ref();
-    let raw = [
-        e.id.clone(),
-        e.seq.to_string(),
-        format_ts(&e.occurred_at),
-        format_ts(&e.received_at),
-        e.channel.clone(),
-        e.action.clone(),
-        e.kind.as_str().to_string(),
-        e.outcome.as_str().to_string(),
+    [
+        guard_formula(&e.id),
+        Cow::Owned(e.seq.to_string()),
+        Cow::Owned(format_ts(&e.occurred_at)),
+        Cow::Owned(format_ts(&e.received_at)),
+        guard_formula(&e.channel),
+        guard_formula(&e.action),
+        Cow::Borrowed(e.kind.as_str()),
+        Cow::Borrowed(e.outcome.as_str()),
         opt(&e.description),
-        e.actor.kind.as_str().to_string(),
+        Cow::Borrowed(e.actor.kind.as_str()),
         opt(&e.actor.id),
         opt(&e.actor.name),
         opt(&e.actor.email),
         opt(&e.actor.ip),
-        t.map(|t| t.kind.clone()).unwrap_or_default(),
-        t.map(|t| t.id.clone()).unwrap_or_default(),
-        t.and_then(|t| t.name.clone()).unwrap_or_default(),
-        e.details
-            .as_ref()
-            .map(|d| d.to_string())
-            .unwrap_or_default(),
-        e.hash.clone(),
-    ];
-    raw.into_iter()
-        .map(|c| guard_formula(&c).into_owned())
-        .collect()
+        guard_formula(t.map_or("", |t| t.kind.as_str())),
+        guard_formula(t.map_or("", |t| t.id.as_str())),
+        guard_formula(t.and_then(|t| t.name.as_deref()).unwrap_or("")),
+        e.details.as_ref().map_or(Cow::Borrowed(""), |d| {
+            let json = d.to_string();
+            // A negative number is the one compact JSON value a spreadsheet would compute.
+            Cow::Owned(if runs_as_formula(&json) {
+                format!("'{json}")
+            } else {
+                json
+            })
+        }),
+        Cow::Borrowed(e.hash.as_str()),
+    ]
 }
 
 #[cfg(test)]

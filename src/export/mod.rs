@@ -104,7 +104,7 @@ impl<W: Write> Exporter<W> {
     /// Writes one entry.
     pub fn entry(&mut self, e: &Entry) -> io::Result<()> {
         match &mut self.sink {
-            Sink::Csv(csv) => csv.write_record(csv_row::cells(e))?,
+            Sink::Csv(csv) => csv.write_record(csv_row::cells(e).iter().map(|c| c.as_bytes()))?,
             Sink::Json(out) => {
                 if self.rows > 0 {
                     out.write_all(b",")?;

@@ -222,9 +222,7 @@ impl Store for SqliteStore {
             let (sql, params) = filter.page_sql(&probe);
             let mut stmt = conn.prepare_cached(&sql)?;
             let mut entries: Vec<Entry> = stmt
-                .query_map(params_from_iter(params), |r| {
-                    row::from_row(r).map(|(e, _)| e)
-                })?
+                .query_map(params_from_iter(params), row::entry_from_row)?
                 .collect::<rusqlite::Result<_>>()?;
             let next_cursor = if entries.len() > page.limit {
                 entries.truncate(page.limit);
@@ -259,9 +257,7 @@ impl Store for SqliteStore {
             let (sql, params) = filter.after_seq_sql(after_seq, limit);
             let mut stmt = conn.prepare_cached(&sql)?;
             let entries = stmt
-                .query_map(params_from_iter(params), |r| {
-                    row::from_row(r).map(|(e, _)| e)
-                })?
+                .query_map(params_from_iter(params), row::entry_from_row)?
                 .collect::<rusqlite::Result<_>>()?;
             Ok(entries)
         })
@@ -278,7 +274,7 @@ impl Store for SqliteStore {
                 row::COLUMNS
             ))?;
             Ok(stmt
-                .query_row(params![id, tenant], |r| row::from_row(r).map(|(e, _)| e))
+                .query_row(params![id, tenant], row::entry_from_row)
                 .optional()?)
         })
     }

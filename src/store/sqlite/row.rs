@@ -32,13 +32,26 @@ pub fn from_row(r: &Row<'_>) -> rusqlite::Result<(Entry, Commitments)> {
 
 /// [`from_row`] for a row whose entry columns start at column `o`.
 pub fn from_row_offset(r: &Row<'_>, o: usize) -> rusqlite::Result<(Entry, Commitments)> {
+    let entry = entry_at(r, o)?;
+    let commitments: String = r.get(o + 21)?;
+    let commitments =
+        serde_json::from_str(&commitments).map_err(|_| corrupt(o + 21, "commitments"))?;
+    Ok((entry, commitments))
+}
+
+/// Reads just the entry from a row selected with [`COLUMNS`]: what every read but `verify`
+/// needs (the commitments are only for recomputing hashes).
+pub fn entry_from_row(r: &Row<'_>) -> rusqlite::Result<Entry> {
+    entry_at(r, 0)
+}
+
+fn entry_at(r: &Row<'_>, o: usize) -> rusqlite::Result<Entry> {
     let kind: String = r.get(o + 6)?;
     let outcome: String = r.get(o + 8)?;
     let actor_type: String = r.get(o + 10)?;
     let target_type: Option<String> = r.get(o + 16)?;
     let target_id: Option<String> = r.get(o + 17)?;
     let details: Option<String> = r.get(o + 19)?;
-    let commitments: String = r.get(o + 21)?;
     let entry = Entry {
         tenant: r.get(o)?,
         seq: r.get::<_, i64>(o + 1)? as u64,
@@ -74,9 +87,7 @@ pub fn from_row_offset(r: &Row<'_>, o: usize) -> rusqlite::Result<(Entry, Commit
         prev_hash: r.get(o + 22)?,
         hash: r.get(o + 23)?,
     };
-    let commitments =
-        serde_json::from_str(&commitments).map_err(|_| corrupt(o + 21, "commitments"))?;
-    Ok((entry, commitments))
+    Ok(entry)
 }
 
 /// The values [`INSERT`] binds for an entry.
