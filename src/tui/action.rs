@@ -40,6 +40,8 @@ pub enum Action {
     Terminate,
     /// A message for the footer (e.g. a view could not be saved).
     Notice(String),
+    /// The data source went offline, came back, or a file's load stopped early.
+    Link(super::link::Link),
 }
 
 /// Work `update` asks the event loop to do; results come back as actions.

@@ -102,6 +102,8 @@ pub struct App {
     pub size: Rect,
     pub spinner: usize,
     retry_at: Option<DateTime<Utc>>,
+    /// Online, offline on the cache, or a file (issue 5).
+    pub link: super::link::Link,
     stats_pending: bool,
     last_bottom: bool,
     quit: bool,
@@ -150,6 +152,7 @@ impl App {
             size: Rect::new(0, 0, s.size.0, s.size.1),
             spinner: 0,
             retry_at: None,
+            link: super::link::Link::Online,
             stats_pending: false,
             last_bottom: false,
             quit: false,
@@ -405,6 +408,7 @@ impl App {
                 self.flash = Some(m);
                 Vec::new()
             }
+            Action::Link(link) => self.on_link(link),
             Action::Facets {
                 load,
                 field,

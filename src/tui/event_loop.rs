@@ -3,8 +3,8 @@
 
 use super::action::{Action, Effect};
 use super::app::App;
+use super::source::Source;
 use super::views;
-use crate::client::Client;
 use base64::Engine;
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
 use crossterm::execute;
@@ -53,7 +53,7 @@ impl Drop for Guard {
 /// Runs the TUI until the user quits. `config` is where saved views are written; `extra`
 /// carries actions from outside the TUI (the demo's loading progress).
 pub async fn run(
-    client: Client,
+    client: Source,
     mut app: App,
     config: Option<PathBuf>,
     extra: Option<UnboundedReceiver<Action>>,
@@ -69,6 +69,7 @@ pub async fn run(
     app.update(Action::Resize(size.width, size.height));
 
     let (tx, mut rx) = unbounded_channel::<Action>();
+    client.attach(tx.clone());
     let input_tx = tx.clone();
     let input = tokio::spawn(async move {
         let mut events = EventStream::new();
@@ -139,8 +140,9 @@ pub async fn run(
     Ok(())
 }
 
+/// `client` is the data source: the server, or the cache or a file's store in its place.
 fn run_effects(
-    client: &Client,
+    client: &Source,
     tx: &UnboundedSender<Action>,
     config: Option<&PathBuf>,
     download: &mut Option<tokio::task::JoinHandle<()>>,
