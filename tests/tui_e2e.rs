@@ -65,7 +65,7 @@ fn launch(dir: &std::path::Path, args: &str, env: &str) -> Tmux {
     let socket = format!("trailscope-e2e-{}-{n}", std::process::id());
     let tmux = Tmux { socket };
     let script = format!(
-        "env TRAILSCOPE_CONFIG={cfg} XDG_STATE_HOME={state} XDG_CONFIG_HOME={state} TERM=xterm-256color {env} {bin} {args}; echo EXIT=$?; sleep 60",
+        "env TRAILSCOPE_CONFIG={cfg} XDG_STATE_HOME={state} XDG_CONFIG_HOME={state} XDG_CACHE_HOME={state} TERM=xterm-256color {env} {bin} {args}; echo EXIT=$?; sleep 60",
         cfg = dir.join("config.toml").display(),
         state = dir.display(),
         bin = env!("CARGO_BIN_EXE_trailscope"),
@@ -197,7 +197,7 @@ async fn browse_search_details_clear_quit() {
     );
     let tmux = Tmux { socket };
     let script = format!(
-        "env TRAILSCOPE_CONFIG={cfg} XDG_STATE_HOME={state} XDG_CONFIG_HOME={state} TERM=xterm-256color {bin} --server {url} --token {token}; echo EXIT=$?; sleep 60",
+        "env TRAILSCOPE_CONFIG={cfg} XDG_STATE_HOME={state} XDG_CONFIG_HOME={state} XDG_CACHE_HOME={state} TERM=xterm-256color {bin} --server {url} --token {token}; echo EXIT=$?; sleep 60",
         cfg = dir.path().join("config.toml").display(),
         state = dir.path().display(),
         bin = env!("CARGO_BIN_EXE_trailscope"),

@@ -179,6 +179,9 @@ fn read_ndjson(mut r: impl BufRead, out: &mut Batcher<'_>) -> std::io::Result<Op
         } else {
             &line[..]
         };
+        // The line's end is not part of the record (a cut-off string must not swallow it).
+        let text = text.strip_suffix(b"\n").unwrap_or(text);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
         if text.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
