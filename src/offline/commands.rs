@@ -363,8 +363,10 @@ pub fn open(args: OpenArgs) -> anyhow::Result<()> {
         .collect();
     let keymap = crate::tui::keymap::Keymap::with_overrides(&overrides)
         .map_err(|e| anyhow!("the config file: {e}"))?;
+    // The header names the file's place; the status beside it says `file NAME`.
+    let shown = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
     let mut app = App::new(Settings {
-        source: name.clone(),
+        source: shown.display().to_string(),
         query,
         keymap,
         theme: crate::tui::theme::Theme::new(crate::tui::theme::ColorDepth::detect()),
@@ -427,11 +429,7 @@ fn load_into(
             let _ = ready.send(Ready::First);
         } else if last.elapsed() >= NOTIFY_EVERY {
             last = Instant::now();
-            let pct = if size > 0 {
-                (bytes.min(size) * 100 / size) as u32
-            } else {
-                0
-            };
+            let pct = (bytes.min(size) * 100).checked_div(size).unwrap_or(0) as u32;
             let _ = tx.send(Action::Grew);
             if tx
                 .send(Action::Notice(format!(

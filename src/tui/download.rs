@@ -11,10 +11,11 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
 /// Starts `job`; aborting the returned task cancels it and removes the partial file.
 pub fn start(
-    client: Source,
+    client: impl Into<Source>,
     job: DownloadJob,
     tx: UnboundedSender<Action>,
 ) -> tokio::task::JoinHandle<()> {
+    let client = client.into();
     tokio::spawn(async move {
         let event = run(&client, job, &tx).await;
         let _ = tx.send(Action::Download(event));

@@ -35,6 +35,13 @@ struct Inner {
     tx: Mutex<Option<UnboundedSender<Action>>>,
 }
 
+/// The server alone, with no cache to fall back to.
+impl From<Client> for Source {
+    fn from(client: Client) -> Source {
+        Source::remote(client, None)
+    }
+}
+
 fn local_error(e: StoreError) -> ClientError {
     match e {
         StoreError::Invalid(m) => ClientError::InvalidQuery(m),
