@@ -18,7 +18,10 @@ fn offline_header_120x32() {
     }));
     let s = screen(&a, 120, 32);
     assert!(s.contains("OFFLINE — cached, synced 42 min ago"), "{s}");
-    assert!(s.contains("reading the cache"), "the footer says what happened:\n{s}");
+    assert!(
+        s.contains("reading the cache"),
+        "the footer says what happened:\n{s}"
+    );
     insta::assert_snapshot!(s);
 }
 
@@ -40,8 +43,14 @@ fn file_header_with_a_malformed_file_warning() {
         warning: Some("trail.ndjson is malformed at line 30 (byte 11638): not a trailscope entry; showing the 29 entries before it".into()),
     }));
     let s = screen(&a, 120, 32);
-    assert!(s.contains("file trail\\x1b[2J.ndjson") && s.contains("⚠ incomplete"), "{s}");
-    assert!(!s.contains('\u{1b}'), "a file name never reaches the terminal raw");
+    assert!(
+        s.contains("file trail\\x1b[2J.ndjson") && s.contains("⚠ incomplete"),
+        "{s}"
+    );
+    assert!(
+        !s.contains('\u{1b}'),
+        "a file name never reaches the terminal raw"
+    );
     insta::assert_snapshot!(s);
 }
 
@@ -52,7 +61,9 @@ fn coming_back_online_keeps_the_place_and_refreshes_only_the_counts() {
     key(&mut a, KeyCode::Char('j'));
     key(&mut a, KeyCode::Enter);
     let (selected, rows) = (a.selected, a.rows.len());
-    a.update(Action::Link(Link::Offline { synced: Some(now()) }));
+    a.update(Action::Link(Link::Offline {
+        synced: Some(now()),
+    }));
     let fx = a.update(Action::Link(Link::Online));
     assert_eq!((a.selected, a.rows.len()), (selected, rows));
     assert!(a.detail.is_some(), "the detail pane stays open");
@@ -69,8 +80,17 @@ fn synced_phrases() {
     let n = now();
     assert_eq!(synced_phrase(None, n), "never synced");
     assert_eq!(synced_phrase(Some(n), n), "synced just now");
-    assert_eq!(synced_phrase(Some(n - Duration::hours(3)), n), "synced 3 h ago");
-    assert_eq!(synced_phrase(Some(n - Duration::days(9)), n), "synced 9 days ago");
+    assert_eq!(
+        synced_phrase(Some(n - Duration::hours(3)), n),
+        "synced 3 h ago"
+    );
+    assert_eq!(
+        synced_phrase(Some(n - Duration::days(9)), n),
+        "synced 9 days ago"
+    );
     // A clock that went backwards is not "in the future".
-    assert_eq!(synced_phrase(Some(n + Duration::hours(1)), n), "synced just now");
+    assert_eq!(
+        synced_phrase(Some(n + Duration::hours(1)), n),
+        "synced just now"
+    );
 }
