@@ -300,7 +300,7 @@ fn eviction_leaves_the_append_only_triggers_in_force() {
                 .collect::<Vec<_>>(),
         )
         .unwrap();
-    let half = local.used_bytes().unwrap() / 2;
+    let half = local.used_bytes().unwrap() * 7 / 10;
     assert!(local.evict_to(half).unwrap() > 0);
     assert!(local.count().unwrap() > 0, "some are kept");
     let conn = rusqlite::Connection::open(&path).unwrap();
@@ -329,4 +329,29 @@ fn inserting_the_same_entries_again_adds_nothing() {
     assert_eq!(local.insert(&batch).unwrap(), 0);
     assert_eq!(local.count().unwrap(), 20);
     assert_eq!(local.tenant().unwrap().as_deref(), Some("acme"));
+}
+
+#[test]
+fn the_example_config_documents_the_cache_keys_with_their_defaults() {
+    const EXAMPLE: &str = include_str!("../config.example.toml");
+    let c: trailscope::config::ConfigFile = toml::from_str(EXAMPLE).unwrap();
+    let defaults = trailscope::offline::CacheConfig::default();
+    assert_eq!(c.cache.max_size_mb, defaults.max_size_mb);
+    assert_eq!(c.cache.max_bytes(), 1 << 30, "1 GiB");
+    assert_eq!(c.cache.dir, None);
+    let with_dir = EXAMPLE.replace("# dir = ", "dir = ");
+    let c: trailscope::config::ConfigFile = toml::from_str(&with_dir).unwrap();
+    assert!(c.cache.dir.is_some());
+    assert!(
+        toml::from_str::<trailscope::config::ConfigFile>("[cache]\nmax_size = 3\n").is_err(),
+        "typos are refused"
+    );
+    assert_eq!(
+        trailscope::offline::file_key("https://audit.example.com:8443/"),
+        "audit.example.com_8443"
+    );
+    assert_eq!(
+        trailscope::offline::file_key("../../etc/passwd"),
+        "_.._.._etc_passwd"
+    );
 }

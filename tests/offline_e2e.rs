@@ -244,6 +244,26 @@ fn the_tui_goes_offline_on_its_cache_and_reconnects_where_it_was() {
     });
     tmux.keys(&["q"]);
     tmux.wait(10, "exit status 0", |s| s.contains("EXIT=0"));
+    drop(tmux);
+
+    // A server that is down at start: the TUI opens on the cache.
+    drop(_server);
+    let tmux = Tmux::start(dir.path(), &format!("--server {url} --token {auditor}"));
+    let s = tmux.wait(20, "offline at start", |s| {
+        s.contains("OFFLINE — cached, synced") && s.contains("300 entries")
+    });
+    assert!(s.contains("deploy.finished"), "{s}");
+    tmux.keys(&["q"]);
+    tmux.wait(10, "exit status 0", |s| s.contains("EXIT=0"));
+    drop(tmux);
+    // --offline needs no token and never asks the server.
+    let tmux = Tmux::start(dir.path(), &format!("--server {url} --offline"));
+    let s = tmux.wait(20, "--offline", |s| {
+        s.contains("OFFLINE — cached, synced") && s.contains("300 entries")
+    });
+    assert!(s.contains("deploy.finished"), "{s}");
+    tmux.keys(&["q"]);
+    tmux.wait(10, "exit status 0", |s| s.contains("EXIT=0"));
 }
 
 #[test]
