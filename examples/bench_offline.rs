@@ -195,6 +195,9 @@ fn main() -> anyhow::Result<()> {
         loaded.entries as f64 / t.elapsed().as_secs_f64(),
         cache.used_bytes()? as f64 / 1048576.0
     );
+    let t = Instant::now();
+    cache.analyze()?;
+    println!("planner statistics (sampled ANALYZE): {:.0} ms", t.elapsed().as_secs_f64() * 1000.0);
     let store = cache.store();
     let filters = [
         "since:7d",

@@ -243,6 +243,7 @@ fn pull(remote: RemoteArgs, filter: Option<String>) -> anyhow::Result<()> {
         }
         store.set_meta(SYNCED_AT, Some(&format_ts(&chrono::Utc::now())))?;
         let evicted = store.evict_to(max)?;
+        store.analyze()?;
         if bar {
             eprintln!();
         }
@@ -452,6 +453,9 @@ fn load_into(
             (loaded, None)
         }
     };
+    if let Err(e) = store.analyze() {
+        tracing::warn!("could not analyse the file's store: {e}");
+    }
     tracing::info!(entries, took = ?started.elapsed(), "{name} loaded");
     if first {
         let _ = ready.send(match failed {

@@ -130,8 +130,16 @@ pub fn synced_at(store: &LocalStore) -> Option<DateTime<Utc>> {
         .and_then(|s| crate::model::parse_ts(&s))
 }
 
+/// Entries written through between refreshes of the planner's statistics.
+const ANALYZE_EVERY: usize = 50_000;
+
 /// The cache thread: everything waiting is written in one transaction, then the cap is kept.
 fn write_through(store: &LocalStore, rx: &mpsc::Receiver<Vec<Entry>>, max_bytes: u64) {
+    // Fresh planner statistics for what earlier sessions cached, then again as the cache grows.
+    if let Err(e) = store.analyze() {
+        tracing::warn!("the offline cache could not be analysed: {e}");
+    }
+    let mut since_analyze = 0usize;
     while let Ok(first) = rx.recv() {
         let mut all = first;
         while let Ok(more) = rx.try_recv() {
@@ -145,6 +153,11 @@ fn write_through(store: &LocalStore, rx: &mpsc::Receiver<Vec<Entry>>, max_bytes:
             continue;
         }
         let _ = store.set_meta(SYNCED_AT, Some(&crate::model::format_ts(&Utc::now())));
+        since_analyze += all.len();
+        if since_analyze >= ANALYZE_EVERY {
+            since_analyze = 0;
+            let _ = store.analyze();
+        }
         // Measuring is three pragma reads: cheap enough after every write.
         match store.evict_to(max_bytes) {
             Ok(0) => {}

@@ -125,7 +125,7 @@ impl Source {
         self.inner
             .cache
             .as_ref()
-            .is_some_and(|c| c.store().count().is_ok_and(|n| n > 0))
+            .is_some_and(|c| c.store().is_empty().is_ok_and(|empty| !empty))
     }
 
     /// The server failed with `e`: go offline if it is the network and the cache can answer.
