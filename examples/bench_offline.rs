@@ -197,7 +197,10 @@ fn main() -> anyhow::Result<()> {
     );
     let t = Instant::now();
     cache.analyze()?;
-    println!("planner statistics (sampled ANALYZE): {:.0} ms", t.elapsed().as_secs_f64() * 1000.0);
+    println!(
+        "planner statistics (sampled ANALYZE): {:.0} ms",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
     let store = cache.store();
     let filters = [
         "since:7d",
