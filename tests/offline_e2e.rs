@@ -209,19 +209,20 @@ fn the_tui_goes_offline_on_its_cache_and_reconnects_where_it_was() {
     // The server dies. The next request (a refresh) finds it gone: the TUI says so and reads the cache.
     server.kill();
     tmux.keys(&["r"]);
-    let s = tmux.wait(20, "the offline header", |s| {
+    // The header changes as soon as the request fails; the rows follow from the cache.
+    tmux.wait(20, "the offline header and the cached rows", |s| {
         s.contains("OFFLINE — cached, synced")
+            && s.contains("300 entries")
+            && s.contains("deploy.finished")
     });
-    assert!(
-        s.contains("300 entries") && s.contains("deploy.finished"),
-        "{s}"
-    );
     // Filters and details still work, on the cache.
     tmux.keys(&["/", "printer", "Enter"]);
-    let s = tmux.wait(20, "the search on the cache", |s| {
-        s.contains("printer.jammed") && !s.contains("deploy.finished")
+    tmux.wait(20, "the search on the cache, and its count", |s| {
+        s.contains("printer.jammed")
+            && !s.contains("deploy.finished")
+            && s.contains("1 entries")
+            && s.contains("OFFLINE")
     });
-    assert!(s.contains("1 entries") && s.contains("OFFLINE"), "{s}");
     tmux.keys(&["Enter"]);
     tmux.wait(20, "the JSON details from the cache", |s| {
         s.contains("\"action\": \"printer.jammed\"") && s.contains("\"description\"")
@@ -249,19 +250,21 @@ fn the_tui_goes_offline_on_its_cache_and_reconnects_where_it_was() {
     // A server that is down at start: the TUI opens on the cache.
     drop(_server);
     let tmux = Tmux::start(dir.path(), &format!("--server {url} --token {auditor}"));
-    let s = tmux.wait(20, "offline at start", |s| {
-        s.contains("OFFLINE — cached, synced") && s.contains("300 entries")
+    tmux.wait(20, "offline at start", |s| {
+        s.contains("OFFLINE — cached, synced")
+            && s.contains("300 entries")
+            && s.contains("deploy.finished")
     });
-    assert!(s.contains("deploy.finished"), "{s}");
     tmux.keys(&["q"]);
     tmux.wait(10, "exit status 0", |s| s.contains("EXIT=0"));
     drop(tmux);
     // --offline needs no token and never asks the server.
     let tmux = Tmux::start(dir.path(), &format!("--server {url} --offline"));
-    let s = tmux.wait(20, "--offline", |s| {
-        s.contains("OFFLINE — cached, synced") && s.contains("300 entries")
+    tmux.wait(20, "--offline", |s| {
+        s.contains("OFFLINE — cached, synced")
+            && s.contains("300 entries")
+            && s.contains("deploy.finished")
     });
-    assert!(s.contains("deploy.finished"), "{s}");
     tmux.keys(&["q"]);
     tmux.wait(10, "exit status 0", |s| s.contains("EXIT=0"));
 }
