@@ -231,12 +231,13 @@ async fn browse_search_details_clear_quit() {
     assert!(newest < older, "newest first:\n{s}");
 
     tmux.keys(&["/", "printer", "Enter"]);
-    let s = tmux
-        .wait_for("the search to narrow the table", |s| {
-            s.contains("printer.jammed") && !s.contains("deploy.finished")
-        })
-        .await;
-    assert!(s.contains("1 entries") || s.contains("1 entry"), "{s}");
+    // The count arrives on its own, after the rows: wait for both.
+    tmux.wait_for("the search to narrow the table", |s| {
+        s.contains("printer.jammed")
+            && !s.contains("deploy.finished")
+            && (s.contains("1 entries") || s.contains("1 entry"))
+    })
+    .await;
 
     tmux.keys(&["Enter"]);
     tmux.wait_for("the JSON details", |s| {
