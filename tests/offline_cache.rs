@@ -355,3 +355,61 @@ fn the_example_config_documents_the_cache_keys_with_their_defaults() {
         "_.._.._etc_passwd"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_pseudonymised_on_the_server_is_pseudonymised_in_the_cache_too() {
+    let server = TestServer::start().await;
+    let (status, body) = server.post(&server.writer, json!(events(40))).await;
+    assert_eq!(status, 201, "{body}");
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open(dir.path().join("c.db"), 1 << 30).unwrap();
+    let client = Client::new(&server.url, &server.auditor).unwrap();
+    let online = Source::remote(client, Some(cache.clone()));
+    let q: Query = "actor:u_3".parse().unwrap();
+    let wait_for = |pred: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !pred() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the write-through never caught up"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    let before = all(&online, &q).await;
+    assert!(!before.is_empty());
+    wait_for(&|| cache.store().count().unwrap() as usize >= before.len());
+    let offline = Source::offline(cache.clone());
+    let q_email: Query = "user3@example.com".parse().unwrap();
+    assert!(
+        !all(&offline, &q_email).await.is_empty(),
+        "searchable in the cache before"
+    );
+    let resp = server
+        .http
+        .post(format!("{}/v1/pseudonymise", server.url))
+        .bearer_auth(&server.admin)
+        .json(&json!({"actor_id": "u_3"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    // Reading the same entries again brings the pseudonymised form into the cache.
+    let after = all(&online, &q).await;
+    assert!(after.iter().all(|e| e.actor.is_pseudonymised()));
+    let found = |text: &'static str| {
+        let offline = offline.clone();
+        async move { all(&offline, &text.parse().unwrap()).await.len() }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while found("user3@example.com").await > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the old email is still in the cache"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let cached = all(&offline, &q).await;
+    assert_eq!(cached, after, "the cache holds what the server now returns");
+    server.stop().await;
+}

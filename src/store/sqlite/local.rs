@@ -67,7 +67,10 @@ impl LocalStore {
         let writer = connect(path)?;
         writer.execute_batch(META)?;
         writer.execute_batch(match durability {
-            Durability::Cache => "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32768;",
+            // secure_delete: what eviction removes or a pseudonym replaces is zeroed in the file.
+            Durability::Cache => {
+                "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32768; PRAGMA secure_delete=ON;"
+            }
             Durability::Scratch => "PRAGMA synchronous=OFF; PRAGMA cache_size=-65536;",
         })?;
         let store = SqliteStore::open(path)?;
@@ -95,7 +98,7 @@ impl LocalStore {
         }
         let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction()?;
-        let mut added = 0;
+        let (mut added, mut rewritten) = (0, 0);
         {
             let mut insert =
                 tx.prepare_cached(&row::INSERT.replacen("INSERT", "INSERT OR IGNORE", 1))?;
@@ -109,6 +112,11 @@ impl LocalStore {
             let mut last_action: Option<(&str, &str)> = None;
             for e in entries {
                 if insert.execute(rusqlite::params_from_iter(row::to_params(e, &none)))? == 0 {
+                    // Already here. If the server has since pseudonymised the person, the
+                    // copy follows: an erased name must not live on in a laptop's cache.
+                    if e.actor.is_pseudonymised() && follow_pseudonym(&tx, e)? {
+                        rewritten += 1;
+                    }
                     continue;
                 }
                 added += 1;
@@ -124,6 +132,13 @@ impl LocalStore {
                 )?
                 .execute([&last.tenant])?;
             }
+        }
+        if rewritten > 0 {
+            // A contentless index only marks replaced text deleted; merge so it is gone.
+            tx.execute(
+                "INSERT INTO entries_fts (entries_fts) VALUES ('optimize')",
+                [],
+            )?;
         }
         tx.commit()?;
         Ok(added)
@@ -211,6 +226,41 @@ impl LocalStore {
         }
         Ok(removed)
     }
+}
+
+/// Rewrites a cached entry's personal fields to the pseudonymised form the server now returns,
+/// through the triggers' pseudonymise permit (which lets exactly those fields change). Returns
+/// whether anything changed.
+fn follow_pseudonym(tx: &Connection, e: &Entry) -> Result<bool, StoreError> {
+    let a = &e.actor;
+    let stored: Option<(i64, Option<String>, Option<String>, Option<String>, Option<String>)> = tx
+        .prepare_cached(
+            "SELECT rowid, actor_name, actor_email, actor_ip, actor_user_agent FROM entries WHERE id = ?1 AND tenant = ?2",
+        )?
+        .query_row(params![e.id, e.tenant], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .optional()?;
+    let Some((rowid, name, email, ip, agent)) = stored else {
+        return Ok(false);
+    };
+    if (&name, &email, &ip, &agent) == (&a.name, &a.email, &a.ip, &a.user_agent) {
+        return Ok(false);
+    }
+    tx.execute(
+        "INSERT INTO maintenance (tenant, op, upto) VALUES (?1, 'pseudonymise', 0)",
+        [&e.tenant],
+    )?;
+    tx.prepare_cached(
+        "UPDATE entries SET actor_name = ?2, actor_email = ?3, actor_ip = ?4, actor_user_agent = ?5 WHERE rowid = ?1",
+    )?
+    .execute(params![rowid, a.name, a.email, a.ip, a.user_agent])?;
+    tx.prepare_cached("DELETE FROM entries_fts WHERE rowid = ?1")?
+        .execute([rowid])?;
+    tx.prepare_cached("INSERT INTO entries_fts (rowid, text) VALUES (?1, ?2)")?
+        .execute(params![rowid, row::search_text(e)])?;
+    tx.execute("DELETE FROM maintenance", [])?;
+    Ok(true)
 }
 
 /// Deletes the `n` oldest entries (by `occurred_at`, then `seq`) and their search text.
