@@ -233,18 +233,25 @@ impl LocalStore {
 /// whether anything changed.
 fn follow_pseudonym(tx: &Connection, e: &Entry) -> Result<bool, StoreError> {
     let a = &e.actor;
-    let stored: Option<(i64, Option<String>, Option<String>, Option<String>, Option<String>)> = tx
+    let stored: Option<(i64, [Option<String>; 4])> = tx
         .prepare_cached(
             "SELECT rowid, actor_name, actor_email, actor_ip, actor_user_agent FROM entries WHERE id = ?1 AND tenant = ?2",
         )?
         .query_row(params![e.id, e.tenant], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]))
         })
         .optional()?;
-    let Some((rowid, name, email, ip, agent)) = stored else {
+    let Some((rowid, personal)) = stored else {
         return Ok(false);
     };
-    if (&name, &email, &ip, &agent) == (&a.name, &a.email, &a.ip, &a.user_agent) {
+    if personal
+        == [
+            a.name.clone(),
+            a.email.clone(),
+            a.ip.clone(),
+            a.user_agent.clone(),
+        ]
+    {
         return Ok(false);
     }
     tx.execute(
