@@ -3,6 +3,7 @@
 
 pub mod commands;
 pub mod load;
+mod load_csv;
 
 use crate::model::Entry;
 use crate::store::sqlite::{Durability, LocalStore};
