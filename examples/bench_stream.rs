@@ -279,7 +279,8 @@ async fn tui_child(url: String, token: String, secs: u64) {
     let mut last_mode = None;
     let mut frames = 0u64;
     let mut rows_at_start = 0;
-    let app = trailscope::tui::event_loop::drive(&mut term, &client, app, (tx, rx), None, |app| {
+    let source = trailscope::tui::source::Source::from(client);
+    let app = trailscope::tui::event_loop::drive(&mut term, &source, app, (tx, rx), None, |app| {
         frames += 1;
         if last_mode.is_some() && last_mode != Some(app.time_mode) {
             if let Some(t) = pending.lock().unwrap().pop_front() {

@@ -30,6 +30,9 @@ pub struct TuiArgs {
     /// The filter to open with, in the query language (e.g. "kind:deleted since:2d").
     #[arg(long)]
     pub filter: Option<String>,
+    /// Read the profile's offline cache only; never ask the server.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 /// The subcommands.
@@ -65,6 +68,11 @@ pub enum Command {
         #[command(flatten)]
         remote: RemoteArgs,
     },
+    /// The offline cache: what it holds, clearing it, pulling a range ahead of time.
+    #[command(subcommand)]
+    Cache(crate::offline::commands::CacheCommand),
+    /// Review an export file (CSV, JSON or NDJSON) in the TUI, offline.
+    Open(crate::offline::commands::OpenArgs),
     /// Check an evidence pack (zip) against its manifest, offline: hashes and row counts.
     VerifyPack {
         /// The pack file.

@@ -32,6 +32,9 @@ pub struct ConfigFile {
     /// `[views]`: saved views, name = filter in the query language.
     #[serde(default)]
     pub views: BTreeMap<String, String>,
+    /// `[cache]`: the offline cache's size cap and place.
+    #[serde(default)]
+    pub cache: crate::offline::CacheConfig,
 }
 
 /// `[profiles.NAME]`: where a server is and how to get its token.

@@ -10,6 +10,7 @@ pub mod export;
 pub mod export_command;
 pub mod ingest_command;
 pub mod model;
+pub mod offline;
 pub mod server;
 pub mod store;
 pub mod tail_command;

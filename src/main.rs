@@ -11,6 +11,8 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => trailscope::commands::serve(args),
         Some(Command::Token(cmd)) => trailscope::commands::token(cmd),
         Some(Command::Demo) => trailscope::tui_command::demo(),
+        Some(Command::Cache(cmd)) => trailscope::offline::commands::cache(cmd),
+        Some(Command::Open(args)) => trailscope::offline::commands::open(args),
         Some(Command::VerifyPack { file }) => trailscope::commands::verify_pack(&file),
         Some(Command::VerifyArchive { manifest, remote }) => {
             trailscope::commands::verify_archive(&manifest, remote)

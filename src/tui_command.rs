@@ -5,6 +5,7 @@ use crate::client::Client;
 use crate::config::{ConfigFile, tui_config_path};
 use crate::model::Query;
 use crate::tui::keymap::Keymap;
+use crate::tui::source::Source;
 use crate::tui::theme::{ColorDepth, Theme};
 use crate::tui::{App, Settings, default_query};
 use anyhow::{Context, anyhow};
@@ -24,6 +25,10 @@ pub struct Resolved {
     pub keymap: Keymap,
     pub views: Vec<(String, String)>,
     pub config_path: Option<PathBuf>,
+    /// `--offline`: the cache only.
+    pub offline: bool,
+    /// This profile's (or server's) offline cache and its cap; `None` keeps no cache.
+    pub cache: Option<(PathBuf, u64)>,
 }
 
 /// Reads the TUI's config file; a missing file is an empty config.
@@ -58,13 +63,23 @@ pub fn resolve(args: &TuiArgs) -> anyhow::Result<Resolved> {
         .ok_or_else(|| UsageError(format!("say which server to read: --server URL, TRAILSCOPE_SERVER, or a profile in {where_} (or try `trailscope demo`)")))?;
     let token = match &args.token {
         Some(t) => t.clone(),
-        None => profile
+        None => match profile
             .as_ref()
             .map(|p| p.resolve_token())
             .transpose()?
             .flatten()
-            .ok_or_else(|| UsageError("say which token to use: --token T, TRAILSCOPE_TOKEN, or token / token_file / token_cmd in a profile".into()))?,
+        {
+            Some(t) => t,
+            // Offline, the server is never asked: no token is needed to read the cache.
+            None if args.offline => String::new(),
+            None => return Err(UsageError("say which token to use: --token T, TRAILSCOPE_TOKEN, or token / token_file / token_cmd in a profile".into()).into()),
+        },
     };
+    // One cache per profile; without a profile, one per server URL.
+    let cache = config
+        .cache
+        .path_for(profile_name.as_deref().unwrap_or(&server))
+        .map(|p| (p, config.cache.max_bytes()));
     let filter = args
         .filter
         .clone()
@@ -93,6 +108,8 @@ pub fn resolve(args: &TuiArgs) -> anyhow::Result<Resolved> {
         keymap,
         views: config.views.into_iter().collect(),
         config_path,
+        offline: args.offline,
+        cache,
     })
 }
 
@@ -126,7 +143,27 @@ pub async fn run_resolved(
     extra: Option<tokio::sync::mpsc::UnboundedReceiver<crate::tui::Action>>,
 ) -> anyhow::Result<()> {
     let client = Client::new(&r.server, &r.token)?;
-    let app = App::new(Settings {
+    let cache = match &r.cache {
+        Some((path, max)) => match crate::offline::Cache::open(path, *max) {
+            Ok(c) => Some(c),
+            Err(e) if r.offline => return Err(e),
+            Err(e) => {
+                tracing::warn!("working without the offline cache: {e:#}");
+                None
+            }
+        },
+        None if r.offline => {
+            return Err(anyhow!(
+                "there is no cache directory on this system, so there is nothing to read offline"
+            ));
+        }
+        None => None,
+    };
+    let source = match cache {
+        Some(c) if r.offline => Source::offline(c),
+        cache => Source::remote(client, cache),
+    };
+    let mut app = App::new(Settings {
         source: r.source,
         query: r.query,
         keymap: r.keymap,
@@ -135,7 +172,8 @@ pub async fn run_resolved(
         now: chrono::Utc::now(),
         size: (80, 24),
     });
-    crate::tui::event_loop::run(client, app, r.config_path, extra).await
+    app.link = source.link();
+    crate::tui::event_loop::run(source, app, r.config_path, extra).await
 }
 
 /// `trailscope [--server URL] [--token T] [--profile NAME] [--filter Q]`.
@@ -216,8 +254,11 @@ pub fn demo() -> anyhow::Result<()> {
             token: Some(token),
             profile: None,
             filter: None,
+            offline: false,
         })?;
         resolved.source = format!("demo ({})", resolved.server);
+        // The demo's server lives as long as the process: nothing of it is worth caching.
+        resolved.cache = None;
         let result = run_resolved(resolved, Some(extra)).await;
         let _ = stop.send(());
         let _ = server.await;

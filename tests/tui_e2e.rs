@@ -65,7 +65,7 @@ fn launch(dir: &std::path::Path, args: &str, env: &str) -> Tmux {
     let socket = format!("trailscope-e2e-{}-{n}", std::process::id());
     let tmux = Tmux { socket };
     let script = format!(
-        "env TRAILSCOPE_CONFIG={cfg} XDG_STATE_HOME={state} XDG_CONFIG_HOME={state} TERM=xterm-256color {env} {bin} {args}; echo EXIT=$?; sleep 60",
+        "env TRAILSCOPE_CONFIG={cfg} XDG_STATE_HOME={state} XDG_CONFIG_HOME={state} XDG_CACHE_HOME={state} TERM=xterm-256color {env} {bin} {args}; echo EXIT=$?; sleep 60",
         cfg = dir.join("config.toml").display(),
         state = dir.display(),
         bin = env!("CARGO_BIN_EXE_trailscope"),
@@ -197,7 +197,7 @@ async fn browse_search_details_clear_quit() {
     );
     let tmux = Tmux { socket };
     let script = format!(
-        "env TRAILSCOPE_CONFIG={cfg} XDG_STATE_HOME={state} XDG_CONFIG_HOME={state} TERM=xterm-256color {bin} --server {url} --token {token}; echo EXIT=$?; sleep 60",
+        "env TRAILSCOPE_CONFIG={cfg} XDG_STATE_HOME={state} XDG_CONFIG_HOME={state} XDG_CACHE_HOME={state} TERM=xterm-256color {bin} --server {url} --token {token}; echo EXIT=$?; sleep 60",
         cfg = dir.path().join("config.toml").display(),
         state = dir.path().display(),
         bin = env!("CARGO_BIN_EXE_trailscope"),
@@ -231,12 +231,13 @@ async fn browse_search_details_clear_quit() {
     assert!(newest < older, "newest first:\n{s}");
 
     tmux.keys(&["/", "printer", "Enter"]);
-    let s = tmux
-        .wait_for("the search to narrow the table", |s| {
-            s.contains("printer.jammed") && !s.contains("deploy.finished")
-        })
-        .await;
-    assert!(s.contains("1 entries") || s.contains("1 entry"), "{s}");
+    // The count arrives on its own, after the rows: wait for both.
+    tmux.wait_for("the search to narrow the table", |s| {
+        s.contains("printer.jammed")
+            && !s.contains("deploy.finished")
+            && (s.contains("1 entries") || s.contains("1 entry"))
+    })
+    .await;
 
     tmux.keys(&["Enter"]);
     tmux.wait_for("the JSON details", |s| {

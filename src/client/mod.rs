@@ -174,6 +174,24 @@ impl Client {
         self.get("/v1/retention", &[]).await
     }
 
+    /// `GET /healthz`: whether the server answers at all (no token needed).
+    pub async fn health(&self) -> Result<(), ClientError> {
+        let resp = self
+            .http
+            .get(format!("{}/healthz", self.base))
+            .timeout(Duration::from_secs(3))
+            .send()
+            .await
+            .map_err(|e| ClientError::Unreachable {
+                url: self.base.clone(),
+                reason: reqwest_reason(&e),
+            })?;
+        match resp.status().as_u16() {
+            s if (200..300).contains(&s) => Ok(()),
+            s => Err(status_error(s, "")),
+        }
+    }
+
     /// The count and activity histogram under the filter.
     pub async fn stats(&self, q: &Query, buckets: usize) -> Result<Stats, ClientError> {
         let mut params = filter_params(q);

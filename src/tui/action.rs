@@ -41,10 +41,14 @@ pub enum Action {
         follower: u64,
         event: crate::client::Live,
     },
+    /// Follow mode cannot run here (no server: the offline cache or a file), and why.
+    FollowRefused(String),
     /// SIGTERM, SIGHUP or SIGINT: leave cleanly so the terminal is restored.
     Terminate,
     /// A message for the footer (e.g. a view could not be saved).
     Notice(String),
+    /// The data source went offline, came back, or a file's load stopped early.
+    Link(super::link::Link),
 }
 
 /// Work `update` asks the event loop to do; results come back as actions.

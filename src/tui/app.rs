@@ -103,6 +103,8 @@ pub struct App {
     pub size: Rect,
     pub spinner: usize,
     retry_at: Option<DateTime<Utc>>,
+    /// Online, offline on the cache, or a file (issue 5).
+    pub link: super::link::Link,
     stats_pending: bool,
     /// Follow mode, while it is on.
     pub follow: Option<super::follow::Follow>,
@@ -155,6 +157,7 @@ impl App {
             size: Rect::new(0, 0, s.size.0, s.size.1),
             spinner: 0,
             retry_at: None,
+            link: super::link::Link::Online,
             stats_pending: false,
             follow: None,
             live_gen: 0,
@@ -335,6 +338,11 @@ impl App {
                 fx
             }
             Action::Live { follower, event } => self.on_live(follower, event),
+            Action::FollowRefused(why) => {
+                self.follow = None;
+                self.flash = Some(why);
+                Vec::new()
+            }
             Action::Page { load, result } => {
                 if load != self.load {
                     return Vec::new();
@@ -423,6 +431,7 @@ impl App {
                 self.flash = Some(m);
                 Vec::new()
             }
+            Action::Link(link) => self.on_link(link),
             Action::Facets {
                 load,
                 field,

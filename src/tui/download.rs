@@ -1,7 +1,7 @@
 //! The TUI's downloads on a tokio task: streamed into a staged file, progress as actions.
 
 use super::action::{Action, DownloadEvent, DownloadJob, DownloadKind};
-use crate::client::Client;
+use super::source::Source;
 use crate::export::{Format, RowCounter, StageError, StagedFile, count_json_entries};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
@@ -11,17 +11,18 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
 /// Starts `job`; aborting the returned task cancels it and removes the partial file.
 pub fn start(
-    client: Client,
+    client: impl Into<Source>,
     job: DownloadJob,
     tx: UnboundedSender<Action>,
 ) -> tokio::task::JoinHandle<()> {
+    let client = client.into();
     tokio::spawn(async move {
         let event = run(&client, job, &tx).await;
         let _ = tx.send(Action::Download(event));
     })
 }
 
-async fn run(client: &Client, job: DownloadJob, tx: &UnboundedSender<Action>) -> DownloadEvent {
+async fn run(client: &Source, job: DownloadJob, tx: &UnboundedSender<Action>) -> DownloadEvent {
     let mut staged = match StagedFile::create(&job.path, job.overwrite) {
         Ok(s) => s,
         Err(StageError::Exists(p)) => return DownloadEvent::Exists(p),

@@ -3,8 +3,8 @@
 
 use super::action::{Action, Effect};
 use super::app::App;
+use super::source::Source;
 use super::views;
-use crate::client::Client;
 use base64::Engine;
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
 use crossterm::execute;
@@ -53,7 +53,7 @@ impl Drop for Guard {
 /// Runs the TUI until the user quits. `config` is where saved views are written; `extra`
 /// carries actions from outside the TUI (the demo's loading progress).
 pub async fn run(
-    client: Client,
+    client: Source,
     mut app: App,
     config: Option<PathBuf>,
     extra: Option<UnboundedReceiver<Action>>,
@@ -69,6 +69,7 @@ pub async fn run(
     app.update(Action::Resize(size.width, size.height));
 
     let (tx, rx) = unbounded_channel::<Action>();
+    client.attach(tx.clone());
     let input_tx = tx.clone();
     let input = tokio::spawn(async move {
         let mut events = EventStream::new();
@@ -132,7 +133,7 @@ pub async fn run(
 /// closes. `run` feeds it a terminal; the benchmarks feed it a `TestBackend` and their keys.
 pub async fn drive<B: ratatui::backend::Backend>(
     terminal: &mut Terminal<B>,
-    client: &Client,
+    client: &Source,
     mut app: App,
     (tx, mut rx): (UnboundedSender<Action>, UnboundedReceiver<Action>),
     config: Option<&PathBuf>,
@@ -177,8 +178,9 @@ struct Tasks {
     follow: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// `client` is the data source: the server, or the cache or a file's store in its place.
 fn run_effects(
-    client: &Client,
+    client: &Source,
     tx: &UnboundedSender<Action>,
     config: Option<&PathBuf>,
     tasks: &mut Tasks,
@@ -238,8 +240,18 @@ fn run_effects(
                 if let Some(old) = tasks.follow.take() {
                     old.abort();
                 }
+                let Some(remote) = client.client().cloned() else {
+                    let _ = tx.send(Action::FollowRefused(
+                        "following needs the server: this is the offline cache or a file".into(),
+                    ));
+                    continue;
+                };
                 tasks.follow = Some(tokio::spawn(async move {
-                    crate::client::follow(&client, &query, after, |event| {
+                    crate::client::follow(&remote, &query, after, |event| {
+                        // What was seen live is kept for offline review like any page.
+                        if let crate::client::Live::Entries(entries) = &event {
+                            client.keep(entries);
+                        }
                         tx.send(Action::Live { follower, event }).is_ok()
                     })
                     .await;

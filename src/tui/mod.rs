@@ -13,7 +13,9 @@ pub mod input;
 pub mod json_tree;
 pub mod keymap;
 pub mod layout;
+pub mod link;
 pub mod rows;
+pub mod source;
 pub mod theme;
 pub mod views;
 

@@ -1,6 +1,7 @@
 //! The embedded store: one SQLite file in WAL mode, a single group-committing writer thread,
 //! and a small pool of read connections.
 
+pub mod local;
 mod prune;
 mod pseudonymise;
 mod row;
@@ -22,6 +23,7 @@ use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+pub use local::{Durability, LocalStore};
 pub use prune::{ArchiveManifest, ArchivedEntry};
 pub use sql::contains_ci;
 pub use token_admin::TokenAdmin;

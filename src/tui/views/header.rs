@@ -96,12 +96,12 @@ pub fn render_header(app: &App, f: &mut Frame, area: Rect) {
             spans.push(Span::styled(" ─ ", t.dim()));
             spans.push(span(s, t.title()));
         }
-        spans.extend([
-            Span::styled(" ─ ", t.dim()),
-            status.clone(),
-            Span::styled(" ─ ", t.dim()),
-            count.clone(),
-        ]);
+        spans.push(Span::styled(" ─ ", t.dim()));
+        match super::link::status(app) {
+            Some(link) => spans.extend(link),
+            None => spans.push(status.clone()),
+        }
+        spans.extend([Span::styled(" ─ ", t.dim()), count.clone()]);
         if let Some(r) = range {
             spans.push(Span::styled(" ─ ", t.dim()));
             spans.push(span(r, t.dim()));

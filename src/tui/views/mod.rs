@@ -6,6 +6,7 @@ mod dialogs;
 mod filters;
 pub mod header;
 mod help;
+pub mod link;
 mod prompt;
 mod table;
 

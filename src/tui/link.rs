@@ -1,0 +1,73 @@
+//! The link to the data: online, offline on the cache, or a file; and how the app takes a change.
+
+use super::action::Effect;
+use super::app::{App, Status};
+use chrono::{DateTime, Utc};
+
+/// What the header says about where the data comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Link {
+    /// Talking to the server.
+    #[default]
+    Online,
+    /// The server cannot be reached (or `--offline`): answers come from the cache.
+    Offline { synced: Option<DateTime<Utc>> },
+    /// Reviewing an export file; `warning` says where a malformed file stopped.
+    File {
+        name: String,
+        warning: Option<String>,
+    },
+}
+
+impl App {
+    /// The source went offline, came back, or a file's load stopped: say so, keep the user's place.
+    pub fn on_link(&mut self, link: Link) -> Vec<Effect> {
+        let was = std::mem::replace(&mut self.link, link.clone());
+        match link {
+            Link::Online => {
+                self.status = Status::Connected;
+                if matches!(was, Link::Offline { .. }) {
+                    self.flash =
+                        Some("the server answers again: back online, where you were".into());
+                    // The count and histogram were the cache's; the rows stay where they are.
+                    return vec![Effect::FetchStats {
+                        load: self.generation(),
+                        query: self.query.clone(),
+                        buckets: (self.size.width as usize).saturating_sub(2).clamp(10, 400),
+                    }];
+                }
+                Vec::new()
+            }
+            Link::Offline { .. } => {
+                self.status = Status::Connected;
+                if !matches!(was, Link::Offline { .. }) {
+                    self.flash = Some(
+                        "the server cannot be reached: reading the cache, retrying in the background".into(),
+                    );
+                }
+                Vec::new()
+            }
+            Link::File { warning, .. } => {
+                if let Some(w) = warning {
+                    self.flash = Some(w);
+                }
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// "synced 5 min ago" and the like, for the offline header.
+pub fn synced_phrase(synced: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+    let Some(t) = synced else {
+        return "never synced".into();
+    };
+    let secs = (now - t).num_seconds().max(0);
+    let ago = match secs {
+        0..60 => "just now".to_string(),
+        60..3600 => format!("{} min ago", secs / 60),
+        3600..86400 => format!("{} h ago", secs / 3600),
+        _ => format!("{} days ago", secs / 86400),
+    };
+    format!("synced {ago}")
+}

@@ -1,0 +1,400 @@
+//! Where the TUI's data comes from: the server (writing what it fetches through to the cache),
+//! the cache when the server cannot be reached, or a local store loaded from an export file.
+//! The event loop runs the same effects against any of them; the answers have the same types.
+
+use super::action::Action;
+pub use super::link::Link;
+use crate::client::{Client, ClientError, DownloadError, Sink};
+use crate::export::{Exporter, Format};
+use crate::model::{FacetField, Facets, Order, Page, Query, Stats};
+use crate::offline::Cache;
+use crate::store::sqlite::LocalStore;
+use crate::store::{PageRequest, Store, StoreError};
+use chrono::{DateTime, Utc};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// The first retry after the server went away, and the longest wait between retries.
+const RETRY_FIRST: Duration = Duration::from_secs(1);
+const RETRY_MAX: Duration = Duration::from_secs(10);
+
+/// The data source the event loop runs effects against. Cheap to clone.
+#[derive(Clone)]
+pub struct Source {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    remote: Option<Client>,
+    cache: Option<Cache>,
+    local: Option<Arc<LocalStore>>,
+    offline: AtomicBool,
+    retrying: AtomicBool,
+    tx: Mutex<Option<UnboundedSender<Action>>>,
+}
+
+/// The server alone, with no cache to fall back to.
+impl From<Client> for Source {
+    fn from(client: Client) -> Source {
+        Source::remote(client, None)
+    }
+}
+
+fn local_error(e: StoreError) -> ClientError {
+    match e {
+        StoreError::Invalid(m) => ClientError::InvalidQuery(m),
+        other => ClientError::Server {
+            status: 500,
+            message: format!("the local copy failed: {other}"),
+        },
+    }
+}
+
+impl Source {
+    fn build(
+        remote: Option<Client>,
+        cache: Option<Cache>,
+        local: Option<Arc<LocalStore>>,
+        offline: bool,
+    ) -> Source {
+        Source {
+            inner: Arc::new(Inner {
+                remote,
+                cache,
+                local,
+                offline: AtomicBool::new(offline),
+                retrying: AtomicBool::new(false),
+                tx: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// The server, falling back to `cache` (if any) when it cannot be reached.
+    pub fn remote(client: Client, cache: Option<Cache>) -> Source {
+        let local = cache.as_ref().map(|c| c.store().clone());
+        Source::build(Some(client), cache, local, false)
+    }
+
+    /// The cache alone (`--offline`): the server is never asked.
+    pub fn offline(cache: Cache) -> Source {
+        let local = Some(cache.store().clone());
+        Source::build(None, Some(cache), local, true)
+    }
+
+    /// A local store loaded from an export file.
+    pub fn file(store: Arc<LocalStore>) -> Source {
+        Source::build(None, None, Some(store), true)
+    }
+
+    /// The server's client, when there is one.
+    pub fn client(&self) -> Option<&Client> {
+        self.inner.remote.as_ref()
+    }
+
+    /// Keeps entries that arrived another way (live) in the cache, if there is one.
+    pub fn keep(&self, entries: &[crate::model::Entry]) {
+        if let Some(cache) = &self.inner.cache {
+            cache.write(entries.to_vec());
+        }
+    }
+
+    /// Where link changes (offline, back online) are reported.
+    pub fn attach(&self, tx: UnboundedSender<Action>) {
+        *self.inner.tx.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+    }
+
+    /// Whether answers now come from the local copy.
+    pub fn is_offline(&self) -> bool {
+        self.inner.offline.load(Ordering::SeqCst)
+    }
+
+    /// The link as the header should state it now.
+    pub fn link(&self) -> Link {
+        if self.is_offline() && self.inner.cache.is_some() {
+            Link::Offline {
+                synced: self.inner.cache.as_ref().and_then(Cache::synced_at),
+            }
+        } else {
+            Link::Online
+        }
+    }
+
+    fn send(&self, a: Action) {
+        if let Some(tx) = &*self.inner.tx.lock().unwrap_or_else(|p| p.into_inner()) {
+            let _ = tx.send(a);
+        }
+    }
+
+    /// A cache worth falling back to: one that holds entries.
+    fn usable_cache(&self) -> bool {
+        self.inner
+            .cache
+            .as_ref()
+            .is_some_and(|c| c.store().is_empty().is_ok_and(|empty| !empty))
+    }
+
+    /// The server failed with `e`: go offline if it is the network and the cache can answer.
+    fn fall_back(&self, e: &ClientError) -> bool {
+        if !e.is_transient() || !self.usable_cache() {
+            return false;
+        }
+        if !self.inner.offline.swap(true, Ordering::SeqCst) {
+            tracing::warn!("the server cannot be reached ({e}); working on the cache");
+            self.send(Action::Link(self.link()));
+        }
+        self.retry_in_background();
+        true
+    }
+
+    /// Asks the server with backoff until it answers again, then says so.
+    fn retry_in_background(&self) {
+        let Some(client) = self.inner.remote.clone() else {
+            return;
+        };
+        if self.inner.retrying.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut wait = RETRY_FIRST;
+            loop {
+                tokio::time::sleep(wait).await;
+                if client.health().await.is_ok() {
+                    me.inner.offline.store(false, Ordering::SeqCst);
+                    me.inner.retrying.store(false, Ordering::SeqCst);
+                    tracing::info!("the server answers again");
+                    me.send(Action::Link(Link::Online));
+                    return;
+                }
+                wait = (wait * 2).min(RETRY_MAX);
+            }
+        });
+    }
+
+    /// Runs `f` on the local store, off the async threads.
+    async fn local<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&LocalStore, &str) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ClientError> {
+        let Some(store) = self.inner.local.clone() else {
+            return Err(ClientError::Unreachable {
+                url: "the cache".into(),
+                reason: "there is no local copy".into(),
+            });
+        };
+        tokio::task::spawn_blocking(move || {
+            let tenant = store.tenant()?.unwrap_or_else(|| "default".into());
+            f(&store, &tenant)
+        })
+        .await
+        .map_err(|e| ClientError::Server {
+            status: 500,
+            message: format!("the local query stopped: {e}"),
+        })?
+        .map_err(local_error)
+    }
+
+    /// One page, newest first (the server's `GET /v1/events`).
+    pub async fn events(
+        &self,
+        q: &Query,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page, ClientError> {
+        if let (false, Some(client)) = (self.is_offline(), &self.inner.remote) {
+            match client.events(q, cursor, limit).await {
+                Ok(page) => {
+                    if let Some(cache) = &self.inner.cache {
+                        cache.write(page.entries.clone());
+                    }
+                    return Ok(page);
+                }
+                Err(e) if self.fall_back(&e) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let (q, cursor) = (q.clone(), cursor.map(str::to_string));
+        self.local(move |s, tenant| {
+            let cursor = match cursor {
+                Some(c) => Some(
+                    crate::model::Cursor::decode(&c, Order::Desc)
+                        .map_err(|e| StoreError::Invalid(e.message))?,
+                ),
+                None => None,
+            };
+            let req = PageRequest {
+                limit: limit.clamp(1, 1000),
+                order: Order::Desc,
+                cursor,
+            };
+            s.store().page(tenant, &q, &req, Utc::now())
+        })
+        .await
+    }
+
+    /// The count and histogram (`GET /v1/stats`).
+    pub async fn stats(&self, q: &Query, buckets: usize) -> Result<Stats, ClientError> {
+        if let (false, Some(client)) = (self.is_offline(), &self.inner.remote) {
+            match client.stats(q, buckets).await {
+                Err(e) if self.fall_back(&e) => {}
+                other => return other,
+            }
+        }
+        let q = q.clone();
+        self.local(move |s, tenant| {
+            s.store()
+                .stats(tenant, &q, buckets.clamp(1, 1000), Utc::now())
+        })
+        .await
+    }
+
+    /// A field's values under the filter (`GET /v1/facets`).
+    pub async fn facets(
+        &self,
+        field: FacetField,
+        q: &Query,
+        limit: usize,
+    ) -> Result<Facets, ClientError> {
+        if let (false, Some(client)) = (self.is_offline(), &self.inner.remote) {
+            match client.facets(field, q, limit).await {
+                Err(e) if self.fall_back(&e) => {}
+                other => return other,
+            }
+        }
+        let q = q.clone();
+        self.local(move |s, tenant| s.store().facets(tenant, field, &q, limit, Utc::now()))
+            .await
+    }
+
+    /// Retention settings: only the server knows them.
+    pub async fn retention(&self) -> Result<crate::model::Retention, ClientError> {
+        match (self.is_offline(), &self.inner.remote) {
+            (false, Some(client)) => client.retention().await,
+            _ => Err(ClientError::NotFound(
+                "retention settings are on the server, and this is a local copy".into(),
+            )),
+        }
+    }
+
+    /// Streams an export into `sink`: from the server, or written here from the local copy
+    /// with the same writers the server uses.
+    pub async fn export(
+        &self,
+        q: &Query,
+        format: Format,
+        sink: &mut Sink<'_>,
+    ) -> Result<u64, DownloadError> {
+        if let (false, Some(client)) = (self.is_offline(), &self.inner.remote) {
+            return client.export(q, format, sink).await;
+        }
+        // The rows are produced on a blocking thread and handed over in chunks, so the file
+        // is written as the scan goes and never held whole.
+        let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
+        let q = q.clone();
+        let scan = self.local(move |s, tenant| {
+            let now = Utc::now();
+            let filters = filters_json(&q, now);
+            let out = ChunkWriter {
+                tx,
+                buf: Vec::with_capacity(CHUNK),
+            };
+            let mut exporter = Exporter::begin(format, out, &now, &filters).map_err(io_invalid)?;
+            let mut failed = None;
+            s.store().scan(
+                tenant,
+                &q,
+                Order::Asc,
+                now,
+                &mut |e| match exporter.entry(&e) {
+                    Ok(()) => true,
+                    Err(err) => {
+                        failed = Some(err);
+                        false
+                    }
+                },
+            )?;
+            if let Some(e) = failed {
+                return Err(io_invalid(e));
+            }
+            exporter.finish().map_err(io_invalid)?;
+            Ok(())
+        });
+        let mut bytes = 0u64;
+        let write = async {
+            // Owned here: when writing fails, dropping it stops the scan's thread.
+            let mut rx = rx;
+            while let Some(chunk) = rx.recv().await {
+                bytes += chunk.len() as u64;
+                sink(&chunk)?;
+            }
+            Ok::<(), DownloadError>(())
+        };
+        let (scanned, written) = tokio::join!(scan, write);
+        written?;
+        scanned?;
+        Ok(bytes)
+    }
+
+    /// Evidence packs are assembled and signed off by the server.
+    pub async fn evidence_pack(
+        &self,
+        kind: &str,
+        from: &str,
+        to: &str,
+        sink: &mut Sink<'_>,
+    ) -> Result<u64, DownloadError> {
+        match (self.is_offline(), &self.inner.remote) {
+            (false, Some(client)) => client.evidence_pack(kind, from, to, sink).await,
+            _ => Err(DownloadError::Client(ClientError::NotFound(
+                "evidence packs are built by the server; this works when it can be reached".into(),
+            ))),
+        }
+    }
+}
+
+/// The filter as a JSON export records it, in the form the server's own exports use.
+fn filters_json(q: &Query, now: DateTime<Utc>) -> serde_json::Value {
+    let (from, to) = q.range_millis(now);
+    let ts = |ms: Option<i64>| ms.map(|m| crate::model::format_ts(&crate::model::from_millis(m)));
+    serde_json::json!({"filter": q.to_string(), "from": ts(from), "to": ts(to)})
+}
+
+fn io_invalid(e: std::io::Error) -> StoreError {
+    StoreError::Invalid(format!("the export could not be written: {e}"))
+}
+
+/// Bytes per chunk handed from the scan to the file.
+const CHUNK: usize = 64 * 1024;
+
+/// An `io::Write` that hands full chunks to the async side.
+struct ChunkWriter {
+    tx: tokio::sync::mpsc::Sender<Vec<u8>>,
+    buf: Vec<u8>,
+}
+
+impl ChunkWriter {
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        self.tx
+            .blocking_send(chunk)
+            .map_err(|_| std::io::Error::other("the export was cancelled"))
+    }
+}
+
+impl std::io::Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.send()
+    }
+}
