@@ -429,33 +429,16 @@ impl Drop for SqliteStore {
     }
 }
 
-/// How often the planner's statistics are refreshed (and once at open).
-const ANALYZE_EVERY: u32 = 1200; // half-second ticks: ten minutes
-
 /// Copies committed WAL frames back into the database every half second (PASSIVE: it never
-/// blocks the writer or readers), and keeps the planner's statistics fresh: without them SQLite
-/// may walk a whole index for a filter whose column holds one value everywhere (every target a
-/// ticket), thousands of times slower than the index that fits. Stops when the sender is dropped.
+/// blocks the writer or readers). Stops when the returned sender is dropped.
 fn spawn_checkpointer(conn: Connection) -> Result<(Sender<()>, JoinHandle<()>), StoreError> {
     let (stop, stopped) = mpsc::channel::<()>();
     let handle = std::thread::Builder::new()
         .name("trailscope-checkpoint".into())
         .spawn(move || {
-            let mut ticks = 0u32;
-            loop {
-                if ticks % ANALYZE_EVERY == 0 {
-                    // Sampled: a few hundred rows per index, milliseconds on a large log.
-                    if let Err(e) =
-                        conn.execute_batch("PRAGMA analysis_limit=1000; PRAGMA optimize=0x10002;")
-                    {
-                        tracing::warn!("refreshing the planner's statistics failed: {e}");
-                    }
-                }
-                ticks = ticks.wrapping_add(1);
-                match stopped.recv_timeout(std::time::Duration::from_millis(500)) {
-                    Err(mpsc::RecvTimeoutError::Timeout) => {}
-                    _ => break,
-                }
+            while let Err(mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(std::time::Duration::from_millis(500))
+            {
                 if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
                     tracing::warn!("checkpoint failed (will retry): {e}");
                 }

@@ -14,6 +14,18 @@ use std::sync::mpsc::{Receiver, SyncSender};
 
 /// The most entries one transaction takes before it commits and the rest wait for the next.
 const MAX_ENTRIES_PER_COMMIT: usize = 50_000;
+/// How often the planner's statistics are refreshed (and once at start).
+const ANALYZE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Refreshes the planner's statistics, sampled (milliseconds on a large log). Without them
+/// SQLite may walk a whole index for a filter on a column that holds one value everywhere
+/// (every target a ticket) — seconds instead of a millisecond. It writes `sqlite_stat1`, so it
+/// runs here, on the one write connection, between commits: never a lock against the writer.
+fn refresh_statistics(conn: &Connection) {
+    if let Err(e) = conn.execute_batch("PRAGMA analysis_limit=1000; PRAGMA optimize=0x10002;") {
+        tracing::warn!("refreshing the planner's statistics failed: {e}");
+    }
+}
 
 /// One batch waiting to be written, and where to send its result.
 pub struct Job {
@@ -91,7 +103,13 @@ pub fn run(
         rng: StdRng::from_os_rng(),
     };
     let mut pending: Option<Work> = None;
+    refresh_statistics(&conn);
+    let mut analyzed = std::time::Instant::now();
     loop {
+        if analyzed.elapsed() >= ANALYZE_EVERY {
+            refresh_statistics(&conn);
+            analyzed = std::time::Instant::now();
+        }
         let first = match pending.take() {
             Some(work) => work,
             None => match rx.recv() {
