@@ -3,6 +3,9 @@
 //! comes back on the same port and the TUI reconnects without losing the user's place. And
 //! `trailscope open` on a file with a corrupt line.
 
+mod common;
+
+use common::tmux::Tmux;
 use serde_json::json;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -11,81 +14,6 @@ use trailscope::store::Role;
 use trailscope::store::sqlite::TokenAdmin;
 
 const BIN: &str = env!("CARGO_BIN_EXE_trailscope");
-
-/// A tmux server of our own (unique socket), killed however the test ends.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(dir: &Path, args: &str) -> Tmux {
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let tmux = Tmux {
-            socket: format!("trailscope-offline-{}-{n}", std::process::id()),
-        };
-        let script = format!(
-            "env TRAILSCOPE_CONFIG={d}/config.toml XDG_STATE_HOME={d} XDG_CONFIG_HOME={d} XDG_CACHE_HOME={d}/cache TERM=xterm-256color {BIN} {args}; echo EXIT=$?; sleep 60",
-            d = dir.display()
-        );
-        let out = tmux.cmd(&[
-            "new-session",
-            "-d",
-            "-s",
-            "e2e",
-            "-x",
-            "120",
-            "-y",
-            "32",
-            &script,
-        ]);
-        assert!(
-            out.status.success(),
-            "tmux: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        tmux
-    }
-    fn cmd(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux runs")
-    }
-    fn capture(&self) -> String {
-        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "e2e"]).stdout).into_owned()
-    }
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            self.cmd(&["send-keys", "-t", "e2e", k]);
-        }
-    }
-    /// Polls the screen until `pred` holds; fails with the last screen after `secs`.
-    fn wait(&self, secs: u64, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let s = self.capture();
-            if pred(&s) {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; the screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
-    }
-}
 
 /// `trailscope serve` as its own process, so it can be killed like a crashed server.
 struct Server(Child);
@@ -170,7 +98,7 @@ fn the_tui_goes_offline_on_its_cache_and_reconnects_where_it_was() {
     }
     assert!(ingest.wait().unwrap().success());
 
-    let tmux = Tmux::start(dir.path(), &format!("--server {url} --token {auditor}"));
+    let tmux = Tmux::start(dir.path(), &format!("--server {url} --token {auditor}"), "");
     tmux.wait(20, "the newest entries", |s| {
         s.contains("deploy.finished") && s.contains("300 entries") && s.contains("connected")
     });
@@ -249,7 +177,7 @@ fn the_tui_goes_offline_on_its_cache_and_reconnects_where_it_was() {
 
     // A server that is down at start: the TUI opens on the cache.
     drop(_server);
-    let tmux = Tmux::start(dir.path(), &format!("--server {url} --token {auditor}"));
+    let tmux = Tmux::start(dir.path(), &format!("--server {url} --token {auditor}"), "");
     tmux.wait(20, "offline at start", |s| {
         s.contains("OFFLINE — cached, synced")
             && s.contains("300 entries")
@@ -259,7 +187,7 @@ fn the_tui_goes_offline_on_its_cache_and_reconnects_where_it_was() {
     tmux.wait(10, "exit status 0", |s| s.contains("EXIT=0"));
     drop(tmux);
     // --offline needs no token and never asks the server.
-    let tmux = Tmux::start(dir.path(), &format!("--server {url} --offline"));
+    let tmux = Tmux::start(dir.path(), &format!("--server {url} --offline"), "");
     tmux.wait(20, "--offline", |s| {
         s.contains("OFFLINE — cached, synced")
             && s.contains("300 entries")
@@ -285,7 +213,7 @@ fn open_shows_the_rows_before_a_corrupt_line_with_a_warning() {
     lines[29] = "{\"id\": \"broken".into();
     let file = dir.path().join("trail.ndjson");
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
-    let tmux = Tmux::start(dir.path(), &format!("open {}", file.display()));
+    let tmux = Tmux::start(dir.path(), &format!("open {}", file.display()), "");
     let s = tmux.wait(20, "the file header and its warning", |s| {
         s.contains("file trail.ndjson") && s.contains("29 entries") && s.contains("line 30")
     });

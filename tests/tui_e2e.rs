@@ -3,98 +3,16 @@
 mod common;
 
 use common::TestServer;
+use common::tmux::Tmux;
 use serde_json::json;
 use std::process::Command;
-use std::time::{Duration, Instant};
-
-/// A tmux server of our own (unique socket) that is killed however the test ends.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux runs")
-    }
-    fn capture(&self) -> String {
-        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "e2e"]).stdout).into_owned()
-    }
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            self.cmd(&["send-keys", "-t", "e2e", k]);
-        }
-    }
-    /// Polls the screen until `pred` holds, failing with the last screen after 20 s.
-    async fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        self.wait_up_to(20, what, pred).await
-    }
-    /// `wait_for` with a longer limit, for the demo's trail in a debug build on a busy machine.
-    async fn wait_up_to(&self, secs: u64, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let screen = self.capture();
-            if pred(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; the screen:\n{screen}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
-    }
-}
-
-/// Starts the binary in a fresh tmux server at 120×32 with `args`; the shell prints its exit code.
-fn launch(dir: &std::path::Path, args: &str, env: &str) -> Tmux {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let socket = format!("trailscope-e2e-{}-{n}", std::process::id());
-    let tmux = Tmux { socket };
-    let script = format!(
-        "env TRAILSCOPE_CONFIG={cfg} XDG_STATE_HOME={state} XDG_CONFIG_HOME={state} XDG_CACHE_HOME={state} TERM=xterm-256color {env} {bin} {args}; echo EXIT=$?; sleep 60",
-        cfg = dir.join("config.toml").display(),
-        state = dir.display(),
-        bin = env!("CARGO_BIN_EXE_trailscope"),
-    );
-    let out = tmux.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "e2e",
-        "-x",
-        "120",
-        "-y",
-        "32",
-        &script,
-    ]);
-    assert!(
-        out.status.success(),
-        "tmux: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    tmux
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_are_shown_with_what_to_do_and_sigterm_restores_the_terminal() {
     let server = TestServer::start().await;
     let dir = tempfile::tempdir().unwrap();
 
-    let tmux = launch(
+    let tmux = Tmux::start(
         dir.path(),
         &format!("--server {} --token not-a-token", server.url),
         "",
@@ -117,7 +35,7 @@ async fn errors_are_shown_with_what_to_do_and_sigterm_restores_the_terminal() {
         .local_addr()
         .unwrap()
         .port();
-    let tmux = launch(
+    let tmux = Tmux::start(
         dir.path(),
         &format!("--server http://127.0.0.1:{port} --token t"),
         "NO_COLOR=1",
@@ -190,35 +108,10 @@ async fn browse_search_details_clear_quit() {
     assert_eq!(status, 201, "{body}");
 
     let dir = tempfile::tempdir().unwrap();
-    let socket = format!(
-        "trailscope-e2e-{}-{}",
-        std::process::id(),
-        now.timestamp_millis()
-    );
-    let tmux = Tmux { socket };
-    let script = format!(
-        "env TRAILSCOPE_CONFIG={cfg} XDG_STATE_HOME={state} XDG_CONFIG_HOME={state} XDG_CACHE_HOME={state} TERM=xterm-256color {bin} --server {url} --token {token}; echo EXIT=$?; sleep 60",
-        cfg = dir.path().join("config.toml").display(),
-        state = dir.path().display(),
-        bin = env!("CARGO_BIN_EXE_trailscope"),
-        url = server.url,
-        token = server.auditor,
-    );
-    let out = tmux.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "e2e",
-        "-x",
-        "120",
-        "-y",
-        "32",
-        &script,
-    ]);
-    assert!(
-        out.status.success(),
-        "tmux: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let tmux = Tmux::start(
+        dir.path(),
+        &format!("--server {} --token {}", server.url, server.auditor),
+        "",
     );
 
     let s = tmux
@@ -284,7 +177,7 @@ async fn browse_search_details_clear_quit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_opens_the_tui_on_the_generated_trail_and_quits() {
     let dir = tempfile::tempdir().unwrap();
-    let tmux = launch(dir.path(), "demo", "");
+    let tmux = Tmux::start(dir.path(), "demo", "");
     let s = tmux
         .wait_for("the demo's table", |s| {
             s.contains("demo (http://127.0.0.1:") && s.contains("connected")
@@ -318,7 +211,7 @@ async fn follow_mode_shows_posted_entries_and_counts_them_when_scrolled_away() {
     let (status, body) = server.post(&server.writer, json!(batch)).await;
     assert_eq!(status, 201, "{body}");
     let dir = tempfile::tempdir().unwrap();
-    let tmux = launch(
+    let tmux = Tmux::start(
         dir.path(),
         &format!("--server {} --token {}", server.url, server.auditor),
         "",

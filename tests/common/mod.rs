@@ -1,6 +1,8 @@
 //! A real server on a loopback port over a real SQLite file, and tokens for each role.
 #![allow(dead_code)]
 
+pub mod tmux;
+
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
