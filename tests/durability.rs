@@ -1,40 +1,13 @@
 //! A 201 means durable: every acknowledged entry is there after `kill -9` of the server.
 
+mod common;
+
+use common::process::{free_port, serve_process};
 use serde_json::{Value, json};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_trailscope")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start(db: &std::path::Path, port: u16) -> Child {
-    let child = Command::new(bin())
-        .args([
-            "serve",
-            "--db",
-            db.to_str().unwrap(),
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
 }
 
 fn token(db: &std::path::Path, role: &str) -> String {
@@ -65,7 +38,7 @@ async fn acknowledged_entries_survive_kill_9() {
     let db = dir.path().join("audit.db");
     let (writer, auditor) = (token(&db, "writer"), token(&db, "auditor"));
     let port = free_port();
-    let mut server = start(&db, port);
+    let mut server = serve_process(&db, port);
     let url = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     // Several producers at once, so commits are grouped; kill the server the moment the
@@ -106,7 +79,7 @@ async fn acknowledged_entries_survive_kill_9() {
     server.kill().unwrap(); // SIGKILL: no shutdown, no checkpoint
     server.wait().unwrap();
 
-    let mut server = start(&db, port);
+    let mut server = serve_process(&db, port);
     let mut seen = std::collections::HashSet::new();
     let mut cursor = String::new();
     loop {
@@ -165,7 +138,7 @@ fn sigterm_shuts_down_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("audit.db");
     let port = free_port();
-    let server = start(&db, port);
+    let server = serve_process(&db, port);
     let pid = server.id().to_string();
     assert!(
         Command::new("kill")

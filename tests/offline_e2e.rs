@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::process::{free_port, serve_process};
 use common::tmux::Tmux;
 use serde_json::json;
 use std::path::Path;
@@ -20,24 +21,7 @@ struct Server(Child);
 
 impl Server {
     fn start(db: &Path, port: u16) -> Server {
-        let child = Command::new(BIN)
-            .args([
-                "serve",
-                "--db",
-                db.to_str().unwrap(),
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Server(child)
+        Server(serve_process(db, port))
     }
     fn kill(&mut self) {
         let _ = self.0.kill();
@@ -49,14 +33,6 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]
