@@ -113,14 +113,17 @@ async fn settle(client: &Client, app: &mut App, mut effects: Vec<Effect>, limit:
 
 async fn child(url: String, token: String) {
     let mut term = Terminal::new(TestBackend::new(120, 32)).unwrap();
-    // Launch to first page drawn: client, app, first page and stats fetched concurrently, one frame.
+    // Launch to first page drawn, as the event loop does it: the page and the stats are asked
+    // for at once, and a frame is drawn as each arrives. The page is what the user waits for;
+    // the count and histogram under the header follow.
     let mut firsts = Vec::new();
+    let mut fulls = Vec::new();
     for _ in 0..7 {
         let t0 = Instant::now();
         let client = Client::new(&url, &token).unwrap();
         let mut app = new_app();
         let fx = app.start();
-        let (page, stats) = match (&fx[0], &fx[1]) {
+        let (load, query, limit, sq, buckets) = match (&fx[0], &fx[1]) {
             (
                 Effect::FetchPage {
                     load, query, limit, ..
@@ -128,31 +131,34 @@ async fn child(url: String, token: String) {
                 Effect::FetchStats {
                     query: sq, buckets, ..
                 },
-            ) => {
-                let (p, s) = tokio::join!(
-                    client.events(query, None, *limit),
-                    client.stats(sq, *buckets)
-                );
-                ((*load, p), s)
-            }
+            ) => (*load, query.clone(), *limit, sq.clone(), *buckets),
             _ => unreachable!("start asks for a page and stats"),
         };
-        app.update(Action::Page {
-            load: page.0,
-            result: page.1,
-        });
-        app.update(Action::Stats {
-            load: page.0,
-            result: stats,
-        });
+        let stats = {
+            let client = client.clone();
+            tokio::spawn(async move { client.stats(&sq, buckets).await })
+        };
+        let page = client.events(&query, None, limit).await;
+        app.update(Action::Page { load, result: page });
         term.draw(|f| render(&app, f)).unwrap();
         assert!(!app.rows.is_empty());
         firsts.push(t0.elapsed().as_secs_f64() * 1000.0);
+        app.update(Action::Stats {
+            load,
+            result: stats.await.unwrap(),
+        });
+        term.draw(|f| render(&app, f)).unwrap();
+        fulls.push(t0.elapsed().as_secs_f64() * 1000.0);
     }
     firsts.sort_by(f64::total_cmp);
+    fulls.sort_by(f64::total_cmp);
     println!(
         "launch to first page drawn: median {:.1} ms, min {:.1} ms, max {:.1} ms (7 runs)",
         firsts[3], firsts[0], firsts[6]
+    );
+    println!(
+        "launch to count and histogram drawn too: median {:.1} ms, min {:.1} ms, max {:.1} ms",
+        fulls[3], fulls[0], fulls[6]
     );
 
     let rss0 = rss_kb();
