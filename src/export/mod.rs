@@ -1,5 +1,6 @@
 //! CSV, JSON and NDJSON writers: one implementation for the server, the CLI and the TUI.
 
+mod chunks;
 mod count;
 mod csv_row;
 pub mod evidence;
@@ -10,9 +11,17 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::io::{self, Write};
 
+pub use chunks::{CHUNK, ChunkSender};
 pub use count::{RowCounter, count_json_entries};
 pub use csv_row::{CSV_COLUMNS, guard_formula};
 pub use staged::{StageError, StagedFile};
+
+/// The filter as an export and its audit entry record it: the query and its resolved range.
+pub fn filters_json(query: &crate::model::Query, now: DateTime<Utc>) -> Value {
+    let (from, to) = query.range_millis(now);
+    let ts = |ms: Option<i64>| ms.map(|m| format_ts(&crate::model::from_millis(m)));
+    serde_json::json!({"filter": query.to_string(), "from": ts(from), "to": ts(to)})
+}
 
 /// An export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,60 +4,18 @@
 use super::auth::Caller;
 use super::error::Failure;
 use super::{AppState, params};
-use crate::export::{Exporter, Format};
-use crate::model::{ApiError, Kind, NewEvent, Order, Query, format_ts};
+use crate::export::{ChunkSender, Exporter, Format, filters_json};
+use crate::model::{ApiError, Kind, NewEvent, Order, Query};
 use crate::store::Store;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
-use std::io::{self, Write};
+use serde_json::json;
+use std::io;
 use std::sync::Arc;
 use tokio::sync::mpsc;
-
-/// Bytes gathered before a chunk goes to the socket.
-const CHUNK: usize = 64 * 1024;
-
-/// A `Write` that hands full chunks to the response body. When the client has gone, writing
-/// fails, and the export stops: nothing more is read from the store.
-struct ChunkSink {
-    tx: mpsc::Sender<io::Result<Bytes>>,
-    buf: Vec<u8>,
-}
-
-impl ChunkSink {
-    fn send(&mut self) -> io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
-        self.tx
-            .blocking_send(Ok(chunk))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
-    }
-}
-
-impl Write for ChunkSink {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= CHUNK {
-            self.send()?;
-        }
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.send()
-    }
-}
-
-/// The filter as recorded in an export and its audit entry.
-pub fn filters_json(query: &Query, now: DateTime<Utc>) -> Value {
-    let (from, to) = query.range_millis(now);
-    let ts = |ms: Option<i64>| ms.map(|m| format_ts(&crate::model::from_millis(m)));
-    json!({"filter": query.to_string(), "from": ts(from), "to": ts(to)})
-}
 
 /// Streams the export and records it.
 pub async fn export(
@@ -112,10 +70,7 @@ fn run(
 ) {
     let filters = filters_json(&query, now);
     let errors = tx.clone();
-    let sink = ChunkSink {
-        tx,
-        buf: Vec::with_capacity(CHUNK),
-    };
+    let sink = ChunkSender::new(tx, |chunk| Ok(Bytes::from(chunk)));
     let mut failure: Option<String> = None;
     let mut rows = 0;
     match Exporter::begin(format, sink, &now, &filters) {

@@ -5,12 +5,12 @@
 use super::action::Action;
 pub use super::link::Link;
 use crate::client::{Client, ClientError, DownloadError, Sink};
-use crate::export::{Exporter, Format};
+use crate::export::{ChunkSender, Exporter, Format, filters_json};
 use crate::model::{FacetField, Facets, Order, Page, Query, Stats};
 use crate::offline::Cache;
 use crate::store::sqlite::LocalStore;
 use crate::store::{PageRequest, Store, StoreError};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -296,10 +296,7 @@ impl Source {
         let scan = self.local(move |s, tenant| {
             let now = Utc::now();
             let filters = filters_json(&q, now);
-            let out = ChunkWriter {
-                tx,
-                buf: Vec::with_capacity(CHUNK),
-            };
+            let out = ChunkSender::new(tx, |chunk| chunk);
             let mut exporter = Exporter::begin(format, out, &now, &filters).map_err(io_invalid)?;
             let mut failed = None;
             s.store().scan(
@@ -354,47 +351,6 @@ impl Source {
     }
 }
 
-/// The filter as a JSON export records it, in the form the server's own exports use.
-fn filters_json(q: &Query, now: DateTime<Utc>) -> serde_json::Value {
-    let (from, to) = q.range_millis(now);
-    let ts = |ms: Option<i64>| ms.map(|m| crate::model::format_ts(&crate::model::from_millis(m)));
-    serde_json::json!({"filter": q.to_string(), "from": ts(from), "to": ts(to)})
-}
-
 fn io_invalid(e: std::io::Error) -> StoreError {
     StoreError::Invalid(format!("the export could not be written: {e}"))
-}
-
-/// Bytes per chunk handed from the scan to the file.
-const CHUNK: usize = 64 * 1024;
-
-/// An `io::Write` that hands full chunks to the async side.
-struct ChunkWriter {
-    tx: tokio::sync::mpsc::Sender<Vec<u8>>,
-    buf: Vec<u8>,
-}
-
-impl ChunkWriter {
-    fn send(&mut self) -> std::io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
-        self.tx
-            .blocking_send(chunk)
-            .map_err(|_| std::io::Error::other("the export was cancelled"))
-    }
-}
-
-impl std::io::Write for ChunkWriter {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= CHUNK {
-            self.send()?;
-        }
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.send()
-    }
 }
