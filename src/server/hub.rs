@@ -61,10 +61,9 @@ impl Hub {
         }
         // Watch the commits before reading the head: a commit in between wakes the reader.
         let commits = store.commits();
-        let (s, t) = (store.clone(), tenant.to_string());
-        let head = tokio::task::spawn_blocking(move || s.head_at(&t, None))
-            .await
-            .map_err(|e| crate::store::StoreError::Invalid(format!("a read failed: {e}")))??
+        let t = tenant.to_string();
+        let head = super::on_store(store, move |s| s.head_at(&t, None))
+            .await?
             .map_or(0, |h| h.seq);
         let mut tenants = self.lock();
         if let Some(tx) = tenants.get(tenant) {
@@ -110,21 +109,16 @@ async fn read(
     loop {
         commits.borrow_and_update();
         loop {
-            let (s, t) = (store.clone(), tenant.clone());
+            let t = tenant.clone();
             let now = chrono::Utc::now();
-            let read = tokio::task::spawn_blocking(move || {
+            let read = super::on_store(&store, move |s| {
                 s.after_seq(&t, &Query::default(), last, READ, now)
             })
             .await;
             let entries = match read {
-                Ok(Ok(entries)) => entries,
-                Ok(Err(e)) => {
-                    tracing::error!(tenant, "the live reader could not read the store: {e}");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
+                Ok(entries) => entries,
                 Err(e) => {
-                    tracing::error!(tenant, "the live reader's read failed: {e}");
+                    tracing::error!(tenant, "the live reader could not read the store: {e}");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }

@@ -86,6 +86,18 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
+/// Runs a store call on the blocking pool outside a request (live streams, their fan-out):
+/// a task that failed to finish is reported as a store error like any other.
+async fn on_store<T: Send + 'static>(
+    store: &Arc<dyn Store>,
+    f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || f(store.as_ref()))
+        .await
+        .unwrap_or_else(|e| Err(StoreError::Invalid(format!("a store task failed: {e}"))))
+}
+
 /// The API's routes over `store`.
 pub fn router(store: Arc<dyn Store>, options: impl Into<ServerOptions>) -> Router {
     // Nothing will ever ask this router's streams to end: the sender is gone at once.

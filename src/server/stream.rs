@@ -182,32 +182,16 @@ impl Follow {
 
     /// The next chunk after the last seq sent, read on the blocking pool.
     async fn read(&self) -> Result<Vec<crate::model::Entry>, String> {
-        let (store, tenant, query, after) = (
-            self.store.clone(),
-            self.tenant.clone(),
-            self.query.clone(),
-            self.after,
-        );
+        let (tenant, query, after) = (self.tenant.clone(), self.query.clone(), self.after);
         let now = chrono::Utc::now();
-        let read = tokio::task::spawn_blocking(move || {
-            store.after_seq(&tenant, &query, after, CHUNK, now)
+        super::on_store(&self.store, move |s| {
+            s.after_seq(&tenant, &query, after, CHUNK, now)
         })
-        .await;
-        match read {
-            Ok(Ok(entries)) => Ok(entries),
-            Ok(Err(e)) => {
-                tracing::error!("a stream could not read the store: {e}");
-                Err(error_json(
-                    "the server could not read the log; reconnect to resume",
-                ))
-            }
-            Err(e) => {
-                tracing::error!("a stream's read failed: {e}");
-                Err(error_json(
-                    "the server could not read the log; reconnect to resume",
-                ))
-            }
-        }
+        .await
+        .map_err(|e| {
+            tracing::error!("a stream could not read the store: {e}");
+            error_json("the server could not read the log; reconnect to resume")
+        })
     }
 }
 
