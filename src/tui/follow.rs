@@ -154,19 +154,21 @@ impl App {
             return;
         };
         let until = now + Duration::milliseconds(FRESH_MS);
+        // Positions are among the rows before this batch, so compare with the place before it.
+        let (selected, offset) = (self.selected, self.offset);
         let mut added = 0u64;
-        for e in &entries {
-            match self.rows.place(e, complete) {
+        for (e, placed) in entries.iter().zip(self.rows.place(&entries, complete)) {
+            match placed {
                 Placed::Duplicate => continue,
                 Placed::Beyond => {}
                 Placed::At(at) => {
                     f.fresh.push((e.seq, until));
                     if !at_top {
-                        if at <= self.selected {
+                        if at <= selected {
                             self.selected += 1;
                         }
                         // At the top of the view or above it: kept out of view, counted.
-                        if at <= self.offset {
+                        if at <= offset {
                             self.offset += 1;
                             f.unseen += 1;
                         }

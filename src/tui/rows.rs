@@ -74,21 +74,52 @@ impl Rows {
         }
     }
 
-    /// Puts an entry that arrived live in its place in the table's order (usually the top:
-    /// producers send what just happened). `complete`: every older row is loaded too.
-    pub fn place(&mut self, e: &Entry, complete: bool) -> Placed {
-        let k = key(e);
-        let at = self.keys.partition_point(|other| *other > k);
-        if self.keys.get(at) == Some(&k) {
-            return Placed::Duplicate;
+    /// Puts entries that arrived live where the table's order puts them (usually the top:
+    /// producers send what just happened), in one pass over the rows however many arrive — an
+    /// insert each would move every row once per entry. `complete`: every older row is loaded
+    /// too. For each entry, in order: the row it went before among the rows loaded until now.
+    pub fn place(&mut self, entries: &[Entry], complete: bool) -> Vec<Placed> {
+        let mut placed = Vec::with_capacity(entries.len());
+        let mut new = Vec::new();
+        for e in entries {
+            let k = key(e);
+            let at = self.keys.partition_point(|other| *other > k);
+            if self.keys.get(at) == Some(&k) {
+                placed.push(Placed::Duplicate);
+            } else if at == self.keys.len() && !complete {
+                placed.push(Placed::Beyond);
+            } else {
+                placed.push(Placed::At(at));
+                let row = self.compact(e);
+                new.push((at, k, row));
+            }
         }
-        if at == self.keys.len() && !complete {
-            return Placed::Beyond;
+        if new.is_empty() {
+            return placed;
         }
-        let row = self.compact(e);
-        self.items.insert(at, row);
-        self.keys.insert(at, k);
-        Placed::At(at)
+        // By the row they go before, and newest first among themselves.
+        new.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        let n = self.items.len() + new.len();
+        let (items, keys) = (
+            std::mem::take(&mut self.items),
+            std::mem::take(&mut self.keys),
+        );
+        self.items.reserve_exact(n);
+        self.keys.reserve_exact(n);
+        let mut new = new.into_iter().peekable();
+        for (i, (item, k)) in items.into_iter().zip(keys).enumerate() {
+            while let Some((_, nk, row)) = new.next_if(|(at, _, _)| *at == i) {
+                self.items.push(row);
+                self.keys.push(nk);
+            }
+            self.items.push(item);
+            self.keys.push(k);
+        }
+        for (_, nk, row) in new {
+            self.items.push(row);
+            self.keys.push(nk);
+        }
+        placed
     }
 
     /// The entry at `i`, parsed.
