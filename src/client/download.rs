@@ -91,10 +91,7 @@ impl Client {
         path: &str,
         body: &serde_json::Value,
     ) -> Result<T, ClientError> {
-        let unreachable = |e: reqwest::Error| ClientError::Unreachable {
-            url: self.base.clone(),
-            reason: reqwest_reason(&e),
-        };
+        let unreachable = |e: reqwest::Error| super::unreachable(&self.base, &e);
         let resp = self
             .http
             .post(format!("{}{path}", self.base))
@@ -117,10 +114,7 @@ impl Client {
         req: reqwest::RequestBuilder,
         sink: &mut Sink<'_>,
     ) -> Result<u64, DownloadError> {
-        let unreachable = |e: reqwest::Error| ClientError::Unreachable {
-            url: self.base.clone(),
-            reason: reqwest_reason(&e),
-        };
+        let unreachable = |e: reqwest::Error| super::unreachable(&self.base, &e);
         let mut resp = req
             .bearer_auth(&self.token)
             .timeout(DOWNLOAD_TIMEOUT)

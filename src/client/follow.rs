@@ -2,7 +2,7 @@
 //! with backoff and resumes after the last seq it delivered, so nothing is missed or repeated.
 
 use super::sse::{SseEvent, SseParser};
-use super::{Client, ClientError, reqwest_reason, status_error};
+use super::{Client, ClientError, status_error};
 use crate::model::{Entry, Query};
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -55,10 +55,10 @@ impl Client {
         if let Some(seq) = after_seq {
             req = req.header("last-event-id", seq.to_string());
         }
-        let resp = req.send().await.map_err(|e| ClientError::Unreachable {
-            url: self.base.clone(),
-            reason: reqwest_reason(&e),
-        })?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| super::unreachable(&self.base, &e))?;
         let status = resp.status().as_u16();
         if !(200..300).contains(&status) {
             let text = resp.text().await.unwrap_or_default();
@@ -111,10 +111,7 @@ impl LiveStream {
                     });
                 }
                 Ok(Err(e)) => {
-                    return Err(ClientError::Unreachable {
-                        url: self.base.clone(),
-                        reason: reqwest_reason(&e),
-                    });
+                    return Err(super::unreachable(&self.base, &e));
                 }
                 Ok(Ok(None)) => return Ok(None),
                 Ok(Ok(Some(c))) => c,

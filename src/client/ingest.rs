@@ -1,6 +1,6 @@
 //! Posting events and asking for the chain's verdict: what `trailscope ingest` and `verify` need.
 
-use super::{Client, ClientError, reqwest_reason, status_error};
+use super::{Client, ClientError, status_error};
 use crate::model::{AppendResponse, ErrorBody, VerifyReport};
 
 /// A batch the server refused, with the batch index of the event at fault when it named one.
@@ -30,19 +30,12 @@ impl Client {
             .body(body)
             .send()
             .await
-            .map_err(|e| {
-                refused(ClientError::Unreachable {
-                    url: self.base.clone(),
-                    reason: reqwest_reason(&e),
-                })
-            })?;
+            .map_err(|e| refused(super::unreachable(&self.base, &e)))?;
         let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(|e| {
-            refused(ClientError::Unreachable {
-                url: self.base.clone(),
-                reason: reqwest_reason(&e),
-            })
-        })?;
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| refused(super::unreachable(&self.base, &e)))?;
         if (200..300).contains(&status) {
             return serde_json::from_str(&text)
                 .map_err(|e| refused(ClientError::Decode(e.to_string())));

@@ -120,10 +120,7 @@ impl Client {
             .query(params)
             .send()
             .await
-            .map_err(|e| ClientError::Unreachable {
-                url: self.base.clone(),
-                reason: reqwest_reason(&e),
-            })?;
+            .map_err(|e| unreachable(&self.base, &e))?;
         let status = resp.status().as_u16();
         if (200..300).contains(&status) {
             return resp
@@ -182,10 +179,7 @@ impl Client {
             .timeout(Duration::from_secs(3))
             .send()
             .await
-            .map_err(|e| ClientError::Unreachable {
-                url: self.base.clone(),
-                reason: reqwest_reason(&e),
-            })?;
+            .map_err(|e| unreachable(&self.base, &e))?;
         match resp.status().as_u16() {
             s if (200..300).contains(&s) => Ok(()),
             s => Err(status_error(s, "")),
@@ -211,6 +205,14 @@ fn status_error(status: u16, body: &str) -> ClientError {
         404 => ClientError::NotFound(message),
         400 | 422 => ClientError::InvalidQuery(message),
         _ => ClientError::Server { status, message },
+    }
+}
+
+/// No answer from `base`: connection refused, DNS, TLS, timeout, a transfer broken off.
+fn unreachable(base: &str, e: &reqwest::Error) -> ClientError {
+    ClientError::Unreachable {
+        url: base.to_string(),
+        reason: reqwest_reason(e),
     }
 }
 
