@@ -11,6 +11,7 @@ pub mod export_command;
 pub mod ingest_command;
 pub mod model;
 pub mod offline;
+pub mod proof;
 pub mod server;
 pub mod store;
 pub mod tail_command;
