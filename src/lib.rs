@@ -9,6 +9,7 @@ pub mod demo;
 pub mod export;
 pub mod export_command;
 pub mod ingest_command;
+pub mod keyfile;
 pub mod model;
 pub mod offline;
 pub mod proof;
