@@ -37,7 +37,7 @@ fn event(i: usize, base_ms: i64) -> NewEvent {
             name: None,
         }),
         details: Some(
-            serde_json::json!({"request": {"priority": h % 5}, "response": {"status": 201}}),
+            serde_json::json!({"request": {"priority": h % 5}, "response": {"status": 201}}).into(),
         ),
         ..NewEvent::default()
     }

@@ -71,9 +71,10 @@ fn write_export(path: &Path, n: usize) -> std::io::Result<()> {
                 id: (i % 9973).to_string(),
                 name: None,
             }),
-            details: (i % 4 == 0).then(
-                || serde_json::json!({"before": {"status": "open"}, "after": {"status": "closed"}}),
-            ),
+            details: (i % 4 == 0).then(|| {
+                serde_json::json!({"before": {"status": "open"}, "after": {"status": "closed"}})
+                    .into()
+            }),
             idempotency_key: None,
             prev_hash: format!("{:064x}", i),
             hash: format!("{:064x}", i + 1),

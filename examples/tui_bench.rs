@@ -43,7 +43,7 @@ fn seed(store: &dyn Store, n: usize) {
             description: Some(format!("User {} did thing number {i} to ticket {}", i % 97, i % 5000)),
             actor: Some(Actor { kind: ActorType::User, id: Some(format!("u_{}", i % 97)), name: Some(format!("User {}", i % 97)), email: Some(format!("user{}@example.com", i % 97)), ..Actor::default() }),
             target: Some(Target { kind: "ticket".into(), id: (i % 5000).to_string(), name: None }),
-            details: if i % 10 == 0 { Some(serde_json::json!({"before": {"status": "open"}, "after": {"status": "closed"}})) } else { None },
+            details: if i % 10 == 0 { Some(serde_json::json!({"before": {"status": "open"}, "after": {"status": "closed"}}).into()) } else { None },
             ..NewEvent::default()
         });
         if batch.len() == 1000 {

@@ -202,7 +202,7 @@ fn entry(i: u64, at: DateTime<Utc>) -> Entry {
             id: i.to_string(),
             name: None,
         }),
-        details: Some(json!({"i": i, "padding": "x".repeat(200)})),
+        details: Some(json!({"i": i, "padding": "x".repeat(200)}).into()),
         idempotency_key: None,
         prev_hash: "0".repeat(64),
         hash: format!("{i:064}"),

@@ -180,7 +180,7 @@ fn event_schemas_match_the_model() {
             id: "1".into(),
             name: Some("n".into()),
         }),
-        details: Some(json!({})),
+        details: Some(json!({}).into()),
         idempotency_key: Some("k".into()),
     };
     assert_eq!(

@@ -128,7 +128,7 @@ fn chain_of(n: usize) -> Vec<(Entry, Commitments)> {
                 id: i.to_string(),
                 name: None,
             }),
-            details: Some(serde_json::json!({"n": i, "nested": {"b": [1, 2], "a": null}})),
+            details: Some(serde_json::json!({"n": i, "nested": {"b": [1, 2], "a": null}}).into()),
             idempotency_key: None,
             prev_hash: prev,
             hash: String::new(),
@@ -172,7 +172,7 @@ proptest! {
         let expected_bad = match how {
             Tamper::EditDescription => { rows[k].0.description = Some("nothing happened".into()); k + 1 }
             Tamper::EditEmail => { rows[k].0.actor.email = Some("mallory@example.com".into()); k + 1 }
-            Tamper::EditDetails => { rows[k].0.details = Some(serde_json::json!({"n": -1})); k + 1 }
+            Tamper::EditDetails => { rows[k].0.details = Some(serde_json::json!({"n": -1}).into()); k + 1 }
             Tamper::EditOccurredAt => { rows[k].0.occurred_at += chrono::Duration::milliseconds(1); k + 1 }
             Tamper::Delete => { rows.remove(k); k + 1 }
             Tamper::Insert => {

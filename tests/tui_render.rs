@@ -243,7 +243,7 @@ fn hostile_entry_is_inert_everywhere() {
         Some(("user", "u\x1b[31m66")),
         "name set to \u{202e}gnp.exe\x1b[0m\x00 with \x07 bell",
     );
-    e.details = Some(json!({"note\x1b[1m": "x\u{2066}y\u{85}"}));
+    e.details = Some(json!({"note\x1b[1m": "x\u{2066}y\u{85}"}).into());
     let mut a = app_with(ColorDepth::TrueColor, 120, 32, vec![e]);
     key(&mut a, KeyCode::Enter);
     let t = draw(&a, 120, 32);

@@ -255,7 +255,7 @@ impl Ev {
         self
     }
     fn details(mut self, details: Value) -> Ev {
-        self.0.details = Some(details);
+        self.0.details = Some(details.into());
         self
     }
     fn failed(mut self) -> Ev {

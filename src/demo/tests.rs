@@ -185,7 +185,7 @@ fn writebacks_fail_sometimes_with_client_and_server_errors() {
         let status = e
             .details
             .as_ref()
-            .and_then(|d| d["response"]["status"].as_u64())
+            .and_then(|d| d.to_value()["response"]["status"].as_u64())
             .expect("a failed write-back says what the PSA answered");
         *statuses.entry(status).or_default() += 1;
     }
@@ -277,7 +277,10 @@ fn the_incident_is_there_to_find() {
             .iter()
             .find(|e| e.action == "role.updated")
             .expect("a role change from that address");
-        assert_eq!(role.details.as_ref().unwrap()["after"]["role"], "admin");
+        assert_eq!(
+            role.details.as_ref().unwrap().to_value()["after"]["role"],
+            "admin"
+        );
         let creds = from_ip
             .iter()
             .find(|e| e.action == "integration_credentials_updated")
@@ -324,7 +327,7 @@ fn credential_changes_chain_and_never_show_a_secret() {
         .collect();
     assert!(changes.len() >= 5);
     for e in &changes {
-        let d = e.details.as_ref().unwrap();
+        let d = e.details.as_ref().unwrap().to_value();
         for side in ["before", "after"] {
             for (k, v) in d[side].as_object().unwrap() {
                 let v = v.as_str().unwrap();
@@ -339,10 +342,10 @@ fn credential_changes_chain_and_never_show_a_secret() {
         }
     }
     // Each ConnectWise change starts from what the previous one left.
-    let cw: Vec<&serde_json::Value> = changes
+    let cw: Vec<serde_json::Value> = changes
         .iter()
         .filter(|e| e.target.as_ref().unwrap().id == "connectwise")
-        .map(|e| e.details.as_ref().unwrap())
+        .map(|e| e.details.as_ref().unwrap().to_value())
         .collect();
     assert_eq!(cw.len(), 3);
     for w in cw.windows(2) {

@@ -70,13 +70,14 @@ pub fn cells(e: &Entry) -> [Cow<'_, str>; 19] {
         guard_formula(t.map_or("", |t| t.id.as_str())),
         guard_formula(t.and_then(|t| t.name.as_deref()).unwrap_or("")),
         e.details.as_ref().map_or(Cow::Borrowed(""), |d| {
-            let json = d.to_string();
-            // A negative number is the one compact JSON value a spreadsheet would compute.
-            Cow::Owned(if runs_as_formula(&json) {
-                format!("'{json}")
+            // Exactly the stored (and hashed) text. A negative number is the one compact JSON
+            // value a spreadsheet would compute.
+            let json = d.as_str();
+            if runs_as_formula(json) {
+                Cow::Owned(format!("'{json}"))
             } else {
-                json
-            })
+                Cow::Borrowed(json)
+            }
         }),
         Cow::Borrowed(e.hash.as_str()),
     ]

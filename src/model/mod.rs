@@ -1,6 +1,7 @@
 //! The contract: one set of types for producers, the server, the wire, the cache and the TUI.
 
 mod cursor;
+pub mod details;
 mod error;
 mod event;
 mod integrity;
@@ -11,6 +12,7 @@ mod time;
 mod validate;
 
 pub use cursor::{Cursor, Order};
+pub use details::{Details, DetailsError, DuplicateKey, canonicalize};
 pub use error::{ApiError, ErrorBody, ErrorCode};
 /// Serde for API timestamps (RFC 3339, UTC, milliseconds), for types outside the model.
 pub(crate) use event::ts as ts_serde;
@@ -25,4 +27,4 @@ pub use query::{
 };
 pub use query_lang::QueryParseError;
 pub use time::{TimeBound, format_ts, from_millis, parse_ts, to_millis};
-pub use validate::{FieldError, MAX_BATCH, MAX_DETAILS_BYTES, validate_event};
+pub use validate::{FieldError, MAX_BATCH, MAX_DETAILS_BYTES, validate_event, validate_event_text};

@@ -1,9 +1,12 @@
 //! Validation of producers' events, exactly as API.md "The event" says, with the field at fault named.
 
+use super::details::{Details, DetailsError, MAX_DEPTH, canonicalize};
 use super::event::{Actor, ActorType, Kind, NewEvent, Outcome, Target};
 use super::time::parse_ts;
 use chrono::{DateTime, Duration, Utc};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 /// Events per `POST /v1/events`.
 pub const MAX_BATCH: usize = 1000;
@@ -47,7 +50,7 @@ const TOP_FIELDS: [&str; 10] = [
 const ACTOR_FIELDS: [&str; 6] = ["type", "id", "name", "email", "ip", "user_agent"];
 const TARGET_FIELDS: [&str; 3] = ["type", "id", "name"];
 
-/// Checks one event as posted and returns it with `occurred_at` cut to milliseconds.
+/// Checks one event built as a `Value` (the server's own entries, the demo, tests).
 pub fn validate_event(value: Value, now: DateTime<Utc>) -> Result<NewEvent, FieldError> {
     let Value::Object(mut obj) = value else {
         return Err(err(
@@ -55,6 +58,78 @@ pub fn validate_event(value: Value, now: DateTime<Utc>) -> Result<NewEvent, Fiel
             format!("an event must be a JSON object, not {}", type_name(&value)),
         ));
     };
+    let details = match obj.remove("details") {
+        None | Some(Value::Null) => None,
+        Some(d) => Some(Details::from_value(&d)),
+    };
+    fields(obj, details, now)
+}
+
+/// Checks one event as a producer sent it, as JSON text: `details` keeps its exact text, and
+/// an object anywhere in the event that repeats a key is refused, naming the key and where.
+pub fn validate_event_text(text: &str, now: DateTime<Utc>) -> Result<NewEvent, FieldError> {
+    let canonical = canonicalize(text).map_err(|e| match e {
+        DetailsError::Duplicate(d) => {
+            let within = d
+                .path
+                .strip_suffix(&d.key)
+                .and_then(|p| p.strip_suffix('.'))
+                .map_or_else(|| "the event".to_string(), |p| format!("`{}`", clip(p)));
+            err(
+                &clip(&d.path),
+                format!(
+                    "the key `{}` appears twice in {within}; an object may name a key only once",
+                    clip(&d.key)
+                ),
+            )
+        }
+        DetailsError::TooDeep(path) => {
+            let field = path.split(['.', '[']).next().unwrap_or_default();
+            err(
+                &clip(field),
+                format!(
+                    "{} is nested too deeply (the limit is {MAX_DEPTH} levels, the event included)",
+                    clip(field)
+                ),
+            )
+        }
+        DetailsError::Json(e) => err("", format!("the event is not valid JSON: {e}")),
+    })?;
+    if !canonical.starts_with('{') {
+        return validate_event(serde_json::from_str(&canonical).unwrap_or(Value::Null), now);
+    }
+    let members: BTreeMap<String, &RawValue> = serde_json::from_str(&canonical)
+        .map_err(|e| err("", format!("the event is not valid JSON: {e}")))?;
+    let mut obj = Map::new();
+    let mut details = None;
+    for (key, raw) in members {
+        if key == "details" {
+            if raw.get() != "null" {
+                // Already canonical: it is a member of the canonical event.
+                details = Some(
+                    Details::from_stored(raw.get().to_string())
+                        .map_err(|e| err("details", format!("details is not valid JSON: {e}")))?,
+                );
+            }
+        } else {
+            let v = serde_json::from_str(raw.get()).map_err(|e| {
+                err(
+                    &clip(&key),
+                    format!("{} is not valid JSON: {e}", clip(&key)),
+                )
+            })?;
+            obj.insert(key, v);
+        }
+    }
+    fields(obj, details, now)
+}
+
+/// The rules of API.md "The event", on the members other than `details` and on its size.
+fn fields(
+    mut obj: Map<String, Value>,
+    details: Option<Details>,
+    now: DateTime<Utc>,
+) -> Result<NewEvent, FieldError> {
     reject_unknown(&obj, &TOP_FIELDS, "")?;
     let action = take_string(&mut obj, "action", "action")?
         .ok_or_else(|| err("action", "action is required"))?;
@@ -134,23 +209,17 @@ pub fn validate_event(value: Value, now: DateTime<Utc>) -> Result<NewEvent, Fiel
             ));
         }
     };
-    let details = match obj.remove("details") {
-        None | Some(Value::Null) => None,
-        Some(d) => {
-            let size = serde_json::to_vec(&d)
-                .map(|v| v.len())
-                .unwrap_or(usize::MAX);
-            if size > MAX_DETAILS_BYTES {
-                return Err(err(
-                    "details",
-                    format!(
-                        "details is {size} bytes serialised; the limit is {MAX_DETAILS_BYTES} (256 KiB)"
-                    ),
-                ));
-            }
-            Some(d)
-        }
-    };
+    if let Some(d) = &details
+        && d.len() > MAX_DETAILS_BYTES
+    {
+        return Err(err(
+            "details",
+            format!(
+                "details is {} bytes serialised; the limit is {MAX_DETAILS_BYTES} (256 KiB)",
+                d.len()
+            ),
+        ));
+    }
     let idempotency_key = take_string(&mut obj, "idempotency_key", "idempotency_key")?;
     if let Some(k) = &idempotency_key {
         check_chars(k, "idempotency_key", 1, 128, |_| true, "")?;

@@ -2,7 +2,7 @@
 
 use super::load::{Batcher, LoadError, err};
 use crate::export::CSV_COLUMNS;
-use crate::model::{Actor, ActorType, Entry, Kind, Outcome, Target, parse_ts};
+use crate::model::{Actor, ActorType, Details, Entry, Kind, Outcome, Target, parse_ts};
 use std::io::Read;
 
 /// Undoes the export's guard against spreadsheet formulas (a `'` before `=`, `+`, `-`, `@`, tab, CR).
@@ -89,7 +89,7 @@ fn csv_entry(rec: &csv::StringRecord) -> Result<Entry, String> {
     };
     let details = match cell(17) {
         "" => None,
-        d => Some(serde_json::from_str(d).map_err(|_| "details is not JSON".to_string())?),
+        d => Some(Details::parse(d).map_err(|e| e.to_string())?),
     };
     Ok(Entry {
         id: cell(0).to_string(),

@@ -3,7 +3,10 @@
 use super::auth::Caller;
 use super::error::Failure;
 use super::{AppState, blocking, params};
-use crate::model::{ApiError, AppendResponse, Cursor, ErrorCode, MAX_BATCH, Order, validate_event};
+use crate::model::details::{MAX_DEPTH, nesting_depth};
+use crate::model::{
+    ApiError, AppendResponse, Cursor, ErrorCode, MAX_BATCH, Order, validate_event_text,
+};
 use crate::store::{PageRequest, Role};
 use axum::Json;
 use axum::body::Bytes;
@@ -11,7 +14,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header::CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// Appends one event, an array, or NDJSON: validated whole, stored atomically, durable on 201.
 pub async fn post(
@@ -58,7 +61,7 @@ pub async fn post(
     let now = chrono::Utc::now();
     let mut events = Vec::with_capacity(values.len());
     for (i, v) in values.into_iter().enumerate() {
-        let e = validate_event(v, now).map_err(|fe| {
+        let e = validate_event_text(v.get(), now).map_err(|fe| {
             let field = (!fe.field.is_empty()).then_some(fe.field);
             ApiError {
                 code: ErrorCode::InvalidEvent,
@@ -76,17 +79,24 @@ pub async fn post(
     Ok((StatusCode::CREATED, Json(AppendResponse { entries })).into_response())
 }
 
-fn parse_json(body: &[u8]) -> Result<Vec<Value>, Failure> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(json_error("the body", &e)))?;
-    match v {
-        Value::Array(items) => Ok(items),
-        obj @ Value::Object(_) => Ok(vec![obj]),
-        _ => Err(ApiError::bad_request("the body must be an event object, a JSON array of events, or NDJSON (Content-Type: application/x-ndjson)").into()),
+/// The events of a JSON body, each as its own text: `details` must keep the exact text the
+/// producer sent (see `model::Details`), so nothing is parsed into a `Value` here.
+fn parse_json(body: &[u8]) -> Result<Vec<&RawValue>, Failure> {
+    too_deep(body, "the body")?;
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    let parsed = if first == Some(&b'[') {
+        serde_json::from_slice::<Vec<&RawValue>>(body)
+    } else {
+        serde_json::from_slice::<&RawValue>(body).map(|v| vec![v])
+    };
+    let values = parsed.map_err(|e| ApiError::bad_request(json_error("the body", &e)))?;
+    if first != Some(&b'[') && first != Some(&b'{') {
+        return Err(ApiError::bad_request("the body must be an event object, a JSON array of events, or NDJSON (Content-Type: application/x-ndjson)").into());
     }
+    Ok(values)
 }
 
-fn parse_ndjson(body: &[u8]) -> Result<Vec<Value>, Failure> {
+fn parse_ndjson(body: &[u8]) -> Result<Vec<&RawValue>, Failure> {
     let mut out = Vec::new();
     for (line_no, line) in body.split(|b| *b == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {
@@ -102,13 +112,25 @@ fn parse_ndjson(body: &[u8]) -> Result<Vec<Value>, Failure> {
             .into());
         }
         let index = out.len();
-        let v = serde_json::from_slice(line).map_err(|e| {
+        too_deep(line, &format!("line {}", line_no + 1)).map_err(|e| e.with_index(index))?;
+        let v = serde_json::from_slice::<&RawValue>(line).map_err(|e| {
             ApiError::bad_request(json_error(&format!("line {}", line_no + 1), &e))
                 .with_index(index)
         })?;
         out.push(v);
     }
     Ok(out)
+}
+
+/// Nothing below parses a body into a tree with serde_json's own depth limit any more (the
+/// events are kept as text), so the limit of 128 levels is checked here, as before, first.
+fn too_deep(text: &[u8], what: &str) -> Result<(), ApiError> {
+    if nesting_depth(text) > MAX_DEPTH {
+        return Err(ApiError::bad_request(format!(
+            "{what} is nested too deeply (the limit is {MAX_DEPTH} levels)"
+        )));
+    }
+    Ok(())
 }
 
 fn json_error(what: &str, e: &serde_json::Error) -> String {

@@ -95,7 +95,7 @@ pub async fn create(
             description: Some(format!("{} evidence pack, {} entries, {} to {}", manifest.kind, manifest.rows, manifest.from, manifest.to)),
             actor: Some(super::auth::token_actor(&token)),
             details: Some(json!({"kind": manifest.kind, "from": manifest.from, "to": manifest.to, "rows": manifest.rows,
-                                 "files": manifest.files, "role": token.role.as_str()})),
+                                 "files": manifest.files, "role": token.role.as_str()}).into()),
             ..NewEvent::default()
         };
         store.append(&tenant, vec![event])?;

@@ -118,7 +118,7 @@ fn run(
         )),
         actor: Some(super::auth::token_actor(&caller)),
         details: Some(
-            json!({"format": format.as_str(), "filters": filters, "rows": rows, "complete": failure.is_none(), "role": caller.role.as_str()}),
+            json!({"format": format.as_str(), "filters": filters, "rows": rows, "complete": failure.is_none(), "role": caller.role.as_str()}).into(),
         ),
         ..NewEvent::default()
     };

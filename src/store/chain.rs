@@ -2,7 +2,6 @@
 
 use crate::model::{ChainHead, Entry, VerifyReport, format_ts};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -127,8 +126,9 @@ pub fn canonical_bytes(entry: &Entry, commitments: &Commitments) -> Vec<u8> {
         w.field("description", false).str(d);
     }
     if let Some(d) = &entry.details {
+        // Already canonical text (model::Details): hashed byte for byte as it is stored.
         w.field("details", false);
-        write_canonical(d, &mut w.0);
+        w.0.extend_from_slice(d.as_str().as_bytes());
     }
     w.field("id", false).str(&entry.id);
     if let Some(k) = &entry.idempotency_key {
@@ -173,37 +173,6 @@ impl Canonical {
     fn str(&mut self, s: &str) -> &mut Self {
         serde_json::to_writer(&mut self.0, s).expect("writing to a Vec cannot fail");
         self
-    }
-}
-
-/// Compact JSON with object keys sorted at every depth, whatever map type serde_json was built with.
-fn write_canonical(v: &Value, out: &mut Vec<u8>) {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            out.push(b'{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                serde_json::to_writer(&mut *out, k).expect("writing to a Vec cannot fail");
-                out.push(b':');
-                write_canonical(&m[k], out);
-            }
-            out.push(b'}');
-        }
-        Value::Array(a) => {
-            out.push(b'[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical(x, out);
-            }
-            out.push(b']');
-        }
-        other => serde_json::to_writer(&mut *out, other).expect("writing to a Vec cannot fail"),
     }
 }
 

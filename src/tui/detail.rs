@@ -19,8 +19,18 @@ pub struct Detail {
 impl Detail {
     /// The pane for an entry; `show_diff` carries the auditor's choice from entry to entry.
     pub fn new(e: &Entry, show_diff: bool) -> Detail {
-        let value = serde_json::to_value(e).unwrap_or(serde_json::Value::Null);
-        let diff = diff::before_after(e.details.as_ref()).map(|(b, a)| diff::diff(b, a));
+        // `details` separately: its exact text may hold a number no f64 can (1e400), which would
+        // make the whole entry fail to convert.
+        let details = e.details.as_ref().map(|d| d.to_value());
+        let mut value = serde_json::to_value(Entry {
+            details: None,
+            ..e.clone()
+        })
+        .unwrap_or(serde_json::Value::Null);
+        if let (Some(obj), Some(d)) = (value.as_object_mut(), &details) {
+            obj.insert("details".into(), d.clone());
+        }
+        let diff = diff::before_after(details.as_ref()).map(|(b, a)| diff::diff(b, a));
         Detail {
             entry_id: e.id.clone(),
             tree: JsonTree::new(value),

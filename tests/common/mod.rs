@@ -37,12 +37,22 @@ impl TestServer {
         TestServer::start_with_options(allow.into()).await
     }
 
-    pub async fn start_with_options(mut options: ServerOptions) -> TestServer {
+    pub async fn start_with_options(options: ServerOptions) -> TestServer {
+        TestServer::start_in(tempfile::tempdir().unwrap(), options).await
+    }
+
+    /// A server over a copy of a database file made earlier (an older version's, a fixture).
+    pub async fn start_from_copy(fixture: &std::path::Path) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(fixture, dir.path().join("audit.db")).unwrap();
+        TestServer::start_in(dir, Allowlist::default().into()).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir, mut options: ServerOptions) -> TestServer {
         let key = options
             .signing_key
             .get_or_insert_with(SigningKey::generate)
             .clone();
-        let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("audit.db");
         let admin_db = TokenAdmin::open(&db).unwrap();
         let token = |role| admin_db.create(role, "acme", None).unwrap().1;

@@ -75,7 +75,7 @@ pub fn rows() -> Vec<Entry> {
                 "Alice Smith updated the ConnectWise credentials",
             );
             e.details = Some(
-                json!({"before": {"base_url": "https://old.example.com", "timeout": 30}, "after": {"base_url": "https://new.example.com", "timeout": 30, "retries": 3}}),
+                json!({"before": {"base_url": "https://old.example.com", "timeout": 30}, "after": {"base_url": "https://new.example.com", "timeout": 30, "retries": 3}}).into(),
             );
             e
         },

@@ -128,7 +128,7 @@ pub fn run(
             report.removed,
             format_ts(&job.cutoff)
         )),
-        details: Some(serde_json::to_value(&report).unwrap_or_default()),
+        details: Some(serde_json::to_value(&report).unwrap_or_default().into()),
         ..NewEvent::default()
     };
     w.append_within(&tx, tenant, &[event])?;
@@ -163,7 +163,7 @@ fn record_failure(
             "Retention did not prune: the archive could not be written ({why})"
         )),
         details: Some(
-            json!({"cutoff": format_ts(&job.cutoff), "archive_dir": job.archive_dir.as_ref().map(|d| d.display().to_string()), "error": why}),
+            json!({"cutoff": format_ts(&job.cutoff), "archive_dir": job.archive_dir.as_ref().map(|d| d.display().to_string()), "error": why}).into(),
         ),
         ..NewEvent::default()
     };

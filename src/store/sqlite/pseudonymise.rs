@@ -114,7 +114,7 @@ pub fn run(
         )),
         actor: Some(job.requested_by.clone()),
         details: Some(
-            json!({"pseudonym": pseudonym, "entries": rows.len(), "fields": ["name", "email", "ip", "user_agent"]}),
+            json!({"pseudonym": pseudonym, "entries": rows.len(), "fields": ["name", "email", "ip", "user_agent"]}).into(),
         ),
         ..NewEvent::default()
     };

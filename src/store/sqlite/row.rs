@@ -1,6 +1,6 @@
 //! Mapping between an [`Entry`] and its row.
 
-use crate::model::{Actor, ActorType, Entry, Kind, Outcome, Target, from_millis};
+use crate::model::{Actor, ActorType, Details, Entry, Kind, Outcome, Target, from_millis};
 use crate::store::chain::Commitments;
 use rusqlite::Row;
 use rusqlite::types::Value as SqlValue;
@@ -80,7 +80,7 @@ fn entry_at(r: &Row<'_>, o: usize) -> rusqlite::Result<Entry> {
             _ => None,
         },
         details: match details {
-            Some(d) => Some(serde_json::from_str(&d).map_err(|_| corrupt(o + 19, "details"))?),
+            Some(d) => Some(Details::from_stored(d).map_err(|_| corrupt(o + 19, "details"))?),
             None => None,
         },
         idempotency_key: r.get(o + 20)?,
@@ -116,7 +116,7 @@ pub fn to_params(e: &Entry, commitments: &Commitments) -> [SqlValue; 24] {
         text(&t.and_then(|t| t.name.clone())),
         e.details
             .as_ref()
-            .map_or(SqlValue::Null, |d| SqlValue::Text(d.to_string())),
+            .map_or(SqlValue::Null, |d| SqlValue::Text(d.as_str().to_string())),
         text(&e.idempotency_key),
         SqlValue::Text(serde_json::to_string(commitments).unwrap_or_else(|_| "{}".into())),
         SqlValue::Text(e.prev_hash.clone()),
