@@ -255,7 +255,7 @@ async fn check_schema(store: &Arc<dyn Store>) {
                     "At start the server found the database's append-only guarantees changed outside trailscope: {}",
                     problems.join("; ")
                 )),
-                details: Some(serde_json::json!({ "problems": problems })),
+                details: Some(serde_json::json!({ "problems": problems }).into()),
                 ..crate::model::NewEvent::default()
             };
             if let Err(e) = s.append(&tenant, vec![event]) {

@@ -88,10 +88,14 @@ impl SqliteStore {
         let (tx, rx) = mpsc::channel();
         let writer_stats = stats.clone();
         let (committed, commits) = tokio::sync::watch::channel(0u64);
+        let (ready, loaded) = mpsc::sync_channel(1);
         let handle = std::thread::Builder::new()
             .name("trailscope-writer".into())
-            .spawn(move || writer::run(conn, rx, writer_stats, committed))
+            .spawn(move || writer::run(conn, rx, writer_stats, committed, ready))
             .map_err(|e| StoreError::Open(format!("cannot start the writer thread: {e}")))?;
+        loaded
+            .recv()
+            .map_err(|_| StoreError::Open("the writer thread stopped while starting".into()))?;
         Ok(SqliteStore {
             path,
             readers: Mutex::new(Vec::new()),

@@ -94,12 +94,17 @@ pub fn run(
     rx: Receiver<Work>,
     stats: Arc<WriterStats>,
     committed: tokio::sync::watch::Sender<u64>,
+    ready: SyncSender<()>,
 ) {
     // Live streams look again after every commit; a watch holds one number, so the writer never
     // waits on, or queues for, a reader however slow it is.
     let signal = || committed.send_modify(|n| *n += 1);
     let started = std::time::Instant::now();
-    let heads = match load_state(&conn) {
+    let loaded = load_state(&conn);
+    // The store is handed out only once the tree of what is already there exists: a read
+    // before that would see a database with entries and no tree, i.e. a tampered one.
+    let _ = ready.send(());
+    let heads = match loaded {
         Ok((h, broken, built)) => {
             if built > 0 {
                 tracing::info!(
