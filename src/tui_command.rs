@@ -163,7 +163,7 @@ pub async fn run_resolved(
         Some(c) if r.offline => Source::offline(c),
         cache => Source::remote(client, cache),
     };
-    let mut app = App::new(Settings {
+    let app = App::new(Settings {
         source: r.source,
         query: r.query,
         keymap: r.keymap,
@@ -171,8 +171,8 @@ pub async fn run_resolved(
         views: r.views,
         now: chrono::Utc::now(),
         size: (80, 24),
-    });
-    app.link = source.link();
+    })
+    .with_link(source.link());
     crate::tui::event_loop::run(source, app, r.config_path, extra).await
 }
 

@@ -1,7 +1,13 @@
 //! Where everything goes at a given size; shared by `update` (paging, clicks) and `render`.
 
-use super::app::App;
 use ratatui::layout::Rect;
+
+/// What of the state decides the layout: whether a detail pane is open, and zoomed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct State {
+    pub detail: bool,
+    pub zoom: bool,
+}
 
 /// Width from which the detail pane sits right of the table instead of below it.
 pub const WIDE: u16 = 150;
@@ -54,8 +60,8 @@ pub fn inner(r: Rect) -> Rect {
     }
 }
 
-/// Lays out the screen for `app` at `size`.
-pub fn areas(size: Rect, app: &App) -> Areas {
+/// Lays out the screen for `state` at `size`.
+pub fn areas(size: Rect, state: State) -> Areas {
     let mut rest = size;
     let mut a = Areas {
         header: take_top(&mut rest, 1),
@@ -70,8 +76,8 @@ pub fn areas(size: Rect, app: &App) -> Areas {
     if size.height >= 14 {
         a.spark = take_top(&mut rest, 1);
     }
-    if app.detail.is_some() {
-        if app.zoom {
+    if state.detail {
+        if state.zoom {
             a.detail = rest;
             rest = Rect::new(rest.x, rest.y, rest.width, 0);
         } else if size.width >= WIDE {

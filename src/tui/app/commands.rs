@@ -3,22 +3,22 @@
 use super::{App, Overlay, TimeMode, default_query};
 use crate::tui::action::Effect;
 use crate::tui::detail::Detail;
+use crate::tui::input;
 use crate::tui::keymap::Command;
-use crate::tui::{input, layout};
 
 impl App {
     /// Carries out a command from the keymap.
     pub fn command(&mut self, cmd: Command) -> Vec<Effect> {
         if cmd != Command::Bottom {
-            self.last_bottom = false;
+            self.pager.last_bottom = false;
         }
-        if self.detail.is_some() && self.focus_detail && self.detail_command(cmd) {
+        if self.pane.detail.is_some() && self.pane.focus && self.detail_command(cmd) {
             return Vec::new();
         }
         let page = self.page_rows() as isize;
         match cmd {
             Command::Quit => {
-                self.quit = true;
+                self.chrome.quit = true;
                 vec![Effect::Quit]
             }
             Command::Down => self.move_by(1),
@@ -29,37 +29,37 @@ impl App {
             Command::HalfUp => self.move_by(-(page / 2).max(1)),
             Command::Top => self.select(0),
             Command::Bottom => {
-                if self.last_bottom && !self.exhausted {
-                    self.load_to_end = true;
-                    self.flash = Some("loading to the end…".into());
+                if self.pager.last_bottom && !self.pager.exhausted {
+                    self.pager.load_to_end = true;
+                    self.chrome.flash = Some("loading to the end…".into());
                     let fx = self.fetch_next();
-                    self.select(self.rows.len().saturating_sub(1));
+                    self.select(self.pager.rows.len().saturating_sub(1));
                     return fx;
                 }
-                self.last_bottom = true;
-                self.select(self.rows.len().saturating_sub(1))
+                self.pager.last_bottom = true;
+                self.select(self.pager.rows.len().saturating_sub(1))
             }
             Command::Details => {
-                if let Some(e) = self.rows.get(self.selected) {
-                    self.detail = Some(Detail::new(&e, false));
-                    self.focus_detail = true;
+                if let Some(e) = self.pager.rows.get(self.pager.selected) {
+                    self.pane.detail = Some(Detail::new(&e, false));
+                    self.pane.focus = true;
                     self.scroll_detail();
                 }
                 Vec::new()
             }
             Command::Close => {
-                if self.detail.is_some() {
-                    self.detail = None;
-                    self.zoom = false;
-                    self.focus_detail = false;
+                if self.pane.detail.is_some() {
+                    self.pane.detail = None;
+                    self.pane.zoom = false;
+                    self.pane.focus = false;
                     self.scroll_into_view();
-                } else if self.load_to_end {
-                    self.load_to_end = false;
+                } else if self.pager.load_to_end {
+                    self.pager.load_to_end = false;
                 }
                 Vec::new()
             }
             Command::Search => {
-                self.overlay = Overlay::Search(input::new(&self.query.text.join(" ")));
+                self.chrome.overlay = Overlay::Search(input::new(&self.query.text.join(" ")));
                 Vec::new()
             }
             Command::Filters => self.open_filters(0),
@@ -70,15 +70,16 @@ impl App {
                 if !current.is_empty() {
                     current.push(' ');
                 }
-                self.overlay = Overlay::Query {
+                self.chrome.overlay = Overlay::Query {
                     input: input::new(&current),
                     error: None,
+                    recalled: None,
                 };
                 Vec::new()
             }
-            Command::Clear => self.apply_query(default_query()),
+            Command::Clear => self.apply_recorded(default_query()),
             Command::CycleTime => {
-                self.time_mode = match self.time_mode {
+                self.chrome.time_mode = match self.chrome.time_mode {
                     TimeMode::Utc => TimeMode::Local,
                     TimeMode::Local => TimeMode::Relative,
                     TimeMode::Relative => TimeMode::Utc,
@@ -88,44 +89,51 @@ impl App {
             Command::Refresh => self.reload(),
             Command::Follow => self.toggle_follow(),
             Command::Help => {
-                self.overlay = Overlay::Help;
+                self.chrome.overlay = Overlay::Help { scroll: 0 };
                 Vec::new()
             }
+            Command::PivotIn => self.pivot(false),
+            Command::PivotOut => self.pivot(true),
+            Command::Around => self.around(false),
+            Command::AroundWide => self.around(true),
+            Command::Back => self.back(),
+            Command::Mark => self.toggle_mark(),
             Command::Export => {
-                self.overlay = Overlay::Export(Box::new(crate::tui::dialogs::ExportDialog::new(
-                    self.query.clone(),
-                    self.total,
-                    self.now,
-                )));
+                self.chrome.overlay =
+                    Overlay::Export(Box::new(crate::tui::dialogs::ExportDialog::new(
+                        self.query.clone(),
+                        self.pager.total,
+                        self.now,
+                    )));
                 Vec::new()
             }
             Command::Evidence => {
-                self.overlay =
+                self.chrome.overlay =
                     Overlay::Evidence(Box::new(crate::tui::dialogs::EvidenceDialog::new(self.now)));
                 Vec::new()
             }
             Command::Info => {
-                self.overlay = Overlay::Info(crate::tui::dialogs::RetentionInfo::Loading);
+                self.chrome.overlay = Overlay::Info(crate::tui::dialogs::RetentionInfo::Loading);
                 vec![Effect::FetchRetention]
             }
             Command::SaveView => {
-                self.overlay = Overlay::SaveView(input::new(""));
+                self.chrome.overlay = Overlay::SaveView(input::new(""));
                 Vec::new()
             }
             Command::Views => {
-                if self.views.is_empty() {
-                    self.flash = Some(format!(
+                if self.chrome.views.is_empty() {
+                    self.chrome.flash = Some(format!(
                         "no saved views yet: {} saves the current filter",
-                        self.keymap.first(Command::SaveView)
+                        self.chrome.keymap.first(Command::SaveView)
                     ));
                 } else {
-                    self.overlay = Overlay::Views { selected: 0 };
+                    self.chrome.overlay = Overlay::Views { selected: 0 };
                 }
                 Vec::new()
             }
             Command::Zoom => {
-                if self.detail.is_some() {
-                    self.zoom = !self.zoom;
+                if self.pane.detail.is_some() {
+                    self.pane.zoom = !self.pane.zoom;
                     self.scroll_detail();
                 }
                 Vec::new()
@@ -135,7 +143,7 @@ impl App {
             Command::Copy => match self.current() {
                 Some(e) => {
                     let json = serde_json::to_string_pretty(&e).unwrap_or_default();
-                    self.flash = Some(format!(
+                    self.chrome.flash = Some(format!(
                         "copied the entry's JSON ({} bytes) to the clipboard",
                         json.len()
                     ));
@@ -144,8 +152,8 @@ impl App {
                 None => Vec::new(),
             },
             Command::Focus => {
-                if self.detail.is_some() {
-                    self.focus_detail = !self.focus_detail;
+                if self.pane.detail.is_some() {
+                    self.pane.focus = !self.pane.focus;
                 }
                 Vec::new()
             }
@@ -160,8 +168,8 @@ impl App {
 
     /// Detail-pane meanings of a command; false when the table should handle it.
     pub(super) fn detail_command(&mut self, cmd: Command) -> bool {
-        let page = layout::areas(self.size, self).detail_body.height.max(1) as usize;
-        let Some(d) = &mut self.detail else {
+        let page = self.areas().detail_body.height.max(1) as usize;
+        let Some(d) = &mut self.pane.detail else {
             return false;
         };
         match cmd {

@@ -67,7 +67,7 @@ pub fn render(app: &App, d: &Detail, f: &mut Frame, area: Rect) {
     if area.width == 0 || area.height == 0 {
         return;
     }
-    let t = &app.theme;
+    let t = &app.chrome.theme;
     f.render_widget(Clear, area);
     let body = inner(area);
     if bordered(area) {
@@ -92,18 +92,18 @@ pub fn render(app: &App, d: &Detail, f: &mut Frame, area: Rect) {
         if d.diff.is_some() {
             let other = if d.show_diff { "JSON" } else { "diff" };
             title.push(Span::styled(
-                format!("[{} {other}] ", app.keymap.first(Command::Diff)),
+                format!("[{} {other}] ", app.chrome.keymap.first(Command::Diff)),
                 t.key(),
             ));
         }
         let hint = format!(
             " {}/{} entry · {} copy · {} zoom · Esc close ",
-            app.keymap.first(Command::Prev),
-            app.keymap.first(Command::Next),
-            app.keymap.first(Command::Copy),
-            app.keymap.first(Command::Zoom)
+            app.chrome.keymap.first(Command::Prev),
+            app.chrome.keymap.first(Command::Next),
+            app.chrome.keymap.first(Command::Copy),
+            app.chrome.keymap.first(Command::Zoom)
         );
-        let border = if app.focus_detail { t.key() } else { t.dim() };
+        let border = if app.pane.focus { t.key() } else { t.dim() };
         let mut block = Block::bordered()
             .border_style(border)
             .title(Line::from(title));
@@ -133,7 +133,7 @@ pub fn render(app: &App, d: &Detail, f: &mut Frame, area: Rect) {
         .into_iter()
         .enumerate()
         .map(|(i, l)| {
-            if d.scroll + i == d.cursor && app.focus_detail {
+            if d.scroll + i == d.cursor && app.pane.focus {
                 l.patch_style(t.selected())
             } else {
                 l

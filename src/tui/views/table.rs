@@ -2,10 +2,11 @@
 
 use super::cells::{pad, span};
 use super::header::thousands;
-use crate::model::{ActorType, Entry, Outcome};
+use crate::model::Outcome;
 use crate::tui::app::{App, Status, TimeMode};
 use crate::tui::keymap::Command;
 use crate::tui::layout::{bordered, inner};
+use crate::tui::rows::{ActorCell, ViewRow};
 use chrono::{DateTime, Local, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -104,10 +105,13 @@ fn columns(width: usize, mode: TimeMode) -> (Vec<(Col, usize)>, bool) {
     (v, narrow)
 }
 
-fn cell(app: &App, e: &Entry, col: Col, w: usize, narrow: bool) -> Span<'static> {
-    let t = &app.theme;
+fn cell(app: &App, e: &ViewRow, col: Col, w: usize, narrow: bool) -> Span<'static> {
+    let t = &app.chrome.theme;
     match col {
-        Col::When => Span::raw(pad(&when(e.occurred_at, app.time_mode, app.now, narrow), w)),
+        Col::When => Span::raw(pad(
+            &when(e.occurred_at, app.chrome.time_mode, app.now, narrow),
+            w,
+        )),
         Col::Event => {
             if e.outcome == Outcome::Failure {
                 Span::styled(
@@ -119,43 +123,49 @@ fn cell(app: &App, e: &Entry, col: Col, w: usize, narrow: bool) -> Span<'static>
             }
         }
         Col::Action => Span::raw(pad(&e.action, w)),
-        Col::Actor => match (e.actor.kind, e.actor.label()) {
-            (ActorType::System, None) => Span::styled(pad("[System]", w), t.system()),
+        Col::Actor => match &e.actor {
+            ActorCell::System => Span::styled(pad("[System]", w), t.system()),
             // The pseudonym itself says nothing; the id keeps the person followable.
-            _ if e.actor.is_pseudonymised() => {
-                let who = e
-                    .actor
-                    .id
-                    .as_deref()
-                    .or(e.actor.name.as_deref())
-                    .unwrap_or("");
+            ActorCell::Pseudonym(who) => {
                 Span::styled(pad(&format!("[pseudonym] {who}"), w), t.pseudonym())
             }
-            (_, Some(l)) => Span::raw(pad(l, w)),
-            (_, None) => Span::styled(pad("—", w), t.dim()),
+            ActorCell::Named(l) => Span::raw(pad(l, w)),
+            ActorCell::Nobody => Span::styled(pad("—", w), t.dim()),
         },
-        Col::Target => Span::raw(pad(&e.target_ref().unwrap_or_default(), w)),
-        Col::Description => Span::raw(pad(e.description.as_deref().unwrap_or(""), w)),
+        Col::Target => Span::raw(pad(&e.target, w)),
+        Col::Description => Span::raw(pad(&e.description, w)),
     }
 }
 
 fn empty_message(app: &App) -> Vec<Line<'static>> {
-    let t = &app.theme;
-    match &app.status {
-        Status::Failed(e) if app.rows.is_empty() => vec![
+    let t = &app.chrome.theme;
+    match &app.conn.status {
+        Status::Failed(e) if app.pager.rows.is_empty() => vec![
             Line::from(span(&e.to_string(), t.error())),
             Line::from(span(&format!("What to do: {}.", e.advice()), Style::new())),
         ],
-        _ if app.loading => vec![Line::from(Span::styled("loading…", t.dim()))],
+        _ if app.pager.loading => vec![Line::from(Span::styled("loading…", t.dim()))],
         _ => vec![Line::from(span(
             &format!(
                 "No entries match this filter. {} clears it, {} edits it.",
-                app.keymap.first(Command::Clear),
-                app.keymap.first(Command::Query)
+                app.chrome.keymap.first(Command::Clear),
+                app.chrome.keymap.first(Command::Query)
             ),
             t.dim(),
         ))],
     }
+}
+
+/// `row 12 of 12,728`: of the count under the filter when it is known, else of what is
+/// loaded (`of 200+` while more remain).
+pub fn position(app: &App) -> String {
+    let p = &app.pager;
+    let of = match p.total {
+        Some(n) => thousands(n.max(p.rows.len() as u64)),
+        None if p.exhausted => thousands(p.rows.len() as u64),
+        None => format!("{}+", thousands(p.rows.len() as u64)),
+    };
+    format!("row {} of {of}", thousands(p.selected as u64 + 1))
 }
 
 /// Draws the table into `area`.
@@ -163,28 +173,22 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     if area.height == 0 || area.width == 0 {
         return;
     }
-    let t = &app.theme;
+    let t = &app.chrome.theme;
     let body = inner(area);
     if bordered(area) {
-        let pos = if app.rows.is_empty() {
+        let pos = if app.pager.rows.is_empty() {
             String::new()
         } else {
-            let more = if app.exhausted { "" } else { "+" };
-            format!(
-                " {}/{}{} ",
-                thousands(app.selected as u64 + 1),
-                thousands(app.rows.len() as u64),
-                more
-            )
+            format!(" {} ", position(app))
         };
         let mut block = Block::bordered()
             .border_style(t.dim())
             .title_bottom(Line::from(Span::styled(pos, t.dim())).right_aligned());
-        if app.focus_detail && app.detail.is_some() {
+        if app.pane.focus && app.pane.detail.is_some() {
             block = block.border_style(t.dim().add_modifier(Modifier::DIM));
         }
-        if let Some(f) = app.follow.as_ref().filter(|f| f.unseen > 0) {
-            let top = app.keymap.first(crate::tui::keymap::Command::Top);
+        if let Some(f) = app.conn.follow.as_ref().filter(|f| f.unseen > 0) {
+            let top = app.chrome.keymap.first(crate::tui::keymap::Command::Top);
             block = block.title_top(
                 Line::from(Span::styled(
                     format!(" ▲ {} new ({top}) ", thousands(f.unseen as u64)),
@@ -195,7 +199,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         }
         f.render_widget(block, area);
     }
-    let (cols, narrow) = columns(body.width as usize, app.time_mode);
+    let (cols, narrow) = columns(body.width as usize, app.chrome.time_mode);
     let mut lines = Vec::with_capacity(body.height as usize);
     let header: Vec<Span> = cols
         .iter()
@@ -209,20 +213,36 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         })
         .collect();
     lines.push(Line::from(header));
-    if app.rows.is_empty() {
+    if app.pager.rows.is_empty() {
         lines.extend(empty_message(app));
         f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), body);
         return;
     }
     let visible = body.height.saturating_sub(1) as usize;
-    for (i, e) in app.rows.range(app.offset, app.offset + visible).enumerate() {
-        let row = app.offset + i;
+    let offset = app.pager.offset;
+    // The cells built when the rows or the place last changed; built here only when this frame
+    // is drawn at another size than the app was told of.
+    let built: Vec<ViewRow>;
+    let window = match app.pager.window(offset, visible) {
+        Some(w) => w,
+        None => {
+            built = app
+                .pager
+                .rows
+                .range(offset, offset + visible)
+                .map(|e| ViewRow::new(&e))
+                .collect();
+            &built
+        }
+    };
+    for (i, e) in window.iter().enumerate() {
+        let row = offset + i;
         let mut spans = Vec::with_capacity(cols.len() * 2);
         for (j, (c, w)) in cols.iter().enumerate() {
             if j > 0 {
                 spans.push(Span::raw(" "));
             }
-            spans.push(cell(app, &e, *c, *w, narrow));
+            spans.push(cell(app, e, *c, *w, narrow));
         }
         let mut line = Line::from(spans);
         if e.outcome == Outcome::Failure {
@@ -231,10 +251,25 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         if app.is_fresh(e.seq) {
             line = line.patch_style(t.fresh());
         }
-        if row == app.selected {
+        if row == app.pager.selected {
             line = line.patch_style(t.selected());
         }
         lines.push(line);
+        // In the border beside the row: `●` a marked entry, `▶` the one `w` opened the
+        // window around.
+        let sign = if app.is_marked(&e.id) {
+            Some("●")
+        } else if app.pager.anchor.is_some_and(|(_, seq)| seq == e.seq) {
+            Some("▶")
+        } else {
+            None
+        };
+        if let Some(sign) = sign.filter(|_| bordered(area)) {
+            let y = body.y + 1 + i as u16;
+            if let Some(cell) = f.buffer_mut().cell_mut((area.x, y)) {
+                cell.set_symbol(sign).set_style(t.key());
+            }
+        }
     }
     f.render_widget(Paragraph::new(lines), body);
 }
