@@ -296,7 +296,7 @@ impl App {
             && let Some(e) = self.pager.rows.get(self.pager.selected)
             && d.entry_id != e.id
         {
-            *d = Detail::new(&e, d.show_diff);
+            *d = d.stepped(&e);
         }
         self.pager.maybe_prefetch(&self.query)
     }

@@ -307,12 +307,17 @@ fn run_effects(
                     let _ = state.send(snapshot);
                 }
             }
+            // File I/O off the loop: a slow disk never holds a frame.
             Effect::SaveView { name, filter } => match persist.config {
                 Some(path) => {
-                    if let Err(e) = crate::config::save_view(path, &name, &filter) {
-                        tracing::error!("saving view {name}: {e}");
-                        let _ = tx.send(Action::Notice(format!("could not save the view: {e}")));
-                    }
+                    let path = path.clone();
+                    tokio::task::spawn_blocking(move || {
+                        if let Err(e) = crate::config::save_view(&path, &name, &filter) {
+                            tracing::error!("saving view {name}: {e}");
+                            let _ =
+                                tx.send(Action::Notice(format!("could not save the view: {e}")));
+                        }
+                    });
                 }
                 None => {
                     let _ = tx.send(Action::Notice(

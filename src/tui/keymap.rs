@@ -297,7 +297,7 @@ pub fn key_name(key: &KeyEvent) -> String {
         KeyCode::PageUp => s.push_str("PgUp"),
         KeyCode::PageDown => s.push_str("PgDn"),
         KeyCode::F(n) => s.push_str(&format!("F{n}")),
-        KeyCode::Backspace => s.push_str("Bksp"),
+        KeyCode::Backspace => s.push_str("Backspace"),
         other => s.push_str(&format!("{other:?}")),
     }
     s

@@ -12,6 +12,11 @@ impl App {
         if cmd != Command::Bottom {
             self.pager.last_bottom = false;
         }
+        if self.chrome.spark.is_some()
+            && let Some(fx) = self.spark_command(cmd)
+        {
+            return fx;
+        }
         if self.pane.detail.is_some() && self.pane.focus && self.detail_command(cmd) {
             return Vec::new();
         }
@@ -151,9 +156,14 @@ impl App {
                 }
                 None => Vec::new(),
             },
+            // Tab cycles table → histogram → details (when open) → table.
             Command::Focus => {
-                if self.pane.detail.is_some() {
-                    self.pane.focus = !self.pane.focus;
+                if self.pane.focus {
+                    self.pane.focus = false;
+                } else if let Some(cols) = self.spark_columns() {
+                    self.chrome.spark = Some(cols.saturating_sub(1));
+                } else if self.pane.detail.is_some() {
+                    self.pane.focus = true;
                 }
                 Vec::new()
             }
@@ -164,6 +174,74 @@ impl App {
             | Command::UnfoldAll
             | Command::Diff => Vec::new(),
         }
+    }
+
+    /// How many columns the histogram has on screen (`None` when it is not shown).
+    fn spark_columns(&self) -> Option<usize> {
+        let a = self.areas();
+        if a.spark.height == 0 {
+            return None;
+        }
+        crate::tui::views::header::spark(self, a.spark.width as usize)
+            .map(|s| s.columns.len())
+            .filter(|n| *n > 0)
+    }
+
+    /// The time range of the histogram's picked column.
+    pub fn spark_range(
+        &self,
+    ) -> Option<(
+        chrono::DateTime<chrono::Utc>,
+        chrono::DateTime<chrono::Utc>,
+        u64,
+    )> {
+        let c = self.chrome.spark?;
+        let a = self.areas();
+        let sp = crate::tui::views::header::spark(self, a.spark.width as usize)?;
+        let (from, to) =
+            sp.columns
+                .range(c, self.pager.bucket_start?, self.pager.bucket_seconds)?;
+        Some((from, to, *sp.columns.counts.get(c)?))
+    }
+
+    /// Histogram meanings of a command while it has the focus; `None` when the command is not
+    /// the histogram's (it then leaves the focus and acts as anywhere else).
+    fn spark_command(&mut self, cmd: Command) -> Option<Vec<Effect>> {
+        let n = self.spark_columns().unwrap_or(0);
+        let c = self.chrome.spark?;
+        match cmd {
+            Command::Fold | Command::Up => self.chrome.spark = Some(c.saturating_sub(1)),
+            Command::Unfold | Command::Down => {
+                self.chrome.spark = Some((c + 1).min(n.saturating_sub(1)))
+            }
+            Command::Top => self.chrome.spark = Some(0),
+            Command::Bottom => self.chrome.spark = Some(n.saturating_sub(1)),
+            Command::Details => {
+                let (from, to, _) = self.spark_range()?;
+                let q = crate::model::Query {
+                    from: Some(crate::model::TimeBound::Instant(from)),
+                    to: Some(crate::model::TimeBound::Instant(to)),
+                    around: None,
+                    ..self.query.clone()
+                };
+                self.chrome.spark = Some(0);
+                return Some(self.apply_recorded(q));
+            }
+            Command::Back => {
+                self.chrome.spark = Some(0);
+                return Some(self.back());
+            }
+            Command::Focus => {
+                self.chrome.spark = None;
+                self.pane.focus = self.pane.detail.is_some();
+            }
+            Command::Close => self.chrome.spark = None,
+            _ => {
+                self.chrome.spark = None;
+                return None;
+            }
+        }
+        Some(Vec::new())
     }
 
     /// Detail-pane meanings of a command; false when the table should handle it.

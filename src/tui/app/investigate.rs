@@ -14,8 +14,13 @@ const WIDE: (u32, char) = (2, 'h');
 impl App {
     /// Applies `q` as a new filter the user chose: it joins the history (kept across runs).
     pub(super) fn apply_recorded(&mut self, q: Query) -> Vec<Effect> {
-        let line = q.to_string();
-        self.memory.history.push(line);
+        // The filter left behind is where `Backspace` returns to, even the one the run began with.
+        let h = &mut self.memory.history;
+        let left = self.query.to_string();
+        if h.lines().last() != Some(&left) {
+            h.push(left);
+        }
+        h.push(q.to_string());
         let mut fx = vec![Effect::Remember(Snapshot::History(
             self.memory.history.lines().to_vec(),
         ))];

@@ -35,9 +35,12 @@ pub fn lines(app: &App, in_detail: bool, w: usize) -> Vec<Line<'static>> {
     };
     let mut lines: Vec<Line> = Vec::new();
     let row = |key: &str, what: &str, style| {
+        // Keys take 14 columns; a longer term (the query language's) takes what it needs.
+        let kw = crate::tui::views::cells::width(key).max(14);
         Line::from(vec![
-            Span::styled(pad(key, 14), style),
-            Span::raw(fit(what, w.saturating_sub(15))),
+            Span::styled(pad(key, kw), style),
+            Span::raw(" "),
+            Span::raw(fit(what, w.saturating_sub(kw + 1))),
         ])
     };
     for cmd in cmds {
@@ -154,6 +157,22 @@ pub fn render_footer(app: &App, f: &mut Frame, area: Rect) {
         return;
     }
     let k = |c| app.chrome.keymap.first(c);
+    if app.chrome.spark.is_some() {
+        let what = match app.spark_range() {
+            Some((from, to, n)) => format!(
+                " {} – {} · {} · ←→ pick  {} narrow to it  {} back  {} table",
+                from.format("%m-%d %H:%M"),
+                (to + chrono::Duration::milliseconds(1)).format("%m-%d %H:%M"),
+                super::header::entries(n),
+                k(Command::Details),
+                k(Command::Back),
+                k(Command::Focus),
+            ),
+            None => " the histogram: ←→ pick a bucket".to_string(),
+        };
+        f.render_widget(Paragraph::new(Span::styled(fit(&what, w), t.key())), area);
+        return;
+    }
     let hints: Vec<(String, &str)> = if app.pane.detail.is_some() && app.pane.focus {
         vec![
             (format!("{}{}", k(Command::Down), k(Command::Up)), "move"),
