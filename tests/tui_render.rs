@@ -437,7 +437,7 @@ fn paging_prefetches_near_the_end() {
     );
     assert_eq!(a.pager.selected, 300);
     let s = screen(&a, 120, 32);
-    assert!(s.contains("row 301 of 1,284"), "{s}");
+    assert!(s.contains("row 301 of 400+"), "{s}");
     // The selected row stays in view when the detail pane takes half the height.
     key(&mut a, KeyCode::Char('G'));
     key(&mut a, KeyCode::Enter);
