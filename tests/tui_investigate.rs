@@ -425,3 +425,27 @@ fn an_idle_tick_draws_nothing_and_a_change_draws_one_frame() {
     a.update(Action::Tick(t + Duration::seconds(2)));
     assert!(a.take_dirty());
 }
+
+#[test]
+fn esc_in_the_filter_pane_undoes_what_it_applied_and_backspace_skips_its_drafts() {
+    let mut a = app(80, 24);
+    let start = a.query.clone();
+    key(&mut a, KeyCode::Char('f'));
+    for _ in 0..5 {
+        key(&mut a, KeyCode::Tab);
+    }
+    key(&mut a, KeyCode::Char(' '));
+    assert_ne!(a.query, start, "the pane applies as the user picks");
+    key(&mut a, KeyCode::Esc);
+    assert_eq!(a.query, start, "Esc puts the filter back");
+    // Enter keeps it, and Backspace returns to the filter before the pane.
+    key(&mut a, KeyCode::Char('f'));
+    for _ in 0..5 {
+        key(&mut a, KeyCode::Tab);
+    }
+    key(&mut a, KeyCode::Char(' '));
+    key(&mut a, KeyCode::Enter);
+    assert_ne!(a.query, start);
+    key(&mut a, KeyCode::Backspace);
+    assert_eq!(a.query, start);
+}

@@ -103,6 +103,8 @@ pub struct Chrome {
     pub keymap: Keymap,
     pub views: Vec<(String, String)>,
     pub spinner: usize,
+    /// The filter in force when the filter pane opened (Esc restores it).
+    pub pane_origin: Option<Query>,
     /// The histogram has the focus, with this column picked.
     pub spark: Option<usize>,
     /// The facet lists' generation (results of older ones are dropped).
@@ -182,6 +184,7 @@ impl App {
                 views: s.views,
                 spinner: 0,
                 spark: None,
+                pane_origin: None,
                 facet_gen: 0,
                 quit: false,
             },

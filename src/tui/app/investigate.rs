@@ -96,7 +96,7 @@ impl App {
     }
 
     /// `w` / `W`: every entry within ±15 minutes (±2 hours) of the selected one, with no other
-    /// filter; the entry stays selected. `W` on such a window widens it.
+    /// filter; the entry stays selected and marked `▶` in the table.
     pub(super) fn around(&mut self, wide: bool) -> Vec<Effect> {
         let Some(e) = self.current() else {
             return Vec::new();

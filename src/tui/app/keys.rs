@@ -32,11 +32,19 @@ impl App {
             PaneOutcome::ApplyClose => {
                 let q = p.draft.clone();
                 self.chrome.overlay = Overlay::None;
+                // What `Backspace` returns to is the filter before the pane, not its live drafts.
+                if let Some(origin) = self.chrome.pane_origin.take() {
+                    self.query = origin;
+                }
                 self.apply_recorded(q)
             }
+            // Esc undoes what the pane applied while open: the filter is the one it opened on.
             PaneOutcome::Cancel => {
                 self.chrome.overlay = Overlay::None;
-                Vec::new()
+                match self.chrome.pane_origin.take() {
+                    Some(q) if q != self.query => self.apply_query(q),
+                    _ => Vec::new(),
+                }
             }
             PaneOutcome::Nothing => Vec::new(),
         }
@@ -240,6 +248,7 @@ impl App {
     }
 
     pub(super) fn open_filters(&mut self, field: usize) -> Vec<Effect> {
+        self.chrome.pane_origin = Some(self.query.clone());
         let mut p = FilterPane::new(&self.query, field);
         let out = p.open();
         self.chrome.overlay = Overlay::Filters(Box::new(p));
