@@ -426,24 +426,49 @@ fn an_idle_tick_draws_nothing_and_a_change_draws_one_frame() {
     assert!(a.take_dirty());
 }
 
+/// Opens the filter pane on Outcome with its values loaded, and picks `failure`.
+fn pick_failure_in_the_pane(a: &mut App) {
+    key(a, KeyCode::Char('f'));
+    let mut asked = None;
+    for _ in 0..5 {
+        for e in key(a, KeyCode::Tab) {
+            if let Effect::FetchFacets { load, field, .. } = e {
+                asked = Some((load, field));
+            }
+        }
+    }
+    let (load, field) = asked.expect("the pane asks for the outcome's values");
+    a.update(Action::Facets {
+        load,
+        field,
+        result: Ok(trailscope::model::Facets {
+            field,
+            values: ["failure", "success"]
+                .map(|v| trailscope::model::FacetValue {
+                    value: v.into(),
+                    count: 3,
+                    label: None,
+                })
+                .to_vec(),
+        }),
+    });
+    key(a, KeyCode::Char(' '));
+}
+
 #[test]
 fn esc_in_the_filter_pane_undoes_what_it_applied_and_backspace_skips_its_drafts() {
     let mut a = app(80, 24);
     let start = a.query.clone();
-    key(&mut a, KeyCode::Char('f'));
-    for _ in 0..5 {
-        key(&mut a, KeyCode::Tab);
-    }
-    key(&mut a, KeyCode::Char(' '));
-    assert_ne!(a.query, start, "the pane applies as the user picks");
+    pick_failure_in_the_pane(&mut a);
+    assert_eq!(
+        a.query.outcomes,
+        [trailscope::model::Outcome::Failure],
+        "the pane applies as the user picks"
+    );
     key(&mut a, KeyCode::Esc);
     assert_eq!(a.query, start, "Esc puts the filter back");
     // Enter keeps it, and Backspace returns to the filter before the pane.
-    key(&mut a, KeyCode::Char('f'));
-    for _ in 0..5 {
-        key(&mut a, KeyCode::Tab);
-    }
-    key(&mut a, KeyCode::Char(' '));
+    pick_failure_in_the_pane(&mut a);
     key(&mut a, KeyCode::Enter);
     assert_ne!(a.query, start);
     key(&mut a, KeyCode::Backspace);
