@@ -223,7 +223,10 @@ async fn main() {
         ("actor name (any case)", "actor=user%200".into()),
         ("not_channel", "not_channel=auth".into()),
         ("not_actor (the busiest)", "not_actor=u_0".into()),
-        ("ip + not_outcome", "ip=203.0.113.0&not_outcome=success".into()),
+        (
+            "ip + not_outcome",
+            "ip=203.0.113.0&not_outcome=success".into(),
+        ),
         ("channel:a,b", "filter=channel:auth,admin".into()),
         (
             "around ±2h",

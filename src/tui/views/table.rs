@@ -1,6 +1,6 @@
 //! The entry table: only the visible window of rows is built; columns fold away when narrow.
 
-use super::cells::{pad, span};
+use super::cells::{pad, span, width};
 use super::header::thousands;
 use crate::model::Outcome;
 use crate::tui::app::{App, Status, TimeMode};
@@ -51,65 +51,138 @@ pub fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-fn when(t: DateTime<Utc>, mode: TimeMode, now: DateTime<Utc>, narrow: bool) -> String {
-    match (mode, narrow) {
-        (TimeMode::Utc, false) => t.format("%Y-%m-%d %H:%M:%SZ").to_string(),
-        (TimeMode::Utc, true) => t.format("%m-%d %H:%M").to_string(),
-        (TimeMode::Local, false) => t
-            .with_timezone(&Local)
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string(),
-        (TimeMode::Local, true) => t.with_timezone(&Local).format("%m-%d %H:%M").to_string(),
+/// How much of a time the When column shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Span3 {
+    /// `2026-11-21 09:14:03Z`
+    Full,
+    /// `11-21 09:14:03` (80 columns: the year is the same on every row that matters)
+    Compact,
+    /// `11-21 09:14`
+    Narrow,
+}
+
+fn when(t: DateTime<Utc>, mode: TimeMode, now: DateTime<Utc>, span: Span3) -> String {
+    match (mode, span) {
         (TimeMode::Relative, _) => ago(t, now),
+        (TimeMode::Utc, Span3::Full) => t.format("%Y-%m-%d %H:%M:%SZ").to_string(),
+        (TimeMode::Utc, Span3::Compact) => t.format("%m-%d %H:%M:%S").to_string(),
+        (TimeMode::Utc, Span3::Narrow) => t.format("%m-%d %H:%M").to_string(),
+        // Local times carry their zone's offset, so a reader never takes them for UTC.
+        (TimeMode::Local, Span3::Full) => t
+            .with_timezone(&Local)
+            .format("%Y-%m-%d %H:%M:%S%:z")
+            .to_string(),
+        (TimeMode::Local, Span3::Compact) => {
+            t.with_timezone(&Local).format("%m-%d %H:%M:%S").to_string()
+        }
+        (TimeMode::Local, Span3::Narrow) => {
+            t.with_timezone(&Local).format("%m-%d %H:%M").to_string()
+        }
     }
 }
 
-/// The columns shown at `width` and their widths (the last flexible one takes the rest).
-fn columns(width: usize, mode: TimeMode) -> (Vec<(Col, usize)>, bool) {
-    let narrow = width < 60;
-    let when_w = match (mode, narrow) {
-        (TimeMode::Relative, _) => 9,
-        (_, true) => 11,
-        (TimeMode::Utc, false) => 20,
-        (TimeMode::Local, false) => 19,
-    };
-    let ideal = [
-        (Col::When, when_w),
-        (Col::Event, 9),
-        (Col::Action, 24),
-        (Col::Actor, 16),
-        (Col::Target, 18),
-    ];
-    // Least important last: Description folds first, then Target, then Actor, then Action.
-    for keep in (2..=5).rev() {
-        let cols = &ideal[..keep];
-        let sum: usize = cols.iter().map(|c| c.1).sum::<usize>() + keep - 1;
-        if keep == 5 && sum + 1 + 16 <= width {
-            let mut v = cols.to_vec();
-            v.push((Col::Description, width - sum - 1));
-            return (v, narrow);
+/// What the visible rows need: the widest value of each column that varies.
+#[derive(Debug, Clone, Copy, Default)]
+struct Needs {
+    action: usize,
+    actor: usize,
+    target: usize,
+    description: usize,
+}
+
+impl Needs {
+    fn of(rows: &[ViewRow]) -> Needs {
+        let mut n = Needs {
+            action: 6,
+            actor: 5,
+            target: 6,
+            description: 11,
+        };
+        for r in rows {
+            n.action = n.action.max(width(&r.action));
+            n.actor = n.actor.max(match &r.actor {
+                ActorCell::System => 8,
+                ActorCell::Pseudonym(who) => 12 + width(who),
+                ActorCell::Named(l) => width(l),
+                ActorCell::Nobody => 1,
+            });
+            n.target = n.target.max(width(&r.target));
+            n.description = n.description.max(width(&r.description));
         }
-        if sum <= width {
+        n
+    }
+}
+
+/// The columns shown at `width` and their widths, sized to what the visible rows hold: Action
+/// is never cut while another column has room; Description folds first, then Target, then
+/// Actor, then Event; whatever is left goes to Description (or the last column).
+fn columns(width: usize, mode: TimeMode, needs: Needs) -> (Vec<(Col, usize)>, Span3) {
+    let span = match width {
+        0..60 => Span3::Narrow,
+        60..110 => Span3::Compact,
+        _ => Span3::Full,
+    };
+    let when_w = match (mode, span) {
+        (TimeMode::Relative, _) => 9,
+        (_, Span3::Narrow) => 11,
+        (_, Span3::Compact) => 14,
+        (TimeMode::Utc, Span3::Full) => 20,
+        (TimeMode::Local, Span3::Full) => 25,
+    };
+    // Wide values are capped so one odd row cannot take the screen; the cap is still wider
+    // than almost every real value.
+    let action = needs.action.min(40);
+    let actor = needs.actor.min(28);
+    let target = needs.target.min(36);
+    let sum = |v: &[(Col, usize)]| v.iter().map(|c| c.1).sum::<usize>() + v.len().saturating_sub(1);
+    let candidates: [&[(Col, usize)]; 5] = [
+        &[
+            (Col::When, when_w),
+            (Col::Event, 9),
+            (Col::Action, action),
+            (Col::Actor, actor),
+            (Col::Target, target),
+            (Col::Description, needs.description.min(16)),
+        ],
+        &[
+            (Col::When, when_w),
+            (Col::Event, 9),
+            (Col::Action, action),
+            (Col::Actor, actor),
+            (Col::Target, target),
+        ],
+        &[
+            (Col::When, when_w),
+            (Col::Event, 9),
+            (Col::Action, action),
+            (Col::Actor, actor),
+        ],
+        &[(Col::When, when_w), (Col::Event, 9), (Col::Action, action)],
+        &[(Col::When, when_w), (Col::Action, action)],
+    ];
+    for cols in candidates {
+        if sum(cols) <= width {
             let mut v = cols.to_vec();
             let last = v.len() - 1;
-            v[last].1 += width - sum;
-            return (v, narrow);
+            v[last].1 += width - sum(cols);
+            return (v, span);
         }
     }
-    // Tiny: the time and whatever of the event fits.
+    // Tiny: the time and whatever of the action fits.
     let w = when_w.min(width);
     let mut v = vec![(Col::When, w)];
     if width > w + 1 {
-        v.push((Col::Event, width - w - 1));
+        v.push((Col::Action, width - w - 1));
     }
-    (v, narrow)
+    (v, span)
 }
 
-fn cell(app: &App, e: &ViewRow, col: Col, w: usize, narrow: bool) -> Span<'static> {
+fn cell(app: &App, e: &ViewRow, col: Col, w: usize, span: Span3) -> Span<'static> {
     let t = &app.chrome.theme;
     match col {
         Col::When => Span::raw(pad(
-            &when(e.occurred_at, app.chrome.time_mode, app.now, narrow),
+            &when(e.occurred_at, app.chrome.time_mode, app.now, span),
             w,
         )),
         Col::Event => {
@@ -199,7 +272,24 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         }
         f.render_widget(block, area);
     }
-    let (cols, narrow) = columns(body.width as usize, app.chrome.time_mode);
+    let visible = body.height.saturating_sub(1) as usize;
+    let offset = app.pager.offset;
+    // The cells built when the rows or the place last changed; built here only when this frame
+    // is drawn at another size than the app was told of.
+    let built: Vec<ViewRow>;
+    let window = match app.pager.window(offset, visible) {
+        Some(w) => w,
+        None => {
+            built = app
+                .pager
+                .rows
+                .range(offset, offset + visible)
+                .map(|e| ViewRow::new(&e))
+                .collect();
+            &built
+        }
+    };
+    let (cols, span) = columns(body.width as usize, app.chrome.time_mode, Needs::of(window));
     let mut lines = Vec::with_capacity(body.height as usize);
     let header: Vec<Span> = cols
         .iter()
@@ -218,23 +308,6 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), body);
         return;
     }
-    let visible = body.height.saturating_sub(1) as usize;
-    let offset = app.pager.offset;
-    // The cells built when the rows or the place last changed; built here only when this frame
-    // is drawn at another size than the app was told of.
-    let built: Vec<ViewRow>;
-    let window = match app.pager.window(offset, visible) {
-        Some(w) => w,
-        None => {
-            built = app
-                .pager
-                .rows
-                .range(offset, offset + visible)
-                .map(|e| ViewRow::new(&e))
-                .collect();
-            &built
-        }
-    };
     for (i, e) in window.iter().enumerate() {
         let row = offset + i;
         let mut spans = Vec::with_capacity(cols.len() * 2);
@@ -242,7 +315,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             if j > 0 {
                 spans.push(Span::raw(" "));
             }
-            spans.push(cell(app, e, *c, *w, narrow));
+            spans.push(cell(app, e, *c, *w, span));
         }
         let mut line = Line::from(spans);
         if e.outcome == Outcome::Failure {
