@@ -474,3 +474,49 @@ fn esc_in_the_filter_pane_undoes_what_it_applied_and_backspace_skips_its_drafts(
     key(&mut a, KeyCode::Backspace);
     assert_eq!(a.query, start);
 }
+
+#[test]
+fn on_a_file_e_and_i_say_up_front_what_they_cannot_do() {
+    let mut a = app(80, 24).with_link(trailscope::tui::link::Link::File {
+        name: "trail.ndjson".into(),
+        warning: None,
+    });
+    let fx = key(&mut a, KeyCode::Char('E'));
+    assert!(fx.is_empty());
+    let s = screen(&a, 80, 24);
+    assert!(s.contains("evidence packs are built by the server"), "{s}");
+    let fx = key(&mut a, KeyCode::Char('i'));
+    assert!(
+        fx.is_empty(),
+        "nothing is asked of a server that is not there"
+    );
+    let s = screen(&a, 80, 24);
+    assert!(s.contains("this is an export file"), "{s}");
+    assert!(!s.contains("pruned"), "{s}");
+}
+
+#[test]
+fn d_without_before_and_after_says_so() {
+    let mut a = app(80, 24);
+    key(&mut a, KeyCode::Down);
+    key(&mut a, KeyCode::Enter);
+    key(&mut a, KeyCode::Char('d'));
+    let s = screen(&a, 80, 24);
+    assert!(s.contains("no before and after to compare"), "{s}");
+}
+
+#[test]
+fn following_a_server_that_stops_answering_is_not_live() {
+    let mut a = app(80, 24);
+    key(&mut a, KeyCode::Char('F'));
+    a.update(Action::Health(Err(ClientError::Unreachable {
+        url: "http://127.0.0.1:1".into(),
+        reason: "connection refused".into(),
+    })));
+    let s = screen(&a, 80, 24);
+    let header = s.lines().next().unwrap();
+    assert!(
+        header.contains("OFFLINE") && !header.contains("● live"),
+        "{s}"
+    );
+}

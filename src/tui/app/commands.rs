@@ -112,9 +112,24 @@ impl App {
                     )));
                 Vec::new()
             }
+            // Evidence packs are built by the server: say so at once, not after the form.
+            Command::Evidence if self.conn.link != crate::tui::link::Link::Online => {
+                self.chrome.flash = Some(
+                    "evidence packs are built by the server: reconnect to it (this is the offline cache or a file)"
+                        .into(),
+                );
+                Vec::new()
+            }
             Command::Evidence => {
                 self.chrome.overlay =
                     Overlay::Evidence(Box::new(crate::tui::dialogs::EvidenceDialog::new(self.now)));
+                Vec::new()
+            }
+            // A file has no retention settings: say so rather than ask for them and fail.
+            Command::Info if matches!(self.conn.link, crate::tui::link::Link::File { .. }) => {
+                self.chrome.overlay = Overlay::Info(crate::tui::dialogs::RetentionInfo::Failed(
+                    "none: this is an export file; retention is the server's setting".into(),
+                ));
                 Vec::new()
             }
             Command::Info => {
@@ -264,6 +279,11 @@ impl App {
             Command::Unfold => d.fold(false),
             Command::FoldAll => d.all(true),
             Command::UnfoldAll => d.all(false),
+            Command::Diff if d.diff.is_none() => {
+                self.chrome.flash =
+                    Some("this entry's details have no before and after to compare".into());
+                return true;
+            }
             Command::Diff => d.toggle_diff(),
             _ => return false,
         }
