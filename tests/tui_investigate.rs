@@ -520,3 +520,21 @@ fn following_a_server_that_stops_answering_is_not_live() {
         "{s}"
     );
 }
+
+#[test]
+fn a_long_footer_message_is_shown_whole_at_80_columns() {
+    let mut a = app(80, 24);
+    let long = "the demo trail is in: 54,396 entries over 30 days, and the automation keeps working: F follows it live, ? lists every key";
+    a.update(Action::Notice(long.into()));
+    let s = screen(&a, 80, 24);
+    assert!(s.contains("lists every key"), "{s}");
+    insta::assert_snapshot!("long_footer_80x24", s);
+    // The selected row stays in view when the footer grows.
+    let mut a = app(80, 24);
+    for _ in 0..16 {
+        key(&mut a, KeyCode::Down);
+    }
+    a.update(Action::Notice(long.into()));
+    let h = a.page_rows();
+    assert!(a.pager.selected < a.pager.offset + h);
+}

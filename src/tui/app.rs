@@ -249,6 +249,22 @@ impl App {
         layout::State {
             detail: self.pane.detail.is_some(),
             zoom: self.pane.zoom,
+            footer_extra: self.footer_message().map_or(0, |m| {
+                let w = usize::from(self.size.width.max(1));
+                let lines = (crate::tui::views::cells::width(&m) + 1).div_ceil(w);
+                u16::try_from(lines.saturating_sub(1)).unwrap_or(u16::MAX)
+            }),
+        }
+    }
+
+    /// What the footer says instead of the key hints: a message, or what failed and what to do.
+    pub fn footer_message(&self) -> Option<String> {
+        if let Some(m) = &self.chrome.flash {
+            return Some(m.clone());
+        }
+        match &self.conn.status {
+            Status::Failed(e) => Some(format!("{e}; {}", e.advice())),
+            _ => None,
         }
     }
 
@@ -337,6 +353,10 @@ impl App {
             }
         };
         let h = self.page_rows();
+        // A long message grows the footer: the selected row stays in view.
+        if self.pager.selected >= self.pager.offset + h {
+            self.pager.scroll_into_view(h);
+        }
         self.pager.refresh_window(h);
         fx
     }

@@ -7,6 +7,8 @@ use ratatui::layout::Rect;
 pub struct State {
     pub detail: bool,
     pub zoom: bool,
+    /// Lines the footer's message needs beyond the first (a long one is shown whole).
+    pub footer_extra: u16,
 }
 
 /// Width from which the detail pane sits right of the table instead of below it.
@@ -68,7 +70,12 @@ pub fn areas(size: Rect, state: State) -> Areas {
         ..Areas::default()
     };
     if size.height >= 4 {
-        a.footer = take_bottom(&mut rest, 1);
+        // A long message takes up to two more lines, while the table keeps at least five.
+        let extra = state
+            .footer_extra
+            .min(size.height.saturating_sub(9) / 2)
+            .min(2);
+        a.footer = take_bottom(&mut rest, 1 + extra);
     }
     if size.height >= 9 {
         a.filter = take_top(&mut rest, 1);

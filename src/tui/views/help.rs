@@ -1,7 +1,7 @@
 //! `?`: every key of the current view, from the keymap in force; and the footer's key hints.
 
 use super::cells::{fit, pad};
-use crate::tui::app::{App, Status};
+use crate::tui::app::App;
 use crate::tui::keymap::{COMMANDS, Command};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -144,16 +144,20 @@ pub fn render(app: &App, scroll: usize, f: &mut Frame, area: Rect) {
 pub fn render_footer(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.chrome.theme;
     let w = area.width as usize;
-    if let Some(msg) = &app.chrome.flash {
+    // A message is shown whole: the footer grows (up to three lines) to hold it, and only
+    // what still does not fit is cut.
+    if let Some(msg) = app.footer_message() {
+        let style = if app.chrome.flash.is_some() {
+            t.warn()
+        } else {
+            t.error()
+        };
+        let room = w * area.height as usize;
         f.render_widget(
-            Paragraph::new(Span::styled(fit(&format!(" {msg}"), w), t.warn())),
+            Paragraph::new(Span::styled(fit(&format!(" {msg}"), room), style))
+                .wrap(ratatui::widgets::Wrap { trim: false }),
             area,
         );
-        return;
-    }
-    if let Status::Failed(e) = &app.conn.status {
-        let line = format!(" {e}; {}", e.advice());
-        f.render_widget(Paragraph::new(Span::styled(fit(&line, w), t.error())), area);
         return;
     }
     let k = |c| app.chrome.keymap.first(c);
