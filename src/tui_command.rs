@@ -61,6 +61,7 @@ pub fn resolve(args: &TuiArgs) -> anyhow::Result<Resolved> {
         .clone()
         .or(profile.as_ref().and_then(|p| p.server.clone()))
         .ok_or_else(|| UsageError(format!("say which server to read: --server URL, TRAILSCOPE_SERVER, or a profile in {where_} (or try `trailscope demo`)")))?;
+    crate::client::check_base(&server).map_err(UsageError)?;
     let token = match &args.token {
         Some(t) => t.clone(),
         None => match profile
