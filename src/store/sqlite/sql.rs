@@ -443,7 +443,9 @@ mod tests {
         let (sql, params) = f.page_sql(&PageRequest::default());
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         let rows = stmt
-            .query_map(rusqlite::params_from_iter(params), |r| r.get::<_, String>(3))
+            .query_map(rusqlite::params_from_iter(params), |r| {
+                r.get::<_, String>(3)
+            })
             .unwrap();
         rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
     }
@@ -459,7 +461,10 @@ mod tests {
         // order): it is checked on the rows the time index, or the other terms, bring in order.
         let p = plan("-channel:writeback");
         assert!(p.contains("USING INDEX entries_time"), "{p}");
-        assert!(!p.contains("TEMP B-TREE"), "never a sort of the whole log: {p}");
+        assert!(
+            !p.contains("TEMP B-TREE"),
+            "never a sort of the whole log: {p}"
+        );
         let p = plan("ip:203.0.113.7 -outcome:success");
         assert!(p.contains("USING INDEX entries_ip"), "{p}");
     }
