@@ -228,6 +228,25 @@ async fn main() {
             "filter= language",
             "filter=action:user.*+outcome:failure".into(),
         ),
+        // Issue 17's additions.
+        ("ip", "ip=203.0.113.0".into()),
+        ("actor name (any case)", "actor=user%200".into()),
+        ("not_channel", "not_channel=auth".into()),
+        ("not_actor (the busiest)", "not_actor=u_0".into()),
+        (
+            "ip + not_outcome",
+            "ip=203.0.113.0&not_outcome=success".into(),
+        ),
+        ("channel:a,b", "filter=channel:auth,admin".into()),
+        (
+            "around ±2h",
+            format!(
+                "around={}/2h",
+                trailscope::model::format_ts(&trailscope::model::from_millis(
+                    base_ms + (n as i64) * 1_000
+                ))
+            ),
+        ),
     ];
     println!(
         "\n| filter | page 1 p50 | page 1 p99 | page 1,000 p50 | page 1,000 p99 |\n|---|---|---|---|---|"

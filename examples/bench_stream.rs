@@ -280,17 +280,24 @@ async fn tui_child(url: String, token: String, secs: u64) {
     let mut frames = 0u64;
     let mut rows_at_start = 0;
     let source = trailscope::tui::source::Source::from(client);
-    let app = trailscope::tui::event_loop::drive(&mut term, &source, app, (tx, rx), None, |app| {
-        frames += 1;
-        if last_mode.is_some() && last_mode != Some(app.time_mode) {
-            if let Some(t) = pending.lock().unwrap().pop_front() {
-                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+    let app = trailscope::tui::event_loop::drive(
+        &mut term,
+        &source,
+        app,
+        (tx, rx),
+        Default::default(),
+        |app| {
+            frames += 1;
+            if last_mode.is_some() && last_mode != Some(app.chrome.time_mode) {
+                if let Some(t) = pending.lock().unwrap().pop_front() {
+                    lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                }
+            } else if last_mode.is_none() {
+                rows_at_start = app.pager.rows.len();
             }
-        } else if last_mode.is_none() {
-            rows_at_start = app.rows.len();
-        }
-        last_mode = Some(app.time_mode);
-    })
+            last_mode = Some(app.chrome.time_mode);
+        },
+    )
     .await
     .unwrap();
     let (t0, w0) = *window.lock().unwrap();
@@ -304,7 +311,7 @@ async fn tui_child(url: String, token: String, secs: u64) {
         pct(&lat, 0.99),
         lat.last().copied().unwrap_or(f64::NAN),
         frames,
-        app.rows.len().saturating_sub(rows_at_start),
+        app.pager.rows.len().saturating_sub(rows_at_start),
         cpu * 100.0 / wall,
         wall
     );

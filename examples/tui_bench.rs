@@ -82,7 +82,7 @@ fn rss_kb() -> u64 {
 
 /// Runs effects the way the event loop does, but waits for each result, until `limit` rows.
 async fn settle(client: &Client, app: &mut App, mut effects: Vec<Effect>, limit: usize) {
-    while !effects.is_empty() && app.rows.len() < limit {
+    while !effects.is_empty() && app.pager.rows.len() < limit {
         let mut next = Vec::new();
         for e in effects {
             let action = match e {
@@ -141,7 +141,7 @@ async fn child(url: String, token: String) {
         let page = client.events(&query, None, limit).await;
         app.update(Action::Page { load, result: page });
         term.draw(|f| render(&app, f)).unwrap();
-        assert!(!app.rows.is_empty());
+        assert!(!app.pager.rows.is_empty());
         firsts.push(t0.elapsed().as_secs_f64() * 1000.0);
         app.update(Action::Stats {
             load,
@@ -179,7 +179,7 @@ async fn child(url: String, token: String) {
     settle(&client, &mut app, effects, 100_000).await;
     // Stop loading to the end, as Esc does.
     app.update(Action::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
-    let loaded = app.rows.len();
+    let loaded = app.pager.rows.len();
     println!(
         "loaded {loaded} rows in {:.1} s",
         t0.elapsed().as_secs_f64()

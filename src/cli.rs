@@ -19,7 +19,8 @@ pub struct Cli {
 #[derive(Debug, Args, Default, Clone)]
 pub struct TuiArgs {
     /// The server's URL, e.g. https://audit.example.com [default: the profile's].
-    #[arg(long, env = "TRAILSCOPE_SERVER")]
+    // Without a value shown, clap writes `[env: TRAILSCOPE_SERVER]`, not the misleading `…=]`.
+    #[arg(long, env = "TRAILSCOPE_SERVER", hide_env_values = true)]
     pub server: Option<String>,
     /// The API token (auditor or admin) [default: the profile's].
     #[arg(long, env = "TRAILSCOPE_TOKEN", hide_env_values = true)]
@@ -165,9 +166,11 @@ pub enum TokenCommand {
 #[derive(Debug, Args)]
 pub struct RemoteArgs {
     /// The server's URL [default: the profile's].
-    #[arg(long, env = "TRAILSCOPE_SERVER")]
+    // Without a value shown, clap writes `[env: TRAILSCOPE_SERVER]`, not the misleading `…=]`.
+    #[arg(long, env = "TRAILSCOPE_SERVER", hide_env_values = true)]
     pub server: Option<String>,
-    /// An auditor or admin token [default: the profile's].
+    /// The API token; its role must allow the command (ingest: writer; prune, pseudonymise:
+    /// admin; the rest: auditor or admin) [default: the profile's].
     #[arg(long, env = "TRAILSCOPE_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// A profile from the config file [default: its default_profile].

@@ -23,9 +23,11 @@ pub fn sentence(e: &anyhow::Error) -> String {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRAILSCOPE_LOG")
         .unwrap_or_else(|_| "info".into());
+    // Colour only for a person at a terminal: a log redirected to a file stays plain text.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 

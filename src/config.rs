@@ -112,27 +112,40 @@ impl Profile {
     }
 }
 
-/// Adds or replaces a saved view in the config file, keeping every other setting.
+/// Adds or replaces a saved view in the config file, keeping everything else byte for byte
+/// (comments, order, formatting: `toml_edit`). The new file is written beside the old one and
+/// renamed over it, so a crash leaves the old file or the new one, never half of one; the
+/// file keeps its permissions.
 pub fn save_view(path: &Path, name: &str, filter: &str) -> anyhow::Result<()> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
     };
-    let mut doc: toml::Table = toml::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{} is not valid TOML: {}", path.display(), e.message()))?;
-    let views = doc
-        .entry("views")
-        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-    let Some(views) = views.as_table_mut() else {
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+        anyhow::anyhow!("{} is not valid TOML: {}", path.display(), e.message())
+    })?;
+    let views = doc.entry("views").or_insert_with(toml_edit::table);
+    let Some(views) = views.as_table_like_mut() else {
         anyhow::bail!("`views` in {} is not a table", path.display());
     };
-    views.insert(name.to_string(), toml::Value::String(filter.to_string()));
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let out = toml::to_string(&doc)?;
-    std::fs::write(path, out).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+    views.insert(name, toml_edit::value(filter));
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir)?;
+    let write = || -> std::io::Result<()> {
+        let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
+        std::io::Write::write_all(&mut tmp, doc.to_string().as_bytes())?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            tmp.as_file().set_permissions(meta.permissions())?;
+        }
+        tmp.as_file().sync_all()?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    };
+    write().map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
 }
 
 /// `[server]`.

@@ -67,7 +67,10 @@ pub fn ingest(remote: RemoteArgs) -> anyhow::Result<()> {
         }
     }
     send(&mut batch, &mut numbers)?;
-    eprintln!("stored {stored} events");
+    eprintln!(
+        "stored {stored} {}",
+        if stored == 1 { "event" } else { "events" }
+    );
     Ok(())
 }
 

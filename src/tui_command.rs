@@ -61,6 +61,7 @@ pub fn resolve(args: &TuiArgs) -> anyhow::Result<Resolved> {
         .clone()
         .or(profile.as_ref().and_then(|p| p.server.clone()))
         .ok_or_else(|| UsageError(format!("say which server to read: --server URL, TRAILSCOPE_SERVER, or a profile in {where_} (or try `trailscope demo`)")))?;
+    crate::client::check_base(&server).map_err(UsageError)?;
     let token = match &args.token {
         Some(t) => t.clone(),
         None => match profile
@@ -163,7 +164,7 @@ pub async fn run_resolved(
         Some(c) if r.offline => Source::offline(c),
         cache => Source::remote(client, cache),
     };
-    let mut app = App::new(Settings {
+    let app = App::new(Settings {
         source: r.source,
         query: r.query,
         keymap: r.keymap,
@@ -171,8 +172,8 @@ pub async fn run_resolved(
         views: r.views,
         now: chrono::Utc::now(),
         size: (80, 24),
-    });
-    app.link = source.link();
+    })
+    .with_link(source.link());
     crate::tui::event_loop::run(source, app, r.config_path, extra).await
 }
 

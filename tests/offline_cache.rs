@@ -96,6 +96,7 @@ fn query() -> impl Strategy<Value = Query> {
             text,
             from,
             to,
+            ..Query::default()
         })
 }
 

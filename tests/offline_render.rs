@@ -28,7 +28,7 @@ fn offline_header_120x32() {
 #[test]
 fn offline_header_at_80x24_keeps_the_word_offline() {
     let mut a = app(80, 24);
-    a.link = Link::Offline { synced: None };
+    a.conn.link = Link::Offline { synced: None };
     let s = screen(&a, 80, 24);
     assert!(s.contains("OFFLINE — cached, never synced"), "{s}");
     insta::assert_snapshot!(s);
@@ -37,7 +37,7 @@ fn offline_header_at_80x24_keeps_the_word_offline() {
 #[test]
 fn file_header_with_a_malformed_file_warning() {
     let mut a = app(120, 32);
-    a.source = "/home/auditor/trail\u{1b}[2J.ndjson".into();
+    a.conn.source = "/home/auditor/trail\u{1b}[2J.ndjson".into();
     a.update(Action::Link(Link::File {
         name: "trail\u{1b}[2J.ndjson".into(),
         warning: Some("trail.ndjson is malformed at line 30 (byte 11638): not a trailscope entry; showing the 29 entries before it".into()),
@@ -60,13 +60,13 @@ fn coming_back_online_keeps_the_place_and_refreshes_only_the_counts() {
     key(&mut a, KeyCode::Char('j'));
     key(&mut a, KeyCode::Char('j'));
     key(&mut a, KeyCode::Enter);
-    let (selected, rows) = (a.selected, a.rows.len());
+    let (selected, rows) = (a.pager.selected, a.pager.rows.len());
     a.update(Action::Link(Link::Offline {
         synced: Some(now()),
     }));
     let fx = a.update(Action::Link(Link::Online));
-    assert_eq!((a.selected, a.rows.len()), (selected, rows));
-    assert!(a.detail.is_some(), "the detail pane stays open");
+    assert_eq!((a.pager.selected, a.pager.rows.len()), (selected, rows));
+    assert!(a.pane.detail.is_some(), "the detail pane stays open");
     assert!(
         matches!(fx.as_slice(), [Effect::FetchStats { .. }]),
         "only the counts are asked again: {fx:?}"

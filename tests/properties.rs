@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
 use trailscope::model::{
-    Actor, ActorType, ChainHead, Entry, Kind, Outcome, Query, Target, TimeBound,
+    Actor, ActorType, Around, ChainHead, Entry, Exclude, Kind, Outcome, Query, Target, TimeBound,
 };
 use trailscope::store::chain::{self, Commitments, GENESIS};
 
@@ -33,35 +33,78 @@ fn time_bound() -> impl Strategy<Value = TimeBound> {
     ]
 }
 
+fn values() -> impl Strategy<Value = Vec<String>> {
+    prop::collection::vec(value(), 0..3)
+}
+
+fn kinds() -> impl Strategy<Value = Vec<Kind>> {
+    prop::collection::vec(prop::sample::select(Kind::ALL.to_vec()), 0..3)
+}
+
+fn outcomes() -> impl Strategy<Value = Vec<Outcome>> {
+    prop::collection::vec(
+        prop::sample::select(vec![Outcome::Success, Outcome::Failure]),
+        0..2,
+    )
+}
+
+fn exclude() -> impl Strategy<Value = Exclude> {
+    (
+        (values(), values(), values(), values()),
+        (values(), values()),
+        kinds(),
+        outcomes(),
+    )
+        .prop_map(
+            |((actions, actors, targets, target_types), (channels, ips), kinds, outcomes)| {
+                Exclude {
+                    actions,
+                    actors,
+                    targets,
+                    target_types,
+                    channels,
+                    kinds,
+                    outcomes,
+                    ips,
+                }
+            },
+        )
+}
+
+fn around() -> impl Strategy<Value = Around> {
+    (
+        0i64..4_102_444_800_000,
+        1u32..999_999,
+        prop::sample::select(vec!['s', 'm', 'h', 'd', 'w']),
+    )
+        .prop_map(|(ms, amount, unit)| {
+            Around::new(Utc.timestamp_millis_opt(ms).unwrap()).widened(amount, unit)
+        })
+}
+
 fn query() -> impl Strategy<Value = Query> {
     (
-        (
-            prop::collection::vec(value(), 0..3),
-            prop::collection::vec(value(), 0..3),
-            prop::collection::vec(value(), 0..3),
-        ),
-        (
-            prop::collection::vec(value(), 0..3),
-            prop::collection::vec(value(), 0..3),
-        ),
-        prop::collection::vec(prop::sample::select(Kind::ALL.to_vec()), 0..3),
-        prop::collection::vec(
-            prop::sample::select(vec![Outcome::Success, Outcome::Failure]),
-            0..2,
-        ),
-        prop::collection::vec(value(), 0..3),
+        (values(), values(), values()),
+        (values(), values(), values()),
+        kinds(),
+        outcomes(),
+        values(),
         prop::option::of(time_bound()),
         prop::option::of(time_bound()),
+        prop::option::of(around()),
+        exclude(),
     )
         .prop_map(
             |(
                 (actions, actors, targets),
-                (target_types, channels),
+                (target_types, channels, ips),
                 kinds,
                 outcomes,
                 text,
                 from,
                 to,
+                around,
+                exclude,
             )| Query {
                 actions,
                 actors,
@@ -70,9 +113,12 @@ fn query() -> impl Strategy<Value = Query> {
                 channels,
                 kinds,
                 outcomes,
+                ips,
                 text,
                 from,
                 to,
+                around,
+                exclude,
             },
         )
 }

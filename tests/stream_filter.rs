@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 use trailscope::model::{
-    Actor, ActorType, Entry, Kind, NewEvent, Outcome, Query, Target, TimeBound,
+    Actor, ActorType, Around, Entry, Exclude, Kind, NewEvent, Outcome, Query, Target, TimeBound,
 };
 use trailscope::store::{PageRequest, SqliteStore, Store};
 
@@ -46,6 +46,7 @@ fn fixture() -> &'static (tempfile::TempDir, SqliteStore, Vec<Entry>) {
                         id: Some(format!("u_{}", i % 7)),
                         name: Some(format!("Jürgen {}", WORDS[i % 5])),
                         email: Some(format!("Person{}@Example.COM", i % 7)),
+                        ip: (i % 6 != 0).then(|| format!("10.0.0.{}", i % 4)),
                         ..Actor::default()
                     }
                 }),
@@ -92,7 +93,19 @@ fn query() -> impl Strategy<Value = Query> {
                 format!("PERSON{i}@EXAMPLE.COM"),
             ]
         })
+        // By name, in any case (ASCII folding only, as SQLite's NOCASE).
+        .chain(
+            [
+                "Jürgen fire",
+                "JüRGEN FIRE",
+                "jürgen printer",
+                "Jürgen x",
+                "Nobody",
+            ]
+            .map(String::from),
+        )
         .collect();
+    let ips: Vec<String> = (0..5).map(|i| format!("10.0.0.{i}")).collect();
     let targets: Vec<String> = (0..12)
         .flat_map(|i| {
             [
@@ -118,17 +131,52 @@ fn query() -> impl Strategy<Value = Query> {
             .map(String::from),
         )
         .collect();
-    (
-        (pick(actions), pick(actors), pick(targets)),
-        (
-            pick(vec!["ticket".into(), "user".into(), "none".into()]),
-            pick(vec!["auth".into(), "admin".into(), "rules".into()]),
-        ),
-        prop::collection::vec(prop::sample::select(Kind::ALL.to_vec()), 0..2),
+    let kinds = || prop::collection::vec(prop::sample::select(Kind::ALL.to_vec()), 0..2);
+    let outcomes = || {
         prop::collection::vec(
             prop::sample::select(vec![Outcome::Success, Outcome::Failure]),
             0..2,
+        )
+    };
+    let types = vec!["ticket".to_string(), "user".into(), "none".into()];
+    let channels = vec!["auth".to_string(), "admin".into(), "rules".into()];
+    let exclude = (
+        (
+            pick(actions.clone()),
+            pick(actors.clone()),
+            pick(targets.clone()),
         ),
+        (
+            pick(types.clone()),
+            pick(channels.clone()),
+            pick(ips.clone()),
+        ),
+        kinds(),
+        outcomes(),
+    )
+        .prop_map(
+            |((actions, actors, targets), (target_types, channels, ips), kinds, outcomes)| {
+                Exclude {
+                    actions,
+                    actors,
+                    targets,
+                    target_types,
+                    channels,
+                    kinds,
+                    outcomes,
+                    ips,
+                }
+            },
+        );
+    let around =
+        prop::option::of((0i64..200, 1u32..30).prop_map(|(h, width)| {
+            Around::new(Utc::now() - Duration::hours(h)).widened(width, 'h')
+        }));
+    (
+        (pick(actions), pick(actors), pick(targets)),
+        (pick(types), pick(channels), pick(ips)),
+        kinds(),
+        outcomes(),
         prop::collection::vec(prop::sample::select(text), 0..2),
         prop::option::of((1u32..240).prop_map(|h| TimeBound::Ago {
             amount: h,
@@ -138,16 +186,20 @@ fn query() -> impl Strategy<Value = Query> {
             amount: d,
             unit: 'd',
         })),
+        around,
+        prop::option::weighted(0.5, exclude),
     )
         .prop_map(
             |(
                 (actions, actors, targets),
-                (target_types, channels),
+                (target_types, channels, ips),
                 kinds,
                 outcomes,
                 text,
                 from,
                 to,
+                around,
+                exclude,
             )| Query {
                 actions,
                 actors,
@@ -156,9 +208,12 @@ fn query() -> impl Strategy<Value = Query> {
                 channels,
                 kinds,
                 outcomes,
+                ips,
                 text,
                 from,
                 to,
+                around,
+                exclude: exclude.unwrap_or_default(),
             },
         )
 }

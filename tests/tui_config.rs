@@ -161,6 +161,15 @@ fn usage_mistakes_exit_2_with_one_sentence() {
     let (code, err) = run(&["--profile", "nope"]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("no profile `nope`"), "{err}");
+    // A server without http:// is refused at start, not retried forever (issue 17, defect 6).
+    for bad in ["127.0.0.1:47807", "localhost", "ftp://host", "http://"] {
+        let (code, err) = run(&["--server", bad, "--token", "t"]);
+        assert_eq!(code, Some(2), "{bad}: {err}");
+        assert!(
+            err.contains("http://HOST:PORT") && err.lines().count() == 1,
+            "{bad}: {err}"
+        );
+    }
 }
 
 #[test]

@@ -14,7 +14,7 @@ use trailscope::tui::{Action, App, Effect};
 
 /// Presses `F` and returns the follower generation it started, checking where it resumes.
 fn start_follow(a: &mut App) -> u64 {
-    let newest = a.rows.max_seq();
+    let newest = a.pager.rows.max_seq();
     let fx = key(a, KeyCode::Char('F'));
     let follow = fx.iter().find_map(|e| match e {
         Effect::Follow {
@@ -67,9 +67,9 @@ fn new_entries_appear_on_top_highlighted_and_the_count_follows() {
     arrive(&mut a, follower, 100..=102);
     let s = screen(&a, 120, 32);
     assert!(s.contains("● live ─ 1,287 entries"), "{s}");
-    let top: Vec<u64> = (0..3).map(|i| a.rows.get(i).unwrap().seq).collect();
+    let top: Vec<u64> = (0..3).map(|i| a.pager.rows.get(i).unwrap().seq).collect();
     assert_eq!(top, vec![102, 101, 100], "newest first");
-    assert_eq!(a.selected, 0, "at the top, the view shows the newest");
+    assert_eq!(a.pager.selected, 0, "at the top, the view shows the newest");
     insta::assert_snapshot!(s);
     // The new rows are washed green for a moment, then fade.
     let t = draw(&a, 120, 32);
@@ -92,7 +92,7 @@ fn scrolled_away_the_view_stays_put_and_counts_what_is_new() {
         key(&mut a, KeyCode::Char('j'));
     }
     let reading = a.current().unwrap().id;
-    let first_visible = a.rows.get(a.offset).unwrap().id;
+    let first_visible = a.pager.rows.get(a.pager.offset).unwrap().id;
     arrive(&mut a, follower, 100..=103);
     assert_eq!(
         a.current().unwrap().id,
@@ -100,7 +100,7 @@ fn scrolled_away_the_view_stays_put_and_counts_what_is_new() {
         "the selected entry stays selected"
     );
     assert_eq!(
-        a.rows.get(a.offset).unwrap().id,
+        a.pager.rows.get(a.pager.offset).unwrap().id,
         first_visible,
         "the view does not move"
     );
@@ -127,14 +127,14 @@ fn reading_an_entry_at_the_top_keeps_it_selected_while_entries_arrive() {
 fn rows_already_loaded_are_not_shown_twice_and_a_backdated_entry_takes_its_place() {
     let mut a = app(120, 32);
     let follower = start_follow(&mut a);
-    let before = a.rows.len();
+    let before = a.pager.rows.len();
     // The stream and a page can overlap: the same entry again is not a new row.
-    let loaded: Vec<Entry> = (0..2).map(|i| a.rows.get(i).unwrap()).collect();
+    let loaded: Vec<Entry> = (0..2).map(|i| a.pager.rows.get(i).unwrap()).collect();
     a.update(Action::Live {
         follower,
         event: Live::Entries(loaded),
     });
-    assert_eq!(a.rows.len(), before);
+    assert_eq!(a.pager.rows.len(), before);
     // A producer's late report of something an hour and a half ago goes where its time puts it.
     let mut late = live(500, "backup.finished");
     late.occurred_at = now() - Duration::minutes(90);
@@ -144,16 +144,20 @@ fn rows_already_loaded_are_not_shown_twice_and_a_backdated_entry_takes_its_place
         follower,
         event: Live::Entries(vec![late, ancient]),
     });
-    assert_eq!(a.rows.len(), before + 1, "one placed, one left for paging");
-    let times: Vec<_> = (0..a.rows.len())
-        .map(|i| a.rows.get(i).unwrap().occurred_at)
+    assert_eq!(
+        a.pager.rows.len(),
+        before + 1,
+        "one placed, one left for paging"
+    );
+    let times: Vec<_> = (0..a.pager.rows.len())
+        .map(|i| a.pager.rows.get(i).unwrap().occurred_at)
         .collect();
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "still newest first");
-    let at = (0..a.rows.len())
-        .find(|i| a.rows.get(*i).unwrap().seq == 500)
+    let at = (0..a.pager.rows.len())
+        .find(|i| a.pager.rows.get(*i).unwrap().seq == 500)
         .unwrap();
     assert!(at > 0, "not on top");
-    assert_eq!(a.total, Some(1286), "both count");
+    assert_eq!(a.pager.total, Some(1286), "both count");
 }
 
 #[test]
@@ -170,7 +174,7 @@ fn a_filter_change_restarts_the_follower_after_the_new_first_page() {
     );
     // A late report of the old follower is dropped.
     arrive(&mut a, old, 200..=205);
-    assert!(a.rows.is_empty());
+    assert!(a.pager.rows.is_empty());
     let load = a.generation();
     let page = vec![live(7, "printer.on_fire"), live(5, "printer.on_fire")];
     let fx = a.update(Action::Page {
@@ -215,7 +219,7 @@ fn a_dropped_connection_says_when_it_retries_and_a_refusal_stops_following() {
         follower,
         event: Live::Failed(ClientError::Unauthorized("the token was revoked".into())),
     });
-    assert!(a.follow.is_none());
+    assert!(a.conn.follow.is_none());
     let s = screen(&a, 120, 32);
     assert!(
         s.contains("stopped following: the server refused the token"),

@@ -144,7 +144,7 @@ fn search_narrows_and_clear_restores() {
         fx.iter()
             .any(|e| matches!(e, Effect::FetchPage { query, .. } if query.text == ["printer"]))
     );
-    assert!(a.rows.is_empty());
+    assert!(a.pager.rows.is_empty());
     let fx = key(&mut a, KeyCode::Char('c'));
     assert!(
         fx.iter()
@@ -172,6 +172,7 @@ fn details_folded_and_stepping() {
     let s = screen(&a, 160, 32);
     assert!(s.contains("\"actor\": ▾ {"), "{s}");
     let rows = a
+        .pane
         .detail
         .as_ref()
         .unwrap()
@@ -185,11 +186,11 @@ fn details_folded_and_stepping() {
     }
     key(&mut a, KeyCode::Char(' '));
     insta::assert_snapshot!(screen(&a, 160, 32));
-    key(&mut a, KeyCode::Char('-'));
+    key(&mut a, KeyCode::Char('_'));
     assert!(screen(&a, 160, 32).contains("▸ {…} 6 keys") || screen(&a, 160, 32).contains("▸ {…}"));
     key(&mut a, KeyCode::Char(']'));
     assert_eq!(a.current().unwrap().seq, 58);
-    assert!(a.detail.as_ref().unwrap().entry_id.ends_with("58"));
+    assert!(a.pane.detail.as_ref().unwrap().entry_id.ends_with("58"));
     key(&mut a, KeyCode::Char('['));
     key(&mut a, KeyCode::Char('['));
     assert_eq!(a.current().unwrap().seq, 60);
@@ -434,26 +435,27 @@ fn paging_prefetches_near_the_end() {
         asked, 1,
         "one background fetch of the next page, while the keys go on"
     );
-    assert_eq!(a.selected, 300);
-    assert!(screen(&a, 120, 32).contains("301/400+"));
+    assert_eq!(a.pager.selected, 300);
+    let s = screen(&a, 120, 32);
+    assert!(s.contains("row 301 of 400+"), "{s}");
     // The selected row stays in view when the detail pane takes half the height.
     key(&mut a, KeyCode::Char('G'));
     key(&mut a, KeyCode::Enter);
     assert!(
-        a.selected >= a.offset && a.selected < a.offset + a.page_rows(),
+        a.pager.selected >= a.pager.offset && a.pager.selected < a.pager.offset + a.page_rows(),
         "selected {} offset {}",
-        a.selected,
-        a.offset
+        a.pager.selected,
+        a.pager.offset
     );
     key(&mut a, KeyCode::Esc);
-    assert!(a.selected < a.offset + a.page_rows());
+    assert!(a.pager.selected < a.pager.offset + a.page_rows());
 }
 
 #[test]
 fn a_failure_is_marked_in_the_detail_pane_too() {
     let mut a = app(120, 32);
-    let failed = (0..a.rows.len())
-        .find(|i| a.rows.get(*i).unwrap().outcome == Outcome::Failure)
+    let failed = (0..a.pager.rows.len())
+        .find(|i| a.pager.rows.get(*i).unwrap().outcome == Outcome::Failure)
         .unwrap();
     for _ in 0..failed {
         key(&mut a, KeyCode::Char('j'));

@@ -86,6 +86,10 @@ pub fn filter_params(q: &Query) -> Vec<(&'static str, String)> {
 impl Client {
     /// A client for `base` (e.g. `http://127.0.0.1:7807`) with a bearer token.
     pub fn new(base: &str, token: &str) -> Result<Client, ClientError> {
+        check_base(base).map_err(|reason| ClientError::Unreachable {
+            url: base.to_string(),
+            reason,
+        })?;
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(30))
@@ -222,9 +226,34 @@ fn reqwest_reason(e: &reqwest::Error) -> String {
     while let Some(next) = source.source() {
         source = next;
     }
+    let inner = source.to_string();
     if e.is_timeout() {
         "no answer in time".to_string()
+    } else if inner.contains("InvalidContentType") || inner.contains("corrupt message") {
+        // rustls met plain HTTP where it expected TLS.
+        "the server answers plain HTTP, not HTTPS: use an http:// URL".to_string()
     } else {
-        source.to_string()
+        inner
     }
+}
+
+/// Checks a server URL before anything is sent: `http://` or `https://`, a host, nothing else.
+/// The error is one sentence that says what to write instead.
+pub fn check_base(base: &str) -> Result<(), String> {
+    let hint = |why: &str| {
+        format!("--server `{base}` {why}: write it as http://HOST:PORT or https://HOST")
+    };
+    let url = reqwest::Url::parse(base).map_err(|_| hint("is not a URL"))?;
+    match url.scheme() {
+        "http" | "https" => {}
+        // `127.0.0.1:7807` parses with `127.0.0.1` as its scheme.
+        _ => return Err(hint("has no http:// or https://")),
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(hint("names no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(hint("has a query or fragment"));
+    }
+    Ok(())
 }

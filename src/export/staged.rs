@@ -32,7 +32,12 @@ impl StagedFile {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let temp = target.with_file_name(format!(".{name}.partial-{}", std::process::id()));
-        let file = File::create(&temp).map_err(|source| StageError::Io {
+        // Exports hold personal data: readable by their owner only, like the cache (0600).
+        let mut open = std::fs::OpenOptions::new();
+        open.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+        let file = open.open(&temp).map_err(|source| StageError::Io {
             path: temp.clone(),
             source,
         })?;
@@ -73,5 +78,23 @@ impl Drop for StagedFile {
         if self.file.take().is_some() {
             let _ = std::fs::remove_file(&self.temp);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn an_export_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.csv");
+        let mut f = StagedFile::create(&target, false).unwrap();
+        f.write_all(b"id\n").unwrap();
+        let path = f.commit().unwrap();
+        let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
     }
 }

@@ -22,9 +22,9 @@ pub use event::{
 };
 pub use integrity::{ConsistencyProof, InclusionProof, SignedCheckpoint};
 pub use query::{
-    ChainHead, FacetField, FacetValue, Facets, PruneReport, PseudonymReport, Query, Retention,
-    Stats, StatsBucket, VerifyReport,
+    Around, ChainHead, Exclude, FacetField, FacetValue, Facets, PruneReport, PseudonymReport,
+    Query, Retention, Stats, StatsBucket, VerifyReport,
 };
-pub use query_lang::QueryParseError;
+pub use query_lang::{FIELD_HELP, OPERATOR_HELP, QueryParseError};
 pub use time::{TimeBound, format_ts, from_millis, parse_ts, to_millis};
 pub use validate::{FieldError, MAX_BATCH, MAX_DETAILS_BYTES, validate_event, validate_event_text};

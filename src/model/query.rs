@@ -3,7 +3,7 @@
 use super::error::ApiError;
 use super::event::{Kind, Outcome};
 use super::time::TimeBound;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A whole filter: AND across fields, OR across the values of one field.
@@ -19,14 +19,115 @@ pub struct Query {
     pub channels: Vec<String>,
     pub kinds: Vec<Kind>,
     pub outcomes: Vec<Outcome>,
+    /// The actor's IP address, exactly.
+    pub ips: Vec<String>,
     /// Case-insensitive substrings; every one must match (`q`, bare words, quoted phrases).
     pub text: Vec<String>,
     pub from: Option<TimeBound>,
     pub to: Option<TimeBound>,
+    /// `around:<time>[/width]`: a window either side of an instant, within `from`/`to` if
+    /// those are set too.
+    pub around: Option<Around>,
+    /// `-field:value`: what must not match (any one excluded value drops an entry).
+    pub exclude: Exclude,
+}
+
+/// The values a filter excludes, field by field (`-action:…`, `not_action=…`). An excluded
+/// actor is matched as an included one is: by id, email or name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Exclude {
+    pub actions: Vec<String>,
+    pub actors: Vec<String>,
+    pub targets: Vec<String>,
+    pub target_types: Vec<String>,
+    pub channels: Vec<String>,
+    pub kinds: Vec<Kind>,
+    pub outcomes: Vec<Outcome>,
+    pub ips: Vec<String>,
+}
+
+impl Exclude {
+    /// True when nothing is excluded.
+    pub fn is_empty(&self) -> bool {
+        *self == Exclude::default()
+    }
+}
+
+/// `around:<instant>/<width>`: from `width` before the instant to `width` after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Around {
+    pub at: DateTime<Utc>,
+    /// Either side, as the user wrote it (`15m`, `2h`).
+    pub amount: u32,
+    pub unit: char,
+}
+
+impl Around {
+    /// The default width: 15 minutes either side.
+    pub fn new(at: DateTime<Utc>) -> Around {
+        Around {
+            at,
+            amount: 15,
+            unit: 'm',
+        }
+    }
+
+    /// The same instant with another width either side.
+    pub fn widened(self, amount: u32, unit: char) -> Around {
+        Around {
+            amount,
+            unit,
+            ..self
+        }
+    }
+
+    /// The width either side.
+    pub fn width(&self) -> Duration {
+        let n = i64::from(self.amount);
+        match self.unit {
+            's' => Duration::seconds(n),
+            'm' => Duration::minutes(n),
+            'h' => Duration::hours(n),
+            'd' => Duration::days(n),
+            _ => Duration::weeks(n),
+        }
+    }
+
+    /// Parses `2026-11-21T09:14:03Z`, `2026-11-21T09:14Z/2h` and the like: an instant and an
+    /// optional width (`30s`, `15m`, `2h`, `1d`, `1w`). `None` when it is not that.
+    pub fn parse(s: &str) -> Option<Around> {
+        let (at, width) = match s.rsplit_once('/') {
+            Some((at, w)) => (at, Some(w)),
+            None => (s, None),
+        };
+        let TimeBound::Instant(at) = TimeBound::parse(at)? else {
+            return None;
+        };
+        let mut a = Around::new(at);
+        if let Some(w) = width {
+            match TimeBound::parse(w)? {
+                TimeBound::Ago { amount, unit } if amount > 0 => {
+                    a = a.widened(amount, unit);
+                }
+                _ => return None,
+            }
+        }
+        Some(a)
+    }
+}
+
+impl std::fmt::Display for Around {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&super::time::format_ts(&self.at))?;
+        if (self.amount, self.unit) != (15, 'm') {
+            write!(f, "/{}{}", self.amount, self.unit)?;
+        }
+        Ok(())
+    }
 }
 
 /// Parameters every read route takes besides the filter's own.
-const FILTER_PARAMS: [&str; 11] = [
+const FILTER_PARAMS: [&str; 21] = [
     "action",
     "actor",
     "target",
@@ -34,11 +135,23 @@ const FILTER_PARAMS: [&str; 11] = [
     "channel",
     "kind",
     "outcome",
+    "ip",
     "q",
     "from",
     "to",
+    "around",
     "filter",
+    "not_action",
+    "not_actor",
+    "not_target",
+    "not_target_type",
+    "not_channel",
+    "not_kind",
+    "not_outcome",
+    "not_ip",
 ];
+
+const KINDS: &str = "one of created, updated, deleted, read, other";
 
 impl Query {
     /// True when nothing is filtered.
@@ -68,13 +181,31 @@ impl Query {
                 "target" => q.targets.push(value),
                 "target_type" => q.target_types.push(value),
                 "channel" => q.channels.push(value),
-                "kind" => q.kinds.push(
-                    Kind::parse(&value)
-                        .ok_or_else(|| bad("one of created, updated, deleted, read, other"))?,
-                ),
+                "ip" => q.ips.push(value),
+                "kind" => q
+                    .kinds
+                    .push(Kind::parse(&value).ok_or_else(|| bad(KINDS))?),
                 "outcome" => q
                     .outcomes
                     .push(Outcome::parse(&value).ok_or_else(|| bad("one of success, failure"))?),
+                "not_action" => q.exclude.actions.push(value),
+                "not_actor" => q.exclude.actors.push(value),
+                "not_target" => q.exclude.targets.push(value),
+                "not_target_type" => q.exclude.target_types.push(value),
+                "not_channel" => q.exclude.channels.push(value),
+                "not_ip" => q.exclude.ips.push(value),
+                "not_kind" => q
+                    .exclude
+                    .kinds
+                    .push(Kind::parse(&value).ok_or_else(|| bad(KINDS))?),
+                "not_outcome" => q.exclude.outcomes.push(
+                    Outcome::parse(&value).ok_or_else(|| bad("one of success, failure"))?,
+                ),
+                "around" => {
+                    q.around = Some(Around::parse(&value).ok_or_else(|| {
+                        bad("an instant with an optional width either side: 2026-11-21T09:14Z or 2026-11-21T09:14Z/2h")
+                    })?)
+                }
                 "q" => {
                     if !value.trim().is_empty() {
                         q.text.push(value)
@@ -119,6 +250,7 @@ impl Query {
         self.channels.extend(other.channels);
         self.kinds.extend(other.kinds);
         self.outcomes.extend(other.outcomes);
+        self.ips.extend(other.ips);
         self.text.extend(other.text);
         if other.from.is_some() {
             self.from = other.from;
@@ -126,18 +258,38 @@ impl Query {
         if other.to.is_some() {
             self.to = other.to;
         }
+        if other.around.is_some() {
+            self.around = other.around;
+        }
+        let (x, o) = (&mut self.exclude, other.exclude);
+        x.actions.extend(o.actions);
+        x.actors.extend(o.actors);
+        x.targets.extend(o.targets);
+        x.target_types.extend(o.target_types);
+        x.channels.extend(o.channels);
+        x.kinds.extend(o.kinds);
+        x.outcomes.extend(o.outcomes);
+        x.ips.extend(o.ips);
     }
 
-    /// The time range in milliseconds since the epoch, resolved against `now`.
+    /// The time range in milliseconds since the epoch, resolved against `now`: `from`/`to`,
+    /// narrowed to the `around` window when there is one.
     pub fn range_millis(&self, now: DateTime<Utc>) -> (Option<i64>, Option<i64>) {
-        (
-            self.from
-                .as_ref()
-                .map(|b| b.resolve(now, false).timestamp_millis()),
-            self.to
-                .as_ref()
-                .map(|b| b.resolve(now, true).timestamp_millis()),
-        )
+        let mut from = self
+            .from
+            .as_ref()
+            .map(|b| b.resolve(now, false).timestamp_millis());
+        let mut to = self
+            .to
+            .as_ref()
+            .map(|b| b.resolve(now, true).timestamp_millis());
+        if let Some(a) = &self.around {
+            let w = a.width().num_milliseconds();
+            let at = a.at.timestamp_millis();
+            from = Some(from.map_or(at - w, |f| f.max(at - w)));
+            to = Some(to.map_or(at + w, |t| t.min(at + w)));
+        }
+        (from, to)
     }
 
     /// This filter without the terms on one facet's own field (what a facet list counts under).

@@ -1,10 +1,11 @@
 //! The query language: one line that says a whole filter (API.md "The query language").
 //!
 //! `action:ticket.* actor:alice@example.com kind:deleted since:7d "printer on fire"`:
-//! `field:value` terms (a repeated field is OR), bare words and quoted phrases are text.
+//! `field:value` terms (a repeated field is OR, and so is `field:a,b`), `-field:value` excludes,
+//! bare words and quoted phrases are text.
 
 use super::event::{Kind, Outcome};
-use super::query::Query;
+use super::query::{Around, Query};
 use super::time::TimeBound;
 use std::fmt;
 use std::str::FromStr;
@@ -21,13 +22,43 @@ pub struct QueryParseError {
 }
 
 const FIELDS: &str =
-    "action, actor, target, target_type, channel, kind, outcome, from, to, since, q";
+    "action, actor, target, target_type, channel, kind, outcome, ip, from, to, since, around, q";
 
-/// One whitespace-separated term: its span, the field before `:` if any, and the unquoted value.
+/// Every field of the language and what it takes, for the TUI's help.
+pub const FIELD_HELP: [(&str, &str); 13] = [
+    ("action:", "the action; `ticket.*` is a prefix"),
+    ("actor:", "the actor's id, email or name (any case)"),
+    ("target:", "`type/id` or a bare target id"),
+    ("target_type:", "the target's type"),
+    ("channel:", "where it came from (auth, admin, …)"),
+    ("kind:", "created, updated, deleted, read, other"),
+    ("outcome:", "success or failure"),
+    ("ip:", "the actor's IP address"),
+    ("since:", "an age: 15m, 2h, 7d, 4w"),
+    (
+        "from: to:",
+        "2026-11-21, 2026-11-21T09:14Z, today, yesterday",
+    ),
+    ("around:", "±15 min of an instant; around:T/2h for ±2 h"),
+    ("q: or words", "text in description, action, actor, target"),
+    ("\"a phrase\"", "text with spaces, quoted"),
+];
+
+/// How terms combine, for the TUI's help.
+pub const OPERATOR_HELP: [(&str, &str); 3] = [
+    ("field:a field:b", "either (also field:a,b)"),
+    ("-field:value", "excludes the value"),
+    ("term term", "both: different fields and words AND"),
+];
+
+/// One whitespace-separated term: its span, the field before `:` if any (with `-` before it
+/// when negated), and the unquoted value.
 struct Term {
     offset: usize,
     len: usize,
     field: Option<String>,
+    negated: bool,
+    quoted: bool,
     value: String,
 }
 
@@ -41,20 +72,24 @@ fn lex(input: &str) -> Result<Vec<Term>, QueryParseError> {
             continue;
         }
         let start = i;
-        // A field name is [a-z_]+ followed by ':'.
-        let mut j = i;
+        // A field name is [a-z_]+ followed by ':', with a '-' before it to exclude.
+        let negated = bytes[i] == b'-';
+        let name_start = if negated { i + 1 } else { i };
+        let mut j = name_start;
         while j < bytes.len() && (bytes[j].is_ascii_lowercase() || bytes[j] == b'_') {
             j += 1;
         }
-        let field = if j > i && j < bytes.len() && bytes[j] == b':' {
-            let f = input[i..j].to_string();
+        let field = if j > name_start && j < bytes.len() && bytes[j] == b':' {
+            let f = input[name_start..j].to_string();
             i = j + 1;
             Some(f)
         } else {
             None
         };
+        let negated = negated && field.is_some();
         let value;
-        if i < bytes.len() && bytes[i] == b'"' {
+        let is_quoted = i < bytes.len() && bytes[i] == b'"';
+        if is_quoted {
             let (v, end) = quoted(input, i).ok_or_else(|| QueryParseError {
                 message: format!(
                     "the quote opened at `{}` is never closed",
@@ -93,6 +128,8 @@ fn lex(input: &str) -> Result<Vec<Term>, QueryParseError> {
             offset: start,
             len: i - start,
             field,
+            negated,
+            quoted: is_quoted,
             value,
         });
     }
@@ -143,47 +180,96 @@ impl FromStr for Query {
                     snippet(text)
                 )));
             }
-            let v = term.value;
-            match field.as_str() {
-                "action" => q.actions.push(v),
-                "actor" => q.actors.push(v),
-                "target" => q.targets.push(v),
-                "target_type" => q.target_types.push(v),
-                "channel" => q.channels.push(v),
-                "q" => q.text.push(v),
-                "kind" => q.kinds.push(Kind::parse(&v).ok_or_else(|| {
-                    fail(format!(
-                        "`{}`: kind is one of created, updated, deleted, read, other",
-                        snippet(text)
-                    ))
-                })?),
-                "outcome" => q.outcomes.push(Outcome::parse(&v).ok_or_else(|| {
-                    fail(format!(
-                        "`{}`: outcome is success or failure",
-                        snippet(text)
-                    ))
-                })?),
-                "from" | "to" | "since" => {
-                    let t = TimeBound::parse(&v).ok_or_else(|| {
-                        fail(format!("`{}` is not a time: use 2026-11-21, 2026-11-21T09:14Z, today, yesterday, or an age such as 2h, 7d", snippet(text)))
-                    })?;
-                    if field == "to" {
-                        q.to = Some(t)
-                    } else {
-                        q.from = Some(t)
-                    }
-                }
-                other => {
+            // `field:a,b` is `field:a field:b`; a quoted value is one value, commas and all.
+            let values: Vec<String> = if term.quoted || !is_list(&field) {
+                vec![term.value]
+            } else {
+                let parts: Vec<String> = term.value.split(',').map(str::to_string).collect();
+                if parts.iter().any(String::is_empty) {
                     return Err(fail(format!(
-                        "unknown field `{}` in `{}`; the fields are {FIELDS} (quote the term to search for it as text)",
-                        snippet(other),
+                        "`{}` has an empty value between commas",
                         snippet(text)
                     )));
+                }
+                parts
+            };
+            if term.negated && !is_list(&field) {
+                return Err(fail(format!(
+                    "`{}`: only these fields can be excluded with `-`: action, actor, target, target_type, channel, kind, outcome, ip",
+                    snippet(text)
+                )));
+            }
+            let (neg, x) = (term.negated, &mut q.exclude);
+            for v in values {
+                let kind = |v: &str| {
+                    Kind::parse(v).ok_or_else(|| {
+                        fail(format!(
+                            "`{}`: kind is one of created, updated, deleted, read, other",
+                            snippet(text)
+                        ))
+                    })
+                };
+                let outcome = |v: &str| {
+                    Outcome::parse(v).ok_or_else(|| {
+                        fail(format!(
+                            "`{}`: outcome is success or failure",
+                            snippet(text)
+                        ))
+                    })
+                };
+                match (field.as_str(), neg) {
+                    ("action", false) => q.actions.push(v),
+                    ("action", true) => x.actions.push(v),
+                    ("actor", false) => q.actors.push(v),
+                    ("actor", true) => x.actors.push(v),
+                    ("target", false) => q.targets.push(v),
+                    ("target", true) => x.targets.push(v),
+                    ("target_type", false) => q.target_types.push(v),
+                    ("target_type", true) => x.target_types.push(v),
+                    ("channel", false) => q.channels.push(v),
+                    ("channel", true) => x.channels.push(v),
+                    ("ip", false) => q.ips.push(v),
+                    ("ip", true) => x.ips.push(v),
+                    ("kind", false) => q.kinds.push(kind(&v)?),
+                    ("kind", true) => x.kinds.push(kind(&v)?),
+                    ("outcome", false) => q.outcomes.push(outcome(&v)?),
+                    ("outcome", true) => x.outcomes.push(outcome(&v)?),
+                    ("q", _) => q.text.push(v),
+                    ("from" | "to" | "since", _) => {
+                        let t = TimeBound::parse(&v).ok_or_else(|| {
+                            fail(format!("`{}` is not a time: use 2026-11-21, 2026-11-21T09:14Z, today, yesterday, or an age such as 2h, 7d", snippet(text)))
+                        })?;
+                        if field == "to" {
+                            q.to = Some(t)
+                        } else {
+                            q.from = Some(t)
+                        }
+                    }
+                    ("around", _) => {
+                        q.around = Some(Around::parse(&v).ok_or_else(|| {
+                            fail(format!("`{}`: around takes an instant and an optional width either side, such as around:2026-11-21T09:14Z or around:2026-11-21T09:14Z/2h", snippet(text)))
+                        })?)
+                    }
+                    (other, _) => {
+                        return Err(fail(format!(
+                            "unknown field `{}` in `{}`; the fields are {FIELDS} (quote the term to search for it as text)",
+                            snippet(other),
+                            snippet(text)
+                        )));
+                    }
                 }
             }
         }
         Ok(q)
     }
+}
+
+/// The fields that take a list of values (`field:a,b`) and can be excluded (`-field:v`).
+fn is_list(field: &str) -> bool {
+    matches!(
+        field,
+        "action" | "actor" | "target" | "target_type" | "channel" | "kind" | "outcome" | "ip"
+    )
 }
 
 /// Writes a value bare when it reads back as itself, quoted otherwise.
@@ -192,7 +278,8 @@ fn write_value(f: &mut fmt::Formatter<'_>, v: &str, is_text: bool) -> fmt::Resul
         || v.starts_with('"')
         || v.chars()
             .any(|c| c.is_whitespace() || c == '\\' || (c == '"' && is_text))
-        || (is_text && v.contains(':'));
+        || (is_text && (v.contains(':') || v.starts_with('-')))
+        || (!is_text && v.contains(','));
     if !needs_quotes {
         return f.write_str(v);
     }
@@ -216,12 +303,20 @@ impl fmt::Display for Query {
             }
             Ok(())
         };
-        let lists: [(&str, &Vec<String>); 5] = [
+        let x = &self.exclude;
+        let lists: [(&str, &Vec<String>); 12] = [
             ("action", &self.actions),
+            ("-action", &x.actions),
             ("actor", &self.actors),
+            ("-actor", &x.actors),
             ("target", &self.targets),
+            ("-target", &x.targets),
             ("target_type", &self.target_types),
+            ("-target_type", &x.target_types),
             ("channel", &self.channels),
+            ("-channel", &x.channels),
+            ("ip", &self.ips),
+            ("-ip", &x.ips),
         ];
         for (name, values) in lists {
             for v in values {
@@ -230,13 +325,17 @@ impl fmt::Display for Query {
                 write_value(f, v, false)?;
             }
         }
-        for k in &self.kinds {
-            sep(f)?;
-            write!(f, "kind:{k}")?;
+        for (name, kinds) in [("kind", &self.kinds), ("-kind", &x.kinds)] {
+            for k in kinds {
+                sep(f)?;
+                write!(f, "{name}:{k}")?;
+            }
         }
-        for o in &self.outcomes {
-            sep(f)?;
-            write!(f, "outcome:{o}")?;
+        for (name, outcomes) in [("outcome", &self.outcomes), ("-outcome", &x.outcomes)] {
+            for o in outcomes {
+                sep(f)?;
+                write!(f, "{name}:{o}")?;
+            }
         }
         if let Some(from) = &self.from {
             sep(f)?;
@@ -248,6 +347,10 @@ impl fmt::Display for Query {
         if let Some(to) = &self.to {
             sep(f)?;
             write!(f, "to:{to}")?;
+        }
+        if let Some(a) = &self.around {
+            sep(f)?;
+            write!(f, "around:{a}")?;
         }
         for t in &self.text {
             sep(f)?;
@@ -290,6 +393,29 @@ mod tests {
         assert!(e.message.contains("since:lastweek"));
         assert!("\"open".parse::<Query>().is_err());
         assert!("kind:made".parse::<Query>().is_err());
+    }
+
+    #[test]
+    fn excludes_lists_ips_and_around() {
+        let q: Query = "-channel:writeback channel:auth,admin ip:198.51.100.77 -kind:read around:2026-11-21T09:14Z/2h"
+            .parse()
+            .unwrap();
+        assert_eq!(q.exclude.channels, ["writeback"]);
+        assert_eq!(q.channels, ["auth", "admin"]);
+        assert_eq!(q.ips, ["198.51.100.77"]);
+        assert_eq!(q.exclude.kinds, [Kind::Read]);
+        let a = q.around.unwrap();
+        assert_eq!((a.amount, a.unit), (2, 'h'));
+        assert!(q.text.is_empty());
+        let back: Query = q.to_string().parse().unwrap();
+        assert_eq!(back, q);
+        // A quoted value keeps its comma; a bare `-word` is still text.
+        let q: Query = r#"action:"a,b" -word"#.parse().unwrap();
+        assert_eq!(q.actions, ["a,b"]);
+        assert_eq!(q.text, ["-word"]);
+        assert!("channel:a,,b".parse::<Query>().is_err());
+        assert!("-since:2h".parse::<Query>().is_err());
+        assert!("around:yesterday".parse::<Query>().is_err());
     }
 
     #[test]

@@ -366,7 +366,7 @@ pub fn open(args: OpenArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow!("the config file: {e}"))?;
     // The header names the file's place; the status beside it says `file NAME`.
     let shown = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-    let mut app = App::new(Settings {
+    let app = App::new(Settings {
         source: shown.display().to_string(),
         query,
         keymap,
@@ -374,12 +374,11 @@ pub fn open(args: OpenArgs) -> anyhow::Result<()> {
         views: config.views.into_iter().collect(),
         now: chrono::Utc::now(),
         size: (80, 24),
-    });
-    app.link = crate::tui::link::Link::File {
+    })
+    .with_link(crate::tui::link::Link::File {
         name: name.clone(),
-        warning: warning.clone(),
-    };
-    app.flash = warning;
+        warning,
+    });
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let source = crate::tui::source::Source::file(store);
     let result = rt.block_on(crate::tui::event_loop::run(

@@ -49,6 +49,8 @@ pub enum Action {
     Notice(String),
     /// The data source went offline, came back, or a file's load stopped early.
     Link(super::link::Link),
+    /// Whether the server answered the last health probe.
+    Health(Result<(), ClientError>),
 }
 
 /// Work `update` asks the event loop to do; results come back as actions.
@@ -85,8 +87,13 @@ pub enum Effect {
     },
     /// Stop following.
     StopFollow,
+    /// Ask the server whether it is there (`/healthz`), so a dead server shows with no key
+    /// pressed; the answer comes back as [`Action::Health`].
+    Probe,
     /// Put text on the clipboard with OSC 52.
     Copy(String),
+    /// Write what is remembered across runs (history, marks) to the state directory.
+    Remember(super::memory::Snapshot),
     /// Store a saved view in the config file.
     SaveView {
         name: String,
@@ -106,6 +113,8 @@ pub struct DownloadJob {
 
 /// An export of the filtered log, or an evidence pack for a period.
 #[derive(Debug, Clone, PartialEq)]
+// One value per download started: the size of the filter it carries costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 pub enum DownloadKind {
     Export {
         query: Query,

@@ -1,6 +1,7 @@
 //! The TUI's state and `update(state, action)`: the only place state changes.
 
 mod commands;
+mod investigate;
 mod keys;
 
 use super::action::{Action, Effect};
@@ -8,22 +9,15 @@ use super::detail::Detail;
 use super::filters::{FacetState, FilterPane};
 use super::keymap::Keymap;
 use super::layout;
-use super::rows::Rows;
+use super::pager::{PageTaken, Pager};
 use super::theme::Theme;
 use crate::client::ClientError;
 use crate::model::{Entry, Query, QueryParseError, TimeBound};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use ratatui::layout::Rect;
 use ratatui_textarea::TextArea;
 
-/// Rows fetched per page while scrolling.
-pub const PAGE: usize = 200;
-/// Rows per page when loading to the real end.
-const BIG_PAGE: usize = 1000;
-/// How far from the end of the loaded rows the next page is fetched.
-const PREFETCH: usize = 150;
-/// Seconds between retries after a transient failure.
-const RETRY_SECS: i64 = 5;
+pub use super::pager::PAGE;
 
 /// How the When column shows a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,11 +38,16 @@ pub enum Status {
 /// A panel or prompt over the table that takes the keys while open.
 pub enum Overlay {
     None,
-    Help,
+    /// `?`, scrolled this many lines.
+    Help {
+        scroll: usize,
+    },
     Search(TextArea<'static>),
     Query {
         input: TextArea<'static>,
         error: Option<QueryParseError>,
+        /// How far back in the history ↑ has gone (`None`: the filter in force).
+        recalled: Option<usize>,
     },
     Filters(Box<FilterPane>),
     SaveView(TextArea<'static>),
@@ -58,6 +57,8 @@ pub enum Overlay {
     Export(Box<super::dialogs::ExportDialog>),
     Evidence(Box<super::dialogs::EvidenceDialog>),
     Info(super::dialogs::RetentionInfo),
+    /// `=` / `-`: which of the row's values to filter on (or exclude).
+    Pivot(super::pivot::PivotMenu),
 }
 
 /// What the app starts with.
@@ -72,46 +73,80 @@ pub struct Settings {
     pub size: (u16, u16),
 }
 
-/// The whole state of the TUI.
-pub struct App {
+/// Where the data comes from and how the link to it stands.
+pub struct Conn {
+    /// The profile name or server URL the header names.
     pub source: String,
     pub status: Status,
-    pub query: Query,
-    pub rows: Rows,
-    pub next_cursor: Option<String>,
-    pub exhausted: bool,
-    pub loading: bool,
-    pub load_to_end: bool,
-    load: u64,
-    facet_gen: u64,
-    pub selected: usize,
-    pub offset: usize,
-    pub total: Option<u64>,
-    pub buckets: Vec<u64>,
-    pub time_mode: TimeMode,
-    pub overlay: Overlay,
-    /// The next first page replaces the rows shown (a refresh that keeps them until then).
-    replace_rows: bool,
-    pub detail: Option<Detail>,
-    pub zoom: bool,
-    pub focus_detail: bool,
-    pub flash: Option<String>,
-    pub theme: Theme,
-    pub keymap: Keymap,
-    pub views: Vec<(String, String)>,
-    pub now: DateTime<Utc>,
-    pub size: Rect,
-    pub spinner: usize,
-    retry_at: Option<DateTime<Utc>>,
     /// Online, offline on the cache, or a file (issue 5).
     pub link: super::link::Link,
-    stats_pending: bool,
     /// Follow mode, while it is on.
     pub follow: Option<super::follow::Follow>,
     /// The last follower generation handed out.
     pub(super) live_gen: u64,
-    last_bottom: bool,
-    quit: bool,
+    /// When the server is next asked whether it is there, and whether an answer is awaited.
+    probe_at: Option<DateTime<Utc>>,
+    probing: bool,
+}
+
+/// How often the TUI asks the server whether it is there. A dead server shows in the header
+/// within 5 seconds with no key pressed: a refused connection at the next probe, a hung one
+/// after the probe's own 3-second limit.
+const PROBE_EVERY_MS: i64 = 1500;
+
+/// What is drawn around and over the table: overlays, the footer's message, the look.
+pub struct Chrome {
+    pub overlay: Overlay,
+    pub flash: Option<String>,
+    pub time_mode: TimeMode,
+    pub theme: Theme,
+    pub keymap: Keymap,
+    pub views: Vec<(String, String)>,
+    pub spinner: usize,
+    /// The filter in force when the filter pane opened (Esc restores it).
+    pub pane_origin: Option<Query>,
+    /// The histogram has the focus, with this column picked.
+    pub spark: Option<usize>,
+    /// The facet lists' generation (results of older ones are dropped).
+    pub(super) facet_gen: u64,
+    pub(super) quit: bool,
+}
+
+/// The detail pane: the entry read, whether it fills the screen, whether it has the keys.
+#[derive(Default)]
+pub struct Pane {
+    pub detail: Option<Detail>,
+    pub zoom: bool,
+    pub focus: bool,
+}
+
+impl Pane {
+    /// Closes the pane.
+    pub fn close(&mut self) {
+        *self = Pane::default();
+    }
+}
+
+/// What is remembered across runs (in the state directory).
+#[derive(Debug, Default)]
+pub struct Memory {
+    pub history: super::memory::History,
+    /// Marked entries per server; this one's under `Conn::source`.
+    pub marks: super::memory::Marks,
+}
+
+/// The whole state of the TUI, in parts that each keep their own.
+pub struct App {
+    pub query: Query,
+    pub pager: Pager,
+    pub conn: Conn,
+    pub chrome: Chrome,
+    pub pane: Pane,
+    pub memory: Memory,
+    pub now: DateTime<Utc>,
+    pub size: Rect,
+    /// Something shown changed since the last frame.
+    dirty: bool,
 }
 
 /// The default filter: the last 7 days.
@@ -129,41 +164,55 @@ impl App {
     /// A fresh app; call [`App::start`] for the first loads.
     pub fn new(s: Settings) -> App {
         App {
-            source: s.source,
-            status: Status::Connecting,
             query: s.query,
-            rows: Rows::default(),
-            next_cursor: None,
-            exhausted: false,
-            loading: false,
-            load_to_end: false,
-            load: 0,
-            facet_gen: 0,
-            selected: 0,
-            offset: 0,
-            total: None,
-            buckets: Vec::new(),
-            time_mode: TimeMode::Utc,
-            overlay: Overlay::None,
-            replace_rows: false,
-            detail: None,
-            zoom: false,
-            focus_detail: false,
-            flash: None,
-            theme: s.theme,
-            keymap: s.keymap,
-            views: s.views,
+            pager: Pager::default(),
+            conn: Conn {
+                source: s.source,
+                status: Status::Connecting,
+                link: super::link::Link::Online,
+                follow: None,
+                live_gen: 0,
+                probe_at: None,
+                probing: false,
+            },
+            chrome: Chrome {
+                overlay: Overlay::None,
+                flash: None,
+                time_mode: TimeMode::Utc,
+                theme: s.theme,
+                keymap: s.keymap,
+                views: s.views,
+                spinner: 0,
+                spark: None,
+                pane_origin: None,
+                facet_gen: 0,
+                quit: false,
+            },
+            pane: Pane::default(),
+            memory: Memory::default(),
             now: s.now,
             size: Rect::new(0, 0, s.size.0, s.size.1),
-            spinner: 0,
-            retry_at: None,
-            link: super::link::Link::Online,
-            stats_pending: false,
-            follow: None,
-            live_gen: 0,
-            last_bottom: false,
-            quit: false,
+            dirty: true,
         }
+    }
+
+    /// The app reading from `link` (the cache, or a file) from the start; a file's warning is
+    /// the first thing the footer says.
+    pub fn with_link(mut self, link: super::link::Link) -> App {
+        if let super::link::Link::File {
+            warning: Some(w), ..
+        } = &link
+        {
+            self.chrome.flash = Some(w.clone());
+        }
+        self.conn.link = link;
+        self
+    }
+
+    /// The app with what earlier runs left: the filters applied and the marks.
+    pub fn with_memory(mut self, memory: Memory) -> App {
+        self.memory = memory;
+        self
     }
 
     /// The first loads: the newest page and the stats.
@@ -173,39 +222,61 @@ impl App {
 
     /// Whether the app asked to quit.
     pub fn quitting(&self) -> bool {
-        self.quit
+        self.chrome.quit
     }
 
     /// The current load generation (results of older ones are dropped).
     pub fn generation(&self) -> u64 {
-        self.load
+        self.pager.generation()
+    }
+
+    /// Whether something shown changed since the last call: the loop draws only then.
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.dirty)
     }
 
     /// The selected entry.
     pub fn current(&self) -> Option<Entry> {
-        self.rows.get(self.selected)
+        self.pager.rows.get(self.pager.selected)
     }
 
     pub(super) fn buckets_wanted(&self) -> usize {
         (self.size.width as usize).saturating_sub(2).clamp(10, 400)
     }
 
+    /// What layout needs to know of the state.
+    pub fn layout_state(&self) -> layout::State {
+        layout::State {
+            detail: self.pane.detail.is_some(),
+            zoom: self.pane.zoom,
+            footer_extra: self.footer_message().map_or(0, |m| {
+                let w = usize::from(self.size.width.max(1));
+                let lines = (crate::tui::views::cells::width(&m) + 1).div_ceil(w);
+                u16::try_from(lines.saturating_sub(1)).unwrap_or(u16::MAX)
+            }),
+        }
+    }
+
+    /// What the footer says instead of the key hints: a message, or what failed and what to do.
+    pub fn footer_message(&self) -> Option<String> {
+        if let Some(m) = &self.chrome.flash {
+            return Some(m.clone());
+        }
+        match &self.conn.status {
+            Status::Failed(e) => Some(format!("{e}; {}", e.advice())),
+            _ => None,
+        }
+    }
+
+    /// The screen's regions at the current size.
+    pub fn areas(&self) -> layout::Areas {
+        layout::areas(self.size, self.layout_state())
+    }
+
     /// Drops the loaded rows and loads the first page and the stats under the current filter.
     fn reload(&mut self) -> Vec<Effect> {
-        self.load += 1;
-        self.rows.clear();
-        self.replace_rows = false;
-        self.next_cursor = None;
-        self.exhausted = false;
-        self.loading = true;
-        self.load_to_end = false;
-        self.selected = 0;
-        self.offset = 0;
-        self.total = None;
-        self.detail = None;
-        self.focus_detail = false;
-        self.zoom = false;
-        self.retry_at = None;
+        self.pager.reset();
+        self.pane.close();
         let mut fx = self.follow_reload();
         fx.extend(self.first_loads());
         fx
@@ -213,77 +284,47 @@ impl App {
 
     /// The first page and the stats of the current load generation.
     fn first_loads(&mut self) -> Vec<Effect> {
-        self.stats_pending = true;
-        vec![
-            Effect::FetchPage {
-                load: self.load,
-                query: self.query.clone(),
-                cursor: None,
-                limit: PAGE,
-            },
-            Effect::FetchStats {
-                load: self.load,
-                query: self.query.clone(),
-                buckets: self.buckets_wanted(),
-            },
-        ]
+        let buckets = self.buckets_wanted();
+        self.pager.first_loads(&self.query, buckets)
+    }
+
+    fn stats_effect(&mut self) -> Effect {
+        let buckets = self.buckets_wanted();
+        self.pager.stats_effect(&self.query, buckets)
     }
 
     fn fetch_next(&mut self) -> Vec<Effect> {
-        if self.loading || self.exhausted {
-            return Vec::new();
-        }
-        self.loading = true;
-        vec![Effect::FetchPage {
-            load: self.load,
-            query: self.query.clone(),
-            cursor: self.next_cursor.clone(),
-            limit: if self.load_to_end { BIG_PAGE } else { PAGE },
-        }]
-    }
-
-    fn maybe_prefetch(&mut self) -> Vec<Effect> {
-        if self.load_to_end || self.rows.len().saturating_sub(self.selected) < PREFETCH {
-            self.fetch_next()
-        } else {
-            Vec::new()
-        }
+        self.pager.fetch_next(&self.query)
     }
 
     /// Rows the table body shows at the current size.
     pub fn page_rows(&self) -> usize {
-        layout::areas(self.size, self).table_body.height.max(1) as usize
+        self.areas().table_body.height.max(1) as usize
     }
 
     fn scroll_into_view(&mut self) {
         let h = self.page_rows();
-        if self.selected < self.offset {
-            self.offset = self.selected;
-        } else if self.selected >= self.offset + h {
-            self.offset = self.selected + 1 - h;
-        }
-        let max_offset = self.rows.len().saturating_sub(h);
-        self.offset = self.offset.min(max_offset);
+        self.pager.scroll_into_view(h);
     }
 
     pub(super) fn select(&mut self, row: usize) -> Vec<Effect> {
-        self.selected = row.min(self.rows.len().saturating_sub(1));
-        self.scroll_into_view();
+        let h = self.page_rows();
+        self.pager.select(row, h);
         self.follow_seen();
-        if let Some(d) = &mut self.detail
-            && let Some(e) = self.rows.get(self.selected)
+        if let Some(d) = &mut self.pane.detail
+            && let Some(e) = self.pager.rows.get(self.pager.selected)
             && d.entry_id != e.id
         {
-            *d = Detail::new(&e, d.show_diff);
+            *d = d.stepped(&e);
         }
-        self.maybe_prefetch()
+        self.pager.maybe_prefetch(&self.query)
     }
 
     fn move_by(&mut self, delta: isize) -> Vec<Effect> {
         let row = if delta < 0 {
-            self.selected.saturating_sub(delta.unsigned_abs())
+            self.pager.selected.saturating_sub(delta.unsigned_abs())
         } else {
-            self.selected.saturating_add(delta as usize)
+            self.pager.selected.saturating_add(delta as usize)
         };
         self.select(row)
     }
@@ -295,6 +336,64 @@ impl App {
 
     /// Changes the state for one action and says what work to start.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        let fx = match action {
+            // The clock and the health probe change the screen only now and then: a frame
+            // is drawn when what they can change did.
+            Action::Tick(_) | Action::Health(_) => {
+                let before = self.tick_view();
+                let fx = self.on_action(action);
+                if self.tick_view() != before {
+                    self.dirty = true;
+                }
+                fx
+            }
+            action => {
+                self.dirty = true;
+                self.on_action(action)
+            }
+        };
+        let h = self.page_rows();
+        // A long message grows the footer: the selected row stays in view.
+        if self.pager.selected >= self.pager.offset + h {
+            self.pager.scroll_into_view(h);
+        }
+        self.pager.refresh_window(h);
+        fx
+    }
+
+    /// Everything a tick can change on screen: a frame is drawn only when it differs.
+    fn tick_view(&self) -> TickView {
+        TickView {
+            spinner: self.pager.loading.then_some(self.chrome.spinner % 4),
+            // Ages, the offline header's "synced … ago" and the reconnect countdown move by the second.
+            second: (self.chrome.time_mode == TimeMode::Relative
+                || !matches!(self.conn.link, super::link::Link::Online)
+                || self.conn.follow.is_some())
+            .then_some(self.now.timestamp()),
+            fresh: self.conn.follow.as_ref().map_or(0, |f| f.fresh_len()),
+            status: std::mem::discriminant(&self.conn.status),
+            rows: self.pager.rows.version(),
+        }
+    }
+
+    fn on_tick(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
+        self.now = now;
+        self.chrome.spinner = self.chrome.spinner.wrapping_add(1);
+        let mut live = self.follow_tick();
+        if self.probe_due(now) {
+            live.push(Effect::Probe);
+        }
+        let buckets = self.buckets_wanted();
+        let mut fx = match self.pager.retry_due(now, &self.query, buckets) {
+            Some((true, _)) => self.reload(),
+            Some((false, fx)) => fx,
+            None => Vec::new(),
+        };
+        fx.extend(live);
+        fx
+    }
+
+    fn on_action(&mut self, action: Action) -> Vec<Effect> {
         match action {
             Action::Key(key) => {
                 if key.kind == crossterm::event::KeyEventKind::Release {
@@ -309,108 +408,54 @@ impl App {
                 self.scroll_detail();
                 Vec::new()
             }
-            Action::Tick(now) => {
-                self.now = now;
-                self.spinner = self.spinner.wrapping_add(1);
-                let live = self.follow_tick();
-                let mut fx = match self.retry_at {
-                    Some(at) if now >= at => {
-                        self.retry_at = None;
-                        let mut fx = Vec::new();
-                        if self.rows.is_empty() {
-                            fx = self.reload();
-                        } else {
-                            self.loading = false;
-                            fx.extend(self.fetch_next());
-                            if self.stats_pending {
-                                fx.push(Effect::FetchStats {
-                                    load: self.load,
-                                    query: self.query.clone(),
-                                    buckets: self.buckets_wanted(),
-                                });
-                            }
-                        }
-                        fx
-                    }
-                    _ => Vec::new(),
-                };
-                fx.extend(live);
-                fx
-            }
+            Action::Tick(now) => self.on_tick(now),
             Action::Live { follower, event } => self.on_live(follower, event),
             Action::FollowRefused(why) => {
-                self.follow = None;
-                self.flash = Some(why);
+                self.conn.follow = None;
+                self.chrome.flash = Some(why);
                 Vec::new()
             }
-            Action::Page { load, result } => {
-                if load != self.load {
-                    return Vec::new();
-                }
-                self.loading = false;
-                match result {
-                    Ok(page) => {
-                        self.status = Status::Connected;
-                        if std::mem::take(&mut self.replace_rows) {
-                            self.rows.clear();
+            Action::Page { load, result } => match self.pager.on_page(load, result) {
+                None => Vec::new(),
+                Some(Err(e)) => self.failed(e),
+                Some(Ok(taken)) => {
+                    self.conn.status = Status::Connected;
+                    match taken {
+                        PageTaken::ReachedEnd => {
+                            self.chrome.flash = None;
+                            self.select(self.pager.rows.len().saturating_sub(1))
                         }
-                        self.rows.extend(page.entries);
-                        self.exhausted = page.next_cursor.is_none();
-                        self.next_cursor = page.next_cursor;
-                        if self.load_to_end {
-                            if self.exhausted {
-                                self.load_to_end = false;
-                                self.flash = None;
-                                return self.select(self.rows.len().saturating_sub(1));
-                            }
-                            return self.fetch_next();
+                        PageTaken::KeepLoading => self.fetch_next(),
+                        PageTaken::Shown => {
+                            self.scroll_into_view();
+                            let mut fx = self.follow_after_page();
+                            fx.extend(self.seek_anchor());
+                            fx.extend(self.pager.maybe_prefetch(&self.query));
+                            fx
                         }
-                        self.scroll_into_view();
-                        let mut fx = self.follow_after_page();
-                        fx.extend(self.maybe_prefetch());
-                        fx
                     }
-                    Err(e) => self.failed(e),
                 }
-            }
-            Action::Stats { load, result } => {
-                if load != self.load {
-                    return Vec::new();
-                }
-                match result {
-                    Ok(s) => {
-                        self.stats_pending = false;
-                        self.total = Some(s.total);
-                        self.buckets = s.buckets.iter().map(|b| b.count).collect();
-                        Vec::new()
-                    }
-                    Err(e) => self.failed(e),
-                }
-            }
+            },
+            Action::Stats { load, result } => match self.pager.on_stats(load, result) {
+                Some(Err(e)) => self.failed(e),
+                _ => Vec::new(),
+            },
             // While following, the stream brings what was added.
-            Action::Grew if self.follow.is_some() => Vec::new(),
+            Action::Grew if self.conn.follow.is_some() => Vec::new(),
             Action::Grew => {
-                if self.rows.is_empty() || (self.selected == 0 && self.detail.is_none()) {
+                if self.pager.rows.is_empty()
+                    || (self.pager.selected == 0 && self.pane.detail.is_none())
+                {
                     // Load the top again, but keep showing the old rows until it arrives, so
                     // the table does not blink on every batch.
-                    self.load += 1;
-                    self.next_cursor = None;
-                    self.exhausted = false;
-                    self.loading = true;
-                    self.load_to_end = false;
-                    self.replace_rows = true;
+                    self.pager.reload_in_place();
                     self.first_loads()
                 } else {
-                    self.stats_pending = true;
-                    vec![Effect::FetchStats {
-                        load: self.load,
-                        query: self.query.clone(),
-                        buckets: self.buckets_wanted(),
-                    }]
+                    vec![self.stats_effect()]
                 }
             }
             Action::Download(event) => {
-                match &mut self.overlay {
+                match &mut self.chrome.overlay {
                     Overlay::Export(d) => super::dialogs::on_download(&mut d.stage, event),
                     Overlay::Evidence(d) => super::dialogs::on_download(&mut d.stage, event),
                     _ => {}
@@ -418,29 +463,30 @@ impl App {
                 Vec::new()
             }
             Action::Retention(result) => {
-                if let Overlay::Info(info) = &mut self.overlay {
+                if let Overlay::Info(info) = &mut self.chrome.overlay {
                     *info = super::dialogs::RetentionInfo::from_result(result);
                 }
                 Vec::new()
             }
             Action::Terminate => {
-                self.quit = true;
+                self.chrome.quit = true;
                 vec![Effect::Quit]
             }
             Action::Notice(m) => {
-                self.flash = Some(m);
+                self.chrome.flash = Some(m);
                 Vec::new()
             }
             Action::Link(link) => self.on_link(link),
+            Action::Health(result) => self.on_health(result),
             Action::Facets {
                 load,
                 field,
                 result,
             } => {
-                if load != self.facet_gen {
+                if load != self.chrome.facet_gen {
                     return Vec::new();
                 }
-                if let Overlay::Filters(p) = &mut self.overlay {
+                if let Overlay::Filters(p) = &mut self.chrome.overlay {
                     let state = match result {
                         Ok(f) => FacetState::Loaded(f.values),
                         Err(e) => FacetState::Failed(e.to_string()),
@@ -452,24 +498,78 @@ impl App {
         }
     }
 
+    /// Whether to ask the server if it is there: online, none asked yet, and due.
+    fn probe_due(&mut self, now: DateTime<Utc>) -> bool {
+        let c = &mut self.conn;
+        if c.link != super::link::Link::Online || c.probing {
+            return false;
+        }
+        match c.probe_at {
+            Some(at) if now < at => false,
+            _ => {
+                c.probe_at = Some(now + chrono::Duration::milliseconds(PROBE_EVERY_MS));
+                c.probing = true;
+                true
+            }
+        }
+    }
+
+    /// The answer to a health probe: a server that stopped answering shows at once; one that
+    /// answers again clears the failure, and a table left empty by it loads.
+    fn on_health(&mut self, result: Result<(), ClientError>) -> Vec<Effect> {
+        self.conn.probing = false;
+        match result {
+            Ok(()) => match &self.conn.status {
+                Status::Failed(e) if e.is_transient() => {
+                    self.conn.status = Status::Connected;
+                    if self.pager.rows.is_empty() {
+                        return self.reload();
+                    }
+                    Vec::new()
+                }
+                _ => Vec::new(),
+            },
+            Err(e) if e.is_transient() => {
+                tracing::warn!("the server does not answer: {e}");
+                self.conn.status = Status::Failed(e);
+                Vec::new()
+            }
+            // 401/403 on /healthz would be a proxy's doing; the requests that matter say so.
+            Err(_) => Vec::new(),
+        }
+    }
+
     fn failed(&mut self, e: ClientError) -> Vec<Effect> {
         tracing::warn!("request failed: {e}");
         if e.is_transient() {
-            self.retry_at = Some(self.now + Duration::seconds(RETRY_SECS));
+            self.pager.retry_later(self.now);
         }
         if let ClientError::InvalidQuery(m) = &e {
-            self.flash = Some(format!("the server rejected the filter: {m}"));
+            self.chrome.flash = Some(format!("the server rejected the filter: {m}"));
         }
-        self.status = Status::Failed(e);
+        self.conn.status = Status::Failed(e);
         Vec::new()
     }
 
     fn scroll_detail(&mut self) {
         // Opening, zooming or closing the pane changes the table's height too.
         self.scroll_into_view();
-        let h = layout::areas(self.size, self).detail_body.height.max(1) as usize;
-        if let Some(d) = &mut self.detail {
+        let h = self.areas().detail_body.height.max(1) as usize;
+        if let Some(d) = &mut self.pane.detail {
             d.scroll_into_view(h);
         }
     }
+}
+
+/// What a tick may change on screen.
+#[derive(Debug, PartialEq)]
+struct TickView {
+    /// The spinner's frame, while it shows.
+    spinner: Option<usize>,
+    /// The clock's second, while something on screen counts seconds.
+    second: Option<i64>,
+    /// Rows still highlighted as new.
+    fresh: usize,
+    status: std::mem::Discriminant<Status>,
+    rows: u64,
 }

@@ -41,6 +41,33 @@ impl Detail {
         }
     }
 
+    /// The pane for the next (or previous) entry, as the auditor had this one: the same
+    /// containers folded, the cursor on the same path (or its nearest ancestor there), the
+    /// same scroll position, the same view.
+    pub fn stepped(&self, e: &Entry) -> Detail {
+        let mut next = Detail::new(e, self.show_diff);
+        let value = serde_json::to_value(e).unwrap_or(serde_json::Value::Null);
+        next.tree = JsonTree::with_folds_of(value, &self.tree);
+        if next.show_diff {
+            next.cursor = self.cursor;
+        } else if let Some(path) = self.tree.rows().get(self.cursor).map(|r| r.path.clone()) {
+            let rows = next.tree.rows();
+            let mut p = path.as_str();
+            next.cursor = loop {
+                if let Some(i) = rows.iter().position(|r| r.path == p) {
+                    break i;
+                }
+                match p.rfind('/') {
+                    Some(i) => p = &p[..i],
+                    None => break 0,
+                }
+            };
+        }
+        next.cursor = next.cursor.min(next.len().saturating_sub(1));
+        next.scroll = self.scroll.min(next.cursor);
+        next
+    }
+
     fn len(&self) -> usize {
         if self.show_diff {
             self.diff.as_ref().map_or(0, |d| d.len())

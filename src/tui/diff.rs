@@ -33,6 +33,9 @@ fn leaves(v: &Value, path: String, out: &mut Vec<(String, String)>) {
                 leaves(c, format!("{path}[{i}]"), out);
             }
         }
+        // A side that is null as a whole (`before` of something created, `after` of something
+        // deleted) has no leaves: everything shows as added, or removed.
+        Value::Null if path.is_empty() => {}
         other => out.push((path, other.to_string())),
     }
 }
@@ -78,6 +81,19 @@ pub fn diff(before: &Value, after: &Value) -> Vec<DiffLine> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_created_object_is_all_added_with_no_null_removed() {
+        let d = super::diff(
+            &serde_json::Value::Null,
+            &serde_json::json!({"name": "x", "on": true}),
+        );
+        assert_eq!(d.len(), 2);
+        assert!(
+            d.iter()
+                .all(|l| matches!(l, super::DiffLine::Added { path, .. } if !path.is_empty()))
+        );
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -1,5 +1,6 @@
 //! The terminal and the loop: setup and restore (also on panic), one channel for input, ticks
-//! and network results, effects run on tokio tasks, and one frame per burst of messages.
+//! and network results, effects run on tokio tasks, and one frame per burst of messages that
+//! changed something (an idle tick draws nothing).
 
 use super::action::{Action, Effect};
 use super::app::App;
@@ -67,6 +68,12 @@ pub async fn run(
     terminal.clear()?;
     let size = terminal.size()?;
     app.update(Action::Resize(size.width, size.height));
+    // What earlier runs left (filters applied, marks), read once before the loop starts.
+    let state = crate::config::state_dir();
+    if let Some(dir) = &state {
+        let (history, marks) = super::memory::load(dir);
+        app = app.with_memory(super::app::Memory { history, marks });
+    }
 
     let (tx, rx) = unbounded_channel::<Action>();
     client.attach(tx.clone());
@@ -117,7 +124,10 @@ pub async fn run(
         &client,
         app,
         (tx, rx),
-        config.as_ref(),
+        Persist {
+            config: config.as_ref(),
+            state: state.map(super::memory::writer),
+        },
         |_| {},
     )
     .await;
@@ -128,15 +138,23 @@ pub async fn run(
     result.map(|_| ())
 }
 
+/// Where the loop keeps what outlives it: the config file (saved views) and the state
+/// directory's writer (history, marks). Either may be absent (tests, benchmarks, no home).
+#[derive(Default)]
+pub struct Persist<'a> {
+    pub config: Option<&'a PathBuf>,
+    pub state: Option<UnboundedSender<super::memory::Snapshot>>,
+}
+
 /// The loop proper, over any backend: applies every message waiting, runs the effects, draws
-/// one frame, and calls `on_frame` after it; returns the app when it quits or the channel
+/// one frame when something shown changed, and calls `on_frame` after it; returns the app when it quits or the channel
 /// closes. `run` feeds it a terminal; the benchmarks feed it a `TestBackend` and their keys.
 pub async fn drive<B: ratatui::backend::Backend>(
     terminal: &mut Terminal<B>,
     client: &Source,
     mut app: App,
     (tx, mut rx): (UnboundedSender<Action>, UnboundedReceiver<Action>),
-    config: Option<&PathBuf>,
+    persist: Persist<'_>,
     mut on_frame: impl FnMut(&App),
 ) -> anyhow::Result<App>
 where
@@ -144,7 +162,8 @@ where
 {
     let mut tasks = Tasks::default();
     let effects = app.start();
-    run_effects(client, &tx, config, &mut tasks, effects);
+    run_effects(client, &tx, &persist, &mut tasks, effects);
+    app.take_dirty();
     terminal.draw(|f| views::render(&app, f))?;
     on_frame(&app);
     while let Some(first) = rx.recv().await {
@@ -153,12 +172,14 @@ where
         while let Ok(next) = rx.try_recv() {
             effects.extend(app.update(next));
         }
-        run_effects(client, &tx, config, &mut tasks, effects);
+        run_effects(client, &tx, &persist, &mut tasks, effects);
         if app.quitting() {
             break;
         }
-        terminal.draw(|f| views::render(&app, f))?;
-        on_frame(&app);
+        if app.take_dirty() {
+            terminal.draw(|f| views::render(&app, f))?;
+            on_frame(&app);
+        }
     }
     // Quitting mid-download cancels it; the partial file goes with the task.
     if let Some(d) = tasks.download.take() {
@@ -182,7 +203,7 @@ struct Tasks {
 fn run_effects(
     client: &Source,
     tx: &UnboundedSender<Action>,
-    config: Option<&PathBuf>,
+    persist: &Persist<'_>,
     tasks: &mut Tasks,
     effects: Vec<Effect>,
 ) {
@@ -262,6 +283,13 @@ fn run_effects(
                     old.abort();
                 }
             }
+            Effect::Probe => {
+                tokio::spawn(async move {
+                    if let Some(result) = client.probe().await {
+                        let _ = tx.send(Action::Health(result));
+                    }
+                });
+            }
             Effect::FetchRetention => {
                 tokio::spawn(async move {
                     let _ = tx.send(Action::Retention(client.retention().await));
@@ -274,12 +302,22 @@ fn run_effects(
                 let _ = write!(out, "\x1b]52;c;{b64}\x07");
                 let _ = out.flush();
             }
-            Effect::SaveView { name, filter } => match config {
+            Effect::Remember(snapshot) => {
+                if let Some(state) = &persist.state {
+                    let _ = state.send(snapshot);
+                }
+            }
+            // File I/O off the loop: a slow disk never holds a frame.
+            Effect::SaveView { name, filter } => match persist.config {
                 Some(path) => {
-                    if let Err(e) = crate::config::save_view(path, &name, &filter) {
-                        tracing::error!("saving view {name}: {e}");
-                        let _ = tx.send(Action::Notice(format!("could not save the view: {e}")));
-                    }
+                    let path = path.clone();
+                    tokio::task::spawn_blocking(move || {
+                        if let Err(e) = crate::config::save_view(&path, &name, &filter) {
+                            tracing::error!("saving view {name}: {e}");
+                            let _ =
+                                tx.send(Action::Notice(format!("could not save the view: {e}")));
+                        }
+                    });
                 }
                 None => {
                     let _ = tx.send(Action::Notice(

@@ -45,29 +45,36 @@ pub struct Follow {
     stats_due: Option<DateTime<Utc>>,
 }
 
+impl Follow {
+    /// How many rows are highlighted as new.
+    pub fn fresh_len(&self) -> usize {
+        self.fresh.len()
+    }
+}
+
 impl App {
     /// `F`: starts following (and goes to the top), or stops.
     pub(super) fn toggle_follow(&mut self) -> Vec<Effect> {
-        if self.follow.take().is_some() {
-            self.flash = Some("stopped following".into());
+        if self.conn.follow.take().is_some() {
+            self.chrome.flash = Some("stopped following".into());
             return vec![Effect::StopFollow];
         }
-        self.live_gen += 1;
+        self.conn.live_gen += 1;
         let mut f = Follow {
             state: LiveState::Connecting,
-            follower: self.live_gen,
+            follower: self.conn.live_gen,
             unseen: 0,
             fresh: Vec::new(),
             waiting_for_page: false,
             stats_due: None,
         };
         let mut fx = Vec::new();
-        if self.loading && self.rows.is_empty() {
+        if self.pager.loading && self.pager.rows.is_empty() {
             f.waiting_for_page = true;
         } else {
             fx.push(self.follow_effect(f.follower));
         }
-        self.follow = Some(f);
+        self.conn.follow = Some(f);
         fx.extend(self.select(0));
         fx
     }
@@ -76,17 +83,17 @@ impl App {
         Effect::Follow {
             follower,
             query: self.query.clone(),
-            after: self.rows.max_seq(),
+            after: self.pager.rows.max_seq(),
         }
     }
 
     /// The filter changed or the table reloads: the running follower is for the old rows.
     pub(super) fn follow_reload(&mut self) -> Vec<Effect> {
-        let Some(f) = &mut self.follow else {
+        let Some(f) = &mut self.conn.follow else {
             return Vec::new();
         };
-        self.live_gen += 1;
-        f.follower = self.live_gen;
+        self.conn.live_gen += 1;
+        f.follower = self.conn.live_gen;
         f.state = LiveState::Connecting;
         f.unseen = 0;
         f.fresh.clear();
@@ -97,7 +104,7 @@ impl App {
     /// A first page arrived: a follower waiting for it starts after its newest seq, so the
     /// seam between the page and the stream has no gap and no row twice.
     pub(super) fn follow_after_page(&mut self) -> Vec<Effect> {
-        match &mut self.follow {
+        match &mut self.conn.follow {
             Some(f) if f.waiting_for_page => {
                 f.waiting_for_page = false;
                 let follower = f.follower;
@@ -109,7 +116,7 @@ impl App {
 
     /// What the follower reports.
     pub(super) fn on_live(&mut self, follower: u64, event: Live) -> Vec<Effect> {
-        let Some(f) = &mut self.follow else {
+        let Some(f) = &mut self.conn.follow else {
             return Vec::new();
         };
         if f.follower != follower {
@@ -129,8 +136,8 @@ impl App {
                 Vec::new()
             }
             Live::Failed(error) => {
-                self.follow = None;
-                self.flash = Some(format!("stopped following: {error}; {}", error.advice()));
+                self.conn.follow = None;
+                self.chrome.flash = Some(format!("stopped following: {error}; {}", error.advice()));
                 Vec::new()
             }
             Live::Entries(entries) => {
@@ -148,16 +155,20 @@ impl App {
             return;
         }
         let now = self.now;
-        let at_top = self.selected == 0 && self.offset == 0 && self.detail.is_none();
-        let complete = self.exhausted;
-        let Some(f) = &mut self.follow else {
+        let at_top =
+            self.pager.selected == 0 && self.pager.offset == 0 && self.pane.detail.is_none();
+        let complete = self.pager.exhausted;
+        let Some(f) = &mut self.conn.follow else {
             return;
         };
         let until = now + Duration::milliseconds(FRESH_MS);
         // Positions are among the rows before this batch, so compare with the place before it.
-        let (selected, offset) = (self.selected, self.offset);
+        let (selected, offset) = (self.pager.selected, self.pager.offset);
         let mut added = 0u64;
-        for (e, placed) in entries.iter().zip(self.rows.place(&entries, complete)) {
+        for (e, placed) in entries
+            .iter()
+            .zip(self.pager.rows.place(&entries, complete))
+        {
             match placed {
                 Placed::Duplicate => continue,
                 Placed::Beyond => {}
@@ -165,11 +176,11 @@ impl App {
                     f.fresh.push((e.seq, until));
                     if !at_top {
                         if at <= selected {
-                            self.selected += 1;
+                            self.pager.selected += 1;
                         }
                         // At the top of the view or above it: kept out of view, counted.
                         if at <= offset {
-                            self.offset += 1;
+                            self.pager.offset += 1;
                             f.unseen += 1;
                         }
                     }
@@ -177,7 +188,7 @@ impl App {
             }
             added += 1;
         }
-        self.total = self.total.map(|t| t + added);
+        self.pager.total = self.pager.total.map(|t| t + added);
         if added > 0 {
             f.stats_due
                 .get_or_insert(now + Duration::milliseconds(STATS_EVERY_MS));
@@ -187,7 +198,7 @@ impl App {
     /// The clock moved on: highlights fade, the histogram catches up.
     pub(super) fn follow_tick(&mut self) -> Vec<Effect> {
         let now = self.now;
-        let Some(f) = &mut self.follow else {
+        let Some(f) = &mut self.conn.follow else {
             return Vec::new();
         };
         f.fresh.retain(|(_, until)| *until > now);
@@ -206,14 +217,15 @@ impl App {
 
     /// The new rows above the view that the reader has now scrolled to are seen.
     pub(super) fn follow_seen(&mut self) {
-        if let Some(f) = &mut self.follow {
-            f.unseen = f.unseen.min(self.offset);
+        if let Some(f) = &mut self.conn.follow {
+            f.unseen = f.unseen.min(self.pager.offset);
         }
     }
 
     /// Whether the row with `seq` just arrived live (it is highlighted).
     pub fn is_fresh(&self, seq: u64) -> bool {
-        self.follow
+        self.conn
+            .follow
             .as_ref()
             // Entries stream in seq order, so `fresh` is sorted by seq.
             .is_some_and(|f| f.fresh.binary_search_by_key(&seq, |(s, _)| *s).is_ok())

@@ -53,6 +53,17 @@ impl JsonTree {
         t
     }
 
+    /// A tree with the same containers folded as `other` (those it has).
+    pub fn with_folds_of(value: Value, other: &JsonTree) -> JsonTree {
+        let mut t = JsonTree {
+            value,
+            folded: other.folded.clone(),
+            rows: Vec::new(),
+        };
+        t.rebuild();
+        t
+    }
+
     /// The visible rows.
     pub fn rows(&self) -> &[Row] {
         &self.rows

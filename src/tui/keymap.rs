@@ -41,10 +41,16 @@ pub enum Command {
     Evidence,
     Info,
     Follow,
+    PivotIn,
+    PivotOut,
+    Around,
+    AroundWide,
+    Back,
+    Mark,
 }
 
 /// Every command with its config name and what it does, in help order.
-pub const COMMANDS: [(Command, &str, &str); 35] = [
+pub const COMMANDS: [(Command, &str, &str); 41] = [
     (Command::Down, "down", "move down"),
     (Command::Up, "up", "move up"),
     (Command::PageDown, "page_down", "page down"),
@@ -59,6 +65,28 @@ pub const COMMANDS: [(Command, &str, &str); 35] = [
     ),
     (Command::Details, "details", "open the entry's details"),
     (Command::Close, "close", "close the pane / cancel"),
+    (
+        Command::PivotIn,
+        "pivot",
+        "filter on one of this entry's values (a menu)",
+    ),
+    (
+        Command::PivotOut,
+        "exclude",
+        "exclude one of this entry's values",
+    ),
+    (
+        Command::Around,
+        "around",
+        "what happened ±15 min around this entry",
+    ),
+    (Command::AroundWide, "around_wide", "the same, ±2 hours"),
+    (Command::Back, "back", "back to the previous filter"),
+    (
+        Command::Mark,
+        "mark",
+        "mark / unmark the entry (kept per server)",
+    ),
     (Command::Search, "search", "search text"),
     (Command::Filters, "filters", "filter pane"),
     (Command::Query, "query", "edit the filter as a query"),
@@ -169,7 +197,7 @@ impl Default for Keymap {
             (c('h'), Fold),
             (k(K::Right), Unfold),
             (c('l'), Unfold),
-            (c('-'), FoldAll),
+            (c('_'), FoldAll),
             (c('+'), UnfoldAll),
             (c('d'), Diff),
             (k(K::Tab), Focus),
@@ -177,6 +205,12 @@ impl Default for Keymap {
             (c('E'), Evidence),
             (c('i'), Info),
             (c('F'), Follow),
+            (c('='), PivotIn),
+            (c('-'), PivotOut),
+            (c('w'), Around),
+            (c('W'), AroundWide),
+            (k(K::Backspace), Back),
+            (c('m'), Mark),
         ];
         Keymap { bindings }
     }
@@ -263,6 +297,7 @@ pub fn key_name(key: &KeyEvent) -> String {
         KeyCode::PageUp => s.push_str("PgUp"),
         KeyCode::PageDown => s.push_str("PgDn"),
         KeyCode::F(n) => s.push_str(&format!("F{n}")),
+        KeyCode::Backspace => s.push_str("Backspace"),
         other => s.push_str(&format!("{other:?}")),
     }
     s

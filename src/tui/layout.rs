@@ -1,7 +1,15 @@
 //! Where everything goes at a given size; shared by `update` (paging, clicks) and `render`.
 
-use super::app::App;
 use ratatui::layout::Rect;
+
+/// What of the state decides the layout: whether a detail pane is open, and zoomed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct State {
+    pub detail: bool,
+    pub zoom: bool,
+    /// Lines the footer's message needs beyond the first (a long one is shown whole).
+    pub footer_extra: u16,
+}
 
 /// Width from which the detail pane sits right of the table instead of below it.
 pub const WIDE: u16 = 150;
@@ -54,15 +62,20 @@ pub fn inner(r: Rect) -> Rect {
     }
 }
 
-/// Lays out the screen for `app` at `size`.
-pub fn areas(size: Rect, app: &App) -> Areas {
+/// Lays out the screen for `state` at `size`.
+pub fn areas(size: Rect, state: State) -> Areas {
     let mut rest = size;
     let mut a = Areas {
         header: take_top(&mut rest, 1),
         ..Areas::default()
     };
     if size.height >= 4 {
-        a.footer = take_bottom(&mut rest, 1);
+        // A long message takes up to two more lines, while the table keeps at least five.
+        let extra = state
+            .footer_extra
+            .min(size.height.saturating_sub(9) / 2)
+            .min(2);
+        a.footer = take_bottom(&mut rest, 1 + extra);
     }
     if size.height >= 9 {
         a.filter = take_top(&mut rest, 1);
@@ -70,8 +83,8 @@ pub fn areas(size: Rect, app: &App) -> Areas {
     if size.height >= 14 {
         a.spark = take_top(&mut rest, 1);
     }
-    if app.detail.is_some() {
-        if app.zoom {
+    if state.detail {
+        if state.zoom {
             a.detail = rest;
             rest = Rect::new(rest.x, rest.y, rest.width, 0);
         } else if size.width >= WIDE {

@@ -22,12 +22,12 @@ pub enum Link {
 impl App {
     /// The source went offline, came back, or a file's load stopped: say so, keep the user's place.
     pub fn on_link(&mut self, link: Link) -> Vec<Effect> {
-        let was = std::mem::replace(&mut self.link, link.clone());
+        let was = std::mem::replace(&mut self.conn.link, link.clone());
         match link {
             Link::Online => {
-                self.status = Status::Connected;
+                self.conn.status = Status::Connected;
                 if matches!(was, Link::Offline { .. }) {
-                    self.flash =
+                    self.chrome.flash =
                         Some("the server answers again: back online, where you were".into());
                     // The count and histogram were the cache's; the rows stay where they are.
                     return vec![Effect::FetchStats {
@@ -39,9 +39,9 @@ impl App {
                 Vec::new()
             }
             Link::Offline { .. } => {
-                self.status = Status::Connected;
+                self.conn.status = Status::Connected;
                 if !matches!(was, Link::Offline { .. }) {
-                    self.flash = Some(
+                    self.chrome.flash = Some(
                         "the server cannot be reached: reading the cache, retrying in the background".into(),
                     );
                 }
@@ -49,7 +49,7 @@ impl App {
             }
             Link::File { warning, .. } => {
                 if let Some(w) = warning {
-                    self.flash = Some(w);
+                    self.chrome.flash = Some(w);
                 }
                 Vec::new()
             }

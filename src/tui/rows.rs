@@ -1,10 +1,13 @@
-//! The loaded entries, kept compact: each as its JSON text, parsed again only when drawn.
+//! The loaded entries, kept compact: each as its JSON text, parsed again only when it comes
+//! into view.
 //!
 //! A parsed `Entry` costs about 1.2 KB on the heap (a dozen small strings and the details
-//! tree); its JSON text about half that. Only the visible window is ever parsed, so holding
-//! 100,000 rows stays well under 100 MB while a frame still parses just ~30 entries.
+//! tree); its JSON text about half that. Only the visible window is ever parsed (into
+//! [`ViewRow`]s, kept until the rows or the place change), so holding 100,000 rows stays well
+//! under 100 MB and an idle frame parses nothing.
 
-use crate::model::Entry;
+use crate::model::{ActorType, Entry, Kind, Outcome};
+use chrono::{DateTime, Utc};
 
 /// The rows of the table, newest first.
 #[derive(Debug, Default)]
@@ -15,6 +18,8 @@ pub struct Rows {
     keys: Vec<(i64, u64)>,
     /// The highest seq loaded: where following the log picks up.
     max_seq: Option<u64>,
+    /// Bumped on every change, so what was built from the rows knows when it is stale.
+    version: u64,
 }
 
 fn key(e: &Entry) -> (i64, u64) {
@@ -43,8 +48,14 @@ impl Rows {
         self.items.is_empty()
     }
 
+    /// Changes with every change of the rows.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
     /// Drops every row and the memory they held.
     pub fn clear(&mut self) {
+        self.version += 1;
         self.items = Vec::new();
         self.keys = Vec::new();
         self.max_seq = None;
@@ -65,6 +76,7 @@ impl Rows {
 
     /// Appends a page.
     pub fn extend(&mut self, entries: Vec<Entry>) {
+        self.version += 1;
         self.items.reserve(entries.len());
         self.keys.reserve(entries.len());
         for e in entries {
@@ -97,6 +109,7 @@ impl Rows {
         if new.is_empty() {
             return placed;
         }
+        self.version += 1;
         // By the row they go before, and newest first among themselves.
         new.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         let n = self.items.len() + new.len();
@@ -122,6 +135,12 @@ impl Rows {
         placed
     }
 
+    /// The row of the entry with this (`occurred_at` in ms, `seq`), if it is loaded.
+    pub fn find(&self, key: (i64, u64)) -> Option<usize> {
+        let at = self.keys.partition_point(|other| *other > key);
+        (self.keys.get(at) == Some(&key)).then_some(at)
+    }
+
     /// The entry at `i`, parsed.
     pub fn get(&self, i: usize) -> Option<Entry> {
         serde_json::from_str(self.items.get(i)?).ok()
@@ -133,5 +152,60 @@ impl Rows {
         self.items[start.min(end)..end]
             .iter()
             .filter_map(|s| serde_json::from_str(s).ok())
+    }
+}
+
+/// How the Actor column shows who acted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActorCell {
+    /// A system actor without a name: the `[System]` badge.
+    System,
+    /// Pseudonymised: the badge and the id that keeps the person followable.
+    Pseudonym(String),
+    Named(String),
+    Nobody,
+}
+
+/// One row of the table as it is drawn: every text from the entry already made inert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewRow {
+    pub id: String,
+    pub seq: u64,
+    pub occurred_at: DateTime<Utc>,
+    pub kind: Kind,
+    pub outcome: Outcome,
+    pub action: String,
+    pub actor: ActorCell,
+    pub target: String,
+    pub description: String,
+}
+
+impl ViewRow {
+    /// The row's cells for `e`.
+    pub fn new(e: &Entry) -> ViewRow {
+        let inert = |s: &str| crate::text::inert(s).into_owned();
+        let actor = match (e.actor.kind, e.actor.label()) {
+            (ActorType::System, None) => ActorCell::System,
+            _ if e.actor.is_pseudonymised() => ActorCell::Pseudonym(inert(
+                e.actor
+                    .id
+                    .as_deref()
+                    .or(e.actor.name.as_deref())
+                    .unwrap_or(""),
+            )),
+            (_, Some(l)) => ActorCell::Named(inert(l)),
+            (_, None) => ActorCell::Nobody,
+        };
+        ViewRow {
+            id: e.id.clone(),
+            seq: e.seq,
+            occurred_at: e.occurred_at,
+            kind: e.kind,
+            outcome: e.outcome,
+            action: inert(&e.action),
+            actor,
+            target: inert(&e.target_ref().unwrap_or_default()),
+            description: inert(e.description.as_deref().unwrap_or("")),
+        }
     }
 }

@@ -173,6 +173,21 @@ impl Source {
         });
     }
 
+    /// Whether the server answers (`None` when there is no server, or the cache answers and
+    /// the background retry watches for its return). A failure that the cache can take over
+    /// switches to it, as any other request's would.
+    pub async fn probe(&self) -> Option<Result<(), ClientError>> {
+        let client = self.inner.remote.as_ref()?;
+        if self.is_offline() {
+            return None;
+        }
+        match client.health().await {
+            Ok(()) => Some(Ok(())),
+            Err(e) if self.fall_back(&e) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+
     /// Runs `f` on the local store, off the async threads.
     async fn local<T: Send + 'static>(
         &self,

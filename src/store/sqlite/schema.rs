@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes; older files are migrated forward on open.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS entries (
@@ -45,6 +45,9 @@ CREATE INDEX IF NOT EXISTS entries_actor   ON entries (tenant, actor_id, occurre
 CREATE INDEX IF NOT EXISTS entries_email   ON entries (tenant, actor_email, occurred_at, seq);
 CREATE INDEX IF NOT EXISTS entries_target  ON entries (tenant, target_id, occurred_at, seq);
 CREATE INDEX IF NOT EXISTS entries_ttype   ON entries (tenant, target_type, occurred_at, seq);
+-- `ip:` and `actor:` by name (issue 17); the name compares as users type it, any ASCII case.
+CREATE INDEX IF NOT EXISTS entries_ip      ON entries (tenant, actor_ip, occurred_at, seq);
+CREATE INDEX IF NOT EXISTS entries_aname   ON entries (tenant, actor_name COLLATE NOCASE, occurred_at, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS entries_idem ON entries (tenant, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
 
@@ -190,7 +193,8 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version < SCHEMA_VERSION {
         // Version 2 gave the triggers their maintenance permits; version 3 added the Merkle
-        // tree and the checkpoints (the writer builds the tree of existing entries at start).
+        // tree and the checkpoints (the writer builds the tree of existing entries at start);
+        // version 4 the indexes on the actor's IP and name (created by the schema's IF NOT EXISTS).
         let drop_old = if version < 2 {
             "DROP TRIGGER IF EXISTS entries_no_update; DROP TRIGGER IF EXISTS entries_no_delete;"
         } else {

@@ -3,22 +3,27 @@
 use super::{App, Overlay, TimeMode, default_query};
 use crate::tui::action::Effect;
 use crate::tui::detail::Detail;
+use crate::tui::input;
 use crate::tui::keymap::Command;
-use crate::tui::{input, layout};
 
 impl App {
     /// Carries out a command from the keymap.
     pub fn command(&mut self, cmd: Command) -> Vec<Effect> {
         if cmd != Command::Bottom {
-            self.last_bottom = false;
+            self.pager.last_bottom = false;
         }
-        if self.detail.is_some() && self.focus_detail && self.detail_command(cmd) {
+        if self.chrome.spark.is_some()
+            && let Some(fx) = self.spark_command(cmd)
+        {
+            return fx;
+        }
+        if self.pane.detail.is_some() && self.pane.focus && self.detail_command(cmd) {
             return Vec::new();
         }
         let page = self.page_rows() as isize;
         match cmd {
             Command::Quit => {
-                self.quit = true;
+                self.chrome.quit = true;
                 vec![Effect::Quit]
             }
             Command::Down => self.move_by(1),
@@ -29,37 +34,37 @@ impl App {
             Command::HalfUp => self.move_by(-(page / 2).max(1)),
             Command::Top => self.select(0),
             Command::Bottom => {
-                if self.last_bottom && !self.exhausted {
-                    self.load_to_end = true;
-                    self.flash = Some("loading to the end…".into());
+                if self.pager.last_bottom && !self.pager.exhausted {
+                    self.pager.load_to_end = true;
+                    self.chrome.flash = Some("loading to the end…".into());
                     let fx = self.fetch_next();
-                    self.select(self.rows.len().saturating_sub(1));
+                    self.select(self.pager.rows.len().saturating_sub(1));
                     return fx;
                 }
-                self.last_bottom = true;
-                self.select(self.rows.len().saturating_sub(1))
+                self.pager.last_bottom = true;
+                self.select(self.pager.rows.len().saturating_sub(1))
             }
             Command::Details => {
-                if let Some(e) = self.rows.get(self.selected) {
-                    self.detail = Some(Detail::new(&e, false));
-                    self.focus_detail = true;
+                if let Some(e) = self.pager.rows.get(self.pager.selected) {
+                    self.pane.detail = Some(Detail::new(&e, false));
+                    self.pane.focus = true;
                     self.scroll_detail();
                 }
                 Vec::new()
             }
             Command::Close => {
-                if self.detail.is_some() {
-                    self.detail = None;
-                    self.zoom = false;
-                    self.focus_detail = false;
+                if self.pane.detail.is_some() {
+                    self.pane.detail = None;
+                    self.pane.zoom = false;
+                    self.pane.focus = false;
                     self.scroll_into_view();
-                } else if self.load_to_end {
-                    self.load_to_end = false;
+                } else if self.pager.load_to_end {
+                    self.pager.load_to_end = false;
                 }
                 Vec::new()
             }
             Command::Search => {
-                self.overlay = Overlay::Search(input::new(&self.query.text.join(" ")));
+                self.chrome.overlay = Overlay::Search(input::new(&self.query.text.join(" ")));
                 Vec::new()
             }
             Command::Filters => self.open_filters(0),
@@ -70,15 +75,16 @@ impl App {
                 if !current.is_empty() {
                     current.push(' ');
                 }
-                self.overlay = Overlay::Query {
+                self.chrome.overlay = Overlay::Query {
                     input: input::new(&current),
                     error: None,
+                    recalled: None,
                 };
                 Vec::new()
             }
-            Command::Clear => self.apply_query(default_query()),
+            Command::Clear => self.apply_recorded(default_query()),
             Command::CycleTime => {
-                self.time_mode = match self.time_mode {
+                self.chrome.time_mode = match self.chrome.time_mode {
                     TimeMode::Utc => TimeMode::Local,
                     TimeMode::Local => TimeMode::Relative,
                     TimeMode::Relative => TimeMode::Utc,
@@ -88,44 +94,66 @@ impl App {
             Command::Refresh => self.reload(),
             Command::Follow => self.toggle_follow(),
             Command::Help => {
-                self.overlay = Overlay::Help;
+                self.chrome.overlay = Overlay::Help { scroll: 0 };
                 Vec::new()
             }
+            Command::PivotIn => self.pivot(false),
+            Command::PivotOut => self.pivot(true),
+            Command::Around => self.around(false),
+            Command::AroundWide => self.around(true),
+            Command::Back => self.back(),
+            Command::Mark => self.toggle_mark(),
             Command::Export => {
-                self.overlay = Overlay::Export(Box::new(crate::tui::dialogs::ExportDialog::new(
-                    self.query.clone(),
-                    self.total,
-                    self.now,
-                )));
+                self.chrome.overlay =
+                    Overlay::Export(Box::new(crate::tui::dialogs::ExportDialog::new(
+                        self.query.clone(),
+                        self.pager.total,
+                        self.now,
+                    )));
+                Vec::new()
+            }
+            // Evidence packs are built by the server: say so at once, not after the form.
+            Command::Evidence if self.conn.link != crate::tui::link::Link::Online => {
+                self.chrome.flash = Some(
+                    "evidence packs are built by the server: reconnect to it (this is the offline cache or a file)"
+                        .into(),
+                );
                 Vec::new()
             }
             Command::Evidence => {
-                self.overlay =
+                self.chrome.overlay =
                     Overlay::Evidence(Box::new(crate::tui::dialogs::EvidenceDialog::new(self.now)));
                 Vec::new()
             }
+            // A file has no retention settings: say so rather than ask for them and fail.
+            Command::Info if matches!(self.conn.link, crate::tui::link::Link::File { .. }) => {
+                self.chrome.overlay = Overlay::Info(crate::tui::dialogs::RetentionInfo::Failed(
+                    "none: this is an export file; retention is the server's setting".into(),
+                ));
+                Vec::new()
+            }
             Command::Info => {
-                self.overlay = Overlay::Info(crate::tui::dialogs::RetentionInfo::Loading);
+                self.chrome.overlay = Overlay::Info(crate::tui::dialogs::RetentionInfo::Loading);
                 vec![Effect::FetchRetention]
             }
             Command::SaveView => {
-                self.overlay = Overlay::SaveView(input::new(""));
+                self.chrome.overlay = Overlay::SaveView(input::new(""));
                 Vec::new()
             }
             Command::Views => {
-                if self.views.is_empty() {
-                    self.flash = Some(format!(
+                if self.chrome.views.is_empty() {
+                    self.chrome.flash = Some(format!(
                         "no saved views yet: {} saves the current filter",
-                        self.keymap.first(Command::SaveView)
+                        self.chrome.keymap.first(Command::SaveView)
                     ));
                 } else {
-                    self.overlay = Overlay::Views { selected: 0 };
+                    self.chrome.overlay = Overlay::Views { selected: 0 };
                 }
                 Vec::new()
             }
             Command::Zoom => {
-                if self.detail.is_some() {
-                    self.zoom = !self.zoom;
+                if self.pane.detail.is_some() {
+                    self.pane.zoom = !self.pane.zoom;
                     self.scroll_detail();
                 }
                 Vec::new()
@@ -135,7 +163,7 @@ impl App {
             Command::Copy => match self.current() {
                 Some(e) => {
                     let json = serde_json::to_string_pretty(&e).unwrap_or_default();
-                    self.flash = Some(format!(
+                    self.chrome.flash = Some(format!(
                         "copied the entry's JSON ({} bytes) to the clipboard",
                         json.len()
                     ));
@@ -143,9 +171,14 @@ impl App {
                 }
                 None => Vec::new(),
             },
+            // Tab cycles table → histogram → details (when open) → table.
             Command::Focus => {
-                if self.detail.is_some() {
-                    self.focus_detail = !self.focus_detail;
+                if self.pane.focus {
+                    self.pane.focus = false;
+                } else if let Some(cols) = self.spark_columns() {
+                    self.chrome.spark = Some(cols.saturating_sub(1));
+                } else if self.pane.detail.is_some() {
+                    self.pane.focus = true;
                 }
                 Vec::new()
             }
@@ -158,10 +191,78 @@ impl App {
         }
     }
 
+    /// How many columns the histogram has on screen (`None` when it is not shown).
+    fn spark_columns(&self) -> Option<usize> {
+        let a = self.areas();
+        if a.spark.height == 0 {
+            return None;
+        }
+        crate::tui::views::header::spark(self, a.spark.width as usize)
+            .map(|s| s.columns.len())
+            .filter(|n| *n > 0)
+    }
+
+    /// The time range of the histogram's picked column.
+    pub fn spark_range(
+        &self,
+    ) -> Option<(
+        chrono::DateTime<chrono::Utc>,
+        chrono::DateTime<chrono::Utc>,
+        u64,
+    )> {
+        let c = self.chrome.spark?;
+        let a = self.areas();
+        let sp = crate::tui::views::header::spark(self, a.spark.width as usize)?;
+        let (from, to) =
+            sp.columns
+                .range(c, self.pager.bucket_start?, self.pager.bucket_seconds)?;
+        Some((from, to, *sp.columns.counts.get(c)?))
+    }
+
+    /// Histogram meanings of a command while it has the focus; `None` when the command is not
+    /// the histogram's (it then leaves the focus and acts as anywhere else).
+    fn spark_command(&mut self, cmd: Command) -> Option<Vec<Effect>> {
+        let n = self.spark_columns().unwrap_or(0);
+        let c = self.chrome.spark?;
+        match cmd {
+            Command::Fold | Command::Up => self.chrome.spark = Some(c.saturating_sub(1)),
+            Command::Unfold | Command::Down => {
+                self.chrome.spark = Some((c + 1).min(n.saturating_sub(1)))
+            }
+            Command::Top => self.chrome.spark = Some(0),
+            Command::Bottom => self.chrome.spark = Some(n.saturating_sub(1)),
+            Command::Details => {
+                let (from, to, _) = self.spark_range()?;
+                let q = crate::model::Query {
+                    from: Some(crate::model::TimeBound::Instant(from)),
+                    to: Some(crate::model::TimeBound::Instant(to)),
+                    around: None,
+                    ..self.query.clone()
+                };
+                self.chrome.spark = Some(0);
+                return Some(self.apply_recorded(q));
+            }
+            Command::Back => {
+                self.chrome.spark = Some(0);
+                return Some(self.back());
+            }
+            Command::Focus => {
+                self.chrome.spark = None;
+                self.pane.focus = self.pane.detail.is_some();
+            }
+            Command::Close => self.chrome.spark = None,
+            _ => {
+                self.chrome.spark = None;
+                return None;
+            }
+        }
+        Some(Vec::new())
+    }
+
     /// Detail-pane meanings of a command; false when the table should handle it.
     pub(super) fn detail_command(&mut self, cmd: Command) -> bool {
-        let page = layout::areas(self.size, self).detail_body.height.max(1) as usize;
-        let Some(d) = &mut self.detail else {
+        let page = self.areas().detail_body.height.max(1) as usize;
+        let Some(d) = &mut self.pane.detail else {
             return false;
         };
         match cmd {
@@ -178,6 +279,11 @@ impl App {
             Command::Unfold => d.fold(false),
             Command::FoldAll => d.all(true),
             Command::UnfoldAll => d.all(false),
+            Command::Diff if d.diff.is_none() => {
+                self.chrome.flash =
+                    Some("this entry's details have no before and after to compare".into());
+                return true;
+            }
             Command::Diff => d.toggle_diff(),
             _ => return false,
         }

@@ -1,6 +1,6 @@
 //! The detail pane: the entry as a syntax-coloured JSON tree, or the before/after diff.
 
-use super::cells::{fit, span, width};
+use super::cells::{span, width};
 use crate::tui::app::App;
 use crate::tui::detail::Detail;
 use crate::tui::diff::DiffLine;
@@ -50,16 +50,13 @@ fn tree_line(r: &Row, t: &Theme) -> Line<'static> {
     Line::from(spans)
 }
 
-fn diff_line(d: &DiffLine, t: &Theme, w: usize) -> Line<'static> {
+fn diff_line(d: &DiffLine, t: &Theme) -> Line<'static> {
     let (sign, path, value, style) = match d {
         DiffLine::Same { path, value } => (' ', path, value, t.dim()),
         DiffLine::Removed { path, value } => ('-', path, value, t.removed()),
         DiffLine::Added { path, value } => ('+', path, value, t.added()),
     };
-    Line::from(Span::styled(
-        fit(&format!("{sign} {path}: {value}"), w),
-        style,
-    ))
+    Line::from(span(&format!("{sign} {path}: {value}"), style))
 }
 
 /// Draws the detail pane into `area`.
@@ -67,7 +64,7 @@ pub fn render(app: &App, d: &Detail, f: &mut Frame, area: Rect) {
     if area.width == 0 || area.height == 0 {
         return;
     }
-    let t = &app.theme;
+    let t = &app.chrome.theme;
     f.render_widget(Clear, area);
     let body = inner(area);
     if bordered(area) {
@@ -92,18 +89,18 @@ pub fn render(app: &App, d: &Detail, f: &mut Frame, area: Rect) {
         if d.diff.is_some() {
             let other = if d.show_diff { "JSON" } else { "diff" };
             title.push(Span::styled(
-                format!("[{} {other}] ", app.keymap.first(Command::Diff)),
+                format!("[{} {other}] ", app.chrome.keymap.first(Command::Diff)),
                 t.key(),
             ));
         }
         let hint = format!(
             " {}/{} entry · {} copy · {} zoom · Esc close ",
-            app.keymap.first(Command::Prev),
-            app.keymap.first(Command::Next),
-            app.keymap.first(Command::Copy),
-            app.keymap.first(Command::Zoom)
+            app.chrome.keymap.first(Command::Prev),
+            app.chrome.keymap.first(Command::Next),
+            app.chrome.keymap.first(Command::Copy),
+            app.chrome.keymap.first(Command::Zoom)
         );
-        let border = if app.focus_detail { t.key() } else { t.dim() };
+        let border = if app.pane.focus { t.key() } else { t.dim() };
         let mut block = Block::bordered()
             .border_style(border)
             .title(Line::from(title));
@@ -113,32 +110,100 @@ pub fn render(app: &App, d: &Detail, f: &mut Frame, area: Rect) {
         f.render_widget(block, area);
     }
     let h = body.height as usize;
-    let lines: Vec<Line> = if d.show_diff {
-        let diff = d.diff.as_deref().unwrap_or(&[]);
-        diff.iter()
-            .skip(d.scroll)
-            .take(h)
-            .map(|l| diff_line(l, t, body.width as usize))
-            .collect()
-    } else {
-        d.tree
-            .rows()
-            .iter()
-            .skip(d.scroll)
-            .take(h)
-            .map(|r| tree_line(r, t))
-            .collect()
-    };
-    let lines: Vec<Line> = lines
-        .into_iter()
-        .enumerate()
-        .map(|(i, l)| {
-            if d.scroll + i == d.cursor && app.focus_detail {
-                l.patch_style(t.selected())
-            } else {
-                l
+    let w = body.width as usize;
+    // Every row wrapped to the width (no value is cut off); the view starts at the scroll
+    // row, or later when the wrapped rows would push the cursor's row out of sight.
+    let row_lines = |i: usize| -> Vec<Line<'static>> {
+        let line = if d.show_diff {
+            match d.diff.as_deref().and_then(|diff| diff.get(i)) {
+                Some(l) => diff_line(l, t),
+                None => return Vec::new(),
             }
-        })
-        .collect();
+        } else {
+            match d.tree.rows().get(i) {
+                Some(r) => tree_line(r, t),
+                None => return Vec::new(),
+            }
+        };
+        let indent = if d.show_diff {
+            2
+        } else {
+            d.tree.rows().get(i).map_or(0, |r| 2 * r.depth + 2)
+        };
+        let mut out = wrap(line, w, indent);
+        if i == d.cursor && app.pane.focus {
+            out = out
+                .into_iter()
+                .map(|l| l.patch_style(t.selected()))
+                .collect();
+        }
+        out
+    };
+    let mut start = d.scroll;
+    while start < d.cursor {
+        let needed: usize = (start..=d.cursor).map(|i| row_lines(i).len()).sum();
+        if needed <= h {
+            break;
+        }
+        start += 1;
+    }
+    let mut lines: Vec<Line> = Vec::with_capacity(h);
+    let mut i = start;
+    while lines.len() < h {
+        let more = row_lines(i);
+        if more.is_empty() {
+            break;
+        }
+        lines.extend(more);
+        i += 1;
+    }
+    lines.truncate(h);
     f.render_widget(Paragraph::new(lines).style(Style::new()), body);
+}
+
+/// `line` broken into lines of at most `w` columns; the continuation lines start `indent`
+/// columns in, so a wrapped value reads as one.
+fn wrap(line: Line<'static>, w: usize, indent: usize) -> Vec<Line<'static>> {
+    use unicode_width::UnicodeWidthChar;
+    if w == 0 {
+        return Vec::new();
+    }
+    if line.width() <= w {
+        return vec![line];
+    }
+    let indent = indent.min(w / 2);
+    let mut out: Vec<Line<'static>> = Vec::new();
+    let mut cur: Vec<Span<'static>> = Vec::new();
+    let mut used = 0;
+    for sp in line.spans {
+        let style = sp.style;
+        let mut buf = String::new();
+        for ch in sp.content.chars() {
+            let cw = ch.width().unwrap_or(0);
+            if used + cw > w {
+                // Break after the last space of this piece when there is one not too far
+                // back, so words stay whole; else mid-word (a long token has no space).
+                let carry = match buf.rfind(' ') {
+                    Some(i) if width(&buf[i + 1..]) < w / 3 => buf.split_off(i + 1),
+                    _ => String::new(),
+                };
+                if !buf.is_empty() {
+                    cur.push(Span::styled(std::mem::take(&mut buf), style));
+                }
+                out.push(Line::from(std::mem::take(&mut cur)));
+                cur.push(Span::raw(" ".repeat(indent)));
+                used = indent + width(&carry);
+                buf = carry;
+            }
+            buf.push(ch);
+            used += cw;
+        }
+        if !buf.is_empty() {
+            cur.push(Span::styled(buf, style));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(Line::from(cur));
+    }
+    out
 }

@@ -23,11 +23,12 @@ const LABEL: usize = 12;
 /// The filter as a sentence: "1,284 failed entries in channel auth, of the last 7 days".
 pub fn in_words(q: &Query, count: Option<u64>) -> String {
     let or = |v: &[String]| v.join(" or ");
+    let noun = if count == Some(1) { "entry" } else { "entries" };
     let mut s = if q.kinds.is_empty() {
-        "entries".to_string()
+        noun.to_string()
     } else {
         let kinds: Vec<String> = q.kinds.iter().map(|k| k.as_str().to_string()).collect();
-        format!("{} entries", or(&kinds))
+        format!("{} {noun}", or(&kinds))
     };
     if q.outcomes == [Outcome::Failure] {
         s = format!("failed {s}");
@@ -49,6 +50,15 @@ pub fn in_words(q: &Query, count: Option<u64>) -> String {
     add("on", &q.targets);
     add("on a", &q.target_types);
     add("in channel", &q.channels);
+    add("from IP", &q.ips);
+    if !q.exclude.is_empty() {
+        // The exclusions in the language's own words: short, and exact.
+        let only = Query {
+            exclude: q.exclude.clone(),
+            ..Query::default()
+        };
+        s.push_str(&format!(" except {only}"));
+    }
     if !q.text.is_empty() {
         let quoted: Vec<String> = q.text.iter().map(|t| format!("“{t}”")).collect();
         s.push_str(&format!(" mentioning {}", quoted.join(" and ")));
@@ -114,7 +124,7 @@ fn choices(names: &[&str], current: usize, t: &Theme) -> Vec<Span<'static>> {
 
 /// Lines for a download's stage below the form; `None` while editing without an error.
 fn stage_lines(stage: &Stage, t: &Theme, w: usize, expected: Option<u64>) -> Vec<Line<'static>> {
-    let unit = "entries";
+    let unit = |n: u64| if n == 1 { "entry" } else { "entries" };
     match stage {
         Stage::Editing { error: None } => Vec::new(),
         Stage::Editing { error: Some(e) } => vec![Line::from(span(&fit(e, w), t.error()))],
@@ -133,9 +143,10 @@ fn stage_lines(stage: &Stage, t: &Theme, w: usize, expected: Option<u64>) -> Vec
                     (
                         (share * cells as f64) as usize,
                         format!(
-                            "{} of {} {unit} · {} · {:.0}%",
+                            "{} of {} {} · {} · {:.0}%",
                             thousands(*r),
                             thousands(n),
+                            unit(n),
                             human_bytes(*bytes),
                             share * 100.0
                         ),
@@ -146,8 +157,9 @@ fn stage_lines(stage: &Stage, t: &Theme, w: usize, expected: Option<u64>) -> Vec
                     (*bytes / 65_536) as usize % cells.max(1) + 1,
                     match rows {
                         Some(r) => format!(
-                            "{} {unit} · {} received",
+                            "{} {} · {} received",
                             thousands(*r),
+                            unit(*r),
                             human_bytes(*bytes)
                         ),
                         None => format!("{} received", human_bytes(*bytes)),
@@ -165,8 +177,9 @@ fn stage_lines(stage: &Stage, t: &Theme, w: usize, expected: Option<u64>) -> Vec
         Stage::Done { path, bytes, rows } => vec![Line::from(span(
             &fit(
                 &format!(
-                    "✓ wrote {} {unit} ({}) to {}",
+                    "✓ wrote {} {} ({}) to {}",
                     thousands(*rows),
+                    unit(*rows),
                     human_bytes(*bytes),
                     path.display()
                 ),
@@ -199,7 +212,7 @@ fn input_row(f: &mut Frame, body: Rect, y: u16, l: Span<'static>, input: &TextAr
 
 /// Draws the export dialog.
 pub fn render_export(app: &App, d: &ExportDialog, f: &mut Frame, area: Rect) {
-    let t = &app.theme;
+    let t = &app.chrome.theme;
     if area.width < 20 || area.height < 5 {
         return;
     }
@@ -254,7 +267,7 @@ pub fn render_export(app: &App, d: &ExportDialog, f: &mut Frame, area: Rect) {
 
 /// Draws the evidence-pack dialog.
 pub fn render_evidence(app: &App, d: &EvidenceDialog, f: &mut Frame, area: Rect) {
-    let t = &app.theme;
+    let t = &app.chrome.theme;
     if area.width < 20 || area.height < 5 {
         return;
     }
@@ -303,7 +316,7 @@ pub fn render_evidence(app: &App, d: &EvidenceDialog, f: &mut Frame, area: Rect)
 
 /// Draws the info view: where the data comes from, retention, the last prune, the badges.
 pub fn render_info(app: &App, info: &RetentionInfo, f: &mut Frame, area: Rect) {
-    let t = &app.theme;
+    let t = &app.chrome.theme;
     if area.width < 20 || area.height < 5 {
         return;
     }
@@ -327,10 +340,10 @@ pub fn render_info(app: &App, info: &RetentionInfo, f: &mut Frame, area: Rect) {
             })
             .collect()
     };
-    let mut lines = row("Source", app.source.clone(), Style::new());
+    let mut lines = row("Source", app.conn.source.clone(), Style::new());
     lines.extend(row(
         "Showing",
-        in_words(&app.query, app.total),
+        in_words(&app.query, app.pager.total),
         Style::new(),
     ));
     lines.push(Line::from(""));
@@ -366,9 +379,9 @@ pub fn render_info(app: &App, info: &RetentionInfo, f: &mut Frame, area: Rect) {
                     lines.extend(row(
                         "Last prune",
                         format!(
-                            "{} removed {} entries received before {}",
+                            "{} removed {} received before {}",
                             minute(&p.pruned_at),
-                            thousands(p.removed),
+                            super::header::entries(p.removed),
                             minute(&p.cutoff)
                         ),
                         Style::new(),

@@ -29,7 +29,7 @@ fn count_selected(p: &FilterPane, i: usize) -> usize {
 
 /// Draws the pane over `area`.
 pub fn render(app: &App, p: &FilterPane, f: &mut Frame, area: Rect) {
-    let t = &app.theme;
+    let t = &app.chrome.theme;
     if area.width < 10 || area.height < 3 {
         return;
     }

@@ -4,14 +4,25 @@ use super::cells::{fit, span, width};
 use crate::client::ClientError;
 use crate::tui::app::{App, Status};
 use crate::tui::follow::LiveState;
+use crate::tui::histogram::{self, Columns};
 use crate::tui::keymap::Command;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Sparkline};
+use ratatui::widgets::Paragraph;
 
 const SPINNER: [&str; 4] = ["◐", "◓", "◑", "◒"];
+
+/// `1 entry`, `12,728 entries`.
+pub fn entries(n: u64) -> String {
+    counted(n, "entry", "entries")
+}
+
+/// `n` and the noun, singular for one.
+pub fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
 
 /// `1284` as `1,284`.
 pub fn thousands(n: u64) -> String {
@@ -38,8 +49,21 @@ fn status_short(e: &ClientError) -> &'static str {
     }
 }
 
+/// `around 2026-11-21 09:14:03Z ±15m`.
+pub fn around_phrase(a: &crate::model::Around) -> String {
+    format!(
+        "around {} ±{}{}",
+        a.at.format("%Y-%m-%d %H:%M:%SZ"),
+        a.amount,
+        a.unit
+    )
+}
+
 /// A human phrase for the filter's time range.
 pub fn range_phrase(q: &crate::model::Query) -> String {
+    if let Some(a) = &q.around {
+        return around_phrase(a);
+    }
     let r = crate::model::Query {
         from: q.from.clone(),
         to: q.to.clone(),
@@ -67,8 +91,8 @@ pub fn range_phrase(q: &crate::model::Query) -> String {
 
 /// Draws the first line; at narrow widths the range, then the server URL, give way.
 pub fn render_header(app: &App, f: &mut Frame, area: Rect) {
-    let t = &app.theme;
-    let status = match (&app.status, app.follow.as_ref().map(|f| &f.state)) {
+    let t = &app.chrome.theme;
+    let status = match (&app.conn.status, app.conn.follow.as_ref().map(|f| &f.state)) {
         (Status::Failed(e), _) => Span::styled(status_short(e), t.error()),
         (_, Some(LiveState::Live)) => Span::styled("● live", t.ok().add_modifier(Modifier::BOLD)),
         (_, Some(LiveState::Connecting)) => Span::styled("● live: connecting…", t.warn()),
@@ -79,15 +103,16 @@ pub fn render_header(app: &App, f: &mut Frame, area: Rect) {
         (Status::Connecting, None) => Span::styled("connecting…", t.warn()),
         (Status::Connected, None) => Span::styled("connected", t.ok()),
     };
-    let count = match app.total {
-        Some(n) => Span::raw(format!("{} entries", thousands(n))),
+    let count = match app.pager.total {
+        Some(n) => Span::raw(entries(n)),
         None => Span::styled("… entries", t.dim()),
     };
     let short_source = app
+        .conn
         .source
         .split(" (")
         .next()
-        .unwrap_or(&app.source)
+        .unwrap_or(&app.conn.source)
         .to_string();
     let range = range_phrase(&app.query);
     let build = |source: Option<&str>, range: Option<&str>| {
@@ -106,9 +131,9 @@ pub fn render_header(app: &App, f: &mut Frame, area: Rect) {
             spans.push(Span::styled(" ─ ", t.dim()));
             spans.push(span(r, t.dim()));
         }
-        if app.loading {
+        if app.pager.loading {
             spans.push(Span::styled(
-                format!(" {}", SPINNER[app.spinner % SPINNER.len()]),
+                format!(" {}", SPINNER[app.chrome.spinner % SPINNER.len()]),
                 t.warn(),
             ));
         }
@@ -116,7 +141,7 @@ pub fn render_header(app: &App, f: &mut Frame, area: Rect) {
     };
     let w = area.width as usize;
     let candidates = [
-        build(Some(&app.source), Some(&range)),
+        build(Some(&app.conn.source), Some(&range)),
         build(Some(&short_source), Some(&range)),
         build(Some(&short_source), None),
         build(None, None),
@@ -131,10 +156,26 @@ pub fn render_header(app: &App, f: &mut Frame, area: Rect) {
 
 /// Draws the filter line with the help hint on the right.
 pub fn render_filter(app: &App, f: &mut Frame, area: Rect) {
-    let t = &app.theme;
-    let hint = format!("[{} help]", app.keymap.first(Command::Help));
+    let t = &app.chrome.theme;
+    let hint = format!("[{} help]", app.chrome.keymap.first(Command::Help));
     let hint_w = width(&hint) + 1;
-    let q = app.query.to_string();
+    // A window around an entry reads as words (`around 2026-11-21 02:47:13Z ±15m`).
+    let q = match &app.query.around {
+        Some(a) => {
+            let rest = crate::model::Query {
+                around: None,
+                ..app.query.clone()
+            }
+            .to_string();
+            let a = around_phrase(a);
+            if rest.is_empty() {
+                a
+            } else {
+                format!("{rest} {a}")
+            }
+        }
+        None => app.query.to_string(),
+    };
     let q = if q.is_empty() {
         "(none)".to_string()
     } else {
@@ -152,24 +193,90 @@ pub fn render_filter(app: &App, f: &mut Frame, area: Rect) {
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-/// Draws the activity sparkline of the filtered range.
-pub fn render_spark(app: &App, f: &mut Frame, area: Rect) {
-    if app.buckets.is_empty() || area.width < 3 {
-        return;
+/// The histogram as drawn at `width`: its columns and the axis labels either side.
+pub struct Spark {
+    pub columns: Columns,
+    pub left: String,
+    pub right: String,
+}
+
+/// The histogram's parts at `width` (`None` when there is nothing to draw).
+pub fn spark(app: &App, width: usize) -> Option<Spark> {
+    let p = &app.pager;
+    if p.buckets.is_empty() || width < 3 {
+        return None;
     }
-    let w = area.width.saturating_sub(1) as usize;
-    // Resample the buckets to the width, summing the ones that share a column.
-    let n = app.buckets.len();
-    let cols = w.min(n).max(1);
-    let data: Vec<u64> = (0..cols)
-        .map(|c| {
-            let (a, b) = (c * n / cols, ((c + 1) * n / cols).max(c * n / cols + 1));
-            app.buckets[a..b.min(n)].iter().sum()
-        })
-        .collect();
-    let area = Rect::new(area.x + 1, area.y, cols as u16, 1);
-    f.render_widget(
-        Sparkline::default().data(&data).style(app.theme.spark()),
-        area,
-    );
+    let plain = |cols: usize| Spark {
+        columns: Columns::new(&p.buckets, cols),
+        left: String::new(),
+        right: String::new(),
+    };
+    let Some(start) = p.bucket_start else {
+        return Some(plain(width - 1));
+    };
+    // Label widths first (they do not depend on the column count), then the bars between.
+    let probe = Columns::new(&p.buckets, p.buckets.len());
+    let (first, last) = probe.bounds(start, p.bucket_seconds)?;
+    let left = histogram::label(first, p.bucket_seconds);
+    let peak = Columns::new(&p.buckets, p.buckets.len()).peak();
+    let right_for = |peak: u64| {
+        format!(
+            "{} ▲{}",
+            histogram::label(last, p.bucket_seconds),
+            thousands(peak)
+        )
+    };
+    // The peak of the columns can exceed a bucket's when columns sum buckets; measure with the
+    // widest it can be (the total).
+    let widest = right_for(peak.max(p.buckets.iter().sum()));
+    match histogram::layout(width, width_of(&left), width_of(&widest)) {
+        Some(cols) => {
+            let columns = Columns::new(&p.buckets, cols);
+            let right = right_for(columns.peak());
+            Some(Spark {
+                columns,
+                left,
+                right,
+            })
+        }
+        None => Some(plain(width - 1)),
+    }
+}
+
+fn width_of(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
+/// Draws the activity histogram of the filtered range with its time axis; with the focus, the
+/// picked bucket is shown reversed.
+pub fn render_spark(app: &App, f: &mut Frame, area: Rect) {
+    let t = &app.chrome.theme;
+    let Some(sp) = spark(app, area.width as usize) else {
+        return;
+    };
+    let bars: Vec<char> = sp.columns.bars().chars().collect();
+    let mut spans = vec![Span::raw(" ")];
+    if !sp.left.is_empty() {
+        spans.push(Span::styled(format!("{} ", sp.left), t.dim()));
+    }
+    let cursor = app
+        .chrome
+        .spark
+        .map(|c| c.min(bars.len().saturating_sub(1)));
+    match cursor {
+        Some(c) => {
+            let before: String = bars[..c].iter().collect();
+            let after: String = bars[c + 1..].iter().collect();
+            // An empty bucket shows as a reversed space: still visible as the cursor.
+            let at = bars[c].to_string();
+            spans.push(Span::styled(before, t.spark()));
+            spans.push(Span::styled(at, t.spark().add_modifier(Modifier::REVERSED)));
+            spans.push(Span::styled(after, t.spark()));
+        }
+        None => spans.push(Span::styled(bars.iter().collect::<String>(), t.spark())),
+    }
+    if !sp.right.is_empty() {
+        spans.push(Span::styled(format!(" {}", sp.right), t.dim()));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -1,7 +1,7 @@
 //! `?`: every key of the current view, from the keymap in force; and the footer's key hints.
 
 use super::cells::{fit, pad};
-use crate::tui::app::{App, Status};
+use crate::tui::app::App;
 use crate::tui::keymap::{COMMANDS, Command};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -11,88 +11,173 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 fn table_commands() -> &'static [Command] {
     use Command::*;
     &[
-        Down, Up, PageDown, PageUp, HalfDown, HalfUp, Top, Bottom, Details, Search, Filters, Query,
-        Clear, CycleTime, Refresh, Follow, SaveView, Views, Export, Evidence, Info, Help, Quit,
+        Down, Up, PageDown, PageUp, HalfDown, HalfUp, Top, Bottom, Details, PivotIn, PivotOut,
+        Around, AroundWide, Back, Mark, Search, Filters, Query, Clear, CycleTime, Refresh, Follow,
+        SaveView, Views, Export, Evidence, Info, Help, Quit,
     ]
 }
 
 fn detail_commands() -> &'static [Command] {
     use Command::*;
     &[
-        Down, Up, FoldToggle, Fold, Unfold, FoldAll, UnfoldAll, Diff, Prev, Next, Zoom, Copy,
-        Focus, Close, Help, Quit,
+        Down, Up, FoldToggle, Fold, Unfold, FoldAll, UnfoldAll, PivotIn, PivotOut, Diff, Prev,
+        Next, Zoom, Copy, Focus, Close, Help, Quit,
     ]
 }
 
-/// Draws the help for the focused view.
-pub fn render(app: &App, f: &mut Frame, area: Rect) {
-    let t = &app.theme;
-    if area.width < 10 || area.height < 3 {
-        return;
-    }
-    f.render_widget(Clear, area);
-    let in_detail = app.detail.is_some() && app.focus_detail;
-    let title = if in_detail {
-        " Keys — details "
-    } else {
-        " Keys — table "
-    };
-    let block = Block::bordered()
-        .border_style(t.key())
-        .title(Span::styled(title, t.title()))
-        .title_bottom(Span::styled(" any key closes ", t.dim()));
-    let body = block.inner(area);
-    f.render_widget(block, area);
+/// Every line of the help for the focused view, `w` columns wide.
+pub fn lines(app: &App, in_detail: bool, w: usize) -> Vec<Line<'static>> {
+    let t = &app.chrome.theme;
     let cmds = if in_detail {
         detail_commands()
     } else {
         table_commands()
     };
     let mut lines: Vec<Line> = Vec::new();
+    let row = |key: &str, what: &str, style| {
+        // Keys take 14 columns; a longer term (the query language's) takes what it needs.
+        let kw = crate::tui::views::cells::width(key).max(14);
+        Line::from(vec![
+            Span::styled(pad(key, kw), style),
+            Span::raw(" "),
+            Span::raw(fit(what, w.saturating_sub(kw + 1))),
+        ])
+    };
     for cmd in cmds {
         let Some((_, _, what)) = COMMANDS.iter().find(|(c, _, _)| c == cmd) else {
             continue;
         };
-        let keys = app.keymap.keys_for(*cmd).join(" ");
+        let mut what = (*what).to_string();
+        if in_detail && matches!(cmd, Command::PivotIn | Command::PivotOut) {
+            what = if *cmd == Command::PivotIn {
+                "filter on the value under the cursor".into()
+            } else {
+                "exclude the value under the cursor".into()
+            };
+        }
+        let keys = app.chrome.keymap.keys_for(*cmd).join(" ");
         if keys.is_empty() {
             continue;
         }
-        lines.push(Line::from(vec![
-            Span::styled(pad(&keys, 16), t.key()),
-            Span::raw(fit(what, (body.width as usize).saturating_sub(17))),
-        ]));
+        lines.push(row(&keys, &what, t.key()));
     }
     lines.push(Line::from(""));
-    let note = if in_detail {
-        "Tab moves focus back to the table; the table's keys work there."
+    lines.push(Line::from(Span::styled(
+        "The query language (: edits the filter as one line)",
+        t.title(),
+    )));
+    for (term, what) in crate::model::FIELD_HELP
+        .iter()
+        .chain(crate::model::OPERATOR_HELP.iter())
+    {
+        lines.push(row(term, what, t.key()));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        "Text inputs and the mouse",
+        t.title(),
+    )));
+    for (keys, what) in [
+        ("Ctrl-a Ctrl-e", "start / end of the line"),
+        ("Ctrl-w Ctrl-u", "delete a word / the line"),
+        ("↑ ↓", "in the : bar, the filters applied before"),
+        ("Esc", "cancel"),
+        ("click", "select a row; again opens it"),
+        ("wheel", "scroll"),
+    ] {
+        lines.push(row(keys, what, t.key()));
+    }
+    if in_detail {
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled(
+            fit(
+                "Tab moves focus back to the table; the table's keys work there.",
+                w,
+            ),
+            t.dim(),
+        )));
+    }
+    lines
+}
+
+/// Draws the help for the focused view, scrolled `scroll` lines.
+pub fn render(app: &App, scroll: usize, f: &mut Frame, area: Rect) {
+    let t = &app.chrome.theme;
+    if area.width < 10 || area.height < 3 {
+        return;
+    }
+    f.render_widget(Clear, area);
+    let in_detail = app.pane.detail.is_some() && app.pane.focus;
+    let title = if in_detail {
+        " Keys — details "
     } else {
-        "In text inputs: Ctrl-a/Ctrl-e start/end, Ctrl-w word, Ctrl-u line, Esc cancels. Mouse: click selects, click again opens, wheel scrolls."
+        " Keys — table "
     };
-    lines.push(Line::from(Span::styled(note.to_string(), t.dim())));
-    f.render_widget(
-        Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
-        body,
-    );
+    let all = lines(app, in_detail, area.width.saturating_sub(2) as usize);
+    let h = area.height.saturating_sub(2) as usize;
+    let max = all.len().saturating_sub(h);
+    let scroll = scroll.min(max);
+    let hint = if max > 0 {
+        format!(
+            " {}–{} of {} · ↑↓ PgUp PgDn scroll · other keys close ",
+            scroll + 1,
+            (scroll + h).min(all.len()),
+            all.len()
+        )
+    } else {
+        " any key closes ".to_string()
+    };
+    let block = Block::bordered()
+        .border_style(t.key())
+        .title(Span::styled(title, t.title()))
+        .title_bottom(Span::styled(
+            fit(&hint, area.width.saturating_sub(2) as usize),
+            t.dim(),
+        ));
+    let body = block.inner(area);
+    f.render_widget(block, area);
+    let shown: Vec<Line> = all.into_iter().skip(scroll).take(h).collect();
+    f.render_widget(Paragraph::new(shown), body);
 }
 
 /// Draws the footer: a message if there is one, else the key hints of the focused view.
 pub fn render_footer(app: &App, f: &mut Frame, area: Rect) {
-    let t = &app.theme;
+    let t = &app.chrome.theme;
     let w = area.width as usize;
-    if let Some(msg) = &app.flash {
+    // A message is shown whole: the footer grows (up to three lines) to hold it, and only
+    // what still does not fit is cut.
+    if let Some(msg) = app.footer_message() {
+        let style = if app.chrome.flash.is_some() {
+            t.warn()
+        } else {
+            t.error()
+        };
+        let room = w * area.height as usize;
         f.render_widget(
-            Paragraph::new(Span::styled(fit(&format!(" {msg}"), w), t.warn())),
+            Paragraph::new(Span::styled(fit(&format!(" {msg}"), room), style))
+                .wrap(ratatui::widgets::Wrap { trim: false }),
             area,
         );
         return;
     }
-    if let Status::Failed(e) = &app.status {
-        let line = format!(" {e}; {}", e.advice());
-        f.render_widget(Paragraph::new(Span::styled(fit(&line, w), t.error())), area);
+    let k = |c| app.chrome.keymap.first(c);
+    if app.chrome.spark.is_some() {
+        let what = match app.spark_range() {
+            Some((from, to, n)) => format!(
+                " {} – {} · {} · ←→ pick  {} narrow to it  {} back  {} table",
+                from.format("%m-%d %H:%M"),
+                (to + chrono::Duration::milliseconds(1)).format("%m-%d %H:%M"),
+                super::header::entries(n),
+                k(Command::Details),
+                k(Command::Back),
+                k(Command::Focus),
+            ),
+            None => " the histogram: ←→ pick a bucket".to_string(),
+        };
+        f.render_widget(Paragraph::new(Span::styled(fit(&what, w), t.key())), area);
         return;
     }
-    let k = |c| app.keymap.first(c);
-    let hints: Vec<(String, &str)> = if app.detail.is_some() && app.focus_detail {
+    let hints: Vec<(String, &str)> = if app.pane.detail.is_some() && app.pane.focus {
         vec![
             (format!("{}{}", k(Command::Down), k(Command::Up)), "move"),
             (k(Command::FoldToggle), "fold"),
@@ -117,7 +202,7 @@ pub fn render_footer(app: &App, f: &mut Frame, area: Rect) {
             (k(Command::Export), "export"),
             (
                 k(Command::Follow),
-                if app.follow.is_some() {
+                if app.conn.follow.is_some() {
                     "stop follow"
                 } else {
                     "follow"

@@ -7,8 +7,8 @@ use ratatui::text::Span;
 
 /// `OFFLINE — cached, synced 5 min ago` or `file audit.ndjson`; `None` when online.
 pub fn status(app: &App) -> Option<Vec<Span<'static>>> {
-    let t = &app.theme;
-    match &app.link {
+    let t = &app.chrome.theme;
+    match &app.conn.link {
         Link::Online => None,
         Link::Offline { synced } => Some(vec![Span::styled(
             format!("OFFLINE — cached, {}", synced_phrase(*synced, app.now)),

@@ -7,6 +7,7 @@ mod filters;
 pub mod header;
 mod help;
 pub mod link;
+mod pivot;
 mod prompt;
 mod table;
 
@@ -26,10 +27,23 @@ fn centred(r: Rect, w: u16, h: u16) -> Rect {
     Rect::new(r.x + (r.width - w) / 2, r.y + (r.height - h) / 2, w, h)
 }
 
+/// The furthest `?` help scrolls at the app's size (the rest of it is then in view).
+pub fn help_max_scroll(app: &App) -> usize {
+    let a = layout::areas(app.size, app.layout_state());
+    let body_h = app
+        .size
+        .height
+        .saturating_sub(a.header.height + a.footer.height);
+    let h = body_h.min(40).saturating_sub(2) as usize;
+    let in_detail = app.pane.detail.is_some() && app.pane.focus;
+    let w = app.size.width.min(84).saturating_sub(2) as usize;
+    help::lines(app, in_detail, w).len().saturating_sub(h)
+}
+
 /// Draws the whole screen.
 pub fn render(app: &App, f: &mut Frame) {
     let size = f.area();
-    let a = layout::areas(size, app);
+    let a = layout::areas(size, app.layout_state());
     header::render_header(app, f, a.header);
     if a.filter.height > 0 {
         header::render_filter(app, f, a.filter);
@@ -38,7 +52,7 @@ pub fn render(app: &App, f: &mut Frame) {
         header::render_spark(app, f, a.spark);
     }
     table::render(app, f, a.table);
-    if let Some(d) = &app.detail {
+    if let Some(d) = &app.pane.detail {
         details::render(app, d, f, a.detail);
     }
     if a.footer.height > 0 {
@@ -62,9 +76,10 @@ pub fn render(app: &App, f: &mut Frame) {
             1.min(size.height),
         )
     };
-    match &app.overlay {
+    match &app.chrome.overlay {
         Overlay::None => {}
-        Overlay::Help => help::render(app, f, centred(body, 84, 28)),
+        Overlay::Help { scroll } => help::render(app, *scroll, f, centred(body, 84, 40)),
+        Overlay::Pivot(menu) => pivot::render(app, menu, f, centred(body, 70, 12)),
         Overlay::Export(d) => dialogs::render_export(app, d, f, centred(body, 84, 10)),
         Overlay::Evidence(d) => dialogs::render_evidence(app, d, f, centred(body, 84, 11)),
         Overlay::Info(info) => dialogs::render_info(app, info, f, centred(body, 96, 16)),
@@ -74,7 +89,7 @@ pub fn render(app: &App, f: &mut Frame) {
         }
         Overlay::Search(t) => prompt::render_input(app, " / ", t, f, bottom),
         Overlay::SaveView(t) => prompt::render_input(app, " save view as: ", t, f, bottom),
-        Overlay::Query { input, error } => {
+        Overlay::Query { input, error, .. } => {
             let label = " : ";
             match error {
                 Some(e) if bottom.y >= 2 => {

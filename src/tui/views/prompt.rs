@@ -18,7 +18,7 @@ pub fn render_input(app: &App, label: &str, input: &TextArea<'static>, f: &mut F
     f.render_widget(Clear, area);
     let lw = (label.chars().count() as u16).min(area.width);
     f.render_widget(
-        Paragraph::new(Span::styled(label.to_string(), app.theme.key())),
+        Paragraph::new(Span::styled(label.to_string(), app.chrome.theme.key())),
         Rect::new(area.x, area.y, lw, 1),
     );
     f.render_widget(input, Rect::new(area.x + lw, area.y, area.width - lw, 1));
@@ -32,7 +32,7 @@ pub fn error_lines(
     e: &QueryParseError,
     w: usize,
 ) -> Vec<Line<'static>> {
-    let t = &app.theme;
+    let t = &app.chrome.theme;
     let start = input
         .get(..e.offset.min(input.len()))
         .map_or(0, |s| s.chars().count());
@@ -48,7 +48,7 @@ pub fn error_lines(
 
 /// Draws the saved-views list.
 pub fn render_views(app: &App, selected: usize, f: &mut Frame, area: Rect) {
-    let t = &app.theme;
+    let t = &app.chrome.theme;
     if area.width < 10 || area.height < 3 {
         return;
     }
@@ -61,6 +61,7 @@ pub fn render_views(app: &App, selected: usize, f: &mut Frame, area: Rect) {
     f.render_widget(block, area);
     let w = body.width as usize;
     let name_w = app
+        .chrome
         .views
         .iter()
         .map(|(n, _)| n.chars().count())
@@ -68,6 +69,7 @@ pub fn render_views(app: &App, selected: usize, f: &mut Frame, area: Rect) {
         .unwrap_or(4)
         .min(w / 3);
     let lines: Vec<Line> = app
+        .chrome
         .views
         .iter()
         .enumerate()

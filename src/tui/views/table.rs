@@ -1,11 +1,12 @@
 //! The entry table: only the visible window of rows is built; columns fold away when narrow.
 
-use super::cells::{pad, span};
+use super::cells::{pad, span, width};
 use super::header::thousands;
-use crate::model::{ActorType, Entry, Outcome};
+use crate::model::Outcome;
 use crate::tui::app::{App, Status, TimeMode};
 use crate::tui::keymap::Command;
 use crate::tui::layout::{bordered, inner};
+use crate::tui::rows::{ActorCell, ViewRow};
 use chrono::{DateTime, Local, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -50,64 +51,140 @@ pub fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-fn when(t: DateTime<Utc>, mode: TimeMode, now: DateTime<Utc>, narrow: bool) -> String {
-    match (mode, narrow) {
-        (TimeMode::Utc, false) => t.format("%Y-%m-%d %H:%M:%SZ").to_string(),
-        (TimeMode::Utc, true) => t.format("%m-%d %H:%M").to_string(),
-        (TimeMode::Local, false) => t
-            .with_timezone(&Local)
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string(),
-        (TimeMode::Local, true) => t.with_timezone(&Local).format("%m-%d %H:%M").to_string(),
+/// How much of a time the When column shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Span3 {
+    /// `2026-11-21 09:14:03Z`
+    Full,
+    /// `11-21 09:14:03` (80 columns: the year is the same on every row that matters)
+    Compact,
+    /// `11-21 09:14`
+    Narrow,
+}
+
+fn when(t: DateTime<Utc>, mode: TimeMode, now: DateTime<Utc>, span: Span3) -> String {
+    match (mode, span) {
         (TimeMode::Relative, _) => ago(t, now),
+        (TimeMode::Utc, Span3::Full) => t.format("%Y-%m-%d %H:%M:%SZ").to_string(),
+        (TimeMode::Utc, Span3::Compact) => t.format("%m-%d %H:%M:%S").to_string(),
+        (TimeMode::Utc, Span3::Narrow) => t.format("%m-%d %H:%M").to_string(),
+        // Local times carry their zone's offset, so a reader never takes them for UTC.
+        (TimeMode::Local, Span3::Full) => t
+            .with_timezone(&Local)
+            .format("%Y-%m-%d %H:%M:%S%:z")
+            .to_string(),
+        (TimeMode::Local, Span3::Compact) => {
+            t.with_timezone(&Local).format("%m-%d %H:%M:%S").to_string()
+        }
+        (TimeMode::Local, Span3::Narrow) => {
+            t.with_timezone(&Local).format("%m-%d %H:%M").to_string()
+        }
     }
 }
 
-/// The columns shown at `width` and their widths (the last flexible one takes the rest).
-fn columns(width: usize, mode: TimeMode) -> (Vec<(Col, usize)>, bool) {
-    let narrow = width < 60;
-    let when_w = match (mode, narrow) {
-        (TimeMode::Relative, _) => 9,
-        (_, true) => 11,
-        (TimeMode::Utc, false) => 20,
-        (TimeMode::Local, false) => 19,
-    };
-    let ideal = [
-        (Col::When, when_w),
-        (Col::Event, 9),
-        (Col::Action, 24),
-        (Col::Actor, 16),
-        (Col::Target, 18),
-    ];
-    // Least important last: Description folds first, then Target, then Actor, then Action.
-    for keep in (2..=5).rev() {
-        let cols = &ideal[..keep];
-        let sum: usize = cols.iter().map(|c| c.1).sum::<usize>() + keep - 1;
-        if keep == 5 && sum + 1 + 16 <= width {
-            let mut v = cols.to_vec();
-            v.push((Col::Description, width - sum - 1));
-            return (v, narrow);
+/// What the visible rows need: the widest value of each column that varies.
+#[derive(Debug, Clone, Copy, Default)]
+struct Needs {
+    action: usize,
+    actor: usize,
+    target: usize,
+    description: usize,
+}
+
+impl Needs {
+    fn of(rows: &[ViewRow]) -> Needs {
+        let mut n = Needs {
+            action: 6,
+            actor: 5,
+            target: 6,
+            description: 11,
+        };
+        for r in rows {
+            n.action = n.action.max(width(&r.action));
+            n.actor = n.actor.max(match &r.actor {
+                ActorCell::System => 8,
+                ActorCell::Pseudonym(who) => 12 + width(who),
+                ActorCell::Named(l) => width(l),
+                ActorCell::Nobody => 1,
+            });
+            n.target = n.target.max(width(&r.target));
+            n.description = n.description.max(width(&r.description));
         }
-        if sum <= width {
+        n
+    }
+}
+
+/// The columns shown at `width` and their widths, sized to what the visible rows hold: Action
+/// is never cut while another column has room; Description folds first, then Target, then
+/// Actor, then Event; whatever is left goes to Description (or the last column).
+fn columns(width: usize, mode: TimeMode, needs: Needs) -> (Vec<(Col, usize)>, Span3) {
+    let span = match width {
+        0..60 => Span3::Narrow,
+        60..110 => Span3::Compact,
+        _ => Span3::Full,
+    };
+    let when_w = match (mode, span) {
+        (TimeMode::Relative, _) => 9,
+        (_, Span3::Narrow) => 11,
+        (_, Span3::Compact) => 14,
+        (TimeMode::Utc, Span3::Full) => 20,
+        (TimeMode::Local, Span3::Full) => 25,
+    };
+    // Wide values are capped so one odd row cannot take the screen; the cap is still wider
+    // than almost every real value.
+    let action = needs.action.min(40);
+    let actor = needs.actor.min(28);
+    let target = needs.target.min(36);
+    let sum = |v: &[(Col, usize)]| v.iter().map(|c| c.1).sum::<usize>() + v.len().saturating_sub(1);
+    let candidates: [&[(Col, usize)]; 5] = [
+        &[
+            (Col::When, when_w),
+            (Col::Event, 9),
+            (Col::Action, action),
+            (Col::Actor, actor),
+            (Col::Target, target),
+            (Col::Description, needs.description.min(16)),
+        ],
+        &[
+            (Col::When, when_w),
+            (Col::Event, 9),
+            (Col::Action, action),
+            (Col::Actor, actor),
+            (Col::Target, target),
+        ],
+        &[
+            (Col::When, when_w),
+            (Col::Event, 9),
+            (Col::Action, action),
+            (Col::Actor, actor),
+        ],
+        &[(Col::When, when_w), (Col::Event, 9), (Col::Action, action)],
+        &[(Col::When, when_w), (Col::Action, action)],
+    ];
+    for cols in candidates {
+        if sum(cols) <= width {
             let mut v = cols.to_vec();
             let last = v.len() - 1;
-            v[last].1 += width - sum;
-            return (v, narrow);
+            v[last].1 += width - sum(cols);
+            return (v, span);
         }
     }
-    // Tiny: the time and whatever of the event fits.
+    // Tiny: the time and whatever of the action fits.
     let w = when_w.min(width);
     let mut v = vec![(Col::When, w)];
     if width > w + 1 {
-        v.push((Col::Event, width - w - 1));
+        v.push((Col::Action, width - w - 1));
     }
-    (v, narrow)
+    (v, span)
 }
 
-fn cell(app: &App, e: &Entry, col: Col, w: usize, narrow: bool) -> Span<'static> {
-    let t = &app.theme;
+fn cell(app: &App, e: &ViewRow, col: Col, w: usize, span: Span3) -> Span<'static> {
+    let t = &app.chrome.theme;
     match col {
-        Col::When => Span::raw(pad(&when(e.occurred_at, app.time_mode, app.now, narrow), w)),
+        Col::When => Span::raw(pad(
+            &when(e.occurred_at, app.chrome.time_mode, app.now, span),
+            w,
+        )),
         Col::Event => {
             if e.outcome == Outcome::Failure {
                 Span::styled(
@@ -119,43 +196,49 @@ fn cell(app: &App, e: &Entry, col: Col, w: usize, narrow: bool) -> Span<'static>
             }
         }
         Col::Action => Span::raw(pad(&e.action, w)),
-        Col::Actor => match (e.actor.kind, e.actor.label()) {
-            (ActorType::System, None) => Span::styled(pad("[System]", w), t.system()),
+        Col::Actor => match &e.actor {
+            ActorCell::System => Span::styled(pad("[System]", w), t.system()),
             // The pseudonym itself says nothing; the id keeps the person followable.
-            _ if e.actor.is_pseudonymised() => {
-                let who = e
-                    .actor
-                    .id
-                    .as_deref()
-                    .or(e.actor.name.as_deref())
-                    .unwrap_or("");
+            ActorCell::Pseudonym(who) => {
                 Span::styled(pad(&format!("[pseudonym] {who}"), w), t.pseudonym())
             }
-            (_, Some(l)) => Span::raw(pad(l, w)),
-            (_, None) => Span::styled(pad("—", w), t.dim()),
+            ActorCell::Named(l) => Span::raw(pad(l, w)),
+            ActorCell::Nobody => Span::styled(pad("—", w), t.dim()),
         },
-        Col::Target => Span::raw(pad(&e.target_ref().unwrap_or_default(), w)),
-        Col::Description => Span::raw(pad(e.description.as_deref().unwrap_or(""), w)),
+        Col::Target => Span::raw(pad(&e.target, w)),
+        Col::Description => Span::raw(pad(&e.description, w)),
     }
 }
 
 fn empty_message(app: &App) -> Vec<Line<'static>> {
-    let t = &app.theme;
-    match &app.status {
-        Status::Failed(e) if app.rows.is_empty() => vec![
+    let t = &app.chrome.theme;
+    match &app.conn.status {
+        Status::Failed(e) if app.pager.rows.is_empty() => vec![
             Line::from(span(&e.to_string(), t.error())),
             Line::from(span(&format!("What to do: {}.", e.advice()), Style::new())),
         ],
-        _ if app.loading => vec![Line::from(Span::styled("loading…", t.dim()))],
+        _ if app.pager.loading => vec![Line::from(Span::styled("loading…", t.dim()))],
         _ => vec![Line::from(span(
             &format!(
                 "No entries match this filter. {} clears it, {} edits it.",
-                app.keymap.first(Command::Clear),
-                app.keymap.first(Command::Query)
+                app.chrome.keymap.first(Command::Clear),
+                app.chrome.keymap.first(Command::Query)
             ),
             t.dim(),
         ))],
     }
+}
+
+/// `row 12 of 12,728`: of the count under the filter when it is known, else of what is
+/// loaded (`of 200+` while more remain).
+pub fn position(app: &App) -> String {
+    let p = &app.pager;
+    let of = match p.total {
+        Some(n) => thousands(n.max(p.rows.len() as u64)),
+        None if p.exhausted => thousands(p.rows.len() as u64),
+        None => format!("{}+", thousands(p.rows.len() as u64)),
+    };
+    format!("row {} of {of}", thousands(p.selected as u64 + 1))
 }
 
 /// Draws the table into `area`.
@@ -163,28 +246,22 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     if area.height == 0 || area.width == 0 {
         return;
     }
-    let t = &app.theme;
+    let t = &app.chrome.theme;
     let body = inner(area);
     if bordered(area) {
-        let pos = if app.rows.is_empty() {
+        let pos = if app.pager.rows.is_empty() {
             String::new()
         } else {
-            let more = if app.exhausted { "" } else { "+" };
-            format!(
-                " {}/{}{} ",
-                thousands(app.selected as u64 + 1),
-                thousands(app.rows.len() as u64),
-                more
-            )
+            format!(" {} ", position(app))
         };
         let mut block = Block::bordered()
             .border_style(t.dim())
             .title_bottom(Line::from(Span::styled(pos, t.dim())).right_aligned());
-        if app.focus_detail && app.detail.is_some() {
+        if app.pane.focus && app.pane.detail.is_some() {
             block = block.border_style(t.dim().add_modifier(Modifier::DIM));
         }
-        if let Some(f) = app.follow.as_ref().filter(|f| f.unseen > 0) {
-            let top = app.keymap.first(crate::tui::keymap::Command::Top);
+        if let Some(f) = app.conn.follow.as_ref().filter(|f| f.unseen > 0) {
+            let top = app.chrome.keymap.first(crate::tui::keymap::Command::Top);
             block = block.title_top(
                 Line::from(Span::styled(
                     format!(" ▲ {} new ({top}) ", thousands(f.unseen as u64)),
@@ -195,7 +272,24 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         }
         f.render_widget(block, area);
     }
-    let (cols, narrow) = columns(body.width as usize, app.time_mode);
+    let visible = body.height.saturating_sub(1) as usize;
+    let offset = app.pager.offset;
+    // The cells built when the rows or the place last changed; built here only when this frame
+    // is drawn at another size than the app was told of.
+    let built: Vec<ViewRow>;
+    let window = match app.pager.window(offset, visible) {
+        Some(w) => w,
+        None => {
+            built = app
+                .pager
+                .rows
+                .range(offset, offset + visible)
+                .map(|e| ViewRow::new(&e))
+                .collect();
+            &built
+        }
+    };
+    let (cols, span) = columns(body.width as usize, app.chrome.time_mode, Needs::of(window));
     let mut lines = Vec::with_capacity(body.height as usize);
     let header: Vec<Span> = cols
         .iter()
@@ -209,20 +303,19 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         })
         .collect();
     lines.push(Line::from(header));
-    if app.rows.is_empty() {
+    if app.pager.rows.is_empty() {
         lines.extend(empty_message(app));
         f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), body);
         return;
     }
-    let visible = body.height.saturating_sub(1) as usize;
-    for (i, e) in app.rows.range(app.offset, app.offset + visible).enumerate() {
-        let row = app.offset + i;
+    for (i, e) in window.iter().enumerate() {
+        let row = offset + i;
         let mut spans = Vec::with_capacity(cols.len() * 2);
         for (j, (c, w)) in cols.iter().enumerate() {
             if j > 0 {
                 spans.push(Span::raw(" "));
             }
-            spans.push(cell(app, &e, *c, *w, narrow));
+            spans.push(cell(app, e, *c, *w, span));
         }
         let mut line = Line::from(spans);
         if e.outcome == Outcome::Failure {
@@ -231,10 +324,25 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         if app.is_fresh(e.seq) {
             line = line.patch_style(t.fresh());
         }
-        if row == app.selected {
+        if row == app.pager.selected {
             line = line.patch_style(t.selected());
         }
         lines.push(line);
+        // In the border beside the row: `●` a marked entry, `▶` the one `w` opened the
+        // window around.
+        let sign = if app.is_marked(&e.id) {
+            Some("●")
+        } else if app.pager.anchor.is_some_and(|(_, seq)| seq == e.seq) {
+            Some("▶")
+        } else {
+            None
+        };
+        if let Some(sign) = sign.filter(|_| bordered(area)) {
+            let y = body.y + 1 + i as u16;
+            if let Some(cell) = f.buffer_mut().cell_mut((area.x, y)) {
+                cell.set_symbol(sign).set_style(t.key());
+            }
+        }
     }
     f.render_widget(Paragraph::new(lines), body);
 }
