@@ -3,6 +3,13 @@
 //! transaction; then `GET /v1/events` latency (first page, 50 rows) per filter at page 1 and 1,000.
 //!
 //! Run: `cargo run --release --example bench_server [-- EVENTS]` (needs `sqlite3` on PATH).
+//!
+//! Integrity (issue 12): `cargo run --release --example bench_server -- integrity EVENTS ROUNDS
+//! NEW_BIN [OLD_BIN]`: durable ingest of EVENTS over HTTP into `NEW_BIN serve` (this build:
+//! Merkle tree kept in the same transaction) and, alternating in the same run, into `OLD_BIN
+//! serve` (a build from before the tree), ROUNDS times each; then, over 1,000,000 entries
+//! appended through the store, `GET /v1/checkpoint` and proof latency, `verify` time, and how
+//! long a database from before the tree takes to build its tree on open.
 
 use serde_json::{Value, json};
 use std::process::Command;
@@ -63,6 +70,9 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    if std::env::args().nth(1).as_deref() == Some("integrity") {
+        return integrity::run().await;
+    }
     let n: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
@@ -276,4 +286,273 @@ async fn main() {
     }
     let _ = stop.send(());
     server.await.unwrap().unwrap();
+}
+
+mod integrity {
+    use super::{BATCH, PRODUCERS, event, percentile};
+    use serde_json::Value;
+    use std::path::Path;
+    use std::process::{Child, Command, Stdio};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    use trailscope::proof::SigningKey;
+    use trailscope::server::{ServerOptions, serve};
+    use trailscope::store::sqlite::TokenAdmin;
+    use trailscope::store::{Role, SqliteStore, Store};
+
+    const SAMPLES: usize = 1000;
+    const TREE: usize = 1_000_000;
+
+    fn uptime() -> String {
+        Command::new("uptime")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    }
+
+    struct Served(Child);
+    impl Drop for Served {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    /// Durable ingest of `n` events over HTTP into `bin serve` on a fresh database.
+    async fn ingest(bin: &str, n: usize, dir: &Path) -> f64 {
+        let db = dir.join(format!("{}.db", ulid::Ulid::new()));
+        let token = TokenAdmin::open(&db)
+            .unwrap()
+            .create(Role::Admin, "bench", None)
+            .unwrap()
+            .1;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let _server = Served(
+            Command::new(bin)
+                .args([
+                    "serve",
+                    "--db",
+                    db.to_str().unwrap(),
+                    "--listen",
+                    &format!("127.0.0.1:{port}"),
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("the binary starts"),
+        );
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "{bin} did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let url = format!("http://127.0.0.1:{port}");
+        let base_ms = chrono::Utc::now().timestamp_millis() - (n as i64) * 2_000 - 60_000;
+        let bodies: Vec<Vec<u8>> = (0..n.div_ceil(BATCH))
+            .map(|b| {
+                serde_json::to_vec(
+                    &(b * BATCH..((b + 1) * BATCH).min(n))
+                        .map(|i| event(i, base_ms))
+                        .collect::<Vec<_>>(),
+                )
+                .unwrap()
+            })
+            .collect();
+        let queue = Arc::new(std::sync::Mutex::new(bodies));
+        let http = reqwest::Client::new();
+        let started = Instant::now();
+        let mut producers = Vec::new();
+        for _ in 0..PRODUCERS {
+            let (http, url, token, queue) =
+                (http.clone(), url.clone(), token.clone(), queue.clone());
+            producers.push(tokio::spawn(async move {
+                loop {
+                    let Some(body) = queue.lock().unwrap().pop() else {
+                        break;
+                    };
+                    let r = http
+                        .post(format!("{url}/v1/events"))
+                        .bearer_auth(&token)
+                        .header("content-type", "application/json")
+                        .body(body)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status(), 201);
+                }
+            }));
+        }
+        for p in producers {
+            p.await.unwrap();
+        }
+        let rate = n as f64 / started.elapsed().as_secs_f64();
+        let _ = std::fs::remove_file(&db);
+        rate
+    }
+
+    /// `TREE` entries appended through the store (no HTTP: this part measures reads).
+    fn fill(db: &Path) {
+        let store = SqliteStore::open(db).unwrap();
+        let now = chrono::Utc::now();
+        let base_ms = now.timestamp_millis() - (TREE as i64) * 2_000 - 60_000;
+        let t = Instant::now();
+        for b in 0..TREE.div_ceil(BATCH) {
+            let events = (b * BATCH..((b + 1) * BATCH).min(TREE))
+                .map(|i| trailscope::model::validate_event(event(i, base_ms), now).unwrap())
+                .collect();
+            store.append("bench", events).unwrap();
+        }
+        println!(
+            "filled {TREE} entries through the store in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        store.close();
+    }
+
+    async fn latency(http: &reqwest::Client, token: &str, urls: Vec<String>) -> (f64, f64) {
+        let mut samples = Vec::with_capacity(urls.len());
+        for u in urls {
+            let t = Instant::now();
+            let r = http.get(&u).bearer_auth(token).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{u}");
+            let _: Value = r.json().await.unwrap();
+            samples.push(t.elapsed());
+        }
+        samples.sort();
+        (percentile(&samples, 0.5), percentile(&samples, 0.99))
+    }
+
+    pub async fn run() {
+        let arg = |i: usize| std::env::args().nth(i);
+        let n: usize = arg(2).and_then(|a| a.parse().ok()).unwrap_or(200_000);
+        let rounds: usize = arg(3).and_then(|a| a.parse().ok()).unwrap_or(2);
+        let new_bin = arg(4).expect("NEW_BIN: this build's trailscope binary");
+        let old_bin = arg(5);
+        let dir = tempfile::tempdir().unwrap();
+        println!("machine: {}", uptime());
+        for round in 1..=rounds {
+            if let Some(old) = &old_bin {
+                let r = ingest(old, n, dir.path()).await;
+                println!(
+                    "round {round}: before the tree: {n} events, {r:.0} events/s ({})",
+                    uptime()
+                );
+            }
+            let r = ingest(&new_bin, n, dir.path()).await;
+            println!(
+                "round {round}: with the tree:   {n} events, {r:.0} events/s ({})",
+                uptime()
+            );
+        }
+
+        let db = dir.path().join("tree.db");
+        let token = TokenAdmin::open(&db)
+            .unwrap()
+            .create(Role::Admin, "bench", None)
+            .unwrap()
+            .1;
+        fill(&db);
+        let key = SigningKey::generate();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let options = ServerOptions {
+            signing_key: Some(key.clone()),
+            ..ServerOptions::default()
+        };
+        let server = tokio::spawn(serve(store.clone(), options, listener, async {
+            let _ = stopped.await;
+        }));
+        let http = reqwest::Client::new();
+        let t = Instant::now();
+        let r = http
+            .get(format!("{url}/v1/checkpoint"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        println!(
+            "\nfirst GET /v1/checkpoint at {TREE} (signs one): {:.2} ms ({})",
+            t.elapsed().as_secs_f64() * 1000.0,
+            uptime()
+        );
+        let (p50, p99) =
+            latency(&http, &token, vec![format!("{url}/v1/checkpoint"); SAMPLES]).await;
+        println!(
+            "GET /v1/checkpoint (already signed), {SAMPLES} samples: p50 {p50:.2} ms, p99 {p99:.2} ms"
+        );
+        let mut h = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            h ^= h << 13;
+            h ^= h >> 7;
+            h ^= h << 17;
+            h
+        };
+        let urls = (0..SAMPLES)
+            .map(|_| {
+                format!(
+                    "{url}/v1/proof/inclusion?seq={}&size={TREE}",
+                    1 + next() % TREE as u64
+                )
+            })
+            .collect();
+        let (p50, p99) = latency(&http, &token, urls).await;
+        println!(
+            "GET /v1/proof/inclusion at size {TREE}, random seq: p50 {p50:.2} ms, p99 {p99:.2} ms"
+        );
+        let urls = (0..SAMPLES)
+            .map(|_| {
+                format!(
+                    "{url}/v1/proof/consistency?from={}&to={TREE}",
+                    1 + next() % TREE as u64
+                )
+            })
+            .collect();
+        let (p50, p99) = latency(&http, &token, urls).await;
+        println!(
+            "GET /v1/proof/consistency to {TREE}, random from: p50 {p50:.2} ms, p99 {p99:.2} ms"
+        );
+        let t = Instant::now();
+        let r: Value = http
+            .get(format!("{url}/v1/verify"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(r["ok"], true, "{r}");
+        println!(
+            "GET /v1/verify at {TREE} (chain + tree + {} checkpoint): {:.1} s ({})",
+            r["checkpoints"],
+            t.elapsed().as_secs_f64(),
+            uptime()
+        );
+        let _ = stop.send(());
+        server.await.unwrap().unwrap();
+        drop(store);
+
+        // A database from before the tree: drop it and time the rebuild on open.
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch("DROP TABLE tree_rows; DROP TABLE trees; DROP TABLE checkpoints; PRAGMA user_version = 2;")
+            .unwrap();
+        drop(c);
+        let t = Instant::now();
+        let store = SqliteStore::open(&db).unwrap();
+        // The checkpoint waits in the writer's queue behind the build.
+        let signed = store.checkpoint("bench", &key).unwrap();
+        assert_eq!(signed.size, TREE as u64);
+        println!(
+            "opening a database of {TREE} entries from before the tree: tree built in {:.1} s ({})",
+            t.elapsed().as_secs_f64(),
+            uptime()
+        );
+    }
 }

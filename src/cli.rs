@@ -54,8 +54,12 @@ pub enum Command {
     /// Print matching entries as they arrive, one line each, resuming after a dropped
     /// connection without loss; Ctrl-C or a closed pipe ends it.
     Tail(TailArgs),
-    /// Ask the server to walk the hash chain; exit 1 if it is broken (auditor or admin).
-    Verify(RemoteArgs),
+    /// Ask the server to walk the hash chain and the Merkle tree and check every signed
+    /// checkpoint; exit 1 if anything no longer matches (auditor or admin).
+    Verify(VerifyArgs),
+    /// The checkpoint signing key.
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Run the retention prune of the token's tenant now (admin).
     Prune(RemoteArgs),
     /// Replace a person's name, email, ip and user agent with a pseudonym in every entry (admin).
@@ -101,6 +105,32 @@ pub struct ServeArgs {
     /// A server config file (TOML, see config.example.toml); flags override it.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// The Ed25519 key that signs checkpoints, kept outside the database; created (mode 0600)
+    /// on first start [default: <db>.key].
+    #[arg(long, env = "TRAILSCOPE_SIGNING_KEY")]
+    pub signing_key: Option<PathBuf>,
+}
+
+/// `trailscope key …`.
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Print the verifier key (the public half) that auditors and witnesses pin.
+    Show {
+        /// The signing key file (what `serve --signing-key` uses, by default <db>.key).
+        #[arg(long)]
+        signing_key: PathBuf,
+    },
+}
+
+/// `trailscope verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    /// The verifier key to check every checkpoint's signature with (what `trailscope key show`
+    /// printed), instead of trusting the server's own.
+    #[arg(long)]
+    pub key: Option<String>,
 }
 
 /// `trailscope token …`.

@@ -67,11 +67,19 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     retention
         .check()
         .map_err(|e| anyhow!("{e} (in [retention] of the config file)"))?;
+    let key_path = args
+        .signing_key
+        .unwrap_or_else(|| crate::keyfile::default_path(&db));
+    let (key, created) = crate::keyfile::load_or_create(&key_path)?;
+    if created {
+        tracing::info!(path = %key_path.display(), "created a new checkpoint signing key");
+    }
     let options = ServerOptions {
         allow,
         evidence: file.evidence,
         retention,
         schedule_prune: true,
+        signing_key: Some(key),
     };
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db)?);
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -82,6 +90,17 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!("stopped cleanly");
         Ok(())
     })
+}
+
+/// `trailscope key show`: the verifier key to pin.
+pub fn key(cmd: crate::cli::KeyCommand) -> anyhow::Result<()> {
+    match cmd {
+        crate::cli::KeyCommand::Show { signing_key } => {
+            let key = crate::keyfile::load(&signing_key)?;
+            println!("{}", key.verifier());
+        }
+    }
+    Ok(())
 }
 
 /// `trailscope token create|list|revoke`.

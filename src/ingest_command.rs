@@ -71,37 +71,59 @@ pub fn ingest(remote: RemoteArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `trailscope verify`: the server walks the chain; exit 1 when it is broken.
-pub fn verify(remote: RemoteArgs) -> anyhow::Result<()> {
-    let (server, token) = crate::export_command::resolve_remote(&remote)?;
+/// `trailscope verify`: the server walks the chain and the tree and checks every checkpoint
+/// (with the pinned key when given); exit 1 when anything no longer matches.
+pub fn verify(args: crate::cli::VerifyArgs) -> anyhow::Result<()> {
+    let key = match &args.key {
+        Some(k) => Some(
+            crate::proof::VerifierKey::parse(k)
+                .map_err(|e| crate::tui_command::UsageError(format!("--key: {e}")))?,
+        ),
+        None => None,
+    };
+    let (server, token) = crate::export_command::resolve_remote(&args.remote)?;
     let client = Client::new(&server, &token)?;
     let report = crate::commands::runtime()?
-        .block_on(client.verify())
+        .block_on(client.verify(key.as_ref().map(|k| k.as_str())))
         .map_err(|e| anyhow!("{e}; {}", e.advice()))?;
     let from = report
         .from_seq
         .map(|s| format!(" from seq {s} (the chain's anchor after a prune)"))
         .unwrap_or_default();
+    let signed = match (&report.verifier_key, report.checkpoints) {
+        (_, 0) => "; no checkpoint signed yet".to_string(),
+        (Some(k), n) => format!("; {n} checkpoints signed by {}", crate::text::inert(k)),
+        (None, n) => format!("; {n} checkpoints (signatures not checked: no key)"),
+    };
     if report.ok {
         let head = report
             .head
             .map(|h| format!("; head seq {} hash {}", h.seq, h.hash))
             .unwrap_or_default();
         println!(
-            "the chain is intact: {} entries checked{from}{head}",
-            report.checked
+            "the chain is intact: {} entries checked{from}{head}; tree of {} entries{signed}",
+            report.checked, report.tree_size
         );
-        Ok(())
-    } else {
-        Err(anyhow!(
-            "the chain is broken at seq {} ({}): {} entries before it check out{from}",
-            report.first_bad_seq.unwrap_or_default(),
-            report
-                .reason
-                .as_deref()
-                .unwrap_or("unknown reason")
-                .replace('_', " "),
-            report.checked
-        ))
+        return Ok(());
     }
+    for p in &report.problems {
+        println!("MISMATCH: {}", crate::text::inert(p));
+    }
+    let at = report
+        .first_bad_seq
+        .map(|s| format!(" at seq {s}"))
+        .unwrap_or_default();
+    let checkpoint = report
+        .first_bad_checkpoint
+        .map(|c| format!("; the earliest checkpoint that no longer holds is {c}"))
+        .unwrap_or_default();
+    Err(anyhow!(
+        "the log no longer matches{at} ({}): {} entries before it check out{from}{checkpoint}",
+        report
+            .reason
+            .as_deref()
+            .unwrap_or("unknown reason")
+            .replace('_', " "),
+        report.checked
+    ))
 }

@@ -194,7 +194,7 @@ pub fn tui(args: TuiArgs) -> anyhow::Result<()> {
 /// within a moment: each batch is in time order, and seqs run backwards across batches, as
 /// after a backfill. The footer shows progress; the table and count follow each batch.
 pub fn demo() -> anyhow::Result<()> {
-    use crate::server::{Allowlist, serve};
+    use crate::server::serve;
     use crate::store::sqlite::TokenAdmin;
     use crate::store::{Role, SqliteStore, Store};
     use crate::tui::Action;
@@ -246,7 +246,12 @@ pub fn demo() -> anyhow::Result<()> {
             .context("cannot listen on a loopback port")?;
         let url = format!("http://{}", listener.local_addr()?);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(serve(store, Allowlist::default(), listener, async move {
+        // The demo's log lives as long as the process, and so does the key that signs it.
+        let options = crate::server::ServerOptions {
+            signing_key: Some(crate::proof::SigningKey::generate()),
+            ..crate::server::ServerOptions::default()
+        };
+        let server = tokio::spawn(serve(store, options, listener, async move {
             let _ = stopped.await;
         }));
         let mut resolved = resolve(&TuiArgs {

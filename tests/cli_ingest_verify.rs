@@ -123,7 +123,7 @@ async fn verify_exits_1_and_names_the_seq_when_the_chain_is_broken() {
     let err = text(&out.stderr);
     assert!(
         err.contains(
-            "the chain is broken at seq 13 (hash mismatch): 12 entries before it check out"
+            "the log no longer matches at seq 13 (hash mismatch): 12 entries before it check out"
         ),
         "{err}"
     );

@@ -35,7 +35,7 @@ fn refs(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-const ROUTES: [(&str, &str); 16] = [
+const ROUTES: [(&str, &str); 19] = [
     ("/v1/events", "post"),
     ("/v1/export", "get"),
     ("/v1/evidence-packs", "post"),
@@ -48,6 +48,9 @@ const ROUTES: [(&str, &str); 16] = [
     ("/v1/facets/{field}", "get"),
     ("/v1/stats", "get"),
     ("/v1/verify", "get"),
+    ("/v1/checkpoint", "get"),
+    ("/v1/proof/inclusion", "get"),
+    ("/v1/proof/consistency", "get"),
     ("/v1/stream", "get"),
     ("/healthz", "get"),
     ("/metrics", "get"),
@@ -231,6 +234,12 @@ async fn the_server_serves_it_and_answers_every_documented_route() {
         if path == "/v1/export" {
             // Its JSON form is the one with a schema to check.
             url.push_str("?format=json");
+        }
+        // The proofs need sizes; the log holds one entry.
+        match path.as_str() {
+            "/v1/proof/inclusion" => url.push_str("?seq=1&size=1"),
+            "/v1/proof/consistency" => url.push_str("?from=1&to=1"),
+            _ => {}
         }
         // Admin: it may read everything an auditor may, and the retention settings.
         let r = s

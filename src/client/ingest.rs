@@ -49,8 +49,11 @@ impl Client {
         })
     }
 
-    /// `GET /v1/verify`.
-    pub async fn verify(&self) -> Result<VerifyReport, ClientError> {
-        self.get("/v1/verify", &[]).await
+    /// `GET /v1/verify`; with `key`, the server checks every checkpoint's signature with it.
+    pub async fn verify(&self, key: Option<&str>) -> Result<VerifyReport, ClientError> {
+        match key {
+            Some(k) => self.get("/v1/verify", &[("key", k.to_string())]).await,
+            None => self.get("/v1/verify", &[]).await,
+        }
     }
 }

@@ -4,6 +4,7 @@ mod cursor;
 pub mod details;
 mod error;
 mod event;
+mod integrity;
 mod matches;
 mod query;
 mod query_lang;
@@ -19,6 +20,7 @@ pub use event::{
     Actor, ActorType, AppendResponse, Appended, Entry, Kind, NewEvent, Outcome, Page, Target,
     is_pseudonym,
 };
+pub use integrity::{ConsistencyProof, InclusionProof, SignedCheckpoint};
 pub use query::{
     ChainHead, FacetField, FacetValue, Facets, PruneReport, PseudonymReport, Query, Retention,
     Stats, StatsBucket, VerifyReport,

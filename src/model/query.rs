@@ -239,7 +239,7 @@ pub struct ChainHead {
 }
 
 /// The body of `GET /v1/verify`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyReport {
     pub ok: bool,
     pub checked: u64,
@@ -247,13 +247,30 @@ pub struct VerifyReport {
     pub head: Option<ChainHead>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_bad_seq: Option<u64>,
-    /// `hash_mismatch`, `gap` or `reordered`.
+    /// `hash_mismatch`, `gap`, `reordered`, `leaf_mismatch`, `tree_mismatch`, `missing_tail`,
+    /// `checkpoint_mismatch`, `bad_signature`, `unrecorded_prune`, `unrecorded_pseudonym`,
+    /// `schema_changed` or `permit_open`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// The first seq verified, when retention has pruned the chain's beginning (it then starts
     /// from the anchor: the last pruned entry's hash).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_seq: Option<u64>,
+    /// Leaves in the Merkle tree (every entry ever appended, pruned ones included).
+    #[serde(default)]
+    pub tree_size: u64,
+    /// Signed checkpoints whose signature and root were checked.
+    #[serde(default)]
+    pub checkpoints: u64,
+    /// The size of the earliest signed checkpoint that no longer holds for the log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_bad_checkpoint: Option<u64>,
+    /// The verifier key the checkpoints' signatures were checked with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verifier_key: Option<String>,
+    /// Every finding, one sentence each, in seq order; empty when `ok`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
 }
 
 /// The body of `GET /v1/retention`.

@@ -22,6 +22,12 @@ impl From<StoreError> for Failure {
             StoreError::Closed => Failure(ApiError::internal(
                 "the server is shutting down; retry in a moment",
             )),
+            StoreError::NotFound(why) => Failure(ApiError::not_found(why)),
+            StoreError::BadRequest(why) => Failure(ApiError::invalid_query(why)),
+            StoreError::Tampered(why) => {
+                tracing::error!("integrity: {why}");
+                Failure(ApiError::internal(why))
+            }
             other => {
                 tracing::error!("store error: {other}");
                 Failure(ApiError::internal(

@@ -187,10 +187,18 @@ pub async fn get(
     caller.require_reader("read events")?;
     let tenant = caller.tenant().to_string();
     let lookup = id.clone();
-    match blocking(&state, move |s| s.get(&tenant, &lookup)).await? {
+    // A decimal seq (`/v1/events/4411`) as well as an id: ULIDs never are all digits.
+    let by_seq = (!id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| id.parse::<u64>().ok())
+        .flatten();
+    let found = match by_seq {
+        Some(seq) => blocking(&state, move |s| s.get_seq(&tenant, seq)).await?,
+        None => blocking(&state, move |s| s.get(&tenant, &lookup)).await?,
+    };
+    match found {
         Some(entry) => Ok(Json(entry).into_response()),
         None => Err(ApiError::not_found(format!(
-            "no entry has the id `{}`",
+            "no entry has the id or seq `{}`",
             id.chars().take(64).collect::<String>()
         ))
         .into()),

@@ -10,6 +10,7 @@ mod gdpr;
 mod hub;
 mod metrics;
 mod params;
+mod proofs;
 mod reads;
 pub mod retention;
 pub mod schedule;
@@ -17,6 +18,7 @@ mod stream;
 
 use crate::export::evidence::PackKinds;
 use crate::model::{ApiError, ErrorCode};
+use crate::proof::SigningKey;
 use crate::store::{Store, StoreError};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
@@ -45,6 +47,8 @@ pub struct AppState {
     hub: Arc<hub::Hub>,
     /// Turns true when the server shuts down, so open streams end and shutdown can finish.
     shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Signs checkpoints; kept outside the database (`serve --signing-key`).
+    key: Option<Arc<SigningKey>>,
 }
 
 /// How a server is set up beyond its store.
@@ -57,6 +61,8 @@ pub struct ServerOptions {
     pub retention: RetentionConfig,
     /// Run the daily prune (off in tests, which drive it with their own clock).
     pub schedule_prune: bool,
+    /// The checkpoint signing key; without one the server signs no checkpoints.
+    pub signing_key: Option<SigningKey>,
 }
 
 impl From<Allowlist> for ServerOptions {
@@ -117,6 +123,7 @@ fn build_router(
         retention: Arc::new(options.retention),
         hub: Arc::default(),
         shutdown,
+        key: options.signing_key.map(Arc::new),
     };
     Router::new()
         .route("/v1/events", get(events::list).post(events::post))
@@ -130,6 +137,9 @@ fn build_router(
         .route("/v1/facets/{field}", get(reads::facets))
         .route("/v1/stats", get(reads::stats))
         .route("/v1/verify", get(reads::verify))
+        .route("/v1/checkpoint", get(proofs::checkpoint))
+        .route("/v1/proof/inclusion", get(proofs::inclusion))
+        .route("/v1/proof/consistency", get(proofs::consistency))
         .route("/v1/stream", get(stream::stream))
         .route("/v1/export", get(export::export))
         .route("/v1/evidence-packs", axum::routing::post(evidence::create))
@@ -189,6 +199,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let options = options.into();
+    if let Some(key) = &options.signing_key {
+        tracing::info!(verifier_key = %key.verifier(), "checkpoints are signed; auditors pin this verifier key");
+    }
+    check_schema(&store).await;
     if options.schedule_prune {
         match options.retention.check() {
             Ok(at) => {
@@ -221,6 +235,46 @@ pub async fn serve(
         .await
         .ok();
     result
+}
+
+/// What was changed in the schema behind trailscope's back is said loudly at start and recorded
+/// in every tenant's log; nothing is recreated, so `verify` keeps showing what was found.
+async fn check_schema(store: &Arc<dyn Store>) {
+    let found = on_store(store, |s| {
+        let problems = s.schema_tampering()?;
+        if problems.is_empty() {
+            return Ok(problems);
+        }
+        for tenant in s.tenants()? {
+            let event = crate::model::NewEvent {
+                action: "integrity.schema_changed".into(),
+                kind: Some(crate::model::Kind::Other),
+                channel: Some("security".into()),
+                outcome: Some(crate::model::Outcome::Failure),
+                description: Some(format!(
+                    "At start the server found the database's append-only guarantees changed outside trailscope: {}",
+                    problems.join("; ")
+                )),
+                details: Some(serde_json::json!({ "problems": problems }).into()),
+                ..crate::model::NewEvent::default()
+            };
+            if let Err(e) = s.append(&tenant, vec![event]) {
+                tracing::error!("could not record the schema change in tenant {tenant}: {e}");
+            }
+        }
+        Ok(problems)
+    })
+    .await;
+    match found {
+        Ok(problems) => {
+            for p in &problems {
+                tracing::error!(
+                    "INTEGRITY: the database was changed outside trailscope: {p}; nothing was recreated, `trailscope verify` reports it"
+                );
+            }
+        }
+        Err(e) => tracing::error!("INTEGRITY: the schema could not be checked at start: {e}"),
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -5,6 +5,7 @@ use super::auth::Caller;
 use super::error::Failure;
 use super::{AppState, blocking, params};
 use crate::model::{ApiError, FacetField};
+use crate::proof::VerifierKey;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
@@ -51,22 +52,31 @@ pub async fn stats(
     Ok(Json(stats).into_response())
 }
 
-/// Walks the caller's tenant's hash chain.
+/// Walks the caller's tenant's chain and tree and checks every checkpoint: with the key given
+/// as `?key=<verifier key>` (pinned by the caller), else with the server's own.
 pub async fn verify(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Failure> {
     caller.require_reader("verify the chain")?;
-    if let Some((key, _)) = params::pairs(raw.as_deref()).into_iter().next() {
+    let pairs = params::pairs(raw.as_deref());
+    if let Some((key, _)) = pairs.iter().find(|(k, _)| k != "key") {
         return Err(ApiError::invalid_query(format!(
-            "verify takes no parameters; `{}` is not one",
+            "verify takes only `key` (a verifier key to check the checkpoints with); `{}` is not a parameter",
             key.chars().take(40).collect::<String>()
         ))
-        .with_field(key)
+        .with_field(key.clone())
         .into());
     }
+    let key = match params::text(&pairs, "key") {
+        Some(text) => Some(
+            VerifierKey::parse(text)
+                .map_err(|e| ApiError::invalid_query(e.to_string()).with_field("key"))?,
+        ),
+        None => state.key.as_ref().map(|k| k.verifier().clone()),
+    };
     let tenant = caller.tenant().to_string();
-    let report = blocking(&state, move |s| s.verify(&tenant)).await?;
+    let report = blocking(&state, move |s| s.verify(&tenant, key.as_ref())).await?;
     Ok(Json(report).into_response())
 }

@@ -205,6 +205,7 @@ where
         first_bad_seq: Some(seq),
         reason: Some(reason.to_string()),
         from_seq: (anchor.0 > 0).then_some(anchor.0 + 1),
+        ..VerifyReport::default()
     };
     for row in rows {
         let (entry, commitments) = row?;
@@ -256,5 +257,6 @@ where
         first_bad_seq: None,
         reason: None,
         from_seq: (anchor.0 > 0).then_some(anchor.0 + 1),
+        ..VerifyReport::default()
     })
 }

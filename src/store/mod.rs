@@ -7,9 +7,10 @@ mod tokens;
 pub mod union;
 
 use crate::model::{
-    Appended, ChainHead, Cursor, Entry, FacetField, Facets, NewEvent, Order, Page, PruneReport,
-    Query, Stats, VerifyReport,
+    Appended, ChainHead, ConsistencyProof, Cursor, Entry, FacetField, Facets, InclusionProof,
+    NewEvent, Order, Page, PruneReport, Query, SignedCheckpoint, Stats, VerifyReport,
 };
+use crate::proof::{SigningKey, VerifierKey};
 use chrono::{DateTime, Utc};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -27,6 +28,15 @@ pub enum StoreError {
     Invalid(String),
     #[error("could not open the database: {0}")]
     Open(String),
+    /// What was asked for is not there (a seq, a tree size beyond the log).
+    #[error("{0}")]
+    NotFound(String),
+    /// The request does not make sense (a seq outside the tree size it names).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The database no longer matches what was signed: the store refuses rather than bless it.
+    #[error("{0}")]
+    Tampered(String),
 }
 
 /// Whose personal data to pseudonymise.
@@ -150,6 +160,8 @@ pub trait Store: Send + Sync + 'static {
     fn commits(&self) -> tokio::sync::watch::Receiver<u64>;
     /// One entry by id.
     fn get(&self, tenant: &str, id: &str) -> Result<Option<Entry>, StoreError>;
+    /// One entry by seq.
+    fn get_seq(&self, tenant: &str, seq: u64) -> Result<Option<Entry>, StoreError>;
     /// The values of `field` under `query` (the field's own terms left out), most frequent first.
     fn facets(
         &self,
@@ -197,8 +209,30 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<crate::model::PseudonymReport, StoreError>;
     /// Every tenant that has entries.
     fn tenants(&self) -> Result<Vec<String>, StoreError>;
-    /// Walks the tenant's hash chain.
-    fn verify(&self, tenant: &str) -> Result<VerifyReport, StoreError>;
+    /// Walks the tenant's hash chain and Merkle tree, checks every stored checkpoint (its
+    /// signature with `key` when given), the append-only triggers and that no maintenance
+    /// permit is lying open, and names the earliest seq and checkpoint that no longer match.
+    fn verify(&self, tenant: &str, key: Option<&VerifierKey>) -> Result<VerifyReport, StoreError>;
+    /// The newest signed checkpoint of the tenant's tree; signs one with `key` if the tree grew
+    /// since the last (and only if the tree provably extends it).
+    fn checkpoint(&self, tenant: &str, key: &SigningKey) -> Result<SignedCheckpoint, StoreError>;
+    /// Proof that entry `seq` is in the tree of `size` leaves.
+    fn inclusion_proof(
+        &self,
+        tenant: &str,
+        seq: u64,
+        size: u64,
+    ) -> Result<InclusionProof, StoreError>;
+    /// Proof that the tree of `from` leaves is a prefix of the tree of `to` leaves.
+    fn consistency_proof(
+        &self,
+        tenant: &str,
+        from: u64,
+        to: u64,
+    ) -> Result<ConsistencyProof, StoreError>;
+    /// What was changed in the schema behind trailscope's back (triggers dropped or replaced, a
+    /// maintenance permit left open), one sentence each; empty when nothing was.
+    fn schema_tampering(&self) -> Result<Vec<String>, StoreError>;
     /// Looks a bearer token up by the hash of its secret; revoked tokens are not found.
     fn authenticate(&self, secret_hash: &str) -> Result<Option<TokenRecord>, StoreError>;
     /// The writer's counters.

@@ -7,6 +7,7 @@ pub mod tmux;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
+use trailscope::proof::SigningKey;
 use trailscope::server::{Allowlist, ServerOptions, serve};
 use trailscope::store::sqlite::TokenAdmin;
 use trailscope::store::{Role, SqliteStore, Store};
@@ -20,6 +21,8 @@ pub struct TestServer {
     pub http: reqwest::Client,
     /// The server's own store, for what a test drives directly (a prune at a chosen time).
     pub store: Arc<dyn Store>,
+    /// The key the server signs checkpoints with (made fresh for each test server).
+    pub key: SigningKey,
     pub dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -45,7 +48,11 @@ impl TestServer {
         TestServer::start_in(dir, Allowlist::default().into()).await
     }
 
-    async fn start_in(dir: tempfile::TempDir, options: ServerOptions) -> TestServer {
+    async fn start_in(dir: tempfile::TempDir, mut options: ServerOptions) -> TestServer {
+        let key = options
+            .signing_key
+            .get_or_insert_with(SigningKey::generate)
+            .clone();
         let db = dir.path().join("audit.db");
         let admin_db = TokenAdmin::open(&db).unwrap();
         let token = |role| admin_db.create(role, "acme", None).unwrap().1;
@@ -74,6 +81,7 @@ impl TestServer {
             writer,
             http: reqwest::Client::new(),
             store: shared,
+            key,
             dir,
             stop: Some(stop),
             task: Some(task),

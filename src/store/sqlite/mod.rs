@@ -8,13 +8,16 @@ mod row;
 mod schema;
 mod sql;
 mod token_admin;
+mod tree;
+mod verify;
 mod writer;
 
 use crate::model::{
-    Appended, ChainHead, Cursor, Entry, FacetField, FacetValue, Facets, NewEvent, Page,
-    PruneReport, Query, Stats, StatsBucket, VerifyReport, from_millis,
+    Appended, ChainHead, ConsistencyProof, Cursor, Entry, FacetField, FacetValue, Facets,
+    InclusionProof, NewEvent, Page, PruneReport, Query, SignedCheckpoint, Stats, StatsBucket,
+    VerifyReport, from_millis,
 };
-use crate::store::chain::{self, GENESIS};
+use crate::proof::{SigningKey, VerifierKey};
 use crate::store::{PageRequest, Role, Store, StoreError, TokenRecord, WriterStats};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -269,6 +272,21 @@ impl Store for SqliteStore {
         self.commits.clone()
     }
 
+    fn get_seq(&self, tenant: &str, seq: u64) -> Result<Option<Entry>, StoreError> {
+        let Ok(seq) = i64::try_from(seq) else {
+            return Ok(None);
+        };
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {} FROM entries WHERE tenant = ?1 AND seq = ?2",
+                row::COLUMNS
+            ))?;
+            Ok(stmt
+                .query_row(params![tenant, seq], row::entry_from_row)
+                .optional()?)
+        })
+    }
+
     fn get(&self, tenant: &str, id: &str) -> Result<Option<Entry>, StoreError> {
         self.with_reader(|conn| {
             let mut stmt = conn.prepare_cached(&format!(
@@ -373,29 +391,69 @@ impl Store for SqliteStore {
         })
     }
 
-    fn verify(&self, tenant: &str) -> Result<VerifyReport, StoreError> {
+    fn verify(&self, tenant: &str, key: Option<&VerifierKey>) -> Result<VerifyReport, StoreError> {
         self.with_reader(|conn| {
-            let head = conn
-                .prepare_cached("SELECT seq, hash FROM chain_heads WHERE tenant = ?1")?
-                .query_row([tenant], |r| {
-                    Ok(ChainHead {
-                        seq: r.get::<_, i64>(0)? as u64,
-                        hash: r.get(1)?,
-                    })
-                })
-                .optional()?;
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {} FROM entries WHERE tenant = ?1 ORDER BY seq",
-                row::COLUMNS
-            ))?;
-            let rows = stmt.query_map([tenant], row::from_row)?;
-            let anchor: Option<(i64, String)> = conn
-                .prepare_cached("SELECT seq, hash FROM chain_anchors WHERE tenant = ?1")?
-                .query_row([tenant], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            let (seq, hash) = anchor.unwrap_or((0, GENESIS.to_string()));
-            Ok(chain::verify(rows, (seq as u64, &hash), head.as_ref())?)
+            // One snapshot for the whole walk: the chain, the tree and the checkpoints agree.
+            let tx = conn.unchecked_transaction()?;
+            let report = verify::run(&tx, tenant, key);
+            drop(tx);
+            report
         })
+    }
+
+    fn checkpoint(&self, tenant: &str, key: &SigningKey) -> Result<SignedCheckpoint, StoreError> {
+        // Most calls find the newest checkpoint already covers the tree: no need to queue
+        // behind the writer for that.
+        let current = self.with_reader(|conn| {
+            let (_, size) = tree::extent(conn, tenant)?;
+            Ok(tree::latest_checkpoint(conn, tenant)?.filter(|(s, _)| *s == size && size > 0))
+        })?;
+        if let Some((size, note)) = current
+            && let Ok(c) = key.verifier().open(&note)
+            && c.size == size
+        {
+            return Ok(SignedCheckpoint {
+                size,
+                root: crate::proof::encode_hash(&c.root),
+                checkpoint: note,
+                verifier_key: key.verifier().to_string(),
+            });
+        }
+        self.submit(|reply| {
+            writer::Work::Checkpoint(Box::new(tree::CheckpointJob {
+                tenant: tenant.to_string(),
+                key: key.clone(),
+                reply,
+            }))
+        })
+    }
+
+    fn inclusion_proof(
+        &self,
+        tenant: &str,
+        seq: u64,
+        size: u64,
+    ) -> Result<InclusionProof, StoreError> {
+        self.with_reader(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            tree::inclusion(&tx, tenant, seq, size)
+        })
+    }
+
+    fn consistency_proof(
+        &self,
+        tenant: &str,
+        from: u64,
+        to: u64,
+    ) -> Result<ConsistencyProof, StoreError> {
+        self.with_reader(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            tree::consistency(&tx, tenant, from, to)
+        })
+    }
+
+    fn schema_tampering(&self) -> Result<Vec<String>, StoreError> {
+        self.with_reader(|conn| Ok(schema::tampering(conn)?))
     }
 
     fn authenticate(&self, secret_hash: &str) -> Result<Option<TokenRecord>, StoreError> {

@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes; older files are migrated forward on open.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS entries (
@@ -113,6 +113,47 @@ CREATE TABLE IF NOT EXISTS actions (
     PRIMARY KEY (tenant, action)
 ) WITHOUT ROWID;
 
+-- The Merkle tree over each tenant's entry hashes (RFC 6962), kept by the writer in the same
+-- transaction as the entries. One row per leaf: the hashes that leaf's append stored (its leaf
+-- hash, then the root of each perfect subtree it completes), 32 bytes each, so a root or a proof
+-- at any size is a few primary-key reads. Rows outlive prune: old checkpoints stay provable.
+CREATE TABLE IF NOT EXISTS tree_rows (
+    tenant TEXT    NOT NULL,
+    leaf   INTEGER NOT NULL,   -- 0-based: seq - trees.first_seq
+    hashes BLOB    NOT NULL,
+    PRIMARY KEY (tenant, leaf)
+) WITHOUT ROWID;
+
+-- The seq of each tenant's first leaf: 1, or, for a log that was pruned before it had a tree,
+-- the first seq left when the tree was built.
+CREATE TABLE IF NOT EXISTS trees (
+    tenant    TEXT PRIMARY KEY,
+    first_seq INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Every checkpoint ever signed (C2SP signed notes), kept so verify can check them all.
+CREATE TABLE IF NOT EXISTS checkpoints (
+    tenant     TEXT    NOT NULL,
+    size       INTEGER NOT NULL,
+    note       TEXT    NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant, size)
+) WITHOUT ROWID;
+
+-- The tree and the checkpoints have no door at all: nothing in trailscope changes or removes them.
+CREATE TRIGGER IF NOT EXISTS tree_rows_no_update BEFORE UPDATE ON tree_rows
+BEGIN SELECT RAISE(ABORT, 'the Merkle tree is append-only: UPDATE is refused'); END;
+CREATE TRIGGER IF NOT EXISTS tree_rows_no_delete BEFORE DELETE ON tree_rows
+BEGIN SELECT RAISE(ABORT, 'the Merkle tree is append-only: DELETE is refused'); END;
+CREATE TRIGGER IF NOT EXISTS trees_no_update BEFORE UPDATE ON trees
+BEGIN SELECT RAISE(ABORT, 'the Merkle tree is append-only: UPDATE is refused'); END;
+CREATE TRIGGER IF NOT EXISTS trees_no_delete BEFORE DELETE ON trees
+BEGIN SELECT RAISE(ABORT, 'the Merkle tree is append-only: DELETE is refused'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoints_no_update BEFORE UPDATE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: UPDATE is refused'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: DELETE is refused'); END;
+
 CREATE TABLE IF NOT EXISTS tokens (
     id          TEXT PRIMARY KEY,
     secret_hash TEXT NOT NULL UNIQUE,
@@ -148,9 +189,15 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version < SCHEMA_VERSION {
-        // Version 2 gave the triggers their maintenance permits.
+        // Version 2 gave the triggers their maintenance permits; version 3 added the Merkle
+        // tree and the checkpoints (the writer builds the tree of existing entries at start).
+        let drop_old = if version < 2 {
+            "DROP TRIGGER IF EXISTS entries_no_update; DROP TRIGGER IF EXISTS entries_no_delete;"
+        } else {
+            ""
+        };
         let migrated = conn
-            .execute_batch("DROP TRIGGER IF EXISTS entries_no_update; DROP TRIGGER IF EXISTS entries_no_delete;")
+            .execute_batch(drop_old)
             .and_then(|()| conn.execute_batch(SCHEMA))
             .and_then(|()| conn.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}")));
         if let Err(e) = migrated {
@@ -159,4 +206,50 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         }
     }
     conn.execute_batch("COMMIT")
+}
+
+/// The append-only triggers as this build creates them, by name.
+fn expected_triggers() -> rusqlite::Result<Vec<(String, String)>> {
+    let mem = Connection::open_in_memory()?;
+    mem.execute_batch(SCHEMA)?;
+    triggers(&mem)
+}
+
+fn triggers(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> {
+    let mut stmt =
+        conn.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// What was changed in the schema outside trailscope: a trigger dropped, replaced or added, or a
+/// maintenance permit left in the table (the store never commits one). One sentence each.
+pub fn tampering(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let expected = expected_triggers()?;
+    let found = triggers(conn)?;
+    let mut problems = Vec::new();
+    for (name, sql) in &expected {
+        match found.iter().find(|(n, _)| n == name) {
+            None => problems.push(format!("the append-only trigger {name} is missing")),
+            Some((_, s)) if s != sql => {
+                problems.push(format!("the append-only trigger {name} was replaced"))
+            }
+            Some(_) => {}
+        }
+    }
+    for (name, _) in &found {
+        if !expected.iter().any(|(n, _)| n == name) {
+            problems.push(format!(
+                "a trigger trailscope did not create is present: {}",
+                crate::text::inert(name)
+            ));
+        }
+    }
+    let permits: i64 = conn.query_row("SELECT count(*) FROM maintenance", [], |r| r.get(0))?;
+    if permits > 0 {
+        problems.push(format!(
+            "{permits} maintenance permit row(s) are lying open in the database, letting anyone delete or rewrite entries"
+        ));
+    }
+    Ok(problems)
 }

@@ -2,6 +2,7 @@
 //! durable transaction (group commit). A batch is acknowledged only after its commit.
 
 use super::row;
+use super::tree::{self, TreeState};
 use crate::model::{Actor, Appended, Entry, Kind, NewEvent, Outcome, from_millis};
 use crate::store::chain::{GENESIS, entry_hash, new_commitments};
 use crate::store::{StoreError, WriterStats};
@@ -39,6 +40,7 @@ pub enum Work {
     Append(Job),
     Prune(super::prune::PruneJob),
     Pseudonymise(super::pseudonymise::PseudonymiseJob),
+    Checkpoint(Box<tree::CheckpointJob>),
 }
 
 #[derive(Clone)]
@@ -46,11 +48,26 @@ pub(super) struct Head {
     seq: u64,
     hash: String,
     received_ms: i64,
+    tree: TreeState,
+}
+
+impl Head {
+    fn genesis() -> Head {
+        Head {
+            seq: 0,
+            hash: GENESIS.into(),
+            received_ms: 0,
+            tree: TreeState::new(),
+        }
+    }
 }
 
 /// What the writer keeps between commits.
 pub(super) struct Writer {
     heads: HashMap<String, Head>,
+    /// Tenants whose tree could not be loaded (the database was changed behind the server's
+    /// back): their appends are refused with this reason rather than growing a wrong tree.
+    broken: HashMap<String, String>,
     known_actions: HashSet<(String, String)>,
     ulids: ulid::Generator,
     /// Salts come from a CSPRNG seeded once by the OS: a system call per personal field would
@@ -81,8 +98,18 @@ pub fn run(
     // Live streams look again after every commit; a watch holds one number, so the writer never
     // waits on, or queues for, a reader however slow it is.
     let signal = || committed.send_modify(|n| *n += 1);
-    let heads = match load_heads(&conn) {
-        Ok(h) => h,
+    let started = std::time::Instant::now();
+    let heads = match load_state(&conn) {
+        Ok((h, broken, built)) => {
+            if built > 0 {
+                tracing::info!(
+                    leaves = built,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "built the Merkle tree of the entries already in the database"
+                );
+            }
+            (h, broken)
+        }
         Err(e) => {
             tracing::error!("cannot read the chain heads, refusing writes: {e}");
             let refuse = || StoreError::Invalid(format!("the chain heads cannot be read: {e}"));
@@ -91,13 +118,16 @@ pub fn run(
                     Work::Append(job) => drop(job.reply.send(Err(refuse()))),
                     Work::Prune(job) => drop(job.reply.send(Err(refuse()))),
                     Work::Pseudonymise(job) => drop(job.reply.send(Err(refuse()))),
+                    Work::Checkpoint(job) => drop(job.reply.send(Err(refuse()))),
                 }
             }
             return;
         }
     };
+    let (heads, broken) = heads;
     let mut w = Writer {
         heads,
+        broken,
         known_actions: HashSet::new(),
         ulids: ulid::Generator::new(),
         rng: StdRng::from_os_rng(),
@@ -128,6 +158,10 @@ pub fn run(
                 let result = super::pseudonymise::run(&mut w, &mut conn, &job);
                 let _ = job.reply.send(after_maintenance(&mut w, &conn, result));
                 signal();
+                continue;
+            }
+            Work::Checkpoint(job) => {
+                let _ = job.reply.send(tree::checkpoint(&w, &conn, &job));
                 continue;
             }
             Work::Append(job) => job,
@@ -178,8 +212,25 @@ impl Writer {
     /// Rereads the heads after a failed commit: they advanced in memory for work that never
     /// became durable.
     pub(super) fn reload(&mut self, conn: &Connection) {
-        self.heads = load_heads(conn).unwrap_or_default();
+        match load_state(conn) {
+            Ok((heads, broken, _)) => {
+                self.heads = heads;
+                self.broken = broken;
+            }
+            Err(e) => {
+                // Nothing can be appended safely until the state can be read again.
+                tracing::error!("cannot reread the chain heads: {e}");
+                for t in self.heads.keys() {
+                    self.broken.insert(t.clone(), e.to_string());
+                }
+            }
+        }
         self.known_actions.clear();
+    }
+
+    /// The tenant's tree as the writer holds it.
+    pub(super) fn tree(&self, tenant: &str) -> Option<&TreeState> {
+        self.heads.get(tenant).map(|h| &h.tree)
     }
 
     /// Appends `events` inside the caller's transaction and records the new head: for entries
@@ -190,11 +241,11 @@ impl Writer {
         tenant: &str,
         events: &[NewEvent],
     ) -> rusqlite::Result<Vec<Appended>> {
-        let head = self.heads.get(tenant).cloned().unwrap_or(Head {
-            seq: 0,
-            hash: GENESIS.into(),
-            received_ms: 0,
-        });
+        let head = self
+            .heads
+            .get(tenant)
+            .cloned()
+            .unwrap_or_else(Head::genesis);
         let (out, head, _) = self.apply(
             tx,
             tenant,
@@ -220,11 +271,11 @@ impl Writer {
         let now_ms = chrono::Utc::now().timestamp_millis();
         let mut tx = conn.transaction()?;
         for job in jobs {
-            let head = self.heads.get(&job.tenant).cloned().unwrap_or(Head {
-                seq: 0,
-                hash: GENESIS.into(),
-                received_ms: 0,
-            });
+            let head = self
+                .heads
+                .get(&job.tenant)
+                .cloned()
+                .unwrap_or_else(Head::genesis);
             let sp = tx.savepoint()?;
             match self.apply(&sp, &job.tenant, &job.events, head, now_ms) {
                 Ok((out, head, n)) => {
@@ -271,6 +322,17 @@ impl Writer {
             tx.prepare_cached("INSERT OR IGNORE INTO actions (tenant, action) VALUES (?1, ?2)")?;
         let mut index_text =
             tx.prepare_cached("INSERT INTO entries_fts (rowid, text) VALUES (?1, ?2)")?;
+        if let Some(why) = self.broken.get(tenant) {
+            return Err(refused(format!(
+                "the log of tenant {tenant} takes no entries until it is repaired: {why}"
+            )));
+        }
+        let mut add_leaf =
+            tx.prepare_cached("INSERT INTO tree_rows (tenant, leaf, hashes) VALUES (?1, ?2, ?3)")?;
+        if head.tree.frontier.size() == 0 {
+            tx.prepare_cached("INSERT OR IGNORE INTO trees (tenant, first_seq) VALUES (?1, ?2)")?
+                .execute(params![tenant, head.tree.first_seq as i64])?;
+        }
         let mut n = 0;
         for ev in events {
             if let Some(key) = ev.idempotency_key.as_deref() {
@@ -321,6 +383,18 @@ impl Writer {
             };
             let commitments = new_commitments(&entry, &mut self.rng);
             entry.hash = entry_hash(&entry, &commitments);
+            // The tree grows in the same transaction: leaf `seq - first_seq`.
+            let leaf = head.tree.frontier.size();
+            if entry.seq != head.tree.first_seq + leaf {
+                return Err(refused(format!(
+                    "the tree of tenant {tenant} is out of step with its chain (leaf {leaf} for seq {}); run verify",
+                    entry.seq
+                )));
+            }
+            let bytes =
+                tree::hash_bytes(&entry.hash).expect("the writer's own hash is 64 hex digits");
+            let row = head.tree.frontier.push(&bytes);
+            add_leaf.execute(params![tenant, leaf as i64, tree::row_blob(&row)])?;
             insert.execute(rusqlite::params_from_iter(row::to_params(
                 &entry,
                 &commitments,
@@ -340,16 +414,44 @@ impl Writer {
             if let Some(key) = ev.idempotency_key.as_deref() {
                 in_batch.insert(key, appended.clone());
             }
-            head = Head {
-                seq: appended.seq,
-                hash: appended.hash.clone(),
-                received_ms,
-            };
+            head.seq = appended.seq;
+            head.hash = appended.hash.clone();
+            head.received_ms = received_ms;
             out.push(appended);
             n += 1;
         }
         Ok((out, head, n))
     }
+}
+
+/// A refusal inside a transaction, as the error type the statements use.
+fn refused(why: String) -> rusqlite::Error {
+    rusqlite::Error::UserFunctionError(why.into())
+}
+
+type State = (HashMap<String, Head>, HashMap<String, String>, u64);
+
+/// The chain heads and each tenant's tree, building the trees a database from before them lacks
+/// (in one transaction). A tenant whose tree cannot be loaded is listed with the reason.
+fn load_state(conn: &Connection) -> Result<State, crate::store::StoreError> {
+    let mut heads = load_heads(conn)?;
+    let mut broken = HashMap::new();
+    let tx = conn.unchecked_transaction()?;
+    let mut built = 0;
+    for (tenant, head) in heads.iter_mut() {
+        match tree::load_or_build(&tx, tenant, head.seq) {
+            Ok((state, n)) => {
+                head.tree = state;
+                built += n;
+            }
+            Err(e) => {
+                tracing::error!("{e}");
+                broken.insert(tenant.clone(), e.to_string());
+            }
+        }
+    }
+    tx.commit()?;
+    Ok((heads, broken, built))
 }
 
 fn load_heads(conn: &Connection) -> rusqlite::Result<HashMap<String, Head>> {
@@ -361,6 +463,7 @@ fn load_heads(conn: &Connection) -> rusqlite::Result<HashMap<String, Head>> {
                 seq: r.get::<_, i64>(1)? as u64,
                 hash: r.get(2)?,
                 received_ms: r.get(3)?,
+                tree: TreeState::new(),
             },
         ))
     })?;

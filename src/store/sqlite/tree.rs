@@ -1,0 +1,348 @@
+//! The Merkle tree's storage: one row of stored hashes per leaf (see [`crate::proof`]), the
+//! per-tenant state the writer keeps, building the tree of a database that predates it, signing
+//! checkpoints, and the proofs readers serve.
+
+use super::writer::Writer;
+use crate::model::{ConsistencyProof, InclusionProof, SignedCheckpoint};
+use crate::proof::{
+    self, Frontier, Hash, ProofError, RowReader, SigningKey, check_consistency, encode_hash,
+};
+use crate::store::StoreError;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::sync::mpsc::SyncSender;
+
+/// What the writer keeps per tenant to append leaves without reading the tree back.
+#[derive(Debug, Clone)]
+pub(super) struct TreeState {
+    /// The seq of leaf 0.
+    pub first_seq: u64,
+    pub frontier: Frontier,
+}
+
+impl TreeState {
+    pub fn new() -> TreeState {
+        TreeState {
+            first_seq: 1,
+            frontier: Frontier::default(),
+        }
+    }
+}
+
+/// Reads leaf rows of one tenant's tree through a connection.
+pub(super) struct DbRows<'a> {
+    pub conn: &'a Connection,
+    pub tenant: &'a str,
+}
+
+impl RowReader for DbRows<'_> {
+    fn read_rows(&self, leaves: &[u64]) -> Result<Vec<Vec<Hash>>, ProofError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT hashes FROM tree_rows WHERE tenant = ?1 AND leaf = ?2")
+            .map_err(|e| ProofError::Storage(e.to_string()))?;
+        leaves
+            .iter()
+            .map(|leaf| {
+                let blob: Option<Vec<u8>> = stmt
+                    .query_row(params![self.tenant, *leaf as i64], |r| r.get(0))
+                    .optional()
+                    .map_err(|e| ProofError::Storage(e.to_string()))?;
+                let blob = blob.ok_or_else(|| {
+                    ProofError::Storage(format!("leaf {leaf} has no stored hashes"))
+                })?;
+                split_row(&blob)
+                    .ok_or_else(|| ProofError::Storage(format!("leaf {leaf}'s row is malformed")))
+            })
+            .collect()
+    }
+}
+
+/// A row's hashes as stored: 32 bytes each, level 0 first.
+pub(super) fn row_blob(hashes: &[Hash]) -> Vec<u8> {
+    hashes.iter().flat_map(|h| h.0).collect()
+}
+
+/// The inverse of [`row_blob`]; `None` when the blob is not a whole number of hashes.
+pub(super) fn split_row(blob: &[u8]) -> Option<Vec<Hash>> {
+    if blob.is_empty() || !blob.len().is_multiple_of(32) {
+        return None;
+    }
+    Some(
+        blob.chunks_exact(32)
+            .map(|c| Hash(c.try_into().expect("chunks of 32")))
+            .collect(),
+    )
+}
+
+/// An entry's hex `hash` as the 32 bytes the tree's leaf is made of.
+pub(super) fn hash_bytes(hex_hash: &str) -> Option<[u8; 32]> {
+    hex::decode(hex_hash).ok()?.try_into().ok()
+}
+
+/// Leaves stored for `tenant`.
+pub(super) fn stored_size(conn: &Connection, tenant: &str) -> rusqlite::Result<u64> {
+    let max: Option<i64> = conn
+        .prepare_cached("SELECT max(leaf) FROM tree_rows WHERE tenant = ?1")?
+        .query_row([tenant], |r| r.get(0))?;
+    Ok(max.map_or(0, |m| m as u64 + 1))
+}
+
+/// The seq of the tenant's leaf 0, if the tenant has a tree.
+pub(super) fn first_seq(conn: &Connection, tenant: &str) -> rusqlite::Result<Option<u64>> {
+    Ok(conn
+        .prepare_cached("SELECT first_seq FROM trees WHERE tenant = ?1")?
+        .query_row([tenant], |r| r.get::<_, i64>(0))
+        .optional()?
+        .map(|s| s as u64))
+}
+
+/// Loads the tenant's tree state, building the leaves a database from before the tree lacks
+/// (every entry up to `head_seq`), in the caller's transaction. Returns the state and how many
+/// leaves were built.
+pub(super) fn load_or_build(
+    conn: &Connection,
+    tenant: &str,
+    head_seq: u64,
+) -> Result<(TreeState, u64), StoreError> {
+    let first = match first_seq(conn, tenant)? {
+        Some(f) => f,
+        None => {
+            // A log pruned before it had a tree: its leaves start after the anchor.
+            let anchor: Option<i64> = conn
+                .query_row(
+                    "SELECT seq FROM chain_anchors WHERE tenant = ?1",
+                    [tenant],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let first = anchor.map_or(1, |a| a as u64 + 1);
+            conn.execute(
+                "INSERT INTO trees (tenant, first_seq) VALUES (?1, ?2)",
+                params![tenant, first as i64],
+            )?;
+            first
+        }
+    };
+    let size = stored_size(conn, tenant)?;
+    let mut frontier = Frontier::load(size, &DbRows { conn, tenant })
+        .map_err(|e| StoreError::Invalid(format!("tenant {tenant}: {e}")))?;
+    let want = (head_seq + 1).saturating_sub(first);
+    if size > want {
+        return Err(StoreError::Invalid(format!(
+            "tenant {tenant}: the tree holds {size} leaves but the chain ends at seq {head_seq}: entries were cut from the end; run verify"
+        )));
+    }
+    let mut built = 0;
+    if size < want {
+        let mut stmt = conn.prepare(
+            "SELECT seq, hash FROM entries WHERE tenant = ?1 AND seq >= ?2 AND seq <= ?3 ORDER BY seq",
+        )?;
+        let mut insert =
+            conn.prepare("INSERT INTO tree_rows (tenant, leaf, hashes) VALUES (?1, ?2, ?3)")?;
+        let mut rows = stmt.query(params![tenant, (first + size) as i64, head_seq as i64])?;
+        while let Some(r) = rows.next()? {
+            let seq = r.get::<_, i64>(0)? as u64;
+            let hash: String = r.get(1)?;
+            let leaf = frontier.size();
+            let bytes = hash_bytes(&hash);
+            let (true, Some(bytes)) = (seq == first + leaf, bytes) else {
+                return Err(StoreError::Invalid(format!(
+                    "tenant {tenant}: the tree cannot be built past seq {}: the chain is broken there; run verify",
+                    first + leaf
+                )));
+            };
+            let row = frontier.push(&bytes);
+            insert.execute(params![tenant, leaf as i64, row_blob(&row)])?;
+            built += 1;
+        }
+    }
+    Ok((
+        TreeState {
+            first_seq: first,
+            frontier,
+        },
+        built,
+    ))
+}
+
+/// A request for the writer thread: the newest checkpoint, signed now if the tree grew.
+pub struct CheckpointJob {
+    pub tenant: String,
+    pub key: SigningKey,
+    pub reply: SyncSender<Result<SignedCheckpoint, StoreError>>,
+}
+
+/// The newest checkpoint stored for the tenant: (size, note).
+pub(super) fn latest_checkpoint(
+    conn: &Connection,
+    tenant: &str,
+) -> rusqlite::Result<Option<(u64, String)>> {
+    conn.prepare_cached(
+        "SELECT size, note FROM checkpoints WHERE tenant = ?1 ORDER BY size DESC LIMIT 1",
+    )?
+    .query_row([tenant], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))
+    .optional()
+}
+
+fn signed(size: u64, root: Hash, note: String, key: &SigningKey) -> SignedCheckpoint {
+    SignedCheckpoint {
+        size,
+        root: encode_hash(&root),
+        checkpoint: note,
+        verifier_key: key.verifier().to_string(),
+    }
+}
+
+/// Signs and stores a checkpoint of the tree as the writer holds it, unless the newest stored
+/// one already covers it. Refuses to sign a tree that does not provably extend the newest
+/// checkpoint: a database changed behind the server's back is never blessed with a signature.
+pub(super) fn checkpoint(
+    w: &Writer,
+    conn: &Connection,
+    job: &CheckpointJob,
+) -> Result<SignedCheckpoint, StoreError> {
+    let tenant = job.tenant.as_str();
+    let frontier = w
+        .tree(tenant)
+        .map(|t| t.frontier.clone())
+        .unwrap_or_default();
+    let (size, root) = (frontier.size(), frontier.root());
+    let refuse = |why: String| {
+        tracing::error!("refusing to sign a checkpoint for tenant {tenant}: {why}");
+        Err(StoreError::Tampered(format!(
+            "no checkpoint was signed: {why}; run `trailscope verify`"
+        )))
+    };
+    if let Some((last_size, note)) = latest_checkpoint(conn, tenant)? {
+        let last = match job.key.verifier().open(&note) {
+            Ok(c) => c,
+            Err(e) => {
+                return refuse(format!(
+                    "the newest stored checkpoint (size {last_size}) does not verify with this server's key: {e}"
+                ));
+            }
+        };
+        if last.size != last_size || last.origin != proof::checkpoint_origin(tenant) {
+            return refuse(format!(
+                "the stored checkpoint of size {last_size} says otherwise in its signed text"
+            ));
+        }
+        if last_size > size {
+            return refuse(format!(
+                "checkpoint {last_size} was signed but the tree now holds only {size} leaves"
+            ));
+        }
+        if last_size == size {
+            if last.root != root {
+                return refuse(format!(
+                    "the tree's root at size {size} no longer matches its checkpoint"
+                ));
+            }
+            return Ok(signed(size, root, note, &job.key));
+        }
+        // The empty tree is a prefix of every tree.
+        let consistent = if last_size == 0 {
+            Ok(())
+        } else {
+            proof::consistency_proof(last_size, size, &DbRows { conn, tenant })
+                .and_then(|p| check_consistency(&p, last_size, last.root, size, root))
+        };
+        if let Err(e) = consistent {
+            return refuse(format!(
+                "the tree at size {size} does not extend checkpoint {last_size} ({e})"
+            ));
+        }
+    }
+    let note = job
+        .key
+        .sign_checkpoint(&proof::checkpoint_origin(tenant), size, root)
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    conn.execute(
+        "INSERT INTO checkpoints (tenant, size, note, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            tenant,
+            size as i64,
+            note,
+            chrono::Utc::now().timestamp_millis()
+        ],
+    )?;
+    Ok(signed(size, root, note, &job.key))
+}
+
+/// The tenant's tree as readers see it: (first seq, leaves).
+pub(super) fn extent(conn: &Connection, tenant: &str) -> rusqlite::Result<(u64, u64)> {
+    Ok((
+        first_seq(conn, tenant)?.unwrap_or(1),
+        stored_size(conn, tenant)?,
+    ))
+}
+
+fn proof_error(e: ProofError) -> StoreError {
+    match e {
+        ProofError::OutOfRange(why) => StoreError::BadRequest(why),
+        other => StoreError::Invalid(other.to_string()),
+    }
+}
+
+/// `GET /v1/proof/inclusion`: entry `seq` is in the tree of `size` leaves.
+pub(super) fn inclusion(
+    conn: &Connection,
+    tenant: &str,
+    seq: u64,
+    size: u64,
+) -> Result<InclusionProof, StoreError> {
+    let (first, stored) = extent(conn, tenant)?;
+    if size == 0 {
+        return Err(StoreError::BadRequest("size must be at least 1".into()));
+    }
+    if size > stored {
+        return Err(StoreError::NotFound(format!(
+            "the log's tree holds {stored} entries; there is no tree of size {size} yet"
+        )));
+    }
+    if seq < first {
+        return Err(StoreError::NotFound(format!(
+            "seq {seq} is not in the tree, which begins at seq {first}"
+        )));
+    }
+    let leaf = seq - first;
+    if leaf >= size {
+        return Err(StoreError::BadRequest(format!(
+            "seq {seq} is not in the tree of size {size} (it holds seq {first} to {})",
+            first + size - 1
+        )));
+    }
+    let p = proof::inclusion_proof(size, leaf, &DbRows { conn, tenant }).map_err(proof_error)?;
+    Ok(InclusionProof {
+        seq,
+        size,
+        leaf_index: leaf,
+        proof: p.iter().map(encode_hash).collect(),
+    })
+}
+
+/// `GET /v1/proof/consistency`: the tree of `from` leaves is a prefix of the tree of `to`.
+pub(super) fn consistency(
+    conn: &Connection,
+    tenant: &str,
+    from: u64,
+    to: u64,
+) -> Result<ConsistencyProof, StoreError> {
+    let (_, stored) = extent(conn, tenant)?;
+    if from == 0 || from > to {
+        return Err(StoreError::BadRequest(format!(
+            "a consistency proof needs 1 <= from <= to; got from {from}, to {to}"
+        )));
+    }
+    if to > stored {
+        return Err(StoreError::NotFound(format!(
+            "the log's tree holds {stored} entries; there is no tree of size {to} yet"
+        )));
+    }
+    let p = proof::consistency_proof(from, to, &DbRows { conn, tenant }).map_err(proof_error)?;
+    Ok(ConsistencyProof {
+        from,
+        to,
+        proof: p.iter().map(encode_hash).collect(),
+    })
+}
