@@ -4,23 +4,13 @@
 
 mod common;
 
-use common::process::{free_port, serve_process};
+use common::process::{Serve, copy_db, free_port, serve_process};
 use serde_json::{Value, json};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
+use std::process::{Command, Output};
 use trailscope::store::Role;
 use trailscope::store::sqlite::TokenAdmin;
-
-/// A `trailscope serve` process over `db` (its key is `<db>.key`), stopped on drop.
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 struct Log {
     dir: tempfile::TempDir,
@@ -107,20 +97,6 @@ fn run(log: &Log, state: &Path) -> (i32, String, String) {
         text(&out.stdout),
         text(&out.stderr),
     )
-}
-
-/// Copies a database with its WAL, as `cp` of a live log's files would.
-fn copy_db(from: &Path, to: &Path) {
-    for suffix in ["", "-wal", "-shm"] {
-        let (f, t) = (
-            PathBuf::from(format!("{}{suffix}", from.display())),
-            PathBuf::from(format!("{}{suffix}", to.display())),
-        );
-        let _ = std::fs::remove_file(&t);
-        if f.exists() {
-            std::fs::copy(&f, &t).unwrap();
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -49,6 +49,8 @@ pub enum Action {
     Notice(String),
     /// The data source went offline, came back, or a file's load stopped early.
     Link(super::link::Link),
+    /// What the witness check of this connect found.
+    Witness(super::witness::Witnessed),
 }
 
 /// Work `update` asks the event loop to do; results come back as actions.
@@ -76,6 +78,8 @@ pub enum Effect {
     CancelDownload,
     /// `GET /v1/retention` for the info view.
     FetchRetention,
+    /// Judge the server's newest checkpoint against what the cache saw (on every connect).
+    CheckWitness,
     /// Follow the log live under `query` after `after` (from now on when `None`), replacing any
     /// follower already running; its reports come back as [`Action::Live`] with `follower`.
     Follow {

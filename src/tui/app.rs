@@ -105,6 +105,8 @@ pub struct App {
     retry_at: Option<DateTime<Utc>>,
     /// Online, offline on the cache, or a file (issue 5).
     pub link: super::link::Link,
+    /// What the witness check of the last connect found (the header shows it).
+    pub witness: super::witness::Witnessed,
     stats_pending: bool,
     /// Follow mode, while it is on.
     pub follow: Option<super::follow::Follow>,
@@ -158,6 +160,7 @@ impl App {
             spinner: 0,
             retry_at: None,
             link: super::link::Link::Online,
+            witness: super::witness::Witnessed::default(),
             stats_pending: false,
             follow: None,
             live_gen: 0,
@@ -168,7 +171,9 @@ impl App {
 
     /// The first loads: the newest page and the stats.
     pub fn start(&mut self) -> Vec<Effect> {
-        self.reload()
+        let mut effects = self.reload();
+        effects.push(Effect::CheckWitness);
+        effects
     }
 
     /// Whether the app asked to quit.
@@ -432,6 +437,17 @@ impl App {
                 Vec::new()
             }
             Action::Link(link) => self.on_link(link),
+            Action::Witness(w) => {
+                // The banner is cut to the width: the footer repeats the gist, sizes first.
+                if let super::witness::Witnessed::Changed(c) = &w {
+                    self.flash = Some(format!(
+                        "⚠ {}: saw {} entries, server now {}",
+                        c.what, c.seen_size, c.now_size
+                    ));
+                }
+                self.witness = w;
+                Vec::new()
+            }
             Action::Facets {
                 load,
                 field,

@@ -100,6 +100,16 @@ pub async fn look(
     seen: Option<&WitnessState>,
 ) -> Result<(Verdict, SignedCheckpoint), ClientError> {
     let now = client.checkpoint().await?;
+    judge(client, seen, now).await
+}
+
+/// [`look`] with the server's newest checkpoint already fetched (the TUI needs its origin
+/// first, to find what it saw of that log).
+pub async fn judge(
+    client: &Client,
+    seen: Option<&WitnessState>,
+    now: SignedCheckpoint,
+) -> Result<(Verdict, SignedCheckpoint), ClientError> {
     let Some(state) = seen else {
         // Trust on first use, but only a checkpoint that its own key opens and that says what
         // the route says.

@@ -9,6 +9,7 @@ mod help;
 pub mod link;
 mod prompt;
 mod table;
+pub mod witness;
 
 use super::app::{App, Overlay};
 use super::layout;
