@@ -283,6 +283,18 @@ async fn a_cut_tail_with_the_chain_head_fixed() {
          UPDATE chain_heads SET seq = 35, hash = (SELECT hash FROM entries WHERE seq = 35)",
     );
     caught(&log, Some(36), "missing_tail", Some(N)).await;
+    // And the server takes no more entries into a log it can no longer extend honestly.
+    let server = start(&log.db);
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/events", server.url))
+        .bearer_auth(&log.writer)
+        .json(&json!({"action": "after.the.cut"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 500);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["error"]["message"].is_string(), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -338,6 +350,74 @@ async fn a_rewrite_from_seq_25_with_every_later_hash_recomputed() {
     let report = caught(&log, Some(25), "leaf_mismatch", Some(N)).await;
     // The chain alone would not have noticed.
     assert_eq!(report["checked"], 24, "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rewrite_with_the_tree_rebuilt_to_match() {
+    let log = signed_log().await;
+    let c = Connection::open(&log.db).unwrap();
+    let commitments = |seq: u64| -> Commitments {
+        let text: String = c
+            .query_row(
+                "SELECT commitments FROM entries WHERE seq = ?1",
+                [seq as i64],
+                |r| r.get(0),
+            )
+            .unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    // Every hash from seq 25 on recomputed, and every tree row rebuilt from the new hashes: the
+    // chain and the tree agree with each other; only the signed checkpoint remembers.
+    let mut sql = String::new();
+    let mut prev = log.entries[23].hash.clone();
+    let mut tree = trailscope::proof::Frontier::default();
+    for e in &log.entries {
+        let mut e = e.clone();
+        if e.seq >= 25 {
+            if e.seq == 25 {
+                e.description = Some("this never happened".into());
+            }
+            e.prev_hash = prev;
+            e.hash = entry_hash(&e, &commitments(e.seq));
+            sql.push_str(&format!(
+                "UPDATE entries SET description = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {};\n",
+                e.description.as_deref().unwrap(),
+                e.prev_hash,
+                e.hash,
+                e.seq
+            ));
+        }
+        let bytes: [u8; 32] = hex::decode(&e.hash).unwrap().try_into().unwrap();
+        let row: Vec<u8> = tree.push(&bytes).iter().flat_map(|h| h.0).collect();
+        sql.push_str(&format!(
+            "UPDATE tree_rows SET hashes = x'{}' WHERE leaf = {};\n",
+            hex::encode(row),
+            e.seq - 1
+        ));
+        prev = e.hash;
+    }
+    sql.push_str(&format!("UPDATE chain_heads SET hash = '{prev}';"));
+    drop(c);
+    tamper(&log.db, &sql);
+    let report = caught(&log, Some(1), "checkpoint_mismatch", Some(N)).await;
+    assert!(
+        report["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("checkpoint 40"),
+        "{report}"
+    );
+    // The server will not sign the rewritten tree either.
+    let server = start(&log.db);
+    let (st, body) = get(&server.url, &log.auditor, "/v1/checkpoint").await;
+    assert_eq!(st, 500, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no longer matches its checkpoint"),
+        "{body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -405,12 +405,20 @@ impl Store for SqliteStore {
         // Most calls find the newest checkpoint already covers the tree: no need to queue
         // behind the writer for that.
         let current = self.with_reader(|conn| {
-            let (_, size) = tree::extent(conn, tenant)?;
-            Ok(tree::latest_checkpoint(conn, tenant)?.filter(|(s, _)| *s == size && size > 0))
+            let tx = conn.unchecked_transaction()?;
+            let (_, size) = tree::extent(&tx, tenant)?;
+            let Some((last, note)) = tree::latest_checkpoint(&tx, tenant)? else {
+                return Ok(None);
+            };
+            let root = crate::proof::tree_root(size, &tree::DbRows { conn: &tx, tenant });
+            Ok((last == size && size > 0).then_some((size, note, root)))
         })?;
-        if let Some((size, note)) = current
+        // Only a checkpoint whose root the stored tree still has: anything else goes to the
+        // writer, which checks and, if the tree was changed, refuses.
+        if let Some((size, note, Ok(root))) = current
             && let Ok(c) = key.verifier().open(&note)
             && c.size == size
+            && c.root == root
         {
             return Ok(SignedCheckpoint {
                 size,

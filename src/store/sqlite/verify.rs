@@ -14,7 +14,11 @@ use std::collections::HashMap;
 
 /// One thing that no longer matches.
 struct Finding {
+    /// Where: exactly, or (for a checkpoint whose root no longer matches) the first seq the
+    /// change may be at.
     seq: Option<u64>,
+    /// `seq` is only a lower bound.
+    bound: bool,
     checkpoint: Option<u64>,
     reason: &'static str,
     sentence: String,
@@ -119,6 +123,7 @@ pub(super) fn run(
             _ => "hash_mismatch",
         };
         findings.push(Finding {
+            bound: false,
             seq: Some(seq),
             checkpoint: None,
             reason,
@@ -142,6 +147,7 @@ pub(super) fn run(
             "schema_changed"
         };
         findings.push(Finding {
+            bound: false,
             seq: None,
             checkpoint: None,
             reason,
@@ -152,6 +158,21 @@ pub(super) fn run(
         return Ok(report);
     }
     findings.sort_by_key(|f| (f.seq.unwrap_or(u64::MAX), f.checkpoint.unwrap_or(u64::MAX)));
+    // An exact place wins over a checkpoint's range, unless that whole range lies before it.
+    let exact = findings.iter().position(|f| f.seq.is_some() && !f.bound);
+    let pick = match exact {
+        Some(i) => findings
+            .iter()
+            .position(|f| {
+                f.bound
+                    && f.checkpoint
+                        .zip(findings[i].seq)
+                        .is_some_and(|(size, seq)| first + size <= seq)
+            })
+            .unwrap_or(i),
+        None => 0,
+    };
+    findings.swap(0, pick);
     let earliest = &findings[0];
     let first_bad_seq = earliest.seq;
     // The earliest checkpoint that no longer holds: one named by a finding, or the first whose
@@ -211,6 +232,7 @@ fn open_checkpoints(
                 out.push(Stored { size, root: c.root })
             }
             Ok(c) => findings.push(Finding {
+                bound: false,
                 seq: None,
                 checkpoint: Some(size),
                 reason: "checkpoint_mismatch",
@@ -221,6 +243,7 @@ fn open_checkpoints(
                 ),
             }),
             Err(why) => findings.push(Finding {
+                bound: false,
                 seq: None,
                 checkpoint: Some(size),
                 reason: "bad_signature",
@@ -266,6 +289,9 @@ fn walk_tree(
     // Report only the first finding of each kind: the earliest is what names the place.
     let (mut leaf_bad, mut tree_bad, mut missing) = (false, false, false);
     let mut leaf = 0u64;
+    // The size of the newest checkpoint that still holds: a root that no longer matches puts
+    // the change after it.
+    let mut holds = 0u64;
     while leaf < want || next_row.is_some() {
         let seq = first + leaf;
         let stored: Option<Vec<Hash>> = match &next_row {
@@ -299,6 +325,7 @@ fn walk_tree(
                         "gap"
                     };
                     findings.push(Finding {
+                        bound: false,
                         seq: Some(seq),
                         checkpoint: None,
                         reason,
@@ -313,6 +340,7 @@ fn walk_tree(
                 // Neither an entry nor a leaf: whatever a checkpoint covers from here is lost.
                 if let Some(c) = checkpoints.iter().find(|c| c.size > leaf) {
                     findings.push(Finding {
+            bound: false,
                         seq: Some(seq),
                         checkpoint: Some(c.size),
                         reason: "missing_tail",
@@ -331,6 +359,7 @@ fn walk_tree(
             None if !tree_bad => {
                 tree_bad = true;
                 findings.push(Finding {
+                    bound: false,
                     seq: Some(seq),
                     checkpoint: None,
                     reason: "tree_mismatch",
@@ -340,6 +369,7 @@ fn walk_tree(
             Some(row) if row[0] != computed[0] && !leaf_bad => {
                 leaf_bad = true;
                 findings.push(Finding {
+                    bound: false,
                     seq: Some(seq),
                     checkpoint: None,
                     reason: "leaf_mismatch",
@@ -351,6 +381,7 @@ fn walk_tree(
             Some(row) if *row != computed && row[0] == computed[0] && !tree_bad => {
                 tree_bad = true;
                 findings.push(Finding {
+                    bound: false,
                     seq: Some(seq),
                     checkpoint: None,
                     reason: "tree_mismatch",
@@ -363,15 +394,23 @@ fn walk_tree(
         }
         leaf += 1;
         while let Some(c) = cps.next_if(|c| c.size <= leaf) {
-            if c.size == leaf && frontier.root() != c.root {
+            if c.size != leaf {
+                continue;
+            }
+            if frontier.root() == c.root {
+                holds = c.size;
+            } else {
                 findings.push(Finding {
-                    // Somewhere in this checkpoint's range; earlier findings say where exactly.
-                    seq: None,
+                    // Somewhere after the newest checkpoint that holds; a leaf or chain finding,
+                    // when there is one, says exactly where.
+                    seq: Some(first + holds),
+                    bound: true,
                     checkpoint: Some(c.size),
                     reason: "checkpoint_mismatch",
                     sentence: format!(
-                        "the log no longer has the root signed in checkpoint {}",
-                        c.size
+                        "the log no longer has the root signed in checkpoint {}: something from seq {} on was changed",
+                        c.size,
+                        first + holds
                     ),
                 });
             }
@@ -398,6 +437,7 @@ fn records(seen: &Seen, first: u64, anchor_seq: u64, findings: &mut Vec<Finding>
             .max()
             .map_or(first, |a| a + 1);
         findings.push(Finding {
+            bound: false,
             seq: Some(from),
             checkpoint: None,
             reason: "unrecorded_prune",
@@ -410,6 +450,7 @@ fn records(seen: &Seen, first: u64, anchor_seq: u64, findings: &mut Vec<Finding>
         let recorded = seen.pseudonym_records.get(pseudonym).copied().unwrap_or(0);
         if let Some(seq) = seqs.iter().copied().find(|s| *s > recorded) {
             findings.push(Finding {
+            bound: false,
                 seq: Some(seq),
                 checkpoint: None,
                 reason: "unrecorded_pseudonym",
