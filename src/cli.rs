@@ -83,6 +83,10 @@ pub enum Command {
         /// The pack file.
         file: PathBuf,
     },
+    /// Check that the server's log only ever grew since the last look: pins the verifier key on
+    /// first use, keeps every checkpoint seen, and asks for a consistency proof. Exit 0 and one
+    /// line when it grew; exit 1 and a loud message on rollback, fork, rewrite or key change.
+    Witness(WitnessArgs),
 }
 
 /// `trailscope serve`.
@@ -247,4 +251,15 @@ pub struct PseudonymiseArgs {
     pub email: Option<String>,
     #[command(flatten)]
     pub remote: RemoteArgs,
+}
+
+/// `trailscope witness`.
+#[derive(Debug, Args)]
+pub struct WitnessArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    /// The file that keeps the pinned key and every checkpoint seen
+    /// [default: <state dir>/witness/<server>.json].
+    #[arg(long)]
+    pub state: Option<PathBuf>,
 }

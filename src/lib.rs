@@ -19,3 +19,5 @@ pub mod tail_command;
 pub mod text;
 pub mod tui;
 pub mod tui_command;
+pub mod witness;
+pub mod witness_command;

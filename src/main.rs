@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         Some(Command::Pseudonymise(args)) => trailscope::commands::pseudonymise(args),
         Some(Command::Export(args)) => trailscope::export_command::export(args),
         Some(Command::Evidence(args)) => trailscope::export_command::evidence(args),
+        Some(Command::Witness(args)) => trailscope::witness_command::witness(args),
         None => trailscope::tui_command::tui(cli.tui),
     };
     match result {

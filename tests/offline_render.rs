@@ -68,8 +68,11 @@ fn coming_back_online_keeps_the_place_and_refreshes_only_the_counts() {
     assert_eq!((a.pager.selected, a.pager.rows.len()), (selected, rows));
     assert!(a.pane.detail.is_some(), "the detail pane stays open");
     assert!(
-        matches!(fx.as_slice(), [Effect::FetchStats { .. }]),
-        "only the counts are asked again: {fx:?}"
+        matches!(
+            fx.as_slice(),
+            [Effect::FetchStats { .. }, Effect::CheckWitness]
+        ),
+        "only the counts are asked again, and the witness looks again: {fx:?}"
     );
     let s = screen(&a, 120, 32);
     assert!(s.contains("connected") && s.contains("back online"), "{s}");

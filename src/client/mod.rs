@@ -7,6 +7,7 @@ use std::time::Duration;
 mod download;
 mod follow;
 mod ingest;
+mod proofs;
 pub mod sse;
 pub use download::{DownloadError, Sink};
 pub use follow::{Live, LiveStream, StreamItem, follow};

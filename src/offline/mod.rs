@@ -89,6 +89,9 @@ pub const SYNCED_AT: &str = "synced_at";
 pub struct Cache {
     store: Arc<LocalStore>,
     tx: mpsc::Sender<Vec<Entry>>,
+    /// Set when the server's history no longer extends what this cache saw: from then on the
+    /// cached copies are evidence and nothing the server sends is written over or beside them.
+    frozen: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Cache {
@@ -103,7 +106,11 @@ impl Cache {
         std::thread::Builder::new()
             .name("trailscope-cache".into())
             .spawn(move || write_through(&writer, &rx, max_bytes))?;
-        Ok(Cache { store, tx })
+        Ok(Cache {
+            store,
+            tx,
+            frozen: Arc::default(),
+        })
     }
 
     /// The local store behind the cache.
@@ -113,7 +120,19 @@ impl Cache {
 
     /// Queues entries fetched from the server; returns at once.
     pub fn write(&self, entries: Vec<Entry>) {
+        if self.is_frozen() {
+            return;
+        }
         let _ = self.tx.send(entries);
+    }
+
+    /// Stops every write from now on (see `frozen`).
+    pub fn freeze(&self) {
+        self.frozen.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn is_frozen(&self) -> bool {
+        self.frozen.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// When the cache last took entries from the server.

@@ -51,6 +51,8 @@ pub enum Action {
     Link(super::link::Link),
     /// Whether the server answered the last health probe.
     Health(Result<(), ClientError>),
+    /// What the witness check of this connect found.
+    Witness(super::witness::Witnessed),
 }
 
 /// Work `update` asks the event loop to do; results come back as actions.
@@ -78,6 +80,8 @@ pub enum Effect {
     CancelDownload,
     /// `GET /v1/retention` for the info view.
     FetchRetention,
+    /// Judge the server's newest checkpoint against what the cache saw (on every connect).
+    CheckWitness,
     /// Follow the log live under `query` after `after` (from now on when `None`), replacing any
     /// follower already running; its reports come back as [`Action::Live`] with `follower`.
     Follow {

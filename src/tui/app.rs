@@ -80,6 +80,8 @@ pub struct Conn {
     pub status: Status,
     /// Online, offline on the cache, or a file (issue 5).
     pub link: super::link::Link,
+    /// What the witness check of the last connect found (the header shows it).
+    pub witness: super::witness::Witnessed,
     /// Follow mode, while it is on.
     pub follow: Option<super::follow::Follow>,
     /// The last follower generation handed out.
@@ -174,6 +176,7 @@ impl App {
                 live_gen: 0,
                 probe_at: None,
                 probing: false,
+                witness: super::witness::Witnessed::default(),
             },
             chrome: Chrome {
                 overlay: Overlay::None,
@@ -217,7 +220,9 @@ impl App {
 
     /// The first loads: the newest page and the stats.
     pub fn start(&mut self) -> Vec<Effect> {
-        self.reload()
+        let mut effects = self.reload();
+        effects.push(Effect::CheckWitness);
+        effects
     }
 
     /// Whether the app asked to quit.
@@ -478,6 +483,17 @@ impl App {
             }
             Action::Link(link) => self.on_link(link),
             Action::Health(result) => self.on_health(result),
+            Action::Witness(w) => {
+                // The banner is cut to the width: the footer repeats the gist, sizes first.
+                if let super::witness::Witnessed::Changed(c) = &w {
+                    self.chrome.flash = Some(format!(
+                        "⚠ {}: saw {} entries, server now {}",
+                        c.what, c.seen_size, c.now_size
+                    ));
+                }
+                self.conn.witness = w;
+                Vec::new()
+            }
             Action::Facets {
                 load,
                 field,

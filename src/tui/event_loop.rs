@@ -290,6 +290,17 @@ fn run_effects(
                     }
                 });
             }
+            Effect::CheckWitness => {
+                // Only a server with a cache to remember checkpoints in can be witnessed.
+                if let (Some(remote), Some(cache)) =
+                    (client.client().cloned(), client.cache().cloned())
+                {
+                    tokio::spawn(async move {
+                        let w = super::witness::check(&remote, &cache).await;
+                        let _ = tx.send(Action::Witness(w));
+                    });
+                }
+            }
             Effect::FetchRetention => {
                 tokio::spawn(async move {
                     let _ = tx.send(Action::Retention(client.retention().await));

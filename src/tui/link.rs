@@ -30,11 +30,15 @@ impl App {
                     self.chrome.flash =
                         Some("the server answers again: back online, where you were".into());
                     // The count and histogram were the cache's; the rows stay where they are.
-                    return vec![Effect::FetchStats {
-                        load: self.generation(),
-                        query: self.query.clone(),
-                        buckets: (self.size.width as usize).saturating_sub(2).clamp(10, 400),
-                    }];
+                    // A reconnect is a connect: the witness looks again.
+                    return vec![
+                        Effect::FetchStats {
+                            load: self.generation(),
+                            query: self.query.clone(),
+                            buckets: (self.size.width as usize).saturating_sub(2).clamp(10, 400),
+                        },
+                        Effect::CheckWitness,
+                    ];
                 }
                 Vec::new()
             }

@@ -22,6 +22,7 @@ pub mod rows;
 pub mod source;
 pub mod theme;
 pub mod views;
+pub mod witness;
 
 pub use action::{Action, Effect};
 pub use app::{App, Settings, default_query};

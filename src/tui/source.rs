@@ -93,6 +93,11 @@ impl Source {
         self.inner.remote.as_ref()
     }
 
+    /// The offline cache behind a server, if there is one.
+    pub fn cache(&self) -> Option<&Cache> {
+        self.inner.cache.as_ref()
+    }
+
     /// Keeps entries that arrived another way (live) in the cache, if there is one.
     pub fn keep(&self, entries: &[crate::model::Entry]) {
         if let Some(cache) = &self.inner.cache {

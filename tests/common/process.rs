@@ -34,3 +34,28 @@ pub fn serve_process(db: &Path, port: u16) -> Child {
     }
     child
 }
+
+/// A `trailscope serve` process (its key is `<db>.key` unless its arguments say otherwise),
+/// killed on drop.
+pub struct Serve(pub Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Copies a database with its WAL over another, as `cp` of a log's files would.
+pub fn copy_db(from: &Path, to: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let (f, t) = (
+            std::path::PathBuf::from(format!("{}{suffix}", from.display())),
+            std::path::PathBuf::from(format!("{}{suffix}", to.display())),
+        );
+        let _ = std::fs::remove_file(&t);
+        if f.exists() {
+            std::fs::copy(&f, &t).unwrap();
+        }
+    }
+}

@@ -53,15 +53,15 @@ impl Seen {
                 }
             }
         }
-        let details = entry.details.as_ref().map(|d| d.to_value());
+        let details = || entry.details.as_ref().map(|d| d.to_value());
         match entry.action.as_str() {
             "gdpr.pseudonymised" => {
-                if let Some(p) = details.as_ref().and_then(|d| d["pseudonym"].as_str()) {
-                    self.pseudonym_records.insert(p.to_string(), entry.seq);
+                if let Some(p) = details().and_then(|d| d["pseudonym"].as_str().map(String::from)) {
+                    self.pseudonym_records.insert(p, entry.seq);
                 }
             }
             "retention.pruned" => {
-                if let Some(s) = details.as_ref().and_then(|d| d["anchor"]["seq"].as_u64()) {
+                if let Some(s) = details().and_then(|d| d["anchor"]["seq"].as_u64()) {
                     self.prune_anchors.push(s);
                 }
             }

@@ -91,6 +91,10 @@ pub fn range_phrase(q: &crate::model::Query) -> String {
 
 /// Draws the first line; at narrow widths the range, then the server URL, give way.
 pub fn render_header(app: &App, f: &mut Frame, area: Rect) {
+    if let Some(banner) = super::witness::banner(app, area.width) {
+        f.render_widget(Paragraph::new(banner), area);
+        return;
+    }
     let t = &app.chrome.theme;
     let status = match (&app.conn.status, app.conn.follow.as_ref().map(|f| &f.state)) {
         (Status::Failed(e), _) => Span::styled(status_short(e), t.error()),
@@ -126,6 +130,7 @@ pub fn render_header(app: &App, f: &mut Frame, area: Rect) {
             Some(link) => spans.extend(link),
             None => spans.push(status.clone()),
         }
+        spans.extend(super::witness::badge(app).unwrap_or_default());
         spans.extend([Span::styled(" ─ ", t.dim()), count.clone()]);
         if let Some(r) = range {
             spans.push(Span::styled(" ─ ", t.dim()));

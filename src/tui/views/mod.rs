@@ -10,6 +10,7 @@ pub mod link;
 mod pivot;
 mod prompt;
 mod table;
+pub mod witness;
 
 use super::app::{App, Overlay};
 use super::layout;

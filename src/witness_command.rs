@@ -1,0 +1,68 @@
+//! `trailscope witness`: checks that the server's log only ever grew since this witness last
+//! looked. Made for cron: one line and exit 0 when it did, a loud message and exit 1 when not.
+
+use crate::cli::WitnessArgs;
+use crate::client::Client;
+use crate::tui_command::UsageError;
+use crate::witness::{self, Verdict, WitnessState};
+use anyhow::anyhow;
+use std::path::PathBuf;
+
+/// Where the state lives when `--state` does not say: one file per server URL, so a server
+/// cannot shake off its witness by changing anything it controls (its key, its origin).
+fn default_state(server: &str) -> anyhow::Result<PathBuf> {
+    let dir = crate::config::state_dir().ok_or_else(|| {
+        UsageError("there is no state directory here; say where to keep what the witness saw: --state FILE".into())
+    })?;
+    let name: String = server
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    Ok(dir.join("witness").join(format!("{name}.json")))
+}
+
+pub fn witness(args: WitnessArgs) -> anyhow::Result<()> {
+    let (server, token) = crate::export_command::resolve_remote(&args.remote)?;
+    let path = match args.state {
+        Some(p) => p,
+        None => default_state(&server)?,
+    };
+    let state = WitnessState::load(&path)?;
+    if let Some(s) = &state
+        && s.server.trim_end_matches('/') != server.trim_end_matches('/')
+    {
+        return Err(UsageError(format!(
+            "{} witnesses {}, not {server}; pass another --state for this server",
+            path.display(),
+            crate::text::inert(&s.server)
+        ))
+        .into());
+    }
+    let client = Client::new(&server, &token)?;
+    let (verdict, now) = crate::commands::runtime()?
+        .block_on(witness::look(&client, state.as_ref()))
+        .map_err(|e| anyhow!("{e}; {}", e.advice()))?;
+    let at = crate::model::format_ts(&chrono::Utc::now());
+    let next = witness::record(state, &server, &verdict, &now, &at);
+    next.save(&path)
+        .map_err(|e| anyhow!("cannot write the witness state {}: {e}", path.display()))?;
+    match verdict {
+        Verdict::FirstUse { key, size } => {
+            println!(
+                "pinned {} on first use; first checkpoint: size {size} (kept in {})",
+                crate::text::inert(&key),
+                path.display()
+            );
+            Ok(())
+        }
+        Verdict::Consistent { from, to } => {
+            println!("consistent: size {from} → {to}");
+            Ok(())
+        }
+        Verdict::Changed(c) => Err(anyhow!(
+            "{}\n  the refused checkpoint is kept in {}",
+            c.message(&server),
+            path.display()
+        )),
+    }
+}
