@@ -203,6 +203,9 @@ impl Default for Keymap {
             (c('h'), Fold),
             (k(K::Right), Unfold),
             (c('l'), Unfold),
+            // TUI.md's Details section has `-` fold all; "Investigating fast" gives `-` to
+            // exclude (also in the detail pane, on the value under the cursor), so fold all
+            // moves to `_` (Shift of the same key).
             (c('_'), FoldAll),
             (c('+'), UnfoldAll),
             (c('d'), Diff),

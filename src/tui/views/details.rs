@@ -26,10 +26,7 @@ fn scalar(v: &Value, t: &Theme) -> Span<'static> {
 fn tree_line(r: &Row, t: &Theme) -> Line<'static> {
     let mut spans = vec![Span::raw("  ".repeat(r.depth))];
     if let Some(k) = &r.key {
-        spans.push(Span::styled(
-            crate::tui::json_tree::quoted(k),
-            t.json_key(),
-        ));
+        spans.push(Span::styled(crate::tui::json_tree::quoted(k), t.json_key()));
         spans.push(Span::styled(": ", t.dim()));
     }
     match &r.kind {
