@@ -124,7 +124,7 @@ fn the_tui_goes_offline_on_its_cache_and_reconnects_where_it_was() {
     tmux.wait(20, "the search on the cache, and its count", |s| {
         s.contains("printer.jammed")
             && !s.contains("deploy.finished")
-            && s.contains("1 entries")
+            && s.contains("1 entry ")
             && s.contains("OFFLINE")
     });
     tmux.keys(&["Enter"]);
@@ -201,7 +201,7 @@ fn open_shows_the_rows_before_a_corrupt_line_with_a_warning() {
     assert!(s.contains("\\x1b[31m"), "{s}");
     tmux.keys(&[":", "action:vault.opened", "Enter"]);
     tmux.wait(20, "the filtered file", |s| {
-        s.contains("vault.opened") && s.contains("1 entries")
+        s.contains("vault.opened") && s.contains("1 entry ")
     });
     tmux.keys(&["Enter"]);
     tmux.wait(20, "the details", |s| {

@@ -130,6 +130,7 @@ fn the_list_route_documents_every_parameter_it_takes() {
         "kind",
         "outcome",
         "ip",
+        "id",
         "q",
         "from",
         "to",

@@ -91,7 +91,7 @@ fn query() -> impl Strategy<Value = Query> {
         values(),
         prop::option::of(time_bound()),
         prop::option::of(time_bound()),
-        prop::option::of(around()),
+        (prop::option::of(around()), values()),
         exclude(),
     )
         .prop_map(
@@ -103,7 +103,7 @@ fn query() -> impl Strategy<Value = Query> {
                 text,
                 from,
                 to,
-                around,
+                (around, ids),
                 exclude,
             )| Query {
                 actions,
@@ -114,6 +114,7 @@ fn query() -> impl Strategy<Value = Query> {
                 kinds,
                 outcomes,
                 ips,
+                ids,
                 text,
                 from,
                 to,

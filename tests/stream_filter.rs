@@ -188,6 +188,14 @@ fn query() -> impl Strategy<Value = Query> {
         })),
         around,
         prop::option::weighted(0.5, exclude),
+        pick(
+            fixture()
+                .2
+                .iter()
+                .step_by(17)
+                .map(|e| e.id.clone())
+                .collect(),
+        ),
     )
         .prop_map(
             |(
@@ -200,6 +208,7 @@ fn query() -> impl Strategy<Value = Query> {
                 to,
                 around,
                 exclude,
+                ids,
             )| Query {
                 actions,
                 actors,
@@ -214,6 +223,7 @@ fn query() -> impl Strategy<Value = Query> {
                 to,
                 around,
                 exclude: exclude.unwrap_or_default(),
+                ids,
             },
         )
 }

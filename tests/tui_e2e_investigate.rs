@@ -121,8 +121,19 @@ async fn the_filter_history_and_the_marks_are_there_in_the_next_run() {
         .find(|l| l.starts_with('●'))
         .unwrap_or_else(|| panic!("a marked row: {s}"));
     assert!(marked.contains("user.login"), "{marked}");
-    tmux.keys(&[":", "Up"]);
-    tmux.wait_for("the last filter recalled", |s| {
+    // `'`: the case alone.
+    tmux.keys(&["'"]);
+    tmux.wait_for("only the marked entry", |s| {
+        s.contains("filter: the 1 entry marked")
+            && s.contains("THE-BREAK-IN")
+            && s.contains("1 entry ")
+    })
+    .await;
+    tmux.keys(&["BSpace"]);
+    tmux.wait_for("back from the case", |s| s.contains("8 entries"))
+        .await;
+    tmux.keys(&[":", "Up", "Up"]);
+    tmux.wait_for("the filter of the first run recalled", |s| {
         s.contains(" : channel:auth since:7d")
     })
     .await;

@@ -538,3 +538,46 @@ fn a_long_footer_message_is_shown_whole_at_80_columns() {
     let h = a.page_rows();
     assert!(a.pager.selected < a.pager.offset + h);
 }
+
+#[test]
+fn quote_shows_only_the_marked_entries_and_export_offers_them_alone() {
+    for (w, h) in SIZES {
+        let mut a = app(w, h);
+        key(&mut a, KeyCode::Char('\''));
+        assert!(screen(&a, w, h).contains("nothing is marked on this server yet"));
+        key(&mut a, KeyCode::Down);
+        key(&mut a, KeyCode::Char('m'));
+        key(&mut a, KeyCode::Down);
+        key(&mut a, KeyCode::Char('m'));
+        let marked = a.marked_ids();
+        assert_eq!(marked.len(), 2);
+        // The export dialog offers the marked entries alone (Ctrl-o).
+        key(&mut a, KeyCode::Char('e'));
+        a.update(Action::Key(crossterm::event::KeyEvent::new(
+            KeyCode::Char('o'),
+            crossterm::event::KeyModifiers::CONTROL,
+        )));
+        let s = screen(&a, w, h);
+        assert!(s.contains("[x] the 2 entries marked on this server"), "{s}");
+        insta::assert_snapshot!(format!("export_marked_only_{w}x{h}"), s);
+        let fx = key(&mut a, KeyCode::Enter);
+        assert!(
+            fx.iter().any(|e| matches!(e, Effect::Download(job) if matches!(&job.what,
+                trailscope::tui::action::DownloadKind::Export { query, .. } if query.ids.len() == 2 && query.from.is_none()))),
+            "{fx:?}"
+        );
+        // `'`: the case, and nothing else.
+        let mut a = app(w, h);
+        key(&mut a, KeyCode::Down);
+        key(&mut a, KeyCode::Char('m'));
+        let fx = key(&mut a, KeyCode::Char('\''));
+        assert!(
+            fx.iter()
+                .any(|e| matches!(e, Effect::FetchPage { query, .. } if query.ids == a.marked_ids() && query.from.is_none())),
+            "{fx:?}"
+        );
+        let s = screen(&a, w, h);
+        assert!(s.contains("filter: the 1 entry marked"), "{s}");
+        insta::assert_snapshot!(format!("marked_only_{w}x{h}"), s);
+    }
+}

@@ -40,6 +40,7 @@ impl Query {
             && included(&self.target_types, target_type_is)
             && included(&self.channels, |e, c| e.channel == c)
             && included(&self.ips, ip_is)
+            && included(&self.ids, |e, id| e.id == id)
             && (self.kinds.is_empty() || self.kinds.contains(&e.kind))
             && (self.outcomes.is_empty() || self.outcomes.contains(&e.outcome))
             && !excluded(&x.actions, action_is)

@@ -21,6 +21,8 @@ pub struct Query {
     pub outcomes: Vec<Outcome>,
     /// The actor's IP address, exactly.
     pub ips: Vec<String>,
+    /// Entry ids, exactly (the TUI's marked entries).
+    pub ids: Vec<String>,
     /// Case-insensitive substrings; every one must match (`q`, bare words, quoted phrases).
     pub text: Vec<String>,
     pub from: Option<TimeBound>,
@@ -127,7 +129,8 @@ impl std::fmt::Display for Around {
 }
 
 /// Parameters every read route takes besides the filter's own.
-const FILTER_PARAMS: [&str; 21] = [
+const FILTER_PARAMS: [&str; 22] = [
+    "id",
     "action",
     "actor",
     "target",
@@ -182,6 +185,7 @@ impl Query {
                 "target_type" => q.target_types.push(value),
                 "channel" => q.channels.push(value),
                 "ip" => q.ips.push(value),
+                "id" => q.ids.push(value),
                 "kind" => q
                     .kinds
                     .push(Kind::parse(&value).ok_or_else(|| bad(KINDS))?),
@@ -251,6 +255,7 @@ impl Query {
         self.kinds.extend(other.kinds);
         self.outcomes.extend(other.outcomes);
         self.ips.extend(other.ips);
+        self.ids.extend(other.ids);
         self.text.extend(other.text);
         if other.from.is_some() {
             self.from = other.from;

@@ -21,11 +21,10 @@ pub struct QueryParseError {
     pub len: usize,
 }
 
-const FIELDS: &str =
-    "action, actor, target, target_type, channel, kind, outcome, ip, from, to, since, around, q";
+const FIELDS: &str = "action, actor, target, target_type, channel, kind, outcome, ip, id, from, to, since, around, q";
 
 /// Every field of the language and what it takes, for the TUI's help.
-pub const FIELD_HELP: [(&str, &str); 13] = [
+pub const FIELD_HELP: [(&str, &str); 14] = [
     ("action:", "the action; `ticket.*` is a prefix"),
     ("actor:", "the actor's id, email or name (any case)"),
     ("target:", "`type/id` or a bare target id"),
@@ -34,6 +33,7 @@ pub const FIELD_HELP: [(&str, &str); 13] = [
     ("kind:", "created, updated, deleted, read, other"),
     ("outcome:", "success or failure"),
     ("ip:", "the actor's IP address"),
+    ("id:", "an entry's id (' shows the marked ones)"),
     ("since:", "an age: 15m, 2h, 7d, 4w"),
     (
         "from: to:",
@@ -193,7 +193,7 @@ impl FromStr for Query {
                 }
                 parts
             };
-            if term.negated && !is_list(&field) {
+            if term.negated && (!is_list(&field) || field == "id") {
                 return Err(fail(format!(
                     "`{}`: only these fields can be excluded with `-`: action, actor, target, target_type, channel, kind, outcome, ip",
                     snippet(text)
@@ -234,6 +234,7 @@ impl FromStr for Query {
                     ("kind", true) => x.kinds.push(kind(&v)?),
                     ("outcome", false) => q.outcomes.push(outcome(&v)?),
                     ("outcome", true) => x.outcomes.push(outcome(&v)?),
+                    ("id", false) => q.ids.push(v),
                     ("q", _) => q.text.push(v),
                     ("from" | "to" | "since", _) => {
                         let t = TimeBound::parse(&v).ok_or_else(|| {
@@ -268,7 +269,15 @@ impl FromStr for Query {
 fn is_list(field: &str) -> bool {
     matches!(
         field,
-        "action" | "actor" | "target" | "target_type" | "channel" | "kind" | "outcome" | "ip"
+        "action"
+            | "actor"
+            | "target"
+            | "target_type"
+            | "channel"
+            | "kind"
+            | "outcome"
+            | "ip"
+            | "id"
     )
 }
 
@@ -304,7 +313,7 @@ impl fmt::Display for Query {
             Ok(())
         };
         let x = &self.exclude;
-        let lists: [(&str, &Vec<String>); 12] = [
+        let lists: [(&str, &Vec<String>); 13] = [
             ("action", &self.actions),
             ("-action", &x.actions),
             ("actor", &self.actors),
@@ -317,6 +326,7 @@ impl fmt::Display for Query {
             ("-channel", &x.channels),
             ("ip", &self.ips),
             ("-ip", &x.ips),
+            ("id", &self.ids),
         ];
         for (name, values) in lists {
             for v in values {

@@ -63,9 +63,30 @@ pub struct ExportDialog {
     /// Entries the export will hold, as the header counts them.
     pub total: Option<u64>,
     pub stage: Stage,
+    /// The ids of the entries marked on this server, and whether only they are exported.
+    pub marked: Vec<String>,
+    pub only_marked: bool,
 }
 
 impl ExportDialog {
+    /// The dialog offering "marked entries only" (Ctrl-o) when some are marked.
+    pub fn with_marked(mut self, marked: Vec<String>) -> ExportDialog {
+        self.marked = marked;
+        self
+    }
+
+    /// What will be exported: the filter, or the marked entries only.
+    pub fn export_query(&self) -> Query {
+        if self.only_marked {
+            Query {
+                ids: self.marked.clone(),
+                ..Query::default()
+            }
+        } else {
+            self.query.clone()
+        }
+    }
+
     /// A dialog for `query`, CSV to `./audit-log-<timestamp>.csv`.
     pub fn new(query: Query, total: Option<u64>, now: DateTime<Utc>) -> ExportDialog {
         let format = Format::Csv;
@@ -76,6 +97,8 @@ impl ExportDialog {
             query,
             total,
             stage: Stage::Editing { error: None },
+            marked: Vec::new(),
+            only_marked: false,
         }
     }
 
@@ -86,6 +109,15 @@ impl ExportDialog {
             return out;
         }
         match key.code {
+            KeyCode::Char('o')
+                if key
+                    .modifiers
+                    .contains(crossterm::event::KeyModifiers::CONTROL)
+                    && !self.marked.is_empty() =>
+            {
+                self.only_marked = !self.only_marked;
+                Outcome::Stay(Vec::new())
+            }
             KeyCode::Tab | KeyCode::BackTab => {
                 let i = FORMATS.iter().position(|f| *f == self.format).unwrap_or(0);
                 let step = if key.code == KeyCode::Tab {
@@ -117,7 +149,7 @@ impl ExportDialog {
         let path = expand(&input::text(&self.path))?;
         Some(DownloadJob {
             what: DownloadKind::Export {
-                query: self.query.clone(),
+                query: self.export_query(),
                 format: self.format,
             },
             path,

@@ -36,7 +36,7 @@ fn leaves(v: &Value, path: String, out: &mut Vec<(String, String)>) {
         // A side that is null as a whole (`before` of something created, `after` of something
         // deleted) has no leaves: everything shows as added, or removed.
         Value::Null if path.is_empty() => {}
-        other => out.push((path, other.to_string())),
+        other => out.push((path, crate::tui::json_tree::scalar_text(other))),
     }
 }
 

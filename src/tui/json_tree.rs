@@ -3,6 +3,22 @@
 use serde_json::Value;
 use std::collections::HashSet;
 
+/// A JSON string as the panes show it: in quotes, `"` and `\` escaped as JSON does, and every
+/// control or bidi character in the one form every view uses (`\x1b`, `\u{202e}`, by
+/// [`crate::text::inert`]), rather than JSON's own `\u001b`.
+pub fn quoted(s: &str) -> String {
+    let escaped = s.replace('\\', "\\\\").replace('"', "\\\"");
+    format!("\"{}\"", crate::text::inert(&escaped))
+}
+
+/// A scalar as the panes show it: strings by [`quoted`], the rest as JSON writes them.
+pub fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => quoted(s),
+        other => other.to_string(),
+    }
+}
+
 /// What one row of the tree shows.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RowKind {

@@ -47,10 +47,11 @@ pub enum Command {
     AroundWide,
     Back,
     Mark,
+    Marked,
 }
 
 /// Every command with its config name and what it does, in help order.
-pub const COMMANDS: [(Command, &str, &str); 41] = [
+pub const COMMANDS: [(Command, &str, &str); 42] = [
     (Command::Down, "down", "move down"),
     (Command::Up, "up", "move up"),
     (Command::PageDown, "page_down", "page down"),
@@ -86,6 +87,11 @@ pub const COMMANDS: [(Command, &str, &str); 41] = [
         Command::Mark,
         "mark",
         "mark / unmark the entry (kept per server)",
+    ),
+    (
+        Command::Marked,
+        "marked",
+        "only the marked entries (the case)",
     ),
     (Command::Search, "search", "search text"),
     (Command::Filters, "filters", "filter pane"),
@@ -197,6 +203,9 @@ impl Default for Keymap {
             (c('h'), Fold),
             (k(K::Right), Unfold),
             (c('l'), Unfold),
+            // TUI.md's Details section has `-` fold all; "Investigating fast" gives `-` to
+            // exclude (also in the detail pane, on the value under the cursor), so fold all
+            // moves to `_` (Shift of the same key).
             (c('_'), FoldAll),
             (c('+'), UnfoldAll),
             (c('d'), Diff),
@@ -211,6 +220,7 @@ impl Default for Keymap {
             (c('W'), AroundWide),
             (k(K::Backspace), Back),
             (c('m'), Mark),
+            (c('\''), Marked),
         ];
         Keymap { bindings }
     }

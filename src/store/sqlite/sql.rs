@@ -142,7 +142,7 @@ impl Filter {
         };
         // Each field's values as OR-ed atoms: included, a group the row must meet; excluded, a
         // group it must not.
-        let fields: [(Field, &[String], &[String]); 8] = [
+        let fields: [(Field, &[String], &[String]); 9] = [
             (Field::Action, &query.actions, &x.actions),
             (Field::Actor, &query.actors, &x.actors),
             (Field::Target, &query.targets, &x.targets),
@@ -159,6 +159,7 @@ impl Filter {
                 &outcomes(&x.outcomes),
             ),
             (Field::Exact("actor_ip"), &query.ips, &x.ips),
+            (Field::Exact("id"), &query.ids, &[]),
         ];
         let mut groups = Vec::new();
         let mut plain = Vec::new();

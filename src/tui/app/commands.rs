@@ -103,13 +103,29 @@ impl App {
             Command::AroundWide => self.around(true),
             Command::Back => self.back(),
             Command::Mark => self.toggle_mark(),
+            Command::Marked => {
+                let ids = self.marked_ids();
+                if ids.is_empty() {
+                    self.chrome.flash = Some(format!(
+                        "nothing is marked on this server yet: {} marks the selected entry",
+                        self.chrome.keymap.first(Command::Mark)
+                    ));
+                    return Vec::new();
+                }
+                self.apply_recorded(crate::model::Query {
+                    ids,
+                    ..crate::model::Query::default()
+                })
+            }
             Command::Export => {
-                self.chrome.overlay =
-                    Overlay::Export(Box::new(crate::tui::dialogs::ExportDialog::new(
+                self.chrome.overlay = Overlay::Export(Box::new(
+                    crate::tui::dialogs::ExportDialog::new(
                         self.query.clone(),
                         self.pager.total,
                         self.now,
-                    )));
+                    )
+                    .with_marked(self.marked_ids()),
+                ));
                 Vec::new()
             }
             // Evidence packs are built by the server: say so at once, not after the form.

@@ -172,6 +172,15 @@ impl App {
         vec![Effect::Remember(Snapshot::Marks(self.memory.marks.clone()))]
     }
 
+    /// The ids marked on this server.
+    pub fn marked_ids(&self) -> Vec<String> {
+        self.memory
+            .marks
+            .get(&self.conn.source)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Whether the entry with this id is marked (on this server).
     pub fn is_marked(&self, id: &str) -> bool {
         self.memory

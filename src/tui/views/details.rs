@@ -17,7 +17,7 @@ use serde_json::Value;
 
 fn scalar(v: &Value, t: &Theme) -> Span<'static> {
     match v {
-        Value::String(_) => span(&v.to_string(), t.json_string()),
+        Value::String(s) => Span::styled(crate::tui::json_tree::quoted(s), t.json_string()),
         Value::Number(n) => Span::styled(n.to_string(), t.json_number()),
         other => Span::styled(other.to_string(), t.json_literal()),
     }
@@ -26,7 +26,7 @@ fn scalar(v: &Value, t: &Theme) -> Span<'static> {
 fn tree_line(r: &Row, t: &Theme) -> Line<'static> {
     let mut spans = vec![Span::raw("  ".repeat(r.depth))];
     if let Some(k) = &r.key {
-        spans.push(span(&Value::String(k.clone()).to_string(), t.json_key()));
+        spans.push(Span::styled(crate::tui::json_tree::quoted(k), t.json_key()));
         spans.push(Span::styled(": ", t.dim()));
     }
     match &r.kind {

@@ -236,7 +236,11 @@ pub fn render_export(app: &App, d: &ExportDialog, f: &mut Frame, area: Rect) {
     let current = FORMATS.iter().position(|f| *f == d.format).unwrap_or(0);
     let mut format_line = vec![label("Format", t, false)];
     format_line.extend(choices(&names, current, t));
-    let filter = d.query.to_string();
+    let filter = if d.only_marked {
+        "the marked entries only".to_string()
+    } else {
+        d.query.to_string()
+    };
     let mut lines = vec![
         Line::from(format_line),
         Line::from(""),
@@ -254,11 +258,39 @@ pub fn render_export(app: &App, d: &ExportDialog, f: &mut Frame, area: Rect) {
         Line::from(vec![
             Span::raw(" ".repeat(LABEL)),
             span(
-                &fit(&in_words(&d.query, d.total), w.saturating_sub(LABEL)),
+                &fit(
+                    &if d.only_marked {
+                        format!(
+                            "{}, whenever they happened",
+                            super::header::entries(d.marked.len() as u64)
+                        )
+                    } else {
+                        in_words(&d.query, d.total)
+                    },
+                    w.saturating_sub(LABEL),
+                ),
                 t.dim(),
             ),
         ]),
-        Line::from(""),
+        // Offered only when something is marked: the case being built, on its own.
+        if d.marked.is_empty() {
+            Line::from("")
+        } else {
+            Line::from(vec![
+                label("Only", t, false),
+                Span::styled(
+                    fit(
+                        &format!(
+                            "[{}] the {} marked on this server · Ctrl-o",
+                            if d.only_marked { "x" } else { " " },
+                            super::header::entries(d.marked.len() as u64)
+                        ),
+                        w.saturating_sub(LABEL),
+                    ),
+                    if d.only_marked { t.key() } else { t.dim() },
+                ),
+            ])
+        },
     ];
     lines.extend(stage_lines(&d.stage, t, w, d.total));
     f.render_widget(Paragraph::new(lines), body);

@@ -161,10 +161,21 @@ pub fn render_header(app: &App, f: &mut Frame, area: Rect) {
 
 /// Draws the filter line with the help hint on the right.
 pub fn render_filter(app: &App, f: &mut Frame, area: Rect) {
-    let t = &app.chrome.theme;
-    let hint = format!("[{} help]", app.chrome.keymap.first(Command::Help));
-    let hint_w = width(&hint) + 1;
-    // A window around an entry reads as words (`around 2026-11-21 02:47:13Z ±15m`).
+    // A window around an entry reads as words (`around 2026-11-21 02:47:13Z ±15m`), and the
+    // marked entries as what they are, not a row of ids.
+    if !app.query.ids.is_empty() {
+        let rest = crate::model::Query {
+            ids: Vec::new(),
+            ..app.query.clone()
+        }
+        .to_string();
+        let n = app.query.ids.len() as u64;
+        let mut words = format!("the {} marked", entries(n));
+        if !rest.is_empty() {
+            words = format!("{words}, {rest}");
+        }
+        return render_filter_text(app, f, area, words);
+    }
     let q = match &app.query.around {
         Some(a) => {
             let rest = crate::model::Query {
@@ -181,6 +192,13 @@ pub fn render_filter(app: &App, f: &mut Frame, area: Rect) {
         }
         None => app.query.to_string(),
     };
+    render_filter_text(app, f, area, q);
+}
+
+fn render_filter_text(app: &App, f: &mut Frame, area: Rect, q: String) {
+    let t = &app.chrome.theme;
+    let hint = format!("[{} help]", app.chrome.keymap.first(Command::Help));
+    let hint_w = width(&hint) + 1;
     let q = if q.is_empty() {
         "(none)".to_string()
     } else {

@@ -12,8 +12,8 @@ fn table_commands() -> &'static [Command] {
     use Command::*;
     &[
         Down, Up, PageDown, PageUp, HalfDown, HalfUp, Top, Bottom, Details, PivotIn, PivotOut,
-        Around, AroundWide, Back, Mark, Search, Filters, Query, Clear, CycleTime, Refresh, Follow,
-        SaveView, Views, Export, Evidence, Info, Help, Quit,
+        Around, AroundWide, Back, Mark, Marked, Search, Filters, Query, Clear, CycleTime, Refresh,
+        Follow, SaveView, Views, Export, Evidence, Info, Help, Quit,
     ]
 }
 
