@@ -397,3 +397,83 @@ fn sigterm_ends_the_server_within_ten_seconds_whatever_clients_hold() {
     assert!(status.success(), "{status:?}");
     drop((half, idle, stream));
 }
+
+/// A follower that stops reading is held to bounded buffers and then dropped; it resumes from
+/// the last id it got and misses nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_reader_that_stops_reading_is_dropped_and_resumes() {
+    let s = TestServer::start().await;
+    // 100 entries of 200 KB: 20 MB, far more than the stream's 1 MiB and the socket buffers.
+    for b in 0..10 {
+        let batch: Vec<Value> = (0..10)
+            .map(|i| json!({"action": "big", "description": format!("{b}-{i}"), "details": {"pad": "p".repeat(200_000)}}))
+            .collect();
+        assert_eq!(s.post(&s.writer, Value::Array(batch)).await.0, 201);
+    }
+    let mut c = TcpStream::connect(s.addr()).await.unwrap();
+    let req = format!(
+        "GET /v1/stream?after_seq=0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
+        s.auditor
+    );
+    c.write_all(req.as_bytes()).await.unwrap();
+    // The client takes nothing for longer than the server waits.
+    tokio::time::sleep(trailscope::server::WRITE_STALL_TIMEOUT + Duration::from_secs(5)).await;
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let drained = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match c.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(
+        drained.is_ok(),
+        "the server never dropped a client that took nothing"
+    );
+    let text = String::from_utf8_lossy(&got);
+    let last: u64 = text
+        .split("\n\n")
+        .filter(|e| e.contains("event: entry") && e.contains("\ndata: "))
+        .filter_map(|e| e.lines().find_map(|l| l.strip_prefix("id: ")))
+        .filter_map(|id| id.trim().parse().ok())
+        .last()
+        .unwrap_or(0);
+    assert!(
+        last < 100,
+        "everything was delivered: the client was not held back"
+    );
+    // Resuming from the last id delivers the rest, each once, in order.
+    let r = s
+        .http
+        .get(format!("{}/v1/stream", s.url))
+        .bearer_auth(&s.auditor)
+        .header("last-event-id", last.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let mut parser = trailscope::client::sse::SseParser::default();
+    let mut events = Vec::new();
+    let mut seqs = Vec::new();
+    let mut r = r;
+    while seqs.last() != Some(&100) {
+        let chunk = tokio::time::timeout(Duration::from_secs(20), r.chunk())
+            .await
+            .expect("the resumed stream went silent")
+            .unwrap()
+            .expect("the resumed stream ended");
+        parser.feed(&chunk, &mut events).unwrap();
+        for e in events.drain(..) {
+            if e.event == "entry" {
+                seqs.push(e.id.unwrap().parse::<u64>().unwrap());
+            }
+        }
+    }
+    assert_eq!(seqs, (last + 1..=100).collect::<Vec<_>>());
+    drop(r);
+    still_serving(&s).await;
+    s.stop().await;
+}
