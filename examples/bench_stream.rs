@@ -146,9 +146,10 @@ async fn listen(
     got
 }
 
+/// A token holds at most 8 streams (issue 14): each client gets its own, minted by `mint`.
 async fn latency_run(
     url: &str,
-    auditor: &str,
+    mint: &impl Fn() -> String,
     writer: &str,
     clients: usize,
     secs: u64,
@@ -158,11 +159,12 @@ async fn latency_run(
     let want = 1000 * secs as usize;
     let mut listeners = Vec::new();
     for _ in 0..clients {
-        let c = Client::new(url, auditor).unwrap();
+        let auditor = mint();
+        let c = Client::new(url, &auditor).unwrap();
         listeners.push(tokio::spawn(listen(
             c,
             url.to_string(),
-            auditor.to_string(),
+            auditor,
             want,
             light,
         )));
@@ -341,15 +343,22 @@ fn main() {
         let server = tokio::spawn(serve(store, Allowlist::default(), listener, async move {
             let _ = stopped.await;
         }));
-        latency_run(&url, &auditor, &writer, 1, 15, false).await;
-        latency_run(&url, &auditor, &writer, 100, 10, false).await;
-        latency_run(&url, &auditor, &writer, 100, 10, true).await;
+        let mint = || {
+            TokenAdmin::open(&db)
+                .unwrap()
+                .create(Role::Auditor, "default", None)
+                .unwrap()
+                .1
+        };
+        latency_run(&url, &mint, &writer, 1, 15, false).await;
+        latency_run(&url, &mint, &writer, 100, 10, false).await;
+        latency_run(&url, &mint, &writer, 100, 10, true).await;
 
         // Clients that connect and never read, while one producer posts 4 KB events flat out.
         let base = burst(&url, &writer, 20_000, 1_000_000).await;
         let mut stalled = Vec::new();
         for _ in 0..10 {
-            let c = Client::new(&url, &auditor).unwrap();
+            let c = Client::new(&url, &mint()).unwrap();
             stalled.push(c.open_stream(&Query::default(), Some(0)).await.unwrap());
         }
         let with = burst(&url, &writer, 20_000, 2_000_000).await;

@@ -2,6 +2,7 @@
 
 mod cursor;
 pub mod details;
+mod decode;
 mod error;
 mod event;
 mod integrity;
@@ -13,6 +14,7 @@ mod validate;
 
 pub use cursor::{Cursor, Order};
 pub use details::{Details, DetailsError, DuplicateKey, canonicalize};
+pub use decode::decode_batch;
 pub use error::{ApiError, ErrorBody, ErrorCode};
 /// Serde for API timestamps (RFC 3339, UTC, milliseconds), for types outside the model.
 pub(crate) use event::ts as ts_serde;

@@ -33,10 +33,7 @@ pub async fn create(
 ) -> Result<Response, Failure> {
     caller.require_reader("make evidence packs")?;
     let Json(req) = body.map_err(|e| {
-        ApiError::bad_request(format!(
-            "the body must be {{\"kind\", \"from\", \"to\"}}: {}",
-            e.body_text()
-        ))
+        super::error::body_rejection("the body must be {\"kind\", \"from\", \"to\"}", e)
     })?;
     let invalid = |field: &str, message: String| {
         Failure(ApiError::new(ErrorCode::InvalidQuery, message).with_field(field))
@@ -82,26 +79,42 @@ pub async fn create(
         _ => state.evidence.incident_response.clone(),
     };
     let (file, manifest) = blocking(&state, move |store| {
-        let out = tempfile::tempfile().map_err(|e| crate::store::StoreError::Invalid(e.to_string()))?;
-        let (mut file, manifest) = evidence::build(store, &tenant, &kind, &lines, &filters, from, to, out).map_err(|e| match e {
+        let out =
+            tempfile::tempfile().map_err(|e| crate::store::StoreError::Invalid(e.to_string()))?;
+        let (mut file, manifest) = evidence::build(
+            store, &tenant, &kind, &lines, &filters, from, to, out,
+        )
+        .map_err(|e| match e {
             PackError::Store(s) => s,
             other => crate::store::StoreError::Invalid(other.to_string()),
         })?;
-        file.rewind().map_err(|e| crate::store::StoreError::Invalid(e.to_string()))?;
-        let event = NewEvent {
-            action: "evidence_pack.exported".into(),
-            kind: Some(Kind::Other),
-            channel: Some("audit".into()),
-            description: Some(format!("{} evidence pack, {} entries, {} to {}", manifest.kind, manifest.rows, manifest.from, manifest.to)),
-            actor: Some(super::auth::token_actor(&token)),
-            details: Some(json!({"kind": manifest.kind, "from": manifest.from, "to": manifest.to, "rows": manifest.rows,
-                                 "files": manifest.files, "role": token.role.as_str()}).into()),
-            ..NewEvent::default()
-        };
-        store.append(&tenant, vec![event])?;
+        file.rewind()
+            .map_err(|e| crate::store::StoreError::Invalid(e.to_string()))?;
         Ok((file, manifest))
     })
     .await?;
+    // Built, then recorded, then sent: a pack the log cannot record is not sent (503), the same
+    // rule as an export's.
+    let event = NewEvent {
+        action: "evidence_pack.exported".into(),
+        kind: Some(Kind::Other),
+        channel: Some("audit".into()),
+        description: Some(format!(
+            "{} evidence pack, {} entries, {} to {}",
+            manifest.kind, manifest.rows, manifest.from, manifest.to
+        )),
+        actor: Some(super::auth::token_actor(&token)),
+        details: Some(
+            json!({"kind": manifest.kind, "from": manifest.from, "to": manifest.to, "rows": manifest.rows,
+                             "files": manifest.files, "role": token.role.as_str()})
+            .into(),
+        ),
+        ..NewEvent::default()
+    };
+    let tenant = caller.tenant().to_string();
+    blocking(&state, move |store| store.append(&tenant, vec![event]))
+        .await
+        .map_err(|e| Failure::unrecorded("this evidence pack", e))?;
     let name = format!(
         "evidence-{}-{}-{}.zip",
         manifest.kind,
