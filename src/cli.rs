@@ -263,4 +263,8 @@ pub struct WitnessArgs {
     /// [default: <state dir>/witness/<server>.json].
     #[arg(long)]
     pub state: Option<PathBuf>,
+    /// The verifier key to pin (from `trailscope key show`, had out of band) instead of
+    /// trusting the server's first answer; later runs check it is still the pinned one.
+    #[arg(long)]
+    pub key: Option<String>,
 }

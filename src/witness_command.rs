@@ -27,7 +27,23 @@ pub fn witness(args: WitnessArgs) -> anyhow::Result<()> {
         Some(p) => p,
         None => default_state(&server)?,
     };
+    let given = match &args.key {
+        Some(k) => Some(
+            crate::proof::VerifierKey::parse(k).map_err(|e| UsageError(format!("--key: {e}")))?,
+        ),
+        None => None,
+    };
     let state = WitnessState::load(&path)?;
+    if let (Some(s), Some(k)) = (&state, &given)
+        && s.verifier_key != k.as_str()
+    {
+        return Err(UsageError(format!(
+            "{} pins {}, not the --key given; a witness never changes its pin (move the state away to start over)",
+            path.display(),
+            crate::text::inert(&s.verifier_key)
+        ))
+        .into());
+    }
     if let Some(s) = &state
         && s.server.trim_end_matches('/') != server.trim_end_matches('/')
     {
@@ -42,6 +58,14 @@ pub fn witness(args: WitnessArgs) -> anyhow::Result<()> {
     let (verdict, now) = crate::commands::runtime()?
         .block_on(witness::look(&client, state.as_ref()))
         .map_err(|e| anyhow!("{e}; {}", e.advice()))?;
+    if let (Verdict::FirstUse { key, .. }, Some(k)) = (&verdict, &given)
+        && key != k.as_str()
+    {
+        return Err(anyhow!(
+            "the server presents the key {}, not the one given with --key ({k}); nothing was pinned",
+            crate::text::inert(key)
+        ));
+    }
     let at = crate::model::format_ts(&chrono::Utc::now());
     let next = witness::record(state, &server, &verdict, &now, &at);
     next.save(&path)

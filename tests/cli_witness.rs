@@ -319,3 +319,34 @@ async fn a_corrupt_state_is_refused_and_usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("pass another --state"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_given_out_of_band_is_pinned_instead_of_the_first_answer() {
+    let log = Log::new();
+    let _server = log.serve();
+    post(&log, 2, "x").await;
+    let state = log.dir.path().join("witness.json");
+    let right = checkpoint(&log).await["verifier_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let wrong = trailscope::proof::SigningKey::generate()
+        .verifier()
+        .to_string();
+    let out = witness(&log, &state, &["--key", &wrong]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("nothing was pinned"));
+    assert!(
+        !state.exists(),
+        "a key the server does not hold is never pinned"
+    );
+    let out = witness(&log, &state, &["--key", "trailscope+zz+AAAA"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--key"));
+    let out = witness(&log, &state, &["--key", &right]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with(&format!("pinned {right}")));
+    let out = witness(&log, &state, &["--key", &wrong]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("never changes its pin"));
+}

@@ -469,3 +469,24 @@ fn a_failure_is_marked_in_the_detail_pane_too() {
     let title = s.lines().find(|l| l.contains("· JSON")).unwrap();
     assert!(!title.contains("✗ failure"), "{title}");
 }
+
+#[test]
+fn the_details_pane_shows_numbers_exactly_as_sent() {
+    let mut e = rows()[0].clone();
+    e.details = Some(
+        trailscope::model::Details::parse(
+            r#"{"amount":123456789.123456789,"big":340282366920938463463374607431768211457,"tiny":1e-7}"#,
+        )
+        .unwrap(),
+    );
+    let mut a = app_with(ColorDepth::TrueColor, 120, 40, vec![e]);
+    key(&mut a, KeyCode::Enter);
+    let s = screen(&a, 120, 40);
+    for n in [
+        "123456789.123456789",
+        "340282366920938463463374607431768211457",
+        "1e-7",
+    ] {
+        assert!(s.contains(n), "`{n}` not shown exactly:\n{s}");
+    }
+}

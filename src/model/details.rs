@@ -1,13 +1,16 @@
 //! `details` kept as exact JSON text (API.md "Integrity": what is stored is what was sent, and
 //! what is hashed).
 //!
-//! Why text and not a `serde_json::Value`: a `Value` holds numbers as `f64`/`u64`/`i64`, so
-//! `123456789.123456789` came back as `123456789.1234568` and integers beyond 64 bits were
+//! Why text and not a `serde_json::Value`: a plain `Value` holds numbers as `f64`/`u64`/`i64`,
+//! so `123456789.123456789` came back as `123456789.1234568` and integers beyond 64 bits were
 //! rounded; the stored text and the hashed bytes then drifted apart and `verify` failed for good.
-//! serde_json's crate-wide `arbitrary_precision` feature keeps the digits but rewrites exponents
-//! (`1E5` becomes `1e+5`), turns numbers into maps for every non-JSON serializer (insta, TOML)
-//! and costs an allocation per number in every `Value` of the program; so `details` alone is kept
-//! as text, in one canonical spelling, and the rest of the model is unchanged.
+//! serde_json's `arbitrary_precision` feature keeps the digits but still rewrites exponents
+//! (`1E5` becomes `1e+5`), so it cannot make a `Value` the evidence: `details` is kept as text,
+//! in one canonical spelling, and that text alone is stored, returned, exported and hashed.
+//! The feature is on all the same (Cargo.toml), for what is only ever shown: the TUI's detail
+//! pane draws a `Value` from [`Details::to_value`], and with it shows `123456789.123456789`,
+//! not a neighbouring double. No `Value` of this program is serialised by anything but
+//! serde_json (the feature would turn its numbers into maps there).
 //!
 //! The canonical spelling is the one the hash has always covered (API.md: sorted keys, no
 //! whitespace): members sorted by key, strings escaped the way serde_json writes them, and —
@@ -95,9 +98,9 @@ impl Details {
         self.0.get()
     }
 
-    /// A parsed copy for display and navigation. Numbers become `f64`/`u64`/`i64` here, so
-    /// nothing that is stored, exported or hashed may come from it. Text holding a number no
-    /// `f64` can (`1e400`) comes back as one string of the whole text rather than not at all.
+    /// A parsed copy for display and navigation. Its numbers keep their digits, but an exponent
+    /// is respelled (`1E5` as `1e+5`), so nothing that is stored, exported or hashed may come
+    /// from it. Should it not parse, the whole text comes back as one string, never nothing.
     pub fn to_value(&self) -> Value {
         serde_json::from_str(self.as_str()).unwrap_or_else(|_| Value::String(self.as_str().into()))
     }
