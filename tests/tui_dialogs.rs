@@ -98,8 +98,11 @@ fn export_dialog_progress_overwrite_question_and_done() {
         s.contains("✓ wrote 20,000 entries (5.0 MB) to /tmp/q4.csv"),
         "{s}"
     );
-    key(&mut a, KeyCode::Char('x'));
+    // The key that closes the finished dialog is not swallowed: `j` closes it and moves down.
+    let before = a.pager.selected;
+    key(&mut a, KeyCode::Char('j'));
     assert!(!screen(&a, 100, 30).contains("Export"));
+    assert_eq!(a.pager.selected, before + 1);
 }
 
 #[test]
