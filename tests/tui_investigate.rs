@@ -585,3 +585,24 @@ fn quote_shows_only_the_marked_entries_and_export_offers_them_alone() {
         insta::assert_snapshot!(format!("marked_only_{w}x{h}"), s);
     }
 }
+
+#[test]
+fn without_colour_the_histogram_cursor_and_the_local_time_still_show() {
+    let mut a = app_with(ColorDepth::None, 80, 24, rows());
+    key(&mut a, KeyCode::Tab);
+    let t = draw(&a, 80, 24);
+    let buf = t.backend().buffer();
+    let reversed = (0..80u16).any(|x| {
+        buf[(x, 2)]
+            .modifier
+            .contains(ratatui::style::Modifier::REVERSED)
+    });
+    assert!(
+        reversed,
+        "the picked bucket is shown reversed, colour or not"
+    );
+    key(&mut a, KeyCode::Esc);
+    key(&mut a, KeyCode::Char('t'));
+    let s = screen(&a, 80, 24);
+    assert!(s.contains("When (local)"), "{s}");
+}
