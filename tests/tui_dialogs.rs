@@ -292,6 +292,23 @@ async fn a_download_writes_the_file_and_a_cancelled_one_leaves_nothing() {
     let _ = task.await;
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
+    // The server records the cancelled export when it sees the connection go: wait for that
+    // record, or the next export races it for a row.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (status, body) = s
+            .get(&s.auditor, "/v1/events?action=audit_log.exported")
+            .await;
+        assert_eq!(status, 200, "{body}");
+        if body["entries"].as_array().is_some_and(|e| !e.is_empty()) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cancelled export was never recorded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 
     // Finished: the rows counted, the file in place.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
