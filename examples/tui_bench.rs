@@ -1,7 +1,8 @@
 //! TUI benchmark (figures in BENCHMARKS.md): launch to first page drawn against a local server
 //! holding N entries, key press to next frame with 100,000 rows loaded, and the TUI's RSS.
 //!
-//! `cargo run --release --example tui_bench -- [ENTRIES]` (default 1,000,000). The server runs in
+//! `cargo run --release --example tui_bench -- [ENTRIES] [DAYS]` (default 1,000,000 over 30
+//! days). The server runs in
 //! this process; the TUI side runs in a child process so its RSS is the TUI's alone.
 
 use chrono::{Duration, Utc};
@@ -30,9 +31,9 @@ const ACTIONS: [&str; 8] = [
     "role.granted",
 ];
 
-fn seed(store: &dyn Store, n: usize) {
+fn seed(store: &dyn Store, n: usize, days: i64) {
     let now = Utc::now() - Duration::minutes(1);
-    let span_ms = 30 * 24 * 3600 * 1000i64;
+    let span_ms = days * 24 * 3600 * 1000i64;
     let mut batch = Vec::with_capacity(1000);
     for i in 0..n {
         let at = now - Duration::milliseconds(span_ms - span_ms * i as i64 / n as i64);
@@ -229,6 +230,9 @@ fn main() {
         .get(1)
         .and_then(|s| s.replace(['_', ','], "").parse().ok())
         .unwrap_or(1_000_000);
+    // Over how many days the entries spread (default 30): `tui_bench 100000 7` puts all of
+    // them in the TUI's default `since:7d`, so 100,000 entries are 100,000 rows to load.
+    let days: i64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(30);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("bench.db");
     let token = TokenAdmin::open(&db)
@@ -238,7 +242,7 @@ fn main() {
         .1;
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).unwrap());
     let t0 = Instant::now();
-    seed(store.as_ref(), n);
+    seed(store.as_ref(), n, days);
     println!("seeded {n} entries in {:.1} s", t0.elapsed().as_secs_f64());
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

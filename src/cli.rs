@@ -144,10 +144,13 @@ pub struct VerifyArgs {
 pub enum TokenCommand {
     /// Create a token; the secret is printed once, as the last line of stdout.
     Create {
+        /// The server's SQLite database file (the same as `serve --db`).
         #[arg(long)]
         db: PathBuf,
+        /// What the token may do.
         #[arg(long, value_enum)]
         role: Role,
+        /// The tenant whose entries the token can reach (and no other).
         #[arg(long, default_value = "default")]
         tenant: String,
         /// A label to recognise the token by in `token list`.
@@ -156,13 +159,16 @@ pub enum TokenCommand {
     },
     /// List tokens (never their secrets).
     List {
+        /// The server's SQLite database file.
         #[arg(long)]
         db: PathBuf,
     },
     /// Revoke a token by its id (`tok_…`); it stops working at once.
     Revoke {
+        /// The server's SQLite database file.
         #[arg(long)]
         db: PathBuf,
+        /// The token's id as `token list` shows it (`tok_…`), not its secret.
         id: String,
     },
 }

@@ -41,6 +41,17 @@ pub fn ingest(remote: RemoteArgs) -> anyhow::Result<()> {
                         format!("lines {}–{}: ", numbers[0], numbers[numbers.len() - 1])
                     });
                 let why = match refused.message {
+                    // The server names the batch's event from 0 (`event 3: …`); the line the
+                    // user knows is already in front, so its count goes.
+                    Some(m) if refused.index.is_some() => match m.split_once(": ") {
+                        Some((n, rest))
+                            if n.strip_prefix("event ")
+                                .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit())) =>
+                        {
+                            rest.to_string()
+                        }
+                        _ => m,
+                    },
                     Some(m) => m,
                     None => format!("{}; {}", refused.error, refused.error.advice()),
                 };

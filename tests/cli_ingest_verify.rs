@@ -83,6 +83,7 @@ async fn a_bad_line_is_named_and_nothing_from_its_batch_on_is_stored() {
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains("line 1204: "), "{err}");
+    assert!(!err.contains("event 203"), "one count, the line's: {err}");
     assert!(err.contains("colour"), "{err}");
     assert!(
         err.contains("1000 events before line 1001 are stored"),

@@ -98,8 +98,11 @@ fn export_dialog_progress_overwrite_question_and_done() {
         s.contains("✓ wrote 20,000 entries (5.0 MB) to /tmp/q4.csv"),
         "{s}"
     );
-    key(&mut a, KeyCode::Char('x'));
+    // The key that closes the finished dialog is not swallowed: `j` closes it and moves down.
+    let before = a.pager.selected;
+    key(&mut a, KeyCode::Char('j'));
     assert!(!screen(&a, 100, 30).contains("Export"));
+    assert_eq!(a.pager.selected, before + 1);
 }
 
 #[test]
@@ -289,6 +292,23 @@ async fn a_download_writes_the_file_and_a_cancelled_one_leaves_nothing() {
     let _ = task.await;
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
+    // The server records the cancelled export when it sees the connection go: wait for that
+    // record, or the next export races it for a row.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (status, body) = s
+            .get(&s.auditor, "/v1/events?action=audit_log.exported")
+            .await;
+        assert_eq!(status, 200, "{body}");
+        if body["entries"].as_array().is_some_and(|e| !e.is_empty()) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cancelled export was never recorded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 
     // The cancelled export is on the record, started and (once the server noticed the client
     // left) finished as incomplete.

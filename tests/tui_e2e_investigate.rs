@@ -232,3 +232,67 @@ max_size_mb = 256
         .await;
     server.stop().await;
 }
+
+/// The README's walkthrough, key for key, at 80×24: from the demo's first screen to the
+/// takeover in 17 keys, and to the attacker's address in 3 more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_walkthrough_finds_the_demo_incident_at_80x24() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start(dir.path(), "demo", "");
+    tmux.cmd(&["resize-window", "-t", "e2e", "-x", "80", "-y", "24"]);
+    tmux.wait_up_to(180, "the whole trail", |s| {
+        s.contains("the demo trail is in")
+    })
+    .await;
+    let keys = std::cell::Cell::new(0);
+    let press = |k: &[&str]| {
+        keys.set(keys.get() + k.len());
+        tmux.keys(k);
+    };
+    press(&["f"]);
+    tmux.wait_for("the filter pane", |s| s.contains("Filters"))
+        .await;
+    press(&["Tab", "Tab", "Tab", "a", "u", "t", "h"]);
+    tmux.wait_for("the channel narrowed", |s| s.contains("narrow: auth"))
+        .await;
+    press(&["Space", "Tab", "Tab"]);
+    tmux.wait_for("the outcome list", |s| s.contains("failure"))
+        .await;
+    press(&["Down", "Space", "Enter"]);
+    tmux.wait_for("the failed sign-ins", |s| {
+        s.contains("filter: channel:auth outcome:failure since:7d") && s.contains("Grace Whitfield")
+    })
+    .await;
+    press(&["Tab", "Enter"]);
+    tmux.wait_for("the burst alone", |s| {
+        s.contains("from:")
+            && s.lines()
+                .nth(5)
+                .is_some_and(|l| l.contains("Grace Whitfield"))
+    })
+    .await;
+    press(&["w"]);
+    let s = tmux
+        .wait_for("the window around the last failure", |s| {
+            s.contains("filter: around ") && s.contains("role.updated")
+        })
+        .await;
+    for step in [
+        "user.invited",
+        "role.updated",
+        "integration_credentials",
+        "▶",
+    ] {
+        assert!(s.contains(step), "{step}: {s}");
+    }
+    assert_eq!(keys.get(), 17, "the incident in 17 keys");
+    press(&["k", "=", "i"]);
+    tmux.wait_for("the attacker's address", |s| {
+        s.contains("filter: ip:198.51.100.77") && s.contains("Helpdesk Backup")
+    })
+    .await;
+    assert!(keys.get() <= 30);
+    tmux.keys(&["q"]);
+    tmux.wait_for("exit status 0", |s| s.contains("EXIT=0"))
+        .await;
+}

@@ -236,7 +236,11 @@ fn the_histogram_has_an_axis_keeps_small_buckets_and_can_be_focused() {
         );
         assert!(spark.contains('█'), "{spark}");
         key(&mut a, KeyCode::Tab);
-        assert!(a.chrome.spark.is_some());
+        assert_eq!(
+            a.spark_range().map(|r| r.2),
+            Some(5000),
+            "the focus lands on the highest bar"
+        );
         for _ in 0..4 {
             key(&mut a, KeyCode::Left);
         }
@@ -580,4 +584,25 @@ fn quote_shows_only_the_marked_entries_and_export_offers_them_alone() {
         assert!(s.contains("filter: the 1 entry marked"), "{s}");
         insta::assert_snapshot!(format!("marked_only_{w}x{h}"), s);
     }
+}
+
+#[test]
+fn without_colour_the_histogram_cursor_and_the_local_time_still_show() {
+    let mut a = app_with(ColorDepth::None, 80, 24, rows());
+    key(&mut a, KeyCode::Tab);
+    let t = draw(&a, 80, 24);
+    let buf = t.backend().buffer();
+    let reversed = (0..80u16).any(|x| {
+        buf[(x, 2)]
+            .modifier
+            .contains(ratatui::style::Modifier::REVERSED)
+    });
+    assert!(
+        reversed,
+        "the picked bucket is shown reversed, colour or not"
+    );
+    key(&mut a, KeyCode::Esc);
+    key(&mut a, KeyCode::Char('t'));
+    let s = screen(&a, 80, 24);
+    assert!(s.contains("When (local)"), "{s}");
 }

@@ -191,8 +191,9 @@ impl App {
             Command::Focus => {
                 if self.pane.focus {
                     self.pane.focus = false;
-                } else if let Some(cols) = self.spark_columns() {
-                    self.chrome.spark = Some(cols.saturating_sub(1));
+                } else if let Some(peak) = self.spark_peak() {
+                    // The histogram takes the focus on its highest bar: where an incident is.
+                    self.chrome.spark = Some(peak);
                 } else if self.pane.detail.is_some() {
                     self.pane.focus = true;
                 }
@@ -216,6 +217,18 @@ impl App {
         crate::tui::views::header::spark(self, a.spark.width as usize)
             .map(|s| s.columns.len())
             .filter(|n| *n > 0)
+    }
+
+    /// The histogram's highest column (the last of equals), when it is on screen.
+    fn spark_peak(&self) -> Option<usize> {
+        let a = self.areas();
+        if a.spark.height == 0 {
+            return None;
+        }
+        let sp = crate::tui::views::header::spark(self, a.spark.width as usize)?;
+        let counts = &sp.columns.counts;
+        let peak = sp.columns.peak();
+        counts.iter().rposition(|c| *c == peak)
     }
 
     /// The time range of the histogram's picked column.

@@ -96,6 +96,10 @@ impl App {
             }
             Overlay::Pivot(menu) => return self.pivot_key(menu, key),
             Overlay::Info(_) => return Vec::new(),
+            // A finished download's dialog closes on the next key, and that key then does what
+            // it does anywhere (it is not swallowed).
+            Overlay::Export(d) if matches!(d.stage, crate::tui::dialogs::Stage::Done { .. }) => {}
+            Overlay::Evidence(d) if matches!(d.stage, crate::tui::dialogs::Stage::Done { .. }) => {}
             Overlay::Export(mut d) => {
                 let out = d.key(key, self.now);
                 return self.dialog_outcome(out, Overlay::Export(d));

@@ -130,10 +130,7 @@ fn stage_lines(stage: &Stage, t: &Theme, w: usize, expected: Option<u64>) -> Vec
         Stage::Editing { error: Some(e) } => vec![Line::from(span(&fit(e, w), t.error()))],
         Stage::Confirm(p) => vec![
             Line::from(span(&fit(&format!("{} exists.", p.display()), w), t.warn())),
-            Line::from(Span::styled(
-                "Overwrite it? y yes · any other key no",
-                t.warn(),
-            )),
+            Line::from(Span::styled("Overwrite it?", t.warn())),
         ],
         Stage::Running { bytes, rows } => {
             let cells = w.saturating_sub(8).min(48);

@@ -297,7 +297,14 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         .flat_map(|(i, (c, w))| {
             let sep = if i > 0 { Some(Span::raw(" ")) } else { None };
             sep.into_iter().chain(std::iter::once(Span::styled(
-                pad(c.title(), *w),
+                // Local times say so in the title: without it a reader takes them for UTC.
+                pad(
+                    match (c, app.chrome.time_mode) {
+                        (Col::When, TimeMode::Local) => "When (local)",
+                        (c, _) => c.title(),
+                    },
+                    *w,
+                ),
                 t.title().add_modifier(Modifier::UNDERLINED),
             )))
         })
