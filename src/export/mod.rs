@@ -4,6 +4,7 @@ mod chunks;
 mod count;
 mod csv_row;
 pub mod evidence;
+pub mod report;
 mod staged;
 
 use crate::model::{Entry, format_ts};

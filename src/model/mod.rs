@@ -4,6 +4,7 @@ mod cursor;
 mod error;
 mod event;
 mod matches;
+mod pack;
 mod query;
 mod query_lang;
 mod time;
@@ -17,6 +18,7 @@ pub use event::{
     Actor, ActorType, AppendResponse, Appended, Entry, Kind, NewEvent, Outcome, Page, Target,
     is_pseudonym,
 };
+pub use pack::{ExportList, ExportRecord, ExportStatus, PackRequest};
 pub use query::{
     ChainHead, FacetField, FacetValue, Facets, PruneReport, PseudonymReport, Query, Retention,
     Stats, StatsBucket, VerifyReport,

@@ -24,7 +24,8 @@ pub async fn export(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Failure> {
     caller.require_reader("export the log")?;
-    let (query, rest) = params::filter(raw.as_deref(), &["format", "order"])?;
+    let (query, rest) = params::filter(raw.as_deref(), &["format", "order", "name"])?;
+    let name = export_name(params::text(&rest, "name"))?;
     let format = match params::text(&rest, "format") {
         None => Format::Csv,
         Some(f) => Format::parse(f).ok_or_else(|| {
@@ -44,7 +45,7 @@ pub async fn export(
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(4);
     let store = state.store.clone();
     let caller = caller.0.clone();
-    tokio::task::spawn_blocking(move || run(store, caller, query, format, order, now, tx));
+    tokio::task::spawn_blocking(move || run(store, caller, query, format, order, name, now, tx));
     let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     }));
@@ -59,12 +60,28 @@ pub async fn export(
         .into_response())
 }
 
+/// What the export history calls an export: at most 200 characters, not blank.
+fn export_name(name: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(n) = name.map(str::trim) else {
+        return Ok(None);
+    };
+    if n.is_empty() || n.chars().count() > 200 {
+        return Err(
+            ApiError::invalid_query("name must be 1 to 200 characters (or left out)")
+                .with_field("name"),
+        );
+    }
+    Ok(Some(n.to_string()))
+}
+
+#[allow(clippy::too_many_arguments)]
 fn run(
     store: Arc<dyn Store>,
     caller: crate::store::TokenRecord,
     query: Query,
     format: Format,
     order: Order,
+    name: Option<String>,
     now: DateTime<Utc>,
     tx: mpsc::Sender<io::Result<Bytes>>,
 ) {
@@ -102,6 +119,10 @@ fn run(
         // transfer rather than a file that looks complete.
         let _ = errors.blocking_send(Err(io::Error::other(why.clone())));
     }
+    let mut details = json!({"format": format.as_str(), "filters": filters, "rows": rows, "complete": failure.is_none(), "role": caller.role.as_str()});
+    if let Some(name) = name {
+        details["name"] = json!(name);
+    }
     let event = NewEvent {
         action: "audit_log.exported".into(),
         kind: Some(Kind::Other),
@@ -117,9 +138,7 @@ fn run(
             }
         )),
         actor: Some(super::auth::token_actor(&caller)),
-        details: Some(
-            json!({"format": format.as_str(), "filters": filters, "rows": rows, "complete": failure.is_none(), "role": caller.role.as_str()}),
-        ),
+        details: Some(details),
         ..NewEvent::default()
     };
     if let Err(e) = store.append(&caller.tenant, vec![event]) {

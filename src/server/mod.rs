@@ -6,6 +6,7 @@ mod error;
 mod events;
 mod evidence;
 mod export;
+mod exports;
 mod gdpr;
 mod hub;
 mod metrics;
@@ -132,6 +133,7 @@ fn build_router(
         .route("/v1/verify", get(reads::verify))
         .route("/v1/stream", get(stream::stream))
         .route("/v1/export", get(export::export))
+        .route("/v1/exports", get(exports::list))
         .route("/v1/evidence-packs", axum::routing::post(evidence::create))
         .route("/v1/retention", get(retention::get).put(retention::put))
         .route(
