@@ -58,6 +58,8 @@ pub enum Overlay {
     Export(Box<super::dialogs::ExportDialog>),
     Evidence(Box<super::dialogs::EvidenceDialog>),
     Info(super::dialogs::RetentionInfo),
+    /// The export history (issue 15).
+    History(Box<super::history::ExportHistory>),
 }
 
 /// What the app starts with.
@@ -413,7 +415,14 @@ impl App {
                 match &mut self.overlay {
                     Overlay::Export(d) => super::dialogs::on_download(&mut d.stage, event),
                     Overlay::Evidence(d) => super::dialogs::on_download(&mut d.stage, event),
+                    Overlay::History(h) => h.on_download(event),
                     _ => {}
+                }
+                Vec::new()
+            }
+            Action::Exports(result) => {
+                if let Overlay::History(h) = &mut self.overlay {
+                    h.loaded(result);
                 }
                 Vec::new()
             }

@@ -119,6 +119,7 @@ impl ExportDialog {
             what: DownloadKind::Export {
                 query: self.query.clone(),
                 format: self.format,
+                name: None,
             },
             path,
             overwrite,
@@ -304,7 +305,7 @@ pub fn default_export_path(format: Format, now: DateTime<Utc>) -> String {
     format!("./{}", format.file_name(&now))
 }
 
-fn default_pack_path(kind: &str, now: DateTime<Utc>) -> String {
+pub fn default_pack_path(kind: &str, now: DateTime<Utc>) -> String {
     format!("./evidence-{kind}-{}.zip", now.format("%Y%m%dT%H%M%SZ"))
 }
 

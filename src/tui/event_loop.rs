@@ -262,6 +262,11 @@ fn run_effects(
                     old.abort();
                 }
             }
+            Effect::FetchExports => {
+                tokio::spawn(async move {
+                    let _ = tx.send(Action::Exports(client.exports().await));
+                });
+            }
             Effect::FetchRetention => {
                 tokio::spawn(async move {
                     let _ = tx.send(Action::Retention(client.retention().await));

@@ -39,12 +39,13 @@ pub enum Command {
     Focus,
     Export,
     Evidence,
+    ExportHistory,
     Info,
     Follow,
 }
 
 /// Every command with its config name and what it does, in help order.
-pub const COMMANDS: [(Command, &str, &str); 35] = [
+pub const COMMANDS: [(Command, &str, &str); 36] = [
     (Command::Down, "down", "move down"),
     (Command::Up, "up", "move up"),
     (Command::PageDown, "page_down", "page down"),
@@ -88,6 +89,11 @@ pub const COMMANDS: [(Command, &str, &str); 35] = [
         Command::Evidence,
         "evidence",
         "make an evidence pack for a period",
+    ),
+    (
+        Command::ExportHistory,
+        "export_history",
+        "export history: list exports and packs, make one again",
     ),
     (
         Command::Info,
@@ -175,6 +181,7 @@ impl Default for Keymap {
             (k(K::Tab), Focus),
             (c('e'), Export),
             (c('E'), Evidence),
+            (c('H'), ExportHistory),
             (c('i'), Info),
             (c('F'), Follow),
         ];

@@ -9,6 +9,7 @@ pub mod download;
 pub mod event_loop;
 pub mod filters;
 pub mod follow;
+pub mod history;
 pub mod input;
 pub mod json_tree;
 pub mod keymap;

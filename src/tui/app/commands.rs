@@ -104,6 +104,10 @@ impl App {
                     Overlay::Evidence(Box::new(crate::tui::dialogs::EvidenceDialog::new(self.now)));
                 Vec::new()
             }
+            Command::ExportHistory => {
+                self.overlay = Overlay::History(Box::default());
+                vec![Effect::FetchExports]
+            }
             Command::Info => {
                 self.overlay = Overlay::Info(crate::tui::dialogs::RetentionInfo::Loading);
                 vec![Effect::FetchRetention]

@@ -85,7 +85,7 @@ fn minute(t: &chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%MZ").to_string()
 }
 
-fn frame<'a>(t: &Theme, title: &'a str, hint: &'a str) -> Block<'a> {
+pub(super) fn frame<'a>(t: &Theme, title: &'a str, hint: &'a str) -> Block<'a> {
     Block::bordered()
         .border_style(t.key())
         .title(Span::styled(title, t.title()))
@@ -113,7 +113,12 @@ fn choices(names: &[&str], current: usize, t: &Theme) -> Vec<Span<'static>> {
 }
 
 /// Lines for a download's stage below the form; `None` while editing without an error.
-fn stage_lines(stage: &Stage, t: &Theme, w: usize, expected: Option<u64>) -> Vec<Line<'static>> {
+pub(super) fn stage_lines(
+    stage: &Stage,
+    t: &Theme,
+    w: usize,
+    expected: Option<u64>,
+) -> Vec<Line<'static>> {
     let unit = "entries";
     match stage {
         Stage::Editing { error: None } => Vec::new(),
