@@ -91,11 +91,12 @@ pub struct ServeArgs {
     /// Address and port to listen on [default: 127.0.0.1:7807].
     #[arg(long)]
     pub listen: Option<SocketAddr>,
-    /// Networks allowed to reach the read and admin routes, comma-separated CIDRs (default: all).
-    #[arg(long, value_delimiter = ',')]
+    /// Networks allowed to reach the read and admin routes, comma-separated CIDRs or bare
+    /// addresses (one host) (default: all).
+    #[arg(long, value_delimiter = ',', value_parser = crate::server::parse_net)]
     pub allow_from: Vec<ipnet::IpNet>,
-    /// Networks allowed to post events, comma-separated CIDRs (default: all).
-    #[arg(long, value_delimiter = ',')]
+    /// Networks allowed to post events, comma-separated CIDRs or bare addresses (default: all).
+    #[arg(long, value_delimiter = ',', value_parser = crate::server::parse_net)]
     pub ingest_allow_from: Vec<ipnet::IpNet>,
     /// Archive pruned entries here (gzip NDJSON and a manifest) before removing them.
     #[arg(long)]

@@ -141,9 +141,10 @@ pub fn save_view(path: &Path, name: &str, filter: &str) -> anyhow::Result<()> {
 pub struct ServerConfig {
     pub db: Option<PathBuf>,
     pub listen: Option<SocketAddr>,
-    #[serde(default)]
+    /// CIDRs or bare addresses (one host each).
+    #[serde(default, deserialize_with = "crate::server::deserialize_nets")]
     pub allow_from: Vec<ipnet::IpNet>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::server::deserialize_nets")]
     pub ingest_allow_from: Vec<ipnet::IpNet>,
 }
 

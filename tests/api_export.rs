@@ -156,22 +156,58 @@ async fn json_and_ndjson_shapes_and_filters() {
     s.stop().await;
 }
 
+/// Waits until the export recorded at `export_seq` has its completion entry, and returns it.
+async fn finished(s: &TestServer, export_seq: u64) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let done = s.all("action=audit_log.export_finished", 50).await;
+        if let Some(e) = done
+            .iter()
+            .find(|e| e["details"]["export_seq"] == export_seq)
+        {
+            return e.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "export #{export_seq} was never recorded as finished"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// The contract issue 15's export history reads: a started entry before the first byte, a
+/// completion entry after the last.
 #[tokio::test(flavor = "multi_thread")]
 async fn every_export_is_itself_in_the_log() {
     let s = TestServer::start().await;
     assert_eq!(s.post(&s.writer, tricky()).await.0, 201);
-    export(&s, &s.auditor, "format=ndjson&outcome=success").await;
+    let (st, _, body) = export(&s, &s.auditor, "format=ndjson&outcome=success").await;
+    assert_eq!(st, 200);
+    // The export is the log before its own record: the three entries, not the record itself.
+    assert_eq!(String::from_utf8(body).unwrap().lines().count(), 3);
     let logged = s.all("action=audit_log.exported", 10).await;
     assert_eq!(logged.len(), 1);
     let e = &logged[0];
     assert_eq!(e["channel"], "audit");
     assert_eq!(e["kind"], "other");
     assert_eq!(e["actor"]["type"], "service");
-    assert!(e["actor"]["id"].as_str().unwrap().starts_with("tok_"));
-    assert_eq!(e["details"]["format"], "ndjson");
-    assert_eq!(e["details"]["rows"], 3);
-    assert_eq!(e["details"]["complete"], true);
-    assert_eq!(e["details"]["filters"]["filter"], "outcome:success");
+    let actor = e["actor"]["id"].as_str().unwrap();
+    assert!(actor.starts_with("tok_"));
+    assert_eq!(e["seq"], 4);
+    assert_eq!(
+        e["details"],
+        json!({"format": "ndjson", "role": "auditor", "status": "started",
+               "filters": {"filter": "outcome:success", "from": null, "to": null}})
+    );
+    let done = finished(&s, 4).await;
+    assert_eq!(done["channel"], "audit");
+    assert_eq!(done["kind"], "other");
+    assert_eq!(done["actor"]["id"], actor);
+    assert_eq!(
+        done["details"],
+        json!({"export_seq": 4, "format": "ndjson", "rows": 3, "status": "completed"})
+    );
+    assert!(done["seq"].as_u64().unwrap() > 4);
     s.stop().await;
 }
 
@@ -191,21 +227,21 @@ async fn a_client_that_leaves_stops_the_export() {
         .unwrap();
     let first = r.chunk().await.unwrap().unwrap();
     assert!(!first.is_empty());
+    // Recorded before the first byte arrived.
+    let started = s.all("action=audit_log.exported", 10).await;
+    assert_eq!(started.len(), 1);
+    assert_eq!(started[0]["details"]["status"], "started");
     drop(r);
     // The server notices, stops reading the store, and records a partial export.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let logged = s.all("action=audit_log.exported", 10).await;
-        if let Some(e) = logged.first() {
-            assert_eq!(e["details"]["complete"], false, "{e}");
-            assert!(e["details"]["rows"].as_u64().unwrap() < 30_000, "{e}");
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the export never stopped"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let e = finished(&s, 30_001).await;
+    assert_eq!(e["details"]["status"], "incomplete", "{e}");
+    assert!(e["details"]["rows"].as_u64().unwrap() < 30_000, "{e}");
+    assert!(
+        e["details"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("client went away"),
+        "{e}"
+    );
     s.stop().await;
 }

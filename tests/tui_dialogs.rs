@@ -291,6 +291,22 @@ async fn a_download_writes_the_file_and_a_cancelled_one_leaves_nothing() {
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
 
+    // The cancelled export is on the record, started and (once the server noticed the client
+    // left) finished as incomplete.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let ended = loop {
+        let done = s.all("action=audit_log.export_finished", 10).await;
+        if let Some(e) = done.first() {
+            break e.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cancelled export was never recorded as finished"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(ended["details"]["status"], "incomplete", "{ended}");
+
     // Finished: the rows counted, the file in place.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     trailscope::tui::download::start(client.clone(), job(false), tx);
@@ -304,11 +320,12 @@ async fn a_download_writes_the_file_and_a_cancelled_one_leaves_nothing() {
     let DownloadEvent::Done { path, rows, .. } = done else {
         panic!("{done:?}")
     };
-    // The cancelled export is on the record too: the server logs every export it served.
-    assert_eq!((path, rows), (target.clone(), 30_001));
+    // The cancelled export's two records are in this one: the server logs every export.
+    assert_eq!((path, rows), (target.clone(), 30_002));
     let text = std::fs::read_to_string(&target).unwrap();
-    assert_eq!(text.lines().count(), 30_002);
+    assert_eq!(text.lines().count(), 30_003);
     assert!(text.contains("audit_log.exported"));
+    assert!(text.contains("audit_log.export_finished"));
 
     // Again without overwrite: the dialog's question, and the file untouched.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();

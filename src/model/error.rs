@@ -16,6 +16,16 @@ pub enum ErrorCode {
     InvalidQuery,
     RateLimited,
     Internal,
+    /// 408: the request did not arrive in time.
+    RequestTimeout,
+    /// 414: the request line is longer than the server reads.
+    UriTooLong,
+    /// 415: a body in a media type or encoding the route does not take.
+    UnsupportedMediaType,
+    /// 431: too many or too large request headers.
+    HeadersTooLarge,
+    /// 503: the server cannot do it now (the database cannot write); retry after `Retry-After`.
+    Unavailable,
     /// Anything a newer server sends that this build does not know.
     #[serde(other)]
     Unknown,
@@ -33,6 +43,11 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::InvalidEvent | ErrorCode::InvalidQuery => 422,
             ErrorCode::RateLimited => 429,
+            ErrorCode::RequestTimeout => 408,
+            ErrorCode::UriTooLong => 414,
+            ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::HeadersTooLarge => 431,
+            ErrorCode::Unavailable => 503,
             ErrorCode::Internal | ErrorCode::Unknown => 500,
         }
     }
@@ -77,6 +92,9 @@ impl ApiError {
     }
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Internal, message)
+    }
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unavailable, message)
     }
     /// Names the query field at fault.
     pub fn with_field(mut self, field: impl Into<String>) -> Self {

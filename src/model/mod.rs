@@ -1,6 +1,7 @@
 //! The contract: one set of types for producers, the server, the wire, the cache and the TUI.
 
 mod cursor;
+mod decode;
 mod error;
 mod event;
 mod matches;
@@ -11,6 +12,7 @@ mod time;
 mod validate;
 
 pub use cursor::{Cursor, Order};
+pub use decode::decode_batch;
 pub use error::{ApiError, ErrorBody, ErrorCode};
 /// Serde for API timestamps (RFC 3339, UTC, milliseconds), for types outside the model.
 pub(crate) use event::ts as ts_serde;

@@ -19,6 +19,29 @@ pub struct Allowlist {
     pub ingest: Vec<IpNet>,
 }
 
+/// A network as an operator writes it: a CIDR (`10.0.0.0/8`), or a bare address meaning that
+/// one host (`/32` for IPv4, `/128` for IPv6).
+pub fn parse_net(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| {
+            format!(
+                "`{}` is neither an IP address nor a network in CIDR form (10.0.0.0/8, 2001:db8::/32)",
+                text.chars().take(64).collect::<String>()
+            )
+        })
+}
+
+/// Reads a list of networks from the config file, with [`parse_net`]'s rules.
+pub fn deserialize_nets<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
+    let texts: Vec<String> = serde::Deserialize::deserialize(d)?;
+    texts
+        .iter()
+        .map(|t| parse_net(t).map_err(serde::de::Error::custom))
+        .collect()
+}
+
 fn allowed(list: &[IpNet], ip: IpAddr) -> bool {
     let ip = match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
@@ -60,6 +83,21 @@ pub async fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bare_address_is_one_host() {
+        assert_eq!(
+            parse_net("203.0.113.7").unwrap().to_string(),
+            "203.0.113.7/32"
+        );
+        assert_eq!(parse_net(" ::1 ").unwrap().to_string(), "::1/128");
+        assert_eq!(parse_net("10.0.0.0/8").unwrap().to_string(), "10.0.0.0/8");
+        let err = parse_net("10.0.0.300").unwrap_err();
+        assert!(err.contains("neither an IP address nor a network"), "{err}");
+        let one = vec![parse_net("203.0.113.7").unwrap()];
+        assert!(allowed(&one, "203.0.113.7".parse().unwrap()));
+        assert!(!allowed(&one, "203.0.113.8".parse().unwrap()));
+    }
 
     #[test]
     fn mapped_v6_matches_v4_nets() {

@@ -1,17 +1,20 @@
 //! `POST /v1/events`, `GET /v1/events`, `GET /v1/events/{id}`.
 
+use super::MAX_BODY_BYTES;
 use super::auth::Caller;
 use super::error::Failure;
 use super::{AppState, blocking, params};
-use crate::model::{ApiError, AppendResponse, Cursor, ErrorCode, MAX_BATCH, Order, validate_event};
+use crate::model::{
+    ApiError, AppendResponse, Cursor, ErrorCode, MAX_BATCH, Order, decode_batch, validate_event,
+};
 use crate::store::{PageRequest, Role};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header::CONTENT_TYPE};
+use axum::http::header::{CONTENT_ENCODING, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
 
 /// Appends one event, an array, or NDJSON: validated whole, stored atomically, durable on 201.
 pub async fn post(
@@ -22,7 +25,9 @@ pub async fn post(
 ) -> Result<Response, Failure> {
     caller.require(&[Role::Writer, Role::Admin], "write events")?;
     let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        if super::error::timed_out(&e) {
+            super::error::body_too_slow().0
+        } else if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
                 ErrorCode::PayloadTooLarge,
                 "the request body is larger than 16 MiB; send fewer events per request",
@@ -31,17 +36,9 @@ pub async fn post(
             ApiError::bad_request(format!("the request body could not be read: {e}"))
         }
     })?;
-    let ndjson = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.starts_with("application/x-ndjson") || v.starts_with("application/ndjson")
-        });
-    let values = if ndjson {
-        parse_ndjson(&body)?
-    } else {
-        parse_json(&body)?
-    };
+    let ndjson = body_kind(&headers)?;
+    let body = decode(&headers, body)?;
+    let values = decode_batch(&body, ndjson)?;
     if values.is_empty() {
         return Err(ApiError::new(ErrorCode::InvalidEvent, "the batch holds no events").into());
     }
@@ -76,56 +73,78 @@ pub async fn post(
     Ok((StatusCode::CREATED, Json(AppendResponse { entries })).into_response())
 }
 
-fn parse_json(body: &[u8]) -> Result<Vec<Value>, Failure> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(json_error("the body", &e)))?;
-    match v {
-        Value::Array(items) => Ok(items),
-        obj @ Value::Object(_) => Ok(vec![obj]),
-        _ => Err(ApiError::bad_request("the body must be an event object, a JSON array of events, or NDJSON (Content-Type: application/x-ndjson)").into()),
+/// Whether the body is NDJSON (else JSON), from its media type. A body must say what it is:
+/// `application/json` or `application/x-ndjson` (`application/ndjson` too); anything else, or
+/// nothing, is 415 — a form post or a text file is never taken for events.
+fn body_kind(headers: &HeaderMap) -> Result<bool, Failure> {
+    let media = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    match media.as_deref() {
+        Some("application/json") => Ok(false),
+        Some("application/x-ndjson" | "application/ndjson") => Ok(true),
+        other => Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            format!(
+                "send events as Content-Type: application/json or application/x-ndjson, not {}",
+                other.map_or("without a Content-Type".to_string(), |m| {
+                    m.chars().take(64).collect()
+                })
+            ),
+        )
+        .into()),
     }
 }
 
-fn parse_ndjson(body: &[u8]) -> Result<Vec<Value>, Failure> {
-    let mut out = Vec::new();
-    for (line_no, line) in body.split(|b| *b == b'\n').enumerate() {
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
+/// The body as sent, or gunzipped for `Content-Encoding: gzip` (at most [`MAX_BODY_BYTES`]
+/// once decoded). A body that says gzip but is not, or any other encoding, is refused: events
+/// are never guessed from bytes the client mislabelled.
+fn decode(headers: &HeaderMap, body: Bytes) -> Result<Bytes, Failure> {
+    use std::io::Read;
+    let encodings: Vec<String> = headers
+        .get_all(CONTENT_ENCODING)
+        .iter()
+        .flat_map(|v| v.to_str().unwrap_or("?").split(','))
+        .map(|e| e.trim().to_ascii_lowercase())
+        .filter(|e| !e.is_empty() && e != "identity")
+        .collect();
+    match encodings.as_slice() {
+        [] => Ok(body),
+        [gzip] if gzip == "gzip" || gzip == "x-gzip" => {
+            let mut out = Vec::new();
+            flate2::read::MultiGzDecoder::new(&body[..])
+                .take(MAX_BODY_BYTES as u64 + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| {
+                    ApiError::bad_request(format!(
+                        "the body says Content-Encoding: gzip but is not gzip: {e}"
+                    ))
+                })?;
+            if out.len() > MAX_BODY_BYTES {
+                return Err(ApiError::new(
+                    ErrorCode::PayloadTooLarge,
+                    "the request body is larger than 16 MiB once decompressed; send fewer events per request",
+                )
+                .into());
+            }
+            Ok(Bytes::from(out))
         }
-        if out.len() == MAX_BATCH {
-            return Err(ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                format!(
-                    "a batch holds at most {MAX_BATCH} events; send the rest in another request"
-                ),
-            )
-            .into());
-        }
-        let index = out.len();
-        let v = serde_json::from_slice(line).map_err(|e| {
-            ApiError::bad_request(json_error(&format!("line {}", line_no + 1), &e))
-                .with_index(index)
-        })?;
-        out.push(v);
+        other => Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            format!(
+                "Content-Encoding `{}` is not taken; send gzip or no encoding",
+                other.join(", ").chars().take(64).collect::<String>()
+            ),
+        )
+        .into()),
     }
-    Ok(out)
-}
-
-fn json_error(what: &str, e: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    let why = match e.classify() {
-        Category::Eof => "ends before the JSON does".to_string(),
-        Category::Syntax if e.to_string().contains("recursion limit") => {
-            "is nested too deeply (the limit is 128 levels)".to_string()
-        }
-        Category::Syntax | Category::Data => format!(
-            "is not valid JSON (line {}, column {})",
-            e.line(),
-            e.column()
-        ),
-        Category::Io => "could not be read".to_string(),
-    };
-    format!("{what} {why}")
 }
 
 /// One keyset page of entries under the filter.

@@ -42,10 +42,10 @@ pub async fn create(
 ) -> Result<Response, Failure> {
     caller.require_reader("make evidence packs")?;
     let Json(req) = body.map_err(|e| {
-        ApiError::bad_request(format!(
-            "the body must be {{\"kind\", \"from\", \"to\"}} or {{\"kind\": \"custom\", \"title\", \"filter\"}}: {}",
-            e.body_text()
-        ))
+        super::error::body_rejection(
+            "the body must be {\"kind\", \"from\", \"to\"} or {\"kind\": \"custom\", \"title\", \"filter\"}",
+            e,
+        )
     })?;
     let now = chrono::Utc::now();
     let bound = |field: &str, text: &Option<String>, is_end: bool| {
@@ -154,33 +154,44 @@ pub async fn create(
         return Err(invalid("from", "from lies after to".into()));
     }
     let token = caller.0.clone();
-    let (file, manifest) = blocking(&state, move |store| {
-        let out = tempfile::tempfile().map_err(|e| crate::store::StoreError::Invalid(e.to_string()))?;
-        let (mut file, manifest) = evidence::build(store, &tenant, &spec, out).map_err(|e| match e {
-            PackError::Store(s) => s,
-            other => crate::store::StoreError::Invalid(other.to_string()),
-        })?;
-        file.rewind().map_err(|e| crate::store::StoreError::Invalid(e.to_string()))?;
-        // Recorded before a byte is sent: a pack the log cannot record is never served.
-        let mut details = json!({"kind": manifest.kind, "title": spec.title, "filters": manifest.filters,
-                                 "from": manifest.from, "to": manifest.to, "rows": manifest.rows,
-                                 "files": manifest.files, "role": token.role.as_str()});
-        if let Some(name) = &name {
-            details["name"] = json!(name);
-        }
-        let event = NewEvent {
-            action: "evidence_pack.exported".into(),
-            kind: Some(Kind::Other),
-            channel: Some("audit".into()),
-            description: Some(format!("{} evidence pack, {} entries, {} to {}", manifest.kind, manifest.rows, manifest.from, manifest.to)),
-            actor: Some(super::auth::token_actor(&token)),
-            details: Some(details),
-            ..NewEvent::default()
-        };
-        store.append(&tenant, vec![event])?;
-        Ok((file, manifest))
+    let built = blocking(&state, move |store| {
+        let out =
+            tempfile::tempfile().map_err(|e| crate::store::StoreError::Invalid(e.to_string()))?;
+        let (mut file, manifest) =
+            evidence::build(store, &tenant, &spec, out).map_err(|e| match e {
+                PackError::Store(s) => s,
+                other => crate::store::StoreError::Invalid(other.to_string()),
+            })?;
+        file.rewind()
+            .map_err(|e| crate::store::StoreError::Invalid(e.to_string()))?;
+        Ok((file, manifest, spec.title))
     })
     .await?;
+    let (file, manifest, title) = built;
+    // Built, then recorded, then sent: a pack the log cannot record is not sent (503), the same
+    // rule as an export's.
+    let mut details = json!({"kind": manifest.kind, "title": title, "filters": manifest.filters,
+                             "from": manifest.from, "to": manifest.to, "rows": manifest.rows,
+                             "files": manifest.files, "role": token.role.as_str()});
+    if let Some(name) = &name {
+        details["name"] = json!(name);
+    }
+    let event = NewEvent {
+        action: "evidence_pack.exported".into(),
+        kind: Some(Kind::Other),
+        channel: Some("audit".into()),
+        description: Some(format!(
+            "{} evidence pack, {} entries, {} to {}",
+            manifest.kind, manifest.rows, manifest.from, manifest.to
+        )),
+        actor: Some(super::auth::token_actor(&token)),
+        details: Some(details),
+        ..NewEvent::default()
+    };
+    let tenant = caller.tenant().to_string();
+    blocking(&state, move |store| store.append(&tenant, vec![event]))
+        .await
+        .map_err(|e| Failure::unrecorded("this evidence pack", e))?;
     let file_name = pack_file_name(&manifest);
     Ok((
         [

@@ -1,9 +1,22 @@
 //! `GET /v1/export`: the filtered log as CSV, JSON or NDJSON, streamed in constant memory,
-//! and recorded in the log itself.
+//! and recorded in the log itself — fail closed.
+//!
+//! The contract (the one issue 15's export history, `GET /v1/exports`, reads):
+//! - Before the first byte the export appends `audit_log.exported` (channel `audit`, kind
+//!   `other`, the caller's token as actor, `details` = `{"format", "filters", "role",
+//!   "status": "started", "name"?}`, the name from issue 15's `name` parameter). If that append fails the export is refused with 503 `unavailable`
+//!   (JSON, `Retry-After`) and no body: pulling the log is never served unrecorded.
+//! - After the last byte, or when the client leaves or the read fails, it appends
+//!   `audit_log.export_finished` (same channel, kind and actor) with `details` =
+//!   `{"export_seq": <seq of the started entry>, "format", "rows", "status": "completed" |
+//!   "incomplete" | "failed", "reason"?}`. Best effort: if even that cannot be written it is
+//!   logged, and the started entry still proves the export happened.
+//! - The rows are the log as it stood when the export was recorded (entries before its own
+//!   `audit_log.exported`), so a long export does not chase the entries written meanwhile.
 
 use super::auth::Caller;
 use super::error::Failure;
-use super::{AppState, params};
+use super::{AppState, blocking, params};
 use crate::export::{ChunkSender, Exporter, Format, filters_json};
 use crate::model::{ApiError, Kind, NewEvent, Order, Query};
 use crate::store::Store;
@@ -42,10 +55,28 @@ pub async fn export(
         .transpose()?
         .unwrap_or(Order::Asc);
     let now = Utc::now();
+    let filters = filters_json(&query, now);
+    // The record comes first: if the log cannot take it, nothing is served.
+    let started = started_event(&caller.0, format, &filters, name.as_deref());
+    let tenant = caller.tenant().to_string();
+    let export_seq = blocking(&state, move |s| s.append(&tenant, vec![started]))
+        .await
+        .map_err(|e| Failure::unrecorded("this export", e))?
+        .first()
+        .map(|a| a.seq)
+        .ok_or_else(|| Failure::unrecorded("this export", ApiError::internal("no entry").into()))?;
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(4);
     let store = state.store.clone();
-    let caller = caller.0.clone();
-    tokio::task::spawn_blocking(move || run(store, caller, query, format, order, name, now, tx));
+    let job = Job {
+        caller: caller.0.clone(),
+        query,
+        filters,
+        format,
+        order,
+        now,
+        export_seq,
+    };
+    tokio::task::spawn_blocking(move || run(store, job, tx));
     let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     }));
@@ -74,74 +105,159 @@ fn export_name(name: Option<&str>) -> Result<Option<String>, ApiError> {
     Ok(Some(n.to_string()))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run(
-    store: Arc<dyn Store>,
+/// The record an export writes before its first byte. Issue 15's export history reads these
+/// `details`; see [`finished_event`] for the other half.
+fn started_event(
+    caller: &crate::store::TokenRecord,
+    format: Format,
+    filters: &serde_json::Value,
+    name: Option<&str>,
+) -> NewEvent {
+    let mut details = json!({
+        "format": format.as_str(),
+        "filters": filters,
+        "role": caller.role.as_str(),
+        "status": "started",
+    });
+    if let Some(name) = name {
+        // Issue 15: what the export history calls it.
+        details["name"] = json!(name);
+    }
+    NewEvent {
+        action: "audit_log.exported".into(),
+        kind: Some(Kind::Other),
+        channel: Some("audit".into()),
+        description: Some(format!("export as {} started", format.as_str())),
+        actor: Some(super::auth::token_actor(caller)),
+        details: Some(details),
+        ..NewEvent::default()
+    }
+}
+
+/// How an export ended.
+enum Ending {
+    Completed,
+    /// The client left before the last byte.
+    Incomplete(String),
+    /// Reading the store or writing the format failed.
+    Failed(String),
+}
+
+/// The completion record, written after the last byte (or when the client left or the read
+/// failed): `export_seq` points at the started entry, `status` is `completed`, `incomplete` or
+/// `failed`, and `reason` says why it is not `completed`.
+fn finished_event(
+    caller: &crate::store::TokenRecord,
+    format: Format,
+    export_seq: u64,
+    rows: u64,
+    ending: &Ending,
+) -> NewEvent {
+    let (status, reason) = match ending {
+        Ending::Completed => ("completed", None),
+        Ending::Incomplete(why) => ("incomplete", Some(why.as_str())),
+        Ending::Failed(why) => ("failed", Some(why.as_str())),
+    };
+    let mut details = json!({
+        "export_seq": export_seq,
+        "format": format.as_str(),
+        "rows": rows,
+        "status": status,
+    });
+    if let Some(why) = reason {
+        details["reason"] = json!(why);
+    }
+    NewEvent {
+        action: "audit_log.export_finished".into(),
+        kind: Some(Kind::Other),
+        channel: Some("audit".into()),
+        description: Some(format!(
+            "export #{export_seq}: {rows} entries as {}, {status}",
+            format.as_str()
+        )),
+        actor: Some(super::auth::token_actor(caller)),
+        details: Some(details),
+        ..NewEvent::default()
+    }
+}
+
+/// One export's settings, handed to the blocking thread that writes it.
+struct Job {
     caller: crate::store::TokenRecord,
     query: Query,
+    filters: serde_json::Value,
     format: Format,
     order: Order,
-    name: Option<String>,
     now: DateTime<Utc>,
-    tx: mpsc::Sender<io::Result<Bytes>>,
-) {
-    let filters = filters_json(&query, now);
+    /// The seq of its `audit_log.exported` entry.
+    export_seq: u64,
+}
+
+/// Writes the export, then its completion record. The export is the log as it stood when the
+/// export was recorded: entries from its own record on (that record included) are left out, so
+/// the same export gives the same rows however long it takes to stream.
+fn run(store: Arc<dyn Store>, job: Job, tx: mpsc::Sender<io::Result<Bytes>>) {
+    // Held to the end: the body ends only after the completion record is written, so a client
+    // that has the whole file also finds the export finished in the log.
     let errors = tx.clone();
     let sink = ChunkSender::new(tx, |chunk| Ok(Bytes::from(chunk)));
-    let mut failure: Option<String> = None;
+    let mut ending = Ending::Completed;
     let mut rows = 0;
-    match Exporter::begin(format, sink, &now, &filters) {
-        Err(e) => failure = Some(e.to_string()),
+    // A write fails when the client has gone (the body's receiver is dropped); the format's
+    // writers wrap that error, so the channel is asked rather than the error's kind.
+    let gone = errors.clone();
+    let left = |e: io::Error| {
+        if gone.is_closed() {
+            Ending::Incomplete("the client went away before the end".into())
+        } else {
+            Ending::Failed(e.to_string())
+        }
+    };
+    match Exporter::begin(job.format, sink, &job.now, &job.filters) {
+        Err(e) => ending = left(e),
         Ok(mut exporter) => {
-            let scanned = store.scan(&caller.tenant, &query, order, now, &mut |e| match exporter
-                .entry(&e)
-            {
-                Ok(()) => true,
-                Err(err) => {
-                    failure = Some(err.to_string());
-                    false
-                }
-            });
+            let scanned = store.scan(
+                &job.caller.tenant,
+                &job.query,
+                job.order,
+                job.now,
+                &mut |e| {
+                    if e.seq >= job.export_seq {
+                        return true;
+                    }
+                    match exporter.entry(&e) {
+                        Ok(()) => true,
+                        Err(err) => {
+                            ending = left(err);
+                            false
+                        }
+                    }
+                },
+            );
             rows = exporter.rows();
             if let Err(e) = scanned {
-                failure.get_or_insert(e.to_string());
+                ending = Ending::Failed(e.to_string());
             }
-            if failure.is_none()
+            if matches!(ending, Ending::Completed)
                 && let Err(e) = exporter.finish()
             {
-                failure = Some(e.to_string());
+                ending = left(e);
             }
         }
     }
-    if let Some(why) = &failure {
+    if let Ending::Failed(why) | Ending::Incomplete(why) = &ending {
         tracing::warn!(rows, "export stopped: {why}");
         // Ending the body with an error aborts the response, so the client sees a truncated
         // transfer rather than a file that looks complete.
         let _ = errors.blocking_send(Err(io::Error::other(why.clone())));
     }
-    let mut details = json!({"format": format.as_str(), "filters": filters, "rows": rows, "complete": failure.is_none(), "role": caller.role.as_str()});
-    if let Some(name) = name {
-        details["name"] = json!(name);
-    }
-    let event = NewEvent {
-        action: "audit_log.exported".into(),
-        kind: Some(Kind::Other),
-        channel: Some("audit".into()),
-        description: Some(format!(
-            "{} entries exported as {}{}",
+    let event = finished_event(&job.caller, job.format, job.export_seq, rows, &ending);
+    if let Err(e) = store.append(&job.caller.tenant, vec![event]) {
+        // The started entry already proves the export happened; only its ending is missing.
+        tracing::error!(
+            export_seq = job.export_seq,
             rows,
-            format.as_str(),
-            if failure.is_some() {
-                " (stopped before the end)"
-            } else {
-                ""
-            }
-        )),
-        actor: Some(super::auth::token_actor(&caller)),
-        details: Some(details),
-        ..NewEvent::default()
-    };
-    if let Err(e) = store.append(&caller.tenant, vec![event]) {
-        tracing::error!("could not record the export in the log: {e}");
+            "could not record the end of an export in the log: {e}"
+        );
     }
 }

@@ -28,8 +28,7 @@ pub async fn pseudonymise(
     body: Result<Json<PseudonymiseRequest>, JsonRejection>,
 ) -> Result<Response, Failure> {
     caller.require(&[Role::Admin], "pseudonymise a person")?;
-    let Json(req) =
-        body.map_err(|e| ApiError::bad_request(format!("{SHAPE}: {}", e.body_text())))?;
+    let Json(req) = body.map_err(|e| super::error::body_rejection(SHAPE, e))?;
     let who = match (req.actor_id, req.email) {
         (Some(id), None) => Identity::ActorId(id.trim().to_string()),
         (None, Some(email)) => Identity::Email(email.trim().to_string()),

@@ -4,6 +4,7 @@
 use super::AppState;
 use crate::store::COMMIT_SIZE_BUCKETS;
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use std::collections::BTreeMap;
@@ -49,20 +50,36 @@ impl Metrics {
     }
 }
 
-/// Middleware: times each request and counts it under its route pattern (never the raw path,
-/// which would let a caller blow the label set up).
+/// The method as a label: the methods HTTP defines for this API, else `other` — a client may
+/// send any token as a method, and each would otherwise become a new series.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// Middleware: times each request and counts it under its route pattern (never the raw path)
+/// and a known method. Every label comes from a closed set — the routes, eight methods, the
+/// status codes — so no caller can grow the series (unknown paths and methods are `other`).
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
-        .map_or("unmatched", |m| m.as_str())
+        .map_or("other", |m| m.as_str())
         .to_string();
-    let method = req.method().as_str().to_string();
+    let method = method_label(req.method());
     let start = Instant::now();
     let resp = next.run(req).await;
     state.metrics.record(
         &route,
-        &method,
+        method,
         resp.status().as_u16(),
         start.elapsed().as_secs_f64(),
     );

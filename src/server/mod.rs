@@ -9,30 +9,41 @@ mod export;
 mod exports;
 mod gdpr;
 mod hub;
+mod listen;
 mod metrics;
 mod params;
+mod parse_errors;
 mod reads;
 pub mod retention;
 pub mod schedule;
 mod stream;
+mod write_stall;
 
 use crate::export::evidence::PackKinds;
 use crate::model::{ApiError, ErrorCode};
 use crate::store::{Store, StoreError};
 use axum::extract::DefaultBodyLimit;
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router, middleware};
 use retention::RetentionConfig;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
-pub use allowlist::Allowlist;
+pub use allowlist::{Allowlist, deserialize_nets, parse_net};
 pub use error::Failure;
 
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// The longest wait for the next chunk of a request body.
+pub const BODY_CHUNK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// The longest a whole request body may take to arrive.
+pub const BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
+
+pub use listen::{HEADER_READ_TIMEOUT, MAX_HEADERS, SHUTDOWN_DEADLINE};
+pub use stream::{BUFFER_BYTES as STREAM_BUFFER_BYTES, STREAMS_PER_TOKEN};
+pub use write_stall::WRITE_STALL_TIMEOUT;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -44,6 +55,8 @@ pub struct AppState {
     retention: Arc<RetentionConfig>,
     /// The live fan-out behind `/v1/stream`.
     hub: Arc<hub::Hub>,
+    /// Open streams per token, for the limit of [`stream::STREAMS_PER_TOKEN`].
+    streams: Arc<stream::StreamCounts>,
     /// Turns true when the server shuts down, so open streams end and shutdown can finish.
     shutdown: tokio::sync::watch::Receiver<bool>,
 }
@@ -117,6 +130,7 @@ fn build_router(
         evidence: Arc::new(options.evidence),
         retention: Arc::new(options.retention),
         hub: Arc::default(),
+        streams: Arc::default(),
         shutdown,
     };
     Router::new()
@@ -141,10 +155,7 @@ fn build_router(
             axum::routing::post(retention::prune_now),
         )
         .route("/v1/pseudonymise", axum::routing::post(gdpr::pseudonymise))
-        .route(
-            "/healthz",
-            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
-        )
+        .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::render))
         .route("/openapi.json", get(openapi))
         .fallback(|| async {
@@ -160,6 +171,18 @@ fn build_router(
             )
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // A declared Content-Length over the limit is 413 before a byte of the body is read.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            MAX_BODY_BYTES,
+        ))
+        // A body must keep coming (a chunk at least every 10 s) and be whole within a minute
+        // (16 MiB in 60 s is 280 KB/s): a trickling client cannot hold a request open.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            BODY_CHUNK_TIMEOUT,
+        ))
+        .layer(tower_http::timeout::RequestBodyDeadlineLayer::new(
+            BODY_DEADLINE,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -169,7 +192,31 @@ fn build_router(
             state.clone(),
             metrics::track,
         ))
+        .layer(middleware::from_fn(error::json_errors))
         .with_state(state)
+}
+
+/// `{"status": "ok"}`, or 503 `{"status": "degraded", "reason"}` while the database cannot
+/// write (disk full, read-only, gone), so a load balancer stops sending producers here until it
+/// can; the store probes the disk again on each ask (at most once a second).
+async fn healthz(State(state): State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let store = state.store.clone();
+    let health = tokio::task::spawn_blocking(move || store.write_health())
+        .await
+        .unwrap_or_else(|e| Err(format!("the health probe failed: {e}")));
+    match health {
+        Ok(()) => Json(serde_json::json!({"status": "ok"})).into_response(),
+        Err(reason) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            [(
+                axum::http::header::RETRY_AFTER,
+                error::RETRY_AFTER_SECONDS.to_string(),
+            )],
+            Json(serde_json::json!({"status": "degraded", "reason": reason})),
+        )
+            .into_response(),
+    }
 }
 
 /// The contract, machine-readable; like every route but `/healthz`, it takes a token.
@@ -183,7 +230,7 @@ async fn openapi(
 }
 
 /// Serves `store` on `listener` until `shutdown` resolves, then lets requests in flight finish
-/// and commits what the writer holds before returning.
+/// (for at most [`SHUTDOWN_DEADLINE`]) and commits what the writer holds before returning.
 pub async fn serve(
     store: Arc<dyn Store>,
     options: impl Into<ServerOptions>,
@@ -213,12 +260,7 @@ pub async fn serve(
         shutdown.await;
         let _ = stop.send(true);
     };
-    let result = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    let result = listen::serve_connections(listener, app, shutdown).await;
     tokio::task::spawn_blocking(move || store.close())
         .await
         .ok();

@@ -136,12 +136,8 @@ pub async fn put(
     body: Result<Json<SetRetention>, JsonRejection>,
 ) -> Result<Response, Failure> {
     caller.require(&[Role::Admin], "change the retention settings")?;
-    let Json(req) = body.map_err(|e| {
-        ApiError::bad_request(format!(
-            "the body must be {{\"days\": N}}: {}",
-            e.body_text()
-        ))
-    })?;
+    let Json(req) =
+        body.map_err(|e| super::error::body_rejection("the body must be {\"days\": N}", e))?;
     let floor = state.retention.floor_days;
     if req.days < floor {
         return Err(ApiError::new(ErrorCode::InvalidQuery, format!("{} days is below this server's floor of {floor} days; audit logs must be kept at least that long", req.days))

@@ -9,7 +9,7 @@ use super::auth::Caller;
 use super::error::Failure;
 use super::hub::{Batch, LiveEntry};
 use super::{AppState, blocking, params};
-use crate::model::{ApiError, Query};
+use crate::model::{ApiError, ErrorCode, Query};
 use crate::store::Store;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
@@ -23,7 +23,14 @@ use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 
 /// Entries read from the store at a time while replaying or catching up.
-const CHUNK: usize = 500;
+const CHUNK: usize = 100;
+/// The most JSON a stream keeps waiting to be sent. A client that stops reading holds at most
+/// this (plus one entry, and what hyper and the kernel buffer for the socket); past that it
+/// reads nothing more, and the connection's write stall timeout drops it. It resumes with
+/// `Last-Event-ID`.
+pub const BUFFER_BYTES: usize = 1024 * 1024;
+/// Open streams one token may hold; the next is 429.
+pub const STREAMS_PER_TOKEN: usize = 8;
 /// The longest silence on an open stream: proxies and clients see the line is alive.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
@@ -44,6 +51,14 @@ pub async fn stream(
     let from_param = params::text(&rest, "after_seq")
         .map(|v| parse_seq(v, "after_seq"))
         .transpose()?;
+    let slot = state.streams.take(&caller.0.id).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::RateLimited,
+            format!(
+                "this token already holds {STREAMS_PER_TOKEN} open streams; close one, or retry later"
+            ),
+        )
+    })?;
     let tenant = caller.tenant().to_string();
     // Subscribe before reading the head: whatever is committed after it comes live.
     let live = state.hub.subscribe(&state.store, &tenant).await?;
@@ -62,7 +77,9 @@ pub async fn stream(
         query,
         after,
         buffer: VecDeque::new(),
+        buffered: 0,
         live,
+        _slot: slot,
         replaying: true,
         shutdown: state.shutdown.clone(),
         announced: false,
@@ -92,7 +109,11 @@ struct Follow {
     /// The last seq sent (or the seq the client said it has).
     after: u64,
     buffer: VecDeque<Arc<LiveEntry>>,
+    /// Bytes of JSON in `buffer`, at most about [`BUFFER_BYTES`].
+    buffered: usize,
     live: broadcast::Receiver<Batch>,
+    /// This stream's place in its token's allowance, given back when the stream ends.
+    _slot: StreamSlot,
     /// Reading from the store until caught up, rather than from the fan-out.
     replaying: bool,
     shutdown: watch::Receiver<bool>,
@@ -126,6 +147,7 @@ impl Follow {
         }
         loop {
             if let Some(e) = self.buffer.pop_front() {
+                self.buffered -= e.json.len();
                 self.after = e.entry.seq;
                 return Some(
                     Event::default()
@@ -143,8 +165,10 @@ impl Follow {
                         // A short read reached the end: what comes next is in the fan-out,
                         // which this stream joined before its first read.
                         self.replaying = entries.len() == CHUNK;
-                        self.buffer
-                            .extend(entries.into_iter().map(|e| Arc::new(LiveEntry::new(e))));
+                        let full =
+                            self.push(entries.into_iter().map(|e| Arc::new(LiveEntry::new(e))));
+                        // What did not fit is read again once the buffer has drained.
+                        self.replaying |= full;
                     }
                     Err(message) => {
                         self.ended = true;
@@ -158,13 +182,17 @@ impl Follow {
                 batch = self.live.recv() => match batch {
                     Ok(batch) => {
                         let now = chrono::Utc::now();
-                        let after = self.after;
-                        self.buffer.extend(
-                            batch
-                                .iter()
-                                .filter(|e| e.entry.seq > after && self.query.matches(&e.entry, now))
-                                .cloned(),
-                        );
+                        let after = self.last_seq();
+                        let query = self.query.clone();
+                        let matching: Vec<_> = batch
+                            .iter()
+                            .filter(|e| e.entry.seq > after && query.matches(&e.entry, now))
+                            .cloned()
+                            .collect();
+                        // Too much waiting: the rest comes from the store, by seq, later.
+                        if self.push(matching.into_iter()) {
+                            self.replaying = true;
+                        }
                     }
                     // Fell behind the fan-out: the store has every entry, by seq.
                     Err(broadcast::error::RecvError::Lagged(_)) => self.replaying = true,
@@ -180,9 +208,27 @@ impl Follow {
         }
     }
 
-    /// The next chunk after the last seq sent, read on the blocking pool.
+    /// The last seq sent or waiting to be sent.
+    fn last_seq(&self) -> u64 {
+        self.buffer.back().map_or(self.after, |e| e.entry.seq)
+    }
+
+    /// Queues entries in seq order until [`BUFFER_BYTES`] is reached (always at least one, so
+    /// a single large entry still goes out); returns true when some did not fit.
+    fn push(&mut self, entries: impl Iterator<Item = Arc<LiveEntry>>) -> bool {
+        for e in entries {
+            if self.buffered >= BUFFER_BYTES && !self.buffer.is_empty() {
+                return true;
+            }
+            self.buffered += e.json.len();
+            self.buffer.push_back(e);
+        }
+        false
+    }
+
+    /// The next chunk after the last seq queued, read on the blocking pool.
     async fn read(&self) -> Result<Vec<crate::model::Entry>, String> {
-        let (tenant, query, after) = (self.tenant.clone(), self.query.clone(), self.after);
+        let (tenant, query, after) = (self.tenant.clone(), self.query.clone(), self.last_seq());
         let now = chrono::Utc::now();
         super::on_store(&self.store, move |s| {
             s.after_seq(&tenant, &query, after, CHUNK, now)
@@ -200,4 +246,42 @@ fn error_json(message: &str) -> String {
         error: ApiError::internal(message),
     })
     .unwrap_or_default()
+}
+
+/// How many streams each token holds open.
+#[derive(Default)]
+pub struct StreamCounts(Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>);
+
+impl StreamCounts {
+    /// A place for one more stream of `token`, or `None` when it holds [`STREAMS_PER_TOKEN`].
+    fn take(&self, token: &str) -> Option<StreamSlot> {
+        let mut counts = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = counts.entry(token.to_string()).or_default();
+        if *n >= STREAMS_PER_TOKEN {
+            return None;
+        }
+        *n += 1;
+        Some(StreamSlot {
+            counts: self.0.clone(),
+            token: token.to_string(),
+        })
+    }
+}
+
+/// One open stream's place; dropping it (the stream ended, the client left) frees it.
+struct StreamSlot {
+    counts: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+    token: String,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = counts.get_mut(&self.token) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&self.token);
+            }
+        }
+    }
 }

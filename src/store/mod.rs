@@ -28,6 +28,64 @@ pub enum StoreError {
     Invalid(String),
     #[error("could not open the database: {0}")]
     Open(String),
+    /// The database cannot write now (disk full, read-only, gone): nothing was stored, and the
+    /// same call may succeed once the cause is fixed.
+    #[error("the database cannot write: {0}")]
+    Unavailable(String),
+}
+
+impl StoreError {
+    /// Classifies a failed write: the conditions an operator can fix without a restart (space,
+    /// permissions, a vanished file) become [`StoreError::Unavailable`]; anything else stays a
+    /// database error.
+    pub fn from_write(e: rusqlite::Error) -> StoreError {
+        match write_blocker(&e) {
+            Some(reason) => StoreError::Unavailable(format!("{reason} ({e})")),
+            None => StoreError::Database(e),
+        }
+    }
+
+    /// Whether `e` is a write the disk refused (see [`StoreError::from_write`]).
+    pub fn disk_refused(e: &rusqlite::Error) -> bool {
+        write_blocker(e).is_some()
+    }
+
+    /// The same failure for another waiter: the writer answers every batch of a failed group.
+    pub(crate) fn duplicate(&self) -> StoreError {
+        match self {
+            StoreError::Unavailable(why) => StoreError::Unavailable(why.clone()),
+            StoreError::Closed => StoreError::Closed,
+            other => StoreError::Invalid(other.to_string()),
+        }
+    }
+
+    /// Whether the store could not write for a reason outside it (see [`StoreError::from_write`]).
+    pub fn is_unavailable(&self) -> bool {
+        self.unavailable_reason().is_some()
+    }
+
+    /// The disk's side of it, in a few words ("the disk is full"), when the store could not write
+    /// for a reason outside it.
+    pub fn unavailable_reason(&self) -> Option<&str> {
+        match self {
+            StoreError::Unavailable(why) => Some(why.split(" (").next().unwrap_or(why)),
+            StoreError::Database(e) => write_blocker(e),
+            _ => None,
+        }
+    }
+}
+
+/// Why SQLite could not write, when the cause lies in the disk rather than in the data.
+fn write_blocker(e: &rusqlite::Error) -> Option<&'static str> {
+    use rusqlite::ErrorCode as C;
+    match e.sqlite_error_code()? {
+        C::DiskFull => Some("the disk is full"),
+        C::ReadOnly => Some("the database is read-only"),
+        C::SystemIoFailure => Some("the database file could not be written"),
+        C::CannotOpen => Some("the database file cannot be opened"),
+        C::PermissionDenied => Some("the database file may not be written"),
+        _ => None,
+    }
 }
 
 /// Whose personal data to pseudonymise.
@@ -204,6 +262,11 @@ pub trait Store: Send + Sync + 'static {
     fn authenticate(&self, secret_hash: &str) -> Result<Option<TokenRecord>, StoreError>;
     /// The writer's counters.
     fn writer_stats(&self) -> &WriterStats;
+    /// `Err(reason)` while the store cannot write (the last write failed for a reason such as
+    /// a full disk and a fresh probe still fails); `Ok` once writes work again.
+    fn write_health(&self) -> Result<(), String> {
+        Ok(())
+    }
     /// Commits what is in flight and stops the writer; later appends fail with [`StoreError::Closed`].
     fn close(&self);
 }

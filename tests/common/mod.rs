@@ -37,6 +37,15 @@ impl TestServer {
     pub async fn start_with_options(options: ServerOptions) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("audit.db");
+        TestServer::start_at(dir, db, options).await
+    }
+
+    /// A server whose database lives at `db` (a disk the test controls), with `dir` for the rest.
+    pub async fn start_at(
+        dir: tempfile::TempDir,
+        db: PathBuf,
+        options: ServerOptions,
+    ) -> TestServer {
         let admin_db = TokenAdmin::open(&db).unwrap();
         let token = |role| admin_db.create(role, "acme", None).unwrap().1;
         let (admin, auditor, writer) = (
@@ -118,6 +127,40 @@ impl TestServer {
             .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The server's host:port.
+    pub fn addr(&self) -> String {
+        self.url.trim_start_matches("http://").to_string()
+    }
+
+    /// Sends `request` as raw bytes over TCP (for what an HTTP client would not send) and reads
+    /// the answer to the end (the server closes, or the request says `Connection: close`):
+    /// status, head, body.
+    pub async fn raw(&self, request: &[u8]) -> (u16, String, Vec<u8>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut c = tokio::net::TcpStream::connect(self.addr()).await.unwrap();
+        // The server may answer (and close) before it has read all of a large request.
+        let _ = c.write_all(request).await;
+        let mut out = Vec::new();
+        tokio::time::timeout(std::time::Duration::from_secs(20), c.read_to_end(&mut out))
+            .await
+            .expect("the server neither answered nor closed")
+            .ok();
+        let text = String::from_utf8_lossy(&out).to_string();
+        let head = text
+            .split_once("\r\n\r\n")
+            .map_or(text.as_str(), |(h, _)| h);
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("no status line in {text:?}"));
+        let start = out
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(out.len(), |p| p + 4);
+        (status, head.to_string(), out[start..].to_vec())
     }
 
     /// `GET /v1/verify` as the auditor: `None` when the chain is intact, else the first bad seq.

@@ -40,6 +40,9 @@ pub struct SqliteStore {
     checkpointer: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
     stats: Arc<WriterStats>,
     commits: tokio::sync::watch::Receiver<u64>,
+    /// Why the last write failed, while the disk refuses writes, and when it was last probed;
+    /// cleared by the next commit or a probe that writes.
+    degraded: Mutex<Option<(String, Option<std::time::Instant>)>>,
 }
 
 /// Opens a connection with this store's settings and functions, creating the schema if needed.
@@ -97,7 +100,47 @@ impl SqliteStore {
             checkpointer: Mutex::new(Some(checkpointer)),
             stats,
             commits,
+            degraded: Mutex::new(None),
         })
+    }
+
+    /// Notes how a write went, for [`Store::write_health`].
+    fn note_write<T>(&self, result: &Result<T, StoreError>) {
+        let mut degraded = self.degraded.lock().unwrap_or_else(|p| p.into_inner());
+        match result {
+            Ok(_) => *degraded = None,
+            Err(e) if e.is_unavailable() => {
+                if degraded.is_none() {
+                    tracing::error!("the database cannot write; /healthz reports degraded: {e}");
+                }
+                *degraded = Some((e.to_string(), None));
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Whether the database's directory takes a write again: a file as large as a commit of a
+    /// few pages, written, synced and removed. Enough to end the degraded state once space is
+    /// freed; should SQLite still fail, its next write says so again.
+    fn probe_write(&self) -> std::io::Result<()> {
+        use std::io::Write;
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let probe = dir.join(format!(
+            ".{}.write-probe",
+            self.path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("db")
+        ));
+        let written = std::fs::File::create(&probe).and_then(|mut f| {
+            f.write_all(&[0u8; 64 * 1024])?;
+            f.sync_all()
+        });
+        let _ = std::fs::remove_file(&probe);
+        written?;
+        // The database itself must still be there and writable.
+        std::fs::OpenOptions::new().append(true).open(&self.path)?;
+        Ok(())
     }
 
     /// The database file.
@@ -128,13 +171,39 @@ impl Store for SqliteStore {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        self.submit(|reply| {
+        let result = self.submit(|reply| {
             writer::Work::Append(writer::Job {
                 tenant: tenant.to_string(),
                 events,
                 reply,
             })
-        })
+        });
+        self.note_write(&result);
+        result
+    }
+
+    fn write_health(&self) -> Result<(), String> {
+        // At most one probe a second, however often an unauthenticated /healthz is asked.
+        const PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+        let why = {
+            let mut degraded = self.degraded.lock().unwrap_or_else(|p| p.into_inner());
+            let Some((why, probed)) = degraded.as_mut() else {
+                return Ok(());
+            };
+            if probed.is_some_and(|at| at.elapsed() < PROBE_EVERY) {
+                return Err(why.clone());
+            }
+            *probed = Some(std::time::Instant::now());
+            why.clone()
+        };
+        match self.probe_write() {
+            Ok(()) => {
+                tracing::info!("the database's disk takes writes again");
+                *self.degraded.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                Ok(())
+            }
+            Err(e) => Err(format!("{why}; a write probe still fails: {e}")),
+        }
     }
 
     fn retention_days(&self, tenant: &str) -> Result<Option<u32>, StoreError> {

@@ -159,11 +159,15 @@ pub fn run(
             }
             Err(e) => {
                 tracing::error!("commit failed; {} batches are refused: {e}", jobs.len());
+                let refusal = match StoreError::from_write(e) {
+                    StoreError::Unavailable(why) => StoreError::Unavailable(why),
+                    other => {
+                        StoreError::Invalid(format!("the batch could not be committed: {other}"))
+                    }
+                };
                 w.reload(&conn);
                 for job in jobs {
-                    let _ = job.reply.send(Err(StoreError::Invalid(format!(
-                        "the batch could not be committed: {e}"
-                    ))));
+                    let _ = job.reply.send(Err(refusal.duplicate()));
                 }
             }
         }
@@ -233,6 +237,9 @@ impl Writer {
                     appended += n;
                     results.push(Ok(out));
                 }
+                // A full or read-only disk may have rolled the whole transaction back: the
+                // group as a whole is refused, never committed piecemeal behind its back.
+                Err(e) if StoreError::disk_refused(&e) => return Err(e),
                 Err(e) => {
                     drop(sp); // rolls the savepoint back
                     results.push(Err(StoreError::Database(e)));
