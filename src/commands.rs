@@ -72,6 +72,11 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         evidence: file.evidence,
         retention,
         schedule_prune: true,
+        audit_searches: file
+            .server
+            .audit_searches
+            .unwrap_or(true)
+            .then(Default::default),
     };
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db)?);
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;

@@ -246,7 +246,12 @@ pub fn demo() -> anyhow::Result<()> {
             .context("cannot listen on a loopback port")?;
         let url = format!("http://{}", listener.local_addr()?);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(serve(store, Allowlist::default(), listener, async move {
+        // Searches are audited as on a real server: the demo's own reads show in its log.
+        let options = crate::server::ServerOptions {
+            audit_searches: Some(Default::default()),
+            ..Allowlist::default().into()
+        };
+        let server = tokio::spawn(serve(store, options, listener, async move {
             let _ = stopped.await;
         }));
         let mut resolved = resolve(&TuiArgs {

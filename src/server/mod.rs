@@ -16,6 +16,7 @@ mod parse_errors;
 mod reads;
 pub mod retention;
 pub mod schedule;
+pub mod searches;
 mod stream;
 mod write_stall;
 
@@ -55,6 +56,8 @@ pub struct AppState {
     retention: Arc<RetentionConfig>,
     /// The live fan-out behind `/v1/stream`.
     hub: Arc<hub::Hub>,
+    /// Which searches were recorded lately (issue 15: audited reads).
+    searches: Arc<searches::SearchAudit>,
     /// Open streams per token, for the limit of [`stream::STREAMS_PER_TOKEN`].
     streams: Arc<stream::StreamCounts>,
     /// Turns true when the server shuts down, so open streams end and shutdown can finish.
@@ -71,6 +74,11 @@ pub struct ServerOptions {
     pub retention: RetentionConfig,
     /// Run the daily prune (off in tests, which drive it with their own clock).
     pub schedule_prune: bool,
+    /// Record searches as `audit_log.searched`, coalesced by this clock (tests move it by
+    /// hand). `trailscope serve` and the demo turn it on (`audit_searches` in the config file,
+    /// default true); it is off in `ServerOptions::default()`, so an embedded router and the
+    /// tests that count a log's entries exactly see only what they wrote.
+    pub audit_searches: Option<searches::SearchClock>,
 }
 
 impl From<Allowlist> for ServerOptions {
@@ -130,6 +138,7 @@ fn build_router(
         evidence: Arc::new(options.evidence),
         retention: Arc::new(options.retention),
         hub: Arc::default(),
+        searches: Arc::new(searches::SearchAudit::new(options.audit_searches.clone())),
         streams: Arc::default(),
         shutdown,
     };
