@@ -153,8 +153,8 @@ pub struct RemoteArgs {
 pub struct ExportArgs {
     #[command(flatten)]
     pub remote: RemoteArgs,
-    /// csv, json or ndjson.
-    #[arg(long, default_value = "csv", value_parser = ["csv", "json", "ndjson"])]
+    /// csv, json, ndjson, or ocsf (NDJSON of OCSF 1.x events, for SIEMs).
+    #[arg(long, default_value = "csv", value_parser = ["csv", "json", "ndjson", "ocsf"])]
     pub format: String,
     /// Only entries matching this filter, in the query language (e.g. "channel:auth since:30d").
     #[arg(long)]

@@ -101,7 +101,7 @@ impl Progress {
 pub fn export(args: ExportArgs) -> anyhow::Result<()> {
     let format = Format::parse(&args.format).ok_or_else(|| {
         UsageError(format!(
-            "--format {} is not csv, json or ndjson",
+            "--format {} is not csv, json, ndjson or ocsf",
             args.format
         ))
     })?;

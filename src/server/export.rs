@@ -43,7 +43,7 @@ pub async fn export(
         None => Format::Csv,
         Some(f) => Format::parse(f).ok_or_else(|| {
             ApiError::invalid_query(format!(
-                "format=`{}` is not csv, json or ndjson",
+                "format=`{}` is not csv, json, ndjson or ocsf",
                 f.chars().take(32).collect::<String>()
             ))
             .with_field("format")

@@ -223,6 +223,7 @@ pub fn render_export(app: &App, d: &ExportDialog, f: &mut Frame, area: Rect) {
             Format::Csv => "CSV",
             Format::Json => "JSON",
             Format::Ndjson => "NDJSON",
+            Format::Ocsf => "OCSF",
         })
         .collect();
     let current = FORMATS.iter().position(|f| *f == d.format).unwrap_or(0);
