@@ -239,3 +239,61 @@ async fn a_recorded_export_is_made_again_through_the_real_server() {
         && e.format.as_deref() == Some("ndjson")));
     s.stop().await;
 }
+
+#[test]
+fn the_evidence_dialog_offers_this_filter_and_this_target() {
+    let mut a = app(120, 30);
+    key(&mut a, KeyCode::Char(':'));
+    typed(&mut a, "channel:admin");
+    key(&mut a, KeyCode::Enter);
+    key(&mut a, KeyCode::Char('E'));
+    for _ in 0..3 {
+        key(&mut a, KeyCode::Right);
+    }
+    let s = screen(&a, 120, 30);
+    // (The rows are still loading: no entry is selected, so there is no "this target".)
+    assert!(
+        s.contains("this filter") && !s.contains("this target"),
+        "{s}"
+    );
+    assert!(s.contains("entries in channel admin"), "{s}");
+    insta::assert_snapshot!(s);
+    // The filter's own range: no period unless one is typed.
+    let fx = key(&mut a, KeyCode::Enter);
+    let [Effect::Download(job)] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(
+        job.path,
+        PathBuf::from("./evidence-custom-20261121T120000Z.zip")
+    );
+    let DownloadKind::Pack(p) = &job.what else {
+        panic!("{job:?}")
+    };
+    assert_eq!(
+        (p.kind.as_str(), p.filter.as_deref(), p.from.as_deref()),
+        ("custom", Some("channel:admin since:7d"), None)
+    );
+
+    // From the selected entry: everything about its target, whatever the filter.
+    let mut a = app(120, 30);
+    let target = a.current().unwrap().target_ref().unwrap();
+    key(&mut a, KeyCode::Char('E'));
+    assert!(screen(&a, 120, 30).contains("this target"));
+    for _ in 0..4 {
+        key(&mut a, KeyCode::Right);
+    }
+    let fx = key(&mut a, KeyCode::Enter);
+    let [Effect::Download(job)] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    let DownloadKind::Pack(p) = &job.what else {
+        panic!("{job:?}")
+    };
+    assert_eq!(
+        p.filter.as_deref(),
+        Some(format!("target:{target}").as_str())
+    );
+    // Back to a configured kind: its period returns.
+    key(&mut a, KeyCode::Esc);
+}

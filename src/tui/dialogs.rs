@@ -138,6 +138,9 @@ pub struct EvidenceDialog {
     /// 0 kind, 1 from, 2 to, 3 path.
     pub focus: usize,
     pub stage: Stage,
+    /// Custom packs offered after the configured kinds: "this filter" (the table's) and
+    /// "this target" (everything about the selected entry's target), each with its filter.
+    pub custom: Vec<(&'static str, Query)>,
 }
 
 impl EvidenceDialog {
@@ -151,6 +154,33 @@ impl EvidenceDialog {
             path_untouched: true,
             focus: 0,
             stage: Stage::Editing { error: None },
+            custom: Vec::new(),
+        }
+    }
+
+    /// Offers a custom pack of `query` under `label` ("this filter", "this target").
+    pub fn offer(mut self, label: &'static str, query: Query) -> EvidenceDialog {
+        self.custom.push((label, query));
+        self
+    }
+
+    /// How many kinds the dialog offers: the configured ones, then the custom ones.
+    pub fn kinds(&self) -> usize {
+        PACK_KINDS.len() + self.custom.len()
+    }
+
+    /// The custom pack chosen, if the kind is one.
+    pub fn chosen_custom(&self) -> Option<&(&'static str, Query)> {
+        self.kind
+            .checked_sub(PACK_KINDS.len())
+            .and_then(|i| self.custom.get(i))
+    }
+
+    /// The kind's wire name.
+    fn kind_name(&self) -> &'static str {
+        match self.chosen_custom() {
+            Some(_) => crate::export::evidence::CUSTOM,
+            None => PACK_KINDS[self.kind].0,
         }
     }
 
@@ -170,19 +200,33 @@ impl EvidenceDialog {
                 Outcome::Stay(Vec::new())
             }
             KeyCode::Left | KeyCode::Right | KeyCode::Char(' ') if self.focus == 0 => {
-                let n = PACK_KINDS.len();
+                let n = self.kinds();
+                let was_custom = self.chosen_custom().is_some();
                 let step = if key.code == KeyCode::Left { n - 1 } else { 1 };
                 self.kind = (self.kind + step) % n;
                 if self.path_untouched {
-                    self.path = input::new(&default_pack_path(PACK_KINDS[self.kind].0, now));
+                    self.path = input::new(&default_pack_path(self.kind_name(), now));
+                }
+                // A custom pack covers its filter's own range unless a period narrows it.
+                match (was_custom, self.chosen_custom().is_some()) {
+                    (false, true) => {
+                        self.from = input::new("");
+                        self.to = input::new("");
+                    }
+                    (true, false) => {
+                        self.from = input::new("30d");
+                        self.to = input::new("today");
+                    }
+                    _ => {}
                 }
                 Outcome::Stay(Vec::new())
             }
             KeyCode::Enter => {
                 let (from, to) = (input::text(&self.from), input::text(&self.to));
-                let bad = [("from", &from), ("to", &to)]
-                    .into_iter()
-                    .find(|(_, v)| crate::model::TimeBound::parse(v).is_none());
+                let custom = self.chosen_custom().is_some();
+                let bad = [("from", &from), ("to", &to)].into_iter().find(|(_, v)| {
+                    !(custom && v.trim().is_empty()) && crate::model::TimeBound::parse(v).is_none()
+                });
                 if let Some((field, v)) = bad {
                     self.stage = Stage::Editing {
                         error: Some(format!(
@@ -215,12 +259,30 @@ impl EvidenceDialog {
 
     fn job(&self, overwrite: bool) -> Option<DownloadJob> {
         let path = expand(&input::text(&self.path))?;
-        Some(DownloadJob {
-            what: DownloadKind::Evidence {
+        let (from, to) = (
+            input::text(&self.from).trim().to_string(),
+            input::text(&self.to).trim().to_string(),
+        );
+        let what = match self.chosen_custom() {
+            Some((_, query)) => {
+                let filter = query.to_string();
+                DownloadKind::Pack(crate::model::PackRequest {
+                    kind: crate::export::evidence::CUSTOM.into(),
+                    from: (!from.is_empty()).then_some(from),
+                    to: (!to.is_empty()).then_some(to),
+                    title: (!filter.is_empty()).then(|| filter.clone()),
+                    filter: Some(filter),
+                    name: None,
+                })
+            }
+            None => DownloadKind::Evidence {
                 kind: PACK_KINDS[self.kind].0.to_string(),
-                from: input::text(&self.from).trim().to_string(),
-                to: input::text(&self.to).trim().to_string(),
+                from,
+                to,
             },
+        };
+        Some(DownloadJob {
+            what,
             path,
             overwrite,
         })

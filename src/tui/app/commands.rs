@@ -100,8 +100,18 @@ impl App {
                 Vec::new()
             }
             Command::Evidence => {
-                self.overlay =
-                    Overlay::Evidence(Box::new(crate::tui::dialogs::EvidenceDialog::new(self.now)));
+                let mut dialog = crate::tui::dialogs::EvidenceDialog::new(self.now)
+                    .offer("this filter", self.query.clone());
+                if let Some(target) = self.current().and_then(|e| e.target_ref()) {
+                    dialog = dialog.offer(
+                        "this target",
+                        crate::model::Query {
+                            targets: vec![target],
+                            ..crate::model::Query::default()
+                        },
+                    );
+                }
+                self.overlay = Overlay::Evidence(Box::new(dialog));
                 Vec::new()
             }
             Command::ExportHistory => {

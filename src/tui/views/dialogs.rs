@@ -273,21 +273,26 @@ pub fn render_evidence(app: &App, d: &EvidenceDialog, f: &mut Frame, area: Rect)
     let body = block.inner(area);
     f.render_widget(block, area);
     let w = body.width as usize;
-    let names: Vec<&str> = PACK_KINDS.iter().map(|(k, _)| *k).collect();
+    let mut names: Vec<&str> = PACK_KINDS.iter().map(|(k, _)| *k).collect();
+    names.extend(d.custom.iter().map(|(l, _)| *l));
     let mut kind_line = vec![label("Kind", t, d.focus == 0)];
     kind_line.extend(choices(&names, d.kind, t));
+    let what = match d.chosen_custom() {
+        Some((_, q)) => in_words(q, None),
+        None => PACK_KINDS[d.kind].1.to_string(),
+    };
     let mut lines = vec![
         Line::from(kind_line),
         Line::from(vec![
             Span::raw(" ".repeat(LABEL)),
-            span(&fit(PACK_KINDS[d.kind].1, w.saturating_sub(LABEL)), t.dim()),
+            span(&fit(&what, w.saturating_sub(LABEL)), t.dim()),
         ]),
         Line::from(""),
         Line::from(""),
         Line::from(""),
         Line::from(Span::styled(
             fit(
-                "JSON, CSV and a manifest of SHA-256s; check it with trailscope verify-pack",
+                "JSON, CSV, report.pdf and a manifest of SHA-256s; check it with trailscope verify-pack",
                 w,
             ),
             t.dim(),
