@@ -297,3 +297,25 @@ fn the_evidence_dialog_offers_this_filter_and_this_target() {
     // Back to a configured kind: its period returns.
     key(&mut a, KeyCode::Esc);
 }
+
+#[test]
+fn the_export_dialog_takes_a_name_for_the_history() {
+    let mut a = app(100, 30);
+    key(&mut a, KeyCode::Char('e'));
+    key(&mut a, KeyCode::Down);
+    typed(&mut a, "Q4 access review");
+    let s = screen(&a, 100, 30);
+    assert!(s.contains("Name (↓)    Q4 access review"), "{s}");
+    // Up goes back to the path; the name stays.
+    key(&mut a, KeyCode::Up);
+    typed(&mut a, "x");
+    let fx = key(&mut a, KeyCode::Enter);
+    let [Effect::Download(job)] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(job.path, PathBuf::from("./audit-log-20261121T120000Z.csvx"));
+    let DownloadKind::Export { name, .. } = &job.what else {
+        panic!("{job:?}")
+    };
+    assert_eq!(name.as_deref(), Some("Q4 access review"));
+}

@@ -57,6 +57,10 @@ pub const PACK_KINDS: [(&str, &str); 3] = [
 pub struct ExportDialog {
     pub format: Format,
     pub path: TextArea<'static>,
+    /// What the export history calls it (empty: no name).
+    pub name: TextArea<'static>,
+    /// Typing goes to the name (↓) rather than the path (↑).
+    pub name_focused: bool,
     /// The path is still the one we suggested, so switching format renames it.
     path_untouched: bool,
     pub query: Query,
@@ -72,6 +76,8 @@ impl ExportDialog {
         ExportDialog {
             format,
             path: input::new(&default_export_path(format, now)),
+            name: input::new(""),
+            name_focused: false,
             path_untouched: true,
             query,
             total,
@@ -103,6 +109,16 @@ impl ExportDialog {
                 let job = self.job(false);
                 begin(&mut self.stage, job, "the file")
             }
+            KeyCode::Down | KeyCode::Up => {
+                self.name_focused = key.code == KeyCode::Down;
+                Outcome::Stay(Vec::new())
+            }
+            _ if self.name_focused => {
+                if input::edit(&mut self.name, key) == input::Edit::Changed {
+                    self.stage = Stage::Editing { error: None };
+                }
+                Outcome::Stay(Vec::new())
+            }
             _ => {
                 if input::edit(&mut self.path, key) == input::Edit::Changed {
                     self.path_untouched = false;
@@ -119,7 +135,7 @@ impl ExportDialog {
             what: DownloadKind::Export {
                 query: self.query.clone(),
                 format: self.format,
-                name: None,
+                name: Some(input::text(&self.name).trim().to_string()).filter(|n| !n.is_empty()),
             },
             path,
             overwrite,

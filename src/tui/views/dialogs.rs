@@ -255,7 +255,21 @@ pub fn render_export(app: &App, d: &ExportDialog, f: &mut Frame, area: Rect) {
     ];
     lines.extend(stage_lines(&d.stage, t, w, d.total));
     f.render_widget(Paragraph::new(lines), body);
-    input_row(f, body, body.y + 2, label("Save to", t, true), &d.path);
+    input_row(
+        f,
+        body,
+        body.y + 2,
+        label("Save to", t, !d.name_focused),
+        &d.path,
+    );
+    // The name for the export history, on the spare line under the form (↓ to type it).
+    input_row(
+        f,
+        body,
+        body.y + 5,
+        label("Name (↓)", t, d.name_focused),
+        &d.name,
+    );
 }
 
 /// Draws the evidence-pack dialog.
