@@ -319,3 +319,74 @@ fn the_export_dialog_takes_a_name_for_the_history() {
     };
     assert_eq!(name.as_deref(), Some("Q4 access review"));
 }
+
+/// The real binary in tmux against the real server: `H` lists a named export, Enter makes it
+/// again into a new file in the working directory.
+#[tokio::test(flavor = "multi_thread")]
+async fn in_the_terminal_h_lists_the_history_and_enter_makes_one_again() {
+    let s = common::TestServer::start().await;
+    let events: Vec<serde_json::Value> = (0..12)
+        .map(|i| json!({"action": "incident.updated", "target": {"type": "incident", "id": "INC-7"}, "description": format!("step {i}")}))
+        .collect();
+    assert_eq!(
+        s.post(&s.writer, serde_json::Value::Array(events)).await.0,
+        201
+    );
+    let r = s
+        .http
+        .get(format!(
+            "{}/v1/export?format=csv&filter=target:incident/INC-7&name=INC-7%20for%20legal",
+            s.url
+        ))
+        .bearer_auth(&s.auditor)
+        .send()
+        .await
+        .unwrap();
+    r.bytes().await.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let (url, token, home) = (s.url.clone(), s.auditor.clone(), s.dir.path().to_path_buf());
+    let cwd = work.path().to_path_buf();
+    let screen = tokio::task::spawn_blocking(move || {
+        let tmux = common::tmux::Tmux::start_in(
+            &home,
+            &format!("--server {url} --token {token}"),
+            "",
+            Some(&cwd),
+        );
+        tmux.wait(20, "the table", |s| s.contains("incident.updated"));
+        tmux.keys(&["H"]);
+        tmux.wait(20, "the history", |s| {
+            s.contains("INC-7 for legal") && s.contains("completed")
+        });
+        tmux.keys(&["Enter"]);
+        let done = tmux.wait(20, "the re-run", |s| s.contains("✓ wrote 12 entries"));
+        tmux.keys(&["q"]);
+        done
+    })
+    .await
+    .unwrap();
+    let files: Vec<_> = std::fs::read_dir(work.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}\n{screen}");
+    assert!(
+        files[0].starts_with("audit-log-") && files[0].ends_with(".csv"),
+        "{files:?}"
+    );
+    let csv = std::fs::read_to_string(work.path().join(&files[0])).unwrap();
+    assert_eq!(csv.lines().count(), 13);
+    let list = trailscope::client::Client::new(&s.url, &s.auditor)
+        .unwrap()
+        .exports(10)
+        .await
+        .unwrap();
+    assert_eq!(
+        list.exports
+            .iter()
+            .filter(|e| e.name.as_deref() == Some("INC-7 for legal"))
+            .count(),
+        2
+    );
+    s.stop().await;
+}
