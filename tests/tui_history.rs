@@ -390,3 +390,28 @@ async fn in_the_terminal_h_lists_the_history_and_enter_makes_one_again() {
     );
     s.stop().await;
 }
+
+#[test]
+fn the_evidence_dialog_takes_a_name_for_the_history() {
+    let mut a = app(120, 30);
+    key(&mut a, KeyCode::Char('E'));
+    for _ in 0..4 {
+        key(&mut a, KeyCode::Tab);
+    }
+    typed(&mut a, "Q4 access review");
+    assert!(screen(&a, 120, 30).contains("Name        Q4 access review"));
+    let fx = key(&mut a, KeyCode::Enter);
+    let [Effect::Download(job)] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(
+        job.what,
+        DownloadKind::Pack(PackRequest {
+            kind: "access_review".into(),
+            from: Some("30d".into()),
+            to: Some("today".into()),
+            name: Some("Q4 access review".into()),
+            ..PackRequest::default()
+        })
+    );
+}

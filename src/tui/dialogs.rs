@@ -151,7 +151,9 @@ pub struct EvidenceDialog {
     pub to: TextArea<'static>,
     pub path: TextArea<'static>,
     path_untouched: bool,
-    /// 0 kind, 1 from, 2 to, 3 path.
+    /// What the export history calls the pack (empty: no name).
+    pub name: TextArea<'static>,
+    /// 0 kind, 1 from, 2 to, 3 path, 4 name.
     pub focus: usize,
     pub stage: Stage,
     /// Custom packs offered after the configured kinds: "this filter" (the table's) and
@@ -168,6 +170,7 @@ impl EvidenceDialog {
             to: input::new("today"),
             path: input::new(&default_pack_path(PACK_KINDS[0].0, now)),
             path_untouched: true,
+            name: input::new(""),
             focus: 0,
             stage: Stage::Editing { error: None },
             custom: Vec::new(),
@@ -208,11 +211,11 @@ impl EvidenceDialog {
         }
         match key.code {
             KeyCode::Tab | KeyCode::Down => {
-                self.focus = (self.focus + 1) % 4;
+                self.focus = (self.focus + 1) % 5;
                 Outcome::Stay(Vec::new())
             }
             KeyCode::BackTab | KeyCode::Up => {
-                self.focus = (self.focus + 3) % 4;
+                self.focus = (self.focus + 4) % 5;
                 Outcome::Stay(Vec::new())
             }
             KeyCode::Left | KeyCode::Right | KeyCode::Char(' ') if self.focus == 0 => {
@@ -260,6 +263,7 @@ impl EvidenceDialog {
                     1 => &mut self.from,
                     2 => &mut self.to,
                     3 => &mut self.path,
+                    4 => &mut self.name,
                     _ => return Outcome::Stay(Vec::new()),
                 };
                 if input::edit(field, key) == input::Edit::Changed {
@@ -279,6 +283,7 @@ impl EvidenceDialog {
             input::text(&self.from).trim().to_string(),
             input::text(&self.to).trim().to_string(),
         );
+        let name = Some(input::text(&self.name).trim().to_string()).filter(|n| !n.is_empty());
         let what = match self.chosen_custom() {
             Some((_, query)) => {
                 let filter = query.to_string();
@@ -288,9 +293,16 @@ impl EvidenceDialog {
                     to: (!to.is_empty()).then_some(to),
                     title: (!filter.is_empty()).then(|| filter.clone()),
                     filter: Some(filter),
-                    name: None,
+                    name,
                 })
             }
+            None if name.is_some() => DownloadKind::Pack(crate::model::PackRequest {
+                kind: PACK_KINDS[self.kind].0.to_string(),
+                from: Some(from),
+                to: Some(to),
+                name,
+                ..Default::default()
+            }),
             None => DownloadKind::Evidence {
                 kind: PACK_KINDS[self.kind].0.to_string(),
                 from,

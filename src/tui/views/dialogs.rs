@@ -304,6 +304,7 @@ pub fn render_evidence(app: &App, d: &EvidenceDialog, f: &mut Frame, area: Rect)
         Line::from(""),
         Line::from(""),
         Line::from(""),
+        Line::from(""),
         Line::from(Span::styled(
             fit(
                 "JSON, CSV, report.pdf and a manifest of SHA-256s; check it with trailscope verify-pack",
@@ -324,6 +325,7 @@ pub fn render_evidence(app: &App, d: &EvidenceDialog, f: &mut Frame, area: Rect)
         label("Save to", t, d.focus == 3),
         &d.path,
     );
+    input_row(f, body, body.y + 5, label("Name", t, d.focus == 4), &d.name);
 }
 
 /// Draws the info view: where the data comes from, retention, the last prune, the badges.

@@ -67,7 +67,7 @@ pub fn render(app: &App, f: &mut Frame) {
         Overlay::None => {}
         Overlay::Help => help::render(app, f, centred(body, 84, 29)),
         Overlay::Export(d) => dialogs::render_export(app, d, f, centred(body, 84, 10)),
-        Overlay::Evidence(d) => dialogs::render_evidence(app, d, f, centred(body, 104, 11)),
+        Overlay::Evidence(d) => dialogs::render_evidence(app, d, f, centred(body, 104, 12)),
         Overlay::Info(info) => dialogs::render_info(app, info, f, centred(body, 96, 16)),
         Overlay::History(h) => history::render(app, h, f, centred(body, 120, 18)),
         Overlay::Filters(p) => filters::render(app, p, f, centred(body, 100, 20)),
