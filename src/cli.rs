@@ -48,8 +48,10 @@ pub enum Command {
     Demo,
     /// Export the log (or a filtered part of it) as CSV, JSON or NDJSON, streamed to a file.
     Export(ExportArgs),
-    /// Fetch an evidence pack (zip) for a kind and period.
+    /// Fetch an evidence pack (zip): a kind over a period, or everything a filter matches.
     Evidence(EvidenceArgs),
+    /// The export history: the newest exports and evidence packs, who made them, and how they ended.
+    Exports(ExportsArgs),
     /// Post events from stdin (NDJSON, one event per line) in atomic batches of 1000 (writer).
     Ingest(RemoteArgs),
     /// Print matching entries as they arrive, one line each, resuming after a dropped
@@ -194,8 +196,8 @@ pub struct RemoteArgs {
 pub struct ExportArgs {
     #[command(flatten)]
     pub remote: RemoteArgs,
-    /// csv, json or ndjson.
-    #[arg(long, default_value = "csv", value_parser = ["csv", "json", "ndjson"])]
+    /// csv, json, ndjson, or ocsf (NDJSON of OCSF 1.x events, for SIEMs).
+    #[arg(long, default_value = "csv", value_parser = ["csv", "json", "ndjson", "ocsf"])]
     pub format: String,
     /// Only entries matching this filter, in the query language (e.g. "channel:auth since:30d").
     #[arg(long)]
@@ -206,6 +208,22 @@ pub struct ExportArgs {
     /// Overwrite the file if it exists.
     #[arg(long)]
     pub force: bool,
+    /// What the export history (`trailscope exports`) calls this export.
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+/// `trailscope exports`.
+#[derive(Debug, Args)]
+pub struct ExportsArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    /// How many of the newest to list (1-1000).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub limit: u16,
+    /// Print the list as JSON (the route's own answer) instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `trailscope tail`.
@@ -224,20 +242,32 @@ pub struct TailArgs {
     pub after_seq: Option<u64>,
 }
 
-/// `trailscope evidence`.
+/// `trailscope evidence`: a configured kind over a period, or (`--filter`) a pack of
+/// everything a filter matches.
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["kind", "filter"]))]
 pub struct EvidenceArgs {
     #[command(flatten)]
     pub remote: RemoteArgs,
-    /// access_review, change_management or incident_response.
+    /// access_review, change_management or incident_response (needs --from and --to).
     #[arg(long, value_parser = ["access_review", "change_management", "incident_response"])]
-    pub kind: String,
+    pub kind: Option<String>,
+    /// A custom pack of everything this filter matches, in the query language
+    /// (e.g. "target:incident/INC-42").
+    #[arg(long, conflicts_with = "kind")]
+    pub filter: Option<String>,
+    /// The custom pack's title, the heading of its report [default: the filter].
+    #[arg(long, requires = "filter")]
+    pub title: Option<String>,
     /// The period's first day (2026-10-01) or an age (90d).
     #[arg(long)]
-    pub from: String,
+    pub from: Option<String>,
     /// The period's last day (2026-12-31), or today.
     #[arg(long)]
-    pub to: String,
+    pub to: Option<String>,
+    /// What the export history (`trailscope exports`) calls this pack.
+    #[arg(long)]
+    pub name: Option<String>,
     /// The zip file to write.
     #[arg(short, long)]
     pub output: PathBuf,

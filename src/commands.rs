@@ -82,6 +82,11 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         retention,
         schedule_prune: true,
         signing_key: Some(key),
+        audit_searches: file
+            .server
+            .audit_searches
+            .unwrap_or(true)
+            .then(Default::default),
     };
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db)?);
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;

@@ -159,6 +159,8 @@ pub struct ServerConfig {
     pub allow_from: Vec<ipnet::IpNet>,
     #[serde(default, deserialize_with = "crate::server::deserialize_nets")]
     pub ingest_allow_from: Vec<ipnet::IpNet>,
+    /// Record searches as `audit_log.searched` (default true).
+    pub audit_searches: Option<bool>,
 }
 
 impl ConfigFile {

@@ -1,11 +1,11 @@
 //! `trailscope export` and `trailscope evidence`: stream from the server to a file, with a
 //! progress line, never overwriting without --force, never leaving half a file behind.
 
-use crate::cli::{EvidenceArgs, ExportArgs, RemoteArgs};
+use crate::cli::{EvidenceArgs, ExportArgs, ExportsArgs, RemoteArgs};
 use crate::client::{Client, DownloadError};
 use crate::export::StagedFile;
 use crate::export::{Format, RowCounter, count_json_entries};
-use crate::model::Query;
+use crate::model::{PackRequest, Query};
 use crate::text::human_bytes;
 use crate::tui_command::{UsageError, load_config};
 use anyhow::{Context, anyhow};
@@ -101,7 +101,7 @@ impl Progress {
 pub fn export(args: ExportArgs) -> anyhow::Result<()> {
     let format = Format::parse(&args.format).ok_or_else(|| {
         UsageError(format!(
-            "--format {} is not csv, json or ndjson",
+            "--format {} is not csv, json, ndjson or ocsf",
             args.format
         ))
     })?;
@@ -128,8 +128,11 @@ pub fn export(args: ExportArgs) -> anyhow::Result<()> {
     let mut counter = RowCounter::new(format);
     let mut progress = Progress::new();
     let mut received = 0u64;
-    let result =
-        crate::commands::runtime()?.block_on(client.export(&query, format, &mut |chunk| {
+    let result = crate::commands::runtime()?.block_on(client.export_named(
+        &query,
+        format,
+        args.name.as_deref(),
+        &mut |chunk| {
             counter.feed(chunk);
             received += chunk.len() as u64;
             progress.show(received, counter.rows());
@@ -137,7 +140,8 @@ pub fn export(args: ExportArgs) -> anyhow::Result<()> {
                 Some(s) => s.write_all(chunk),
                 None => stdout.write_all(chunk),
             }
-        }));
+        },
+    ));
     progress.done();
     match result {
         Err(e) => {
@@ -166,21 +170,50 @@ pub fn export(args: ExportArgs) -> anyhow::Result<()> {
 
 /// `trailscope evidence`.
 pub fn evidence(args: EvidenceArgs) -> anyhow::Result<()> {
+    let request = match (&args.kind, &args.filter) {
+        (Some(kind), _) => {
+            let (Some(from), Some(to)) = (&args.from, &args.to) else {
+                return Err(
+                    UsageError(format!("a {kind} pack needs a period: --from and --to")).into(),
+                );
+            };
+            PackRequest {
+                kind: kind.clone(),
+                from: Some(from.clone()),
+                to: Some(to.clone()),
+                name: args.name.clone(),
+                ..PackRequest::default()
+            }
+        }
+        (None, Some(filter)) => {
+            filter
+                .parse::<Query>()
+                .map_err(|e| UsageError(format!("--filter: {e}")))?;
+            PackRequest {
+                kind: crate::export::evidence::CUSTOM.into(),
+                from: args.from.clone(),
+                to: args.to.clone(),
+                title: args.title.clone(),
+                filter: Some(filter.clone()),
+                name: args.name.clone(),
+            }
+        }
+        (None, None) => {
+            return Err(
+                UsageError("say what to pack: --kind KIND or --filter QUERY".into()).into(),
+            );
+        }
+    };
     let (server, token) = resolve_remote(&args.remote)?;
     let client = Client::new(&server, &token)?;
     let mut staged = stage(&args.output, args.force)?;
     let mut progress = Progress::new();
     let mut received = 0u64;
-    let result = crate::commands::runtime()?.block_on(client.evidence_pack(
-        &args.kind,
-        &args.from,
-        &args.to,
-        &mut |chunk| {
-            received += chunk.len() as u64;
-            progress.show(received, None);
-            staged.write_all(chunk)
-        },
-    ));
+    let result = crate::commands::runtime()?.block_on(client.pack(&request, &mut |chunk| {
+        received += chunk.len() as u64;
+        progress.show(received, None);
+        staged.write_all(chunk)
+    }));
     progress.done();
     match result {
         Err(e) => {
@@ -200,7 +233,10 @@ pub fn evidence(args: EvidenceArgs) -> anyhow::Result<()> {
             }
             eprintln!(
                 "wrote the {} pack, {} entries from {} to {} ({}), to {}",
-                manifest.kind,
+                crate::text::inert(match &manifest.title {
+                    Some(title) if manifest.kind == crate::export::evidence::CUSTOM => title,
+                    _ => &manifest.kind,
+                }),
                 manifest.rows,
                 manifest.from,
                 manifest.to,
@@ -210,6 +246,69 @@ pub fn evidence(args: EvidenceArgs) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `trailscope exports`: the export history as a table (or JSON).
+pub fn exports(args: ExportsArgs) -> anyhow::Result<()> {
+    let (server, token) = resolve_remote(&args.remote)?;
+    let client = Client::new(&server, &token)?;
+    let list = crate::commands::runtime()?
+        .block_on(client.exports(args.limit as usize))
+        .map_err(|e| anyhow!("{e}; {}", e.advice()))?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &list)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<20}  {:<10}  {:<24}  {:<28}  {:<17}  {:>9}  filter",
+        "when (UTC)", "status", "who", "name", "what", "rows"
+    )?;
+    for r in &list.exports {
+        let who = r
+            .actor
+            .name
+            .clone()
+            .or(r.actor.id.clone())
+            .unwrap_or_else(|| r.actor.kind.as_str().to_string());
+        let what = match (&r.format, &r.kind) {
+            (Some(f), _) => format!("export {f}"),
+            (None, Some(k)) => format!("pack {k}"),
+            _ => r.what.clone(),
+        };
+        writeln!(
+            out,
+            "{:<20}  {:<10}  {:<24}  {:<28}  {:<17}  {:>9}  {}",
+            r.at.format("%Y-%m-%d %H:%M:%S"),
+            r.status.as_str(),
+            cell(&who, 24),
+            cell(r.name.as_deref().or(r.title.as_deref()).unwrap_or("-"), 28),
+            cell(&what, 17),
+            r.rows.map_or("-".to_string(), |n| n.to_string()),
+            crate::text::inert(if r.filter.is_empty() {
+                "(everything)"
+            } else {
+                &r.filter
+            }),
+        )?;
+    }
+    if list.exports.is_empty() {
+        writeln!(out, "(no exports or evidence packs yet)")?;
+    }
+    Ok(())
+}
+
+/// Attacker-controlled text in a fixed-width column: made inert, then cut.
+fn cell(text: &str, width: usize) -> String {
+    let inert = crate::text::inert(text);
+    if inert.chars().count() <= width {
+        return inert.into_owned();
+    }
+    let mut cut: String = inert.chars().take(width - 1).collect();
+    cut.push('…');
+    cut
 }
 
 fn download_failure(e: DownloadError) -> anyhow::Error {

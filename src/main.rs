@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         Some(Command::Export(args)) => trailscope::export_command::export(args),
         Some(Command::Evidence(args)) => trailscope::export_command::evidence(args),
         Some(Command::Witness(args)) => trailscope::witness_command::witness(args),
+        Some(Command::Exports(args)) => trailscope::export_command::exports(args),
         None => trailscope::tui_command::tui(cli.tui),
     };
     match result {

@@ -15,6 +15,8 @@ pub enum TailFormat {
     Text,
     /// The entry as one line of JSON.
     Ndjson,
+    /// The entry as one line of OCSF 1.x JSON (docs/ocsf.md), for a SIEM's collector.
+    Ocsf,
 }
 
 /// Follows the server until Ctrl-C or a closed pipe (both a clean exit), reconnecting and
@@ -94,6 +96,10 @@ pub fn write_entry(out: &mut impl Write, e: &Entry, format: TailFormat) -> std::
     match format {
         TailFormat::Ndjson => {
             serde_json::to_writer(&mut *out, e)?;
+            out.write_all(b"\n")
+        }
+        TailFormat::Ocsf => {
+            serde_json::to_writer(&mut *out, &crate::export::ocsf::event(e))?;
             out.write_all(b"\n")
         }
         TailFormat::Text => writeln!(out, "{}", text_line(e)),

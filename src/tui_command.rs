@@ -248,9 +248,11 @@ pub fn demo() -> anyhow::Result<()> {
         let url = format!("http://{}", listener.local_addr()?);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         // The demo's log lives as long as the process, and so does the key that signs it.
+        // Searches are audited as on a real server: the demo's own reads show in its log.
         let options = crate::server::ServerOptions {
             signing_key: Some(crate::proof::SigningKey::generate()),
-            ..crate::server::ServerOptions::default()
+            audit_searches: Some(Default::default()),
+            ..crate::server::Allowlist::default().into()
         };
         let server = tokio::spawn(serve(store, options, listener, async move {
             let _ = stopped.await;

@@ -52,7 +52,12 @@ async fn packs_hold_the_right_rows_and_are_reproducible() {
     let files = unzip(&first);
     assert_eq!(
         files.keys().collect::<Vec<_>>(),
-        ["access_review.csv", "access_review.json", "manifest.json"]
+        [
+            "access_review.csv",
+            "access_review.json",
+            "manifest.json",
+            "report.pdf"
+        ]
     );
     let manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
     assert_eq!(manifest["kind"], "access_review");

@@ -35,9 +35,10 @@ fn refs(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-const ROUTES: [(&str, &str); 19] = [
+const ROUTES: [(&str, &str); 20] = [
     ("/v1/events", "post"),
     ("/v1/export", "get"),
+    ("/v1/exports", "get"),
     ("/v1/evidence-packs", "post"),
     ("/v1/retention", "get"),
     ("/v1/retention", "put"),

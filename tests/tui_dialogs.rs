@@ -40,7 +40,7 @@ fn export_dialog_states_the_filter_in_words_and_cycles_formats() {
     let job = export_job(&key(&mut a, KeyCode::Enter));
     assert_eq!(job.path, PathBuf::from("./audit-log-20261121T120000Z.json"));
     assert!(!job.overwrite);
-    let DownloadKind::Export { query, format } = &job.what else {
+    let DownloadKind::Export { query, format, .. } = &job.what else {
         panic!("an export")
     };
     assert_eq!(*format, Format::Json);
@@ -271,6 +271,7 @@ async fn a_download_writes_the_file_and_a_cancelled_one_leaves_nothing() {
         what: DownloadKind::Export {
             query: Default::default(),
             format: Format::Csv,
+            name: None,
         },
         path: target.clone(),
         overwrite,

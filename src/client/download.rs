@@ -30,8 +30,22 @@ impl Client {
         format: Format,
         sink: &mut Sink<'_>,
     ) -> Result<u64, DownloadError> {
+        self.export_named(q, format, None, sink).await
+    }
+
+    /// [`Client::export`] under a name the export history shows.
+    pub async fn export_named(
+        &self,
+        q: &Query,
+        format: Format,
+        name: Option<&str>,
+        sink: &mut Sink<'_>,
+    ) -> Result<u64, DownloadError> {
         let mut params = super::filter_params(q);
         params.push(("format", format.as_str().to_string()));
+        if let Some(n) = name {
+            params.push(("name", n.to_string()));
+        }
         let req = self
             .http
             .get(format!("{}/v1/export", self.base))
@@ -47,12 +61,33 @@ impl Client {
         to: &str,
         sink: &mut Sink<'_>,
     ) -> Result<u64, DownloadError> {
-        let body = serde_json::json!({"kind": kind, "from": from, "to": to});
+        let body = crate::model::PackRequest {
+            kind: kind.into(),
+            from: Some(from.into()),
+            to: Some(to.into()),
+            ..Default::default()
+        };
+        self.pack(&body, sink).await
+    }
+
+    /// Streams `POST /v1/evidence-packs` for any request (a custom pack, a named one) into
+    /// `sink`; returns the bytes received.
+    pub async fn pack(
+        &self,
+        body: &crate::model::PackRequest,
+        sink: &mut Sink<'_>,
+    ) -> Result<u64, DownloadError> {
         let req = self
             .http
             .post(format!("{}/v1/evidence-packs", self.base))
-            .json(&body);
+            .json(body);
         self.stream(req, sink).await
+    }
+
+    /// `GET /v1/exports`: the newest `limit` exports and packs.
+    pub async fn exports(&self, limit: usize) -> Result<crate::model::ExportList, ClientError> {
+        self.get("/v1/exports", &[("limit", limit.to_string())])
+            .await
     }
 
     /// The oldest entry still in the log (where the chain starts after a prune).

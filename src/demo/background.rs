@@ -85,7 +85,7 @@ pub fn system_jobs(g: &mut Gen) {
             .says(format!(
                 "Sentinel log export pulled {rows} entries (NDJSON)"
             ))
-            .details(json!({"format": "ndjson", "filters": {"from": "24h"}, "rows": rows}))
+            .details(json!({"format": "ndjson", "filters": {"filter": "since:24h"}, "rows": rows, "name": "Sentinel daily pull"}))
             .kind(Kind::Other);
         g.emit(at, e);
         if (day + 3).rem_euclid(7) == 0 {

@@ -18,6 +18,10 @@ pub const INCIDENT_USER_ID: &str = "u_2";
 pub const INCIDENT_USER_EMAIL: &str = "grace.whitfield@northwind.example.com";
 /// The attacker's browser: an old Firefox ESR nobody at Northwind uses.
 const ATTACKER_UA: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:115.0) Gecko/20100101 Firefox/115.0";
+/// The incident the response is filed under: `target:incident/INC-2026-014` is everything the
+/// responder recorded about it, and the custom evidence pack to make of it.
+pub const INCIDENT_ID: &str = "INC-2026-014";
+const INCIDENT_NAME: &str = "Account takeover: Grace Whitfield";
 /// The admin account the attacker makes for themselves.
 const BACKDOOR_ID: &str = "u_41";
 const BACKDOOR_NAME: &str = "Helpdesk Backup";
@@ -176,11 +180,18 @@ fn respond(g: &mut Gen, r: &mut Rng, victim: &'static Person) {
     t += 6 * MINUTE;
     let e = ev("compliance", "incident.reported")
         .by(responder.clone())
-        .on("incident", "SEC-2026-014", "Account takeover: Grace Whitfield")
-        .says(format!("Alice Smith opened security incident SEC-2026-014: takeover of {}'s account from {INCIDENT_IP}", victim.name))
+        .on("incident", INCIDENT_ID, INCIDENT_NAME)
+        .says(format!("Alice Smith opened security incident INC-2026-014: takeover of {}'s account from {INCIDENT_IP}", victim.name))
         .details(json!({"severity": "high", "category": "account_takeover", "first_seen": format_ts(&from_millis(start_ms(g.now))), "notify": ["dpo@northwind.example.com"], "gdpr_assessment_due": format_ts(&from_millis(t + 3 * DAY))}))
         .kind(Kind::Created);
     g.emit(t, e);
+    let e = ev("compliance", "incident.updated")
+        .by(responder.clone())
+        .on("incident", INCIDENT_ID, INCIDENT_NAME)
+        .says(format!("Alice Smith recorded the containment of {INCIDENT_ID}: {}'s sessions revoked, {BACKDOOR_NAME} deactivated, ConnectWise credentials rotated; attacker IP {INCIDENT_IP}", victim.name))
+        .details(json!({"containment": ["sessions revoked", "backdoor admin deactivated", "ConnectWise credentials rotated"], "attacker_ip": INCIDENT_IP, "backdoor_account": BACKDOOR_ID}))
+        .kind(Kind::Updated);
+    g.emit(t + 3 * MINUTE, e);
     // Grace, at her desk, resets her password and finally enrols MFA.
     let desk = victim.actor(
         OFFICES[victim.office].egress_ips[0],
@@ -197,9 +208,16 @@ fn respond(g: &mut Gen, r: &mut Rng, victim: &'static Person) {
         .by(desk)
         .on("user", victim.id, victim.name)
         .says(format!("{} enrolled an MFA factor: YubiKey 5C NFC", victim.name))
-        .details(json!({"factor": "webauthn", "authenticator": "YubiKey 5C NFC", "prompted_by": "incident SEC-2026-014"}));
+        .details(json!({"factor": "webauthn", "authenticator": "YubiKey 5C NFC", "prompted_by": "incident INC-2026-014"}));
     g.emit(enrolled, e);
     login(g, r, &gc, enrolled + 50_000);
+    let e = ev("compliance", "incident.updated")
+        .by(responder.clone())
+        .on("incident", INCIDENT_ID, INCIDENT_NAME)
+        .says(format!("Alice Smith recorded the remediation of {INCIDENT_ID}: password reset and MFA enrolled for {}", victim.name))
+        .details(json!({"remediation": ["password reset", "MFA enrolled (webauthn)"], "status": "monitoring"}))
+        .kind(Kind::Updated);
+    g.emit(enrolled + 5 * MINUTE, e);
     let priya = PEOPLE
         .iter()
         .find(|p| p.id == "u_14")
@@ -210,14 +228,23 @@ fn respond(g: &mut Gen, r: &mut Rng, victim: &'static Person) {
         .by(pc.clone())
         .on("audit_log", "default", "Audit log")
         .says(format!("Priya Raman exported 212 audit entries as CSV (actor:{INCIDENT_USER_EMAIL} from:{from})"))
-        .details(json!({"format": "csv", "filters": {"filter": format!("actor:{INCIDENT_USER_EMAIL} from:{from}")}, "rows": 212}))
+        .details(json!({"format": "csv", "filters": {"filter": format!("actor:{INCIDENT_USER_EMAIL} from:{from}")}, "rows": 212, "name": format!("{INCIDENT_ID}: Grace Whitfield's activity")}))
         .kind(Kind::Other);
     g.emit(enrolled + 25 * MINUTE, e);
     let e = ev("audit", "evidence_pack.exported")
         .by(pc)
-        .on("evidence_pack", "ep_sec2026014", "incident response")
-        .says("Priya Raman exported an incident response evidence pack for SEC-2026-014")
-        .details(json!({"kind": "incident_response", "from": from, "to": format_ts(&from_millis(enrolled + 30 * MINUTE)), "rows": 188, "incident": "SEC-2026-014"}))
+        .on("evidence_pack", "ep_inc2026014", INCIDENT_ID)
+        .says(format!("Priya Raman exported the evidence pack of {INCIDENT_ID} (everything about the incident)"))
+        .details(json!({"kind": "custom", "title": format!("{INCIDENT_ID} account takeover"), "filters": [format!("target:incident/{INCIDENT_ID}")],
+                        "from": format_ts(&from_millis(response_start(g))), "to": format_ts(&from_millis(enrolled + 5 * MINUTE)), "rows": 3,
+                        "name": format!("{INCIDENT_ID} for the DPO")}))
         .kind(Kind::Other);
     g.emit(enrolled + 31 * MINUTE, e);
+    let e = ev("compliance", "incident.closed")
+        .by(responder)
+        .on("incident", INCIDENT_ID, INCIDENT_NAME)
+        .says(format!("Alice Smith closed {INCIDENT_ID}: contained and remediated, no data taken found; the DPO has the evidence pack"))
+        .details(json!({"resolution": "contained", "data_exfiltration": "none found", "notified": ["dpo@northwind.example.com"]}))
+        .kind(Kind::Updated);
+    g.emit(enrolled + 40 * MINUTE, e);
 }

@@ -266,6 +266,15 @@ pub fn audit_export(g: &mut Gen, r: &mut Rng, c: &Ctx, at: i64) {
         "channel:writeback outcome:failure since:7d",
     ]);
     let rows = r.range(40, 4_800);
+    // What the export history (`H`, `trailscope exports`) calls it.
+    let name = match filter {
+        "channel:auth outcome:failure since:7d" => "Failed sign-ins, last week",
+        "channel:admin since:30d" => "Admin changes for the monthly review",
+        "channel:pii-read since:30d" => "Personal data reads (GDPR Art. 30)",
+        "action:role.updated since:30d" => "Role changes, last 30 days",
+        "action:integration_credentials_updated" => "Integration credential changes",
+        _ => "Failed write-backs, last week",
+    };
     let e = ev("audit", "audit_log.exported")
         .by(c.actor.clone())
         .on("audit_log", "default", "Audit log")
@@ -274,7 +283,9 @@ pub fn audit_export(g: &mut Gen, r: &mut Rng, c: &Ctx, at: i64) {
             c.person.name,
             format.to_uppercase()
         ))
-        .details(json!({"format": format, "filters": {"filter": filter}, "rows": rows}))
+        .details(
+            json!({"format": format, "filters": {"filter": filter}, "rows": rows, "name": name}),
+        )
         .kind(Kind::Other);
     g.emit(at, e);
 }
@@ -288,7 +299,8 @@ pub fn evidence_pack(g: &mut Gen, r: &mut Rng, c: &Ctx, at: i64) {
         .by(c.actor.clone())
         .on("evidence_pack", format!("ep_{}", r.hex(10)), kind.replace('_', " "))
         .says(format!("{} exported a {} evidence pack for the last 30 days", c.person.name, kind.replace('_', " ")))
-        .details(json!({"kind": kind, "from": from, "to": to, "rows": r.range(200, 9_000), "requested_for": OFFICES[c.person.office].company}))
+        .details(json!({"kind": kind, "from": from, "to": to, "rows": r.range(200, 9_000), "requested_for": OFFICES[c.person.office].company,
+                        "name": format!("{} {} for {}", OFFICES[c.person.office].company, kind.replace('_', " "), from.get(..7).unwrap_or(""))}))
         .kind(Kind::Other);
     g.emit(at, e);
 }

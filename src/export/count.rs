@@ -25,7 +25,9 @@ impl RowCounter {
     /// Feeds the next chunk.
     pub fn feed(&mut self, mut chunk: &[u8]) {
         match self.format {
-            Format::Ndjson => self.rows += chunk.iter().filter(|b| **b == b'\n').count() as u64,
+            Format::Ndjson | Format::Ocsf => {
+                self.rows += chunk.iter().filter(|b| **b == b'\n').count() as u64
+            }
             Format::Json => {}
             Format::Csv => {
                 let mut field = [0u8; 4096];

@@ -1,6 +1,7 @@
 //! Evidence packs: a period's entries of one kind as JSON and CSV plus a manifest of hashes and
 //! counts, zipped. The same data and period always give byte-identical files.
 
+use super::report::{self, ReportHead, ReportRows};
 use super::{Exporter, Format};
 use crate::model::{ChainHead, Query, TimeBound, format_ts};
 use crate::store::union::scan_any;
@@ -101,10 +102,17 @@ impl PackKinds {
 /// The pack kinds, by wire name.
 pub const KINDS: [&str; 3] = ["access_review", "change_management", "incident_response"];
 
+/// The kind of a pack made from any filter (`{"kind": "custom", "title", "filter"}`).
+pub const CUSTOM: &str = "custom";
+
+/// The report's name in the pack.
+pub const REPORT: &str = "report.pdf";
+
 /// One file of a pack as its manifest records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileRecord {
     pub sha256: String,
+    /// The entries the file holds (the report's table has one row per entry).
     pub rows: u64,
     pub bytes: u64,
 }
@@ -113,6 +121,9 @@ pub struct FileRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     pub kind: String,
+    /// What the report is headed with: the kind in words, or a custom pack's own title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     pub tenant: String,
     pub from: String,
     pub to: String,
@@ -121,6 +132,62 @@ pub struct Manifest {
     pub files: BTreeMap<String, FileRecord>,
     /// The chain's head when the last of the pack's rows was received: what the rows chain up to.
     pub chain_head: Option<ChainHead>,
+}
+
+/// What a pack holds: its kind and title, the filters it is the union of, and its period.
+#[derive(Debug, Clone)]
+pub struct PackSpec {
+    /// One of [`KINDS`], or [`CUSTOM`].
+    pub kind: String,
+    pub title: String,
+    /// The filters as written (the manifest records these) and parsed.
+    pub filter_lines: Vec<String>,
+    pub filters: Vec<Query>,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+/// The heading of a configured kind's report: "Access review".
+pub fn kind_title(kind: &str) -> String {
+    let words = kind.replace('_', " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The name a pack is served and saved under by default:
+/// `evidence-<kind or custom-title>-<from day>-<to day>.zip`, in characters any file system takes.
+pub fn pack_file_name(manifest: &Manifest) -> String {
+    let label = match (&manifest.title, manifest.kind.as_str()) {
+        (Some(title), CUSTOM) => {
+            let slug: String = title
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .take(48)
+                .collect();
+            let slug = slug.trim_matches('-');
+            if slug.is_empty() {
+                CUSTOM.to_string()
+            } else {
+                format!("{CUSTOM}-{slug}")
+            }
+        }
+        _ => manifest.kind.clone(),
+    };
+    let day = |ts: &str| ts.get(..10).unwrap_or(ts).to_string();
+    format!(
+        "evidence-{label}-{}-{}.zip",
+        day(&manifest.from),
+        day(&manifest.to)
+    )
 }
 
 /// Why a pack could not be made.
@@ -134,20 +201,18 @@ pub enum PackError {
     Zip(#[from] zip::result::ZipError),
 }
 
-/// Writes the pack for `kind` over [`from`, `to`] to `out` and returns its manifest.
-/// The data files are staged in temporary files, so no row is held in memory.
-#[allow(clippy::too_many_arguments)]
+/// Writes the pack for `spec` to `out` and returns its manifest: the entries as JSON and CSV,
+/// `report.pdf`, and `manifest.json`. The data files and the report's rows are staged in
+/// temporary files, so no row is held in memory.
 pub fn build<W: Write + Seek>(
     store: &dyn Store,
     tenant: &str,
-    kind: &str,
-    filter_lines: &[String],
-    filters: &[Query],
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    spec: &PackSpec,
     out: W,
 ) -> Result<(W, Manifest), PackError> {
-    let period: Vec<Query> = filters
+    let (kind, from, to) = (spec.kind.as_str(), spec.from, spec.to);
+    let period: Vec<Query> = spec
+        .filters
         .iter()
         .map(|q| Query {
             from: Some(TimeBound::Instant(from)),
@@ -155,7 +220,7 @@ pub fn build<W: Write + Seek>(
             ..q.clone()
         })
         .collect();
-    let described = json!({"kind": kind, "filters": filter_lines, "from": format_ts(&from), "to": format_ts(&to)});
+    let described = json!({"kind": kind, "filters": spec.filter_lines, "from": format_ts(&from), "to": format_ts(&to)});
     // exported_at is the period's end, not the wall clock: that is what makes packs reproducible.
     let mut json_out = Exporter::begin(
         Format::Json,
@@ -169,11 +234,16 @@ pub fn build<W: Write + Seek>(
         &to,
         &described,
     )?;
+    let mut report_rows = ReportRows::new()?;
     let mut write_err: Option<io::Error> = None;
     let mut last_received = None;
     let rows = scan_any(store, tenant, &period, to, &mut |e| {
         last_received = last_received.max(Some(e.received_at));
-        if let Err(err) = json_out.entry(&e).and_then(|()| csv_out.entry(&e)) {
+        if let Err(err) = json_out
+            .entry(&e)
+            .and_then(|()| csv_out.entry(&e))
+            .and_then(|()| report_rows.add(&e))
+        {
             write_err.get_or_insert(err);
         }
         Ok(())
@@ -190,17 +260,15 @@ pub fn build<W: Write + Seek>(
         .last_modified_time(zip::DateTime::default())
         .unix_permissions(0o644);
     let mut files = BTreeMap::new();
-    for (name, exporter) in [
-        (format!("{kind}.json"), json_out),
-        (format!("{kind}.csv"), csv_out),
-    ] {
+    let data_files = [format!("{kind}.json"), format!("{kind}.csv")];
+    for (name, exporter) in data_files.iter().zip([json_out, csv_out]) {
         let (buffered, n) = exporter.finish()?;
         let mut file = buffered.into_inner().map_err(|e| e.into_error())?;
         file.rewind()?;
         zip.start_file(name.as_str(), options)?;
         let (sha256, bytes) = copy_hashing(&mut file, &mut zip)?;
         files.insert(
-            name,
+            name.clone(),
             FileRecord {
                 sha256,
                 rows: n,
@@ -208,16 +276,40 @@ pub fn build<W: Write + Seek>(
             },
         );
     }
-    let manifest = Manifest {
+    let mut manifest = Manifest {
         kind: kind.to_string(),
+        title: Some(spec.title.clone()),
         tenant: tenant.to_string(),
         from: format_ts(&from),
         to: format_ts(&to),
-        filters: filter_lines.to_vec(),
+        filters: spec.filter_lines.clone(),
         rows,
         files,
         chain_head,
     };
+    let head = ReportHead {
+        title: spec.title.clone(),
+        kind: kind.to_string(),
+        tenant: tenant.to_string(),
+        from: manifest.from.clone(),
+        to: manifest.to.clone(),
+        filter_lines: spec.filter_lines.clone(),
+        filters: spec.filters.clone(),
+        chain_head: manifest.chain_head.clone(),
+        pack_file: pack_file_name(&manifest),
+        data_files: data_files.to_vec(),
+    };
+    let pdf = report::render(&head, report_rows)?;
+    zip.start_file(REPORT, options)?;
+    let (sha256, bytes) = copy_hashing(&mut pdf.as_slice(), &mut zip)?;
+    manifest.files.insert(
+        REPORT.to_string(),
+        FileRecord {
+            sha256,
+            rows,
+            bytes,
+        },
+    );
     zip.start_file("manifest.json", options)?;
     serde_json::to_writer_pretty(&mut zip, &manifest).map_err(io::Error::from)?;
     Ok((zip.finish()?, manifest))
@@ -278,6 +370,10 @@ pub fn verify_pack<R: Read + Seek>(pack: R) -> Result<(Manifest, Vec<String>), S
                 content.len(),
                 record.bytes
             ));
+        }
+        if name.ends_with(".pdf") {
+            // A PDF's rows cannot be counted from its bytes; the SHA-256 above is what holds it.
+            continue;
         }
         match count_rows(name, &content) {
             Ok(n) if n != record.rows => problems.push(format!(

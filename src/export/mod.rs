@@ -4,6 +4,8 @@ mod chunks;
 mod count;
 mod csv_row;
 pub mod evidence;
+pub mod ocsf;
+pub mod report;
 mod staged;
 
 use crate::model::{Entry, format_ts};
@@ -29,6 +31,8 @@ pub enum Format {
     Csv,
     Json,
     Ndjson,
+    /// NDJSON of OCSF 1.x events ([`ocsf`]), for SIEMs.
+    Ocsf,
 }
 
 impl Format {
@@ -38,6 +42,7 @@ impl Format {
             "csv" => Some(Format::Csv),
             "json" => Some(Format::Json),
             "ndjson" => Some(Format::Ndjson),
+            "ocsf" => Some(Format::Ocsf),
             _ => None,
         }
     }
@@ -47,6 +52,7 @@ impl Format {
             Format::Csv => "csv",
             Format::Json => "json",
             Format::Ndjson => "ndjson",
+            Format::Ocsf => "ocsf",
         }
     }
     /// The media type a server sends it with.
@@ -54,16 +60,17 @@ impl Format {
         match self {
             Format::Csv => "text/csv; charset=utf-8",
             Format::Json => "application/json",
-            Format::Ndjson => "application/x-ndjson",
+            Format::Ndjson | Format::Ocsf => "application/x-ndjson",
         }
     }
-    /// `audit-log-<YYYYMMDDTHHMMSSZ>.<ext>`: the name an export gets by default.
+    /// `audit-log-<YYYYMMDDTHHMMSSZ>.<ext>`: the name an export gets by default (OCSF:
+    /// `.ocsf.ndjson`, NDJSON of another shape).
     pub fn file_name(self, at: &DateTime<Utc>) -> String {
-        format!(
-            "audit-log-{}.{}",
-            at.format("%Y%m%dT%H%M%SZ"),
-            self.as_str()
-        )
+        let ext = match self {
+            Format::Ocsf => "ocsf.ndjson",
+            other => other.as_str(),
+        };
+        format!("audit-log-{}.{ext}", at.format("%Y%m%dT%H%M%SZ"))
     }
 }
 
@@ -77,6 +84,7 @@ enum Sink<W: Write> {
     Csv(Box<csv::Writer<W>>),
     Json(W),
     Ndjson(W),
+    Ocsf(W),
 }
 
 impl<W: Write> Exporter<W> {
@@ -106,6 +114,7 @@ impl<W: Write> Exporter<W> {
                 Sink::Json(out)
             }
             Format::Ndjson => Sink::Ndjson(out),
+            Format::Ocsf => Sink::Ocsf(out),
         };
         Ok(Exporter { sink, rows: 0 })
     }
@@ -122,6 +131,10 @@ impl<W: Write> Exporter<W> {
             }
             Sink::Ndjson(out) => {
                 serde_json::to_writer(&mut *out, e)?;
+                out.write_all(b"\n")?;
+            }
+            Sink::Ocsf(out) => {
+                serde_json::to_writer(&mut *out, &ocsf::event(e))?;
                 out.write_all(b"\n")?;
             }
         }
@@ -142,7 +155,7 @@ impl<W: Write> Exporter<W> {
                 out.write_all(b"]}")?;
                 out
             }
-            Sink::Ndjson(out) => out,
+            Sink::Ndjson(out) | Sink::Ocsf(out) => out,
         };
         let mut out = out;
         out.flush()?;

@@ -1,20 +1,21 @@
 //! The contract: one set of types for producers, the server, the wire, the cache and the TUI.
 
 mod cursor;
-pub mod details;
 mod decode;
+pub mod details;
 mod error;
 mod event;
 mod integrity;
 mod matches;
+mod pack;
 mod query;
 mod query_lang;
 mod time;
 mod validate;
 
 pub use cursor::{Cursor, Order};
-pub use details::{Details, DetailsError, DuplicateKey, canonicalize};
 pub use decode::decode_batch;
+pub use details::{Details, DetailsError, DuplicateKey, canonicalize};
 pub use error::{ApiError, ErrorBody, ErrorCode};
 /// Serde for API timestamps (RFC 3339, UTC, milliseconds), for types outside the model.
 pub(crate) use event::ts as ts_serde;
@@ -23,6 +24,7 @@ pub use event::{
     is_pseudonym,
 };
 pub use integrity::{ConsistencyProof, InclusionProof, SignedCheckpoint};
+pub use pack::{ExportList, ExportRecord, ExportStatus, PackRequest};
 pub use query::{
     Around, ChainHead, Exclude, FacetField, FacetValue, Facets, PruneReport, PseudonymReport,
     Query, Retention, Stats, StatsBucket, VerifyReport,

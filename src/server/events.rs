@@ -5,7 +5,8 @@ use super::auth::Caller;
 use super::error::Failure;
 use super::{AppState, blocking, params};
 use crate::model::{
-    ApiError, AppendResponse, Cursor, ErrorCode, MAX_BATCH, Order, decode_batch, validate_event_text,
+    ApiError, AppendResponse, Cursor, ErrorCode, MAX_BATCH, Order, decode_batch,
+    validate_event_text,
 };
 use crate::store::{PageRequest, Role};
 use axum::Json;
@@ -171,7 +172,20 @@ pub async fn list(
     };
     let tenant = caller.tenant().to_string();
     let now = chrono::Utc::now();
-    let page = blocking(&state, move |s| s.page(&tenant, &query, &page, now)).await?;
+    // A first page is a search: recorded (coalesced, best effort) once it is read, so the
+    // answer is the log as it was asked, without the record of the asking.
+    let audit = page
+        .cursor
+        .is_none()
+        .then(|| (state.searches.clone(), caller.0.clone()));
+    let page = blocking(&state, move |s| {
+        let page = s.page(&tenant, &query, &page, now)?;
+        if let Some((searches, token)) = audit {
+            searches.record(s, &token, &query, now);
+        }
+        Ok(page)
+    })
+    .await?;
     Ok(Json(page).into_response())
 }
 

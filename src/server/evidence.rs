@@ -1,28 +1,37 @@
 //! `POST /v1/evidence-packs`: a zip of one kind of evidence over a period, for SOC 2,
-//! ISO 27001 and NIS2 reviews, recorded in the log as `evidence_pack.exported`.
+//! ISO 27001 and NIS2 reviews, or of everything a filter matches (all about one incident),
+//! recorded in the log as `evidence_pack.exported` before it is sent.
 
 use super::auth::Caller;
 use super::error::Failure;
 use super::{AppState, blocking};
-use crate::export::evidence::{self, KINDS, PackError};
-use crate::model::{ApiError, ErrorCode, Kind, NewEvent, TimeBound};
+use crate::export::evidence::{
+    self, CUSTOM, KINDS, PackError, PackSpec, kind_title, pack_file_name,
+};
+use crate::model::{
+    ApiError, ErrorCode, Kind, NewEvent, Order, PackRequest, Query, QueryParseError, TimeBound,
+    from_millis,
+};
+use crate::store::{PageRequest, Store, StoreError};
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::io::{Read, Seek};
 
-/// The request body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PackRequest {
-    kind: String,
-    from: String,
-    to: String,
+/// The longest title or name accepted, in characters.
+const MAX_LABEL: usize = 200;
+
+fn invalid(field: &str, message: String) -> Failure {
+    Failure(ApiError::new(ErrorCode::InvalidQuery, message).with_field(field))
+}
+
+fn clip(s: &str) -> String {
+    s.chars().take(40).collect()
 }
 
 /// Builds the pack, records it, and streams the zip.
@@ -33,68 +42,140 @@ pub async fn create(
 ) -> Result<Response, Failure> {
     caller.require_reader("make evidence packs")?;
     let Json(req) = body.map_err(|e| {
-        super::error::body_rejection("the body must be {\"kind\", \"from\", \"to\"}", e)
-    })?;
-    let invalid = |field: &str, message: String| {
-        Failure(ApiError::new(ErrorCode::InvalidQuery, message).with_field(field))
-    };
-    let lines = state.evidence.filters(&req.kind).ok_or_else(|| {
-        invalid(
-            "kind",
-            format!(
-                "kind `{}` is not one of {}",
-                req.kind.chars().take(40).collect::<String>(),
-                KINDS.join(", ")
-            ),
+        super::error::body_rejection(
+            "the body must be {\"kind\", \"from\", \"to\"} or {\"kind\": \"custom\", \"title\", \"filter\"}",
+            e,
         )
     })?;
-    let filters = lines.map_err(|e| Failure(ApiError::internal(e)))?;
     let now = chrono::Utc::now();
-    let bound = |field: &str, text: &str, is_end: bool| {
-        TimeBound::parse(text)
-            .map(|b| b.resolve(now, is_end))
-            .ok_or_else(|| {
-                invalid(
-                    field,
-                    format!(
-                        "{field} `{}` is not a date, time or age such as 2026-10-01 or 30d",
-                        text.chars().take(40).collect::<String>()
-                    ),
-                )
+    let bound = |field: &str, text: &Option<String>, is_end: bool| {
+        text.as_deref()
+            .map(|t| {
+                TimeBound::parse(t)
+                    .map(|b| b.resolve(now, is_end))
+                    .ok_or_else(|| {
+                        invalid(
+                            field,
+                            format!(
+                                "{field} `{}` is not a date, time or age such as 2026-10-01 or 30d",
+                                clip(t)
+                            ),
+                        )
+                    })
             })
+            .transpose()
     };
     let (from, to) = (
         bound("from", &req.from, false)?,
         bound("to", &req.to, true)?,
     );
-    if from > to {
+    let name = label("name", req.name.as_deref())?;
+    let tenant = caller.tenant().to_string();
+    let spec = if req.kind == CUSTOM {
+        let title = label("title", req.title.as_deref())?;
+        let text = req.filter.as_deref().ok_or_else(|| {
+            invalid(
+                "filter",
+                "a custom pack needs a filter, e.g. \"target:incident/INC-42\"".into(),
+            )
+        })?;
+        let query: Query = text
+            .parse()
+            .map_err(|e: QueryParseError| invalid("filter", format!("filter: {e}")))?;
+        let store_tenant = tenant.clone();
+        let q = query.clone();
+        let (from, to) = blocking(&state, move |store| {
+            custom_period(store, &store_tenant, &q, from, to, now)
+        })
+        .await?;
+        let line = query.to_string();
+        PackSpec {
+            kind: CUSTOM.into(),
+            title: title.unwrap_or_else(|| {
+                if line.is_empty() {
+                    "Every entry".into()
+                } else {
+                    line.clone()
+                }
+            }),
+            filter_lines: vec![line],
+            filters: vec![query],
+            from,
+            to,
+        }
+    } else {
+        let filters = state
+            .evidence
+            .filters(&req.kind)
+            .ok_or_else(|| {
+                invalid(
+                    "kind",
+                    format!(
+                        "kind `{}` is not one of {}, {CUSTOM}",
+                        clip(&req.kind),
+                        KINDS.join(", ")
+                    ),
+                )
+            })?
+            .map_err(|e| Failure(ApiError::internal(e)))?;
+        for (field, given) in [("title", &req.title), ("filter", &req.filter)] {
+            if given.is_some() {
+                return Err(invalid(
+                    field,
+                    format!(
+                        "only a {CUSTOM} pack takes a {field}; this is a {} pack",
+                        req.kind
+                    ),
+                ));
+            }
+        }
+        let (Some(from), Some(to)) = (from, to) else {
+            return Err(ApiError::bad_request(format!(
+                "a {} pack needs a period: {{\"kind\", \"from\", \"to\"}}",
+                req.kind
+            ))
+            .into());
+        };
+        let lines = match req.kind.as_str() {
+            "access_review" => state.evidence.access_review.clone(),
+            "change_management" => state.evidence.change_management.clone(),
+            _ => state.evidence.incident_response.clone(),
+        };
+        PackSpec {
+            title: kind_title(&req.kind),
+            kind: req.kind.clone(),
+            filter_lines: lines,
+            filters,
+            from,
+            to,
+        }
+    };
+    if spec.from > spec.to {
         return Err(invalid("from", "from lies after to".into()));
     }
-    let kind = req.kind.clone();
-    let tenant = caller.tenant().to_string();
     let token = caller.0.clone();
-    let lines = match kind.as_str() {
-        "access_review" => state.evidence.access_review.clone(),
-        "change_management" => state.evidence.change_management.clone(),
-        _ => state.evidence.incident_response.clone(),
-    };
-    let (file, manifest) = blocking(&state, move |store| {
+    let built = blocking(&state, move |store| {
         let out =
             tempfile::tempfile().map_err(|e| crate::store::StoreError::Invalid(e.to_string()))?;
-        let (mut file, manifest) = evidence::build(
-            store, &tenant, &kind, &lines, &filters, from, to, out,
-        )
-        .map_err(|e| match e {
-            PackError::Store(s) => s,
-            other => crate::store::StoreError::Invalid(other.to_string()),
-        })?;
+        let (mut file, manifest) =
+            evidence::build(store, &tenant, &spec, out).map_err(|e| match e {
+                PackError::Store(s) => s,
+                other => crate::store::StoreError::Invalid(other.to_string()),
+            })?;
         file.rewind()
             .map_err(|e| crate::store::StoreError::Invalid(e.to_string()))?;
-        Ok((file, manifest))
+        Ok((file, manifest, spec.title))
     })
     .await?;
+    let (file, manifest, title) = built;
     // Built, then recorded, then sent: a pack the log cannot record is not sent (503), the same
     // rule as an export's.
+    let mut details = json!({"kind": manifest.kind, "title": title, "filters": manifest.filters,
+                             "from": manifest.from, "to": manifest.to, "rows": manifest.rows,
+                             "files": manifest.files, "role": token.role.as_str()});
+    if let Some(name) = &name {
+        details["name"] = json!(name);
+    }
     let event = NewEvent {
         action: "evidence_pack.exported".into(),
         kind: Some(Kind::Other),
@@ -104,34 +185,89 @@ pub async fn create(
             manifest.kind, manifest.rows, manifest.from, manifest.to
         )),
         actor: Some(super::auth::token_actor(&token)),
-        details: Some(
-            json!({"kind": manifest.kind, "from": manifest.from, "to": manifest.to, "rows": manifest.rows,
-                             "files": manifest.files, "role": token.role.as_str()})
-            .into(),
-        ),
+        details: Some(details.into()),
         ..NewEvent::default()
     };
     let tenant = caller.tenant().to_string();
     blocking(&state, move |store| store.append(&tenant, vec![event]))
         .await
         .map_err(|e| Failure::unrecorded("this evidence pack", e))?;
-    let name = format!(
-        "evidence-{}-{}-{}.zip",
-        manifest.kind,
-        &manifest.from[..10],
-        &manifest.to[..10]
-    );
+    let file_name = pack_file_name(&manifest);
     Ok((
         [
             (CONTENT_TYPE, "application/zip".to_string()),
             (
                 CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
+                format!("attachment; filename=\"{file_name}\""),
             ),
         ],
         stream_file(file),
     )
         .into_response())
+}
+
+/// A title or name: trimmed, not empty, at most [`MAX_LABEL`] characters.
+fn label(field: &str, text: Option<&str>) -> Result<Option<String>, Failure> {
+    let Some(t) = text.map(str::trim) else {
+        return Ok(None);
+    };
+    if t.is_empty() {
+        return Err(invalid(
+            field,
+            format!("{field} is empty; leave it out instead"),
+        ));
+    }
+    if t.chars().count() > MAX_LABEL {
+        return Err(invalid(
+            field,
+            format!("{field} is longer than {MAX_LABEL} characters"),
+        ));
+    }
+    Ok(Some(t.to_string()))
+}
+
+/// A custom pack's period: the filter's own bounds narrowed by `from`/`to` when given; an open
+/// end closes at the first or last entry the filter matches, so the same data gives the same
+/// pack whenever it is asked for.
+fn custom_period(
+    store: &dyn Store,
+    tenant: &str,
+    query: &Query,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), StoreError> {
+    let (own_from, own_to) = query.range_millis(now);
+    let from = [own_from.map(from_millis), from]
+        .into_iter()
+        .flatten()
+        .max();
+    let to = [own_to.map(from_millis), to].into_iter().flatten().min();
+    let mut bounded = query.clone();
+    bounded.from = from.map(TimeBound::Instant);
+    bounded.to = to.map(TimeBound::Instant);
+    let edge = |order: Order| -> Result<Option<DateTime<Utc>>, StoreError> {
+        let page = store.page(
+            tenant,
+            &bounded,
+            &PageRequest {
+                limit: 1,
+                order,
+                cursor: None,
+            },
+            now,
+        )?;
+        Ok(page.entries.first().map(|e| e.occurred_at))
+    };
+    let to = match to {
+        Some(t) => t,
+        None => edge(Order::Desc)?.unwrap_or(now),
+    };
+    let from = match from {
+        Some(f) => f,
+        None => edge(Order::Asc)?.unwrap_or(to).min(to),
+    };
+    Ok((from, to))
 }
 
 /// Streams a file as the response body from the blocking pool, a chunk at a time.

@@ -4,7 +4,7 @@
 //! The contract (the one issue 15's export history, `GET /v1/exports`, reads):
 //! - Before the first byte the export appends `audit_log.exported` (channel `audit`, kind
 //!   `other`, the caller's token as actor, `details` = `{"format", "filters", "role",
-//!   "status": "started"}`). If that append fails the export is refused with 503 `unavailable`
+//!   "status": "started", "name"?}`, the name from issue 15's `name` parameter). If that append fails the export is refused with 503 `unavailable`
 //!   (JSON, `Retry-After`) and no body: pulling the log is never served unrecorded.
 //! - After the last byte, or when the client leaves or the read fails, it appends
 //!   `audit_log.export_finished` (same channel, kind and actor) with `details` =
@@ -37,12 +37,13 @@ pub async fn export(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Failure> {
     caller.require_reader("export the log")?;
-    let (query, rest) = params::filter(raw.as_deref(), &["format", "order"])?;
+    let (query, rest) = params::filter(raw.as_deref(), &["format", "order", "name"])?;
+    let name = export_name(params::text(&rest, "name"))?;
     let format = match params::text(&rest, "format") {
         None => Format::Csv,
         Some(f) => Format::parse(f).ok_or_else(|| {
             ApiError::invalid_query(format!(
-                "format=`{}` is not csv, json or ndjson",
+                "format=`{}` is not csv, json, ndjson or ocsf",
                 f.chars().take(32).collect::<String>()
             ))
             .with_field("format")
@@ -56,7 +57,7 @@ pub async fn export(
     let now = Utc::now();
     let filters = filters_json(&query, now);
     // The record comes first: if the log cannot take it, nothing is served.
-    let started = started_event(&caller.0, format, &filters);
+    let started = started_event(&caller.0, format, &filters, name.as_deref());
     let tenant = caller.tenant().to_string();
     let export_seq = blocking(&state, move |s| s.append(&tenant, vec![started]))
         .await
@@ -90,26 +91,45 @@ pub async fn export(
         .into_response())
 }
 
+/// What the export history calls an export: at most 200 characters, not blank.
+fn export_name(name: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(n) = name.map(str::trim) else {
+        return Ok(None);
+    };
+    if n.is_empty() || n.chars().count() > 200 {
+        return Err(
+            ApiError::invalid_query("name must be 1 to 200 characters (or left out)")
+                .with_field("name"),
+        );
+    }
+    Ok(Some(n.to_string()))
+}
+
 /// The record an export writes before its first byte. Issue 15's export history reads these
 /// `details`; see [`finished_event`] for the other half.
 fn started_event(
     caller: &crate::store::TokenRecord,
     format: Format,
     filters: &serde_json::Value,
+    name: Option<&str>,
 ) -> NewEvent {
+    let mut details = json!({
+        "format": format.as_str(),
+        "filters": filters,
+        "role": caller.role.as_str(),
+        "status": "started",
+    });
+    if let Some(name) = name {
+        // Issue 15: what the export history calls it.
+        details["name"] = json!(name);
+    }
     NewEvent {
         action: "audit_log.exported".into(),
         kind: Some(Kind::Other),
         channel: Some("audit".into()),
         description: Some(format!("export as {} started", format.as_str())),
         actor: Some(super::auth::token_actor(caller)),
-        details: Some(json!({
-            "format": format.as_str(),
-            "filters": filters,
-            "role": caller.role.as_str(),
-            "status": "started",
-        })
-        .into()),
+        details: Some(details.into()),
         ..NewEvent::default()
     }
 }

@@ -6,16 +6,18 @@ mod error;
 mod events;
 mod evidence;
 mod export;
+mod exports;
 mod gdpr;
 mod hub;
 mod listen;
 mod metrics;
 mod params;
-mod proofs;
 mod parse_errors;
+mod proofs;
 mod reads;
 pub mod retention;
 pub mod schedule;
+pub mod searches;
 mod stream;
 mod write_stall;
 
@@ -56,6 +58,8 @@ pub struct AppState {
     retention: Arc<RetentionConfig>,
     /// The live fan-out behind `/v1/stream`.
     hub: Arc<hub::Hub>,
+    /// Which searches were recorded lately (issue 15: audited reads).
+    searches: Arc<searches::SearchAudit>,
     /// Open streams per token, for the limit of [`stream::STREAMS_PER_TOKEN`].
     streams: Arc<stream::StreamCounts>,
     /// Turns true when the server shuts down, so open streams end and shutdown can finish.
@@ -76,6 +80,11 @@ pub struct ServerOptions {
     pub schedule_prune: bool,
     /// The checkpoint signing key; without one the server signs no checkpoints.
     pub signing_key: Option<SigningKey>,
+    /// Record searches as `audit_log.searched`, coalesced by this clock (tests move it by
+    /// hand). `trailscope serve` and the demo turn it on (`audit_searches` in the config file,
+    /// default true); it is off in `ServerOptions::default()`, so an embedded router and the
+    /// tests that count a log's entries exactly see only what they wrote.
+    pub audit_searches: Option<searches::SearchClock>,
 }
 
 impl From<Allowlist> for ServerOptions {
@@ -135,6 +144,7 @@ fn build_router(
         evidence: Arc::new(options.evidence),
         retention: Arc::new(options.retention),
         hub: Arc::default(),
+        searches: Arc::new(searches::SearchAudit::new(options.audit_searches.clone())),
         streams: Arc::default(),
         shutdown,
         key: options.signing_key.map(Arc::new),
@@ -156,6 +166,7 @@ fn build_router(
         .route("/v1/proof/consistency", get(proofs::consistency))
         .route("/v1/stream", get(stream::stream))
         .route("/v1/export", get(export::export))
+        .route("/v1/exports", get(exports::list))
         .route("/v1/evidence-packs", axum::routing::post(evidence::create))
         .route("/v1/retention", get(retention::get).put(retention::put))
         .route(

@@ -43,7 +43,20 @@ pub async fn stream(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Failure> {
     caller.require_reader("follow the log")?;
-    let (query, rest) = params::filter(raw.as_deref(), &["after_seq"])?;
+    let (query, rest) = params::filter(raw.as_deref(), &["after_seq", "format"])?;
+    // `format=ocsf`: each entry's data is its OCSF event (issue 15); ids and resuming are the same.
+    let ocsf = match params::text(&rest, "format") {
+        None | Some("entry") => false,
+        Some("ocsf") => true,
+        Some(other) => {
+            return Err(ApiError::invalid_query(format!(
+                "format=`{}` is not entry or ocsf",
+                other.chars().take(32).collect::<String>()
+            ))
+            .with_field("format")
+            .into());
+        }
+    };
     let from_header = match headers.get("last-event-id") {
         None => None,
         Some(v) => Some(parse_seq(v.to_str().unwrap_or("?"), "Last-Event-ID")?),
@@ -84,6 +97,7 @@ pub async fn stream(
         shutdown: state.shutdown.clone(),
         announced: false,
         ended: false,
+        ocsf,
     };
     let sse = Sse::new(follow.into_stream())
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"));
@@ -120,6 +134,8 @@ struct Follow {
     /// Whether the `ready` event went out.
     announced: bool,
     ended: bool,
+    /// Send OCSF events instead of entries.
+    ocsf: bool,
 }
 
 impl Follow {
@@ -149,12 +165,12 @@ impl Follow {
             if let Some(e) = self.buffer.pop_front() {
                 self.buffered -= e.json.len();
                 self.after = e.entry.seq;
-                return Some(
-                    Event::default()
-                        .id(e.entry.seq.to_string())
-                        .event("entry")
-                        .data(&e.json),
-                );
+                let event = Event::default().id(e.entry.seq.to_string()).event("entry");
+                return Some(if self.ocsf {
+                    event.data(crate::export::ocsf::event(&e.entry).to_string())
+                } else {
+                    event.data(&e.json)
+                });
             }
             if *self.shutdown.borrow() {
                 return None;

@@ -2,6 +2,7 @@
 
 pub mod archive;
 pub mod chain;
+pub mod history;
 pub mod sqlite;
 mod tokens;
 pub mod union;

@@ -36,6 +36,8 @@ pub enum Action {
     Download(DownloadEvent),
     /// The tenant's retention settings, for the info view.
     Retention(Result<crate::model::Retention, ClientError>),
+    /// The export history, for its view.
+    Exports(Result<crate::model::ExportList, ClientError>),
     /// What the live follower of generation `follower` reports.
     Live {
         follower: u64,
@@ -82,6 +84,8 @@ pub enum Effect {
     FetchRetention,
     /// Judge the server's newest checkpoint against what the cache saw (on every connect).
     CheckWitness,
+    /// `GET /v1/exports` for the export history.
+    FetchExports,
     /// Follow the log live under `query` after `after` (from now on when `None`), replacing any
     /// follower already running; its reports come back as [`Action::Live`] with `follower`.
     Follow {
@@ -123,7 +127,11 @@ pub enum DownloadKind {
     Export {
         query: Query,
         format: crate::export::Format,
+        /// What the export history calls it.
+        name: Option<String>,
     },
+    /// Any pack request: a custom pack, a named one, a re-run from the history.
+    Pack(crate::model::PackRequest),
     Evidence {
         kind: String,
         from: String,

@@ -60,6 +60,8 @@ pub enum Overlay {
     Info(super::dialogs::RetentionInfo),
     /// `=` / `-`: which of the row's values to filter on (or exclude).
     Pivot(super::pivot::PivotMenu),
+    /// The export history (issue 15).
+    History(Box<super::history::ExportHistory>),
 }
 
 /// What the app starts with.
@@ -427,7 +429,14 @@ impl App {
                 match &mut self.chrome.overlay {
                     Overlay::Export(d) => super::dialogs::on_download(&mut d.stage, event),
                     Overlay::Evidence(d) => super::dialogs::on_download(&mut d.stage, event),
+                    Overlay::History(h) => h.on_download(event),
                     _ => {}
+                }
+                Vec::new()
+            }
+            Action::Exports(result) => {
+                if let Overlay::History(h) = &mut self.chrome.overlay {
+                    h.loaded(result);
                 }
                 Vec::new()
             }

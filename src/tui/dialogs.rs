@@ -57,6 +57,10 @@ pub const PACK_KINDS: [(&str, &str); 3] = [
 pub struct ExportDialog {
     pub format: Format,
     pub path: TextArea<'static>,
+    /// What the export history calls it (empty: no name).
+    pub name: TextArea<'static>,
+    /// Typing goes to the name (↓) rather than the path (↑).
+    pub name_focused: bool,
     /// The path is still the one we suggested, so switching format renames it.
     path_untouched: bool,
     pub query: Query,
@@ -93,6 +97,8 @@ impl ExportDialog {
         ExportDialog {
             format,
             path: input::new(&default_export_path(format, now)),
+            name: input::new(""),
+            name_focused: false,
             path_untouched: true,
             query,
             total,
@@ -135,6 +141,16 @@ impl ExportDialog {
                 let job = self.job(false);
                 begin(&mut self.stage, job, "the file")
             }
+            KeyCode::Down | KeyCode::Up => {
+                self.name_focused = key.code == KeyCode::Down;
+                Outcome::Stay(Vec::new())
+            }
+            _ if self.name_focused => {
+                if input::edit(&mut self.name, key) == input::Edit::Changed {
+                    self.stage = Stage::Editing { error: None };
+                }
+                Outcome::Stay(Vec::new())
+            }
             _ => {
                 if input::edit(&mut self.path, key) == input::Edit::Changed {
                     self.path_untouched = false;
@@ -151,6 +167,7 @@ impl ExportDialog {
             what: DownloadKind::Export {
                 query: self.export_query(),
                 format: self.format,
+                name: Some(input::text(&self.name).trim().to_string()).filter(|n| !n.is_empty()),
             },
             path,
             overwrite,
@@ -166,9 +183,14 @@ pub struct EvidenceDialog {
     pub to: TextArea<'static>,
     pub path: TextArea<'static>,
     path_untouched: bool,
-    /// 0 kind, 1 from, 2 to, 3 path.
+    /// What the export history calls the pack (empty: no name).
+    pub name: TextArea<'static>,
+    /// 0 kind, 1 from, 2 to, 3 path, 4 name.
     pub focus: usize,
     pub stage: Stage,
+    /// Custom packs offered after the configured kinds: "this filter" (the table's) and
+    /// "this target" (everything about the selected entry's target), each with its filter.
+    pub custom: Vec<(&'static str, Query)>,
 }
 
 impl EvidenceDialog {
@@ -180,8 +202,36 @@ impl EvidenceDialog {
             to: input::new("today"),
             path: input::new(&default_pack_path(PACK_KINDS[0].0, now)),
             path_untouched: true,
+            name: input::new(""),
             focus: 0,
             stage: Stage::Editing { error: None },
+            custom: Vec::new(),
+        }
+    }
+
+    /// Offers a custom pack of `query` under `label` ("this filter", "this target").
+    pub fn offer(mut self, label: &'static str, query: Query) -> EvidenceDialog {
+        self.custom.push((label, query));
+        self
+    }
+
+    /// How many kinds the dialog offers: the configured ones, then the custom ones.
+    pub fn kinds(&self) -> usize {
+        PACK_KINDS.len() + self.custom.len()
+    }
+
+    /// The custom pack chosen, if the kind is one.
+    pub fn chosen_custom(&self) -> Option<&(&'static str, Query)> {
+        self.kind
+            .checked_sub(PACK_KINDS.len())
+            .and_then(|i| self.custom.get(i))
+    }
+
+    /// The kind's wire name.
+    fn kind_name(&self) -> &'static str {
+        match self.chosen_custom() {
+            Some(_) => crate::export::evidence::CUSTOM,
+            None => PACK_KINDS[self.kind].0,
         }
     }
 
@@ -193,27 +243,41 @@ impl EvidenceDialog {
         }
         match key.code {
             KeyCode::Tab | KeyCode::Down => {
-                self.focus = (self.focus + 1) % 4;
+                self.focus = (self.focus + 1) % 5;
                 Outcome::Stay(Vec::new())
             }
             KeyCode::BackTab | KeyCode::Up => {
-                self.focus = (self.focus + 3) % 4;
+                self.focus = (self.focus + 4) % 5;
                 Outcome::Stay(Vec::new())
             }
             KeyCode::Left | KeyCode::Right | KeyCode::Char(' ') if self.focus == 0 => {
-                let n = PACK_KINDS.len();
+                let n = self.kinds();
+                let was_custom = self.chosen_custom().is_some();
                 let step = if key.code == KeyCode::Left { n - 1 } else { 1 };
                 self.kind = (self.kind + step) % n;
                 if self.path_untouched {
-                    self.path = input::new(&default_pack_path(PACK_KINDS[self.kind].0, now));
+                    self.path = input::new(&default_pack_path(self.kind_name(), now));
+                }
+                // A custom pack covers its filter's own range unless a period narrows it.
+                match (was_custom, self.chosen_custom().is_some()) {
+                    (false, true) => {
+                        self.from = input::new("");
+                        self.to = input::new("");
+                    }
+                    (true, false) => {
+                        self.from = input::new("30d");
+                        self.to = input::new("today");
+                    }
+                    _ => {}
                 }
                 Outcome::Stay(Vec::new())
             }
             KeyCode::Enter => {
                 let (from, to) = (input::text(&self.from), input::text(&self.to));
-                let bad = [("from", &from), ("to", &to)]
-                    .into_iter()
-                    .find(|(_, v)| crate::model::TimeBound::parse(v).is_none());
+                let custom = self.chosen_custom().is_some();
+                let bad = [("from", &from), ("to", &to)].into_iter().find(|(_, v)| {
+                    !(custom && v.trim().is_empty()) && crate::model::TimeBound::parse(v).is_none()
+                });
                 if let Some((field, v)) = bad {
                     self.stage = Stage::Editing {
                         error: Some(format!(
@@ -231,6 +295,7 @@ impl EvidenceDialog {
                     1 => &mut self.from,
                     2 => &mut self.to,
                     3 => &mut self.path,
+                    4 => &mut self.name,
                     _ => return Outcome::Stay(Vec::new()),
                 };
                 if input::edit(field, key) == input::Edit::Changed {
@@ -246,12 +311,38 @@ impl EvidenceDialog {
 
     fn job(&self, overwrite: bool) -> Option<DownloadJob> {
         let path = expand(&input::text(&self.path))?;
-        Some(DownloadJob {
-            what: DownloadKind::Evidence {
+        let (from, to) = (
+            input::text(&self.from).trim().to_string(),
+            input::text(&self.to).trim().to_string(),
+        );
+        let name = Some(input::text(&self.name).trim().to_string()).filter(|n| !n.is_empty());
+        let what = match self.chosen_custom() {
+            Some((_, query)) => {
+                let filter = query.to_string();
+                DownloadKind::Pack(crate::model::PackRequest {
+                    kind: crate::export::evidence::CUSTOM.into(),
+                    from: (!from.is_empty()).then_some(from),
+                    to: (!to.is_empty()).then_some(to),
+                    title: (!filter.is_empty()).then(|| filter.clone()),
+                    filter: Some(filter),
+                    name,
+                })
+            }
+            None if name.is_some() => DownloadKind::Pack(crate::model::PackRequest {
                 kind: PACK_KINDS[self.kind].0.to_string(),
-                from: input::text(&self.from).trim().to_string(),
-                to: input::text(&self.to).trim().to_string(),
+                from: Some(from),
+                to: Some(to),
+                name,
+                ..Default::default()
+            }),
+            None => DownloadKind::Evidence {
+                kind: PACK_KINDS[self.kind].0.to_string(),
+                from,
+                to,
             },
+        };
+        Some(DownloadJob {
+            what,
             path,
             overwrite,
         })
@@ -336,7 +427,7 @@ pub fn default_export_path(format: Format, now: DateTime<Utc>) -> String {
     format!("./{}", format.file_name(&now))
 }
 
-fn default_pack_path(kind: &str, now: DateTime<Utc>) -> String {
+pub fn default_pack_path(kind: &str, now: DateTime<Utc>) -> String {
     format!("./evidence-{kind}-{}.zip", now.format("%Y%m%dT%H%M%SZ"))
 }
 

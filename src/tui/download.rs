@@ -30,7 +30,7 @@ async fn run(client: &Source, job: DownloadJob, tx: &UnboundedSender<Action>) ->
     };
     let format = match &job.what {
         DownloadKind::Export { format, .. } => Some(*format),
-        DownloadKind::Evidence { .. } => None,
+        DownloadKind::Evidence { .. } | DownloadKind::Pack(_) => None,
     };
     let mut counter = format.map(RowCounter::new);
     let mut received = 0u64;
@@ -51,7 +51,16 @@ async fn run(client: &Source, job: DownloadJob, tx: &UnboundedSender<Action>) ->
         staged.write_all(chunk)
     };
     let result = match &job.what {
-        DownloadKind::Export { query, format } => client.export(query, *format, &mut sink).await,
+        DownloadKind::Export {
+            query,
+            format,
+            name,
+        } => {
+            client
+                .export_named(query, *format, name.as_deref(), &mut sink)
+                .await
+        }
+        DownloadKind::Pack(request) => client.pack(request, &mut sink).await,
         DownloadKind::Evidence { kind, from, to } => {
             client.evidence_pack(kind, from, to, &mut sink).await
         }

@@ -301,6 +301,11 @@ fn run_effects(
                     });
                 }
             }
+            Effect::FetchExports => {
+                tokio::spawn(async move {
+                    let _ = tx.send(Action::Exports(client.exports().await));
+                });
+            }
             Effect::FetchRetention => {
                 tokio::spawn(async move {
                     let _ = tx.send(Action::Retention(client.retention().await));

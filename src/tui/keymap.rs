@@ -39,6 +39,7 @@ pub enum Command {
     Focus,
     Export,
     Evidence,
+    ExportHistory,
     Info,
     Follow,
     PivotIn,
@@ -51,7 +52,7 @@ pub enum Command {
 }
 
 /// Every command with its config name and what it does, in help order.
-pub const COMMANDS: [(Command, &str, &str); 42] = [
+pub const COMMANDS: [(Command, &str, &str); 43] = [
     (Command::Down, "down", "move down"),
     (Command::Up, "up", "move up"),
     (Command::PageDown, "page_down", "page down"),
@@ -122,6 +123,11 @@ pub const COMMANDS: [(Command, &str, &str); 42] = [
         Command::Evidence,
         "evidence",
         "make an evidence pack for a period",
+    ),
+    (
+        Command::ExportHistory,
+        "export_history",
+        "export history: list exports and packs, make one again",
     ),
     (
         Command::Info,
@@ -212,6 +218,7 @@ impl Default for Keymap {
             (k(K::Tab), Focus),
             (c('e'), Export),
             (c('E'), Evidence),
+            (c('H'), ExportHistory),
             (c('i'), Info),
             (c('F'), Follow),
             (c('='), PivotIn),

@@ -10,6 +10,7 @@ pub mod event_loop;
 pub mod filters;
 pub mod follow;
 pub mod histogram;
+pub mod history;
 pub mod input;
 pub mod json_tree;
 pub mod keymap;

@@ -298,6 +298,16 @@ impl Source {
         }
     }
 
+    /// The export history: the server keeps it.
+    pub async fn exports(&self) -> Result<crate::model::ExportList, ClientError> {
+        match (self.is_offline(), &self.inner.remote) {
+            (false, Some(client)) => client.exports(200).await,
+            _ => Err(ClientError::NotFound(
+                "the export history is on the server, and this is a local copy".into(),
+            )),
+        }
+    }
+
     /// Streams an export into `sink`: from the server, or written here from the local copy
     /// with the same writers the server uses.
     pub async fn export(
@@ -306,8 +316,20 @@ impl Source {
         format: Format,
         sink: &mut Sink<'_>,
     ) -> Result<u64, DownloadError> {
+        self.export_named(q, format, None, sink).await
+    }
+
+    /// [`Source::export`] under a name for the server's export history (a local copy keeps
+    /// no history, so there the name goes nowhere).
+    pub async fn export_named(
+        &self,
+        q: &Query,
+        format: Format,
+        name: Option<&str>,
+        sink: &mut Sink<'_>,
+    ) -> Result<u64, DownloadError> {
         if let (false, Some(client)) = (self.is_offline(), &self.inner.remote) {
-            return client.export(q, format, sink).await;
+            return client.export_named(q, format, name, sink).await;
         }
         // The rows are produced on a blocking thread and handed over in chunks, so the file
         // is written as the scan goes and never held whole.
@@ -352,6 +374,20 @@ impl Source {
         written?;
         scanned?;
         Ok(bytes)
+    }
+
+    /// Any pack request (custom, named, a re-run); the server builds it.
+    pub async fn pack(
+        &self,
+        request: &crate::model::PackRequest,
+        sink: &mut Sink<'_>,
+    ) -> Result<u64, DownloadError> {
+        match (self.is_offline(), &self.inner.remote) {
+            (false, Some(client)) => client.pack(request, sink).await,
+            _ => Err(DownloadError::Client(ClientError::NotFound(
+                "evidence packs are built by the server; this works when it can be reached".into(),
+            ))),
+        }
     }
 
     /// Evidence packs are assembled and signed off by the server.

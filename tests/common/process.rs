@@ -15,6 +15,11 @@ pub fn free_port() -> u16 {
 
 /// Starts `trailscope serve` over `db` on `port` and returns once it accepts connections.
 pub fn serve_process(db: &Path, port: u16) -> Child {
+    serve_process_with(db, port, &[])
+}
+
+/// [`serve_process`] with more arguments (e.g. `--config FILE`).
+pub fn serve_process_with(db: &Path, port: u16, extra: &[&str]) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_trailscope"))
         .args([
             "serve",
@@ -23,6 +28,7 @@ pub fn serve_process(db: &Path, port: u16) -> Child {
             "--listen",
             &format!("127.0.0.1:{port}"),
         ])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -13,6 +13,12 @@ impl Tmux {
     /// Starts `trailscope ARGS` at 120×32, with `env` before it and its config, state and cache
     /// in `dir`; when it exits the shell prints `EXIT=<code>` and stays a minute to be read.
     pub fn start(dir: &Path, args: &str, env: &str) -> Tmux {
+        Tmux::start_in(dir, args, env, None)
+    }
+
+    /// [`Tmux::start`] with the program's working directory at `cwd` (where relative paths,
+    /// such as a download's default file name, land).
+    pub fn start_in(dir: &Path, args: &str, env: &str, cwd: Option<&Path>) -> Tmux {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let tmux = Tmux {
@@ -23,17 +29,13 @@ impl Tmux {
             d = dir.display(),
             bin = env!("CARGO_BIN_EXE_trailscope"),
         );
-        let out = tmux.cmd(&[
-            "new-session",
-            "-d",
-            "-s",
-            "e2e",
-            "-x",
-            "120",
-            "-y",
-            "32",
-            &script,
-        ]);
+        let mut session = vec!["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "32"];
+        let cwd = cwd.map(|c| c.display().to_string());
+        if let Some(c) = &cwd {
+            session.extend(["-c", c.as_str()]);
+        }
+        session.push(&script);
+        let out = tmux.cmd(&session);
         assert!(
             out.status.success(),
             "tmux: {}",

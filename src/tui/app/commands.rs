@@ -137,8 +137,18 @@ impl App {
                 Vec::new()
             }
             Command::Evidence => {
-                self.chrome.overlay =
-                    Overlay::Evidence(Box::new(crate::tui::dialogs::EvidenceDialog::new(self.now)));
+                let mut dialog = crate::tui::dialogs::EvidenceDialog::new(self.now)
+                    .offer("this filter", self.query.clone());
+                if let Some(target) = self.current().and_then(|e| e.target_ref()) {
+                    dialog = dialog.offer(
+                        "this target",
+                        crate::model::Query {
+                            targets: vec![target],
+                            ..crate::model::Query::default()
+                        },
+                    );
+                }
+                self.chrome.overlay = Overlay::Evidence(Box::new(dialog));
                 Vec::new()
             }
             // A file has no retention settings: say so rather than ask for them and fail.
@@ -147,6 +157,10 @@ impl App {
                     "none: this is an export file; retention is the server's setting".into(),
                 ));
                 Vec::new()
+            }
+            Command::ExportHistory => {
+                self.chrome.overlay = Overlay::History(Box::default());
+                vec![Effect::FetchExports]
             }
             Command::Info => {
                 self.chrome.overlay = Overlay::Info(crate::tui::dialogs::RetentionInfo::Loading);

@@ -104,6 +104,10 @@ impl App {
                 let out = d.key(key, self.now);
                 return self.dialog_outcome(out, Overlay::Export(d));
             }
+            Overlay::History(mut h) => {
+                let out = h.key(key, self.now);
+                return self.dialog_outcome(out, Overlay::History(h));
+            }
             Overlay::Evidence(mut d) => {
                 let out = d.key(key, self.now);
                 return self.dialog_outcome(out, Overlay::Evidence(d));

@@ -95,7 +95,7 @@ fn minute(t: &chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%MZ").to_string()
 }
 
-fn frame<'a>(t: &Theme, title: &'a str, hint: &'a str) -> Block<'a> {
+pub(super) fn frame<'a>(t: &Theme, title: &'a str, hint: &'a str) -> Block<'a> {
     Block::bordered()
         .border_style(t.key())
         .title(Span::styled(title, t.title()))
@@ -123,7 +123,12 @@ fn choices(names: &[&str], current: usize, t: &Theme) -> Vec<Span<'static>> {
 }
 
 /// Lines for a download's stage below the form; `None` while editing without an error.
-fn stage_lines(stage: &Stage, t: &Theme, w: usize, expected: Option<u64>) -> Vec<Line<'static>> {
+pub(super) fn stage_lines(
+    stage: &Stage,
+    t: &Theme,
+    w: usize,
+    expected: Option<u64>,
+) -> Vec<Line<'static>> {
     let unit = |n: u64| if n == 1 { "entry" } else { "entries" };
     match stage {
         Stage::Editing { error: None } => Vec::new(),
@@ -228,6 +233,7 @@ pub fn render_export(app: &App, d: &ExportDialog, f: &mut Frame, area: Rect) {
             Format::Csv => "CSV",
             Format::Json => "JSON",
             Format::Ndjson => "NDJSON",
+            Format::Ocsf => "OCSF",
         })
         .collect();
     let current = FORMATS.iter().position(|f| *f == d.format).unwrap_or(0);
@@ -291,7 +297,21 @@ pub fn render_export(app: &App, d: &ExportDialog, f: &mut Frame, area: Rect) {
     ];
     lines.extend(stage_lines(&d.stage, t, w, d.total));
     f.render_widget(Paragraph::new(lines), body);
-    input_row(f, body, body.y + 2, label("Save to", t, true), &d.path);
+    input_row(
+        f,
+        body,
+        body.y + 2,
+        label("Save to", t, !d.name_focused),
+        &d.path,
+    );
+    // The name for the export history, on the spare line under the form (↓ to type it).
+    input_row(
+        f,
+        body,
+        body.y + 5,
+        label("Name (↓)", t, d.name_focused),
+        &d.name,
+    );
 }
 
 /// Draws the evidence-pack dialog.
@@ -309,21 +329,27 @@ pub fn render_evidence(app: &App, d: &EvidenceDialog, f: &mut Frame, area: Rect)
     let body = block.inner(area);
     f.render_widget(block, area);
     let w = body.width as usize;
-    let names: Vec<&str> = PACK_KINDS.iter().map(|(k, _)| *k).collect();
+    let mut names: Vec<&str> = PACK_KINDS.iter().map(|(k, _)| *k).collect();
+    names.extend(d.custom.iter().map(|(l, _)| *l));
     let mut kind_line = vec![label("Kind", t, d.focus == 0)];
     kind_line.extend(choices(&names, d.kind, t));
+    let what = match d.chosen_custom() {
+        Some((_, q)) => in_words(q, None),
+        None => PACK_KINDS[d.kind].1.to_string(),
+    };
     let mut lines = vec![
         Line::from(kind_line),
         Line::from(vec![
             Span::raw(" ".repeat(LABEL)),
-            span(&fit(PACK_KINDS[d.kind].1, w.saturating_sub(LABEL)), t.dim()),
+            span(&fit(&what, w.saturating_sub(LABEL)), t.dim()),
         ]),
+        Line::from(""),
         Line::from(""),
         Line::from(""),
         Line::from(""),
         Line::from(Span::styled(
             fit(
-                "JSON, CSV and a manifest of SHA-256s; check it with trailscope verify-pack",
+                "JSON, CSV, report.pdf and a manifest of SHA-256s; check it with trailscope verify-pack",
                 w,
             ),
             t.dim(),
@@ -341,6 +367,7 @@ pub fn render_evidence(app: &App, d: &EvidenceDialog, f: &mut Frame, area: Rect)
         label("Save to", t, d.focus == 3),
         &d.path,
     );
+    input_row(f, body, body.y + 5, label("Name", t, d.focus == 4), &d.name);
 }
 
 /// Draws the info view: where the data comes from, retention, the last prune, the badges.

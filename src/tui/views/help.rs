@@ -11,9 +11,37 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 fn table_commands() -> &'static [Command] {
     use Command::*;
     &[
-        Down, Up, PageDown, PageUp, HalfDown, HalfUp, Top, Bottom, Details, PivotIn, PivotOut,
-        Around, AroundWide, Back, Mark, Marked, Search, Filters, Query, Clear, CycleTime, Refresh,
-        Follow, SaveView, Views, Export, Evidence, Info, Help, Quit,
+        Down,
+        Up,
+        PageDown,
+        PageUp,
+        HalfDown,
+        HalfUp,
+        Top,
+        Bottom,
+        Details,
+        PivotIn,
+        PivotOut,
+        Around,
+        AroundWide,
+        Back,
+        Mark,
+        Marked,
+        Search,
+        Filters,
+        Query,
+        Clear,
+        CycleTime,
+        Refresh,
+        Follow,
+        SaveView,
+        Views,
+        Export,
+        Evidence,
+        ExportHistory,
+        Info,
+        Help,
+        Quit,
     ]
 }
 
@@ -213,6 +241,8 @@ pub fn render_footer(app: &App, f: &mut Frame, area: Rect) {
             (k(Command::Clear), "clear"),
             (k(Command::CycleTime), "time"),
             (k(Command::Views), "views"),
+            // Last, so the footers drawn before it keep their hints; `?` always lists it.
+            (k(Command::ExportHistory), "history"),
         ]
     };
     let mut spans = vec![Span::raw(" ")];
