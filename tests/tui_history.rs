@@ -174,7 +174,15 @@ fn the_history_says_when_it_cannot_be_read_and_the_help_lists_its_key() {
     assert!(s.contains("the export history is on the server"), "{s}");
     key(&mut a, KeyCode::Esc);
     key(&mut a, KeyCode::Char('?'));
-    let s = screen(&a, 120, 30);
+    // The help scrolls: page down until the key's line is on screen (or the end is reached).
+    let mut s = screen(&a, 120, 30);
+    for _ in 0..10 {
+        if s.contains("export history: list exports and packs") {
+            break;
+        }
+        key(&mut a, KeyCode::PageDown);
+        s = screen(&a, 120, 30);
+    }
     assert!(s.contains("export history: list exports and packs"), "{s}");
     // The footer names the key where the terminal is wide enough for it.
     key(&mut a, KeyCode::Esc);

@@ -248,6 +248,7 @@ pub fn render_export(app: &App, d: &ExportDialog, f: &mut Frame, area: Rect) {
         Line::from(format_line),
         Line::from(""),
         Line::from(""),
+        Line::from(""),
         Line::from(vec![
             label("Filter", t, false),
             span(
@@ -304,11 +305,11 @@ pub fn render_export(app: &App, d: &ExportDialog, f: &mut Frame, area: Rect) {
         label("Save to", t, !d.name_focused),
         &d.path,
     );
-    // The name for the export history, on the spare line under the form (↓ to type it).
+    // The name for the export history, under the path (↓ to type it).
     input_row(
         f,
         body,
-        body.y + 5,
+        body.y + 3,
         label("Name (↓)", t, d.name_focused),
         &d.name,
     );

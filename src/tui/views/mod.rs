@@ -82,7 +82,7 @@ pub fn render(app: &App, f: &mut Frame) {
         Overlay::None => {}
         Overlay::Help { scroll } => help::render(app, *scroll, f, centred(body, 84, 40)),
         Overlay::Pivot(menu) => pivot::render(app, menu, f, centred(body, 70, 12)),
-        Overlay::Export(d) => dialogs::render_export(app, d, f, centred(body, 84, 10)),
+        Overlay::Export(d) => dialogs::render_export(app, d, f, centred(body, 84, 11)),
         Overlay::Evidence(d) => dialogs::render_evidence(app, d, f, centred(body, 104, 12)),
         Overlay::Info(info) => dialogs::render_info(app, info, f, centred(body, 96, 16)),
         Overlay::History(h) => history::render(app, h, f, centred(body, 120, 18)),
