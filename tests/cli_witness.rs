@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::process::{Serve, copy_db, free_port, serve_process};
+use common::process::{Serve, copy_db, free_port, serve_process_unaudited};
 use serde_json::{Value, json};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -31,7 +31,7 @@ impl Log {
         format!("http://127.0.0.1:{}", self.port)
     }
     fn serve(&self) -> Serve {
-        Serve(serve_process(&self.db(), self.port))
+        Serve(serve_process_unaudited(&self.db(), self.port))
     }
     fn token(&self, role: Role) -> String {
         TokenAdmin::open(self.db())

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::process::{free_port, serve_process_with};
+use common::process::{free_port, serve_process_unaudited};
 use common::tmux::Tmux;
 use serde_json::json;
 use std::path::Path;
@@ -22,13 +22,7 @@ struct Server(Child);
 impl Server {
     fn start(db: &Path, port: u16) -> Server {
         // The counts below are of what the test wrote: the TUI's own searches stay out of the log.
-        let config = db.with_extension("toml");
-        std::fs::write(&config, "[server]\naudit_searches = false\n").unwrap();
-        Server(serve_process_with(
-            db,
-            port,
-            &["--config", config.to_str().unwrap()],
-        ))
+        Server(serve_process_unaudited(db, port))
     }
     fn kill(&mut self) {
         let _ = self.0.kill();

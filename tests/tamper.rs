@@ -5,7 +5,7 @@
 //! catches them is the data, not the missing triggers.
 
 mod common;
-use common::process::{free_port, serve_process_with};
+use common::process::{free_port, serve_process_unaudited};
 use rusqlite::Connection;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -42,11 +42,9 @@ impl Drop for Running {
 
 fn start(db: &Path) -> Running {
     let port = free_port();
-    // Every seq below is one the test wrote: the test's own searches stay out of the log.
-    let config = db.with_extension("toml");
-    std::fs::write(&config, "[server]\naudit_searches = false\n").unwrap();
     Running {
-        child: serve_process_with(db, port, &["--config", config.to_str().unwrap()]),
+        // Every seq below is one the test wrote: the test's own searches stay out of the log.
+        child: serve_process_unaudited(db, port),
         url: format!("http://127.0.0.1:{port}"),
     }
 }

@@ -6,7 +6,7 @@
 mod common;
 mod tui_fixtures;
 
-use common::process::{Serve, copy_db, free_port, serve_process};
+use common::process::{Serve, copy_db, free_port, serve_process_unaudited};
 use common::tmux::Tmux;
 use ratatui::style::Modifier;
 use serde_json::{Value, json};
@@ -122,7 +122,7 @@ impl Log {
         format!("http://127.0.0.1:{}", self.port)
     }
     fn serve(&self) -> Serve {
-        Serve(serve_process(&self.db(), self.port))
+        Serve(serve_process_unaudited(&self.db(), self.port))
     }
     fn token(&self, role: Role) -> String {
         TokenAdmin::open(self.db())

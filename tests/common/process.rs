@@ -41,6 +41,14 @@ pub fn serve_process_with(db: &Path, port: u16, extra: &[&str]) -> Child {
     child
 }
 
+/// [`serve_process`] with search auditing off (`[server] audit_searches = false`), for tests
+/// whose seqs and counts are exactly the entries they wrote: their own reads stay out of the log.
+pub fn serve_process_unaudited(db: &Path, port: u16) -> Child {
+    let config = db.with_extension("unaudited.toml");
+    std::fs::write(&config, "[server]\naudit_searches = false\n").unwrap();
+    serve_process_with(db, port, &["--config", config.to_str().unwrap()])
+}
+
 /// A `trailscope serve` process (its key is `<db>.key` unless its arguments say otherwise),
 /// killed on drop.
 pub struct Serve(pub Child);
