@@ -253,10 +253,17 @@ async fn the_readme_walkthrough_finds_the_demo_incident_at_80x24() {
     tmux.wait_for("the filter pane", |s| s.contains("Filters"))
         .await;
     press(&["Tab", "Tab", "Tab", "a", "u", "t", "h"]);
-    tmux.wait_for("the channel narrowed", |s| s.contains("narrow: auth"))
+    // The lists fill from the server in the background: wait for the value itself, not only
+    // for what was typed, before selecting it.
+    tmux.wait_for("the channel narrowed", |s| {
+        s.contains("narrow: auth") && s.contains("[ ] auth")
+    })
+    .await;
+    press(&["Space"]);
+    tmux.wait_for("auth selected", |s| s.contains("[x] auth"))
         .await;
-    press(&["Space", "Tab", "Tab"]);
-    tmux.wait_for("the outcome list", |s| s.contains("failure"))
+    press(&["Tab", "Tab"]);
+    tmux.wait_for("the outcome list", |s| s.contains("[ ] failure"))
         .await;
     press(&["Down", "Space", "Enter"]);
     tmux.wait_for("the failed sign-ins", |s| {
@@ -286,7 +293,19 @@ async fn the_readme_walkthrough_finds_the_demo_incident_at_80x24() {
         assert!(s.contains(step), "{step}: {s}");
     }
     assert_eq!(keys.get(), 17, "the incident in 17 keys");
-    press(&["k", "=", "i"]);
+    // The marked row is the failed sign-in the window was opened on; one up is the sign-in
+    // that got through, whose address the menu offers.
+    assert!(
+        s.lines()
+            .any(|l| l.starts_with('▶') && l.contains("user.login_failed")),
+        "{s}"
+    );
+    press(&["k", "="]);
+    tmux.wait_for("the pivot menu on the sign-in that got through", |s| {
+        s.contains("198.51.100.77")
+    })
+    .await;
+    press(&["i"]);
     tmux.wait_for("the attacker's address", |s| {
         s.contains("filter: ip:198.51.100.77") && s.contains("Helpdesk Backup")
     })
