@@ -65,10 +65,11 @@ impl TimeBound {
             let digits = &s[..s.len() - 1];
             if !digits.is_empty() && digits.len() <= 6 && digits.bytes().all(|b| b.is_ascii_digit())
             {
-                return Some(TimeBound::Ago {
-                    amount: digits.parse().ok()?,
-                    unit,
-                });
+                let amount = digits.parse().ok()?;
+                // No time ago is `now` whatever the unit, so `0d` formats and parses back as
+                // the same bound (found by the query_language fuzz target).
+                let unit = if amount == 0 { 'm' } else { unit };
+                return Some(TimeBound::Ago { amount, unit });
             }
         }
         if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {

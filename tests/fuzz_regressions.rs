@@ -1,0 +1,20 @@
+//! Every input a fuzz target (`fuzz/`) crashed on, kept as a test of its own: the same
+//! property the target checks, on the exact bytes that broke it.
+
+use trailscope::model::Query;
+
+/// The query_language target's property: what parses formats and parses back the same.
+fn round_trips(text: &str) {
+    let q: Query = text.parse().unwrap();
+    let again: Query = q.to_string().parse().unwrap();
+    assert_eq!(q, again, "{text:?} formats as {:?}", q.to_string());
+}
+
+#[test]
+fn query_language_a_zero_age_in_any_unit_round_trips() {
+    let found = std::fs::read("tests/fuzz_regressions/query_language-zero-age").unwrap();
+    round_trips(std::str::from_utf8(&found).unwrap());
+    for text in ["since:0d", "since:0s", "from:0w to:0h", "since:000m"] {
+        round_trips(text);
+    }
+}
