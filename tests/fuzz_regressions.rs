@@ -18,3 +18,15 @@ fn query_language_a_zero_age_in_any_unit_round_trips() {
         round_trips(text);
     }
 }
+
+#[test]
+fn query_language_a_year_without_an_rfc3339_form_is_refused() {
+    let found = std::fs::read("tests/fuzz_regressions/query_language-negative-year").unwrap();
+    let text = std::str::from_utf8(&found).unwrap();
+    let e = text.parse::<Query>().unwrap_err();
+    assert!(e.message.contains("is not a time"), "{}", e.message);
+    assert!("from:-025-11-20".parse::<Query>().is_err());
+    assert!("to:10000-01-01 00:00".parse::<Query>().is_err());
+    round_trips("from:2026-11-20 00:04");
+    round_trips("from:0001-01-01");
+}
