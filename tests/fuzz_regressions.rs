@@ -30,3 +30,10 @@ fn query_language_a_year_without_an_rfc3339_form_is_refused() {
     round_trips("from:2026-11-20 00:04");
     round_trips("from:0001-01-01");
 }
+
+#[test]
+fn query_language_a_leap_second_round_trips() {
+    let found = std::fs::read("tests/fuzz_regressions/query_language-leap-second").unwrap();
+    round_trips(std::str::from_utf8(&found).unwrap());
+    round_trips("from:2025-12-21T09:00:60 to:2025-12-31 23:59:60");
+}
