@@ -14,6 +14,9 @@ fn main() -> ExitCode {
         Some(Command::Cache(cmd)) => trailscope::offline::commands::cache(cmd),
         Some(Command::Open(args)) => trailscope::offline::commands::open(args),
         Some(Command::VerifyPack { file }) => trailscope::commands::verify_pack(&file),
+        Some(Command::VerifyFile { file, key }) => {
+            trailscope::verify_file::verify_file(&file, key.as_deref())
+        }
         Some(Command::VerifyArchive { manifest, remote }) => {
             trailscope::commands::verify_archive(&manifest, remote)
         }

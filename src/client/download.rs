@@ -28,10 +28,15 @@ impl Client {
         &self,
         q: &Query,
         format: Format,
+        trailer: bool,
         sink: &mut Sink<'_>,
     ) -> Result<u64, DownloadError> {
         let mut params = super::filter_params(q);
         params.push(("format", format.as_str().to_string()));
+        if trailer {
+            // CSV and NDJSON end with their proof, which the caller splits off.
+            params.push(("proof", "trailer".to_string()));
+        }
         let req = self
             .http
             .get(format!("{}/v1/export", self.base))

@@ -1,8 +1,8 @@
 //! The contract: one set of types for producers, the server, the wire, the cache and the TUI.
 
 mod cursor;
-pub mod details;
 mod decode;
+pub mod details;
 mod error;
 mod event;
 mod integrity;
@@ -13,8 +13,8 @@ mod time;
 mod validate;
 
 pub use cursor::{Cursor, Order};
-pub use details::{Details, DetailsError, DuplicateKey, canonicalize};
 pub use decode::decode_batch;
+pub use details::{Details, DetailsError, DuplicateKey, canonicalize};
 pub use error::{ApiError, ErrorBody, ErrorCode};
 /// Serde for API timestamps (RFC 3339, UTC, milliseconds), for types outside the model.
 pub(crate) use event::ts as ts_serde;
@@ -22,7 +22,10 @@ pub use event::{
     Actor, ActorType, AppendResponse, Appended, Entry, Kind, NewEvent, Outcome, Page, Target,
     is_pseudonym,
 };
-pub use integrity::{ConsistencyProof, InclusionProof, SignedCheckpoint};
+pub use integrity::{
+    ConsistencyProof, EntryProof, ExportProof, FieldProof, InclusionProof, ProofFile,
+    SignedCheckpoint,
+};
 pub use query::{
     Around, ChainHead, Exclude, FacetField, FacetValue, Facets, PruneReport, PseudonymReport,
     Query, Retention, Stats, StatsBucket, VerifyReport,

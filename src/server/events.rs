@@ -5,7 +5,8 @@ use super::auth::Caller;
 use super::error::Failure;
 use super::{AppState, blocking, params};
 use crate::model::{
-    ApiError, AppendResponse, Cursor, ErrorCode, MAX_BATCH, Order, decode_batch, validate_event_text,
+    ApiError, AppendResponse, Cursor, ErrorCode, MAX_BATCH, Order, decode_batch,
+    validate_event_text,
 };
 use crate::store::{PageRequest, Role};
 use axum::Json;

@@ -509,6 +509,23 @@ impl Store for SqliteStore {
         })
     }
 
+    fn export_proof(
+        &self,
+        tenant: &str,
+        seqs: &[u64],
+        shows_all: bool,
+        key: &SigningKey,
+    ) -> Result<crate::model::ProofFile, StoreError> {
+        let checkpoint = self.checkpoint(tenant, key)?;
+        let mut seqs = seqs.to_vec();
+        seqs.sort_unstable();
+        seqs.dedup();
+        self.with_reader(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            tree::export_proof(&tx, tenant, &seqs, shows_all, checkpoint)
+        })
+    }
+
     fn inclusion_proof(
         &self,
         tenant: &str,
