@@ -46,7 +46,8 @@ pub fn verify_file(file: &Path, key: Option<&str>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn pinned_key(key: Option<&str>) -> anyhow::Result<Option<VerifierKey>> {
+/// The `--key` given: a verifier key, or a file holding one; a usage error when it is neither.
+pub fn pinned_key(key: Option<&str>) -> anyhow::Result<Option<VerifierKey>> {
     let Some(text) = key else { return Ok(None) };
     // A key or a file holding one.
     let from_file = Path::new(text)
@@ -68,20 +69,38 @@ pub fn check(file: &Path, key: Option<&str>) -> anyhow::Result<Verified> {
     let pinned = pinned_key(key)?;
     let name = file.display().to_string();
     let bytes = std::fs::read(file).map_err(|e| UsageError(format!("cannot read {name}: {e}")))?;
-    let (format, shown, embedded) = read_export(&bytes)
+    check_bytes(&name, &bytes, pinned.as_ref(), |format| {
+        if format == Format::Json {
+            return Err(anyhow!(
+                "the file has no proof: its `checkpoint` and `proof` members are missing"
+            ));
+        }
+        let side = crate::export_command::proof_sidecar(file);
+        let side_name = side.display().to_string();
+        match std::fs::read(&side) {
+            Ok(t) => Ok((side_name, t)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(anyhow!("{name} has no proof: {side_name} is missing"))
+            }
+            Err(e) => Err(anyhow!("cannot read {side_name}: {e}")),
+        }
+    })
+}
+
+/// Checks an export's bytes; `proof` gives the proof file (its name and bytes) when the
+/// export does not embed one.
+pub fn check_bytes(
+    name: &str,
+    bytes: &[u8],
+    pinned: Option<&VerifierKey>,
+    proof: impl FnOnce(Format) -> anyhow::Result<(String, Vec<u8>)>,
+) -> anyhow::Result<Verified> {
+    let (format, shown, embedded) = read_export(bytes)
         .ok_or_else(|| anyhow!("{name} is not a trailscope export (CSV, JSON or NDJSON)"))?;
     let proof_file = match embedded {
         Some(p) => p?,
         None => {
-            let side = crate::export_command::proof_sidecar(file);
-            let side_name = side.display().to_string();
-            let text = match std::fs::read(&side) {
-                Ok(t) => t,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(anyhow!("{name} has no proof: {side_name} is missing"));
-                }
-                Err(e) => return Err(anyhow!("cannot read {side_name}: {e}")),
-            };
+            let (side_name, text) = proof(format)?;
             serde_json::from_slice::<ProofFile>(&text).map_err(|_| {
                 anyhow!("{side_name} is not a whole proof: it is truncated or malformed")
             })?
@@ -102,7 +121,7 @@ pub fn check(file: &Path, key: Option<&str>) -> anyhow::Result<Verified> {
         ));
     }
     // The signature first: nothing the proof says counts before it.
-    let (key, how) = match &pinned {
+    let (key, how) = match pinned {
         Some(k) => (k.clone(), "the pinned key"),
         None => (
             VerifierKey::parse(&checkpoint.verifier_key)
@@ -126,7 +145,7 @@ pub fn check(file: &Path, key: Option<&str>) -> anyhow::Result<Verified> {
             crate::text::inert(&proof.tenant)
         ));
     }
-    check_entries(&name, format, &shown, &proof, opened.size, opened.root)?;
+    check_entries(name, format, &shown, &proof, opened.size, opened.root)?;
     let range = match (proof.first_seq, proof.last_seq) {
         (Some(a), Some(b)) => format!(" (seqs {a} to {b})"),
         _ => String::new(),
@@ -204,8 +223,9 @@ fn read_json(text: &str) -> Option<(Format, Vec<Shown>, Embedded)> {
                 .map_err(|_| anyhow!("the file's proof is malformed"));
             Some(parsed)
         }
+        (None, None) => None,
         _ => Some(Err(anyhow!(
-            "the file has no proof: its `checkpoint` and `proof` members are missing"
+            "the file's proof is incomplete: it needs both `checkpoint` and `proof`"
         ))),
     };
     Some((Format::Json, shown, embedded))

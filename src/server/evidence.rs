@@ -78,11 +78,19 @@ pub async fn create(
         "change_management" => state.evidence.change_management.clone(),
         _ => state.evidence.incident_response.clone(),
     };
+    let key = state.key.clone();
     let (file, manifest) = blocking(&state, move |store| {
         let out =
             tempfile::tempfile().map_err(|e| crate::store::StoreError::Invalid(e.to_string()))?;
         let (mut file, manifest) = evidence::build(
-            store, &tenant, &kind, &lines, &filters, from, to, out,
+            store,
+            &tenant,
+            &kind,
+            &lines,
+            &filters,
+            (from, to),
+            key.as_deref(),
+            out,
         )
         .map_err(|e| match e {
             PackError::Store(s) => s,

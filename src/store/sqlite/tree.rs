@@ -449,3 +449,38 @@ pub(super) fn export_proof(
     proof.range_proof = p.iter().map(encode_hash).collect();
     Ok(crate::model::ProofFile { checkpoint, proof })
 }
+
+/// The earliest stored checkpoint whose tree holds seq `max`, if its signature verifies with
+/// `key` and its root is the stored tree's root at its size; `None` otherwise.
+pub(super) fn covering_checkpoint(
+    conn: &Connection,
+    tenant: &str,
+    max: u64,
+    key: &SigningKey,
+) -> Result<Option<crate::model::SignedCheckpoint>, StoreError> {
+    let (first, stored) = extent(conn, tenant)?;
+    let Some(need) = (max + 1).checked_sub(first) else {
+        return Ok(None);
+    };
+    let row: Option<(u64, String)> = conn
+        .prepare_cached(
+            "SELECT size, note FROM checkpoints WHERE tenant = ?1 AND size >= ?2 ORDER BY size LIMIT 1",
+        )?
+        .query_row(params![tenant, need as i64], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+        })
+        .optional()?;
+    let Some((size, note)) = row else {
+        return Ok(None);
+    };
+    let Ok(opened) = key.verifier().open(&note) else {
+        return Ok(None);
+    };
+    if opened.size != size || size > stored || opened.origin != proof::checkpoint_origin(tenant) {
+        return Ok(None);
+    }
+    match proof::tree_root(size, &DbRows { conn, tenant }) {
+        Ok(root) if root == opened.root => Ok(Some(signed(size, root, note, key))),
+        _ => Ok(None),
+    }
+}
