@@ -136,7 +136,7 @@ pub fn check_bytes(
                 "the checkpoint is not signed by the pinned key {}",
                 crate::text::inert(k.as_str())
             ),
-            (_, e) => anyhow!("the proof's {e}"),
+            (_, e) => anyhow!("the proof's {}", crate::text::inert(&e.to_string())),
         })?;
     if opened.origin != checkpoint_origin(&proof.tenant) {
         return Err(anyhow!(
@@ -156,7 +156,7 @@ pub fn check_bytes(
             shown.len(),
             crate::text::inert(&proof.tenant),
             opened.size,
-            key.as_str()
+            crate::text::inert(key.as_str())
         ),
     })
 }
@@ -440,8 +440,11 @@ fn check_entries(
     let hashes = base64::engine::general_purpose::STANDARD
         .decode(&proof.hashes)
         .map_err(|_| anyhow!("the proof is malformed: its hashes are not base64"))?;
-    let count = last.checked_sub(first).map(|d| d + 1);
-    if count.is_none_or(|c| hashes.len() as u64 != c * 32) {
+    let count = last
+        .checked_sub(first)
+        .and_then(|d| d.checked_add(1))
+        .and_then(|c| c.checked_mul(32));
+    if count != Some(hashes.len() as u64) {
         return Err(anyhow!(
             "the proof is malformed: it does not hold one hash per seq from {first} to {last}"
         ));

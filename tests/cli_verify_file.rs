@@ -36,7 +36,8 @@ async fn seeded() -> TestServer {
             json!({
                 "action": if i % 2 == 0 { "user.login" } else { "rule_fired" },
                 "channel": if i % 2 == 0 { "auth" } else { "rules" },
-                "description": if i % 5 == 0 { format!("=HYPERLINK(\"x\") row {i}") } else { format!("row {i}, \"quoted\"\nnext") },
+                // Guarded formulas, and text that itself starts with `'` and a formula character.
+                "description": if i % 5 == 0 { format!("=HYPERLINK(\"x\") row {i}") } else if i % 7 == 3 { format!("'+literal row {i}") } else { format!("row {i}, \"quoted\"\nnext") },
                 "actor": {"type": "user", "id": format!("u_{}", i % 3), "name": format!("Person {}", i % 3),
                           "email": format!("p{}@example.com", i % 3), "ip": "10.0.0.1", "user_agent": "curl/8"},
                 "target": {"type": "doc", "id": format!("d{i}"), "name": "Plan"},
@@ -296,6 +297,18 @@ async fn dropped_rows_swapped_proofs_wrong_keys_and_bad_files_get_one_sentence()
         one_line(&out).contains("do not lead to the checkpoint's root"),
         "{out}"
     );
+
+    // A proof whose tenant carries terminal escapes: refused, and nothing raw reaches the terminal.
+    let mut doc: Value = serde_json::from_str(&t).unwrap();
+    doc["proof"]["tenant"] = json!("acme\u{1b}]0;owned\u{7}\u{1b}[2J");
+    std::fs::write(dir.join("hostile.json"), doc.to_string()).unwrap();
+    let (code, out) = verify(dir, &dir.join("hostile.json"), Some(&vkey));
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        one_line(&out).contains("the proof is for another log"),
+        "{out}"
+    );
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
 
     // Not an export; no such file.
     std::fs::write(dir.join("notes.txt"), "hello\n").unwrap();
