@@ -80,10 +80,26 @@ pub enum Command {
     Cache(crate::offline::commands::CacheCommand),
     /// Review an export file (CSV, JSON or NDJSON) in the TUI, offline.
     Open(crate::offline::commands::OpenArgs),
-    /// Check an evidence pack (zip) against its manifest, offline: hashes and row counts.
+    /// Check an evidence pack (zip) against its manifest and its proof, offline: hashes, row
+    /// counts, and that its entries are in the signed log.
     VerifyPack {
         /// The pack file.
         file: PathBuf,
+        /// The verifier key to pin for the pack's proof (or a file holding it); without it,
+        /// the key named in the proof is used.
+        #[arg(long, value_name = "VKEY")]
+        key: Option<String>,
+    },
+    /// Check an export file against its proof, offline: the checkpoint's signature, every
+    /// entry's hash, and that the entries are in the signed tree. Exit 0 and one line when it
+    /// holds, 1 naming the first entry that does not, 2 on usage errors.
+    VerifyFile {
+        /// The export (CSV, JSON or NDJSON); a CSV or NDJSON file's proof is `FILE.proof.json`.
+        file: PathBuf,
+        /// The verifier key to pin (or a file holding it); without it, the key in the proof is
+        /// used, which proves the file matches the log but not who signed it.
+        #[arg(long, value_name = "VKEY")]
+        key: Option<String>,
     },
     /// Check that the server's log only ever grew since the last look: pins the verifier key on
     /// first use, keeps every checkpoint seen, and asks for a consistency proof. Exit 0 and one

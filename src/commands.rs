@@ -162,19 +162,42 @@ pub fn token(cmd: TokenCommand) -> anyhow::Result<()> {
 }
 
 /// `trailscope verify-pack FILE`: checks an evidence pack against its manifest, offline.
-pub fn verify_pack(path: &std::path::Path) -> anyhow::Result<()> {
+pub fn verify_pack(path: &std::path::Path, key: Option<&str>) -> anyhow::Result<()> {
+    let pinned = crate::verify_file::pinned_key(key)?;
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let (manifest, problems) = crate::export::evidence::verify_pack(file)
+    let (manifest, mut problems) = crate::export::evidence::verify_pack(file)
         .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    // The proof: the pack's JSON file is in the signed log, entry by entry.
+    let proved = match crate::export::evidence::pack_proof_parts(path, &manifest.kind) {
+        Err(e) => {
+            problems.push(e);
+            None
+        }
+        Ok((json_name, json, proof)) => {
+            match crate::verify_file::check_bytes(&json_name, &json, pinned.as_ref(), |_| {
+                Ok((crate::export::evidence::PROOF_FILE.to_string(), proof))
+            }) {
+                Ok(v) => Some(v.line),
+                Err(e) => {
+                    problems.push(format!("proof.json: {}", sentence(&e)));
+                    None
+                }
+            }
+        }
+    };
     if problems.is_empty() {
         println!(
-            "ok: {} pack for {} to {}, {} entries; {} files match the manifest",
+            "ok: {} pack for {} to {}, {} entries; {} files match the manifest; {}",
             manifest.kind,
             manifest.from,
             manifest.to,
             manifest.rows,
-            manifest.files.len()
+            manifest.files.len(),
+            proved
+                .as_deref()
+                .unwrap_or_default()
+                .trim_start_matches("ok: ")
         );
         return Ok(());
     }
@@ -182,7 +205,7 @@ pub fn verify_pack(path: &std::path::Path) -> anyhow::Result<()> {
         println!("MISMATCH: {}", crate::text::inert(p));
     }
     Err(anyhow!(
-        "{} does not match its manifest ({} problems)",
+        "{} does not match its manifest or its proof ({} problems)",
         path.display(),
         problems.len()
     ))

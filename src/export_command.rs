@@ -128,10 +128,13 @@ pub fn export(args: ExportArgs) -> anyhow::Result<()> {
     let mut counter = RowCounter::new(format);
     let mut progress = Progress::new();
     let mut received = 0u64;
+    // A file gets its proof: JSON embeds it, CSV and NDJSON get `<file>.proof.json` beside.
+    let trailer = !to_stdout && format != Format::Json;
     let result = crate::commands::runtime()?.block_on(client.export_named(
         &query,
         format,
         args.name.as_deref(),
+        trailer,
         &mut |chunk| {
             counter.feed(chunk);
             received += chunk.len() as u64;
@@ -152,8 +155,28 @@ pub fn export(args: ExportArgs) -> anyhow::Result<()> {
             let Some(s) = staged else {
                 return stdout.flush().map_err(Into::into);
             };
+            let mut s = s;
+            let mut proved_rows = None;
+            let sidecar = if trailer {
+                let proof = s
+                    .split_proof()
+                    .map_err(|e| anyhow!("{e}; nothing was written"))?;
+                let parsed: crate::model::ProofFile = serde_json::from_slice(&proof)
+                    .map_err(|_| anyhow!("the server's proof is malformed; nothing was written"))?;
+                proved_rows = Some(parsed.proof.entries);
+                let path = proof_sidecar(&target);
+                let mut side = stage(&path, args.force)?;
+                side.write_all(&proof)?;
+                Some(side)
+            } else {
+                None
+            };
             s.commit()?;
+            if let Some(side) = sidecar {
+                side.commit()?;
+            }
             let rows = match counter.rows() {
+                _ if proved_rows.is_some() => proved_rows.unwrap_or_default(),
                 Some(r) => r,
                 None => count_json_entries(std::fs::File::open(&target)?)
                     .context("the JSON export could not be read back")?,
@@ -166,6 +189,13 @@ pub fn export(args: ExportArgs) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Where a CSV or NDJSON export's proof goes: `<file>.proof.json`.
+pub fn proof_sidecar(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_os_string();
+    name.push(".proof.json");
+    PathBuf::from(name)
 }
 
 /// `trailscope evidence`.

@@ -19,5 +19,6 @@ pub mod tail_command;
 pub mod text;
 pub mod tui;
 pub mod tui_command;
+pub mod verify_file;
 pub mod witness;
 pub mod witness_command;

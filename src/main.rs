@@ -13,7 +13,12 @@ fn main() -> ExitCode {
         Some(Command::Demo) => trailscope::tui_command::demo(),
         Some(Command::Cache(cmd)) => trailscope::offline::commands::cache(cmd),
         Some(Command::Open(args)) => trailscope::offline::commands::open(args),
-        Some(Command::VerifyPack { file }) => trailscope::commands::verify_pack(&file),
+        Some(Command::VerifyPack { file, key }) => {
+            trailscope::commands::verify_pack(&file, key.as_deref())
+        }
+        Some(Command::VerifyFile { file, key }) => {
+            trailscope::verify_file::verify_file(&file, key.as_deref())
+        }
         Some(Command::VerifyArchive { manifest, remote }) => {
             trailscope::commands::verify_archive(&manifest, remote)
         }

@@ -56,6 +56,7 @@ async fn packs_hold_the_right_rows_and_are_reproducible() {
             "access_review.csv",
             "access_review.json",
             "manifest.json",
+            "proof.json",
             "report.pdf"
         ]
     );
@@ -227,4 +228,84 @@ async fn verify_pack_catches_an_edited_file() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a zip file"));
     s.stop().await;
+}
+
+/// The pack's proof: `verify-pack` checks its JSON file's entries against the signed log, so a
+/// file edited together with its manifest hash is still caught, and names the entry.
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_pack_checks_the_proof() {
+    let s = TestServer::start().await;
+    assert_eq!(s.post(&s.writer, period_events()).await.0, 201);
+    let (_, bytes) = pack(
+        &s,
+        &s.auditor,
+        json!({"kind": "access_review", "from": "2026-10-01", "to": "2026-10-31"}),
+    )
+    .await;
+    let vkey = s.key.verifier().to_string();
+    let work = tempfile::tempdir().unwrap();
+    s.stop().await;
+    let good = work.path().join("pack.zip");
+    std::fs::write(&good, &bytes).unwrap();
+    let run = |p: &std::path::Path, key: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_trailscope"))
+            .arg("verify-pack")
+            .arg(p)
+            .args(["--key", key])
+            .output()
+            .unwrap()
+    };
+    let out = run(&good, &vkey);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.trim_end().lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.contains("3 entries") && stdout.contains("the pinned key"),
+        "{stdout}"
+    );
+    // Another key: the proof does not hold.
+    let other = trailscope::proof::SigningKey::generate()
+        .verifier()
+        .to_string();
+    let out = run(&good, &other);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("not signed by the pinned key"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // One entry of the JSON file edited, and the manifest's hash of it fixed to match.
+    let mut files = unzip(&bytes);
+    let json_text = String::from_utf8(files["access_review.json"].clone()).unwrap();
+    let edited = json_text.replacen("user.login_failed", "user.login_foiled", 1);
+    assert_ne!(edited, json_text);
+    let mut manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    manifest["files"]["access_review.json"]["sha256"] =
+        json!(hex::encode(Sha256::digest(edited.as_bytes())));
+    manifest["files"]["access_review.json"]["bytes"] = json!(edited.len());
+    files.insert("access_review.json".into(), edited.into_bytes());
+    files.insert(
+        "manifest.json".into(),
+        serde_json::to_vec(&manifest).unwrap(),
+    );
+    let bad = work.path().join("forged.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&bad).unwrap());
+    for (name, content) in &files {
+        zip.start_file(name.as_str(), zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(content).unwrap();
+    }
+    zip.finish().unwrap();
+    let out = run(&bad, &vkey);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("MISMATCH: proof.json: entry 2 (seq 2) does not match its proof"),
+        "{stdout}"
+    );
 }

@@ -417,7 +417,7 @@ async fn exports_the_offline_cache_and_open_keep_the_exact_text() {
             bytes.extend_from_slice(c);
             Ok(())
         };
-        client.export(&q, format, &mut sink).await.unwrap();
+        client.export(&q, format, false, &mut sink).await.unwrap();
         std::fs::write(&path, bytes).unwrap();
         assert_eq!(details_in(&path, format), sent, "{format:?} export");
         // `trailscope open` reads the file through this loader into its store.

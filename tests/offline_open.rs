@@ -74,7 +74,7 @@ async fn fixture(n: usize) -> Fixture {
             Ok(())
         };
         client
-            .export(&Query::default(), format, &mut sink)
+            .export(&Query::default(), format, false, &mut sink)
             .await
             .unwrap();
         std::fs::write(
@@ -330,7 +330,7 @@ async fn the_files_store_filters_and_re_exports() {
         Ok(())
     };
     source
-        .export(&Query::default(), Format::Ndjson, &mut sink)
+        .export(&Query::default(), Format::Ndjson, false, &mut sink)
         .await
         .unwrap();
     let again: Vec<Entry> = String::from_utf8(out)

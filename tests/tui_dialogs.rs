@@ -357,3 +357,66 @@ async fn a_download_writes_the_file_and_a_cancelled_one_leaves_nothing() {
     assert_eq!(std::fs::read_to_string(&target).unwrap(), text);
     s.stop().await;
 }
+
+/// The TUI's export dialog writes a CSV or NDJSON file with its proof beside it, and the file
+/// verifies offline with `trailscope verify-file` once the server is gone.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tui_export_gets_its_proof_beside_it_and_verifies_offline() {
+    let s = server_with(2000).await;
+    let client = Client::new(&s.url, &s.auditor).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let vkey = s.key.verifier().to_string();
+    let mut written = Vec::new();
+    for (format, name) in [(Format::Csv, "tui.csv"), (Format::Ndjson, "tui.ndjson")] {
+        let target = dir.path().join(name);
+        let job = DownloadJob {
+            what: DownloadKind::Export {
+                query: "action:ticket.updated".parse().unwrap(),
+                format,
+                name: None,
+            },
+            path: target.clone(),
+            overwrite: false,
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        trailscope::tui::download::start(client.clone(), job, tx);
+        let done = loop {
+            match rx.recv().await {
+                Some(Action::Download(DownloadEvent::Progress { .. })) => {}
+                Some(Action::Download(e)) => break e,
+                _ => {}
+            }
+        };
+        let DownloadEvent::Done { path, rows, .. } = done else {
+            panic!("{done:?}")
+        };
+        assert_eq!(path, target);
+        let side = dir.path().join(format!("{name}.proof.json"));
+        let proof: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&side).unwrap()).unwrap();
+        assert_eq!(proof["proof"]["entries"], rows);
+        assert!(rows > 0);
+        // The file itself holds the rows only: no proof left at its end.
+        assert!(
+            !std::fs::read_to_string(&target)
+                .unwrap()
+                .contains("trailscope-proof")
+        );
+        written.push(target);
+    }
+    s.stop().await;
+    for f in written {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_trailscope"))
+            .args(["verify-file", f.to_str().unwrap(), "--key", &vkey])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.starts_with("ok: "), "{stdout}");
+    }
+}

@@ -28,9 +28,10 @@ impl Client {
         &self,
         q: &Query,
         format: Format,
+        trailer: bool,
         sink: &mut Sink<'_>,
     ) -> Result<u64, DownloadError> {
-        self.export_named(q, format, None, sink).await
+        self.export_named(q, format, None, trailer, sink).await
     }
 
     /// [`Client::export`] under a name the export history shows.
@@ -39,12 +40,17 @@ impl Client {
         q: &Query,
         format: Format,
         name: Option<&str>,
+        trailer: bool,
         sink: &mut Sink<'_>,
     ) -> Result<u64, DownloadError> {
         let mut params = super::filter_params(q);
         params.push(("format", format.as_str().to_string()));
         if let Some(n) = name {
             params.push(("name", n.to_string()));
+        }
+        if trailer {
+            // CSV and NDJSON end with their proof, which the caller splits off.
+            params.push(("proof", "trailer".to_string()));
         }
         let req = self
             .http

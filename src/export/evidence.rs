@@ -201,13 +201,18 @@ pub enum PackError {
     Zip(#[from] zip::result::ZipError),
 }
 
+/// The pack's proof of its JSON file (see [`crate::model::ProofFile`]).
+pub const PROOF_FILE: &str = "proof.json";
+
 /// Writes the pack for `spec` to `out` and returns its manifest: the entries as JSON and CSV,
 /// `report.pdf`, and `manifest.json`. The data files and the report's rows are staged in
-/// temporary files, so no row is held in memory.
+/// temporary files, so no row is held in memory. With a signing key the pack holds
+/// `proof.json`, the proof of its JSON file (the CSV holds the same rows).
 pub fn build<W: Write + Seek>(
     store: &dyn Store,
     tenant: &str,
     spec: &PackSpec,
+    key: Option<&crate::proof::SigningKey>,
     out: W,
 ) -> Result<(W, Manifest), PackError> {
     let (kind, from, to) = (spec.kind.as_str(), spec.from, spec.to);
@@ -237,8 +242,10 @@ pub fn build<W: Write + Seek>(
     let mut report_rows = ReportRows::new()?;
     let mut write_err: Option<io::Error> = None;
     let mut last_received = None;
+    let mut seqs = Vec::new();
     let rows = scan_any(store, tenant, &period, to, &mut |e| {
         last_received = last_received.max(Some(e.received_at));
+        seqs.push(e.seq);
         if let Err(err) = json_out
             .entry(&e)
             .and_then(|()| csv_out.entry(&e))
@@ -273,6 +280,21 @@ pub fn build<W: Write + Seek>(
                 sha256,
                 rows: n,
                 bytes,
+            },
+        );
+    }
+    if let Some(key) = key {
+        let mut proof = store.export_proof(tenant, &seqs, true, key)?;
+        proof.proof.format = Format::Json.as_str().to_string();
+        let body = serde_json::to_vec_pretty(&proof).map_err(io::Error::from)?;
+        zip.start_file(PROOF_FILE, options)?;
+        zip.write_all(&body)?;
+        files.insert(
+            PROOF_FILE.to_string(),
+            FileRecord {
+                sha256: hex::encode(Sha256::digest(&body)),
+                rows: proof.proof.entries,
+                bytes: body.len() as u64,
             },
         );
     }
@@ -397,6 +419,12 @@ pub fn verify_pack<R: Read + Seek>(pack: R) -> Result<(Manifest, Vec<String>), S
 }
 
 fn count_rows(name: &str, content: &[u8]) -> Result<u64, String> {
+    if name == PROOF_FILE {
+        let doc: serde_json::Value = serde_json::from_slice(content).map_err(|e| e.to_string())?;
+        return doc["proof"]["entries"]
+            .as_u64()
+            .ok_or_else(|| "no proof.entries".to_string());
+    }
     if name.ends_with(".json") {
         let doc: serde_json::Value = serde_json::from_slice(content).map_err(|e| e.to_string())?;
         return doc["entries"]
@@ -414,4 +442,29 @@ fn count_rows(name: &str, content: &[u8]) -> Result<u64, String> {
         n += 1;
     }
     Ok(n)
+}
+
+/// The pack's JSON file (name, bytes) and its `proof.json`, read for checking the proof; one
+/// sentence when the pack has none.
+pub fn pack_proof_parts(
+    path: &std::path::Path,
+    kind: &str,
+) -> Result<(String, Vec<u8>, Vec<u8>), String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot open the pack: {e}"))?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| format!("not a zip file: {e}"))?;
+    let mut read = |name: &str, missing: String| -> Result<Vec<u8>, String> {
+        let mut f = zip.by_name(name).map_err(|_| missing)?;
+        let mut out = Vec::new();
+        f.read_to_end(&mut out)
+            .map_err(|e| format!("{name} cannot be read: {e}"))?;
+        Ok(out)
+    };
+    let proof = read(
+        PROOF_FILE,
+        "the pack holds no proof.json, so its entries cannot be checked against the signed log"
+            .into(),
+    )?;
+    let json_name = format!("{kind}.json");
+    let json = read(&json_name, format!("the pack holds no {json_name}"))?;
+    Ok((json_name, json, proof))
 }

@@ -77,7 +77,28 @@ impl Format {
 /// Writes entries one at a time in a format; nothing is kept but the writer's own buffer.
 pub struct Exporter<W: Write> {
     sink: Sink<W>,
+    format: Format,
     rows: u64,
+}
+
+/// The tag of the footer that ends a CSV or NDJSON download asked for with `proof=trailer`:
+/// `<proof JSON>\n` + this tag + 16 hex digits (the proof's length in bytes) + `\n`.
+pub const PROOF_TRAILER: &str = "trailscope-proof ";
+
+/// The footer's length in bytes.
+pub const PROOF_FOOTER_LEN: usize = 1 + PROOF_TRAILER.len() + 16 + 1;
+
+/// Splits a download asked for with `proof=trailer` into the file and its proof, given the
+/// download's last bytes; returns the proof's length, or `None` when there is no footer.
+pub fn trailer_len(footer: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(footer).ok()?;
+    let hex = text
+        .strip_prefix('\n')?
+        .strip_prefix(PROOF_TRAILER)?
+        .strip_suffix('\n')?;
+    (hex.len() == 16)
+        .then(|| u64::from_str_radix(hex, 16).ok())
+        .flatten()
 }
 
 enum Sink<W: Write> {
@@ -116,7 +137,11 @@ impl<W: Write> Exporter<W> {
             Format::Ndjson => Sink::Ndjson(out),
             Format::Ocsf => Sink::Ocsf(out),
         };
-        Ok(Exporter { sink, rows: 0 })
+        Ok(Exporter {
+            sink,
+            format,
+            rows: 0,
+        })
     }
 
     /// Writes one entry.
@@ -149,14 +174,38 @@ impl<W: Write> Exporter<W> {
 
     /// Closes the JSON document and flushes; returns the writer and the row count.
     pub fn finish(self) -> io::Result<(W, u64)> {
+        self.finish_with_proof(None, false)
+    }
+
+    /// Like [`Exporter::finish`], with the export's proof: a JSON document gains its
+    /// `checkpoint` and `proof` members; CSV and NDJSON get it as a [`PROOF_TRAILER`] after the
+    /// rows when `trailer` (the command line and the TUI split it off into `<file>.proof.json`).
+    pub fn finish_with_proof(
+        self,
+        proof: Option<&crate::model::ProofFile>,
+        trailer: bool,
+    ) -> io::Result<(W, u64)> {
         let out = match self.sink {
             Sink::Csv(csv) => csv.into_inner().map_err(|e| e.into_error())?,
             Sink::Json(mut out) => {
-                out.write_all(b"]}")?;
+                out.write_all(b"]")?;
+                if let Some(p) = proof {
+                    out.write_all(b",\"checkpoint\":")?;
+                    serde_json::to_writer(&mut out, &p.checkpoint)?;
+                    out.write_all(b",\"proof\":")?;
+                    serde_json::to_writer(&mut out, &p.proof)?;
+                }
+                out.write_all(b"}")?;
                 out
             }
             Sink::Ndjson(out) | Sink::Ocsf(out) => out,
         };
+        let mut out = out;
+        if let (Some(p), true, false) = (proof, trailer, matches!(self.format, Format::Json)) {
+            let body = serde_json::to_vec(p)?;
+            out.write_all(&body)?;
+            write!(out, "\n{PROOF_TRAILER}{:016x}\n", body.len())?;
+        }
         let mut out = out;
         out.flush()?;
         Ok((out, self.rows))

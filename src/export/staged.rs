@@ -37,6 +37,7 @@ impl StagedFile {
         open.write(true).create(true).truncate(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+        open.read(true);
         let file = open.open(&temp).map_err(|source| StageError::Io {
             path: temp.clone(),
             source,
@@ -54,6 +55,37 @@ impl StagedFile {
             Some(f) => f.write_all(chunk),
             None => Err(io::Error::other("the file is already finished")),
         }
+    }
+
+    /// Takes the proof off the end of a download asked for with `proof=trailer` (see
+    /// [`super::PROOF_TRAILER`]): returns the proof's bytes and leaves the file as the rows alone.
+    pub fn split_proof(&mut self) -> io::Result<Vec<u8>> {
+        use std::io::{Read, Seek, SeekFrom};
+        let missing = || io::Error::other("the server sent no proof after the rows");
+        let f = self
+            .file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("the file is already finished"))?;
+        f.flush()?;
+        let file = f.get_mut();
+        let len = file.metadata()?.len();
+        let footer_len = super::PROOF_FOOTER_LEN as u64;
+        if len < footer_len {
+            return Err(missing());
+        }
+        let mut footer = vec![0u8; super::PROOF_FOOTER_LEN];
+        file.seek(SeekFrom::Start(len - footer_len))?;
+        file.read_exact(&mut footer)?;
+        let proof_len = super::trailer_len(&footer).ok_or_else(missing)?;
+        let start = (len - footer_len)
+            .checked_sub(proof_len)
+            .ok_or_else(missing)?;
+        let mut proof = vec![0u8; proof_len as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut proof)?;
+        file.set_len(start)?;
+        file.seek(SeekFrom::End(0))?;
+        Ok(proof)
     }
 
     /// Flushes, fsyncs and moves the file to its final name.

@@ -23,7 +23,10 @@ pub use event::{
     Actor, ActorType, AppendResponse, Appended, Entry, Kind, NewEvent, Outcome, Page, Target,
     is_pseudonym,
 };
-pub use integrity::{ConsistencyProof, InclusionProof, SignedCheckpoint};
+pub use integrity::{
+    ConsistencyProof, EntryProof, ExportProof, FieldProof, InclusionProof, ProofFile,
+    SignedCheckpoint,
+};
 pub use pack::{ExportList, ExportRecord, ExportStatus, PackRequest};
 pub use query::{
     Around, ChainHead, Exclude, FacetField, FacetValue, Facets, PruneReport, PseudonymReport,

@@ -14,12 +14,14 @@
 //! insert per entry keeps the whole tree; [`locate`] maps a stored hash index to (row, level).
 
 mod note;
+mod range;
 mod tree;
 
 pub use note::{
     CheckpointError, KeyError, OpenedCheckpoint, SigningKey, VerifierKey, checkpoint_origin,
     parse_checkpoint,
 };
+pub use range::{range_proof, range_root};
 pub use tlog_tiles::{Hash, HashReader};
 pub use tree::{
     Frontier, ProofError, RowReader, check_consistency, check_inclusion, consistency_proof,

@@ -154,11 +154,12 @@ pub async fn create(
         return Err(invalid("from", "from lies after to".into()));
     }
     let token = caller.0.clone();
+    let key = state.key.clone();
     let built = blocking(&state, move |store| {
         let out =
             tempfile::tempfile().map_err(|e| crate::store::StoreError::Invalid(e.to_string()))?;
-        let (mut file, manifest) =
-            evidence::build(store, &tenant, &spec, out).map_err(|e| match e {
+        let (mut file, manifest) = evidence::build(store, &tenant, &spec, key.as_deref(), out)
+            .map_err(|e| match e {
                 PackError::Store(s) => s,
                 other => crate::store::StoreError::Invalid(other.to_string()),
             })?;

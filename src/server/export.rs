@@ -37,8 +37,22 @@ pub async fn export(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Failure> {
     caller.require_reader("export the log")?;
-    let (query, rest) = params::filter(raw.as_deref(), &["format", "order", "name"])?;
+    let (query, rest) = params::filter(raw.as_deref(), &["format", "order", "name", "proof"])?;
     let name = export_name(params::text(&rest, "name"))?;
+    // `proof=trailer`: CSV and NDJSON end with their proof (the CLI and the TUI split it off
+    // into `<file>.proof.json`); JSON always embeds it.
+    let trailer = match params::text(&rest, "proof") {
+        None => false,
+        Some("trailer") => true,
+        Some(other) => {
+            return Err(ApiError::invalid_query(format!(
+                "proof=`{}` is not `trailer`",
+                other.chars().take(32).collect::<String>()
+            ))
+            .with_field("proof")
+            .into());
+        }
+    };
     let format = match params::text(&rest, "format") {
         None => Format::Csv,
         Some(f) => Format::parse(f).ok_or_else(|| {
@@ -75,6 +89,8 @@ pub async fn export(
         order,
         now,
         export_seq,
+        trailer,
+        key: state.key.clone(),
     };
     tokio::task::spawn_blocking(move || run(store, job, tx));
     let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
@@ -191,6 +207,10 @@ struct Job {
     now: DateTime<Utc>,
     /// The seq of its `audit_log.exported` entry.
     export_seq: u64,
+    /// CSV and NDJSON end with their proof (`proof=trailer`).
+    trailer: bool,
+    /// Signs the checkpoint the proof is made against; without it there is no proof.
+    key: Option<Arc<crate::proof::SigningKey>>,
 }
 
 /// Writes the export, then its completion record. The export is the log as it stood when the
@@ -213,6 +233,8 @@ fn run(store: Arc<dyn Store>, job: Job, tx: mpsc::Sender<io::Result<Bytes>>) {
             Ending::Failed(e.to_string())
         }
     };
+    // The seqs written, for the proof built after the last row (8 bytes an entry).
+    let mut seqs: Vec<u64> = Vec::new();
     match Exporter::begin(job.format, sink, &job.now, &job.filters) {
         Err(e) => ending = left(e),
         Ok(mut exporter) => {
@@ -226,7 +248,10 @@ fn run(store: Arc<dyn Store>, job: Job, tx: mpsc::Sender<io::Result<Bytes>>) {
                         return true;
                     }
                     match exporter.entry(&e) {
-                        Ok(()) => true,
+                        Ok(()) => {
+                            seqs.push(e.seq);
+                            true
+                        }
                         Err(err) => {
                             ending = left(err);
                             false
@@ -238,8 +263,26 @@ fn run(store: Arc<dyn Store>, job: Job, tx: mpsc::Sender<io::Result<Bytes>>) {
             if let Err(e) = scanned {
                 ending = Ending::Failed(e.to_string());
             }
+            let proof = match (&ending, &job.key) {
+                (Ending::Completed, Some(key)) => {
+                    let shows_all = job.format != Format::Csv;
+                    match store.export_proof(&job.caller.tenant, &seqs, shows_all, key) {
+                        Ok(mut p) => {
+                            p.proof.format = job.format.as_str().to_string();
+                            Some(p)
+                        }
+                        // Fail closed: an export that should prove itself and cannot is not
+                        // finished as if it could.
+                        Err(e) => {
+                            ending = Ending::Failed(format!("its proof could not be made: {e}"));
+                            None
+                        }
+                    }
+                }
+                _ => None,
+            };
             if matches!(ending, Ending::Completed)
-                && let Err(e) = exporter.finish()
+                && let Err(e) = exporter.finish_with_proof(proof.as_ref(), job.trailer)
             {
                 ending = left(e);
             }

@@ -275,6 +275,17 @@ pub trait Store: Send + Sync + 'static {
     /// The newest signed checkpoint of the tenant's tree; signs one with `key` if the tree grew
     /// since the last (and only if the tree provably extends it).
     fn checkpoint(&self, tenant: &str, key: &SigningKey) -> Result<SignedCheckpoint, StoreError>;
+    /// The proof that travels with an export of the entries `seqs` (API.md "Exports prove
+    /// themselves offline"), against the newest checkpoint (signed now with `key` if the tree
+    /// grew). `shows_all` is true when the file shows every field of an entry (JSON, NDJSON);
+    /// false for CSV, which leaves out the user agent and the idempotency key.
+    fn export_proof(
+        &self,
+        tenant: &str,
+        seqs: &[u64],
+        shows_all: bool,
+        key: &SigningKey,
+    ) -> Result<crate::model::ProofFile, StoreError>;
     /// Proof that entry `seq` is in the tree of `size` leaves.
     fn inclusion_proof(
         &self,

@@ -50,6 +50,8 @@ async fn run(client: &Source, job: DownloadJob, tx: &UnboundedSender<Action>) ->
         }
         staged.write_all(chunk)
     };
+    // A CSV or NDJSON file from the server gets its proof beside it, `<file>.proof.json`.
+    let trailer = client.proves_exports() && matches!(format, Some(Format::Csv | Format::Ndjson));
     let result = match &job.what {
         DownloadKind::Export {
             query,
@@ -57,7 +59,7 @@ async fn run(client: &Source, job: DownloadJob, tx: &UnboundedSender<Action>) ->
             name,
         } => {
             client
-                .export_named(query, *format, name.as_deref(), &mut sink)
+                .export_named(query, *format, name.as_deref(), trailer, &mut sink)
                 .await
         }
         DownloadKind::Pack(request) => client.pack(request, &mut sink).await,
@@ -69,11 +71,43 @@ async fn run(client: &Source, job: DownloadJob, tx: &UnboundedSender<Action>) ->
         Ok(b) => b,
         Err(e) => return DownloadEvent::Failed(failure(e)),
     };
+    let mut proved_rows = None;
+    let sidecar = if trailer {
+        let proof = match staged.split_proof() {
+            Ok(p) => p,
+            Err(e) => return DownloadEvent::Failed(format!("{e}; nothing was written")),
+        };
+        match serde_json::from_slice::<crate::model::ProofFile>(&proof) {
+            Ok(p) => proved_rows = Some(p.proof.entries),
+            Err(_) => {
+                return DownloadEvent::Failed(
+                    "the server's proof is malformed; nothing was written".into(),
+                );
+            }
+        }
+        let side = crate::export_command::proof_sidecar(&job.path);
+        let mut side = match StagedFile::create(&side, job.overwrite) {
+            Ok(s) => s,
+            Err(StageError::Exists(p)) => return DownloadEvent::Exists(p),
+            Err(e) => return DownloadEvent::Failed(e.to_string()),
+        };
+        if let Err(e) = side.write_all(&proof) {
+            return DownloadEvent::Failed(e.to_string());
+        }
+        Some(side)
+    } else {
+        None
+    };
     let path = match staged.commit() {
         Ok(p) => p,
         Err(e) => return DownloadEvent::Failed(e.to_string()),
     };
-    let rows = match (format, counter.and_then(|c| c.rows())) {
+    if let Some(side) = sidecar
+        && let Err(e) = side.commit()
+    {
+        return DownloadEvent::Failed(e.to_string());
+    }
+    let rows = match (format, proved_rows.or(counter.and_then(|c| c.rows()))) {
         (_, Some(rows)) => Ok(rows),
         (Some(Format::Json), None) => std::fs::File::open(&path)
             .map_err(|e| e.to_string())

@@ -308,15 +308,22 @@ impl Source {
         }
     }
 
+    /// True when exports come from the server, which proves them (the local copy cannot).
+    pub fn proves_exports(&self) -> bool {
+        !self.is_offline() && self.inner.remote.is_some()
+    }
+
     /// Streams an export into `sink`: from the server, or written here from the local copy
-    /// with the same writers the server uses.
+    /// with the same writers the server uses. `trailer` asks the server to end a CSV or NDJSON
+    /// export with its proof (see [`Source::proves_exports`]); a local copy has none to give.
     pub async fn export(
         &self,
         q: &Query,
         format: Format,
+        trailer: bool,
         sink: &mut Sink<'_>,
     ) -> Result<u64, DownloadError> {
-        self.export_named(q, format, None, sink).await
+        self.export_named(q, format, None, trailer, sink).await
     }
 
     /// [`Source::export`] under a name for the server's export history (a local copy keeps
@@ -326,10 +333,11 @@ impl Source {
         q: &Query,
         format: Format,
         name: Option<&str>,
+        trailer: bool,
         sink: &mut Sink<'_>,
     ) -> Result<u64, DownloadError> {
         if let (false, Some(client)) = (self.is_offline(), &self.inner.remote) {
-            return client.export_named(q, format, name, sink).await;
+            return client.export_named(q, format, name, trailer, sink).await;
         }
         // The rows are produced on a blocking thread and handed over in chunks, so the file
         // is written as the scan goes and never held whole.

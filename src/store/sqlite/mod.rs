@@ -509,6 +509,36 @@ impl Store for SqliteStore {
         })
     }
 
+    fn export_proof(
+        &self,
+        tenant: &str,
+        seqs: &[u64],
+        shows_all: bool,
+        key: &SigningKey,
+    ) -> Result<crate::model::ProofFile, StoreError> {
+        let mut seqs = seqs.to_vec();
+        seqs.sort_unstable();
+        seqs.dedup();
+        // The earliest stored checkpoint that covers the entries, when it still verifies: the
+        // same entries always get the same proof (an evidence pack stays byte for byte the same
+        // however the log grew since). Else the newest, signed now if the tree grew.
+        let covering = match seqs.last() {
+            Some(&max) => self.with_reader(|conn| {
+                let tx = conn.unchecked_transaction()?;
+                tree::covering_checkpoint(&tx, tenant, max, key)
+            })?,
+            None => None,
+        };
+        let checkpoint = match covering {
+            Some(c) => c,
+            None => self.checkpoint(tenant, key)?,
+        };
+        self.with_reader(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            tree::export_proof(&tx, tenant, &seqs, shows_all, checkpoint)
+        })
+    }
+
     fn inclusion_proof(
         &self,
         tenant: &str,

@@ -346,3 +346,141 @@ pub(super) fn consistency(
         proof: p.iter().map(encode_hash).collect(),
     })
 }
+
+/// The proof of an export of `seqs` (sorted, distinct) against `checkpoint`; see
+/// [`crate::model::ExportProof`].
+pub(super) fn export_proof(
+    conn: &Connection,
+    tenant: &str,
+    seqs: &[u64],
+    shows_all: bool,
+    checkpoint: crate::model::SignedCheckpoint,
+) -> Result<crate::model::ProofFile, StoreError> {
+    use crate::model::{EntryProof, ExportProof, FieldProof};
+    use crate::store::chain::{Commitments, GENESIS};
+    use base64::Engine;
+    let mut proof = ExportProof {
+        version: 1,
+        format: String::new(),
+        tenant: tenant.to_string(),
+        entries: seqs.len() as u64,
+        first_seq: None,
+        last_seq: None,
+        first_leaf: 0,
+        prev_hash: GENESIS.to_string(),
+        hashes: String::new(),
+        range_proof: Vec::new(),
+        items: Vec::with_capacity(seqs.len()),
+    };
+    let (Some(&min), Some(&max)) = (seqs.first(), seqs.last()) else {
+        return Ok(crate::model::ProofFile { checkpoint, proof });
+    };
+    let (first, _) = extent(conn, tenant)?;
+    if min < first || max - first >= checkpoint.size {
+        return Err(StoreError::Invalid(format!(
+            "seqs {min} to {max} are not all in the tree of checkpoint {} (it begins at seq {first})",
+            checkpoint.size
+        )));
+    }
+    let mut stmt = conn.prepare(
+        "SELECT seq, hash, prev_hash, commitments, idempotency_key FROM entries \
+         WHERE tenant = ?1 AND seq >= ?2 AND seq <= ?3 ORDER BY seq",
+    )?;
+    let mut rows = stmt.query(params![tenant, min as i64, max as i64])?;
+    let mut hashes = Vec::with_capacity(((max - min + 1) * 32) as usize);
+    let mut expect = min;
+    let mut want = seqs.iter().peekable();
+    while let Some(r) = rows.next()? {
+        let seq = r.get::<_, i64>(0)? as u64;
+        let hash: String = r.get(1)?;
+        let bytes = hash_bytes(&hash).filter(|_| seq == expect).ok_or_else(|| {
+            StoreError::Invalid(format!(
+                "the entries from seq {min} to {max} are not whole at seq {expect}; run verify"
+            ))
+        })?;
+        if seq == min {
+            proof.prev_hash = r.get(2)?;
+        }
+        hashes.extend_from_slice(&bytes);
+        expect += 1;
+        if want.peek() != Some(&&seq) {
+            continue;
+        }
+        want.next();
+        let commitments: String = r.get(3)?;
+        let commitments: Commitments = serde_json::from_str(&commitments)
+            .map_err(|_| StoreError::Invalid(format!("seq {seq}'s commitments are malformed")))?;
+        let personal = commitments
+            .into_iter()
+            .map(|(field, c)| {
+                let shown = shows_all || field != "user_agent";
+                let fp = match c.s {
+                    Some(s) if shown => FieldProof {
+                        s: Some(s),
+                        c: None,
+                    },
+                    _ => FieldProof {
+                        s: None,
+                        c: Some(c.c),
+                    },
+                };
+                (field, fp)
+            })
+            .collect();
+        let idempotency_key: Option<String> = r.get(4)?;
+        proof.items.push(EntryProof {
+            seq,
+            personal,
+            idempotency_key: idempotency_key.filter(|_| !shows_all),
+        });
+    }
+    if expect != max + 1 || want.next().is_some() {
+        return Err(StoreError::Invalid(format!(
+            "the entries from seq {min} to {max} are not whole; run verify"
+        )));
+    }
+    let (lo, hi) = (min - first, max - first + 1);
+    let p = proof::range_proof(checkpoint.size, lo, hi, &DbRows { conn, tenant })
+        .map_err(proof_error)?;
+    proof.first_seq = Some(min);
+    proof.last_seq = Some(max);
+    proof.first_leaf = lo;
+    proof.hashes = base64::engine::general_purpose::STANDARD.encode(&hashes);
+    proof.range_proof = p.iter().map(encode_hash).collect();
+    Ok(crate::model::ProofFile { checkpoint, proof })
+}
+
+/// The earliest stored checkpoint whose tree holds seq `max`, if its signature verifies with
+/// `key` and its root is the stored tree's root at its size; `None` otherwise.
+pub(super) fn covering_checkpoint(
+    conn: &Connection,
+    tenant: &str,
+    max: u64,
+    key: &SigningKey,
+) -> Result<Option<crate::model::SignedCheckpoint>, StoreError> {
+    let (first, stored) = extent(conn, tenant)?;
+    let Some(need) = (max + 1).checked_sub(first) else {
+        return Ok(None);
+    };
+    let row: Option<(u64, String)> = conn
+        .prepare_cached(
+            "SELECT size, note FROM checkpoints WHERE tenant = ?1 AND size >= ?2 ORDER BY size LIMIT 1",
+        )?
+        .query_row(params![tenant, need as i64], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+        })
+        .optional()?;
+    let Some((size, note)) = row else {
+        return Ok(None);
+    };
+    let Ok(opened) = key.verifier().open(&note) else {
+        return Ok(None);
+    };
+    if opened.size != size || size > stored || opened.origin != proof::checkpoint_origin(tenant) {
+        return Ok(None);
+    }
+    match proof::tree_root(size, &DbRows { conn, tenant }) {
+        Ok(root) if root == opened.root => Ok(Some(signed(size, root, note, key))),
+        _ => Ok(None),
+    }
+}
