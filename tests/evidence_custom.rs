@@ -70,7 +70,13 @@ async fn a_custom_pack_holds_exactly_what_its_filter_matches_and_verifies() {
     let files = unzip(&bytes);
     assert_eq!(
         files.keys().collect::<Vec<_>>(),
-        ["custom.csv", "custom.json", "manifest.json", "report.pdf"]
+        [
+            "custom.csv",
+            "custom.json",
+            "manifest.json",
+            "proof.json",
+            "report.pdf"
+        ]
     );
     // Exactly the entries the same filter finds through the read API, oldest first.
     let expected: Vec<u64> =

@@ -373,11 +373,14 @@ async fn in_the_terminal_h_lists_the_history_and_enter_makes_one_again() {
     })
     .await
     .unwrap();
-    let files: Vec<_> = std::fs::read_dir(work.path())
+    let mut files: Vec<_> = std::fs::read_dir(work.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(files.len(), 1, "{files:?}\n{screen}");
+    files.sort();
+    // The CSV, and its proof beside it (the server signs what it exports).
+    assert_eq!(files.len(), 2, "{files:?}\n{screen}");
+    assert_eq!(files[1], format!("{}.proof.json", files[0]), "{files:?}");
     assert!(
         files[0].starts_with("audit-log-") && files[0].ends_with(".csv"),
         "{files:?}"
