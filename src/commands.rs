@@ -129,26 +129,24 @@ pub fn token(cmd: TokenCommand) -> anyhow::Result<()> {
         }
         TokenCommand::List { db } => {
             let admin = TokenAdmin::open(&db)?;
-            println!(
-                "{:<18} {:<8} {:<16} {:<24} {:<10} name",
-                "id", "role", "tenant", "created", "status"
-            );
+            let mut rows =
+                vec![["id", "role", "tenant", "created", "status", "name"].map(String::from)];
             for t in admin.list()? {
                 let status = if t.revoked_at.is_some() {
                     "revoked"
                 } else {
                     "active"
                 };
-                println!(
-                    "{:<18} {:<8} {:<16} {:<24} {:<10} {}",
-                    t.id,
-                    t.role,
-                    crate::text::inert(&t.tenant),
+                rows.push([
+                    t.id.clone(),
+                    t.role.as_str().to_string(),
+                    crate::text::inert(&t.tenant).to_string(),
                     crate::model::format_ts(&t.created_at),
-                    status,
-                    crate::text::inert(t.name.as_deref().unwrap_or(""))
-                );
+                    status.to_string(),
+                    crate::text::inert(t.name.as_deref().unwrap_or("")).to_string(),
+                ]);
             }
+            print!("{}", columns(&rows));
         }
         TokenCommand::Revoke { db, id } => {
             let admin = TokenAdmin::open(&db)?;
@@ -315,4 +313,27 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")
+}
+
+/// Rows as left-aligned columns as wide as their widest cell (by display width, so a tenant
+/// or name in any script keeps the columns straight), two spaces apart; the last is not padded.
+fn columns<const N: usize>(rows: &[[String; N]]) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.width());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            out.push_str(cell);
+            if i + 1 < N {
+                out.push_str(&" ".repeat(widths[i] - cell.width() + 2));
+            }
+        }
+        out.push('\n');
+    }
+    out
 }

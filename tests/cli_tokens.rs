@@ -50,6 +50,15 @@ fn create_list_revoke() {
         "{list}"
     );
     assert!(!list.contains(secret), "the secret is never listed");
+    // The columns line up under their headings.
+    let (head, row) = (list.lines().next().unwrap(), list.lines().nth(1).unwrap());
+    for (heading, value) in [
+        ("role", "auditor"),
+        ("tenant", "acme"),
+        ("name", "alice laptop"),
+    ] {
+        assert_eq!(head.find(heading), row.find(value), "{list}");
+    }
     let (code, out, _) = run(&["token", "revoke", "--db", db, &id]);
     assert_eq!((code, out.trim()), (0, format!("revoked {id}").as_str()));
     let (_, list, _) = run(&["token", "list", "--db", db]);
