@@ -4,58 +4,12 @@
 
 mod common;
 
-use common::process::{Serve, copy_db, free_port, serve_process_unaudited};
+use common::process::{ServedLog as Log, copy_db};
 use serde_json::{Value, json};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use trailscope::store::Role;
-use trailscope::store::sqlite::TokenAdmin;
-
-struct Log {
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl Log {
-    fn new() -> Log {
-        Log {
-            dir: tempfile::tempdir().unwrap(),
-            port: free_port(),
-        }
-    }
-    fn db(&self) -> PathBuf {
-        self.dir.path().join("audit.db")
-    }
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-    fn serve(&self) -> Serve {
-        Serve(serve_process_unaudited(&self.db(), self.port))
-    }
-    fn token(&self, role: Role) -> String {
-        TokenAdmin::open(self.db())
-            .unwrap()
-            .create(role, "acme", None)
-            .unwrap()
-            .1
-    }
-}
-
-/// Posts `n` events tagged `tag` with a fresh writer token.
-async fn post(log: &Log, n: usize, tag: &str) {
-    let events: Vec<Value> = (0..n)
-        .map(|i| json!({"action": "user.login", "description": format!("{tag} {i}")}))
-        .collect();
-    let r = reqwest::Client::new()
-        .post(format!("{}/v1/events", log.url()))
-        .bearer_auth(log.token(Role::Writer))
-        .json(&events)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 201);
-}
 
 /// `GET /v1/checkpoint` as the server answers it now.
 async fn checkpoint(log: &Log) -> Value {
@@ -103,7 +57,7 @@ fn run(log: &Log, state: &Path) -> (i32, String, String) {
 async fn the_witness_pins_on_first_use_then_says_the_log_only_grew() {
     let log = Log::new();
     let _server = log.serve();
-    post(&log, 3, "first").await;
+    log.post(3, "first").await;
     let state = log.dir.path().join("witness.json");
     let (code, out, err) = run(&log, &state);
     assert_eq!(code, 0, "{err}");
@@ -121,7 +75,7 @@ async fn the_witness_pins_on_first_use_then_says_the_log_only_grew() {
     let mode = std::fs::metadata(&state).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 
-    post(&log, 4, "more").await;
+    log.post(4, "more").await;
     let (code, out, err) = run(&log, &state);
     assert_eq!(
         (code, out.as_str()),
@@ -147,7 +101,7 @@ async fn a_database_swapped_for_another_history_made_with_the_same_key_is_caught
     let seen_root;
     {
         let _server = log.serve();
-        post(&log, 5, "real").await;
+        log.post(5, "real").await;
         let (code, _, err) = run(&log, &state);
         assert_eq!(code, 0, "{err}");
         seen_root = checkpoint(&log).await["root"].as_str().unwrap().to_string();
@@ -162,7 +116,7 @@ async fn a_database_swapped_for_another_history_made_with_the_same_key_is_caught
     let forged_root;
     {
         let _server = other.serve();
-        post(&other, 8, "forged").await;
+        other.post(8, "forged").await;
         forged_root = checkpoint(&other).await["root"]
             .as_str()
             .unwrap()
@@ -199,13 +153,13 @@ async fn a_rollback_to_an_older_copy_is_caught() {
     let backup = log.dir.path().join("backup.db");
     {
         let _server = log.serve();
-        post(&log, 3, "early").await;
+        log.post(3, "early").await;
     }
     copy_db(&log.db(), &backup);
     let (seen_root, old_root);
     {
         let _server = log.serve();
-        post(&log, 3, "late").await;
+        log.post(3, "late").await;
         let (code, _, err) = run(&log, &state);
         assert_eq!(code, 0, "{err}");
         seen_root = checkpoint(&log).await["root"].as_str().unwrap().to_string();
@@ -235,7 +189,7 @@ async fn a_new_signing_key_is_caught_and_never_pinned_by_itself() {
     let pinned;
     {
         let _server = log.serve();
-        post(&log, 2, "x").await;
+        log.post(2, "x").await;
         assert_eq!(run(&log, &state).0, 0);
         pinned = checkpoint(&log).await["verifier_key"]
             .as_str()
@@ -247,7 +201,7 @@ async fn a_new_signing_key_is_caught_and_never_pinned_by_itself() {
     let other = Log::new();
     {
         let _server = other.serve();
-        post(&other, 4, "elsewhere").await;
+        other.post(4, "elsewhere").await;
     }
     copy_db(&other.db(), &log.db());
     std::fs::copy(
@@ -274,7 +228,7 @@ async fn a_new_signing_key_is_caught_and_never_pinned_by_itself() {
 async fn a_corrupt_state_is_refused_and_usage_errors_exit_2() {
     let log = Log::new();
     let _server = log.serve();
-    post(&log, 2, "x").await;
+    log.post(2, "x").await;
     let state = log.dir.path().join("witness.json");
     assert_eq!(run(&log, &state).0, 0);
     let good = std::fs::read_to_string(&state).unwrap();
@@ -324,7 +278,7 @@ async fn a_corrupt_state_is_refused_and_usage_errors_exit_2() {
 async fn a_key_given_out_of_band_is_pinned_instead_of_the_first_answer() {
     let log = Log::new();
     let _server = log.serve();
-    post(&log, 2, "x").await;
+    log.post(2, "x").await;
     let state = log.dir.path().join("witness.json");
     let right = checkpoint(&log).await["verifier_key"]
         .as_str()

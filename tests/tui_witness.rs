@@ -6,16 +6,13 @@
 mod common;
 mod tui_fixtures;
 
-use common::process::{Serve, copy_db, free_port, serve_process_unaudited};
+use common::process::{ServedLog as Log, copy_db};
 use common::tmux::Tmux;
 use ratatui::style::Modifier;
-use serde_json::{Value, json};
-use std::path::PathBuf;
 use trailscope::client::Client;
 use trailscope::model::Query;
 use trailscope::offline::Cache;
 use trailscope::store::Role;
-use trailscope::store::sqlite::TokenAdmin;
 use trailscope::tui::Action;
 use trailscope::tui::source::Source;
 use trailscope::tui::witness::{HistoryChanged, Witnessed};
@@ -102,48 +99,7 @@ fn no_verdict_says_nothing() {
     }
 }
 
-/// A log served by a `trailscope serve` process on a fixed port.
-struct Log {
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
 impl Log {
-    fn new() -> Log {
-        Log {
-            dir: tempfile::tempdir().unwrap(),
-            port: free_port(),
-        }
-    }
-    fn db(&self) -> PathBuf {
-        self.dir.path().join("audit.db")
-    }
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-    fn serve(&self) -> Serve {
-        Serve(serve_process_unaudited(&self.db(), self.port))
-    }
-    fn token(&self, role: Role) -> String {
-        TokenAdmin::open(self.db())
-            .unwrap()
-            .create(role, "acme", None)
-            .unwrap()
-            .1
-    }
-    async fn post(&self, n: usize, tag: &str) {
-        let events: Vec<Value> = (0..n)
-            .map(|i| json!({"action": "user.login", "description": format!("{tag} {i}")}))
-            .collect();
-        let r = reqwest::Client::new()
-            .post(format!("{}/v1/events", self.url()))
-            .bearer_auth(self.token(Role::Writer))
-            .json(&events)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 201);
-    }
     /// Makes this log another history of `n` entries, signed with the same key.
     async fn swap_for_another_history(&self, n: usize) {
         let other = Log::new();

@@ -73,3 +73,51 @@ pub fn copy_db(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A log in a temporary folder, served by `trailscope serve` processes on one fixed port (so a
+/// client keeps its URL across restarts and swapped databases).
+pub struct ServedLog {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+}
+
+impl ServedLog {
+    pub fn new() -> ServedLog {
+        ServedLog {
+            dir: tempfile::tempdir().unwrap(),
+            port: free_port(),
+        }
+    }
+    pub fn db(&self) -> std::path::PathBuf {
+        self.dir.path().join("audit.db")
+    }
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+    /// Serves the log until the returned process is dropped (search auditing off: the seqs are
+    /// the entries the test wrote).
+    pub fn serve(&self) -> Serve {
+        Serve(serve_process_unaudited(&self.db(), self.port))
+    }
+    pub fn token(&self, role: trailscope::store::Role) -> String {
+        trailscope::store::sqlite::TokenAdmin::open(self.db())
+            .unwrap()
+            .create(role, "acme", None)
+            .unwrap()
+            .1
+    }
+    /// Posts `n` events tagged `tag` with a fresh writer token.
+    pub async fn post(&self, n: usize, tag: &str) {
+        let events: Vec<serde_json::Value> = (0..n)
+            .map(|i| serde_json::json!({"action": "user.login", "description": format!("{tag} {i}")}))
+            .collect();
+        let r = reqwest::Client::new()
+            .post(format!("{}/v1/events", self.url()))
+            .bearer_auth(self.token(trailscope::store::Role::Writer))
+            .json(&events)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201);
+    }
+}
