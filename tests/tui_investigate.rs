@@ -167,6 +167,7 @@ fn the_query_bar_walks_the_history_with_up_and_down() {
     let s = screen(&a, 80, 24);
     assert!(s.contains(" : ip:198.51.100.77"), "{s}");
     insta::assert_snapshot!("query_bar_history_80x24", s);
+    insta::assert_snapshot!("query_bar_history_200x50", screen(&a, 200, 50));
     key(&mut a, KeyCode::Up);
     assert!(screen(&a, 80, 24).contains(" : channel:auth since:7d"));
     key(&mut a, KeyCode::Down);
@@ -367,6 +368,7 @@ fn a_server_that_stops_answering_shows_in_the_header_with_no_key() {
     let s = screen(&a, 80, 24);
     assert!(s.contains("OFFLINE — server unreachable"), "{s}");
     insta::assert_snapshot!("dead_server_80x24", s);
+    insta::assert_snapshot!("dead_server_200x50", screen(&a, 200, 50));
     a.update(Action::Health(Ok(())));
     assert!(screen(&a, 80, 24).contains("connected"));
 }
@@ -489,6 +491,8 @@ fn on_a_file_e_and_i_say_up_front_what_they_cannot_do() {
     assert!(fx.is_empty());
     let s = screen(&a, 80, 24);
     assert!(s.contains("evidence packs are built by the server"), "{s}");
+    insta::assert_snapshot!("file_evidence_refused_80x24", s);
+    insta::assert_snapshot!("file_evidence_refused_200x50", screen(&a, 200, 50));
     let fx = key(&mut a, KeyCode::Char('i'));
     assert!(
         fx.is_empty(),
@@ -497,6 +501,8 @@ fn on_a_file_e_and_i_say_up_front_what_they_cannot_do() {
     let s = screen(&a, 80, 24);
     assert!(s.contains("this is an export file"), "{s}");
     assert!(!s.contains("pruned"), "{s}");
+    insta::assert_snapshot!("file_info_80x24", s);
+    insta::assert_snapshot!("file_info_200x50", screen(&a, 200, 50));
 }
 
 #[test]
@@ -507,6 +513,8 @@ fn d_without_before_and_after_says_so() {
     key(&mut a, KeyCode::Char('d'));
     let s = screen(&a, 80, 24);
     assert!(s.contains("no before and after to compare"), "{s}");
+    insta::assert_snapshot!("no_diff_80x24", s);
+    insta::assert_snapshot!("no_diff_200x50", screen(&a, 200, 50));
 }
 
 #[test]
@@ -533,6 +541,7 @@ fn a_long_footer_message_is_shown_whole_at_80_columns() {
     let s = screen(&a, 80, 24);
     assert!(s.contains("lists every key"), "{s}");
     insta::assert_snapshot!("long_footer_80x24", s);
+    insta::assert_snapshot!("long_footer_200x50", screen(&a, 200, 50));
     // The selected row stays in view when the footer grows.
     let mut a = app(80, 24);
     for _ in 0..16 {
