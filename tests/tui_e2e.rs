@@ -261,3 +261,55 @@ async fn follow_mode_shows_posted_entries_and_counts_them_when_scrolled_away() {
         .await;
     server.stop().await;
 }
+
+/// A 16-colour terminal (TERM without 256, no COLORTERM) gets classic SGR colour codes
+/// (`ESC[90m`), never the 256-colour form crossterm writes for named colours (`ESC[38;5;8m`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_16_colour_terminal_gets_classic_colour_codes() {
+    let server = TestServer::start().await;
+    let events = json!([
+        {"action": "user.login", "outcome": "failure", "description": "wrong password"},
+        {"action": "ticket.created", "description": "ticket 1"},
+        {"action": "ticket.deleted", "description": "ticket 1 gone"}
+    ]);
+    let (status, body) = server.post(&server.writer, events).await;
+    assert_eq!(status, 201, "{body}");
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw");
+    let tmux = Tmux::start(
+        dir.path(),
+        &format!("--server {} --token {}", server.url, server.auditor),
+        "COLORTERM= TERM=xterm",
+    );
+    tmux.cmd(&[
+        "pipe-pane",
+        "-o",
+        "-t",
+        "e2e",
+        &format!("cat >> {}", raw.display()),
+    ]);
+    tmux.wait_for("the entries", |s| s.contains("ticket 1 gone"))
+        .await;
+    // Redraw everything while the pipe listens: the help over the table, then the table again.
+    tmux.keys(&["?"]);
+    tmux.wait_for("the help", |s| s.contains("Keys")).await;
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the table again", |s| s.contains("ticket 1 gone"))
+        .await;
+    let written = std::fs::read(&raw).unwrap();
+    let text = String::from_utf8_lossy(&written);
+    assert!(text.contains("\x1b["), "nothing was captured");
+    assert!(
+        !text.contains("38;5;") && !text.contains("48;5;"),
+        "256-colour codes on a 16-colour terminal: {text:?}"
+    );
+    assert!(
+        [
+            "[31", "[32", "[33", "[34", "[35", "[90", ";31", ";32", ";33", ";34", ";35", ";90"
+        ]
+        .iter()
+        .any(|c| text.contains(c)),
+        "no classic colour code: {text:?}"
+    );
+    tmux.keys(&["q"]);
+}

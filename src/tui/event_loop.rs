@@ -64,7 +64,14 @@ pub async fn run(
     let _guard = Guard;
     install_panic_hook();
     execute!(std::io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
-    let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+    // A 16-colour terminal gets its colours as classic SGR codes (see `sgr16`).
+    let out: Box<dyn std::io::Write> =
+        if matches!(app.chrome.theme.depth, super::theme::ColorDepth::Ansi16) {
+            Box::new(super::sgr16::Sgr16::new(std::io::stdout()))
+        } else {
+            Box::new(std::io::stdout())
+        };
+    let mut terminal = Terminal::new(CrosstermBackend::new(out))?;
     terminal.clear()?;
     let size = terminal.size()?;
     app.update(Action::Resize(size.width, size.height));

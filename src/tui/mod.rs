@@ -20,6 +20,7 @@ pub mod memory;
 pub mod pager;
 pub mod pivot;
 pub mod rows;
+pub mod sgr16;
 pub mod source;
 pub mod theme;
 pub mod views;
