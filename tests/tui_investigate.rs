@@ -615,3 +615,21 @@ fn without_colour_the_histogram_cursor_and_the_local_time_still_show() {
     let s = screen(&a, 80, 24);
     assert!(s.contains("When (local)"), "{s}");
 }
+
+/// Issue 17, defect 15: at 80×24 the filter pane's bottom border sat right above the table's,
+/// two borders stacked. An overlay that leaves a sliver of a row or two takes it.
+#[test]
+fn an_overlay_never_leaves_two_bottom_borders_stacked() {
+    for (w, h) in [(80, 24), (200, 50)] {
+        let mut a = app(w, h);
+        key(&mut a, KeyCode::Char('f'));
+        let s = screen(&a, w, h);
+        assert!(s.contains("type to narrow"), "{s}");
+        let lines: Vec<&str> = s.lines().collect();
+        for pair in lines.windows(2) {
+            let corner = |l: &str| l.trim_start_matches(['"', ' ']).starts_with('└');
+            assert!(!(corner(pair[0]) && corner(pair[1])), "{s}");
+        }
+        insta::assert_snapshot!(format!("filter_pane_{w}x{h}"), s);
+    }
+}

@@ -24,8 +24,17 @@ pub use table::ago;
 
 /// A centred rect of at most `w`×`h` inside `r`.
 fn centred(r: Rect, w: u16, h: u16) -> Rect {
-    let w = w.min(r.width);
-    let h = h.min(r.height);
+    // A sliver of one or two rows or columns left around an overlay only shows the border
+    // underneath stacked against the overlay's own: the overlay takes it too.
+    let fill = |want: u16, room: u16| {
+        if room.saturating_sub(want) <= 2 {
+            room
+        } else {
+            want
+        }
+    };
+    let w = fill(w, r.width);
+    let h = fill(h, r.height);
     Rect::new(r.x + (r.width - w) / 2, r.y + (r.height - h) / 2, w, h)
 }
 
