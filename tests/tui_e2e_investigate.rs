@@ -52,16 +52,25 @@ async fn pivot_to_the_ip_then_around_then_back() {
         .await;
     tmux.keys(&["i"]);
     let s = tmux
-        .wait_for("the IP's entries", |s| {
-            s.contains("filter: ip:203.0.113.7 since:7d") && s.contains("6 entries")
+        .wait_for("the IP's entries, and only them", |s| {
+            // The count and the rows arrive separately: wait for the new rows too.
+            s.contains("filter: ip:203.0.113.7 since:7d")
+                && s.contains("6 entries")
+                && s.contains("THE-BREAK-IN")
+                && !s.contains("NEARBY-TICKET")
+                && !s.contains("loading…")
         })
         .await;
-    assert!(!s.contains("NEARBY-TICKET"), "{s}");
+    assert!(s.contains("FAILED-SIGN-IN"), "{s}");
     // What else happened around it: the nearby ticket, not the morning's report.
     tmux.keys(&["w"]);
     let s = tmux
         .wait_for("the window around the break-in", |s| {
-            s.contains("filter: around ") && s.contains("±15m") && s.contains("7 entries")
+            // The count and the rows arrive separately: wait for both.
+            s.contains("filter: around ")
+                && s.contains("±15m")
+                && s.contains("7 entries")
+                && s.contains("NEARBY-TICKET")
         })
         .await;
     assert!(
