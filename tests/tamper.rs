@@ -313,16 +313,7 @@ async fn a_cut_tail_with_the_tree_cut_too() {
 async fn a_rewrite_from_seq_25_with_every_later_hash_recomputed() {
     let log = signed_log().await;
     let c = Connection::open(&log.db).unwrap();
-    let commitments = |seq: u64| -> Commitments {
-        let text: String = c
-            .query_row(
-                "SELECT commitments FROM entries WHERE seq = ?1",
-                [seq as i64],
-                |r| r.get(0),
-            )
-            .unwrap();
-        serde_json::from_str(&text).unwrap()
-    };
+    let commitments = |seq: u64| stored_commitments(&c, seq);
     // The attacker knows the hashing: unchanged entries recompute to their stored hash.
     for e in &log.entries[..24] {
         assert_eq!(entry_hash(e, &commitments(e.seq)), e.hash);
@@ -357,16 +348,7 @@ async fn a_rewrite_from_seq_25_with_every_later_hash_recomputed() {
 async fn a_rewrite_with_the_tree_rebuilt_to_match() {
     let log = signed_log().await;
     let c = Connection::open(&log.db).unwrap();
-    let commitments = |seq: u64| -> Commitments {
-        let text: String = c
-            .query_row(
-                "SELECT commitments FROM entries WHERE seq = ?1",
-                [seq as i64],
-                |r| r.get(0),
-            )
-            .unwrap();
-        serde_json::from_str(&text).unwrap()
-    };
+    let commitments = |seq: u64| stored_commitments(&c, seq);
     // Every hash from seq 25 on recomputed, and every tree row rebuilt from the new hashes: the
     // chain and the tree agree with each other; only the signed checkpoint remembers.
     let mut sql = String::new();
@@ -516,4 +498,17 @@ async fn dropped_triggers_are_reported_at_start_and_by_verify() {
         )
         .unwrap();
     assert_eq!(triggers, 0);
+}
+
+/// The personal-field commitments the database holds for `seq` (what an attacker who knows the
+/// hashing recomputes an entry's hash with).
+fn stored_commitments(c: &Connection, seq: u64) -> Commitments {
+    let text: String = c
+        .query_row(
+            "SELECT commitments FROM entries WHERE seq = ?1",
+            [seq as i64],
+            |r| r.get(0),
+        )
+        .unwrap();
+    serde_json::from_str(&text).unwrap()
 }

@@ -193,24 +193,8 @@ fn the_history_says_when_it_cannot_be_read_and_the_help_lists_its_key() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_recorded_export_is_made_again_through_the_real_server() {
     let s = common::TestServer::start().await;
-    let events: Vec<serde_json::Value> = (0..25)
-        .map(|i| json!({"action": "incident.updated", "target": {"type": "incident", "id": "INC-42"}, "description": format!("step {i}")}))
-        .collect();
-    assert_eq!(
-        s.post(&s.writer, serde_json::Value::Array(events)).await.0,
-        201
-    );
-    let r = s
-        .http
-        .get(format!(
-            "{}/v1/export?format=ndjson&filter=target:incident/INC-42&name=INC-42%20trail",
-            s.url
-        ))
-        .bearer_auth(&s.auditor)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.text().await.unwrap().lines().count(), 25);
+    let body = an_incident_and_its_named_export(&s, 25, "INC-42", "ndjson", "INC-42%20trail").await;
+    assert_eq!(body.lines().count(), 25);
     let client = Client::new(&s.url, &s.auditor).unwrap();
     let list = client.exports(10).await.unwrap();
     let mut job = trailscope::tui::history::rerun_job(&list.exports[0], now()).unwrap();
@@ -333,24 +317,7 @@ fn the_export_dialog_takes_a_name_for_the_history() {
 #[tokio::test(flavor = "multi_thread")]
 async fn in_the_terminal_h_lists_the_history_and_enter_makes_one_again() {
     let s = common::TestServer::start().await;
-    let events: Vec<serde_json::Value> = (0..12)
-        .map(|i| json!({"action": "incident.updated", "target": {"type": "incident", "id": "INC-7"}, "description": format!("step {i}")}))
-        .collect();
-    assert_eq!(
-        s.post(&s.writer, serde_json::Value::Array(events)).await.0,
-        201
-    );
-    let r = s
-        .http
-        .get(format!(
-            "{}/v1/export?format=csv&filter=target:incident/INC-7&name=INC-7%20for%20legal",
-            s.url
-        ))
-        .bearer_auth(&s.auditor)
-        .send()
-        .await
-        .unwrap();
-    r.bytes().await.unwrap();
+    an_incident_and_its_named_export(&s, 12, "INC-7", "csv", "INC-7%20for%20legal").await;
     let work = tempfile::tempdir().unwrap();
     let (url, token, home) = (s.url.clone(), s.auditor.clone(), s.dir.path().to_path_buf());
     let cwd = work.path().to_path_buf();
@@ -425,4 +392,33 @@ fn the_evidence_dialog_takes_a_name_for_the_history() {
             ..PackRequest::default()
         })
     );
+}
+
+/// `n` updates of one incident, then a named export of them (`name` URL-encoded); the body.
+async fn an_incident_and_its_named_export(
+    s: &common::TestServer,
+    n: usize,
+    incident: &str,
+    format: &str,
+    name: &str,
+) -> String {
+    let events: Vec<serde_json::Value> = (0..n)
+        .map(|i| json!({"action": "incident.updated", "target": {"type": "incident", "id": incident}, "description": format!("step {i}")}))
+        .collect();
+    assert_eq!(
+        s.post(&s.writer, serde_json::Value::Array(events)).await.0,
+        201
+    );
+    s.http
+        .get(format!(
+            "{}/v1/export?format={format}&filter=target:incident/{incident}&name={name}",
+            s.url
+        ))
+        .bearer_auth(&s.auditor)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
