@@ -120,20 +120,7 @@ mod tests {
     use crate::proof::{Frontier, entry_leaf};
     use sha2::{Digest, Sha256};
 
-    struct Store(Vec<Vec<Hash>>);
-    impl RowReader for Store {
-        fn read_rows(&self, leaves: &[u64]) -> Result<Vec<Vec<Hash>>, ProofError> {
-            leaves
-                .iter()
-                .map(|l| {
-                    self.0
-                        .get(*l as usize)
-                        .cloned()
-                        .ok_or_else(|| ProofError::Storage(format!("no row {l}")))
-                })
-                .collect()
-        }
-    }
+    use crate::proof::tree::tests::Store;
 
     #[test]
     fn every_range_of_every_size_proves_and_an_edited_leaf_does_not() {

@@ -243,12 +243,13 @@ impl Frontier {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use sha2::{Digest, Sha256};
 
-    /// Every row a tree of `n` leaves stores, as the store would keep them.
-    struct Store(Vec<Vec<Hash>>);
+    /// Every row a tree of `n` leaves stores, as the store would keep them (the range proofs'
+    /// tests read it too).
+    pub(crate) struct Store(pub(crate) Vec<Vec<Hash>>);
 
     impl RowReader for Store {
         fn read_rows(&self, leaves: &[u64]) -> Result<Vec<Vec<Hash>>, ProofError> {
