@@ -357,8 +357,7 @@ fn sigterm_ends_the_server_within_ten_seconds_whatever_clients_hold() {
         .create(trailscope::store::Role::Auditor, "acme", None)
         .unwrap()
         .1;
-    let port = common::process::free_port();
-    let mut child = common::process::serve_process(&db, port);
+    let (mut child, port) = common::process::serve_process(&db, 0);
     use std::io::Read as _;
     // Half-sent headers, an idle keep-alive connection, and an open stream.
     let mut half = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();

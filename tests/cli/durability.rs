@@ -2,7 +2,7 @@
 
 use crate::common;
 
-use common::process::{free_port, serve_process};
+use common::process::serve_process;
 use serde_json::{Value, json};
 use std::process::Command;
 
@@ -37,8 +37,7 @@ async fn acknowledged_entries_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("audit.db");
     let (writer, auditor) = (token(&db, "writer"), token(&db, "auditor"));
-    let port = free_port();
-    let mut server = serve_process(&db, port);
+    let (mut server, port) = serve_process(&db, 0);
     let url = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     // Several producers at once, so commits are grouped; kill the server the moment the
@@ -79,7 +78,7 @@ async fn acknowledged_entries_survive_kill_9() {
     server.kill().unwrap(); // SIGKILL: no shutdown, no checkpoint
     server.wait().unwrap();
 
-    let mut server = serve_process(&db, port);
+    let (mut server, _) = serve_process(&db, port);
     let seen = stored_ids(&http, &url, &auditor).await;
     assert_eq!(acked.len(), 2000);
     assert!(
@@ -154,8 +153,7 @@ async fn acknowledged_entries_survive_kill_9_while_producers_are_still_writing()
     let db = dir.path().join("audit.db");
     let writer = token(&db, "writer");
     let auditor = token(&db, "auditor");
-    let port = free_port();
-    let mut server = serve_process(&db, port);
+    let (mut server, port) = serve_process(&db, 0);
     let url = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
@@ -202,7 +200,7 @@ async fn acknowledged_entries_survive_kill_9_while_producers_are_still_writing()
         t.await.unwrap();
     }
     let acked = acked.lock().unwrap().clone();
-    let mut server = serve_process(&db, port);
+    let (mut server, _) = serve_process(&db, port);
     let seen = stored_ids(&http, &url, &auditor).await;
     assert!(acked.len() >= 1000);
     let lost: Vec<&String> = acked.iter().filter(|id| !seen.contains(*id)).collect();
@@ -216,8 +214,7 @@ async fn acknowledged_entries_survive_kill_9_while_producers_are_still_writing()
 fn sigterm_shuts_down_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("audit.db");
-    let port = free_port();
-    let server = serve_process(&db, port);
+    let (server, _) = serve_process(&db, 0);
     let pid = server.id().to_string();
     assert!(
         Command::new("kill")

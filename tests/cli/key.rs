@@ -24,8 +24,7 @@ use crate::common;
 fn the_first_start_creates_a_private_key_and_key_show_prints_its_verifier_key() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("audit.db");
-    let port = common::process::free_port();
-    let mut child = common::process::serve_process(&db, port);
+    let (mut child, port) = common::process::serve_process(&db, 0);
     let key = dir.path().join("audit.db.key");
     let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
@@ -43,7 +42,7 @@ fn the_first_start_creates_a_private_key_and_key_show_prints_its_verifier_key() 
     );
     assert!(!text(&out.stdout).contains("PRIVATE"));
     // A second start keeps the same key.
-    let mut child = common::process::serve_process(&db, port);
+    let (mut child, _) = common::process::serve_process(&db, port);
     let _ = child.kill();
     let _ = child.wait();
     let again = bin(

@@ -5,7 +5,7 @@
 //! catches them is the data, not the missing triggers.
 
 use crate::common;
-use common::process::{free_port, serve_process_unaudited};
+use common::process::serve_process_unaudited;
 use rusqlite::Connection;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -41,10 +41,10 @@ impl Drop for Running {
 }
 
 fn start(db: &Path) -> Running {
-    let port = free_port();
+    // Every seq below is one the test wrote: the test's own searches stay out of the log.
+    let (child, port) = serve_process_unaudited(db, 0);
     Running {
-        // Every seq below is one the test wrote: the test's own searches stay out of the log.
-        child: serve_process_unaudited(db, port),
+        child,
         url: format!("http://127.0.0.1:{port}"),
     }
 }

@@ -265,10 +265,7 @@ async fn a_corrupt_state_is_refused_and_usage_errors_exit_2() {
     });
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     std::fs::write(&state, &good).unwrap();
-    let other = Log {
-        dir: tempfile::tempdir().unwrap(),
-        port: log.port + 1,
-    };
+    let other = Log::unserved_at(log.port() + 1);
     let out = witness(&other, &state, &[]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("pass another --state"));

@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use common::process::{free_port, serve_process_unaudited};
+use common::process::serve_process_unaudited;
 use common::tmux::Tmux;
 use serde_json::json;
 use std::path::Path;
@@ -20,9 +20,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_trailscope");
 struct Server(Child);
 
 impl Server {
-    fn start(db: &Path, port: u16) -> Server {
+    /// On `port` (0: one the system picks); returns the port it bound.
+    fn start(db: &Path, port: u16) -> (Server, u16) {
         // The counts below are of what the test wrote: the TUI's own searches stay out of the log.
-        Server(serve_process_unaudited(db, port))
+        let (child, port) = serve_process_unaudited(db, port);
+        (Server(child), port)
     }
     fn kill(&mut self) {
         let _ = self.0.kill();
@@ -44,8 +46,7 @@ fn the_tui_goes_offline_on_its_cache_and_reconnects_where_it_was() {
     let writer = admin.create(Role::Writer, "acme", None).unwrap().1;
     let auditor = admin.create(Role::Auditor, "acme", None).unwrap().1;
     drop(admin);
-    let port = free_port();
-    let mut server = Server::start(&db, port);
+    let (mut server, port) = Server::start(&db, 0);
     let url = format!("http://127.0.0.1:{port}");
     let now = chrono::Utc::now();
     let events: Vec<_> = (0..300i64)
@@ -134,7 +135,7 @@ fn the_tui_goes_offline_on_its_cache_and_reconnects_where_it_was() {
     });
 
     // The server comes back on the same port: the TUI notices by itself and keeps its place.
-    let _server = Server::start(&db, port);
+    let (_server, _) = Server::start(&db, port);
     let s = tmux.wait(30, "the reconnection", |s| {
         s.contains("connected") && !s.contains("OFFLINE")
     });
