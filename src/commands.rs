@@ -87,6 +87,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .audit_searches
             .unwrap_or(true)
             .then(Default::default),
+        stream_keep_alive: None,
     };
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db)?);
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;

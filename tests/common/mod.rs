@@ -232,6 +232,42 @@ impl TestServer {
     }
 }
 
+/// How many `GET /v1/stream` the server at `url` has answered with 200, from its `/metrics`.
+/// A stream is counted once it is subscribed: whatever is committed after that reaches it.
+pub async fn streams_opened(url: &str, token: &str) -> u64 {
+    let text = reqwest::Client::new()
+        .get(format!("{url}/metrics"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(
+                "trailscope_http_requests_total{route=\"/v1/stream\",method=\"GET\",status=\"200\"} ",
+            )
+        })
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+/// Waits until the server at `url` has opened `n` streams (a follower such as `tail` is
+/// connected), for at most 20 s.
+pub async fn wait_for_streams(url: &str, token: &str, n: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while streams_opened(url, token).await < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{n} stream(s) were never opened on {url}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// The `seq`s of a list of entries.
 pub fn seqs(entries: &[Value]) -> Vec<u64> {
     entries.iter().map(|e| e["seq"].as_u64().unwrap()).collect()
