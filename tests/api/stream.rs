@@ -94,6 +94,8 @@ async fn reconnecting_with_last_event_id_sees_every_matching_seq_exactly_once_in
                     .await
                     .unwrap();
                 assert_eq!(r.status(), 201);
+                // Paces the producer so its batches interleave with the client's reconnects
+                // (time passing is the point; nothing waits on it).
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         })

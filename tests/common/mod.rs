@@ -208,6 +208,28 @@ impl TestServer {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// A cutoff between the entries stored so far and any written after this returns: one
+    /// millisecond after the newest one's `received_at`, once the clock has passed it. Prune
+    /// cuts by received time, which the store stamps from the system clock (so a test's own
+    /// clock cannot move it); this waits for that clock's next millisecond, not a guessed sleep.
+    pub async fn boundary_after_newest(&self) -> chrono::DateTime<chrono::Utc> {
+        let (status, page) = self
+            .get(&self.auditor, "/v1/events?limit=1&order=desc")
+            .await;
+        assert_eq!(status, 200, "{page}");
+        let received = page["entries"][0]["received_at"]
+            .as_str()
+            .expect("an entry is stored");
+        let cut = chrono::DateTime::parse_from_rfc3339(received)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+            + chrono::Duration::milliseconds(1);
+        while chrono::Utc::now() < cut {
+            tokio::task::yield_now().await;
+        }
+        cut
+    }
+
     /// Every entry under a filter query string, walking every page.
     pub async fn all(&self, query: &str, limit: usize) -> Vec<Value> {
         let mut out = Vec::new();
