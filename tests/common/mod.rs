@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod process;
+pub mod strategies;
 pub mod tmux;
 
 use serde_json::Value;
