@@ -169,8 +169,9 @@ async fn tail_prints_matching_entries_and_misses_nothing_across_a_server_restart
                 "acme",
                 vec![ev("while away", "auth"), ev("not auth", "admin")],
             )
+            .await
             .unwrap();
-        store.close();
+        store.close().await;
     }
     // Back once tail has said it lost the server, so it does reconnect.
     said.until("reconnecting in").await;
