@@ -8,37 +8,37 @@ use trailscope::cli::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Command::Serve(args)) => trailscope::commands::serve(args),
-        Some(Command::Token(cmd)) => trailscope::commands::token(cmd),
-        Some(Command::Demo) => trailscope::tui_command::demo(),
-        Some(Command::Cache(cmd)) => trailscope::offline::commands::cache(cmd),
-        Some(Command::Open(args)) => trailscope::offline::commands::open(args),
+        Some(Command::Serve(args)) => trailscope::cli::serve::serve(args),
+        Some(Command::Token(cmd)) => trailscope::cli::serve::token(cmd),
+        Some(Command::Demo) => trailscope::cli::tui::demo(),
+        Some(Command::Cache(cmd)) => trailscope::cli::open::cache(cmd),
+        Some(Command::Open(args)) => trailscope::cli::open::open(args),
         Some(Command::VerifyPack { file, key }) => {
-            trailscope::commands::verify_pack(&file, key.as_deref())
+            trailscope::cli::serve::verify_pack(&file, key.as_deref())
         }
         Some(Command::VerifyFile { file, key }) => {
-            trailscope::verify_file::verify_file(&file, key.as_deref())
+            trailscope::cli::verify_file::verify_file(&file, key.as_deref())
         }
         Some(Command::VerifyArchive { manifest, remote }) => {
-            trailscope::commands::verify_archive(&manifest, remote)
+            trailscope::cli::serve::verify_archive(&manifest, remote)
         }
-        Some(Command::Prune(remote)) => trailscope::commands::prune(remote),
-        Some(Command::Ingest(remote)) => trailscope::ingest_command::ingest(remote),
-        Some(Command::Tail(args)) => trailscope::tail_command::tail(args),
-        Some(Command::Verify(args)) => trailscope::ingest_command::verify(args),
-        Some(Command::Key(cmd)) => trailscope::commands::key(cmd),
-        Some(Command::Pseudonymise(args)) => trailscope::commands::pseudonymise(args),
-        Some(Command::Export(args)) => trailscope::export_command::export(args),
-        Some(Command::Evidence(args)) => trailscope::export_command::evidence(args),
-        Some(Command::Witness(args)) => trailscope::witness_command::witness(args),
-        Some(Command::Exports(args)) => trailscope::export_command::exports(args),
-        None => trailscope::tui_command::tui(cli.tui),
+        Some(Command::Prune(remote)) => trailscope::cli::serve::prune(remote),
+        Some(Command::Ingest(remote)) => trailscope::cli::ingest::ingest(remote),
+        Some(Command::Tail(args)) => trailscope::cli::tail::tail(args),
+        Some(Command::Verify(args)) => trailscope::cli::ingest::verify(args),
+        Some(Command::Key(cmd)) => trailscope::cli::serve::key(cmd),
+        Some(Command::Pseudonymise(args)) => trailscope::cli::serve::pseudonymise(args),
+        Some(Command::Export(args)) => trailscope::cli::export::export(args),
+        Some(Command::Evidence(args)) => trailscope::cli::export::evidence(args),
+        Some(Command::Witness(args)) => trailscope::cli::witness::witness(args),
+        Some(Command::Exports(args)) => trailscope::cli::export::exports(args),
+        None => trailscope::cli::tui::tui(cli.tui),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("trailscope: {}", trailscope::commands::sentence(&e));
-            if e.downcast_ref::<trailscope::tui_command::UsageError>()
+            eprintln!("trailscope: {}", trailscope::cli::serve::sentence(&e));
+            if e.downcast_ref::<trailscope::cli::tui::UsageError>()
                 .is_some()
             {
                 ExitCode::from(2)

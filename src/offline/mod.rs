@@ -1,7 +1,6 @@
 //! Offline review (TUI.md "Offline"): the per-profile cache of fetched entries and its
 //! write-through, pulling a range ahead of time, and reviewing an export file.
 
-pub mod commands;
 pub mod load;
 mod load_csv;
 

@@ -1,14 +1,14 @@
 //! `trailscope cache info|clear|pull` and `trailscope open FILE`.
 
-use super::load::{self, FileFormat, LoadError};
-use super::{CacheConfig, SYNCED_AT, synced_at};
+use crate::cli::tui::{UsageError, load_config};
 use crate::cli::{RemoteArgs, TuiArgs};
 use crate::client::Client;
 use crate::model::{Query, format_ts};
+use crate::offline::load::{self, FileFormat, LoadError};
+use crate::offline::{CacheConfig, SYNCED_AT, synced_at};
 use crate::store::sqlite::{Durability, LocalStore};
 use crate::tui::views::header::thousands;
 use crate::tui::{Action, App, Settings};
-use crate::tui_command::{UsageError, load_config};
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand};
 use std::io::{IsTerminal, Read, Write};
@@ -177,7 +177,7 @@ const PULL: &str = "pull";
 const PULL_PAGE: usize = 1000;
 
 fn pull(remote: RemoteArgs, filter: Option<String>) -> anyhow::Result<()> {
-    let resolved = crate::tui_command::resolve(&TuiArgs {
+    let resolved = crate::cli::tui::resolve(&TuiArgs {
         server: remote.server,
         token: remote.token,
         profile: remote.profile,
@@ -322,7 +322,7 @@ pub fn open(args: OpenArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
     let format = load::detect(&head).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    crate::tui_command::init_file_logging();
+    crate::cli::tui::init_file_logging();
 
     let dir = tempfile::Builder::new()
         .prefix("trailscope-open-")

@@ -1,13 +1,13 @@
 //! `trailscope export` and `trailscope evidence`: stream from the server to a file, with a
 //! progress line, never overwriting without --force, never leaving half a file behind.
 
+use crate::cli::tui::{UsageError, load_config};
 use crate::cli::{EvidenceArgs, ExportArgs, ExportsArgs, RemoteArgs};
 use crate::client::{Client, DownloadError};
 use crate::export::StagedFile;
 use crate::export::{Format, RowCounter, count_json_entries};
 use crate::model::{PackRequest, Query};
 use crate::text::human_bytes;
-use crate::tui_command::{UsageError, load_config};
 use anyhow::{Context, anyhow};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -130,7 +130,7 @@ pub fn export(args: ExportArgs) -> anyhow::Result<()> {
     let mut received = 0u64;
     // A file gets its proof: JSON embeds it, CSV and NDJSON get `<file>.proof.json` beside.
     let trailer = !to_stdout && format != Format::Json;
-    let result = crate::commands::runtime()?.block_on(client.export_named(
+    let result = crate::cli::serve::runtime()?.block_on(client.export_named(
         &query,
         format,
         args.name.as_deref(),
@@ -239,7 +239,7 @@ pub fn evidence(args: EvidenceArgs) -> anyhow::Result<()> {
     let mut staged = stage(&args.output, args.force)?;
     let mut progress = Progress::new();
     let mut received = 0u64;
-    let result = crate::commands::runtime()?.block_on(client.pack(&request, &mut |chunk| {
+    let result = crate::cli::serve::runtime()?.block_on(client.pack(&request, &mut |chunk| {
         received += chunk.len() as u64;
         progress.show(received, None);
         staged.write_all(chunk)
@@ -282,7 +282,7 @@ pub fn evidence(args: EvidenceArgs) -> anyhow::Result<()> {
 pub fn exports(args: ExportsArgs) -> anyhow::Result<()> {
     let (server, token) = resolve_remote(&args.remote)?;
     let client = Client::new(&server, &token)?;
-    let list = crate::commands::runtime()?
+    let list = crate::cli::serve::runtime()?
         .block_on(client.exports(args.limit as usize))
         .map_err(|e| anyhow!("{e}; {}", e.advice()))?;
     let mut out = std::io::stdout().lock();

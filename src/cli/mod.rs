@@ -1,5 +1,14 @@
 //! The command line (API.md "The command line").
 
+pub mod export;
+pub mod ingest;
+pub mod open;
+pub mod serve;
+pub mod tail;
+pub mod tui;
+pub mod verify_file;
+pub mod witness;
+
 use crate::store::Role;
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
@@ -77,9 +86,9 @@ pub enum Command {
     },
     /// The offline cache: what it holds, clearing it, pulling a range ahead of time.
     #[command(subcommand)]
-    Cache(crate::offline::commands::CacheCommand),
+    Cache(crate::cli::open::CacheCommand),
     /// Review an export file (CSV, JSON or NDJSON) in the TUI, offline.
-    Open(crate::offline::commands::OpenArgs),
+    Open(crate::cli::open::OpenArgs),
     /// Check an evidence pack (zip) against its manifest and its proof, offline: hashes, row
     /// counts, and that its entries are in the signed log.
     VerifyPack {
@@ -252,7 +261,7 @@ pub struct TailArgs {
     pub filter: Option<String>,
     /// text (one readable line each) or ndjson (one entry per line, for jq).
     #[arg(long, value_enum, default_value = "text")]
-    pub format: crate::tail_command::TailFormat,
+    pub format: crate::cli::tail::TailFormat,
     /// Replay every matching entry after this seq first (what a previous tail printed last).
     #[arg(long)]
     pub after_seq: Option<u64>,

@@ -13,9 +13,9 @@ const BATCH_BYTES: usize = 8 << 20;
 /// `trailscope ingest < events.ndjson`: posts stdin in batches; each batch is atomic, so on a
 /// refusal everything before it is stored and nothing after it, and the message says where.
 pub fn ingest(remote: RemoteArgs) -> anyhow::Result<()> {
-    let (server, token) = crate::export_command::resolve_remote(&remote)?;
+    let (server, token) = crate::cli::export::resolve_remote(&remote)?;
     let client = Client::new(&server, &token)?;
-    let rt = crate::commands::runtime()?;
+    let rt = crate::cli::serve::runtime()?;
     let stdin = std::io::stdin().lock();
     let mut batch = String::new();
     // The input line number of each event in the batch, for the server's `index`.
@@ -91,13 +91,13 @@ pub fn verify(args: crate::cli::VerifyArgs) -> anyhow::Result<()> {
     let key = match &args.key {
         Some(k) => Some(
             crate::proof::VerifierKey::parse(k)
-                .map_err(|e| crate::tui_command::UsageError(format!("--key: {e}")))?,
+                .map_err(|e| crate::cli::tui::UsageError(format!("--key: {e}")))?,
         ),
         None => None,
     };
-    let (server, token) = crate::export_command::resolve_remote(&args.remote)?;
+    let (server, token) = crate::cli::export::resolve_remote(&args.remote)?;
     let client = Client::new(&server, &token)?;
-    let report = crate::commands::runtime()?
+    let report = crate::cli::serve::runtime()?
         .block_on(client.verify(key.as_ref().map(|k| k.as_str())))
         .map_err(|e| anyhow!("{e}; {}", e.advice()))?;
     let from = report

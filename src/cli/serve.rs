@@ -161,7 +161,7 @@ pub fn token(cmd: TokenCommand) -> anyhow::Result<()> {
 
 /// `trailscope verify-pack FILE`: checks an evidence pack against its manifest, offline.
 pub fn verify_pack(path: &std::path::Path, key: Option<&str>) -> anyhow::Result<()> {
-    let pinned = crate::verify_file::pinned_key(key)?;
+    let pinned = crate::cli::verify_file::pinned_key(key)?;
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let (manifest, mut problems) = crate::export::evidence::verify_pack(file)
@@ -173,7 +173,7 @@ pub fn verify_pack(path: &std::path::Path, key: Option<&str>) -> anyhow::Result<
             None
         }
         Ok((json_name, json, proof)) => {
-            match crate::verify_file::check_bytes(&json_name, &json, pinned.as_ref(), |_| {
+            match crate::cli::verify_file::check_bytes(&json_name, &json, pinned.as_ref(), |_| {
                 Ok((crate::export::evidence::PROOF_FILE.to_string(), proof))
             }) {
                 Ok(v) => Some(v.line),
@@ -211,7 +211,7 @@ pub fn verify_pack(path: &std::path::Path, key: Option<&str>) -> anyhow::Result<
 
 /// `trailscope prune`: runs the retention prune of the token's tenant now, on the server.
 pub fn prune(remote: crate::cli::RemoteArgs) -> anyhow::Result<()> {
-    let (server, token) = crate::export_command::resolve_remote(&remote)?;
+    let (server, token) = crate::cli::export::resolve_remote(&remote)?;
     let client = crate::client::Client::new(&server, &token)?;
     let rt = runtime()?;
     let report = rt
@@ -242,7 +242,7 @@ pub fn pseudonymise(args: crate::cli::PseudonymiseArgs) -> anyhow::Result<()> {
             anyhow::bail!("say whose data to pseudonymise: --actor-id ID or --email EMAIL")
         }
     };
-    let (server, token) = crate::export_command::resolve_remote(&args.remote)?;
+    let (server, token) = crate::cli::export::resolve_remote(&args.remote)?;
     let client = crate::client::Client::new(&server, &token)?;
     let rt = runtime()?;
     let report = rt
@@ -267,7 +267,7 @@ pub fn verify_archive(
         crate::store::archive::verify_archive(manifest_path).map_err(|e| anyhow!(e))?;
     let mut linked = String::new();
     if remote.server.is_some() || remote.profile.is_some() {
-        let (server, token) = crate::export_command::resolve_remote(&remote)?;
+        let (server, token) = crate::cli::export::resolve_remote(&remote)?;
         let client = crate::client::Client::new(&server, &token)?;
         let rt = runtime()?;
         let oldest = rt

@@ -8,6 +8,7 @@
 //! from the range's hashes and the range proof. The first entry that does not match is named
 //! by its line (CSV, NDJSON) or its place in the document (JSON), and its seq.
 
+use crate::cli::tui::UsageError;
 use crate::export::{CSV_COLUMNS, Format};
 use crate::model::{
     Actor, ActorType, Details, Entry, ExportProof, Kind, Outcome, ProofFile, SignedCheckpoint,
@@ -15,7 +16,6 @@ use crate::model::{
 };
 use crate::proof::{VerifierKey, checkpoint_origin, entry_leaf, range_root};
 use crate::store::chain::{Commitment, Commitments, commit, entry_hash};
-use crate::tui_command::UsageError;
 use anyhow::anyhow;
 use base64::Engine;
 use std::collections::BTreeSet;
@@ -75,7 +75,7 @@ pub fn check(file: &Path, key: Option<&str>) -> anyhow::Result<Verified> {
                 "the file has no proof: its `checkpoint` and `proof` members are missing"
             ));
         }
-        let side = crate::export_command::proof_sidecar(file);
+        let side = crate::cli::export::proof_sidecar(file);
         let side_name = side.display().to_string();
         match std::fs::read(&side) {
             Ok(t) => Ok((side_name, t)),

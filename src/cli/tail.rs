@@ -1,10 +1,10 @@
 //! `trailscope tail`: matching entries as they arrive, one line each, for grep and jq.
 
 use crate::cli::TailArgs;
+use crate::cli::tui::UsageError;
 use crate::client::{Client, Live, follow};
 use crate::model::{Entry, Outcome, Query, format_ts};
 use crate::text::inert;
-use crate::tui_command::UsageError;
 use anyhow::anyhow;
 use std::io::{ErrorKind, Write};
 
@@ -22,7 +22,7 @@ pub enum TailFormat {
 /// Follows the server until Ctrl-C or a closed pipe (both a clean exit), reconnecting and
 /// resuming after the last seq printed whenever the connection drops.
 pub fn tail(args: TailArgs) -> anyhow::Result<()> {
-    let (server, token) = crate::export_command::resolve_remote(&args.remote)?;
+    let (server, token) = crate::cli::export::resolve_remote(&args.remote)?;
     let query: Query = match &args.filter {
         Some(f) => f
             .parse()
@@ -30,7 +30,7 @@ pub fn tail(args: TailArgs) -> anyhow::Result<()> {
         None => Query::default(),
     };
     let client = Client::new(&server, &token)?;
-    let rt = crate::commands::runtime()?;
+    let rt = crate::cli::serve::runtime()?;
     let outcome = rt.block_on(async {
         tokio::select! {
             r = run(&client, &query, args.after_seq, args.format) => r,

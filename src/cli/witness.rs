@@ -2,8 +2,8 @@
 //! looked. Made for cron: one line and exit 0 when it did, a loud message and exit 1 when not.
 
 use crate::cli::WitnessArgs;
+use crate::cli::tui::UsageError;
 use crate::client::Client;
-use crate::tui_command::UsageError;
 use crate::witness::{self, Verdict, WitnessState};
 use anyhow::anyhow;
 use std::path::PathBuf;
@@ -22,7 +22,7 @@ fn default_state(server: &str) -> anyhow::Result<PathBuf> {
 }
 
 pub fn witness(args: WitnessArgs) -> anyhow::Result<()> {
-    let (server, token) = crate::export_command::resolve_remote(&args.remote)?;
+    let (server, token) = crate::cli::export::resolve_remote(&args.remote)?;
     let path = match args.state {
         Some(p) => p,
         None => default_state(&server)?,
@@ -55,7 +55,7 @@ pub fn witness(args: WitnessArgs) -> anyhow::Result<()> {
         .into());
     }
     let client = Client::new(&server, &token)?;
-    let (verdict, now) = crate::commands::runtime()?
+    let (verdict, now) = crate::cli::serve::runtime()?
         .block_on(witness::look(&client, state.as_ref()))
         .map_err(|e| anyhow!("{e}; {}", e.advice()))?;
     if let (Verdict::FirstUse { key, .. }, Some(k)) = (&verdict, &given)
