@@ -1,12 +1,10 @@
 //! trailscope: an append-only, hash-chained audit server and a terminal UI for reading it.
 #![forbid(unsafe_code)]
 
-pub mod cli;
 pub mod client;
 pub mod config;
 pub mod demo;
 pub mod export;
-pub mod keyfile;
 pub mod model;
 pub mod offline;
 pub mod proof;

@@ -1,46 +1,42 @@
 //! The `trailscope` binary: parses the command line and dispatches. Nothing else.
 #![forbid(unsafe_code)]
 
+mod cli;
+
 use clap::Parser;
+use cli::{Cli, Command, context};
 use std::process::ExitCode;
-use trailscope::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Command::Serve(args)) => trailscope::cli::serve::serve(args),
-        Some(Command::Token(cmd)) => trailscope::cli::serve::token(cmd),
-        Some(Command::Demo) => trailscope::cli::tui::demo(),
-        Some(Command::Cache(cmd)) => trailscope::cli::open::cache(cmd),
-        Some(Command::Open(args)) => trailscope::cli::open::open(args),
-        Some(Command::VerifyPack { file, key }) => {
-            trailscope::cli::serve::verify_pack(&file, key.as_deref())
-        }
-        Some(Command::VerifyFile { file, key }) => {
-            trailscope::cli::verify_file::verify_file(&file, key.as_deref())
-        }
+        Some(Command::Serve(args)) => cli::serve::run(args),
+        Some(Command::Token(cmd)) => cli::token::run(cmd),
+        Some(Command::Demo) => cli::demo::run(),
+        Some(Command::Cache(cmd)) => cli::cache::run(cmd),
+        Some(Command::Open(args)) => cli::open::run(args),
+        Some(Command::VerifyPack { file, key }) => cli::verify_pack::run(&file, key.as_deref()),
+        Some(Command::VerifyFile { file, key }) => cli::verify_file::run(&file, key.as_deref()),
         Some(Command::VerifyArchive { manifest, remote }) => {
-            trailscope::cli::serve::verify_archive(&manifest, remote)
+            cli::verify_archive::run(&manifest, &remote)
         }
-        Some(Command::Prune(remote)) => trailscope::cli::serve::prune(remote),
-        Some(Command::Ingest(remote)) => trailscope::cli::ingest::ingest(remote),
-        Some(Command::Tail(args)) => trailscope::cli::tail::tail(args),
-        Some(Command::Verify(args)) => trailscope::cli::ingest::verify(args),
-        Some(Command::Key(cmd)) => trailscope::cli::serve::key(cmd),
-        Some(Command::Pseudonymise(args)) => trailscope::cli::serve::pseudonymise(args),
-        Some(Command::Export(args)) => trailscope::cli::export::export(args),
-        Some(Command::Evidence(args)) => trailscope::cli::export::evidence(args),
-        Some(Command::Witness(args)) => trailscope::cli::witness::witness(args),
-        Some(Command::Exports(args)) => trailscope::cli::export::exports(args),
-        None => trailscope::cli::tui::tui(cli.tui),
+        Some(Command::Prune(remote)) => cli::prune::run(&remote),
+        Some(Command::Ingest(remote)) => cli::ingest::run(&remote),
+        Some(Command::Tail(args)) => cli::tail::run(args),
+        Some(Command::Verify(args)) => cli::verify::run(&args),
+        Some(Command::Key(cmd)) => cli::key::run(cmd),
+        Some(Command::Pseudonymise(args)) => cli::pseudonymise::run(args),
+        Some(Command::Export(args)) => cli::export::run(args),
+        Some(Command::Evidence(args)) => cli::evidence::run(args),
+        Some(Command::Witness(args)) => cli::witness::run(args),
+        Some(Command::Exports(args)) => cli::exports::run(&args),
+        None => cli::tui::run(&cli.tui),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("trailscope: {}", trailscope::cli::serve::sentence(&e));
-            if e.downcast_ref::<trailscope::cli::tui::UsageError>()
-                .is_some()
-            {
+            eprintln!("trailscope: {}", context::sentence(&e));
+            if context::is_usage(&e) {
                 ExitCode::from(2)
             } else {
                 ExitCode::FAILURE

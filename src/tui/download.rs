@@ -85,7 +85,7 @@ async fn run(client: &Source, job: DownloadJob, tx: &UnboundedSender<Action>) ->
                 );
             }
         }
-        let side = crate::cli::export::proof_sidecar(&job.path);
+        let side = crate::export::proof_sidecar(&job.path);
         let mut side = match StagedFile::create(&side, job.overwrite) {
             Ok(s) => s,
             Err(StageError::Exists(p)) => return DownloadEvent::Exists(p),

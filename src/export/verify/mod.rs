@@ -1,0 +1,355 @@
+//! Checking an export against its proof with no network (API.md "Exports prove themselves
+//! offline"): what `trailscope verify-file` and `verify-pack` run, and what a library user can.
+//!
+//! It detects the format, reads the proof (a JSON export's `checkpoint` and `proof` members, or
+//! `<FILE>.proof.json` beside a CSV or NDJSON file), checks the checkpoint's signature (with the
+//! pinned `--key`, else the key the proof names, and says which), recomputes every entry's hash
+//! from what the file shows plus the proof's salts or commitments, and rebuilds the signed root
+//! from the range's hashes and the range proof. The first entry that does not match is named
+//! by its line (CSV, NDJSON) or its place in the document (JSON), and its seq.
+
+mod shown;
+
+use crate::export::{Format, proof_sidecar};
+use crate::model::{Entry, ExportProof, ProofFile};
+use crate::proof::{VerifierKey, checkpoint_origin, entry_leaf, range_root};
+use crate::store::chain::{Commitment, Commitments, commit, entry_hash};
+use base64::Engine;
+use shown::{Shown, read_export};
+use std::collections::BTreeSet;
+use std::path::Path;
+/// Why an export does not check out.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The caller's mistake, not the file's: it cannot be read, or `--key` is not a key.
+    #[error("{0}")]
+    Usage(String),
+    /// The file does not prove itself; the sentence names what does not hold.
+    #[error("{0}")]
+    Fails(String),
+}
+
+/// `VerifyError::Fails` with a formatted sentence.
+macro_rules! fails {
+    ($($t:tt)*) => { VerifyError::Fails(format!($($t)*)) };
+}
+pub(crate) use fails;
+
+/// What verify-file found, as one line for a person.
+pub struct Verified {
+    pub line: String,
+}
+
+/// The `--key` given: a verifier key, or a file holding one; a usage error when it is neither.
+pub fn pinned_key(key: Option<&str>) -> Result<Option<VerifierKey>, VerifyError> {
+    let Some(text) = key else { return Ok(None) };
+    // A key or a file holding one.
+    let from_file = Path::new(text)
+        .is_file()
+        .then(|| std::fs::read_to_string(text).ok())
+        .flatten();
+    let text = from_file.as_deref().unwrap_or(text);
+    VerifierKey::parse(text).map(Some).map_err(|_| {
+        VerifyError::Usage(format!(
+            "--key `{}` is not a verifier key (<name>+<8 hex key id>+<base64 key>); `trailscope key show` prints it",
+            crate::text::inert(&text.trim().chars().take(80).collect::<String>())
+        ))
+    })
+}
+
+/// Checks `file`; `Ok` with the line to print, or the sentence saying what does not hold.
+pub fn check(file: &Path, key: Option<&str>) -> Result<Verified, VerifyError> {
+    let pinned = pinned_key(key)?;
+    let name = file.display().to_string();
+    let bytes =
+        std::fs::read(file).map_err(|e| VerifyError::Usage(format!("cannot read {name}: {e}")))?;
+    check_bytes(&name, &bytes, pinned.as_ref(), |format| {
+        if format == Format::Json {
+            return Err(fails!(
+                "the file has no proof: its `checkpoint` and `proof` members are missing"
+            ));
+        }
+        let side = proof_sidecar(file);
+        let side_name = side.display().to_string();
+        match std::fs::read(&side) {
+            Ok(t) => Ok((side_name, t)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(fails!("{name} has no proof: {side_name} is missing"))
+            }
+            Err(e) => Err(fails!("cannot read {side_name}: {e}")),
+        }
+    })
+}
+
+/// Checks an export's bytes; `proof` gives the proof file (its name and bytes) when the
+/// export does not embed one.
+pub fn check_bytes(
+    name: &str,
+    bytes: &[u8],
+    pinned: Option<&VerifierKey>,
+    proof: impl FnOnce(Format) -> Result<(String, Vec<u8>), VerifyError>,
+) -> Result<Verified, VerifyError> {
+    let (format, shown, embedded) = read_export(bytes)
+        .ok_or_else(|| fails!("{name} is not a trailscope export (CSV, JSON or NDJSON)"))?;
+    let proof_file = match embedded {
+        Some(p) => p?,
+        None => {
+            let (side_name, text) = proof(format)?;
+            serde_json::from_slice::<ProofFile>(&text).map_err(|_| {
+                fails!("{side_name} is not a whole proof: it is truncated or malformed")
+            })?
+        }
+    };
+    let ProofFile { checkpoint, proof } = proof_file;
+    if proof.version != 1 {
+        return Err(fails!(
+            "the proof is of version {}, which this trailscope does not know",
+            proof.version
+        ));
+    }
+    if proof.format != format.as_str() {
+        return Err(fails!(
+            "the proof is for another file: it was made for a {} export and {name} is {}",
+            crate::text::inert(&proof.format.chars().take(16).collect::<String>()),
+            format.as_str()
+        ));
+    }
+    // The signature first: nothing the proof says counts before it.
+    let (key, how) = match pinned {
+        Some(k) => (k.clone(), "the pinned key"),
+        None => (
+            VerifierKey::parse(&checkpoint.verifier_key)
+                .map_err(|_| fails!("the proof's verifier key is malformed"))?,
+            "the key named in the proof, not pinned: pass --key VKEY to hold against the operator",
+        ),
+    };
+    let opened = key
+        .open(&checkpoint.checkpoint)
+        .map_err(|e| match (&pinned, e) {
+            (Some(k), crate::proof::CheckpointError::NotSignedBy(_)) => fails!(
+                "the checkpoint is not signed by the pinned key {}",
+                crate::text::inert(k.as_str())
+            ),
+            (_, e) => fails!("the proof's {}", crate::text::inert(&e.to_string())),
+        })?;
+    if opened.origin != checkpoint_origin(&proof.tenant) {
+        return Err(fails!(
+            "the proof is for another log: its checkpoint is of {} but it names tenant {}",
+            crate::text::inert(&opened.origin),
+            crate::text::inert(&proof.tenant)
+        ));
+    }
+    check_entries(name, format, &shown, &proof, opened.size, opened.root)?;
+    let range = match (proof.first_seq, proof.last_seq) {
+        (Some(a), Some(b)) => format!(" (seqs {a} to {b})"),
+        _ => String::new(),
+    };
+    Ok(Verified {
+        line: format!(
+            "ok: {} entries{range} of tenant {} are in checkpoint {} signed by {} ({how})",
+            shown.len(),
+            crate::text::inert(&proof.tenant),
+            opened.size,
+            crate::text::inert(key.as_str())
+        ),
+    })
+}
+
+/// Compares the file's entries with the proof's list, recomputes each one's hash and rebuilds
+/// the signed root.
+fn check_entries(
+    name: &str,
+    format: Format,
+    shown: &[Shown],
+    proof: &ExportProof,
+    size: u64,
+    root: crate::proof::Hash,
+) -> Result<(), VerifyError> {
+    let another = || {
+        let range = match (proof.first_seq, proof.last_seq) {
+            (Some(a), Some(b)) => format!(" of seqs {a} to {b}"),
+            _ => String::new(),
+        };
+        fails!(
+            "the proof is for another file: it proves {} entries{range}, and {name} holds {}",
+            proof.entries,
+            shown.len()
+        )
+    };
+    if proof.items.len() as u64 != proof.entries {
+        return Err(fails!(
+            "the proof is malformed: it lists {} entries but says {}",
+            proof.items.len(),
+            proof.entries
+        ));
+    }
+    let proved: BTreeSet<u64> = proof.items.iter().map(|i| i.seq).collect();
+    let mut seen = BTreeSet::new();
+    for s in shown {
+        let Some(seq) = s.seq else {
+            return Err(fails!(
+                "{} does not match its proof: it is not a valid entry",
+                s.place
+            ));
+        };
+        if !seen.insert(seq) {
+            return Err(fails!(
+                "{} (seq {seq}) repeats an entry of the file",
+                s.place
+            ));
+        }
+    }
+    let added = shown
+        .iter()
+        .find(|s| s.seq.is_some_and(|q| !proved.contains(&q)));
+    let missing = proved.difference(&seen).next();
+    if (seen.is_disjoint(&proved) && !(seen.is_empty() && proved.is_empty()))
+        || (added.is_some() && missing.is_some())
+    {
+        return Err(another());
+    }
+    if let Some(s) = added {
+        return Err(fails!(
+            "{} (seq {}) is not in the proof: the entry was added to the file",
+            s.place,
+            s.seq.unwrap_or_default()
+        ));
+    }
+    if let Some(missing) = missing {
+        return Err(fails!(
+            "entry seq {missing}, which the proof lists, is missing from {name}: a row was removed"
+        ));
+    }
+    let (Some(first), Some(last)) = (proof.first_seq, proof.last_seq) else {
+        return Ok(());
+    };
+    let hashes = base64::engine::general_purpose::STANDARD
+        .decode(&proof.hashes)
+        .map_err(|_| fails!("the proof is malformed: its hashes are not base64"))?;
+    let count = last
+        .checked_sub(first)
+        .and_then(|d| d.checked_add(1))
+        .and_then(|c| c.checked_mul(32));
+    if count != Some(hashes.len() as u64) {
+        return Err(fails!(
+            "the proof is malformed: it does not hold one hash per seq from {first} to {last}"
+        ));
+    }
+    let hash_at = |seq: u64| -> Option<String> {
+        let i = seq.checked_sub(first)? as usize;
+        hashes
+            .get(i * 32..i * 32 + 32)
+            .map(crate::store::chain::to_hex)
+    };
+    let items: std::collections::BTreeMap<u64, &crate::model::EntryProof> =
+        proof.items.iter().map(|i| (i.seq, i)).collect();
+    for s in shown {
+        let seq = s.seq.unwrap_or_default();
+        let item = items[&seq];
+        let prev = if seq == first {
+            proof.prev_hash.clone()
+        } else {
+            hash_at(seq - 1).unwrap_or_default()
+        };
+        let want = hash_at(seq).unwrap_or_default();
+        let fail = |why: &str| fails!("{} (seq {seq}) does not match its proof: {why}", s.place);
+        let entry = s.entry.as_ref().map_err(|why| fail(why))?;
+        let mut ok = entry_matches(entry, format, item, proof, &prev, &want);
+        if let (Err(_), Some(Ok(literal))) = (&ok, &s.literal) {
+            // A cell that itself began with `'` and a formula character reads the same as a
+            // guarded one; the other reading is tried before calling it changed.
+            ok = ok.or_else(|e| {
+                entry_matches(literal, format, item, proof, &prev, &want).map_err(|_| e)
+            });
+        }
+        ok.map_err(|why| fail(&why))?;
+    }
+    let leaves: Vec<crate::proof::Hash> = hashes
+        .chunks_exact(32)
+        .map(|c| entry_leaf(c.try_into().expect("chunks of 32")))
+        .collect();
+    let range_proof = proof
+        .range_proof
+        .iter()
+        .map(|h| crate::proof::decode_hash(h))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| fails!("the proof is malformed: its range proof is not base64 hashes"))?;
+    let rebuilt = range_root(size, proof.first_leaf, &leaves, &range_proof)
+        .map_err(|_| fails!("the proof's hashes do not lead to the checkpoint's root: the proof was altered or is for another log"))?;
+    if rebuilt != root {
+        return Err(fails!(
+            "the proof's hashes do not lead to the checkpoint's root: the proof was altered or is for another log"
+        ));
+    }
+    Ok(())
+}
+
+/// Recomputes the hash of `entry` as the file shows it, with what the proof adds.
+fn entry_matches(
+    entry: &Entry,
+    format: Format,
+    item: &crate::model::EntryProof,
+    proof: &ExportProof,
+    prev: &str,
+    want: &str,
+) -> Result<(), String> {
+    let mut e = entry.clone();
+    if format == Format::Csv {
+        e.tenant = proof.tenant.clone();
+        e.prev_hash = prev.to_string();
+        e.idempotency_key = item.idempotency_key.clone();
+        if item.personal.contains_key("user_agent") {
+            // Not shown in a CSV: its commitment stands in for it; the text is never hashed.
+            e.actor.user_agent = Some(String::new());
+        }
+    } else if e.tenant != proof.tenant {
+        return Err("its tenant was changed".into());
+    }
+    if e.hash != want {
+        return Err("its hash was changed".into());
+    }
+    if e.prev_hash != prev {
+        return Err("its prev_hash was changed".into());
+    }
+    let mut commitments = Commitments::new();
+    let a = &e.actor;
+    for (field, text) in [
+        ("name", &a.name),
+        ("email", &a.email),
+        ("ip", &a.ip),
+        ("user_agent", &a.user_agent),
+    ] {
+        match (text, item.personal.get(field)) {
+            (None, None) => {}
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(format!("its actor {field} was added or removed"));
+            }
+            (Some(text), Some(fp)) => {
+                let c = match (&fp.s, &fp.c) {
+                    (Some(salt), None) => {
+                        let salt = hex::decode(salt)
+                            .map_err(|_| "the proof's salt is malformed".to_string())?;
+                        commit(&salt, text)
+                    }
+                    (None, Some(c)) => {
+                        // A shown field without its salt must hold a pseudonym: the salt was
+                        // destroyed, so no other text can be slipped in.
+                        let hidden = format == Format::Csv && field == "user_agent";
+                        if !hidden && !crate::model::is_pseudonym(text) {
+                            return Err(format!(
+                                "its actor {field} has no salt in the proof and is not a pseudonym"
+                            ));
+                        }
+                        c.clone()
+                    }
+                    _ => return Err("the proof's salts are malformed".into()),
+                };
+                commitments.insert(field.to_string(), Commitment { c, s: None });
+            }
+        }
+    }
+    if entry_hash(&e, &commitments) != want {
+        return Err("its content was changed".into());
+    }
+    Ok(())
+}
