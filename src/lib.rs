@@ -6,7 +6,6 @@ pub mod config;
 pub mod demo;
 pub mod export;
 pub mod model;
-pub mod offline;
 pub mod proof;
 pub mod server;
 pub mod store;

@@ -6,8 +6,8 @@ use anyhow::anyhow;
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
 use trailscope::client::Client;
+use trailscope::client::cache::{CacheConfig, SYNCED_AT, synced_at};
 use trailscope::model::format_ts;
-use trailscope::offline::{CacheConfig, SYNCED_AT, synced_at};
 use trailscope::store::sqlite::{Durability, LocalStore};
 use trailscope::tui::views::header::thousands;
 

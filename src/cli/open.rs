@@ -8,7 +8,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use trailscope::offline::load::{self, FileFormat, LoadError};
+use trailscope::export::read::{self, FileFormat, LoadError};
 use trailscope::store::sqlite::{Durability, LocalStore};
 use trailscope::tui::views::header::thousands;
 use trailscope::tui::{Action, App, Settings};
@@ -51,7 +51,7 @@ pub fn run(args: OpenArgs) -> anyhow::Result<()> {
     std::fs::File::open(&path)
         .and_then(|f| f.take(4096).read_to_end(&mut head))
         .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
-    let format = load::detect(&head).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let format = read::detect(&head).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     log_to_file();
 
@@ -105,7 +105,7 @@ pub fn run(args: OpenArgs) -> anyhow::Result<()> {
         warning,
     });
     let rt = runtime(Threads::PerCore)?;
-    let source = trailscope::tui::source::Source::file(store);
+    let source = trailscope::client::source::Source::file(store);
     let result = rt.block_on(trailscope::tui::event_loop::run(
         source,
         app,
@@ -143,7 +143,7 @@ fn load_into(
     let mut last = Instant::now();
     let mut loaded = 0u64;
     let mut failed: Option<String> = None;
-    let result = load::read_file(path, format, &mut |batch, bytes| {
+    let result = read::read_file(path, format, &mut |batch, bytes| {
         loaded += batch.len() as u64;
         if let Err(e) = store.insert(&batch) {
             failed = Some(format!("the file's store failed: {e}"));

@@ -7,9 +7,9 @@ use anyhow::anyhow;
 use clap::Args;
 use std::path::PathBuf;
 use trailscope::client::Client;
+use trailscope::client::source::Source;
 use trailscope::model::Query;
 use trailscope::tui::keymap::Keymap;
-use trailscope::tui::source::Source;
 use trailscope::tui::theme::{ColorDepth, Theme};
 use trailscope::tui::{App, Settings, default_query};
 
@@ -99,9 +99,9 @@ pub async fn run_resolved(
 ) -> anyhow::Result<()> {
     let client = Client::new(&r.server, &r.token)?;
     let cache = match &r.cache {
-        Some((path, max)) => match trailscope::offline::Cache::open(path, *max) {
+        Some((path, max)) => match trailscope::client::cache::Cache::open(path, *max) {
             Ok(c) => Some(c),
-            Err(e) if r.offline => return Err(e),
+            Err(e) if r.offline => return Err(e.into()),
             Err(e) => {
                 tracing::warn!("working without the offline cache: {e:#}");
                 None

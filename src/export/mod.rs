@@ -5,6 +5,7 @@ mod count;
 mod csv_row;
 pub mod evidence;
 pub mod ocsf;
+pub mod read;
 pub mod report;
 mod staged;
 pub mod verify;

@@ -1,7 +1,7 @@
 //! The TUI's downloads on a tokio task: streamed into a staged file, progress as actions.
 
 use super::action::{Action, DownloadEvent, DownloadJob, DownloadKind};
-use super::source::Source;
+use crate::client::source::Source;
 use crate::export::{Format, RowCounter, StageError, StagedFile, count_json_entries};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
