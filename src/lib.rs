@@ -1,5 +1,14 @@
 //! trailscope: an append-only, hash-chained audit server and a terminal UI for reading it.
 #![forbid(unsafe_code)]
+// The house rules for shipped code (issue 16): no unwrap, and no cast that silently loses a
+// value; a loss that is the point (a ratio for display) is allowed in place, with why.
+#![deny(clippy::unwrap_used)]
+#![warn(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    clippy::cast_precision_loss
+)]
 
 pub mod client;
 pub mod config;

@@ -81,7 +81,7 @@ fn with_sidecars(db: &Path) -> [PathBuf; 3] {
 }
 
 fn mib(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+    format!("{:.1} MiB", trailscope::text::ratio(bytes, 1024 * 1024))
 }
 
 fn info(cfg: &CacheConfig) -> anyhow::Result<()> {

@@ -154,7 +154,7 @@ fn load_into(
             let _ = ready.send(Ready::First);
         } else if last.elapsed() >= NOTIFY_EVERY {
             last = Instant::now();
-            let pct = (bytes.min(size) * 100).checked_div(size).unwrap_or(0) as u32;
+            let pct = (bytes.min(size) * 100).checked_div(size).unwrap_or(0);
             let _ = tx.send(Action::Grew);
             if tx
                 .send(Action::Notice(format!(

@@ -80,7 +80,7 @@ impl StagedFile {
         let start = (len - footer_len)
             .checked_sub(proof_len)
             .ok_or_else(missing)?;
-        let mut proof = vec![0u8; proof_len as usize];
+        let mut proof = vec![0u8; usize::try_from(proof_len).map_err(|_| missing())?];
         file.seek(SeekFrom::Start(start))?;
         file.read_exact(&mut proof)?;
         file.set_len(start)?;

@@ -236,7 +236,7 @@ fn check_entries(
         ));
     }
     let hash_at = |seq: u64| -> Option<String> {
-        let i = seq.checked_sub(first)? as usize;
+        let i = usize::try_from(seq.checked_sub(first)?).ok()?;
         hashes
             .get(i * 32..i * 32 + 32)
             .map(crate::store::chain::to_hex)
