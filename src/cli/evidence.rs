@@ -2,7 +2,7 @@
 //! everything a filter matches, and checks it against its own manifest once it is in.
 
 use super::context::{Progress, RemoteArgs, Threads, UsageError, parse_filter, runtime};
-use super::export::{download_failure, stage};
+use super::export::{download_failure, stage, staging_failure};
 use anyhow::anyhow;
 use clap::Args;
 use std::path::PathBuf;
@@ -114,7 +114,7 @@ pub fn run(args: EvidenceArgs) -> anyhow::Result<()> {
             Err(download_failure(e))
         }
         Ok(bytes) => {
-            staged.commit()?;
+            staged.commit().map_err(staging_failure)?;
             let (manifest, problems) =
                 trailscope::export::evidence::verify_pack(std::fs::File::open(&args.output)?)
                     .map_err(|e| anyhow!(e))?;

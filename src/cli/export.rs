@@ -7,7 +7,9 @@ use clap::Args;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use trailscope::client::DownloadError;
-use trailscope::export::{Format, RowCounter, StagedFile, count_json_entries, proof_sidecar};
+use trailscope::export::{
+    Format, RowCounter, StageError, StagedFile, count_json_entries, proof_sidecar,
+};
 use trailscope::text::human_bytes;
 
 /// `trailscope export`.
@@ -54,12 +56,15 @@ impl From<ExportFormat> for Format {
 
 /// Starts a staged download, turning "exists" into the CLI's advice.
 pub(super) fn stage(target: &Path, force: bool) -> anyhow::Result<StagedFile> {
-    StagedFile::create(target, force).map_err(|e| match e {
-        trailscope::export::StageError::Exists(p) => {
-            anyhow!("{} exists; pass --force to overwrite it", p.display())
-        }
+    StagedFile::create(target, force).map_err(staging_failure)
+}
+
+/// "exists" (at the start, or because the file appeared while downloading) as the CLI's advice.
+pub(super) fn staging_failure(e: StageError) -> anyhow::Error {
+    match e {
+        StageError::Exists(p) => anyhow!("{} exists; pass --force to overwrite it", p.display()),
         other => anyhow!(other),
-    })
+    }
 }
 
 /// `trailscope export`.
@@ -125,9 +130,9 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
             } else {
                 None
             };
-            s.commit()?;
+            s.commit().map_err(staging_failure)?;
             if let Some(side) = sidecar {
-                side.commit()?;
+                side.commit().map_err(staging_failure)?;
             }
             let rows = match counter.rows() {
                 _ if proved_rows.is_some() => proved_rows.unwrap_or_default(),
