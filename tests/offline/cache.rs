@@ -11,12 +11,12 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::json;
 use trailscope::client::Client;
+use trailscope::client::cache::Cache;
+use trailscope::client::source::Source;
 use trailscope::model::{
     Actor, ActorType, Entry, FacetField, Kind, Outcome, Query, Target, TimeBound,
 };
-use trailscope::offline::Cache;
 use trailscope::store::sqlite::{Durability, LocalStore};
-use trailscope::tui::source::Source;
 
 const ACTIONS: [&str; 6] = [
     "user.login",
@@ -332,7 +332,7 @@ fn inserting_the_same_entries_again_adds_nothing() {
 fn the_example_config_documents_the_cache_keys_with_their_defaults() {
     const EXAMPLE: &str = include_str!("../../config.example.toml");
     let c: trailscope::config::ConfigFile = toml::from_str(EXAMPLE).unwrap();
-    let defaults = trailscope::offline::CacheConfig::default();
+    let defaults = trailscope::client::cache::CacheConfig::default();
     assert_eq!(c.cache.max_size_mb, defaults.max_size_mb);
     assert_eq!(c.cache.max_bytes(), 1 << 30, "1 GiB");
     assert_eq!(c.cache.dir, None);
@@ -344,11 +344,11 @@ fn the_example_config_documents_the_cache_keys_with_their_defaults() {
         "typos are refused"
     );
     assert_eq!(
-        trailscope::offline::file_key("https://audit.example.com:8443/"),
+        trailscope::client::cache::file_key("https://audit.example.com:8443/"),
         "audit.example.com_8443"
     );
     assert_eq!(
-        trailscope::offline::file_key("../../etc/passwd"),
+        trailscope::client::cache::file_key("../../etc/passwd"),
         "_.._.._etc_passwd"
     );
 }

@@ -138,8 +138,12 @@ pub async fn export_proof_verifies_offline(db: &Database) {
         }
         x.finish_with_proof(Some(&proof), false).unwrap().0
     };
-    let no_sidecar = |_| Err(anyhow::anyhow!("the proof is embedded"));
-    let ok = trailscope::verify_file::check_bytes(
+    let no_sidecar = |_| {
+        Err(trailscope::export::verify::VerifyError::Usage(
+            "the proof is embedded".into(),
+        ))
+    };
+    let ok = trailscope::export::verify::check_bytes(
         "x.json",
         &file(&chosen),
         Some(key.verifier()),
@@ -149,7 +153,7 @@ pub async fn export_proof_verifies_offline(db: &Database) {
     assert!(ok.line.starts_with("ok: 14 entries"), "{}", ok.line);
     let mut edited = chosen.clone();
     edited[3].description = Some("nothing happened".into());
-    let bad = trailscope::verify_file::check_bytes(
+    let bad = trailscope::export::verify::check_bytes(
         "x.json",
         &file(&edited),
         Some(key.verifier()),

@@ -79,17 +79,16 @@ pub(super) fn run(
         .prepare_cached("SELECT seq, hash FROM chain_heads WHERE tenant = ?1")?
         .query_row([tenant], |r| {
             Ok(ChainHead {
-                seq: r.get::<_, i64>(0)? as u64,
+                seq: r.get::<_, u64>(0)?,
                 hash: r.get(1)?,
             })
         })
         .optional()?;
-    let anchor: Option<(i64, String)> = conn
+    let anchor: Option<(u64, String)> = conn
         .prepare_cached("SELECT seq, hash FROM chain_anchors WHERE tenant = ?1")?
         .query_row([tenant], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let (anchor_seq, anchor_hash) = anchor.unwrap_or((0, GENESIS.to_string()));
-    let anchor_seq = anchor_seq as u64;
     let mut seen = Seen::default();
     let mut report = {
         let mut stmt = conn.prepare_cached(&format!(
@@ -216,13 +215,12 @@ fn open_checkpoints(
 ) -> Result<Vec<Stored>, StoreError> {
     let mut stmt =
         conn.prepare_cached("SELECT size, note FROM checkpoints WHERE tenant = ?1 ORDER BY size")?;
-    let rows: Vec<(i64, String)> = stmt
+    let rows: Vec<(u64, String)> = stmt
         .query_map([tenant], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let origin = proof::checkpoint_origin(tenant);
     let mut out = Vec::new();
     for (size, note) in rows {
-        let size = size as u64;
         let opened: Result<OpenedCheckpoint, String> = match key {
             Some(k) => k.open(&note).map_err(|e| e.to_string()),
             None => proof::parse_checkpoint(&note).map_err(|e| e.to_string()),
@@ -264,20 +262,20 @@ fn walk_tree(
     checkpoints: &[Stored],
     findings: &mut Vec<Finding>,
 ) -> Result<(), StoreError> {
-    let last_entry: Option<i64> = conn
+    let last_entry: Option<u64> = conn
         .prepare_cached("SELECT max(seq) FROM entries WHERE tenant = ?1")?
         .query_row([tenant], |r| r.get(0))?;
-    let last_entry = last_entry.map_or(anchor_seq, |s| s as u64);
+    let last_entry = last_entry.unwrap_or(anchor_seq);
     let mut rows_stmt =
         conn.prepare_cached("SELECT leaf, hashes FROM tree_rows WHERE tenant = ?1 ORDER BY leaf")?;
     let mut rows = rows_stmt.query([tenant])?;
     let mut entries_stmt = conn.prepare_cached(
         "SELECT seq, hash FROM entries WHERE tenant = ?1 AND seq >= ?2 ORDER BY seq",
     )?;
-    let mut entries = entries_stmt.query(params![tenant, first as i64])?;
+    let mut entries = entries_stmt.query(params![tenant, first])?;
     let mut next_entry: Option<(u64, String)> = next_pair(&mut entries)?;
     let mut next_row: Option<(u64, Vec<u8>)> = match rows.next()? {
-        Some(r) => Some((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+        Some(r) => Some((r.get::<_, u64>(0)?, r.get(1)?)),
         None => None,
     };
     let mut frontier = Frontier::default();
@@ -300,7 +298,7 @@ fn walk_tree(
         };
         if matches!(&next_row, Some((l, _)) if *l == leaf) {
             next_row = match rows.next()? {
-                Some(r) => Some((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+                Some(r) => Some((r.get::<_, u64>(0)?, r.get(1)?)),
                 None => None,
             };
         }
@@ -421,7 +419,7 @@ fn walk_tree(
 
 fn next_pair(rows: &mut rusqlite::Rows<'_>) -> rusqlite::Result<Option<(u64, String)>> {
     Ok(match rows.next()? {
-        Some(r) => Some((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+        Some(r) => Some((r.get::<_, u64>(0)?, r.get(1)?)),
         None => None,
     })
 }
