@@ -114,67 +114,65 @@ pub fn key(cmd: crate::cli::KeyCommand) -> anyhow::Result<()> {
 /// `trailscope token create|list|revoke`, through the store's own token admin (it works while a
 /// server runs on the same database).
 pub fn token(cmd: TokenCommand) -> anyhow::Result<()> {
-    let open = |db: &std::path::Path| -> anyhow::Result<Arc<dyn Store>> {
-        Ok(Arc::new(SqliteStore::open(db)?))
-    };
+    match cmd {
+        TokenCommand::Create {
+            db,
+            role,
+            tenant,
+            name,
+        } => {
+            let (new, secret) = crate::store::NewToken::generate(role, &tenant, name.as_deref());
+            let record = with_store(&db, async |s| s.create_token(new).await)?;
+            println!(
+                "created {} ({} for tenant {}); it is shown only now:",
+                record.id, record.role, record.tenant
+            );
+            println!("{secret}");
+        }
+        TokenCommand::List { db } => {
+            let mut rows =
+                vec![["id", "role", "tenant", "created", "status", "name"].map(String::from)];
+            for t in with_store(&db, async |s| s.list_tokens().await)? {
+                let status = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                rows.push([
+                    t.id.clone(),
+                    t.role.as_str().to_string(),
+                    crate::text::inert(&t.tenant).to_string(),
+                    crate::model::format_ts(&t.created_at),
+                    status.to_string(),
+                    crate::text::inert(t.name.as_deref().unwrap_or("")).to_string(),
+                ]);
+            }
+            print!("{}", columns(&rows));
+        }
+        TokenCommand::Revoke { db, id } => {
+            if !with_store(&db, async |s| s.revoke_token(&id).await)? {
+                return Err(anyhow!("no active token has the id {id}"));
+            }
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
+}
+
+/// Runs `f` on a store opened on `db` for the length of one command, then closes it.
+fn with_store<T>(
+    db: &std::path::Path,
+    f: impl AsyncFnOnce(&dyn Store) -> Result<T, crate::store::StoreError>,
+) -> anyhow::Result<T> {
+    let store = SqliteStore::open(db)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    rt.block_on(async move {
-        match cmd {
-            TokenCommand::Create {
-                db,
-                role,
-                tenant,
-                name,
-            } => {
-                let store = open(&db)?;
-                let (new, secret) =
-                    crate::store::NewToken::generate(role, &tenant, name.as_deref());
-                let record = store.create_token(new).await;
-                store.close().await;
-                let record = record?;
-                println!(
-                    "created {} ({} for tenant {}); it is shown only now:",
-                    record.id, record.role, record.tenant
-                );
-                println!("{secret}");
-            }
-            TokenCommand::List { db } => {
-                let store = open(&db)?;
-                let tokens = store.list_tokens().await;
-                store.close().await;
-                let mut rows =
-                    vec![["id", "role", "tenant", "created", "status", "name"].map(String::from)];
-                for t in tokens? {
-                    let status = if t.revoked_at.is_some() {
-                        "revoked"
-                    } else {
-                        "active"
-                    };
-                    rows.push([
-                        t.id.clone(),
-                        t.role.as_str().to_string(),
-                        crate::text::inert(&t.tenant).to_string(),
-                        crate::model::format_ts(&t.created_at),
-                        status.to_string(),
-                        crate::text::inert(t.name.as_deref().unwrap_or("")).to_string(),
-                    ]);
-                }
-                print!("{}", columns(&rows));
-            }
-            TokenCommand::Revoke { db, id } => {
-                let store = open(&db)?;
-                let revoked = store.revoke_token(&id).await;
-                store.close().await;
-                if !revoked? {
-                    return Err(anyhow!("no active token has the id {id}"));
-                }
-                println!("revoked {id}");
-            }
-        }
-        Ok(())
+    rt.block_on(async {
+        let out = f(&store).await;
+        store.close().await;
+        Ok(out?)
     })
 }
 
