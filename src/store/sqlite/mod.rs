@@ -2,9 +2,9 @@
 //! and a small pool of read connections.
 //!
 //! [`SqliteDb`] is the synchronous engine (the offline cache and tools use it directly on their
-//! own threads); [`SqliteStore`] is the async [`Store`] over it: appends and other writes go to
-//! the writer thread and are awaited without holding a thread, reads run on tokio's blocking
-//! pool. The server never sees any of it.
+//! own threads); [`SqliteStore`] is the async [`crate::store::Store`] over it: appends and
+//! other writes go to the writer thread and are awaited without holding a thread, reads run on
+//! tokio's blocking pool. The server never sees any of it.
 
 pub mod local;
 mod prune;
