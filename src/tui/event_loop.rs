@@ -45,6 +45,15 @@ impl Clipboard for ratatui::backend::TestBackend {
     }
 }
 
+/// Why the TUI could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum TuiError {
+    #[error("this is not a terminal the TUI can drive ({0})")]
+    NotATerminal(std::io::Error),
+    #[error("the terminal failed: {0}")]
+    Terminal(std::io::Error),
+}
+
 /// How often the clock ticks (spinner, relative ages, retries).
 const TICK: Duration = Duration::from_millis(250);
 
@@ -83,12 +92,12 @@ pub async fn run(
     mut app: App,
     config: Option<PathBuf>,
     extra: Option<UnboundedReceiver<Action>>,
-) -> anyhow::Result<()> {
-    enable_raw_mode()
-        .map_err(|e| anyhow::anyhow!("this is not a terminal the TUI can drive ({e})"))?;
+) -> Result<(), TuiError> {
+    enable_raw_mode().map_err(TuiError::NotATerminal)?;
     let _guard = Guard;
     install_panic_hook();
-    execute!(std::io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
+    execute!(std::io::stdout(), EnterAlternateScreen, EnableMouseCapture)
+        .map_err(TuiError::Terminal)?;
     // A 16-colour terminal gets its colours as classic SGR codes (see `sgr16`).
     let out: Box<dyn std::io::Write> =
         if matches!(app.chrome.theme.depth, super::theme::ColorDepth::Ansi16) {
@@ -96,9 +105,9 @@ pub async fn run(
         } else {
             Box::new(std::io::stdout())
         };
-    let mut terminal = Terminal::new(CrosstermBackend::new(out))?;
-    terminal.clear()?;
-    let size = terminal.size()?;
+    let mut terminal = Terminal::new(CrosstermBackend::new(out)).map_err(TuiError::Terminal)?;
+    terminal.clear().map_err(TuiError::Terminal)?;
+    let size = terminal.size().map_err(TuiError::Terminal)?;
     app.update(Action::Resize(size.width, size.height));
     // What earlier runs left (filters applied, marks), read once before the loop starts.
     let state = crate::config::state_dir();
@@ -170,7 +179,7 @@ pub async fn run(
     ticker.abort();
     signals.abort();
     forward.abort();
-    result.map(|_| ())
+    result.map(|_| ()).map_err(TuiError::Terminal)
 }
 
 /// Where the loop keeps what outlives it: the config file (saved views) and the state
@@ -191,10 +200,7 @@ pub async fn drive<B: ratatui::backend::Backend + Clipboard>(
     (tx, mut rx): (UnboundedSender<Action>, UnboundedReceiver<Action>),
     persist: Persist<'_>,
     mut on_frame: impl FnMut(&App),
-) -> anyhow::Result<App>
-where
-    B::Error: Send + Sync + 'static,
-{
+) -> Result<App, B::Error> {
     let mut tasks = Tasks::default();
     let effects = app.start();
     run_effects(terminal, client, &tx, &persist, &mut tasks, effects);
