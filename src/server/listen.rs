@@ -55,6 +55,9 @@ pub async fn serve_connections(
         };
         let (stream, peer) = match accepted {
             Ok(a) => {
+                if accept_errors > 0 {
+                    tracing::warn!(errors = accept_errors, "accepting connections again");
+                }
                 accept_errors = 0;
                 a
             }
@@ -62,6 +65,8 @@ pub async fn serve_connections(
             Err(e) => {
                 // Out of file descriptors or memory: back off briefly (held connections time
                 // out and free descriptors), not a second per error as a fixed sleep would.
+                // Logged at the 1st, 2nd, 4th, 8th … error of a run, so a long run cannot
+                // flood the log; its end is logged once.
                 accept_errors = accept_errors.saturating_add(1);
                 if accept_errors == 1 || accept_errors.is_power_of_two() {
                     tracing::error!(errors = accept_errors, "accept error: {e}");
