@@ -224,6 +224,74 @@ async fn a_body_that_stops_coming_is_408_json() {
     s.stop().await;
 }
 
+/// Issue 14: 200 clients trickling a declared 16 MB body were held for over a minute. A body
+/// that keeps coming, a little every second, must still be whole within
+/// [`trailscope::server::BODY_DEADLINE`] (60 s): then it is 408 JSON and nothing is stored.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_that_trickles_is_cut_off_at_the_deadline() {
+    let s = TestServer::start().await;
+    let mut c = TcpStream::connect(s.addr()).await.unwrap();
+    let head = format!(
+        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n[",
+        s.writer,
+        16 * 1024 * 1024
+    );
+    c.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let (mut rx, mut tx) = c.into_split();
+    // 100 bytes a second: always within the 10 s between chunks, never near 16 MB.
+    let trickle = tokio::spawn(async move {
+        let chunk = format!(
+            "{{\"action\":\"slow\",\"description\":\"{}\"}},",
+            "s".repeat(60)
+        );
+        loop {
+            if tx.write_all(chunk.as_bytes()).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(90), async {
+        let mut buf = [0u8; 4096];
+        // Until the whole answer is in: its head, and as much body as it declares.
+        let whole = |out: &[u8]| {
+            let Some(end) = out.windows(4).position(|w| w == b"\r\n\r\n") else {
+                return false;
+            };
+            let head = String::from_utf8_lossy(&out[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map_or(0, |n| n.trim().parse().unwrap());
+            out.len() >= end + 4 + length
+        };
+        while !whole(&out) {
+            match rx.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await
+    .expect("a trickling body was held for 90 s");
+    let waited = started.elapsed();
+    trickle.abort();
+    assert!(
+        waited >= trailscope::server::BODY_DEADLINE - Duration::from_secs(1),
+        "cut off after {waited:?}, before the deadline"
+    );
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    let body = text.split_once("\r\n\r\n").unwrap().1;
+    let v: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(v["error"]["code"], "request_timeout", "{v}");
+    assert!(s.all("action=slow", 10).await.is_empty());
+    still_serving(&s).await;
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn half_sent_headers_and_idle_connections_are_closed() {
     let s = TestServer::start().await;
