@@ -9,6 +9,9 @@
 //! Idle keep-alive: hyper has one timer for "the next request's headers", started as soon as a
 //! connection is idle, so an idle keep-alive connection is closed after
 //! [`HEADER_READ_TIMEOUT`] (10 s) — sooner than the 60 s API.md allows, which only bounds it.
+//! hyper 1.12 and hyper-util 0.1.21 (the newest) have no separate idle timeout (hyperium/hyper
+//! #3828 made the header timer start at idle and left an `idle_timeout` for later), and a
+//! hand-made one would have to know where a request's headers end, which only hyper does.
 
 use super::parse_errors::JsonParseErrors;
 use super::write_stall::WriteStall;
