@@ -1,6 +1,7 @@
 //! A real server on a loopback port over a real SQLite file, and tokens for each role.
 #![allow(dead_code)]
 
+pub mod pg;
 pub mod process;
 pub mod tmux;
 
