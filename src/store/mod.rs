@@ -6,6 +6,7 @@ pub mod history;
 pub mod sqlite;
 mod tokens;
 pub mod union;
+pub mod verify;
 
 use crate::model::{
     Appended, ChainHead, ConsistencyProof, Cursor, Entry, FacetField, Facets, InclusionProof,
