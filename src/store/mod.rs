@@ -3,6 +3,7 @@
 pub mod archive;
 pub mod chain;
 pub mod history;
+pub mod postgres;
 pub mod sqlite;
 mod tokens;
 pub mod union;

@@ -28,7 +28,7 @@ use std::thread::JoinHandle;
 
 pub use local::{Durability, LocalStore};
 pub use prune::{ArchiveManifest, ArchivedEntry};
-pub use sql::contains_ci;
+pub use sql::{bucket_seconds, contains_ci};
 pub use token_admin::TokenAdmin;
 
 /// Idle read connections kept for reuse.
