@@ -91,9 +91,11 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db)?);
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     rt.block_on(async move {
+        // Before the address is announced: whoever waits for that line may signal at once.
+        let shutdown = shutdown_signal();
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         tracing::info!(address = %listener.local_addr()?, db = %db.display(), "trailscope server listening");
-        serve_http(store, options, listener, shutdown_signal()).await.context("the server stopped")?;
+        serve_http(store, options, listener, shutdown).await.context("the server stopped")?;
         tracing::info!("stopped cleanly");
         Ok(())
     })
