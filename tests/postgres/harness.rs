@@ -1,9 +1,7 @@
 //! The PostgreSQL test harness itself: a cluster starts as an unprivileged user, each test gets
 //! a database of its own, and the extension the store needs (pg_trgm) is there.
 
-mod common;
-
-use common::pg;
+use crate::common::pg;
 
 #[test]
 fn a_fresh_database_per_test_with_pg_trgm() {

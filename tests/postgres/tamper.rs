@@ -2,9 +2,7 @@
 //! DELETE privilege, and the append-only triggers refuse even the schema's owner. The errors
 //! are the database's own.
 
-mod common;
-
-use common::pg;
+use crate::common::pg;
 use trailscope::model::NewEvent;
 use trailscope::store::postgres::PostgresStore;
 
