@@ -22,7 +22,7 @@ mod stream;
 mod write_stall;
 
 use crate::export::evidence::PackKinds;
-use crate::model::{ApiError, ErrorCode};
+use crate::model::ErrorCode;
 use crate::proof::SigningKey;
 use crate::store::{Store, StoreError};
 use axum::extract::DefaultBodyLimit;
@@ -94,36 +94,6 @@ impl From<Allowlist> for ServerOptions {
             ..ServerOptions::default()
         }
     }
-}
-
-/// Runs a store call on the blocking pool: SQLite work never stalls the async workers.
-async fn blocking<T: Send + 'static>(
-    state: &AppState,
-    f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, Failure> {
-    let store = state.store.clone();
-    match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
-        Ok(r) => r.map_err(Failure::from),
-        Err(e) => {
-            tracing::error!("a store task failed: {e}");
-            Err(ApiError::internal(
-                "the server could not complete the request; the details are in its log",
-            )
-            .into())
-        }
-    }
-}
-
-/// Runs a store call on the blocking pool outside a request (live streams, their fan-out):
-/// a task that failed to finish is reported as a store error like any other.
-async fn on_store<T: Send + 'static>(
-    store: &Arc<dyn Store>,
-    f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || f(store.as_ref()))
-        .await
-        .unwrap_or_else(|e| Err(StoreError::Invalid(format!("a store task failed: {e}"))))
 }
 
 /// The API's routes over `store`.
@@ -220,11 +190,7 @@ fn build_router(
 /// can; the store probes the disk again on each ask (at most once a second).
 async fn healthz(State(state): State<AppState>) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let store = state.store.clone();
-    let health = tokio::task::spawn_blocking(move || store.write_health())
-        .await
-        .unwrap_or_else(|e| Err(format!("the health probe failed: {e}")));
-    match health {
+    match state.store.write_health().await {
         Ok(()) => Json(serde_json::json!({"status": "ok"})).into_response(),
         Err(reason) => (
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -284,21 +250,19 @@ pub async fn serve(
         let _ = stop.send(true);
     };
     let result = listen::serve_connections(listener, app, shutdown).await;
-    tokio::task::spawn_blocking(move || store.close())
-        .await
-        .ok();
+    store.close().await;
     result
 }
 
 /// What was changed in the schema behind trailscope's back is said loudly at start and recorded
 /// in every tenant's log; nothing is recreated, so `verify` keeps showing what was found.
 async fn check_schema(store: &Arc<dyn Store>) {
-    let found = on_store(store, |s| {
-        let problems = s.schema_tampering()?;
+    let found = async {
+        let problems = store.schema_tampering().await?;
         if problems.is_empty() {
-            return Ok(problems);
+            return Ok::<_, StoreError>(problems);
         }
-        for tenant in s.tenants()? {
+        for tenant in store.tenants().await? {
             let event = crate::model::NewEvent {
                 action: "integrity.schema_changed".into(),
                 kind: Some(crate::model::Kind::Other),
@@ -311,12 +275,12 @@ async fn check_schema(store: &Arc<dyn Store>) {
                 details: Some(serde_json::json!({ "problems": problems }).into()),
                 ..crate::model::NewEvent::default()
             };
-            if let Err(e) = s.append(&tenant, vec![event]) {
+            if let Err(e) = store.append(&tenant, vec![event]).await {
                 tracing::error!("could not record the schema change in tenant {tenant}: {e}");
             }
         }
         Ok(problems)
-    })
+    }
     .await;
     match found {
         Ok(problems) => {

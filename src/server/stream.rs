@@ -8,7 +8,7 @@
 use super::auth::Caller;
 use super::error::Failure;
 use super::hub::{Batch, LiveEntry};
-use super::{AppState, blocking, params};
+use super::{AppState, params};
 use crate::model::{ApiError, ErrorCode, Query};
 use crate::store::Store;
 use axum::extract::{RawQuery, State};
@@ -77,12 +77,11 @@ pub async fn stream(
     let live = state.hub.subscribe(&state.store, &tenant).await?;
     let after = match from_header.or(from_param) {
         Some(seq) => seq,
-        None => {
-            let t = tenant.clone();
-            blocking(&state, move |s| s.head_at(&t, None))
-                .await?
-                .map_or(0, |h| h.seq)
-        }
+        None => state
+            .store
+            .head_at(&tenant, None)
+            .await?
+            .map_or(0, |h| h.seq),
     };
     let follow = Follow {
         store: state.store.clone(),
@@ -242,18 +241,16 @@ impl Follow {
         false
     }
 
-    /// The next chunk after the last seq queued, read on the blocking pool.
+    /// The next chunk after the last seq queued.
     async fn read(&self) -> Result<Vec<crate::model::Entry>, String> {
-        let (tenant, query, after) = (self.tenant.clone(), self.query.clone(), self.last_seq());
         let now = chrono::Utc::now();
-        super::on_store(&self.store, move |s| {
-            s.after_seq(&tenant, &query, after, CHUNK, now)
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!("a stream could not read the store: {e}");
-            error_json("the server could not read the log; reconnect to resume")
-        })
+        self.store
+            .after_seq(&self.tenant, &self.query, self.last_seq(), CHUNK, now)
+            .await
+            .map_err(|e| {
+                tracing::error!("a stream could not read the store: {e}");
+                error_json("the server could not read the log; reconnect to resume")
+            })
     }
 }
 

@@ -9,7 +9,7 @@ use crate::export::{ChunkSender, Exporter, Format, filters_json};
 use crate::model::{FacetField, Facets, Order, Page, Query, Stats};
 use crate::offline::Cache;
 use crate::store::sqlite::LocalStore;
-use crate::store::{PageRequest, Store, StoreError};
+use crate::store::{PageRequest, StoreError};
 use chrono::Utc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

@@ -182,10 +182,7 @@ async fn old_checkpoints_stay_provable_after_a_prune() {
     let cutoff = chrono::Utc::now();
     post_n(&s, 3, "new").await;
     let store = s.store.clone();
-    let report = tokio::task::spawn_blocking(move || store.prune("acme", cutoff, None))
-        .await
-        .unwrap()
-        .unwrap();
+    let report = store.prune("acme", cutoff, None).await.unwrap();
     assert_eq!(report.removed, 12);
     let (_, c2) = s.get(&s.auditor, "/v1/checkpoint").await;
     assert_eq!(c2["size"], 16, "12 pruned + 3 new + the prune's own entry");
@@ -230,14 +227,14 @@ async fn a_database_from_before_the_tree_gets_one_on_open() {
     }
     let store = trailscope::store::SqliteStore::open(&db).unwrap();
     use trailscope::store::Store;
-    let signed = store.checkpoint("acme", &key).unwrap();
+    let signed = store.checkpoint("acme", &key).await.unwrap();
     assert_eq!(signed.size, 30);
     assert_eq!(
         signed.root,
         before["root"].as_str().unwrap(),
         "the same tree, rebuilt"
     );
-    let v = store.verify("acme", Some(key.verifier())).unwrap();
+    let v = store.verify("acme", Some(key.verifier())).await.unwrap();
     assert!(v.ok, "{v:?}");
     assert_eq!(v.tree_size, 30);
     drop(dir);

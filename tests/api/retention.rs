@@ -77,16 +77,13 @@ async fn prune_removes_exactly_the_old_prefix_and_verify_still_passes() {
         ..RetentionConfig::default()
     };
     let store = s.store.clone();
-    let report = tokio::task::spawn_blocking(move || {
-        prune_tenant(
-            store.as_ref(),
-            &config,
-            "acme",
-            boundary + Duration::days(30),
-        )
-    })
+    let report = prune_tenant(
+        store.as_ref(),
+        &config,
+        "acme",
+        boundary + Duration::days(30),
+    )
     .await
-    .unwrap()
     .unwrap();
     assert_eq!(report.removed, 30);
     assert_eq!(report.anchor.as_ref().unwrap().seq, 30);
@@ -191,16 +188,13 @@ async fn archive_first_and_verify_it() {
     let boundary = Utc::now();
     batch(&s, 5, "new").await;
     let store = s.store.clone();
-    let report = tokio::task::spawn_blocking(move || {
-        prune_tenant(
-            store.as_ref(),
-            &retention,
-            "acme",
-            boundary + Duration::days(30),
-        )
-    })
+    let report = prune_tenant(
+        store.as_ref(),
+        &retention,
+        "acme",
+        boundary + Duration::days(30),
+    )
     .await
-    .unwrap()
     .unwrap();
     assert_eq!(report.removed, 25);
     let manifest = std::path::PathBuf::from(report.archive.unwrap());
@@ -255,16 +249,13 @@ async fn an_unwritable_archive_deletes_nothing() {
     let s = TestServer::start().await;
     batch(&s, 10, "old").await;
     let store = s.store.clone();
-    let err = tokio::task::spawn_blocking(move || {
-        prune_tenant(
-            store.as_ref(),
-            &retention,
-            "acme",
-            Utc::now() + Duration::days(31),
-        )
-    })
+    let err = prune_tenant(
+        store.as_ref(),
+        &retention,
+        "acme",
+        Utc::now() + Duration::days(31),
+    )
     .await
-    .unwrap()
     .unwrap_err();
     assert!(err.to_string().contains("nothing was pruned"), "{err}");
     assert_eq!(

@@ -34,7 +34,7 @@ impl HandClock {
 
 /// The searched entries, read straight from the server's store (reading them through the API
 /// would itself be a search).
-fn searched(s: &TestServer) -> Vec<Value> {
+async fn searched(s: &TestServer) -> Vec<Value> {
     let q: Query = "action:audit_log.searched".parse().unwrap();
     let page = s
         .store
@@ -48,6 +48,7 @@ fn searched(s: &TestServer) -> Vec<Value> {
             },
             Utc::now(),
         )
+        .await
         .unwrap();
     page.entries
         .into_iter()
@@ -75,7 +76,7 @@ async fn searches_are_recorded_once_per_token_and_filter_every_ten_minutes() {
     assert_eq!(st, 200);
     // The answer is the log as asked: its own record is not in it.
     assert_eq!(page["entries"].as_array().unwrap().len(), 10);
-    let first = searched(&s);
+    let first = searched(&s).await;
     assert_eq!(first.len(), 1);
     assert_eq!(first[0]["channel"], "audit");
     assert_eq!(first[0]["kind"], "read");
@@ -99,7 +100,7 @@ async fn searches_are_recorded_once_per_token_and_filter_every_ten_minutes() {
     ] {
         assert_eq!(s.get(&s.auditor, &path).await.0, 200, "{path}");
     }
-    assert_eq!(searched(&s).len(), 1);
+    assert_eq!(searched(&s).await.len(), 1);
 
     // Another filter, or another token with the same filter: each a search of its own.
     s.get(
@@ -108,7 +109,7 @@ async fn searches_are_recorded_once_per_token_and_filter_every_ten_minutes() {
     )
     .await;
     s.get(&s.admin, "/v1/events?filter=channel:auth").await;
-    let all = searched(&s);
+    let all = searched(&s).await;
     assert_eq!(all.len(), 3);
     assert_eq!(
         all[1]["details"]["filters"]["filter"],
@@ -119,10 +120,10 @@ async fn searches_are_recorded_once_per_token_and_filter_every_ten_minutes() {
     // Nine minutes on: still coalesced. Ten: recorded again.
     clock.advance(Duration::minutes(9));
     s.get(&s.auditor, "/v1/events?filter=channel:auth").await;
-    assert_eq!(searched(&s).len(), 3);
+    assert_eq!(searched(&s).await.len(), 3);
     clock.advance(Duration::minutes(1));
     s.get(&s.auditor, "/v1/events?filter=channel:auth").await;
-    let all = searched(&s);
+    let all = searched(&s).await;
     assert_eq!(all.len(), 4);
     assert_eq!(all[3]["details"]["filters"]["filter"], "channel:auth");
     // The log still verifies with its records of reading it.
@@ -137,6 +138,6 @@ async fn an_embedded_router_does_not_audit_unless_asked() {
         s.get(&s.auditor, "/v1/events?filter=channel:auth").await.0,
         200
     );
-    assert!(searched(&s).is_empty());
+    assert!(searched(&s).await.is_empty());
     s.stop().await;
 }

@@ -130,8 +130,9 @@ async fn tail_prints_matching_entries_and_misses_nothing_across_a_server_restart
                 "acme",
                 vec![ev("while away", "auth"), ev("not auth", "admin")],
             )
+            .await
             .unwrap();
-        store.close();
+        store.close().await;
     }
     tokio::time::sleep(Duration::from_millis(700)).await;
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();

@@ -283,7 +283,6 @@ fn the_cache_evicts_its_oldest_entries_at_the_cap() {
         "the kept entries are the newest {kept}"
     );
     // Search counts only what is kept.
-    use trailscope::store::Store;
     let q: Query = "fairly".parse().unwrap();
     let stats = store.store().stats("acme", &q, 1, Utc::now()).unwrap();
     assert_eq!(stats.total, kept);

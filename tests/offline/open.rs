@@ -96,6 +96,7 @@ async fn fixture(n: usize) -> Fixture {
                 true
             },
         )
+        .await
         .unwrap();
     Fixture {
         server,
@@ -315,6 +316,7 @@ async fn the_files_store_filters_and_re_exports() {
             .server
             .store
             .stats("acme", &q, 10, chrono::Utc::now())
+            .await
             .unwrap()
             .total;
         assert_eq!(here, there, "{filter}");

@@ -8,7 +8,8 @@ use std::sync::OnceLock;
 use trailscope::model::{
     Actor, ActorType, Around, Entry, Exclude, Kind, NewEvent, Outcome, Query, Target, TimeBound,
 };
-use trailscope::store::{PageRequest, SqliteStore, Store};
+use trailscope::store::PageRequest;
+use trailscope::store::sqlite::SqliteDb;
 
 const ACTIONS: [&str; 6] = [
     "user.login",
@@ -21,11 +22,11 @@ const ACTIONS: [&str; 6] = [
 const WORDS: [&str; 6] = ["Printer", "ÜBER", "fire", "müller", "on f", "x"];
 
 /// A store with 240 varied entries, built once, and every entry it holds.
-fn fixture() -> &'static (tempfile::TempDir, SqliteStore, Vec<Entry>) {
-    static F: OnceLock<(tempfile::TempDir, SqliteStore, Vec<Entry>)> = OnceLock::new();
+fn fixture() -> &'static (tempfile::TempDir, SqliteDb, Vec<Entry>) {
+    static F: OnceLock<(tempfile::TempDir, SqliteDb, Vec<Entry>)> = OnceLock::new();
     F.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path().join("p.db")).unwrap();
+        let store = SqliteDb::open(dir.path().join("p.db")).unwrap();
         let now = Utc::now();
         let events: Vec<NewEvent> = (0..240usize)
             .map(|i| NewEvent {

@@ -244,7 +244,7 @@ fn pseudonymised_actors_wear_a_badge_in_the_table_and_the_details() {
 async fn server_with(n: usize) -> common::TestServer {
     let s = common::TestServer::start().await;
     let store = s.store.clone();
-    tokio::task::spawn_blocking(move || {
+    {
         for chunk in 0..n / 1000 {
             let batch = (0..1000)
                 .map(|i| trailscope::model::NewEvent {
@@ -253,11 +253,9 @@ async fn server_with(n: usize) -> common::TestServer {
                     ..Default::default()
                 })
                 .collect();
-            store.append("acme", batch).unwrap();
+            store.append("acme", batch).await.unwrap();
         }
-    })
-    .await
-    .unwrap();
+    }
     s
 }
 

@@ -3,11 +3,11 @@
 //! no UPDATE or DELETE), and records itself in the log. A scheduled prune runs on one replica
 //! only: the caller holds [`PostgresStore::try_prune_lock`].
 
-use super::shim::{ArchiveRef, ArchiveSink, ArchivedEntry};
 use super::writer::{Batch, Writer, write_batch};
 use super::{PostgresStore, db_error, internal, row};
 use crate::model::{Actor, ChainHead, Kind, NewEvent, PruneReport, PseudonymReport, format_ts};
 use crate::store::chain::Commitments;
+use crate::store::{ArchiveRef, ArchiveSink, ArchivedEntry};
 use crate::store::{Identity, StoreError};
 use chrono::{DateTime, Utc};
 use serde_json::json;

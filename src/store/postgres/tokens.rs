@@ -1,9 +1,9 @@
 //! Bearer tokens in the database, so `token create|list|revoke --database-url` and every
 //! replica see the same ones.
 
-use super::shim::NewToken;
 use super::{PostgresStore, db_error, internal};
 use crate::model::from_millis;
+use crate::store::NewToken;
 use crate::store::{Role, StoreError, TokenRecord};
 use tokio_postgres::Row;
 
@@ -37,13 +37,13 @@ impl PostgresStore {
     }
 
     pub async fn create_token(&self, new: NewToken) -> Result<TokenRecord, StoreError> {
-        if !super::shim::valid_tenant(&new.tenant) {
+        if !crate::store::valid_tenant(&new.tenant) {
             return Err(StoreError::Invalid(
                 "a tenant name is 1–64 letters, digits, _ . or -".into(),
             ));
         }
         let record = TokenRecord {
-            id: super::shim::new_token_id(),
+            id: crate::store::new_token_id(),
             role: new.role,
             tenant: new.tenant.clone(),
             name: new.name.clone(),

@@ -408,7 +408,7 @@ async fn commit_group(
         let head = match head {
             Ok(h) => h,
             Err(e) => {
-                results.push(Err(dup(e)));
+                results.push(Err(e.clone()));
                 continue;
             }
         };
@@ -508,7 +508,7 @@ pub async fn run(
                             Err(e) => {
                                 w.forget();
                                 if e.is_unavailable() {
-                                    whole = Err(dup(&e));
+                                    whole = Err(e.clone());
                                 }
                                 each.push(Err(e));
                             }
@@ -538,19 +538,9 @@ pub async fn run(
                 w.forget();
                 tracing::error!("commit failed; {} batches are refused: {e}", jobs.len());
                 for job in jobs {
-                    let _ = job.reply.send(Err(dup(&e)));
+                    let _ = job.reply.send(Err(e.clone()));
                 }
             }
         }
-    }
-}
-
-// TEMPORARY until store-async's Clone StoreError lands.
-fn dup(e: &StoreError) -> StoreError {
-    match e {
-        StoreError::Unavailable(s) => StoreError::Unavailable(s.clone()),
-        StoreError::Tampered(s) => StoreError::Tampered(s.clone()),
-        StoreError::Closed => StoreError::Closed,
-        other => StoreError::Invalid(other.to_string()),
     }
 }
