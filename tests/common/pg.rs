@@ -242,3 +242,27 @@ pub fn db_name(url: &str) -> &str {
         .and_then(|s| s.split('?').next())
         .unwrap_or("")
 }
+
+/// A token for `tenant` with `role` in the database at `url`; returns its secret. Synchronous
+/// (tests call it outside async code): a thread of its own with a blocking client.
+pub fn create_token(url: &str, role: trailscope::store::Role, tenant: &str) -> String {
+    let (new, secret) = trailscope::store::NewToken::generate(role, tenant, None);
+    let url = url.to_string();
+    std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        c.execute(
+            "INSERT INTO tokens (id, secret_hash, role, tenant, name, created_at) VALUES ($1, $2, $3, $4, NULL, $5)",
+            &[
+                &trailscope::store::new_token_id(),
+                &new.secret_hash,
+                &new.role.as_str(),
+                &new.tenant,
+                &chrono::Utc::now().timestamp_millis(),
+            ],
+        )
+        .unwrap();
+    })
+    .join()
+    .unwrap();
+    secret
+}

@@ -183,8 +183,11 @@ impl PostgresStore {
         requested_by: &Actor,
     ) -> Result<PseudonymReport, StoreError> {
         let (clause, value) = match who {
-            Identity::ActorId(id) => ("actor_id = $2", id.clone()),
-            Identity::Email(email) => ("lower(actor_email) = lower($2)", email.clone()),
+            Identity::ActorId(id) => ("actor_id = $2", row::enc(id).into_owned()),
+            Identity::Email(email) => (
+                "lower(actor_email) = lower($2)",
+                row::enc(email).into_owned(),
+            ),
         };
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_error)?;
@@ -342,7 +345,7 @@ async fn earlier_pseudonym(
                 "SELECT coalesce(actor_name, actor_email, actor_ip, actor_user_agent) FROM entries \
                  WHERE tenant = $1 AND actor_id = $2 AND commitments NOT LIKE '%\"s\"%' \
                  AND coalesce(actor_name, actor_email, actor_ip, actor_user_agent) LIKE 'pseudonym-%' LIMIT 1",
-                &[&tenant, &id],
+                &[&tenant, &row::enc(id).as_ref()],
             )
             .await
             .map_err(db_error)?;

@@ -197,11 +197,6 @@ impl PostgresStore {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        if let Some(i) = events.iter().position(writer::holds_nul) {
-            return Err(StoreError::Invalid(format!(
-                "event {i} holds a NUL character (U+0000), which PostgreSQL cannot store as text"
-            )));
-        }
         let (reply, answer) = oneshot::channel();
         let sent = self
             .jobs
@@ -307,7 +302,7 @@ impl PostgresStore {
             row::COLUMNS
         );
         let r = client
-            .query_opt(&q, &[&id, &tenant])
+            .query_opt(&q, &[&row::enc(id).as_ref(), &tenant])
             .await
             .map_err(db_error)?;
         r.as_ref().map(row::entry).transpose()
@@ -353,9 +348,9 @@ impl PostgresStore {
         let values = rows
             .iter()
             .map(|r| FacetValue {
-                value: r.get(0),
+                value: row::dec(r.get(0)),
                 count: r.get::<_, i64>(1) as u64,
-                label: r.get(2),
+                label: r.get::<_, Option<String>>(2).map(row::dec),
             })
             .collect();
         Ok(Facets { field, values })

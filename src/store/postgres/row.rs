@@ -11,6 +11,61 @@ pub const COLUMNS: &str = "tenant, seq, id, occurred_at, received_at, action, ki
     description, actor_type, actor_id, actor_name, actor_email, actor_ip, actor_user_agent, \
     target_type, target_id, target_name, details, idempotency_key, commitments, prev_hash, hash";
 
+/// PostgreSQL's `text` cannot hold U+0000, which an event may carry (and which SQLite stores
+/// as sent). Text columns hold it as U+FFFF `0`, and U+FFFF itself as U+FFFF `1`: what is read
+/// back is exactly what was sent, and what was hashed.
+pub fn enc(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains(['\0', '\u{FFFF}']) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\0' => out.push_str("\u{FFFF}0"),
+            '\u{FFFF}' => out.push_str("\u{FFFF}1"),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The inverse of [`enc`].
+pub fn dec(s: String) -> String {
+    if !s.contains('\u{FFFF}') {
+        return s;
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{FFFF}' {
+            match chars.next() {
+                Some('0') => out.push('\0'),
+                Some('1') => out.push('\u{FFFF}'),
+                Some(other) => {
+                    out.push(c);
+                    out.push(other);
+                }
+                None => out.push(c),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn enc_opt(s: &Option<String>) -> Option<String> {
+    s.as_deref().map(|s| enc(s).into_owned())
+}
+
+fn txt(r: &Row, i: usize) -> String {
+    dec(r.get(i))
+}
+
+fn opt(r: &Row, i: usize) -> Option<String> {
+    r.get::<_, Option<String>>(i).map(dec)
+}
+
 fn corrupt(what: &str) -> StoreError {
     internal(format!("a stored entry's {what} is not valid"))
 }
@@ -26,27 +81,27 @@ pub fn entry_at(r: &Row, o: usize) -> Result<Entry, StoreError> {
     Ok(Entry {
         tenant: r.get(o),
         seq: r.get::<_, i64>(o + 1) as u64,
-        id: r.get(o + 2),
+        id: txt(r, o + 2),
         occurred_at: from_millis(r.get(o + 3)),
         received_at: from_millis(r.get(o + 4)),
-        action: r.get(o + 5),
+        action: txt(r, o + 5),
         kind: Kind::parse(&kind).ok_or_else(|| corrupt("kind"))?,
-        channel: r.get(o + 7),
+        channel: txt(r, o + 7),
         outcome: Outcome::parse(&outcome).ok_or_else(|| corrupt("outcome"))?,
-        description: r.get(o + 9),
+        description: opt(r, o + 9),
         actor: Actor {
             kind: ActorType::parse(&actor_type).ok_or_else(|| corrupt("actor type"))?,
-            id: r.get(o + 11),
-            name: r.get(o + 12),
-            email: r.get(o + 13),
-            ip: r.get(o + 14),
-            user_agent: r.get(o + 15),
+            id: opt(r, o + 11),
+            name: opt(r, o + 12),
+            email: opt(r, o + 13),
+            ip: opt(r, o + 14),
+            user_agent: opt(r, o + 15),
         },
-        target: match (target_type, target_id) {
+        target: match (target_type.map(dec), target_id.map(dec)) {
             (Some(kind), Some(id)) => Some(Target {
                 kind,
                 id,
-                name: r.get(o + 18),
+                name: opt(r, o + 18),
             }),
             _ => None,
         },
@@ -54,7 +109,7 @@ pub fn entry_at(r: &Row, o: usize) -> Result<Entry, StoreError> {
             Some(d) => Some(Details::from_stored(d).map_err(|_| corrupt("details"))?),
             None => None,
         },
-        idempotency_key: r.get(o + 20),
+        idempotency_key: opt(r, o + 20),
         prev_hash: r.get(o + 22),
         hash: r.get(o + 23),
     })
@@ -120,26 +175,28 @@ impl Columns {
         let t = e.target.as_ref();
         self.tenant.push(e.tenant.clone());
         self.seq.push(e.seq as i64);
-        self.id.push(e.id.clone());
+        self.id.push(enc(&e.id).into_owned());
         self.occurred_at.push(e.occurred_at.timestamp_millis());
         self.received_at.push(e.received_at.timestamp_millis());
-        self.action.push(e.action.clone());
+        self.action.push(enc(&e.action).into_owned());
         self.kind.push(e.kind.as_str().into());
-        self.channel.push(e.channel.clone());
+        self.channel.push(enc(&e.channel).into_owned());
         self.outcome.push(e.outcome.as_str().into());
-        self.description.push(e.description.clone());
+        self.description.push(enc_opt(&e.description));
         self.actor_type.push(e.actor.kind.as_str().into());
-        self.actor_id.push(e.actor.id.clone());
-        self.actor_name.push(e.actor.name.clone());
-        self.actor_email.push(e.actor.email.clone());
-        self.actor_ip.push(e.actor.ip.clone());
-        self.actor_user_agent.push(e.actor.user_agent.clone());
-        self.target_type.push(t.map(|t| t.kind.clone()));
-        self.target_id.push(t.map(|t| t.id.clone()));
-        self.target_name.push(t.and_then(|t| t.name.clone()));
+        self.actor_id.push(enc_opt(&e.actor.id));
+        self.actor_name.push(enc_opt(&e.actor.name));
+        self.actor_email.push(enc_opt(&e.actor.email));
+        self.actor_ip.push(enc_opt(&e.actor.ip));
+        self.actor_user_agent.push(enc_opt(&e.actor.user_agent));
+        self.target_type.push(t.map(|t| enc(&t.kind).into_owned()));
+        self.target_id.push(t.map(|t| enc(&t.id).into_owned()));
+        self.target_name
+            .push(t.and_then(|t| t.name.as_deref().map(|n| enc(n).into_owned())));
+        // Details are canonical JSON: a NUL in them is the escape `\u0000`, never the character.
         self.details
             .push(e.details.as_ref().map(|d| d.as_str().to_string()));
-        self.idempotency_key.push(e.idempotency_key.clone());
+        self.idempotency_key.push(enc_opt(&e.idempotency_key));
         self.commitments
             .push(serde_json::to_string(commitments).unwrap_or_else(|_| "{}".into()));
         self.prev_hash.push(e.prev_hash.clone());
@@ -174,5 +231,19 @@ impl Columns {
             &self.prev_hash,
             &self.hash,
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_with_nul_and_the_escape_itself_round_trips() {
+        for s in ["plain", "a\0b", "\u{FFFF}0", "\0\u{FFFF}\u{FFFF}1\0", ""] {
+            let e = enc(s);
+            assert!(!e.contains('\0'), "{e:?}");
+            assert_eq!(dec(e.into_owned()), s);
+        }
     }
 }

@@ -26,8 +26,9 @@ impl Value {
     }
 }
 
+/// A text value as the columns hold it (see [`super::row::enc`]).
 fn text(s: &str) -> Value {
-    Value::Text(s.to_string())
+    Value::Text(super::row::enc(s).into_owned())
 }
 
 /// The parameters as the driver takes them.
@@ -106,7 +107,7 @@ async fn atoms(
                     let rows = client
                         .query(
                             "SELECT action FROM actions WHERE tenant = $1 AND starts_with(action, $2)",
-                            &[&tenant, &prefix],
+                            &[&tenant, &super::row::enc(prefix).as_ref()],
                         )
                         .await
                         .map_err(super::db_error)?;
@@ -193,7 +194,10 @@ impl Filter {
             // `search` is the lowercased searchable text, indexed by pg_trgm for LIKE.
             plain.push(Cond::new(
                 "search LIKE ?",
-                vec![Value::Text(format!("%{}%", like_escape(&t.to_lowercase())))],
+                vec![Value::Text(format!(
+                    "%{}%",
+                    like_escape(&super::row::enc(&t.to_lowercase()))
+                ))],
             ));
         }
         let (from, to) = query.range_millis(now);

@@ -23,20 +23,6 @@ pub struct Job {
     pub reply: oneshot::Sender<Result<Vec<Appended>, StoreError>>,
 }
 
-/// Whether an event holds a NUL character, which PostgreSQL's `text` cannot store (refused
-/// up front rather than failing a whole group's commit).
-pub fn holds_nul(e: &NewEvent) -> bool {
-    let s = |v: &Option<String>| v.as_deref().is_some_and(|v| v.contains('\0'));
-    let a = e.actor.as_ref();
-    let t = e.target.as_ref();
-    e.action.contains('\0')
-        || s(&e.channel)
-        || s(&e.description)
-        || s(&e.idempotency_key)
-        || a.is_some_and(|a| s(&a.id) || s(&a.name) || s(&a.email) || s(&a.ip) || s(&a.user_agent))
-        || t.is_some_and(|t| t.kind.contains('\0') || t.id.contains('\0') || s(&t.name))
-}
-
 /// A tenant's chain head and tree, as committed.
 #[derive(Clone)]
 pub(super) struct Head {
@@ -354,7 +340,11 @@ pub(super) async fn write_batch(
         )
         .await
         .map_err(db_error)?;
-        let (tenants, actions): (Vec<String>, Vec<String>) = batch.actions.iter().cloned().unzip();
+        let (tenants, actions): (Vec<String>, Vec<String>) = batch
+            .actions
+            .iter()
+            .map(|(t, a)| (t.clone(), row::enc(a).into_owned()))
+            .unzip();
         tx.execute(
             "INSERT INTO actions (tenant, action) SELECT * FROM unnest($1::text[], $2::text[]) \
              ON CONFLICT DO NOTHING",
@@ -412,10 +402,11 @@ async fn commit_group(
                 continue;
             }
         };
-        let keys: Vec<&str> = job
+        let keys: Vec<String> = job
             .events
             .iter()
             .filter_map(|e| e.idempotency_key.as_deref())
+            .map(|k| row::enc(k).into_owned())
             .collect();
         let mut existing = HashMap::new();
         if !keys.is_empty() {
@@ -429,7 +420,7 @@ async fn commit_group(
                 .map_err(db_error)?;
             for r in rows {
                 existing.insert(
-                    r.get::<_, String>(0),
+                    row::dec(r.get::<_, String>(0)),
                     Appended {
                         id: r.get(1),
                         seq: r.get::<_, i64>(2) as u64,
