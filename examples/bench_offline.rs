@@ -184,9 +184,9 @@ fn main() -> anyhow::Result<()> {
     let cache_path = dir.path().join("cache.db");
     let cache = LocalStore::open(&cache_path, Durability::Cache)?;
     let t = Instant::now();
-    let loaded = trailscope::offline::load::read_file(
+    let loaded = trailscope::export::read::read_file(
         &file,
-        trailscope::offline::load::FileFormat::Ndjson,
+        trailscope::export::read::FileFormat::Ndjson,
         &mut |batch, _| cache.insert(&batch).is_ok(),
     )?;
     println!(

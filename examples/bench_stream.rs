@@ -281,7 +281,7 @@ async fn tui_child(url: String, token: String, secs: u64) {
     let mut last_mode = None;
     let mut frames = 0u64;
     let mut rows_at_start = 0;
-    let source = trailscope::tui::source::Source::from(client);
+    let source = trailscope::client::source::Source::from(client);
     let app = trailscope::tui::event_loop::drive(
         &mut term,
         &source,

@@ -34,7 +34,7 @@ pub struct ConfigFile {
     pub views: BTreeMap<String, String>,
     /// `[cache]`: the offline cache's size cap and place.
     #[serde(default)]
-    pub cache: crate::offline::CacheConfig,
+    pub cache: crate::client::cache::CacheConfig,
 }
 
 /// `[profiles.NAME]`: where a server is and how to get its token.

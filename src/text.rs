@@ -46,11 +46,18 @@ pub fn contains_ci(hay: &str, needle: &str) -> bool {
 /// `12.3 MB`.
 pub fn human_bytes(n: u64) -> String {
     match n {
-        n if n >= 1 << 30 => format!("{:.1} GB", n as f64 / (1u64 << 30) as f64),
-        n if n >= 1 << 20 => format!("{:.1} MB", n as f64 / (1u64 << 20) as f64),
-        n if n >= 1 << 10 => format!("{:.1} KB", n as f64 / 1024.0),
+        n if n >= 1 << 30 => format!("{:.1} GB", ratio(n, 1 << 30)),
+        n if n >= 1 << 20 => format!("{:.1} MB", ratio(n, 1 << 20)),
+        n if n >= 1 << 10 => format!("{:.1} KB", ratio(n, 1 << 10)),
         n => format!("{n} B"),
     }
+}
+
+/// `a / b` for people to read (a size in MiB, a share of a bar): beyond 2^53 an f64 rounds,
+/// which no display shows.
+#[allow(clippy::cast_precision_loss)]
+pub fn ratio(a: u64, b: u64) -> f64 {
+    a as f64 / b as f64
 }
 
 #[cfg(test)]

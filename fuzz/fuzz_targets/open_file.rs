@@ -2,7 +2,7 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use std::io::Write;
-use trailscope::offline::load::{detect, read_file};
+use trailscope::export::read::{detect, read_file};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(format) = detect(data) else {

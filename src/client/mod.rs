@@ -4,10 +4,12 @@ use crate::model::{Entry, ErrorBody, FacetField, Facets, Page, Query, Stats};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
+pub mod cache;
 mod download;
 mod follow;
 mod ingest;
 mod proofs;
+pub mod source;
 pub mod sse;
 pub use download::{DownloadError, Sink};
 pub use follow::{Live, LiveStream, StreamItem, follow};

@@ -76,7 +76,7 @@ fn bump(r: &mut Rng, condition: &str) -> String {
 
 /// `customer_matching.updated`: a device-prefix or email-domain rule added, changed or removed.
 pub fn customer_matching(g: &mut Gen, r: &mut Rng, c: &Ctx, at: i64) {
-    let cust = &g.customers[r.below(g.customers.len() as u64) as usize];
+    let cust = &g.customers[r.index(g.customers.len())];
     let domain = format!(
         "{}.example",
         cust.name
@@ -123,7 +123,7 @@ pub fn customer_matching(g: &mut Gen, r: &mut Rng, c: &Ctx, at: i64) {
 /// `branding.updated`: the customer portal's look.
 pub fn branding(g: &mut Gen, r: &mut Rng, c: &Ctx, at: i64) {
     let colours = ["#0B5FFF", "#1F6FEB", "#0E7C66", "#6E40C9"];
-    let (a, b) = (r.below(4) as usize, 1 + r.below(3) as usize);
+    let (a, b) = (r.index(4), 1 + r.index(3));
     let before = json!({"primary_color": colours[a], "portal_title": "Northwind Service Portal", "logo_url": "https://cdn.northwind.example.com/brand/logo-2025.svg"});
     let mut after = before.clone();
     after["primary_color"] = json!(colours[(a + b) % 4]);
@@ -284,7 +284,7 @@ pub fn changes(g: &mut Gen) {
         ),
     ];
     for (days, office, hour, by, whom, from, to) in role_changes {
-        let at = g.workday(days, office) + hour * HOUR + r.below(HOUR as u64) as i64;
+        let at = g.workday(days, office) + hour * HOUR + r.below_i64(HOUR);
         let (by, whom) = (person(by), person(whom));
         let e = ev("admin", "role.updated")
             .by(at_desk(by))
@@ -303,7 +303,7 @@ pub fn changes(g: &mut Gen) {
         (5, TORONTO, 14, "u_30", "slack"),
     ];
     for (days, office, hour, by, id) in rotations {
-        let at = g.workday(days, office) + hour * HOUR + r.below(HOUR as u64) as i64;
+        let at = g.workday(days, office) + hour * HOUR + r.below_i64(HOUR);
         let integ = INTEGRATIONS
             .iter()
             .find(|i| i.id == id)
@@ -325,7 +325,7 @@ pub fn changes(g: &mut Gen) {
         g.emit(at, e);
     }
     let ingrid = person("u_31");
-    let at = g.workday(20, OSLO) + 11 * HOUR + r.below(HOUR as u64) as i64;
+    let at = g.workday(20, OSLO) + 11 * HOUR + r.below_i64(HOUR);
     let e = ev("admin", "api_key.created")
         .by(at_desk(ingrid))
         .on("api_key", "key_7f3a91c2", "Halvorsen reporting script")
@@ -333,19 +333,16 @@ pub fn changes(g: &mut Gen) {
         .details(json!({"scopes": ["tickets:read", "reports:read"], "expires_at": format_ts(&from_millis(at + 365 * DAY)), "key_prefix": "rd_live_7f3a"}));
     g.emit(at, e);
     let alice = person("u_17");
-    let at = g.workday(22, LONDON) + 14 * HOUR + r.below(HOUR as u64) as i64;
+    let at = g.workday(22, LONDON) + 14 * HOUR + r.below_i64(HOUR);
     let e = ev("admin", "support_access.granted")
         .by(at_desk(alice))
         .on("organization", "northwind", "Northwind Managed Services")
         .says("Alice Smith granted Relaydesk Support access for 72 hours (case RD-20533)")
         .details(json!({"grantee": "Relaydesk Support", "case": "RD-20533", "hours": 72, "scope": "read settings and rules"}));
     g.emit(at, e);
-    for (i, who) in ["u_32", "u_33", "u_34", "u_35", "u_36", "u_32"]
-        .iter()
-        .enumerate()
-    {
+    for (i, who) in (0i64..).zip(["u_32", "u_33", "u_34", "u_35", "u_36", "u_32"].iter()) {
         let p = person(who);
-        let at = g.workday(27 - 4 * i as i64, OSLO) + 6 * HOUR + r.below(HOUR as u64) as i64;
+        let at = g.workday(27 - 4 * i, OSLO) + 6 * HOUR + r.below_i64(HOUR);
         let title = *r.pick(&[
             "IT Support Specialist",
             "Senior IT Technician",

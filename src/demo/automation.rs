@@ -38,8 +38,8 @@ pub fn alerts(g: &mut Gen) {
     let mut next_ticket = g.first_ticket;
     for (n, (at, is_alert)) in arrivals.into_iter().enumerate() {
         // Lower indices are the bigger customers: the minimum of two draws leans towards them.
-        let customers = g.customers.len() as u64;
-        let customer = r.below(customers).min(r.below(customers)) as usize;
+        let customers = g.customers.len();
+        let customer = r.index(customers).min(r.index(customers));
         let (request, at) = if is_alert {
             let kind = &ALERTS[r.weighted(&weights)];
             let alert = Alert::new(&mut r, g, kind, customer, n);
@@ -152,10 +152,10 @@ fn email(g: &mut Gen, r: &mut Rng, customer: usize, at: i64) -> TicketRequest {
 
 /// `count` arrival times, sorted: busier when the offices are open, never below `floor`.
 fn arrival_times(g: &Gen, r: &mut Rng, count: usize, floor: f64) -> Vec<i64> {
-    let hours = ((g.now - g.start) / HOUR + 1) as usize;
-    let mut cumulative = Vec::with_capacity(hours);
+    let hours = (g.now - g.start) / HOUR + 1;
+    let mut cumulative = Vec::with_capacity(usize::try_from(hours).unwrap_or(0));
     let mut total = 0.0;
-    for h in 0..hours as i64 {
+    for h in 0..hours {
         let t = g.start + h * HOUR;
         let busy = |offset_h: i64| {
             let local = t + offset_h * HOUR;
@@ -172,8 +172,8 @@ fn arrival_times(g: &Gen, r: &mut Rng, count: usize, floor: f64) -> Vec<i64> {
     let mut times: Vec<i64> = (0..count)
         .map(|_| {
             let x = r.unit() * total;
-            let h = cumulative.partition_point(|c| *c < x) as i64;
-            g.start + h * HOUR + r.below(HOUR as u64) as i64
+            let h = i64::try_from(cumulative.partition_point(|c| *c < x)).unwrap_or(0);
+            g.start + h * HOUR + r.below_i64(HOUR)
         })
         .collect();
     times.sort_unstable();

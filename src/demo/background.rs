@@ -58,10 +58,13 @@ pub fn system_jobs(g: &mut Gen) {
         let midnight = day * DAY;
         let at = midnight + 2 * HOUR + r.range(0, 90_000);
         let size = r.range(3_800, 4_200) * 1_000_000;
+        // A size for people to read: a tenth of a GB is all the precision wanted.
+        #[allow(clippy::cast_precision_loss)]
+        let gb = size as f64 / 1e9;
         let e = ev("system", "backup.completed")
             .by(Actor::system())
             .on("backup", format!("bk_{}", format_ts(&from_millis(midnight))[..10].replace('-', "")), "Nightly database backup")
-            .says(format!("Nightly backup completed: {:.1} GB, encrypted, copied off-site", size as f64 / 1e9))
+            .says(format!("Nightly backup completed: {gb:.1} GB, encrypted, copied off-site"))
             .details(json!({"size_bytes": size, "duration_s": r.range(140, 400), "destination": "s3://northwind-backups-eu-west-2/relaydesk/", "encryption": "AES-256-GCM"}))
             .kind(Kind::Other);
         g.emit(at, e);
@@ -138,7 +141,7 @@ pub fn security(g: &mut Gen) {
         }
     }
     for _ in 0..40 {
-        let at = g.start + r.below((g.now - g.start) as u64) as i64;
+        let at = g.start + r.below_i64(g.now - g.start);
         let ip = if r.chance(0.7) {
             format!("175.16.199.{}", r.range(2, 250))
         } else {
@@ -158,7 +161,7 @@ pub fn security(g: &mut Gen) {
         g.emit(at, e);
     }
     for _ in 0..12 {
-        let at = g.start + r.below((g.now - g.start) as u64) as i64;
+        let at = g.start + r.below_i64(g.now - g.start);
         let ip = format!("175.16.199.{}", r.range(2, 250));
         let e = ev("security", "webhook.signature_invalid")
             .by(Actor::system())
@@ -200,7 +203,7 @@ pub fn compliance(g: &mut Gen) {
         while is_weekend(day) {
             day += 1;
         }
-        let at = day * DAY - off + r.range(9, 16) * HOUR + r.below(HOUR as u64) as i64;
+        let at = day * DAY - off + r.range(9, 16) * HOUR + r.below_i64(HOUR);
         let ip = OFFICES[p.office].egress_ips[0];
         let e = ev("compliance", "policy.acknowledged")
             .by(p.actor(ip, super::people::BROWSERS[p.browser]))
@@ -231,7 +234,7 @@ pub fn compliance(g: &mut Gen) {
     g.emit(done, e);
     for (i, days) in [25i64, 16, 6].into_iter().enumerate() {
         let request = format!("dsar-2026-{:03}", 41 + i);
-        let cust = &g.customers[r.below(g.customers.len() as u64) as usize];
+        let cust = &g.customers[r.index(g.customers.len())];
         let (cust_id, cust_name) = (cust.id.clone(), cust.name);
         let received = g.workday(days, LONDON) + 11 * HOUR + r.range(0, HOUR);
         let e = ev("compliance", "dsar.received")

@@ -20,8 +20,8 @@ pub const HOSTILE_TITLES: [&str; 6] = [
 /// The hostile entries, spread over the month in working hours.
 pub fn entries(g: &mut Gen) {
     let mut r = g.rng(8);
-    for (i, title) in HOSTILE_TITLES.iter().enumerate() {
-        let at = g.workday(27 - 5 * i as i64, 0) + (10 + i as i64) * HOUR + r.range(0, 50) * MINUTE;
+    for ((i, n), title) in (0usize..).zip(0i64..).zip(HOSTILE_TITLES.iter()) {
+        let at = g.workday(27 - 5 * n, 0) + (10 + n) * HOUR + r.range(0, 50) * MINUTE;
         let id = 46_900 + i as u64 * 7;
         let cust = &g.customers[2 + i];
         let e = ev("writeback", "ticket.created")

@@ -58,7 +58,7 @@ pub fn takeover(g: &mut Gen) {
     let victim = grace();
     let attacker = victim.actor(INCIDENT_IP, ATTACKER_UA);
     let mut t = start_ms(g.now);
-    let failures = 40 + r.below(41) as i64;
+    let failures = 40 + r.below_i64(41);
     let spacing = 9 * MINUTE / failures;
     for n in 1..=failures {
         let e = ev("auth", "user.login_failed")
@@ -126,7 +126,7 @@ pub fn takeover(g: &mut Gen) {
     g.emit(t, e);
     for _ in 0..r.range(9, 14) {
         t += r.range(6_000, 20_000);
-        let cust = &g.customers[r.below(g.customers.len() as u64) as usize];
+        let cust = &g.customers[r.index(g.customers.len())];
         let e = ev("pii-read", "pii.read")
             .by(backdoor.clone())
             .on("customer", cust.id.clone(), cust.name)

@@ -171,7 +171,7 @@ impl Gen {
         if end == 0 {
             return None;
         }
-        let back = (r.below(400) as usize).min(end - 1);
+        let back = (r.index(400)).min(end - 1);
         Some(self.tickets[end - 1 - back].clone())
     }
 

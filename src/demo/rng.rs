@@ -25,7 +25,10 @@ impl Rng {
 
     /// Uniform in `[0, 1)`.
     pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        // 53 bits over 2^53: both fit an f64's mantissa exactly, so nothing is lost.
+        #[allow(clippy::cast_precision_loss)]
+        let unit = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        unit
     }
 
     /// Uniform in `0..n`; `n` must be positive.
@@ -34,9 +37,21 @@ impl Rng {
         ((self.next_u64() as u128 * n as u128) >> 64) as u64
     }
 
+    /// Uniform in `0..n` for a positive span of time (or any positive `i64`).
+    pub fn below_i64(&mut self, n: i64) -> i64 {
+        // Below `n`, so it fits back in an i64.
+        i64::try_from(self.below(n.unsigned_abs())).unwrap_or(0)
+    }
+
+    /// Uniform in `0..len`: an index into something `len` long.
+    pub fn index(&mut self, len: usize) -> usize {
+        // Below `len`, so it fits back in a usize.
+        usize::try_from(self.below(u64::try_from(len).unwrap_or(u64::MAX))).unwrap_or(0)
+    }
+
     /// Uniform in `lo..=hi`.
     pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + self.below((hi - lo + 1) as u64) as i64
+        lo + self.below_i64(hi - lo + 1)
     }
 
     /// True with probability `p`.
@@ -46,7 +61,7 @@ impl Rng {
 
     /// One element of a non-empty slice.
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
+        &items[self.index(items.len())]
     }
 
     /// An index drawn with the given relative weights.

@@ -30,8 +30,8 @@ pub fn everyone(g: &mut Gen) {
             }
             let sessions = 1 + usize::from(r.chance(0.45)) + usize::from(r.chance(0.15));
             for _ in 0..sessions {
-                let hour = r.weighted(&hour_weights) as i64;
-                let start = day * DAY - off + hour * HOUR + r.below(HOUR as u64) as i64;
+                let hour = i64::try_from(r.weighted(&hour_weights)).unwrap_or(0);
+                let start = day * DAY - off + hour * HOUR + r.below_i64(HOUR);
                 session(g, &mut r, person, start, weekend);
             }
         }
@@ -53,10 +53,7 @@ fn presence(role: Role, weekend: bool) -> f64 {
 fn session(g: &mut Gen, r: &mut Rng, person: &'static Person, start: i64, weekend: bool) {
     let office = &OFFICES[person.office];
     let (ip, ua) = if (weekend && r.chance(0.5)) || r.chance(0.04) {
-        (
-            r.pick(&MOBILE_IPS).to_string(),
-            BROWSERS[6 + r.below(2) as usize],
-        )
+        (r.pick(&MOBILE_IPS).to_string(), BROWSERS[6 + r.index(2)])
     } else if !weekend && r.chance(0.8) {
         (
             r.pick(office.egress_ips).to_string(),
@@ -97,7 +94,10 @@ fn session(g: &mut Gen, r: &mut Rng, person: &'static Person, start: i64, weeken
     for _ in 0..r.range(lo, hi) {
         // Mostly quick steps, now and then a long stretch of work off-screen.
         let u = r.unit();
-        t += r.range(15_000, 60_000) + (u * u * u * 40.0 * MINUTE as f64) as i64;
+        // At most 40 minutes in ms: the cast to whole milliseconds is the rounding wanted.
+        #[allow(clippy::cast_possible_truncation)]
+        let stretch = (u * u * u * 40.0 * 60_000.0) as i64;
+        t += r.range(15_000, 60_000) + stretch;
         act(g, r, &c, t);
     }
     if r.chance(0.55) {

@@ -24,7 +24,7 @@ fn ticket(g: &Gen, r: &mut Rng, at: i64) -> Ticket {
     g.recent_ticket(r, at).unwrap_or_else(|| Ticket {
         id: 47_000 + r.below(1_200),
         at: at - DAY,
-        customer: r.below(g.customers.len() as u64) as usize,
+        customer: r.index(g.customers.len()),
         summary: "Onboarding: new starter laptop setup".to_string(),
     })
 }
@@ -33,15 +33,12 @@ fn ticket(g: &Gen, r: &mut Rng, at: i64) -> Ticket {
 pub fn pii_read(g: &mut Gen, r: &mut Rng, c: &Ctx, at: i64) {
     let (customer, purpose) = match c.person.role {
         Role::VendorSupport => (
-            r.below(g.customers.len() as u64) as usize,
+            r.index(g.customers.len()),
             format!("vendor support case RD-{}", 20_400 + r.below(900)),
         ),
-        Role::Billing => (
-            r.below(g.customers.len() as u64) as usize,
-            "invoice query".to_string(),
-        ),
+        Role::Billing => (r.index(g.customers.len()), "invoice query".to_string()),
         Role::Compliance => (
-            r.below(g.customers.len() as u64) as usize,
+            r.index(g.customers.len()),
             "data subject request check".to_string(),
         ),
         _ => {
@@ -182,7 +179,7 @@ pub fn ticket_status(g: &mut Gen, r: &mut Rng, c: &Ctx, at: i64) {
 
 /// `alert.acknowledged` by hand, from the alert console.
 pub fn acknowledge(g: &mut Gen, r: &mut Rng, c: &Ctx, at: i64) {
-    let cust = &g.customers[r.below(g.customers.len() as u64) as usize];
+    let cust = &g.customers[r.index(g.customers.len())];
     let device = format!(
         "{}-{}",
         cust.prefix,

@@ -5,8 +5,10 @@ mod count;
 mod csv_row;
 pub mod evidence;
 pub mod ocsf;
+pub mod read;
 pub mod report;
 mod staged;
+pub mod verify;
 
 use crate::model::{Entry, format_ts};
 use chrono::{DateTime, Utc};
@@ -23,6 +25,13 @@ pub fn filters_json(query: &crate::model::Query, now: DateTime<Utc>) -> Value {
     let (from, to) = query.range_millis(now);
     let ts = |ms: Option<i64>| ms.map(|m| format_ts(&crate::model::from_millis(m)));
     serde_json::json!({"filter": query.to_string(), "from": ts(from), "to": ts(to)})
+}
+
+/// Where a CSV or NDJSON export's proof goes: `<file>.proof.json`.
+pub fn proof_sidecar(file: &std::path::Path) -> std::path::PathBuf {
+    let mut name = file.as_os_str().to_os_string();
+    name.push(".proof.json");
+    std::path::PathBuf::from(name)
 }
 
 /// An export format.

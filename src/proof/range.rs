@@ -22,7 +22,7 @@ fn split(n: u64) -> u64 {
 fn node<R: RowReader + ?Sized>(lo: u64, hi: u64, rows: &R) -> Result<Hash, ProofError> {
     let n = hi - lo;
     if n.is_power_of_two() && lo.is_multiple_of(n) {
-        let level = n.trailing_zeros() as u8;
+        let level = u8::try_from(n.trailing_zeros()).map_err(|_| ProofError::Invalid)?;
         let index = tlog_tiles::stored_hash_index(level, lo >> level);
         let (row, at) = super::tree::locate(index);
         let got = rows.read_rows(&[row])?;
@@ -106,7 +106,11 @@ fn rebuild(
         return proof.next().copied().ok_or(ProofError::Invalid);
     }
     if hi - lo == 1 {
-        return Ok(leaves[(lo - a) as usize]);
+        return usize::try_from(lo - a)
+            .ok()
+            .and_then(|i| leaves.get(i))
+            .copied()
+            .ok_or(ProofError::Invalid);
     }
     let k = split(hi - lo);
     let left = rebuild(lo, lo + k, range, leaves, proof)?;
@@ -115,6 +119,8 @@ fn rebuild(
 }
 
 #[cfg(test)]
+// Trees of a few dozen leaves: their sizes index slices without loss.
+#[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use crate::proof::{Frontier, entry_leaf};

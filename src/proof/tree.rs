@@ -243,6 +243,8 @@ impl Frontier {
 }
 
 #[cfg(test)]
+// Trees of a few dozen leaves: their sizes index slices without loss.
+#[allow(clippy::cast_possible_truncation)]
 pub(crate) mod tests {
     use super::*;
     use sha2::{Digest, Sha256};

@@ -45,7 +45,9 @@ pub const BODY_CHUNK_TIMEOUT: std::time::Duration = std::time::Duration::from_se
 pub const BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub use listen::{HEADER_READ_TIMEOUT, MAX_HEADERS, SHUTDOWN_DEADLINE};
-pub use stream::{BUFFER_BYTES as STREAM_BUFFER_BYTES, STREAMS_PER_TOKEN};
+pub use stream::{
+    BUFFER_BYTES as STREAM_BUFFER_BYTES, KEEP_ALIVE as STREAM_KEEP_ALIVE, STREAMS_PER_TOKEN,
+};
 pub use write_stall::WRITE_STALL_TIMEOUT;
 
 /// What every handler shares.
@@ -66,6 +68,8 @@ pub struct AppState {
     shutdown: tokio::sync::watch::Receiver<bool>,
     /// Signs checkpoints; kept outside the database (`serve --signing-key`).
     key: Option<Arc<SigningKey>>,
+    /// The longest silence on an open stream.
+    keep_alive: std::time::Duration,
 }
 
 /// How a server is set up beyond its store.
@@ -85,6 +89,9 @@ pub struct ServerOptions {
     /// default true); it is off in `ServerOptions::default()`, so an embedded router and the
     /// tests that count a log's entries exactly see only what they wrote.
     pub audit_searches: Option<searches::SearchClock>,
+    /// The longest silence on an open stream before a keep-alive comment; `None` is
+    /// [`STREAM_KEEP_ALIVE`] (15 s). Shorter only where waiting for one would be slow (tests).
+    pub stream_keep_alive: Option<std::time::Duration>,
 }
 
 impl From<Allowlist> for ServerOptions {
@@ -118,6 +125,7 @@ fn build_router(
         streams: Arc::default(),
         shutdown,
         key: options.signing_key.map(Arc::new),
+        keep_alive: options.stream_keep_alive.unwrap_or(stream::KEEP_ALIVE),
     };
     Router::new()
         .route("/v1/events", get(events::list).post(events::post))

@@ -31,7 +31,8 @@ const CHUNK: usize = 100;
 pub const BUFFER_BYTES: usize = 1024 * 1024;
 /// Open streams one token may hold; the next is 429.
 pub const STREAMS_PER_TOKEN: usize = 8;
-/// The longest silence on an open stream: proxies and clients see the line is alive.
+/// The longest silence on an open stream by default: proxies and clients see the line is
+/// alive (`ServerOptions::stream_keep_alive` changes it).
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// Streams the caller's tenant's entries matching the filter, after `Last-Event-ID` or
@@ -98,8 +99,11 @@ pub async fn stream(
         ended: false,
         ocsf,
     };
-    let sse = Sse::new(follow.into_stream())
-        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"));
+    let sse = Sse::new(follow.into_stream()).keep_alive(
+        KeepAlive::new()
+            .interval(state.keep_alive)
+            .text("keep-alive"),
+    );
     // Proxies (nginx) must pass events through as they come, not collect them.
     Ok(([("x-accel-buffering", "no")], sse).into_response())
 }

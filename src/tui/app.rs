@@ -327,7 +327,7 @@ impl App {
         let row = if delta < 0 {
             self.pager.selected.saturating_sub(delta.unsigned_abs())
         } else {
-            self.pager.selected.saturating_add(delta as usize)
+            self.pager.selected.saturating_add(delta.unsigned_abs())
         };
         self.select(row)
     }

@@ -78,8 +78,12 @@ impl Detail {
 
     /// Moves the cursor, clamped to the rows.
     pub fn move_by(&mut self, delta: isize) {
-        let max = self.len().saturating_sub(1) as isize;
-        self.cursor = (self.cursor as isize).saturating_add(delta).clamp(0, max) as usize;
+        let moved = if delta < 0 {
+            self.cursor.saturating_sub(delta.unsigned_abs())
+        } else {
+            self.cursor.saturating_add(delta.unsigned_abs())
+        };
+        self.cursor = moved.min(self.len().saturating_sub(1));
     }
 
     /// Puts the cursor on a clicked row.

@@ -1,7 +1,7 @@
 //! The TUI's downloads on a tokio task: streamed into a staged file, progress as actions.
 
 use super::action::{Action, DownloadEvent, DownloadJob, DownloadKind};
-use super::source::Source;
+use crate::client::source::Source;
 use crate::export::{Format, RowCounter, StageError, StagedFile, count_json_entries};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
@@ -85,7 +85,7 @@ async fn run(client: &Source, job: DownloadJob, tx: &UnboundedSender<Action>) ->
                 );
             }
         }
-        let side = crate::export_command::proof_sidecar(&job.path);
+        let side = crate::export::proof_sidecar(&job.path);
         let mut side = match StagedFile::create(&side, job.overwrite) {
             Ok(s) => s,
             Err(StageError::Exists(p)) => return DownloadEvent::Exists(p),

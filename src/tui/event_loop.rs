@@ -4,8 +4,8 @@
 
 use super::action::{Action, Effect};
 use super::app::App;
-use super::source::Source;
 use super::views;
+use crate::client::source::Source;
 use base64::Engine;
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
 use crossterm::execute;
@@ -83,7 +83,10 @@ pub async fn run(
     }
 
     let (tx, rx) = unbounded_channel::<Action>();
-    client.attach(tx.clone());
+    let links = tx.clone();
+    client.attach(move |link| {
+        let _ = links.send(Action::Link(link));
+    });
     let input_tx = tx.clone();
     let input = tokio::spawn(async move {
         let mut events = EventStream::new();

@@ -59,7 +59,7 @@ impl Columns {
                 0 => ' ',
                 v => {
                     let level = (v.saturating_mul(8)).div_ceil(peak.max(1)).clamp(1, 8);
-                    BLOCKS[(level - 1) as usize]
+                    BLOCKS[usize::try_from(level - 1).unwrap_or(0)]
                 }
             })
             .collect()
@@ -79,8 +79,9 @@ impl Columns {
     ) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
         let &(a, b) = self.spans.get(c)?;
         let w = i64::try_from(bucket_seconds).ok()?;
-        let from = start + Duration::seconds(w * a as i64);
-        let to = start + Duration::seconds(w * b as i64) - Duration::milliseconds(1);
+        let (a, b) = (i64::try_from(a).ok()?, i64::try_from(b).ok()?);
+        let from = start + Duration::seconds(w * a);
+        let to = start + Duration::seconds(w * b) - Duration::milliseconds(1);
         Some((from, to))
     }
 

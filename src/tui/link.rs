@@ -1,23 +1,10 @@
-//! The link to the data: online, offline on the cache, or a file; and how the app takes a change.
+//! How the app takes a change of link (online, offline on the cache, or a file; the data
+//! layer, `client::source`, reports it), and how the header words it.
 
 use super::action::Effect;
 use super::app::{App, Status};
+pub use crate::client::source::Link;
 use chrono::{DateTime, Utc};
-
-/// What the header says about where the data comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Link {
-    /// Talking to the server.
-    #[default]
-    Online,
-    /// The server cannot be reached (or `--offline`): answers come from the cache.
-    Offline { synced: Option<DateTime<Utc>> },
-    /// Reviewing an export file; `warning` says where a malformed file stopped.
-    File {
-        name: String,
-        warning: Option<String>,
-    },
-}
 
 impl App {
     /// The source went offline, came back, or a file's load stopped: say so, keep the user's place.

@@ -21,7 +21,6 @@ pub mod pager;
 pub mod pivot;
 pub mod rows;
 pub mod sgr16;
-pub mod source;
 pub mod theme;
 pub mod views;
 pub mod witness;

@@ -3,7 +3,7 @@
 //! tenant, with the same judgement as `trailscope witness`. Its state is what the header shows.
 
 use crate::client::Client;
-use crate::offline::Cache;
+use crate::client::cache::Cache;
 use crate::proof;
 use crate::witness::{self, Verdict, WitnessState};
 

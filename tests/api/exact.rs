@@ -13,11 +13,11 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use std::path::Path;
 use trailscope::client::Client;
+use trailscope::client::cache::Cache;
+use trailscope::client::source::Source;
 use trailscope::export::Format;
+use trailscope::export::read as load;
 use trailscope::model::Query;
-use trailscope::offline::Cache;
-use trailscope::offline::load;
-use trailscope::tui::source::Source;
 
 /// The numbers of the issue, and the other shapes an `f64` or `u64` would have changed.
 const NUMBERS: [&str; 12] = [

@@ -415,7 +415,8 @@ async fn a_stream_reader_that_stops_reading_is_dropped_and_resumes() {
         s.auditor
     );
     c.write_all(req.as_bytes()).await.unwrap();
-    // The client takes nothing for longer than the server waits.
+    // The client takes nothing for longer than the server waits: time passing is the behaviour
+    // under test here, so this is a sleep and not a wait for a signal.
     tokio::time::sleep(trailscope::server::WRITE_STALL_TIMEOUT + Duration::from_secs(5)).await;
     let mut got = Vec::new();
     let mut buf = vec![0u8; 1 << 16];

@@ -180,8 +180,7 @@ async fn old_checkpoints_stay_provable_after_a_prune() {
     let s = TestServer::start().await;
     post_n(&s, 12, "old").await;
     let (_, c1) = s.get(&s.auditor, "/v1/checkpoint").await;
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    let cutoff = chrono::Utc::now();
+    let cutoff = s.boundary_after_newest().await;
     post_n(&s, 3, "new").await;
     let store = s.store.clone();
     let report = store.prune("acme", cutoff, None).await.unwrap();

@@ -67,9 +67,7 @@ async fn window_default_floor_and_roles() {
 async fn prune_removes_exactly_the_old_prefix_and_verify_still_passes() {
     let s = TestServer::start().await;
     batch(&s, 30, "old").await;
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    let boundary = Utc::now();
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let boundary = s.boundary_after_newest().await;
     batch(&s, 20, "new").await;
     // "Now" is 30 days after the boundary and the window is the floor: the first 30 go.
     let config = RetentionConfig {
@@ -189,8 +187,7 @@ async fn archive_first_and_verify_it() {
     })
     .await;
     batch(&s, 25, "old").await;
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    let boundary = Utc::now();
+    let boundary = s.boundary_after_newest().await;
     batch(&s, 5, "new").await;
     let store = s.store.clone();
     let report = prune_tenant(

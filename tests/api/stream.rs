@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use trailscope::client::{Client, LiveStream, StreamItem};
 use trailscope::model::Query;
+use trailscope::server::{STREAM_KEEP_ALIVE, ServerOptions};
 
 /// A varied event: channel, action, kind, outcome and actor rotate with `i`.
 fn event(i: usize) -> Value {
@@ -48,6 +49,26 @@ async fn read_entries(stream: &mut LiveStream, want: usize, quiet: Duration) -> 
     got
 }
 
+/// Posts an entry that any filter matching the stored entry `like` also matches (the same
+/// fields, time included) or, with none, one that a filter on old times matches. Its seq.
+async fn matching_sentinel(s: &TestServer, like: Option<&Value>) -> u64 {
+    let event = match like {
+        Some(e) => {
+            let mut event = json!({"action": e["action"], "occurred_at": e["occurred_at"]});
+            for field in ["channel", "outcome", "description", "actor", "target"] {
+                if !e[field].is_null() {
+                    event[field] = e[field].clone();
+                }
+            }
+            event
+        }
+        None => json!({"action": "old.sentinel", "occurred_at": "2000-06-01T00:00:00Z"}),
+    };
+    let (status, body) = s.post(&s.writer, event).await;
+    assert_eq!(status, 201, "{body}");
+    body["entries"][0]["seq"].as_u64().unwrap()
+}
+
 fn query(filter: &str) -> Query {
     filter.parse().unwrap()
 }
@@ -73,6 +94,8 @@ async fn reconnecting_with_last_event_id_sees_every_matching_seq_exactly_once_in
                     .await
                     .unwrap();
                 assert_eq!(r.status(), 201);
+                // Paces the producer so its batches interleave with the client's reconnects
+                // (time passing is the point; nothing waits on it).
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         })
@@ -199,19 +222,21 @@ async fn filters_apply_to_the_stream_exactly_as_to_the_events_route() {
                 form_urlencoded::byte_serialize(filter.as_bytes()).collect::<String>()
             )
         };
-        let mut expected = seqs(&s.all(&param, 1000).await);
+        let listed = s.all(&param, 1000).await;
+        let mut expected = seqs(&listed);
         expected.sort();
         let mut stream = client.open_stream(&q, Some(0)).await.unwrap();
-        let got = read_entries(&mut stream, expected.len(), Duration::from_millis(700)).await;
+        let got = read_entries(&mut stream, expected.len(), Duration::from_secs(5)).await;
         assert_eq!(got, expected, "filter `{filter}`");
-        // Nothing more arrives for it than the events route lists.
-        let extra = read_entries(&mut stream, 1, Duration::from_millis(200)).await;
-        assert!(
-            extra.is_empty(),
-            "filter `{filter}` streamed more: {extra:?}"
-        );
+        // Nothing more arrives for it than the events route lists: the next entry it streams
+        // is a sentinel written now that the filter matches.
+        let newest = listed.iter().max_by_key(|e| e["seq"].as_u64());
+        let sentinel = matching_sentinel(&s, newest).await;
+        let next = read_entries(&mut stream, 1, Duration::from_secs(20)).await;
+        assert_eq!(next, [sentinel], "filter `{filter}` streamed more");
     }
     // Live entries are filtered the same way as replayed ones.
+    let before = seqs(&s.all("", 1000).await).into_iter().max().unwrap();
     let mut live = client
         .open_stream(&query("channel:auth outcome:failure"), None)
         .await
@@ -221,7 +246,7 @@ async fn filters_apply_to_the_stream_exactly_as_to_the_events_route() {
     let all = s
         .all("filter=channel%3Aauth%20outcome%3Afailure", 1000)
         .await;
-    let mut newest: Vec<u64> = seqs(&all).into_iter().filter(|q| *q > 200).collect();
+    let mut newest: Vec<u64> = seqs(&all).into_iter().filter(|q| *q > before).collect();
     newest.sort();
     assert_eq!(got, newest);
     s.stop().await;
@@ -292,24 +317,33 @@ async fn the_wire_format_and_its_errors() {
     let id = data["id"].as_str().unwrap();
     let (_, stored) = s.get(&s.auditor, &format!("/v1/events/{id}")).await;
     assert_eq!(data, stored, "the streamed entry is the stored entry");
-    // Another tenant's stream sees none of these.
+    // Another tenant's stream sees none of these: the first entry it streams is its own.
     let other = s.token_for(trailscope::store::Role::Auditor, "globex");
     let client = Client::new(&s.url, &other).unwrap();
     let mut st = client
         .open_stream(&Query::default(), Some(0))
         .await
         .unwrap();
-    assert!(
-        read_entries(&mut st, 1, Duration::from_millis(500))
-            .await
-            .is_empty()
-    );
+    let globex = s.token_for(trailscope::store::Role::Writer, "globex");
+    let (status, body) = s.post(&globex, json!({"action": "globex.sentinel"})).await;
+    assert_eq!(status, 201, "{body}");
+    let got = read_entries(&mut st, 1, Duration::from_secs(20)).await;
+    assert_eq!(got, [body["entries"][0]["seq"].as_u64().unwrap()]);
     s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keep_alive_comments_come_within_fifteen_seconds() {
-    let s = TestServer::start().await;
+async fn a_silent_stream_gets_keep_alive_comments_at_the_interval() {
+    // The default every server runs with, unless its options say otherwise.
+    assert_eq!(STREAM_KEEP_ALIVE, Duration::from_secs(15));
+    assert_eq!(ServerOptions::default().stream_keep_alive, None);
+    let interval = Duration::from_millis(300);
+    let s = TestServer::start_with_options(ServerOptions {
+        stream_keep_alive: Some(interval),
+        ..ServerOptions::default()
+    })
+    .await;
+    let started = std::time::Instant::now();
     let mut r = s
         .http
         .get(format!("{}/v1/stream", s.url))
@@ -318,16 +352,17 @@ async fn keep_alive_comments_come_within_fifteen_seconds() {
         .await
         .unwrap();
     let mut text = String::new();
-    let started = std::time::Instant::now();
-    while !text.contains(": keep-alive") {
-        let chunk = tokio::time::timeout(Duration::from_secs(17), r.chunk())
+    // Two, so it is a rhythm and not a one-off; each after a silence of the whole interval.
+    while text.matches(": keep-alive").count() < 2 {
+        let chunk = tokio::time::timeout(Duration::from_secs(20), r.chunk())
             .await
-            .expect("something within 15 s")
+            .expect("keep-alive comments on a silent stream")
             .unwrap()
             .unwrap();
         text.push_str(std::str::from_utf8(&chunk).unwrap());
     }
-    assert!(started.elapsed() <= Duration::from_secs(16));
+    assert!(started.elapsed() >= interval * 2, "{:?}", started.elapsed());
+    assert!(text.contains("event: ready"), "{text}");
     s.stop().await;
 }
 

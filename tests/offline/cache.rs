@@ -6,16 +6,17 @@ use crate::common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::TestServer;
+use common::strategies::{QueryFields, kinds, outcomes, rare_terms};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::json;
 use trailscope::client::Client;
+use trailscope::client::cache::Cache;
+use trailscope::client::source::Source;
 use trailscope::model::{
     Actor, ActorType, Entry, FacetField, Kind, Outcome, Query, Target, TimeBound,
 };
-use trailscope::offline::Cache;
 use trailscope::store::sqlite::{Durability, LocalStore};
-use trailscope::tui::source::Source;
 
 const ACTIONS: [&str; 6] = [
     "user.login",
@@ -55,7 +56,6 @@ fn events(n: usize) -> Vec<serde_json::Value> {
 
 fn query() -> impl Strategy<Value = Query> {
     // Mostly no term for a field, so the combinations still find something.
-    let pick = |v: Vec<String>| prop_oneof![3 => Just(Vec::new()), 1 => prop::collection::vec(prop::sample::select(v), 1..3)];
     let actions: Vec<String> = ACTIONS
         .iter()
         .map(|s| s.to_string())
@@ -73,31 +73,28 @@ fn query() -> impl Strategy<Value = Query> {
         0.3,
         (0i64..12 * 24 * 60)
             .prop_map(|m| TimeBound::Instant(base() + Duration::minutes(m) - Duration::days(1))),
-    );
-    (
-        (pick(actions), pick(actors), pick(targets)),
-        (
-            pick(vec!["ticket".into(), "device".into(), "user".into()]),
-            pick(CHANNELS.iter().map(|s| s.to_string()).collect()),
-        ),
-        prop_oneof![3 => Just(Vec::new()), 1 => prop::collection::vec(prop::sample::select(Kind::ALL.to_vec()), 1..3)],
-        prop::collection::vec(prop::sample::select(vec![Outcome::Success, Outcome::Failure]), 0..2),
-        pick(WORDS.iter().map(|s| s.to_string()).chain(["NUMBER 1".into(), "zzz".into()]).collect()),
-        (bound.clone(), bound),
     )
-        .prop_map(|((actions, actors, targets), (target_types, channels), kinds, outcomes, text, (from, to))| Query {
-            actions,
-            actors,
-            targets,
-            target_types,
-            channels,
-            kinds,
-            outcomes,
-            text,
-            from,
-            to,
-            ..Query::default()
-        })
+    .boxed();
+    QueryFields {
+        actions: rare_terms(actions),
+        actors: rare_terms(actors),
+        targets: rare_terms(targets),
+        target_types: rare_terms(vec!["ticket".into(), "device".into(), "user".into()]),
+        channels: rare_terms(CHANNELS.iter().map(|s| s.to_string()).collect()),
+        kinds: prop_oneof![3 => Just(Vec::new()), 1 => kinds(1..3)].boxed(),
+        outcomes: outcomes(),
+        text: rare_terms(
+            WORDS
+                .iter()
+                .map(|s| s.to_string())
+                .chain(["NUMBER 1".into(), "zzz".into()])
+                .collect(),
+        ),
+        from: bound.clone(),
+        to: bound,
+        ..QueryFields::default()
+    }
+    .query()
 }
 
 /// Every entry under `q`, walking every page of `src` (pages of 37 so cursors are exercised).
@@ -335,7 +332,7 @@ fn inserting_the_same_entries_again_adds_nothing() {
 fn the_example_config_documents_the_cache_keys_with_their_defaults() {
     const EXAMPLE: &str = include_str!("../../config.example.toml");
     let c: trailscope::config::ConfigFile = toml::from_str(EXAMPLE).unwrap();
-    let defaults = trailscope::offline::CacheConfig::default();
+    let defaults = trailscope::client::cache::CacheConfig::default();
     assert_eq!(c.cache.max_size_mb, defaults.max_size_mb);
     assert_eq!(c.cache.max_bytes(), 1 << 30, "1 GiB");
     assert_eq!(c.cache.dir, None);
@@ -347,11 +344,11 @@ fn the_example_config_documents_the_cache_keys_with_their_defaults() {
         "typos are refused"
     );
     assert_eq!(
-        trailscope::offline::file_key("https://audit.example.com:8443/"),
+        trailscope::client::cache::file_key("https://audit.example.com:8443/"),
         "audit.example.com_8443"
     );
     assert_eq!(
-        trailscope::offline::file_key("../../etc/passwd"),
+        trailscope::client::cache::file_key("../../etc/passwd"),
         "_.._.._etc_passwd"
     );
 }

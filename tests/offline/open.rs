@@ -9,11 +9,11 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use trailscope::client::Client;
+use trailscope::client::source::Source;
 use trailscope::export::Format;
+use trailscope::export::read::{self as load, FileFormat, LoadError};
 use trailscope::model::{Entry, Query};
-use trailscope::offline::load::{self, FileFormat, LoadError};
 use trailscope::store::sqlite::{Durability, LocalStore};
-use trailscope::tui::source::Source;
 
 const ACTIONS: [&str; 3] = ["user.login", "ticket.updated", "role.granted"];
 const CHANNELS: [&str; 2] = ["auth", "admin"];

@@ -1,9 +1,10 @@
 //! Property tests: the query language round-trips, and the chain catches any single change.
 
+use crate::common::strategies::{QueryFields, Terms, kinds, outcomes};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
 use trailscope::model::{
-    Actor, ActorType, Around, ChainHead, Entry, Exclude, Kind, Outcome, Query, Target, TimeBound,
+    Actor, ActorType, Around, ChainHead, Entry, Kind, Outcome, Query, Target, TimeBound,
 };
 use trailscope::store::chain::{self, Commitments, GENESIS};
 
@@ -33,42 +34,8 @@ fn time_bound() -> impl Strategy<Value = TimeBound> {
     ]
 }
 
-fn values() -> impl Strategy<Value = Vec<String>> {
-    prop::collection::vec(value(), 0..3)
-}
-
-fn kinds() -> impl Strategy<Value = Vec<Kind>> {
-    prop::collection::vec(prop::sample::select(Kind::ALL.to_vec()), 0..3)
-}
-
-fn outcomes() -> impl Strategy<Value = Vec<Outcome>> {
-    prop::collection::vec(
-        prop::sample::select(vec![Outcome::Success, Outcome::Failure]),
-        0..2,
-    )
-}
-
-fn exclude() -> impl Strategy<Value = Exclude> {
-    (
-        (values(), values(), values(), values()),
-        (values(), values()),
-        kinds(),
-        outcomes(),
-    )
-        .prop_map(
-            |((actions, actors, targets, target_types), (channels, ips), kinds, outcomes)| {
-                Exclude {
-                    actions,
-                    actors,
-                    targets,
-                    target_types,
-                    channels,
-                    kinds,
-                    outcomes,
-                    ips,
-                }
-            },
-        )
+fn values() -> Terms {
+    prop::collection::vec(value(), 0..3).boxed()
 }
 
 fn around() -> impl Strategy<Value = Around> {
@@ -82,46 +49,29 @@ fn around() -> impl Strategy<Value = Around> {
         })
 }
 
+/// Any query the language can say: every field, any text in it.
 fn query() -> impl Strategy<Value = Query> {
-    (
-        (values(), values(), values()),
-        (values(), values(), values()),
-        kinds(),
-        outcomes(),
-        values(),
-        prop::option::of(time_bound()),
-        prop::option::of(time_bound()),
-        (prop::option::of(around()), values()),
-        exclude(),
-    )
-        .prop_map(
-            |(
-                (actions, actors, targets),
-                (target_types, channels, ips),
-                kinds,
-                outcomes,
-                text,
-                from,
-                to,
-                (around, ids),
-                exclude,
-            )| Query {
-                actions,
-                actors,
-                targets,
-                target_types,
-                channels,
-                kinds,
-                outcomes,
-                ips,
-                ids,
-                text,
-                from,
-                to,
-                around,
-                exclude,
-            },
-        )
+    let anything = || QueryFields {
+        actions: values(),
+        actors: values(),
+        targets: values(),
+        target_types: values(),
+        channels: values(),
+        ips: values(),
+        kinds: kinds(0..3),
+        outcomes: outcomes(),
+        ..QueryFields::default()
+    };
+    QueryFields {
+        text: values(),
+        ids: values(),
+        from: prop::option::of(time_bound()).boxed(),
+        to: prop::option::of(time_bound()).boxed(),
+        around: prop::option::of(around()).boxed(),
+        exclude: anything().exclude().boxed(),
+        ..anything()
+    }
+    .query()
 }
 
 proptest! {

@@ -1,12 +1,13 @@
 //! Property test: a live stream's in-memory filter (`Query::matches`) selects exactly the
 //! entries the store's SQL selects, for any filter drawn from the data's own vocabulary.
 
+use crate::common::strategies::{QueryFields, Terms, kinds, outcomes, terms};
 use chrono::{Duration, Utc};
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 use trailscope::model::{
-    Actor, ActorType, Around, Entry, Exclude, Kind, NewEvent, Outcome, Query, Target, TimeBound,
+    Actor, ActorType, Around, Entry, NewEvent, Outcome, Query, Target, TimeBound,
 };
 use trailscope::store::PageRequest;
 use trailscope::store::sqlite::SqliteDb;
@@ -76,8 +77,8 @@ fn fixture() -> &'static (tempfile::TempDir, SqliteDb, Vec<Entry>) {
     })
 }
 
-fn pick(options: Vec<String>) -> impl Strategy<Value = Vec<String>> {
-    prop::collection::vec(prop::sample::select(options), 0..3)
+fn pick(options: Vec<String>) -> Terms {
+    terms(options, 0..3)
 }
 
 fn query() -> impl Strategy<Value = Query> {
@@ -132,64 +133,40 @@ fn query() -> impl Strategy<Value = Query> {
             .map(String::from),
         )
         .collect();
-    let kinds = || prop::collection::vec(prop::sample::select(Kind::ALL.to_vec()), 0..2);
-    let outcomes = || {
-        prop::collection::vec(
-            prop::sample::select(vec![Outcome::Success, Outcome::Failure]),
-            0..2,
-        )
-    };
     let types = vec!["ticket".to_string(), "user".into(), "none".into()];
     let channels = vec!["auth".to_string(), "admin".into(), "rules".into()];
-    let exclude = (
-        (
-            pick(actions.clone()),
-            pick(actors.clone()),
-            pick(targets.clone()),
-        ),
-        (
-            pick(types.clone()),
-            pick(channels.clone()),
-            pick(ips.clone()),
-        ),
-        kinds(),
-        outcomes(),
-    )
-        .prop_map(
-            |((actions, actors, targets), (target_types, channels, ips), kinds, outcomes)| {
-                Exclude {
-                    actions,
-                    actors,
-                    targets,
-                    target_types,
-                    channels,
-                    kinds,
-                    outcomes,
-                    ips,
-                }
-            },
-        );
+    let vocabulary = || QueryFields {
+        actions: pick(actions.clone()),
+        actors: pick(actors.clone()),
+        targets: pick(targets.clone()),
+        target_types: pick(types.clone()),
+        channels: pick(channels.clone()),
+        ips: pick(ips.clone()),
+        kinds: kinds(0..2),
+        outcomes: outcomes(),
+        ..QueryFields::default()
+    };
     let around =
         prop::option::of((0i64..200, 1u32..30).prop_map(|(h, width)| {
             Around::new(Utc::now() - Duration::hours(h)).widened(width, 'h')
         }));
-    (
-        (pick(actions), pick(actors), pick(targets)),
-        (pick(types), pick(channels), pick(ips)),
-        kinds(),
-        outcomes(),
-        prop::collection::vec(prop::sample::select(text), 0..2),
-        prop::option::of((1u32..240).prop_map(|h| TimeBound::Ago {
+    QueryFields {
+        text: terms(text, 0..2),
+        from: prop::option::of((1u32..240).prop_map(|h| TimeBound::Ago {
             amount: h,
             unit: 'h',
-        })),
-        prop::option::of((1u32..9).prop_map(|d| TimeBound::Ago {
+        }))
+        .boxed(),
+        to: prop::option::of((1u32..9).prop_map(|d| TimeBound::Ago {
             amount: d,
             unit: 'd',
-        })),
-        around,
-        prop::option::weighted(0.5, exclude),
-        pick(
+        }))
+        .boxed(),
+        around: around.boxed(),
+        exclude: prop::option::weighted(0.5, vocabulary().exclude())
+            .prop_map(Option::unwrap_or_default)
+            .boxed(),
+        ids: pick(
             fixture()
                 .2
                 .iter()
@@ -197,36 +174,9 @@ fn query() -> impl Strategy<Value = Query> {
                 .map(|e| e.id.clone())
                 .collect(),
         ),
-    )
-        .prop_map(
-            |(
-                (actions, actors, targets),
-                (target_types, channels, ips),
-                kinds,
-                outcomes,
-                text,
-                from,
-                to,
-                around,
-                exclude,
-                ids,
-            )| Query {
-                actions,
-                actors,
-                targets,
-                target_types,
-                channels,
-                kinds,
-                outcomes,
-                ips,
-                text,
-                from,
-                to,
-                around,
-                exclude: exclude.unwrap_or_default(),
-                ids,
-            },
-        )
+        ..vocabulary()
+    }
+    .query()
 }
 
 proptest! {

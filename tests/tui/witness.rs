@@ -10,11 +10,11 @@ use common::process::{ServedLog as Log, copy_db};
 use common::tmux::Tmux;
 use ratatui::style::Modifier;
 use trailscope::client::Client;
+use trailscope::client::cache::Cache;
+use trailscope::client::source::Source;
 use trailscope::model::Query;
-use trailscope::offline::Cache;
 use trailscope::store::Role;
 use trailscope::tui::Action;
-use trailscope::tui::source::Source;
 use trailscope::tui::witness::{HistoryChanged, Witnessed};
 use tui_fixtures::*;
 

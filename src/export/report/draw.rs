@@ -17,7 +17,7 @@ const ROW_SIZE: f32 = 7.0;
 const COL_W: f32 = ROW_SIZE * 0.6;
 const ROW_H: f32 = 8.6;
 /// Glyphs on one line of the table.
-pub const LINE_COLS: usize = ((W - 2.0 * MARGIN) / COL_W) as usize;
+pub const LINE_COLS: usize = glyphs((W - 2.0 * MARGIN) / COL_W);
 /// Table rows on one page.
 pub const ROWS_PER_PAGE: u64 = 54;
 
@@ -47,6 +47,20 @@ const FONTS: [(Name, &[u8]); 4] = [
 const CATALOG: Ref = Ref::new(1);
 const TREE: Ref = Ref::new(2);
 const INFO: Ref = Ref::new(3);
+/// How many whole glyphs (or lines) fit in `room` of them: layout, where dropping the
+/// fraction is the point; a negative room fits none.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+const fn glyphs(room: f32) -> usize {
+    room as usize
+}
+
+/// A count of glyphs (or columns) as a length on the page; counts on a page are small, so the
+/// f32 holds them exactly.
+#[allow(clippy::cast_precision_loss)]
+fn points(n: usize) -> f32 {
+    n as f32
+}
+
 const FIRST_FONT: i32 = 4;
 const FIRST_PAGE: i32 = 10;
 
@@ -68,14 +82,17 @@ pub(super) fn document(
     let pages = 1 + table_pages;
     let mut pdf = Pdf::new();
     pdf.catalog(CATALOG).pages(TREE);
-    let page_refs: Vec<Ref> = (0..pages as i32)
+    // A PDF object number is an i32: a report that would need more pages cannot be written.
+    let pages_i32 = i32::try_from(pages)
+        .map_err(|_| io::Error::other("the report would have more pages than a PDF can hold"))?;
+    let page_refs: Vec<Ref> = (0..pages_i32)
         .map(|i| Ref::new(FIRST_PAGE + 2 * i))
         .collect();
     pdf.pages(TREE)
         .kids(page_refs.iter().copied())
-        .count(pages as i32);
-    for (i, (_, base)) in FONTS.iter().enumerate() {
-        pdf.type1_font(Ref::new(FIRST_FONT + i as i32))
+        .count(pages_i32);
+    for (i, (_, base)) in (0i32..).zip(FONTS.iter()) {
+        pdf.type1_font(Ref::new(FIRST_FONT + i))
             .base_font(Name(base))
             .encoding_predefined(Name(b"WinAnsiEncoding"));
     }
@@ -92,8 +109,10 @@ pub(super) fn document(
     let mut emit = |pdf: &mut Pdf, mut c: Content| -> io::Result<()> {
         page_no += 1;
         footer(&mut c, &footer_left, page_no, pages);
-        let page = Ref::new(FIRST_PAGE + 2 * (page_no as i32 - 1));
-        let contents = Ref::new(FIRST_PAGE + 2 * (page_no as i32 - 1) + 1);
+        // page_no never passes `pages`, which fits an i32 (checked above).
+        let page_i32 = i32::try_from(page_no).unwrap_or(i32::MAX);
+        let page = Ref::new(FIRST_PAGE + 2 * (page_i32 - 1));
+        let contents = Ref::new(FIRST_PAGE + 2 * (page_i32 - 1) + 1);
         let mut z = ZlibEncoder::new(Vec::new(), Compression::default());
         z.write_all(&c.finish())?;
         let data = z.finish()?;
@@ -104,8 +123,8 @@ pub(super) fn document(
             .contents(contents);
         let mut resources = p.resources();
         let mut fonts = resources.fonts();
-        for (i, (name, _)) in FONTS.iter().enumerate() {
-            fonts.pair(*name, Ref::new(FIRST_FONT + i as i32));
+        for (i, (name, _)) in (0i32..).zip(FONTS.iter()) {
+            fonts.pair(*name, Ref::new(FIRST_FONT + i));
         }
         fonts.finish();
         resources.finish();
@@ -133,7 +152,7 @@ pub(super) fn document(
         let mut x = MARGIN;
         for (i, (name, _)) in COLUMNS.iter().enumerate() {
             text(&mut c, MONO_BOLD, ROW_SIZE, x, y, name.as_bytes());
-            x += (w[i] + GAP) as f32 * COL_W;
+            x += points(w[i] + GAP) * COL_W;
         }
         rule(&mut c, y - 3.0);
         y -= ROW_H + 3.0;
@@ -158,7 +177,7 @@ pub(super) fn document(
                 if failed {
                     c.set_fill_gray(0.0);
                 }
-                x += (w[i] + GAP) as f32 * COL_W;
+                x += points(w[i] + GAP) * COL_W;
             }
             y -= ROW_H;
             drawn += 1;
@@ -213,7 +232,7 @@ fn summary(head: &ReportHead, counts: &Counts, pages: u64) -> Content {
 
     const LABEL_W: f32 = 92.0;
     const VALUE_SIZE: f32 = 8.0;
-    let value_cols = ((W - 2.0 * MARGIN - LABEL_W) / (VALUE_SIZE * 0.6)) as usize;
+    let value_cols = glyphs((W - 2.0 * MARGIN - LABEL_W) / (VALUE_SIZE * 0.6));
     let field = |c: &mut Content, y: &mut f32, label: &str, lines: Vec<Vec<u8>>, max: usize| {
         text(c, HELV_BOLD, 9.0, MARGIN, *y, label.as_bytes());
         let wrapped: Vec<Vec<u8>> = lines
@@ -318,7 +337,7 @@ fn summary(head: &ReportHead, counts: &Counts, pages: u64) -> Content {
     y -= 14.0;
 
     let col_w = (W - 2.0 * MARGIN) / 3.0;
-    let lines_left = ((y - MARGIN - 40.0) / 10.0).max(3.0) as usize;
+    let lines_left = glyphs(((y - MARGIN - 40.0) / 10.0).max(3.0));
     for (i, (heading, values)) in [
         ("By action", &counts.by_action),
         ("By actor", &counts.by_actor),
@@ -327,9 +346,9 @@ fn summary(head: &ReportHead, counts: &Counts, pages: u64) -> Content {
     .into_iter()
     .enumerate()
     {
-        let x = MARGIN + i as f32 * col_w;
+        let x = MARGIN + points(i) * col_w;
         text(&mut c, HELV_BOLD, 10.0, x, y, heading.as_bytes());
-        let cols = ((col_w - 16.0) / (8.0 * 0.6)) as usize;
+        let cols = glyphs((col_w - 16.0) / (8.0 * 0.6));
         let mut yy = y - 13.0;
         let shown = if values.len() > lines_left {
             lines_left - 1
@@ -407,7 +426,7 @@ fn thousands(n: u64) -> String {
 
 fn footer(c: &mut Content, left: &[u8], page: u64, pages: u64) {
     let right = format!("Page {page} of {pages}");
-    let right_w = right.len() as f32 * 7.0 * 0.6;
+    let right_w = points(right.len()) * 7.0 * 0.6;
     c.set_fill_gray(0.35);
     text(
         c,

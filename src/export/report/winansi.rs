@@ -32,9 +32,9 @@ pub fn encode(s: &str) -> Vec<u8> {
 fn byte_for(c: char) -> Option<u8> {
     let n = c as u32;
     match n {
-        0x20..=0x7e => Some(n as u8),
+        0x20..=0x7e => u8::try_from(n).ok(),
         // Latin-1's upper half is WinAnsi's too; the soft hyphen (0xad) is invisible, so escaped.
-        0xa0..=0xac | 0xae..=0xff => Some(n as u8),
+        0xa0..=0xac | 0xae..=0xff => u8::try_from(n).ok(),
         _ => {
             if crate::text::inert(c.encode_utf8(&mut [0; 4])) != c.to_string() {
                 return None;
@@ -109,7 +109,10 @@ pub fn helvetica_width(text: &[u8], size: f32) -> f32 {
             _ => 1000,
         })
         .sum();
-    units as f32 * size / 1000.0
+    // A line's width in thousandths of the size: far below 2^24, so exact in an f32.
+    #[allow(clippy::cast_precision_loss)]
+    let units = units as f32;
+    units * size / 1000.0
 }
 
 /// `text` cut (with `…`) to fit `width` points of Helvetica at `size`.

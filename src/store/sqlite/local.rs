@@ -174,7 +174,7 @@ impl LocalStore {
     /// How many entries are stored.
     pub fn count(&self) -> Result<u64, StoreError> {
         let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(conn.query_row("SELECT count(*) FROM entries", [], |r| r.get::<_, i64>(0))? as u64)
+        Ok(conn.query_row("SELECT count(*) FROM entries", [], |r| r.get::<_, u64>(0))?)
     }
 
     /// Refreshes the planner's statistics (sampled, so it takes milliseconds). Without them
@@ -216,12 +216,12 @@ impl LocalStore {
         // short: measure again and go on, never more than a few rounds.
         for _ in 0..8 {
             let used = used_bytes(&conn)?;
-            let count: i64 = conn.query_row("SELECT count(*) FROM entries", [], |r| r.get(0))?;
+            let count: u64 = conn.query_row("SELECT count(*) FROM entries", [], |r| r.get(0))?;
             if used <= target || count == 0 {
                 break;
             }
-            let per_entry = (used / count as u64).max(1);
-            let victims = ((used - target) / per_entry + 1).clamp(1, count as u64) as i64;
+            let per_entry = (used / count).max(1);
+            let victims = ((used - target) / per_entry + 1).clamp(1, count);
             removed += evict_oldest(&mut conn, victims)?;
         }
         Ok(removed)
@@ -271,7 +271,7 @@ fn follow_pseudonym(tx: &Connection, e: &Entry) -> Result<bool, StoreError> {
 }
 
 /// Deletes the `n` oldest entries (by `occurred_at`, then `seq`) and their search text.
-fn evict_oldest(conn: &mut Connection, n: i64) -> Result<u64, StoreError> {
+fn evict_oldest(conn: &mut Connection, n: u64) -> Result<u64, StoreError> {
     let tx = conn.transaction()?;
     tx.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS evict (rid INTEGER PRIMARY KEY); DELETE FROM evict;",
@@ -300,10 +300,10 @@ fn evict_oldest(conn: &mut Connection, n: i64) -> Result<u64, StoreError> {
 }
 
 fn used_bytes(conn: &Connection) -> Result<u64, StoreError> {
-    let (pages, free, size): (i64, i64, i64) = conn.query_row(
+    let (pages, free, size): (u64, u64, u64) = conn.query_row(
         "SELECT (SELECT page_count FROM pragma_page_count), (SELECT freelist_count FROM pragma_freelist_count), (SELECT page_size FROM pragma_page_size)",
         [],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
-    Ok(((pages - free).max(0) * size) as u64)
+    Ok(pages.saturating_sub(free) * size)
 }

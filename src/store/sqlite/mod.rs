@@ -302,9 +302,8 @@ impl SqliteDb {
         self.with_reader(|conn| {
             Ok(conn
                 .prepare_cached("SELECT days FROM retention WHERE tenant = ?1")?
-                .query_row([tenant], |r| r.get::<_, i64>(0))
-                .optional()?
-                .map(|d| d as u32))
+                .query_row([tenant], |r| r.get::<_, u32>(0))
+                .optional()?)
         })
     }
 
@@ -319,7 +318,7 @@ impl SqliteDb {
         self.on_writer(move |conn| {
             conn.execute(
                 "INSERT OR REPLACE INTO retention (tenant, days) VALUES (?1, ?2)",
-                params![tenant, days as i64],
+                params![tenant, days],
             )?;
             Ok(())
         })
@@ -498,7 +497,7 @@ impl SqliteDb {
             let filter = sql::Filter::new(conn, tenant, &query.without(field), now)?;
             let (w, mut params) = filter.where_all();
             let (col, label) = sql::facet_columns(field);
-            params.push(rusqlite::types::Value::Integer(limit as i64));
+            params.push(rusqlite::types::Value::Integer(sql::sql_int(limit)));
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {col} AS v, count(*) AS c, {label} FROM {src} WHERE {w} AND {col} IS NOT NULL \
                  GROUP BY v ORDER BY c DESC, v LIMIT ?",
@@ -506,7 +505,7 @@ impl SqliteDb {
             ))?;
             let values = stmt
                 .query_map(params_from_iter(params), |r| {
-                    Ok(FacetValue { value: r.get(0)?, count: r.get::<_, i64>(1)? as u64, label: r.get(2)? })
+                    Ok(FacetValue { value: r.get(0)?, count: r.get::<_, u64>(1)?, label: r.get(2)? })
                 })?
                 .collect::<rusqlite::Result<_>>()?;
             Ok(Facets { field, values })
@@ -523,20 +522,21 @@ impl SqliteDb {
         self.with_reader(|conn| {
             let filter = sql::Filter::new(conn, tenant, query, now)?;
             let (w, params) = filter.where_all();
-            let (total, min, max): (i64, Option<i64>, Option<i64>) = conn
+            let (total, min, max): (u64, Option<i64>, Option<i64>) = conn
                 .prepare_cached(&format!("SELECT count(*), min(occurred_at), max(occurred_at) FROM {} WHERE {w}", filter.source()))?
                 .query_row(params_from_iter(params.iter()), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             let (qfrom, qto) = query.range_millis(now);
             let from = qfrom.or(min);
             let to = qto.or(if qfrom.is_some() { Some(now.timestamp_millis()) } else { max });
             let (Some(from), Some(to)) = (from, to) else {
-                return Ok(Stats { total: total as u64, from: None, to: None, bucket_seconds: 0, buckets: vec![] });
+                return Ok(Stats { total, from: None, to: None, bucket_seconds: 0, buckets: vec![] });
             };
             let to = to.max(from);
             let width = sql::bucket_seconds(to - from, buckets);
-            let width_ms = (width * 1000) as i64;
+            // At most a year in milliseconds (bucket_seconds picks from a fixed list).
+            let width_ms = i64::try_from(width * 1000).map_err(|_| StoreError::Invalid("the histogram's bucket is too wide".into()))?;
             let start = from - from.rem_euclid(width_ms);
-            let n = (((to - start) / width_ms) + 1).clamp(1, 10_000) as usize;
+            let n = usize::try_from(((to - start) / width_ms + 1).clamp(1, 10_000)).unwrap_or(1);
             let mut counts = vec![0u64; n];
             if total > 0 {
                 let mut p = vec![rusqlite::types::Value::Integer(start), rusqlite::types::Value::Integer(width_ms)];
@@ -545,20 +545,20 @@ impl SqliteDb {
                     "SELECT (occurred_at - ?) / ? AS bucket, count(*) FROM {} WHERE {w} GROUP BY bucket",
                     filter.source()
                 ))?;
-                let rows = stmt.query_map(params_from_iter(p), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+                let rows = stmt.query_map(params_from_iter(p), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, u64>(1)?)))?;
                 for row in rows {
                     let (b, c) = row?;
                     if let Some(slot) = usize::try_from(b).ok().and_then(|b| counts.get_mut(b)) {
-                        *slot += c as u64;
+                        *slot += c;
                     }
                 }
             }
             let buckets = counts
                 .into_iter()
-                .enumerate()
-                .map(|(i, count)| StatsBucket { start: from_millis(start + i as i64 * width_ms), count })
+                .zip(0i64..)
+                .map(|(count, i)| StatsBucket { start: from_millis(start + i * width_ms), count })
                 .collect();
-            Ok(Stats { total: total as u64, from: Some(from_millis(from)), to: Some(from_millis(to)), bucket_seconds: width, buckets })
+            Ok(Stats { total, from: Some(from_millis(from)), to: Some(from_millis(to)), bucket_seconds: width, buckets })
         })
     }
 
@@ -573,7 +573,7 @@ impl SqliteDb {
                 "SELECT seq, hash FROM entries WHERE tenant = ?1 AND received_at <= ?2 ORDER BY seq DESC LIMIT 1",
             )?;
             Ok(stmt
-                .query_row(params![tenant, at], |r| Ok(ChainHead { seq: r.get::<_, i64>(0)? as u64, hash: r.get(1)? }))
+                .query_row(params![tenant, at], |r| Ok(ChainHead { seq: r.get::<_, u64>(0)?, hash: r.get(1)? }))
                 .optional()?)
         })
     }

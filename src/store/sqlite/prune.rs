@@ -31,7 +31,7 @@ pub fn run(
     let cutoff_ms = job.cutoff.timestamp_millis();
     let tx = conn.transaction()?;
     // received_at rises with seq, so what is older than the cutoff is a prefix of the chain.
-    let upto: Option<i64> = tx.query_row(
+    let upto: Option<u64> = tx.query_row(
         "SELECT max(seq) FROM entries WHERE tenant = ?1 AND received_at < ?2",
         params![tenant, cutoff_ms],
         |r| r.get(0),
@@ -75,9 +75,9 @@ pub fn run(
             params![tenant, upto],
         )?;
         tx.execute("DELETE FROM maintenance", [])?;
-        report.removed = removed as u64;
+        report.removed = u64::try_from(removed).unwrap_or(u64::MAX);
         report.anchor = Some(ChainHead {
-            seq: upto as u64,
+            seq: upto,
             hash: anchor_hash,
         });
     }
@@ -89,7 +89,7 @@ pub fn run(
     if let Some((seq, hash)) = anchor_row {
         tx.execute(
             "INSERT OR REPLACE INTO chain_anchors (tenant, seq, hash, report) VALUES (?1, ?2, ?3, ?4)",
-            params![tenant, seq as i64, hash, serde_json::to_string(&report).unwrap_or_default()],
+            params![tenant, seq, hash, serde_json::to_string(&report).unwrap_or_default()],
         )?;
     }
     let event = NewEvent {
@@ -113,7 +113,7 @@ fn current_anchor(tx: &Connection, tenant: &str) -> rusqlite::Result<Option<(u64
     tx.query_row(
         "SELECT seq, hash FROM chain_anchors WHERE tenant = ?1",
         [tenant],
-        |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+        |r| Ok((r.get::<_, u64>(0)?, r.get(1)?)),
     )
     .optional()
 }
@@ -150,7 +150,7 @@ fn record_failure(
 fn archive(
     tx: &Connection,
     tenant: &str,
-    upto: i64,
+    upto: u64,
     cutoff: DateTime<Utc>,
     sink: &dyn ArchiveSink,
 ) -> Result<ArchiveRef, StoreError> {

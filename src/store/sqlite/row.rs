@@ -54,7 +54,7 @@ fn entry_at(r: &Row<'_>, o: usize) -> rusqlite::Result<Entry> {
     let details: Option<String> = r.get(o + 19)?;
     let entry = Entry {
         tenant: r.get(o)?,
-        seq: r.get::<_, i64>(o + 1)? as u64,
+        seq: r.get::<_, u64>(o + 1)?,
         id: r.get(o + 2)?,
         occurred_at: from_millis(r.get(o + 3)?),
         received_at: from_millis(r.get(o + 4)?),
@@ -96,7 +96,8 @@ pub fn to_params(e: &Entry, commitments: &Commitments) -> [SqlValue; 24] {
     let t = e.target.as_ref();
     [
         SqlValue::Text(e.tenant.clone()),
-        SqlValue::Integer(e.seq as i64),
+        // Seqs count entries from 1: far below i64::MAX, so this never saturates.
+        SqlValue::Integer(i64::try_from(e.seq).unwrap_or(i64::MAX)),
         SqlValue::Text(e.id.clone()),
         SqlValue::Integer(e.occurred_at.timestamp_millis()),
         SqlValue::Integer(e.received_at.timestamp_millis()),

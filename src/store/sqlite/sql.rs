@@ -296,11 +296,11 @@ impl Filter {
                 format!("(occurred_at, seq) {op} (?, ?)"),
                 vec![
                     SqlValue::Integer(c.occurred_at_ms),
-                    SqlValue::Integer(c.seq as i64),
+                    SqlValue::Integer(sql_int(c.seq)),
                 ],
             )
         });
-        let limit = page.limit as i64;
+        let limit = sql_int(page.limit);
         if self.matches_nothing() {
             return (format!("SELECT {COLUMNS} FROM entries WHERE 0"), vec![]);
         }
@@ -360,15 +360,15 @@ impl Filter {
             "rowid > COALESCE((SELECT rowid FROM entries WHERE tenant = ? AND seq <= ? ORDER BY seq DESC LIMIT 1), 0) AND seq > ?",
             vec![
                 text(&self.tenant),
-                SqlValue::Integer(after_seq as i64),
-                SqlValue::Integer(after_seq as i64),
+                SqlValue::Integer(sql_int(after_seq)),
+                SqlValue::Integer(sql_int(after_seq)),
             ],
         );
         let range = self.range(None);
         let mut extra: Vec<&Cond> = vec![&start];
         extra.extend(range.iter());
         let (w, mut params) = self.where_clause(None, &extra);
-        params.push(SqlValue::Integer(limit as i64));
+        params.push(SqlValue::Integer(sql_int(limit)));
         (
             format!("SELECT {COLUMNS} FROM entries NOT INDEXED WHERE {w} ORDER BY rowid LIMIT ?"),
             params,
@@ -411,15 +411,24 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
 
 pub use crate::text::contains_ci;
 
+/// A seq, count or limit bound as an SQLite integer. They are far below `i64::MAX` (a seq
+/// counts entries; a cursor's seq that is not is no row's, and `i64::MAX` matches as no row
+/// would), so saturating is exact in practice and never wraps to a negative.
+pub fn sql_int(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
+}
+
 /// The smallest readable bucket width (in seconds) that fits `span_ms` into `buckets` bars.
 pub fn bucket_seconds(span_ms: i64, buckets: usize) -> u64 {
     const NICE: [u64; 21] = [
         1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
         172800, 604800, 2_592_000, 31_536_000,
     ];
-    let want = (span_ms.max(1) as u64)
+    let want = span_ms
+        .max(1)
+        .unsigned_abs()
         .div_ceil(1000)
-        .div_ceil(buckets.max(1) as u64);
+        .div_ceil(u64::try_from(buckets.max(1)).unwrap_or(u64::MAX));
     NICE.into_iter().find(|n| *n >= want).unwrap_or(want)
 }
 

@@ -43,7 +43,7 @@ impl RowReader for DbRows<'_> {
             .iter()
             .map(|leaf| {
                 let blob: Option<Vec<u8>> = stmt
-                    .query_row(params![self.tenant, *leaf as i64], |r| r.get(0))
+                    .query_row(params![self.tenant, *leaf], |r| r.get(0))
                     .optional()
                     .map_err(|e| ProofError::Storage(e.to_string()))?;
                 let blob = blob.ok_or_else(|| {
@@ -80,19 +80,17 @@ pub(super) fn hash_bytes(hex_hash: &str) -> Option<[u8; 32]> {
 
 /// Leaves stored for `tenant`.
 pub(super) fn stored_size(conn: &Connection, tenant: &str) -> rusqlite::Result<u64> {
-    let max: Option<i64> = conn
+    let max: Option<u64> = conn
         .prepare_cached("SELECT max(leaf) FROM tree_rows WHERE tenant = ?1")?
         .query_row([tenant], |r| r.get(0))?;
-    Ok(max.map_or(0, |m| m as u64 + 1))
+    Ok(max.map_or(0, |m| m + 1))
 }
 
 /// The seq of the tenant's leaf 0, if the tenant has a tree.
 pub(super) fn first_seq(conn: &Connection, tenant: &str) -> rusqlite::Result<Option<u64>> {
-    Ok(conn
-        .prepare_cached("SELECT first_seq FROM trees WHERE tenant = ?1")?
-        .query_row([tenant], |r| r.get::<_, i64>(0))
-        .optional()?
-        .map(|s| s as u64))
+    conn.prepare_cached("SELECT first_seq FROM trees WHERE tenant = ?1")?
+        .query_row([tenant], |r| r.get::<_, u64>(0))
+        .optional()
 }
 
 /// Loads the tenant's tree state, building the leaves a database from before the tree lacks
@@ -107,17 +105,17 @@ pub(super) fn load_or_build(
         Some(f) => f,
         None => {
             // A log pruned before it had a tree: its leaves start after the anchor.
-            let anchor: Option<i64> = conn
+            let anchor: Option<u64> = conn
                 .query_row(
                     "SELECT seq FROM chain_anchors WHERE tenant = ?1",
                     [tenant],
                     |r| r.get(0),
                 )
                 .optional()?;
-            let first = anchor.map_or(1, |a| a as u64 + 1);
+            let first = anchor.map_or(1, |a| a + 1);
             conn.execute(
                 "INSERT INTO trees (tenant, first_seq) VALUES (?1, ?2)",
-                params![tenant, first as i64],
+                params![tenant, first],
             )?;
             first
         }
@@ -138,9 +136,9 @@ pub(super) fn load_or_build(
         )?;
         let mut insert =
             conn.prepare("INSERT INTO tree_rows (tenant, leaf, hashes) VALUES (?1, ?2, ?3)")?;
-        let mut rows = stmt.query(params![tenant, (first + size) as i64, head_seq as i64])?;
+        let mut rows = stmt.query(params![tenant, first + size, head_seq])?;
         while let Some(r) = rows.next()? {
-            let seq = r.get::<_, i64>(0)? as u64;
+            let seq = r.get::<_, u64>(0)?;
             let hash: String = r.get(1)?;
             let leaf = frontier.size();
             let bytes = hash_bytes(&hash);
@@ -151,7 +149,7 @@ pub(super) fn load_or_build(
                 )));
             };
             let row = frontier.push(&bytes);
-            insert.execute(params![tenant, leaf as i64, row_blob(&row)])?;
+            insert.execute(params![tenant, leaf, row_blob(&row)])?;
             built += 1;
         }
     }
@@ -179,7 +177,7 @@ pub(super) fn latest_checkpoint(
     conn.prepare_cached(
         "SELECT size, note FROM checkpoints WHERE tenant = ?1 ORDER BY size DESC LIMIT 1",
     )?
-    .query_row([tenant], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))
+    .query_row([tenant], |r| Ok((r.get::<_, u64>(0)?, r.get(1)?)))
     .optional()
 }
 
@@ -258,12 +256,7 @@ pub(super) fn checkpoint(
         .map_err(|e| StoreError::Internal(e.to_string()))?;
     conn.execute(
         "INSERT INTO checkpoints (tenant, size, note, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![
-            tenant,
-            size as i64,
-            note,
-            chrono::Utc::now().timestamp_millis()
-        ],
+        params![tenant, size, note, chrono::Utc::now().timestamp_millis()],
     )?;
     Ok(signed(size, root, note, &job.key))
 }
@@ -385,12 +378,12 @@ pub(super) fn export_proof(
         "SELECT seq, hash, prev_hash, commitments, idempotency_key FROM entries \
          WHERE tenant = ?1 AND seq >= ?2 AND seq <= ?3 ORDER BY seq",
     )?;
-    let mut rows = stmt.query(params![tenant, min as i64, max as i64])?;
-    let mut hashes = Vec::with_capacity(((max - min + 1) * 32) as usize);
+    let mut rows = stmt.query(params![tenant, min, max])?;
+    let mut hashes = Vec::with_capacity(usize::try_from((max - min + 1) * 32).unwrap_or(0));
     let mut expect = min;
     let mut want = seqs.iter().peekable();
     while let Some(r) = rows.next()? {
-        let seq = r.get::<_, i64>(0)? as u64;
+        let seq = r.get::<_, u64>(0)?;
         let hash: String = r.get(1)?;
         let bytes = hash_bytes(&hash).filter(|_| seq == expect).ok_or_else(|| {
             StoreError::Tampered(format!(
@@ -465,8 +458,8 @@ pub(super) fn covering_checkpoint(
         .prepare_cached(
             "SELECT size, note FROM checkpoints WHERE tenant = ?1 AND size >= ?2 ORDER BY size LIMIT 1",
         )?
-        .query_row(params![tenant, need as i64], |r| {
-            Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+        .query_row(params![tenant, need], |r| {
+            Ok((r.get::<_, u64>(0)?, r.get(1)?))
         })
         .optional()?;
     let Some((size, note)) = row else {

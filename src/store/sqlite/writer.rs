@@ -277,7 +277,7 @@ impl Writer {
             chrono::Utc::now().timestamp_millis(),
         )?;
         tx.prepare_cached("INSERT OR REPLACE INTO chain_heads (tenant, seq, hash, received_at) VALUES (?1, ?2, ?3, ?4)")?
-            .execute(params![tenant, head.seq as i64, head.hash, head.received_ms])?;
+            .execute(params![tenant, head.seq, head.hash, head.received_ms])?;
         self.heads.insert(tenant.to_string(), head);
         Ok(out)
     }
@@ -321,7 +321,7 @@ impl Writer {
             let mut put = tx.prepare_cached("INSERT OR REPLACE INTO chain_heads (tenant, seq, hash, received_at) VALUES (?1, ?2, ?3, ?4)")?;
             for t in touched {
                 if let Some(h) = self.heads.get(t) {
-                    put.execute(params![t, h.seq as i64, h.hash, h.received_ms])?;
+                    put.execute(params![t, h.seq, h.hash, h.received_ms])?;
                 }
             }
         }
@@ -357,7 +357,7 @@ impl Writer {
             tx.prepare_cached("INSERT INTO tree_rows (tenant, leaf, hashes) VALUES (?1, ?2, ?3)")?;
         if head.tree.frontier.size() == 0 {
             tx.prepare_cached("INSERT OR IGNORE INTO trees (tenant, first_seq) VALUES (?1, ?2)")?
-                .execute(params![tenant, head.tree.first_seq as i64])?;
+                .execute(params![tenant, head.tree.first_seq])?;
         }
         let mut n = 0;
         for ev in events {
@@ -370,7 +370,7 @@ impl Writer {
                     .query_row(params![tenant, key], |r| {
                         Ok(Appended {
                             id: r.get(0)?,
-                            seq: r.get::<_, i64>(1)? as u64,
+                            seq: r.get::<_, u64>(1)?,
                             hash: r.get(2)?,
                         })
                     })
@@ -420,7 +420,7 @@ impl Writer {
             let bytes =
                 tree::hash_bytes(&entry.hash).expect("the writer's own hash is 64 hex digits");
             let row = head.tree.frontier.push(&bytes);
-            add_leaf.execute(params![tenant, leaf as i64, tree::row_blob(&row)])?;
+            add_leaf.execute(params![tenant, leaf, tree::row_blob(&row)])?;
             insert.execute(rusqlite::params_from_iter(row::to_params(
                 &entry,
                 &commitments,
@@ -486,7 +486,7 @@ fn load_heads(conn: &Connection) -> rusqlite::Result<HashMap<String, Head>> {
         Ok((
             r.get::<_, String>(0)?,
             Head {
-                seq: r.get::<_, i64>(1)? as u64,
+                seq: r.get::<_, u64>(1)?,
                 hash: r.get(2)?,
                 received_ms: r.get(3)?,
                 tree: TreeState::new(),

@@ -20,7 +20,7 @@ impl App {
         if self.pane.detail.is_some() && self.pane.focus && self.detail_command(cmd) {
             return Vec::new();
         }
-        let page = self.page_rows() as isize;
+        let page = isize::try_from(self.page_rows()).unwrap_or(isize::MAX);
         match cmd {
             Command::Quit => {
                 self.chrome.quit = true;
@@ -304,17 +304,17 @@ impl App {
 
     /// Detail-pane meanings of a command; false when the table should handle it.
     pub(super) fn detail_command(&mut self, cmd: Command) -> bool {
-        let page = self.areas().detail_body.height.max(1) as usize;
+        let page = isize::try_from(self.areas().detail_body.height.max(1)).unwrap_or(isize::MAX);
         let Some(d) = &mut self.pane.detail else {
             return false;
         };
         match cmd {
             Command::Down => d.move_by(1),
             Command::Up => d.move_by(-1),
-            Command::PageDown => d.move_by(page as isize),
-            Command::PageUp => d.move_by(-(page as isize)),
-            Command::HalfDown => d.move_by((page / 2).max(1) as isize),
-            Command::HalfUp => d.move_by(-((page / 2).max(1) as isize)),
+            Command::PageDown => d.move_by(page),
+            Command::PageUp => d.move_by(-page),
+            Command::HalfDown => d.move_by((page / 2).max(1)),
+            Command::HalfUp => d.move_by(-(page / 2).max(1)),
             Command::Top => d.move_by(isize::MIN / 2),
             Command::Bottom => d.move_by(isize::MAX / 2),
             Command::FoldToggle => d.toggle(),

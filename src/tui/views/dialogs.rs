@@ -141,9 +141,10 @@ pub(super) fn stage_lines(
             let cells = w.saturating_sub(8).min(48);
             let (filled, text) = match (rows, expected) {
                 (Some(r), Some(n)) if n > 0 => {
-                    let share = (*r as f64 / n as f64).min(1.0);
+                    let done = (*r).min(n);
+                    let share = crate::text::ratio(done, n);
                     (
-                        (share * cells as f64) as usize,
+                        usize::try_from(done.saturating_mul(cells as u64) / n).unwrap_or(cells),
                         format!(
                             "{} of {} {} · {} · {:.0}%",
                             thousands(*r),
@@ -207,7 +208,7 @@ fn input_row(f: &mut Frame, body: Rect, y: u16, l: Span<'static>, input: &TextAr
     if y >= body.bottom() {
         return;
     }
-    let lw = (LABEL as u16).min(body.width);
+    let lw = u16::try_from(LABEL).unwrap_or(u16::MAX).min(body.width);
     f.render_widget(Paragraph::new(l), Rect::new(body.x, y, lw, 1));
     f.render_widget(input, Rect::new(body.x + lw, y, body.width - lw, 1));
 }

@@ -151,8 +151,8 @@ pub fn render(app: &App, p: &FilterPane, f: &mut Frame, area: Rect) {
                 ("To", &p.to, Field::To),
                 ("Search", &p.search, Field::Search),
             ];
-            for (i, (name, ta, fld)) in rows.iter().enumerate() {
-                let y = right.y + (i as u16) * 2;
+            for (i, (name, ta, fld)) in (0u16..).zip(rows.iter()) {
+                let y = right.y + i * 2;
                 if y >= right.y + right.height {
                     break;
                 }

@@ -14,7 +14,10 @@ pub fn render(app: &App, menu: &PivotMenu, f: &mut Frame, area: Rect) {
     if area.width < 12 || area.height < 3 {
         return;
     }
-    let h = (menu.choices.len() as u16 + 2).min(area.height);
+    let h = u16::try_from(menu.choices.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(2)
+        .min(area.height);
     let area = Rect::new(area.x, area.y, area.width, h);
     f.render_widget(Clear, area);
     let title = if menu.exclude {

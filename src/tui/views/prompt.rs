@@ -16,7 +16,9 @@ pub fn render_input(app: &App, label: &str, input: &TextArea<'static>, f: &mut F
         return;
     }
     f.render_widget(Clear, area);
-    let lw = (label.chars().count() as u16).min(area.width);
+    let lw = u16::try_from(label.chars().count())
+        .unwrap_or(u16::MAX)
+        .min(area.width);
     f.render_widget(
         Paragraph::new(Span::styled(label.to_string(), app.chrome.theme.key())),
         Rect::new(area.x, area.y, lw, 1),

@@ -315,7 +315,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), body);
         return;
     }
-    for (i, e) in window.iter().enumerate() {
+    for ((i, y), e) in (0usize..).zip(0u16..).zip(window.iter()) {
         let row = offset + i;
         let mut spans = Vec::with_capacity(cols.len() * 2);
         for (j, (c, w)) in cols.iter().enumerate() {
@@ -345,7 +345,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             None
         };
         if let Some(sign) = sign.filter(|_| bordered(area)) {
-            let y = body.y + 1 + i as u16;
+            let y = body.y + 1 + y;
             if let Some(cell) = f.buffer_mut().cell_mut((area.x, y)) {
                 cell.set_symbol(sign).set_style(t.key());
             }

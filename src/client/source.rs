@@ -1,24 +1,41 @@
 //! Where the TUI's data comes from: the server (writing what it fetches through to the cache),
 //! the cache when the server cannot be reached, or a local store loaded from an export file.
 //! The event loop runs the same effects against any of them; the answers have the same types.
+//! This is the data layer: it knows nothing of the TUI, and reports a change of link through
+//! the callback the TUI attaches.
 
-use super::action::Action;
-pub use super::link::Link;
-use crate::client::{Client, ClientError, DownloadError, Sink};
+use super::cache::Cache;
+use super::{Client, ClientError, DownloadError, Sink};
 use crate::export::{ChunkSender, Exporter, Format, filters_json};
 use crate::model::{FacetField, Facets, Order, Page, Query, Stats};
-use crate::offline::Cache;
 use crate::store::sqlite::LocalStore;
 use crate::store::{PageRequest, StoreError};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc::UnboundedSender;
 
 /// The first retry after the server went away, and the longest wait between retries.
 const RETRY_FIRST: Duration = Duration::from_secs(1);
 const RETRY_MAX: Duration = Duration::from_secs(10);
+
+/// What the header says about where the data comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Link {
+    /// Talking to the server.
+    #[default]
+    Online,
+    /// The server cannot be reached (or `--offline`): answers come from the cache.
+    Offline { synced: Option<DateTime<Utc>> },
+    /// Reviewing an export file; `warning` says where a malformed file stopped.
+    File {
+        name: String,
+        warning: Option<String>,
+    },
+}
+
+/// Where a change of link is reported.
+pub type OnLink = Box<dyn Fn(Link) + Send + Sync>;
 
 /// The data source the event loop runs effects against. Cheap to clone.
 #[derive(Clone)]
@@ -32,7 +49,7 @@ struct Inner {
     local: Option<Arc<LocalStore>>,
     offline: AtomicBool,
     retrying: AtomicBool,
-    tx: Mutex<Option<UnboundedSender<Action>>>,
+    on_link: Mutex<Option<OnLink>>,
 }
 
 /// The server alone, with no cache to fall back to.
@@ -66,7 +83,7 @@ impl Source {
                 local,
                 offline: AtomicBool::new(offline),
                 retrying: AtomicBool::new(false),
-                tx: Mutex::new(None),
+                on_link: Mutex::new(None),
             }),
         }
     }
@@ -106,8 +123,8 @@ impl Source {
     }
 
     /// Where link changes (offline, back online) are reported.
-    pub fn attach(&self, tx: UnboundedSender<Action>) {
-        *self.inner.tx.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+    pub fn attach(&self, on_link: impl Fn(Link) + Send + Sync + 'static) {
+        *self.inner.on_link.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(on_link));
     }
 
     /// Whether answers now come from the local copy.
@@ -126,9 +143,9 @@ impl Source {
         }
     }
 
-    fn send(&self, a: Action) {
-        if let Some(tx) = &*self.inner.tx.lock().unwrap_or_else(|p| p.into_inner()) {
-            let _ = tx.send(a);
+    fn report(&self, link: Link) {
+        if let Some(on_link) = &*self.inner.on_link.lock().unwrap_or_else(|p| p.into_inner()) {
+            on_link(link);
         }
     }
 
@@ -147,7 +164,7 @@ impl Source {
         }
         if !self.inner.offline.swap(true, Ordering::SeqCst) {
             tracing::warn!("the server cannot be reached ({e}); working on the cache");
-            self.send(Action::Link(self.link()));
+            self.report(self.link());
         }
         self.retry_in_background();
         true
@@ -170,7 +187,7 @@ impl Source {
                     me.inner.offline.store(false, Ordering::SeqCst);
                     me.inner.retrying.store(false, Ordering::SeqCst);
                     tracing::info!("the server answers again");
-                    me.send(Action::Link(Link::Online));
+                    me.report(Link::Online);
                     return;
                 }
                 wait = (wait * 2).min(RETRY_MAX);

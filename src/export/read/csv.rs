@@ -1,6 +1,6 @@
-//! Reading trailscope's CSV export back into entries (see [`super::load`]).
+//! Reading trailscope's CSV export back into entries (see [`super`]).
 
-use super::load::{Batcher, LoadError, err};
+use super::{Batcher, LoadError, err};
 use crate::export::CSV_COLUMNS;
 use crate::model::{Actor, ActorType, Details, Entry, Kind, Outcome, Target, parse_ts};
 use std::io::Read;

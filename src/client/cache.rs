@@ -1,9 +1,6 @@
-//! Offline review (TUI.md "Offline"): the per-profile cache of fetched entries and its
-//! write-through, pulling a range ahead of time, and reviewing an export file.
-
-pub mod commands;
-pub mod load;
-mod load_csv;
+//! The offline cache (TUI.md "Offline"): the per-profile copy of fetched entries and its
+//! write-through. `trailscope cache` manages it (`cli/cache.rs`); the TUI reads it through
+//! `client::source` when the server cannot be reached.
 
 use crate::model::Entry;
 use crate::store::sqlite::{Durability, LocalStore};
@@ -83,6 +80,18 @@ pub fn file_key(key: &str) -> String {
 /// The meta key of the last successful sync with the server.
 pub const SYNCED_AT: &str = "synced_at";
 
+/// Why the cache could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cannot open the offline cache {}: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        source: crate::store::StoreError,
+    },
+    #[error("cannot start the offline cache's writer: {0}")]
+    Thread(std::io::Error),
+}
+
 /// A profile's cache: queried directly, written through a background thread in batches so a
 /// fetch never waits on the disk.
 #[derive(Clone)]
@@ -96,16 +105,18 @@ pub struct Cache {
 
 impl Cache {
     /// Opens (or creates, mode 0600) the cache at `path` with a size cap.
-    pub fn open(path: impl Into<PathBuf>, max_bytes: u64) -> anyhow::Result<Cache> {
+    pub fn open(path: impl Into<PathBuf>, max_bytes: u64) -> Result<Cache, CacheError> {
         let path = path.into();
-        let store = Arc::new(LocalStore::open(&path, Durability::Cache).map_err(|e| {
-            anyhow::anyhow!("cannot open the offline cache {}: {e}", path.display())
-        })?);
+        let store = Arc::new(
+            LocalStore::open(&path, Durability::Cache)
+                .map_err(|source| CacheError::Open { path, source })?,
+        );
         let (tx, rx) = mpsc::channel::<Vec<Entry>>();
         let writer = store.clone();
         std::thread::Builder::new()
             .name("trailscope-cache".into())
-            .spawn(move || write_through(&writer, &rx, max_bytes))?;
+            .spawn(move || write_through(&writer, &rx, max_bytes))
+            .map_err(CacheError::Thread)?;
         Ok(Cache {
             store,
             tx,

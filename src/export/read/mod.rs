@@ -3,8 +3,9 @@
 //! with an error naming its line (or, in the one-line JSON export, its byte offset); what came
 //! before it has already been handed out.
 
+mod csv;
+
 use crate::model::Entry;
-use std::fmt;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
@@ -33,7 +34,8 @@ impl FileFormat {
 }
 
 /// Where and why a file could not be read further.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{message}", place(.line, .byte))]
 pub struct LoadError {
     /// 1-based line, where lines mean something (CSV, NDJSON).
     pub line: Option<u64>,
@@ -42,16 +44,13 @@ pub struct LoadError {
     pub message: String,
 }
 
-impl fmt::Display for LoadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(l) => write!(f, "line {l} (byte {}): {}", self.byte, self.message),
-            None => write!(f, "byte {}: {}", self.byte, self.message),
-        }
+/// `line 7 (byte 812): ` or, where lines mean nothing, `byte 812: `.
+fn place(line: &Option<u64>, byte: &u64) -> String {
+    match line {
+        Some(l) => format!("line {l} (byte {byte}): "),
+        None => format!("byte {byte}: "),
     }
 }
-
-impl std::error::Error for LoadError {}
 
 pub(super) fn err(line: Option<u64>, byte: u64, message: impl Into<String>) -> LoadError {
     LoadError {
@@ -121,7 +120,7 @@ pub fn read_file(
     let error = match format {
         FileFormat::Ndjson => read_ndjson(reader, &mut batcher),
         FileFormat::Json => read_json(reader, &mut batcher),
-        FileFormat::Csv => super::load_csv::read_csv(reader, &mut batcher),
+        FileFormat::Csv => csv::read_csv(reader, &mut batcher),
     }?;
     batcher.flush(u64::MAX);
     Ok(Loaded {

@@ -1,7 +1,6 @@
-//! `trailscope ingest` and `trailscope verify`: a producer's and an auditor's one-liners.
+//! `trailscope ingest`: a producer's one-liner, NDJSON from stdin in atomic batches.
 
-use crate::cli::RemoteArgs;
-use crate::client::Client;
+use super::context::{RemoteArgs, Threads, runtime};
 use anyhow::{Context, anyhow};
 use std::io::BufRead;
 
@@ -12,10 +11,9 @@ const BATCH_BYTES: usize = 8 << 20;
 
 /// `trailscope ingest < events.ndjson`: posts stdin in batches; each batch is atomic, so on a
 /// refusal everything before it is stored and nothing after it, and the message says where.
-pub fn ingest(remote: RemoteArgs) -> anyhow::Result<()> {
-    let (server, token) = crate::export_command::resolve_remote(&remote)?;
-    let client = Client::new(&server, &token)?;
-    let rt = crate::commands::runtime()?;
+pub fn run(remote: &RemoteArgs) -> anyhow::Result<()> {
+    let client = remote.client()?;
+    let rt = runtime(Threads::One)?;
     let stdin = std::io::stdin().lock();
     let mut batch = String::new();
     // The input line number of each event in the batch, for the server's `index`.
@@ -83,61 +81,4 @@ pub fn ingest(remote: RemoteArgs) -> anyhow::Result<()> {
         if stored == 1 { "event" } else { "events" }
     );
     Ok(())
-}
-
-/// `trailscope verify`: the server walks the chain and the tree and checks every checkpoint
-/// (with the pinned key when given); exit 1 when anything no longer matches.
-pub fn verify(args: crate::cli::VerifyArgs) -> anyhow::Result<()> {
-    let key = match &args.key {
-        Some(k) => Some(
-            crate::proof::VerifierKey::parse(k)
-                .map_err(|e| crate::tui_command::UsageError(format!("--key: {e}")))?,
-        ),
-        None => None,
-    };
-    let (server, token) = crate::export_command::resolve_remote(&args.remote)?;
-    let client = Client::new(&server, &token)?;
-    let report = crate::commands::runtime()?
-        .block_on(client.verify(key.as_ref().map(|k| k.as_str())))
-        .map_err(|e| anyhow!("{e}; {}", e.advice()))?;
-    let from = report
-        .from_seq
-        .map(|s| format!(" from seq {s} (the chain's anchor after a prune)"))
-        .unwrap_or_default();
-    let signed = match (&report.verifier_key, report.checkpoints) {
-        (_, 0) => "; no checkpoint signed yet".to_string(),
-        (Some(k), n) => format!("; {n} checkpoints signed by {}", crate::text::inert(k)),
-        (None, n) => format!("; {n} checkpoints (signatures not checked: no key)"),
-    };
-    if report.ok {
-        let head = report
-            .head
-            .map(|h| format!("; head seq {} hash {}", h.seq, h.hash))
-            .unwrap_or_default();
-        println!(
-            "the chain is intact: {} entries checked{from}{head}; tree of {} entries{signed}",
-            report.checked, report.tree_size
-        );
-        return Ok(());
-    }
-    for p in &report.problems {
-        println!("MISMATCH: {}", crate::text::inert(p));
-    }
-    let at = report
-        .first_bad_seq
-        .map(|s| format!(" at seq {s}"))
-        .unwrap_or_default();
-    let checkpoint = report
-        .first_bad_checkpoint
-        .map(|c| format!("; the earliest checkpoint that no longer holds is {c}"))
-        .unwrap_or_default();
-    Err(anyhow!(
-        "the log no longer matches{at} ({}): {} entries before it check out{from}{checkpoint}",
-        report
-            .reason
-            .as_deref()
-            .unwrap_or("unknown reason")
-            .replace('_', " "),
-        report.checked
-    ))
 }

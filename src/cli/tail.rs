@@ -1,12 +1,28 @@
 //! `trailscope tail`: matching entries as they arrive, one line each, for grep and jq.
 
-use crate::cli::TailArgs;
-use crate::client::{Client, Live, follow};
-use crate::model::{Entry, Outcome, Query, format_ts};
-use crate::text::inert;
-use crate::tui_command::UsageError;
+use super::context::{RemoteArgs, Threads, parse_filter, runtime};
 use anyhow::anyhow;
+use clap::Args;
 use std::io::{ErrorKind, Write};
+use trailscope::client::{Client, Live, follow};
+use trailscope::model::{Entry, Outcome, Query, format_ts};
+use trailscope::text::inert;
+
+/// `trailscope tail`.
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    /// Only entries matching this filter, in the query language (e.g. "channel:auth outcome:failure").
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// text (one readable line each) or ndjson (one entry per line, for jq).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: TailFormat,
+    /// Replay every matching entry after this seq first (what a previous tail printed last).
+    #[arg(long)]
+    pub after_seq: Option<u64>,
+}
 
 /// How `tail` prints an entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -21,19 +37,13 @@ pub enum TailFormat {
 
 /// Follows the server until Ctrl-C or a closed pipe (both a clean exit), reconnecting and
 /// resuming after the last seq printed whenever the connection drops.
-pub fn tail(args: TailArgs) -> anyhow::Result<()> {
-    let (server, token) = crate::export_command::resolve_remote(&args.remote)?;
-    let query: Query = match &args.filter {
-        Some(f) => f
-            .parse()
-            .map_err(|e| UsageError(format!("--filter: {e}")))?,
-        None => Query::default(),
-    };
-    let client = Client::new(&server, &token)?;
-    let rt = crate::commands::runtime()?;
+pub fn run(args: TailArgs) -> anyhow::Result<()> {
+    let client = args.remote.client()?;
+    let query = parse_filter(args.filter.as_deref())?.unwrap_or_default();
+    let rt = runtime(Threads::One)?;
     let outcome = rt.block_on(async {
         tokio::select! {
-            r = run(&client, &query, args.after_seq, args.format) => r,
+            r = print_live(&client, &query, args.after_seq, args.format) => r,
             _ = tokio::signal::ctrl_c() => Ok(()),
         }
     });
@@ -42,7 +52,7 @@ pub fn tail(args: TailArgs) -> anyhow::Result<()> {
     outcome
 }
 
-async fn run(
+async fn print_live(
     client: &Client,
     query: &Query,
     after: Option<u64>,
@@ -99,7 +109,7 @@ pub fn write_entry(out: &mut impl Write, e: &Entry, format: TailFormat) -> std::
             out.write_all(b"\n")
         }
         TailFormat::Ocsf => {
-            serde_json::to_writer(&mut *out, &crate::export::ocsf::event(e))?;
+            serde_json::to_writer(&mut *out, &trailscope::export::ocsf::event(e))?;
             out.write_all(b"\n")
         }
         TailFormat::Text => writeln!(out, "{}", text_line(e)),

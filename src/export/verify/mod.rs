@@ -1,5 +1,5 @@
-//! `trailscope verify-file FILE [--key VKEY]`: checks an export against its proof with no
-//! network (API.md "Exports prove themselves offline").
+//! Checking an export against its proof with no network (API.md "Exports prove themselves
+//! offline"): what `trailscope verify-file` and `verify-pack` run, and what a library user can.
 //!
 //! It detects the format, reads the proof (a JSON export's `checkpoint` and `proof` members, or
 //! `<FILE>.proof.json` beside a CSV or NDJSON file), checks the checkpoint's signature (with the
@@ -8,46 +8,40 @@
 //! from the range's hashes and the range proof. The first entry that does not match is named
 //! by its line (CSV, NDJSON) or its place in the document (JSON), and its seq.
 
-use crate::export::{CSV_COLUMNS, Format};
-use crate::model::{
-    Actor, ActorType, Details, Entry, ExportProof, Kind, Outcome, ProofFile, SignedCheckpoint,
-    Target, format_ts, parse_ts,
-};
+mod shown;
+
+use crate::export::{Format, proof_sidecar};
+use crate::model::{Entry, ExportProof, ProofFile};
 use crate::proof::{VerifierKey, checkpoint_origin, entry_leaf, range_root};
 use crate::store::chain::{Commitment, Commitments, commit, entry_hash};
-use crate::tui_command::UsageError;
-use anyhow::anyhow;
 use base64::Engine;
+use shown::{Shown, read_export};
 use std::collections::BTreeSet;
 use std::path::Path;
-
-/// One entry as the file shows it, with where it is.
-struct Shown {
-    /// `line 7` or `entry 3`.
-    place: String,
-    /// The entry, or why it could not be read as one.
-    entry: Result<Entry, String>,
-    /// The seq the file gives, even when the rest could not be read.
-    seq: Option<u64>,
-    /// For a CSV row with cells read as guarded against formulas (a leading `'` removed), the
-    /// row read literally instead: text that itself began with `'` reads the same.
-    literal: Option<Result<Entry, String>>,
+/// Why an export does not check out.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The caller's mistake, not the file's: it cannot be read, or `--key` is not a key.
+    #[error("{0}")]
+    Usage(String),
+    /// The file does not prove itself; the sentence names what does not hold.
+    #[error("{0}")]
+    Fails(String),
 }
+
+/// `VerifyError::Fails` with a formatted sentence.
+macro_rules! fails {
+    ($($t:tt)*) => { VerifyError::Fails(format!($($t)*)) };
+}
+pub(crate) use fails;
 
 /// What verify-file found, as one line for a person.
 pub struct Verified {
     pub line: String,
 }
 
-/// `trailscope verify-file`.
-pub fn verify_file(file: &Path, key: Option<&str>) -> anyhow::Result<()> {
-    let v = check(file, key)?;
-    println!("{}", v.line);
-    Ok(())
-}
-
 /// The `--key` given: a verifier key, or a file holding one; a usage error when it is neither.
-pub fn pinned_key(key: Option<&str>) -> anyhow::Result<Option<VerifierKey>> {
+pub fn pinned_key(key: Option<&str>) -> Result<Option<VerifierKey>, VerifyError> {
     let Some(text) = key else { return Ok(None) };
     // A key or a file holding one.
     let from_file = Path::new(text)
@@ -56,33 +50,33 @@ pub fn pinned_key(key: Option<&str>) -> anyhow::Result<Option<VerifierKey>> {
         .flatten();
     let text = from_file.as_deref().unwrap_or(text);
     VerifierKey::parse(text).map(Some).map_err(|_| {
-        UsageError(format!(
+        VerifyError::Usage(format!(
             "--key `{}` is not a verifier key (<name>+<8 hex key id>+<base64 key>); `trailscope key show` prints it",
             crate::text::inert(&text.trim().chars().take(80).collect::<String>())
         ))
-        .into()
     })
 }
 
 /// Checks `file`; `Ok` with the line to print, or the sentence saying what does not hold.
-pub fn check(file: &Path, key: Option<&str>) -> anyhow::Result<Verified> {
+pub fn check(file: &Path, key: Option<&str>) -> Result<Verified, VerifyError> {
     let pinned = pinned_key(key)?;
     let name = file.display().to_string();
-    let bytes = std::fs::read(file).map_err(|e| UsageError(format!("cannot read {name}: {e}")))?;
+    let bytes =
+        std::fs::read(file).map_err(|e| VerifyError::Usage(format!("cannot read {name}: {e}")))?;
     check_bytes(&name, &bytes, pinned.as_ref(), |format| {
         if format == Format::Json {
-            return Err(anyhow!(
+            return Err(fails!(
                 "the file has no proof: its `checkpoint` and `proof` members are missing"
             ));
         }
-        let side = crate::export_command::proof_sidecar(file);
+        let side = proof_sidecar(file);
         let side_name = side.display().to_string();
         match std::fs::read(&side) {
             Ok(t) => Ok((side_name, t)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Err(anyhow!("{name} has no proof: {side_name} is missing"))
+                Err(fails!("{name} has no proof: {side_name} is missing"))
             }
-            Err(e) => Err(anyhow!("cannot read {side_name}: {e}")),
+            Err(e) => Err(fails!("cannot read {side_name}: {e}")),
         }
     })
 }
@@ -93,28 +87,28 @@ pub fn check_bytes(
     name: &str,
     bytes: &[u8],
     pinned: Option<&VerifierKey>,
-    proof: impl FnOnce(Format) -> anyhow::Result<(String, Vec<u8>)>,
-) -> anyhow::Result<Verified> {
+    proof: impl FnOnce(Format) -> Result<(String, Vec<u8>), VerifyError>,
+) -> Result<Verified, VerifyError> {
     let (format, shown, embedded) = read_export(bytes)
-        .ok_or_else(|| anyhow!("{name} is not a trailscope export (CSV, JSON or NDJSON)"))?;
+        .ok_or_else(|| fails!("{name} is not a trailscope export (CSV, JSON or NDJSON)"))?;
     let proof_file = match embedded {
         Some(p) => p?,
         None => {
             let (side_name, text) = proof(format)?;
             serde_json::from_slice::<ProofFile>(&text).map_err(|_| {
-                anyhow!("{side_name} is not a whole proof: it is truncated or malformed")
+                fails!("{side_name} is not a whole proof: it is truncated or malformed")
             })?
         }
     };
     let ProofFile { checkpoint, proof } = proof_file;
     if proof.version != 1 {
-        return Err(anyhow!(
+        return Err(fails!(
             "the proof is of version {}, which this trailscope does not know",
             proof.version
         ));
     }
     if proof.format != format.as_str() {
-        return Err(anyhow!(
+        return Err(fails!(
             "the proof is for another file: it was made for a {} export and {name} is {}",
             crate::text::inert(&proof.format.chars().take(16).collect::<String>()),
             format.as_str()
@@ -125,21 +119,21 @@ pub fn check_bytes(
         Some(k) => (k.clone(), "the pinned key"),
         None => (
             VerifierKey::parse(&checkpoint.verifier_key)
-                .map_err(|_| anyhow!("the proof's verifier key is malformed"))?,
+                .map_err(|_| fails!("the proof's verifier key is malformed"))?,
             "the key named in the proof, not pinned: pass --key VKEY to hold against the operator",
         ),
     };
     let opened = key
         .open(&checkpoint.checkpoint)
         .map_err(|e| match (&pinned, e) {
-            (Some(k), crate::proof::CheckpointError::NotSignedBy(_)) => anyhow!(
+            (Some(k), crate::proof::CheckpointError::NotSignedBy(_)) => fails!(
                 "the checkpoint is not signed by the pinned key {}",
                 crate::text::inert(k.as_str())
             ),
-            (_, e) => anyhow!("the proof's {}", crate::text::inert(&e.to_string())),
+            (_, e) => fails!("the proof's {}", crate::text::inert(&e.to_string())),
         })?;
     if opened.origin != checkpoint_origin(&proof.tenant) {
-        return Err(anyhow!(
+        return Err(fails!(
             "the proof is for another log: its checkpoint is of {} but it names tenant {}",
             crate::text::inert(&opened.origin),
             crate::text::inert(&proof.tenant)
@@ -161,214 +155,6 @@ pub fn check_bytes(
     })
 }
 
-type Embedded = Option<anyhow::Result<ProofFile>>;
-
-/// Detects the format and reads the entries; `None` when the bytes are no export at all.
-fn read_export(bytes: &[u8]) -> Option<(Format, Vec<Shown>, Embedded)> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
-    if body.starts_with("id,seq,") {
-        return read_csv(body).map(|s| (Format::Csv, s, None));
-    }
-    let trimmed = body.trim_start();
-    if !trimmed.starts_with('{') {
-        return None;
-    }
-    if let Some(r) = read_json(trimmed) {
-        return Some(r);
-    }
-    read_ndjson(body).map(|s| (Format::Ndjson, s, None))
-}
-
-fn seq_of(raw: &serde_json::value::RawValue) -> Option<u64> {
-    #[derive(serde::Deserialize)]
-    struct SeqOnly {
-        seq: u64,
-    }
-    serde_json::from_str::<SeqOnly>(raw.get())
-        .ok()
-        .map(|s| s.seq)
-}
-
-fn read_json(text: &str) -> Option<(Format, Vec<Shown>, Embedded)> {
-    #[derive(serde::Deserialize)]
-    struct Doc<'a> {
-        #[serde(borrow)]
-        entries: Vec<&'a serde_json::value::RawValue>,
-        #[serde(default)]
-        checkpoint: Option<&'a serde_json::value::RawValue>,
-        #[serde(default)]
-        proof: Option<&'a serde_json::value::RawValue>,
-    }
-    let doc: Doc = serde_json::from_str(text).ok()?;
-    let shown = doc
-        .entries
-        .iter()
-        .enumerate()
-        .map(|(i, raw)| Shown {
-            place: format!("entry {}", i + 1),
-            entry: serde_json::from_str::<Entry>(raw.get())
-                .map_err(|_| "it is not a valid entry".to_string()),
-            seq: seq_of(raw),
-            literal: None,
-        })
-        .collect();
-    let embedded = match (doc.checkpoint, doc.proof) {
-        (Some(c), Some(p)) => {
-            let parsed = serde_json::from_str::<SignedCheckpoint>(c.get())
-                .and_then(|checkpoint| {
-                    serde_json::from_str::<ExportProof>(p.get())
-                        .map(|proof| ProofFile { checkpoint, proof })
-                })
-                .map_err(|_| anyhow!("the file's proof is malformed"));
-            Some(parsed)
-        }
-        (None, None) => None,
-        _ => Some(Err(anyhow!(
-            "the file's proof is incomplete: it needs both `checkpoint` and `proof`"
-        ))),
-    };
-    Some((Format::Json, shown, embedded))
-}
-
-fn read_ndjson(text: &str) -> Option<Vec<Shown>> {
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let raw: &serde_json::value::RawValue = serde_json::from_str(line).ok()?;
-        let seq = seq_of(raw);
-        // A line that is not even an object with a seq is not an NDJSON export.
-        if seq.is_none() && out.is_empty() {
-            return None;
-        }
-        out.push(Shown {
-            place: format!("line {}", i + 1),
-            entry: serde_json::from_str::<Entry>(line)
-                .map_err(|_| "it is not a valid entry".to_string()),
-            seq,
-            literal: None,
-        });
-    }
-    Some(out)
-}
-
-/// Undoes the CSV export's guard against formulas: a leading `'` before `= + - @ \t \r`.
-fn unguard(cell: &str) -> (String, bool) {
-    let b = cell.as_bytes();
-    if b.len() >= 2 && b[0] == b'\'' && matches!(b[1], b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') {
-        (cell[1..].to_string(), true)
-    } else {
-        (cell.to_string(), false)
-    }
-}
-
-fn read_csv(text: &str) -> Option<Vec<Shown>> {
-    let mut r = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_reader(text.as_bytes());
-    let header = r.headers().ok()?.clone();
-    if header.iter().ne(CSV_COLUMNS.iter().copied()) {
-        return None;
-    }
-    let mut out = Vec::new();
-    for rec in r.records() {
-        let Ok(rec) = rec else {
-            out.push(Shown {
-                place: format!("line {}", out.len() + 2),
-                entry: Err("it is not a valid CSV row".into()),
-                seq: None,
-                literal: None,
-            });
-            continue;
-        };
-        let line = rec.position().map_or(0, |p| p.line());
-        let seq = rec.get(1).and_then(|s| s.parse().ok());
-        let (entry, unguarded) = csv_entry(&rec, false);
-        let literal = unguarded.then(|| csv_entry(&rec, true).0);
-        out.push(Shown {
-            place: format!("line {line}"),
-            entry,
-            seq,
-            literal,
-        });
-    }
-    Some(out)
-}
-
-/// An entry from a CSV row. With `literal`, cells are taken as they stand (the rare text that
-/// itself began with `'` and a formula character); the hash decides which reading is true.
-fn csv_entry(rec: &csv::StringRecord, literal: bool) -> (Result<Entry, String>, bool) {
-    let mut unguarded = false;
-    let mut cell = |i: usize| -> String {
-        let raw = rec.get(i).unwrap_or("");
-        if literal {
-            return raw.to_string();
-        }
-        let (text, was) = unguard(raw);
-        unguarded |= was;
-        text
-    };
-    let cells: Vec<String> = (0..CSV_COLUMNS.len()).map(&mut cell).collect();
-    let opt = |s: &String| (!s.is_empty()).then(|| s.clone());
-    let bad = |what: &str| format!("its {what} cannot be read");
-    let entry = (|| -> Result<Entry, String> {
-        if rec.len() != CSV_COLUMNS.len() {
-            return Err("it does not have the export's columns".into());
-        }
-        let ts = |s: &str, what: &str| {
-            parse_ts(s)
-                .filter(|t| format_ts(t) == s)
-                .ok_or_else(|| bad(what))
-        };
-        let target = if cells[14].is_empty() && cells[15].is_empty() {
-            None
-        } else {
-            Some(Target {
-                kind: cells[14].clone(),
-                id: cells[15].clone(),
-                name: opt(&cells[16]),
-            })
-        };
-        // The details cell is guarded whenever it starts like a formula; JSON never starts
-        // with `'`, so a leading one is always the guard.
-        let details_text = rec.get(17).unwrap_or("");
-        let details_text = details_text.strip_prefix('\'').unwrap_or(details_text);
-        let details = if details_text.is_empty() {
-            None
-        } else {
-            Some(Details::parse(details_text).map_err(|_| bad("details"))?)
-        };
-        Ok(Entry {
-            id: cells[0].clone(),
-            seq: cells[1].parse().map_err(|_| bad("seq"))?,
-            tenant: String::new(),
-            occurred_at: ts(&cells[2], "occurred_at")?,
-            received_at: ts(&cells[3], "received_at")?,
-            channel: cells[4].clone(),
-            action: cells[5].clone(),
-            kind: Kind::parse(&cells[6]).ok_or_else(|| bad("kind"))?,
-            outcome: Outcome::parse(&cells[7]).ok_or_else(|| bad("outcome"))?,
-            description: opt(&cells[8]),
-            actor: Actor {
-                kind: ActorType::parse(&cells[9]).ok_or_else(|| bad("actor type"))?,
-                id: opt(&cells[10]),
-                name: opt(&cells[11]),
-                email: opt(&cells[12]),
-                ip: opt(&cells[13]),
-                user_agent: None,
-            },
-            target,
-            details,
-            idempotency_key: None,
-            prev_hash: String::new(),
-            hash: rec.get(18).unwrap_or("").to_string(),
-        })
-    })();
-    (entry, unguarded)
-}
-
 /// Compares the file's entries with the proof's list, recomputes each one's hash and rebuilds
 /// the signed root.
 fn check_entries(
@@ -378,20 +164,20 @@ fn check_entries(
     proof: &ExportProof,
     size: u64,
     root: crate::proof::Hash,
-) -> anyhow::Result<()> {
+) -> Result<(), VerifyError> {
     let another = || {
         let range = match (proof.first_seq, proof.last_seq) {
             (Some(a), Some(b)) => format!(" of seqs {a} to {b}"),
             _ => String::new(),
         };
-        anyhow!(
+        fails!(
             "the proof is for another file: it proves {} entries{range}, and {name} holds {}",
             proof.entries,
             shown.len()
         )
     };
     if proof.items.len() as u64 != proof.entries {
-        return Err(anyhow!(
+        return Err(fails!(
             "the proof is malformed: it lists {} entries but says {}",
             proof.items.len(),
             proof.entries
@@ -401,13 +187,13 @@ fn check_entries(
     let mut seen = BTreeSet::new();
     for s in shown {
         let Some(seq) = s.seq else {
-            return Err(anyhow!(
+            return Err(fails!(
                 "{} does not match its proof: it is not a valid entry",
                 s.place
             ));
         };
         if !seen.insert(seq) {
-            return Err(anyhow!(
+            return Err(fails!(
                 "{} (seq {seq}) repeats an entry of the file",
                 s.place
             ));
@@ -423,14 +209,14 @@ fn check_entries(
         return Err(another());
     }
     if let Some(s) = added {
-        return Err(anyhow!(
+        return Err(fails!(
             "{} (seq {}) is not in the proof: the entry was added to the file",
             s.place,
             s.seq.unwrap_or_default()
         ));
     }
     if let Some(missing) = missing {
-        return Err(anyhow!(
+        return Err(fails!(
             "entry seq {missing}, which the proof lists, is missing from {name}: a row was removed"
         ));
     }
@@ -439,18 +225,18 @@ fn check_entries(
     };
     let hashes = base64::engine::general_purpose::STANDARD
         .decode(&proof.hashes)
-        .map_err(|_| anyhow!("the proof is malformed: its hashes are not base64"))?;
+        .map_err(|_| fails!("the proof is malformed: its hashes are not base64"))?;
     let count = last
         .checked_sub(first)
         .and_then(|d| d.checked_add(1))
         .and_then(|c| c.checked_mul(32));
     if count != Some(hashes.len() as u64) {
-        return Err(anyhow!(
+        return Err(fails!(
             "the proof is malformed: it does not hold one hash per seq from {first} to {last}"
         ));
     }
     let hash_at = |seq: u64| -> Option<String> {
-        let i = seq.checked_sub(first)? as usize;
+        let i = usize::try_from(seq.checked_sub(first)?).ok()?;
         hashes
             .get(i * 32..i * 32 + 32)
             .map(crate::store::chain::to_hex)
@@ -466,7 +252,7 @@ fn check_entries(
             hash_at(seq - 1).unwrap_or_default()
         };
         let want = hash_at(seq).unwrap_or_default();
-        let fail = |why: &str| anyhow!("{} (seq {seq}) does not match its proof: {why}", s.place);
+        let fail = |why: &str| fails!("{} (seq {seq}) does not match its proof: {why}", s.place);
         let entry = s.entry.as_ref().map_err(|why| fail(why))?;
         let mut ok = entry_matches(entry, format, item, proof, &prev, &want);
         if let (Err(_), Some(Ok(literal))) = (&ok, &s.literal) {
@@ -487,11 +273,11 @@ fn check_entries(
         .iter()
         .map(|h| crate::proof::decode_hash(h))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| anyhow!("the proof is malformed: its range proof is not base64 hashes"))?;
+        .map_err(|_| fails!("the proof is malformed: its range proof is not base64 hashes"))?;
     let rebuilt = range_root(size, proof.first_leaf, &leaves, &range_proof)
-        .map_err(|_| anyhow!("the proof's hashes do not lead to the checkpoint's root: the proof was altered or is for another log"))?;
+        .map_err(|_| fails!("the proof's hashes do not lead to the checkpoint's root: the proof was altered or is for another log"))?;
     if rebuilt != root {
-        return Err(anyhow!(
+        return Err(fails!(
             "the proof's hashes do not lead to the checkpoint's root: the proof was altered or is for another log"
         ));
     }

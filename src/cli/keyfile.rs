@@ -1,10 +1,10 @@
 //! The checkpoint signing key's file: beside the database, never in it, readable by its owner
 //! only. Created on the server's first start.
 
-use crate::proof::SigningKey;
 use anyhow::{Context, anyhow, bail};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use trailscope::proof::SigningKey;
 
 /// `<db>.key`: where the key lives when `--signing-key` does not say.
 pub fn default_path(db: &Path) -> PathBuf {

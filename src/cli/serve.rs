@@ -1,0 +1,111 @@
+//! `trailscope serve`: the audit server, from flags over the server config file.
+
+use super::context::{Threads, log_to_stderr, runtime};
+use super::keyfile;
+use anyhow::{Context, anyhow};
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use trailscope::config::{ConfigFile, DEFAULT_LISTEN};
+use trailscope::server::{Allowlist, ServerOptions, serve as serve_http, shutdown_signal};
+use trailscope::store::{SqliteStore, Store};
+
+/// `trailscope serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The SQLite database file (created if missing).
+    #[arg(long, env = "TRAILSCOPE_DB")]
+    pub db: Option<PathBuf>,
+    /// Address and port to listen on [default: 127.0.0.1:7807].
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Networks allowed to reach the read and admin routes, comma-separated CIDRs or bare
+    /// addresses (one host) (default: all).
+    #[arg(long, value_delimiter = ',', value_parser = trailscope::server::parse_net)]
+    pub allow_from: Vec<ipnet::IpNet>,
+    /// Networks allowed to post events, comma-separated CIDRs or bare addresses (default: all).
+    #[arg(long, value_delimiter = ',', value_parser = trailscope::server::parse_net)]
+    pub ingest_allow_from: Vec<ipnet::IpNet>,
+    /// Archive pruned entries here (gzip NDJSON and a manifest) before removing them.
+    #[arg(long)]
+    pub archive_dir: Option<PathBuf>,
+    /// A server config file (TOML, see config.example.toml); flags override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The Ed25519 key that signs checkpoints, kept outside the database; created (mode 0600)
+    /// on first start [default: <db>.key].
+    #[arg(long, env = "TRAILSCOPE_SIGNING_KEY")]
+    pub signing_key: Option<PathBuf>,
+}
+
+/// `trailscope serve`.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    log_to_stderr();
+    let file = match &args.config {
+        Some(p) => ConfigFile::load(p)?,
+        None => ConfigFile::default(),
+    };
+    let db = args.db.or(file.server.db).ok_or_else(|| {
+        anyhow!(
+            "say where the database lives: --db PATH (or `db` under [server] in the config file)"
+        )
+    })?;
+    let listen = args
+        .listen
+        .or(file.server.listen)
+        .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("the default address parses"));
+    let allow = Allowlist {
+        audit: if args.allow_from.is_empty() {
+            file.server.allow_from
+        } else {
+            args.allow_from
+        },
+        ingest: if args.ingest_allow_from.is_empty() {
+            file.server.ingest_allow_from
+        } else {
+            args.ingest_allow_from
+        },
+    };
+    file.evidence
+        .check()
+        .map_err(|e| anyhow!("{e} (in [evidence] of the config file)"))?;
+    let mut retention = file.retention;
+    if let Some(dir) = args.archive_dir {
+        retention.archive_dir = Some(dir);
+    }
+    retention
+        .check()
+        .map_err(|e| anyhow!("{e} (in [retention] of the config file)"))?;
+    let key_path = args
+        .signing_key
+        .unwrap_or_else(|| keyfile::default_path(&db));
+    let (key, created) = keyfile::load_or_create(&key_path)?;
+    if created {
+        tracing::info!(path = %key_path.display(), "created a new checkpoint signing key");
+    }
+    let options = ServerOptions {
+        allow,
+        evidence: file.evidence,
+        retention,
+        schedule_prune: true,
+        signing_key: Some(key),
+        audit_searches: file
+            .server
+            .audit_searches
+            .unwrap_or(true)
+            .then(Default::default),
+        stream_keep_alive: None,
+    };
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db)?);
+    let rt = runtime(Threads::PerCore)?;
+    rt.block_on(async move {
+        // Before the address is announced: whoever waits for that line may signal at once.
+        let shutdown = shutdown_signal();
+        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        tracing::info!(address = %listener.local_addr()?, db = %db.display(), "trailscope server listening");
+        serve_http(store, options, listener, shutdown).await.context("the server stopped")?;
+        tracing::info!("stopped cleanly");
+        Ok(())
+    })
+}

@@ -1,0 +1,73 @@
+//! `trailscope verify`: the server walks the chain and the tree and checks every checkpoint;
+//! exit 1 when anything no longer matches.
+
+use super::context::{RemoteArgs, Threads, UsageError, refused, runtime};
+use anyhow::anyhow;
+use clap::Args;
+
+/// `trailscope verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    /// The verifier key to check every checkpoint's signature with (what `trailscope key show`
+    /// printed), instead of trusting the server's own.
+    #[arg(long)]
+    pub key: Option<String>,
+}
+
+/// `trailscope verify`: the server walks the chain and the tree and checks every checkpoint
+/// (with the pinned key when given); exit 1 when anything no longer matches.
+pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
+    let key = match &args.key {
+        Some(k) => Some(
+            trailscope::proof::VerifierKey::parse(k)
+                .map_err(|e| UsageError(format!("--key: {e}")))?,
+        ),
+        None => None,
+    };
+    let client = args.remote.client()?;
+    let report = runtime(Threads::One)?
+        .block_on(client.verify(key.as_ref().map(|k| k.as_str())))
+        .map_err(|e| refused(&e))?;
+    let from = report
+        .from_seq
+        .map(|s| format!(" from seq {s} (the chain's anchor after a prune)"))
+        .unwrap_or_default();
+    let signed = match (&report.verifier_key, report.checkpoints) {
+        (_, 0) => "; no checkpoint signed yet".to_string(),
+        (Some(k), n) => format!("; {n} checkpoints signed by {}", trailscope::text::inert(k)),
+        (None, n) => format!("; {n} checkpoints (signatures not checked: no key)"),
+    };
+    if report.ok {
+        let head = report
+            .head
+            .map(|h| format!("; head seq {} hash {}", h.seq, h.hash))
+            .unwrap_or_default();
+        println!(
+            "the chain is intact: {} entries checked{from}{head}; tree of {} entries{signed}",
+            report.checked, report.tree_size
+        );
+        return Ok(());
+    }
+    for p in &report.problems {
+        println!("MISMATCH: {}", trailscope::text::inert(p));
+    }
+    let at = report
+        .first_bad_seq
+        .map(|s| format!(" at seq {s}"))
+        .unwrap_or_default();
+    let checkpoint = report
+        .first_bad_checkpoint
+        .map(|c| format!("; the earliest checkpoint that no longer holds is {c}"))
+        .unwrap_or_default();
+    Err(anyhow!(
+        "the log no longer matches{at} ({}): {} entries before it check out{from}{checkpoint}",
+        report
+            .reason
+            .as_deref()
+            .unwrap_or("unknown reason")
+            .replace('_', " "),
+        report.checked
+    ))
+}
