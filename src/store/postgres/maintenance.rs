@@ -5,6 +5,7 @@
 
 use super::writer::{Batch, Writer, write_batch};
 use super::{PostgresStore, db_error, internal, row};
+use super::{i, u};
 use crate::model::{Actor, ChainHead, Kind, NewEvent, PruneReport, PseudonymReport, format_ts};
 use crate::store::chain::Commitments;
 use crate::store::{ArchiveRef, ArchiveSink, ArchivedEntry};
@@ -89,7 +90,7 @@ impl PostgresStore {
                 }
             }
             report.anchor = Some(ChainHead {
-                seq: upto as u64,
+                seq: u(upto),
                 hash: anchor_hash.clone(),
             });
             let text = serde_json::to_string(&report).unwrap_or_default();
@@ -101,7 +102,7 @@ impl PostgresStore {
                 .await
                 .map_err(db_error)?
                 .get(0);
-            report.removed = removed as u64;
+            report.removed = u(removed);
             let text = serde_json::to_string(&report).unwrap_or_default();
             tx.execute("SELECT trailscope_prune_report($1, $2)", &[&tenant, &text])
                 .await
@@ -237,7 +238,7 @@ impl PostgresStore {
                 "SELECT trailscope_pseudonymise($1, $2, $3, $4, $5, $6, $7)",
                 &[
                     &tenant,
-                    &(entry.seq as i64),
+                    &i(entry.seq),
                     &a.name,
                     &a.email,
                     &a.ip,
@@ -250,7 +251,7 @@ impl PostgresStore {
         }
         let report = PseudonymReport {
             pseudonym: Some(pseudonym.clone()),
-            entries: rows.len() as u64,
+            entries: u64::try_from(rows.len()).unwrap_or(u64::MAX),
         };
         let event = NewEvent {
             action: "gdpr.pseudonymised".into(),
@@ -307,7 +308,7 @@ async fn archive_entries(
             })
             .collect::<Result<_, _>>()?;
         if let Some(last) = chunk.last() {
-            after = last.entry.seq as i64;
+            after = i(last.entry.seq);
             last_hash = last.entry.hash.clone();
         }
         if first_prev.is_none() {

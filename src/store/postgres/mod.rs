@@ -56,6 +56,17 @@ const CHANNEL: &str = "trailscope_commits";
 /// Pool size when the config does not say.
 pub const DEFAULT_POOL_SIZE: usize = 16;
 
+/// A database integer (bigint) as the model's unsigned number, never by a silent `as`: a
+/// negative one (only a hand-edited row has it) reads as `u64::MAX`, which verify reports.
+pub(crate) fn u(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(u64::MAX)
+}
+
+/// A count, seq or limit as a bigint; past `i64::MAX` (no log gets there) it saturates.
+pub(crate) fn i<T: TryInto<i64>>(v: T) -> i64 {
+    v.try_into().unwrap_or(i64::MAX)
+}
+
 /// A failure inside the store that is neither the caller's input nor the database's
 /// availability.
 pub(crate) fn internal(why: String) -> StoreError {
@@ -336,7 +347,7 @@ impl PostgresStore {
         let filter = sql::Filter::new(&client, tenant, &query.without(field), now).await?;
         let (w, mut params) = filter.where_all();
         let (col, label) = sql::facet_columns(field);
-        params.push(sql::Value::Int(limit as i64));
+        params.push(sql::Value::Int(i(limit)));
         let q = sql::numbered(&format!(
             "SELECT {col} AS v, count(*) AS c, {label} FROM entries WHERE {w} AND {col} IS NOT NULL \
              GROUP BY v ORDER BY c DESC, v LIMIT ?"
@@ -349,7 +360,7 @@ impl PostgresStore {
             .iter()
             .map(|r| FacetValue {
                 value: row::dec(r.get(0)),
-                count: r.get::<_, i64>(1) as u64,
+                count: u(r.get(1)),
                 label: r.get::<_, Option<String>>(2).map(row::dec),
             })
             .collect();
@@ -383,7 +394,7 @@ impl PostgresStore {
         });
         let (Some(from), Some(to)) = (from, to) else {
             return Ok(Stats {
-                total: total as u64,
+                total: u(total),
                 from: None,
                 to: None,
                 bucket_seconds: 0,
@@ -392,9 +403,9 @@ impl PostgresStore {
         };
         let to = to.max(from);
         let width = crate::store::sqlite::bucket_seconds(to - from, buckets);
-        let width_ms = (width * 1000) as i64;
+        let width_ms = i(width.saturating_mul(1000));
         let start = from - from.rem_euclid(width_ms);
-        let n = (((to - start) / width_ms) + 1).clamp(1, 10_000) as usize;
+        let n = usize::try_from((((to - start) / width_ms) + 1).clamp(1, 10_000)).unwrap_or(1);
         let mut counts = vec![0u64; n];
         if total > 0 {
             let mut p = vec![sql::Value::Int(start), sql::Value::Int(width_ms)];
@@ -406,20 +417,20 @@ impl PostgresStore {
             for r in rows {
                 let (b, c): (i64, i64) = (r.get(0), r.get(1));
                 if let Some(slot) = usize::try_from(b).ok().and_then(|b| counts.get_mut(b)) {
-                    *slot += c as u64;
+                    *slot += u(c);
                 }
             }
         }
         let buckets = counts
             .into_iter()
             .enumerate()
-            .map(|(i, count)| StatsBucket {
-                start: from_millis(start + i as i64 * width_ms),
+            .map(|(n, count)| StatsBucket {
+                start: from_millis(start + i(n) * width_ms),
                 count,
             })
             .collect();
         Ok(Stats {
-            total: total as u64,
+            total: u(total),
             from: Some(from_millis(from)),
             to: Some(from_millis(to)),
             bucket_seconds: width,
@@ -442,7 +453,7 @@ impl PostgresStore {
             .await
             .map_err(db_error)?;
         Ok(r.map(|r| ChainHead {
-            seq: r.get::<_, i64>(0) as u64,
+            seq: u(r.get(0)),
             hash: r.get(1),
         }))
     }
@@ -453,7 +464,7 @@ impl PostgresStore {
             .query_opt("SELECT days FROM retention WHERE tenant = $1", &[&tenant])
             .await
             .map_err(db_error)?;
-        Ok(r.map(|r| r.get::<_, i32>(0) as u32))
+        Ok(r.and_then(|r| u32::try_from(r.get::<_, i32>(0)).ok()))
     }
 
     pub async fn set_retention_days(&self, tenant: &str, days: u32) -> Result<(), StoreError> {

@@ -5,6 +5,7 @@
 
 use super::writer::{extent, read_rows};
 use super::{PostgresStore, db_error, internal};
+use super::{i, u};
 use crate::model::{
     ConsistencyProof, EntryProof, ExportProof, FieldProof, InclusionProof, ProofFile,
     SignedCheckpoint,
@@ -97,7 +98,7 @@ async fn latest_checkpoint(
         )
         .await
         .map_err(db_error)?
-        .map(|r| (r.get::<_, i64>(0) as u64, r.get(1))))
+        .map(|r| (u(r.get(0)), r.get(1))))
 }
 
 impl PostgresStore {
@@ -173,7 +174,7 @@ impl PostgresStore {
              ON CONFLICT (tenant, size) DO NOTHING",
             &[
                 &tenant,
-                &(size as i64),
+                &i(size),
                 &note,
                 &chrono::Utc::now().timestamp_millis(),
             ],
@@ -185,7 +186,7 @@ impl PostgresStore {
         let stored: String = client
             .query_one(
                 "SELECT note FROM checkpoints WHERE tenant = $1 AND size = $2",
-                &[&tenant, &(size as i64)],
+                &[&tenant, &i(size)],
             )
             .await
             .map_err(db_error)?
@@ -276,12 +277,11 @@ impl PostgresStore {
         let row = client
             .query_opt(
                 "SELECT size, note FROM checkpoints WHERE tenant = $1 AND size >= $2 ORDER BY size LIMIT 1",
-                &[&tenant, &(need as i64)],
+                &[&tenant, &i(need)],
             )
             .await
             .map_err(db_error)?;
-        let Some((size, note)) = row.map(|r| (r.get::<_, i64>(0) as u64, r.get::<_, String>(1)))
-        else {
+        let Some((size, note)) = row.map(|r| (u(r.get(0)), r.get::<_, String>(1))) else {
             return Ok(None);
         };
         let Ok(opened) = key.verifier().open(&note) else {
@@ -321,7 +321,7 @@ impl PostgresStore {
             version: 1,
             format: String::new(),
             tenant: tenant.to_string(),
-            entries: seqs.len() as u64,
+            entries: u64::try_from(seqs.len()).unwrap_or(u64::MAX),
             first_seq: None,
             last_seq: None,
             first_leaf: 0,
@@ -341,7 +341,7 @@ impl PostgresStore {
                 checkpoint.size
             )));
         }
-        let mut hashes = Vec::with_capacity(((max - min + 1) * 32) as usize);
+        let mut hashes = Vec::with_capacity(usize::try_from((max - min + 1) * 32).unwrap_or(0));
         let mut expect = min;
         let mut want = seqs.iter().peekable();
         // In chunks, so a million-entry export never holds its rows at once.
@@ -351,7 +351,7 @@ impl PostgresStore {
                 .query(
                     "SELECT seq, hash, prev_hash, commitments, idempotency_key FROM entries \
                      WHERE tenant = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq",
-                    &[&tenant, &(expect as i64), &(upto as i64)],
+                    &[&tenant, &i(expect), &i(upto)],
                 )
                 .await
                 .map_err(db_error)?;
@@ -359,7 +359,7 @@ impl PostgresStore {
                 break;
             }
             for r in rows {
-                let seq = r.get::<_, i64>(0) as u64;
+                let seq = u(r.get(0));
                 let hash: String = r.get(1);
                 let bytes: [u8; 32] = hex::decode(&hash)
                     .ok()

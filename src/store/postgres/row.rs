@@ -1,6 +1,7 @@
 //! Mapping between an [`Entry`] and its PostgreSQL row (the same columns as SQLite's).
 
 use super::internal;
+use super::{i, u};
 use crate::model::{Actor, ActorType, Details, Entry, Kind, Outcome, Target, from_millis};
 use crate::store::StoreError;
 use crate::store::chain::Commitments;
@@ -80,7 +81,7 @@ pub fn entry_at(r: &Row, o: usize) -> Result<Entry, StoreError> {
     let details: Option<String> = r.get(o + 19);
     Ok(Entry {
         tenant: r.get(o),
-        seq: r.get::<_, i64>(o + 1) as u64,
+        seq: u(r.get(o + 1)),
         id: txt(r, o + 2),
         occurred_at: from_millis(r.get(o + 3)),
         received_at: from_millis(r.get(o + 4)),
@@ -174,7 +175,7 @@ impl Columns {
     pub fn push(&mut self, e: &Entry, commitments: &Commitments) {
         let t = e.target.as_ref();
         self.tenant.push(e.tenant.clone());
-        self.seq.push(e.seq as i64);
+        self.seq.push(i(e.seq));
         self.id.push(enc(&e.id).into_owned());
         self.occurred_at.push(e.occurred_at.timestamp_millis());
         self.received_at.push(e.received_at.timestamp_millis());

@@ -1,6 +1,7 @@
 //! Turns a [`Query`] into PostgreSQL over the indexes, as `store::sqlite::sql` does for SQLite:
 //! every filter a range scan in keyset order; `q` through the trigram (pg_trgm) index.
 
+use super::i;
 use super::row::COLUMNS;
 use crate::model::{Cursor, Order, Query};
 use crate::store::{PageRequest, StoreError};
@@ -273,10 +274,10 @@ impl Filter {
             let op = if page.order == Order::Desc { "<" } else { ">" };
             Cond::new(
                 format!("(occurred_at, seq) {op} (?, ?)"),
-                vec![Value::Int(c.occurred_at_ms), Value::Int(c.seq as i64)],
+                vec![Value::Int(c.occurred_at_ms), Value::Int(i(c.seq))],
             )
         });
-        let limit = page.limit as i64;
+        let limit = i(page.limit);
         if self.matches_nothing() {
             return (format!("SELECT {COLUMNS} FROM entries WHERE false"), vec![]);
         }
@@ -324,12 +325,12 @@ impl Filter {
         if self.matches_nothing() {
             return (format!("SELECT {COLUMNS} FROM entries WHERE false"), vec![]);
         }
-        let start = Cond::new("seq > ?", vec![Value::Int(after_seq as i64)]);
+        let start = Cond::new("seq > ?", vec![Value::Int(i(after_seq))]);
         let range = self.range();
         let mut extra: Vec<&Cond> = vec![&start];
         extra.extend(range.iter());
         let (w, mut params) = self.where_clause(None, &extra);
-        params.push(Value::Int(limit as i64));
+        params.push(Value::Int(i(limit)));
         (
             numbered(&format!(
                 "SELECT {COLUMNS} FROM entries WHERE {w} ORDER BY seq LIMIT ?"

@@ -4,6 +4,7 @@
 //! a query awaited from that thread.
 
 use super::{APP_ROLE, PostgresStore, db_error, internal, row};
+use super::{i, u};
 use crate::model::{ChainHead, Entry, VerifyReport};
 use crate::proof::VerifierKey;
 use crate::store::StoreError;
@@ -143,7 +144,7 @@ impl VerifySource for Source {
             &[&self.tenant],
         )?;
         Ok(rows.first().map(|r| ChainHead {
-            seq: r.get::<_, i64>(0) as u64,
+            seq: u(r.get(0)),
             hash: r.get(1),
         }))
     }
@@ -153,7 +154,7 @@ impl VerifySource for Source {
             "SELECT seq, hash FROM chain_anchors WHERE tenant = $1",
             &[&self.tenant],
         )?;
-        Ok(rows.first().map(|r| (r.get::<_, i64>(0) as u64, r.get(1))))
+        Ok(rows.first().map(|r| (u(r.get(0)), r.get(1))))
     }
 
     fn entries_after(
@@ -163,13 +164,13 @@ impl VerifySource for Source {
     ) -> Result<Vec<(Entry, Commitments)>, StoreError> {
         // (seq, id): nothing but the writer's lock keeps a seq unique on a partitioned table, so
         // a second row claiming one must be walked, not skipped.
-        let (seq, id) = after.map_or((-1i64, String::new()), |(s, id)| (s as i64, id));
+        let (seq, id) = after.map_or((-1i64, String::new()), |(s, id)| (i(s), id));
         let rows = self.query(
             &format!(
                 "SELECT {} FROM entries WHERE tenant = $1 AND (seq, id) > ($2, $3) ORDER BY seq, id LIMIT $4",
                 row::COLUMNS
             ),
-            &[&self.tenant, &seq, &id, &(limit as i64)],
+            &[&self.tenant, &seq, &id, &i(limit)],
         )?;
         rows.iter().map(row::entry_with_commitments).collect()
     }
@@ -177,12 +178,9 @@ impl VerifySource for Source {
     fn hashes_after(&mut self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, StoreError> {
         let rows = self.query(
             "SELECT seq, hash FROM entries WHERE tenant = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-            &[&self.tenant, &(after as i64), &(limit as i64)],
+            &[&self.tenant, &i(after), &i(limit)],
         )?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get::<_, i64>(0) as u64, r.get(1)))
-            .collect())
+        Ok(rows.iter().map(|r| (u(r.get(0)), r.get(1))).collect())
     }
 
     fn tree_rows_after(
@@ -190,15 +188,12 @@ impl VerifySource for Source {
         after: Option<u64>,
         limit: usize,
     ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let after = after.map_or(-1, |a| a as i64);
+        let after = after.map_or(-1, i);
         let rows = self.query(
             "SELECT leaf, hashes FROM tree_rows WHERE tenant = $1 AND leaf > $2 ORDER BY leaf LIMIT $3",
-            &[&self.tenant, &after, &(limit as i64)],
+            &[&self.tenant, &after, &i(limit)],
         )?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get::<_, i64>(0) as u64, r.get(1)))
-            .collect())
+        Ok(rows.iter().map(|r| (u(r.get(0)), r.get(1))).collect())
     }
 
     fn last_seq(&mut self) -> Result<Option<u64>, StoreError> {
@@ -206,10 +201,7 @@ impl VerifySource for Source {
             "SELECT max(seq) FROM entries WHERE tenant = $1",
             &[&self.tenant],
         )?;
-        Ok(rows
-            .first()
-            .and_then(|r| r.get::<_, Option<i64>>(0))
-            .map(|m| m as u64))
+        Ok(rows.first().and_then(|r| r.get::<_, Option<i64>>(0)).map(u))
     }
 
     fn extent(&mut self) -> Result<(u64, u64), StoreError> {
@@ -222,10 +214,7 @@ impl VerifySource for Source {
             "SELECT size, note FROM checkpoints WHERE tenant = $1 ORDER BY size",
             &[&self.tenant],
         )?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get::<_, i64>(0) as u64, r.get(1)))
-            .collect())
+        Ok(rows.iter().map(|r| (u(r.get(0)), r.get(1))).collect())
     }
 
     fn tampering(&mut self) -> Result<Vec<String>, StoreError> {

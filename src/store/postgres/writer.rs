@@ -3,6 +3,7 @@
 
 use super::row::{self, Columns};
 use super::{Counters, db_error, internal};
+use super::{i, u};
 use crate::model::{Actor, Appended, Entry, Kind, NewEvent, Outcome, from_millis};
 use crate::proof::{Frontier, Hash, ProofError, RowReader, frontier_rows};
 use crate::store::StoreError;
@@ -72,7 +73,7 @@ pub(super) async fn read_rows(
     tenant: &str,
     leaves: &[u64],
 ) -> Result<HashMap<u64, Vec<Hash>>, StoreError> {
-    let want: Vec<i64> = leaves.iter().map(|l| *l as i64).collect();
+    let want: Vec<i64> = leaves.iter().map(|l| i(*l)).collect();
     let rows = client
         .query(
             "SELECT leaf, hashes FROM tree_rows WHERE tenant = $1 AND leaf = ANY($2)",
@@ -82,7 +83,7 @@ pub(super) async fn read_rows(
         .map_err(db_error)?;
     let mut out = HashMap::new();
     for r in rows {
-        let leaf = r.get::<_, i64>(0) as u64;
+        let leaf = u(r.get(0));
         let blob: Vec<u8> = r.get(1);
         let row = split_row(&blob)
             .ok_or_else(|| internal(format!("tree row {leaf} of tenant {tenant} is malformed")))?;
@@ -106,10 +107,7 @@ pub(super) async fn extent(
         .map_err(db_error)?;
     let first: Option<i64> = r.get(0);
     let max: Option<i64> = r.get(1);
-    Ok((
-        first.map_or(1, |f| f as u64),
-        max.map_or(0, |m| m as u64 + 1),
-    ))
+    Ok((first.map_or(1, u), max.map_or(0, |m| u(m) + 1)))
 }
 
 /// Locks the tenant's head (creating it at genesis) and loads its tree, inside `tx`.
@@ -132,7 +130,7 @@ pub(super) async fn lock_head(
         )
         .await
         .map_err(db_error)?;
-    let (seq, hash, received_ms) = (r.get::<_, i64>(0) as u64, r.get::<_, String>(1), r.get(2));
+    let (seq, hash, received_ms) = (u(r.get(0)), r.get::<_, String>(1), r.get(2));
     if let Some(c) = cached
         && c.seq == seq
         && c.hash == hash
@@ -146,7 +144,7 @@ pub(super) async fn lock_head(
         .map_err(db_error)?
         .map(|r| r.get(0));
     let first_seq = match first {
-        Some(f) => f as u64,
+        Some(f) => u(f),
         None => {
             let anchor: Option<i64> = tx
                 .query_opt(
@@ -163,7 +161,7 @@ pub(super) async fn lock_head(
             )
             .await
             .map_err(db_error)?;
-            f as u64
+            u(f)
         }
     };
     let (_, stored) = extent(tx, tenant).await?;
@@ -246,11 +244,11 @@ impl Writer {
         let mut out = Vec::with_capacity(events.len());
         let mut in_batch: HashMap<&str, Appended> = HashMap::new();
         for ev in events {
-            if let Some(key) = ev.idempotency_key.as_deref() {
-                if let Some(a) = in_batch.get(key).or_else(|| existing.get(key)) {
-                    out.push(a.clone());
-                    continue;
-                }
+            if let Some(key) = ev.idempotency_key.as_deref()
+                && let Some(a) = in_batch.get(key).or_else(|| existing.get(key))
+            {
+                out.push(a.clone());
+                continue;
             }
             // received_at never goes backwards within a tenant: prune relies on it.
             let received_ms = now_ms.max(head.received_ms);
@@ -287,7 +285,7 @@ impl Writer {
                 .expect("the writer's own hash is 64 hex digits");
             let row = head.frontier.push(&bytes);
             batch.leaf_tenant.push(tenant.to_string());
-            batch.leaf.push(leaf as i64);
+            batch.leaf.push(i(leaf));
             batch.leaf_hashes.push(row_blob(&row));
             batch.entries.push(&entry, &commitments);
             batch
@@ -356,7 +354,7 @@ pub(super) async fn write_batch(
     for (tenant, h) in heads {
         tx.execute(
             "UPDATE chain_heads SET seq = $2, hash = $3, received_at = $4 WHERE tenant = $1",
-            &[tenant, &(h.seq as i64), &h.hash, &h.received_ms],
+            &[tenant, &i(h.seq), &h.hash, &h.received_ms],
         )
         .await
         .map_err(db_error)?;
@@ -423,7 +421,7 @@ async fn commit_group(
                     row::dec(r.get::<_, String>(0)),
                     Appended {
                         id: r.get(1),
-                        seq: r.get::<_, i64>(2) as u64,
+                        seq: u(r.get(2)),
                         hash: r.get(3),
                     },
                 );
@@ -445,7 +443,7 @@ async fn commit_group(
         .collect();
     write_batch(&tx, &batch, &moved).await?;
     tx.commit().await.map_err(db_error)?;
-    let appended = batch.entries.len() as u64;
+    let appended = u64::try_from(batch.entries.len()).unwrap_or(u64::MAX);
     for (t, h) in moved {
         w.remember(&t, h);
     }

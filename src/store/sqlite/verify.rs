@@ -23,7 +23,7 @@ impl VerifySource for Source<'_> {
             .prepare_cached("SELECT seq, hash FROM chain_heads WHERE tenant = ?1")?
             .query_row([self.tenant], |r| {
                 Ok(ChainHead {
-                    seq: r.get::<_, i64>(0)? as u64,
+                    seq: r.get::<_, u64>(0)?,
                     hash: r.get(1)?,
                 })
             })
@@ -34,9 +34,7 @@ impl VerifySource for Source<'_> {
         Ok(self
             .conn
             .prepare_cached("SELECT seq, hash FROM chain_anchors WHERE tenant = ?1")?
-            .query_row([self.tenant], |r| {
-                Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
-            })
+            .query_row([self.tenant], |r| Ok((r.get::<_, u64>(0)?, r.get(1)?)))
             .optional()?)
     }
 
@@ -46,12 +44,12 @@ impl VerifySource for Source<'_> {
         limit: usize,
     ) -> Result<Vec<(Entry, Commitments)>, StoreError> {
         // (tenant, seq) is unique here, so the seq alone is the keyset.
-        let after = after.map_or(-1, |(s, _)| s as i64);
+        let after = after.map_or(0, |(s, _)| s);
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {} FROM entries WHERE tenant = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
             row::COLUMNS
         ))?;
-        let rows = stmt.query_map(params![self.tenant, after, limit as i64], row::from_row)?;
+        let rows = stmt.query_map(params![self.tenant, after, limit], row::from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -59,8 +57,8 @@ impl VerifySource for Source<'_> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT seq, hash FROM entries WHERE tenant = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![self.tenant, after as i64, limit as i64], |r| {
-            Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+        let rows = stmt.query_map(params![self.tenant, after, limit], |r| {
+            Ok((r.get::<_, u64>(0)?, r.get(1)?))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -70,22 +68,22 @@ impl VerifySource for Source<'_> {
         after: Option<u64>,
         limit: usize,
     ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let after = after.map_or(-1, |a| a as i64);
+        let from = after.map_or(0, |a| a + 1);
         let mut stmt = self.conn.prepare_cached(
-            "SELECT leaf, hashes FROM tree_rows WHERE tenant = ?1 AND leaf > ?2 ORDER BY leaf LIMIT ?3",
+            "SELECT leaf, hashes FROM tree_rows WHERE tenant = ?1 AND leaf >= ?2 ORDER BY leaf LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![self.tenant, after, limit as i64], |r| {
-            Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+        let rows = stmt.query_map(params![self.tenant, from, limit], |r| {
+            Ok((r.get::<_, u64>(0)?, r.get(1)?))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn last_seq(&mut self) -> Result<Option<u64>, StoreError> {
-        let max: Option<i64> = self
+        let max: Option<u64> = self
             .conn
             .prepare_cached("SELECT max(seq) FROM entries WHERE tenant = ?1")?
             .query_row([self.tenant], |r| r.get(0))?;
-        Ok(max.map(|m| m as u64))
+        Ok(max)
     }
 
     fn extent(&mut self) -> Result<(u64, u64), StoreError> {
@@ -96,9 +94,7 @@ impl VerifySource for Source<'_> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT size, note FROM checkpoints WHERE tenant = ?1 ORDER BY size")?;
-        let rows = stmt.query_map([self.tenant], |r| {
-            Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
-        })?;
+        let rows = stmt.query_map([self.tenant], |r| Ok((r.get::<_, u64>(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
