@@ -6,4 +6,5 @@
 mod common;
 
 mod harness;
+mod replicas;
 mod tamper;
