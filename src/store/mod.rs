@@ -8,9 +8,11 @@ pub mod archive;
 mod archive_dir;
 pub mod chain;
 pub mod history;
+pub mod postgres;
 pub mod sqlite;
 mod tokens;
 pub mod union;
+pub mod verify;
 
 use crate::model::{
     Actor, Appended, ChainHead, ConsistencyProof, Cursor, Entry, FacetField, Facets,
