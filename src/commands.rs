@@ -164,7 +164,7 @@ fn with_store<T>(
     db: &std::path::Path,
     f: impl AsyncFnOnce(&dyn Store) -> Result<T, crate::store::StoreError>,
 ) -> anyhow::Result<T> {
-    let store = SqliteStore::open(db)?;
+    let store = SqliteStore::open_beside(db)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
