@@ -156,9 +156,11 @@ impl SqliteDb {
         SqliteDb::open_as(path.as_ref(), true)
     }
 
-    /// Opens the database for a short command that may run beside the server that owns the
-    /// file (`trailscope token …`): its writer neither refreshes the planner's statistics nor
-    /// truncates the WAL when it closes; those are the owner's.
+    /// Opens the database without taking over its upkeep: this engine's writer neither
+    /// refreshes the planner's statistics nor truncates the WAL when it closes. For a short
+    /// command beside the server that owns the file (`trailscope token …`), and for the local
+    /// cache, whose own write connection does both (a second writer running ANALYZE raced its
+    /// inserts into "database is locked").
     pub fn open_beside(path: impl AsRef<Path>) -> Result<SqliteDb, StoreError> {
         SqliteDb::open_as(path.as_ref(), false)
     }
