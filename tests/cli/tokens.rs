@@ -82,3 +82,51 @@ fn create_list_revoke() {
     assert_eq!(code, 1);
     assert!(err.contains("tenant"), "{err}");
 }
+
+/// The token commands work beside a running server on the same file: a token created there is
+/// accepted by the server at once, and one revoked there is refused at once; entries posted
+/// meanwhile are all kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn beside_a_running_server() {
+    let log = crate::common::process::ServedLog::new();
+    let _served = log.serve();
+    let db = log.db();
+    let db = db.to_str().unwrap();
+    log.post(20, "before").await;
+    let (code, out, err) = run(&[
+        "token", "create", "--db", db, "--role", "auditor", "--tenant", "acme",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let secret = out.lines().last().unwrap().to_string();
+    let id = out.split_whitespace().nth(1).unwrap().to_string();
+    let http = reqwest::Client::new();
+    let read = |secret: String| {
+        let (http, url) = (http.clone(), log.url());
+        async move {
+            http.get(format!("{url}/v1/events?limit=100"))
+                .bearer_auth(secret)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = read(secret.clone()).await;
+    assert_eq!(r.status().as_u16(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["entries"].as_array().unwrap().len(), 20);
+    log.post(5, "meanwhile").await;
+    let (code, _, err) = run(&["token", "revoke", "--db", db, &id]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(read(secret).await.status().as_u16(), 401, "revoked at once");
+    log.post(5, "after").await;
+    let (code, list, _) = run(&["token", "list", "--db", db]);
+    assert_eq!(code, 0);
+    assert!(list.contains(&id) && list.contains("revoked"), "{list}");
+    let admin = log.token(trailscope::store::Role::Auditor);
+    let body: serde_json::Value = read(admin).await.json().await.unwrap();
+    assert_eq!(
+        body["entries"].as_array().unwrap().len(),
+        30,
+        "every entry posted around the commands is there"
+    );
+}

@@ -73,7 +73,8 @@ impl LocalStore {
             }
             Durability::Scratch => "PRAGMA synchronous=OFF; PRAGMA cache_size=-65536;",
         })?;
-        let store = SqliteDb::open(path)?;
+        // The cache's writer is `writer` below (it analyzes after a pull): the engine only reads.
+        let store = SqliteDb::open_beside(path)?;
         Ok(LocalStore {
             store,
             writer: Mutex::new(writer),

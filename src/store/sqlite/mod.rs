@@ -153,7 +153,20 @@ impl SqliteDb {
 
     /// Opens (or creates) the database at `path` and starts its writer thread.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteDb, StoreError> {
-        let path = path.as_ref().to_path_buf();
+        SqliteDb::open_as(path.as_ref(), true)
+    }
+
+    /// Opens the database without taking over its upkeep: this engine's writer neither
+    /// refreshes the planner's statistics nor truncates the WAL when it closes. For a short
+    /// command beside the server that owns the file (`trailscope token …`), and for the local
+    /// cache, whose own write connection does both (a second writer running ANALYZE raced its
+    /// inserts into "database is locked").
+    pub fn open_beside(path: impl AsRef<Path>) -> Result<SqliteDb, StoreError> {
+        SqliteDb::open_as(path.as_ref(), false)
+    }
+
+    fn open_as(path: &Path, owner: bool) -> Result<SqliteDb, StoreError> {
+        let path = path.to_path_buf();
         let conn = connect(&path)?;
         // The writer never stops to copy the WAL back: a separate thread does, so a commit
         // waits only for its own fsync. The large limit is a backstop should that thread lag.
@@ -170,7 +183,7 @@ impl SqliteDb {
         let (ready, loaded) = mpsc::sync_channel(1);
         let handle = std::thread::Builder::new()
             .name("trailscope-writer".into())
-            .spawn(move || writer::run(conn, rx, writer_stats, committed, ready))
+            .spawn(move || writer::run(conn, rx, writer_stats, committed, ready, owner))
             .map_err(|e| StoreError::Open(format!("cannot start the writer thread: {e}")))?;
         loaded
             .recv()

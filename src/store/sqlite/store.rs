@@ -31,6 +31,14 @@ impl SqliteStore {
         })
     }
 
+    /// A store for a short command beside the server that owns the file (see
+    /// [`SqliteDb::open_beside`]).
+    pub fn open_beside(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        Ok(SqliteStore {
+            db: Arc::new(SqliteDb::open_beside(path)?),
+        })
+    }
+
     /// The synchronous engine underneath, for callers on their own threads.
     pub fn db(&self) -> &Arc<SqliteDb> {
         &self.db

@@ -102,6 +102,7 @@ pub fn run(
     stats: Arc<WriterStats>,
     committed: tokio::sync::watch::Sender<u64>,
     ready: SyncSender<()>,
+    owner: bool,
 ) {
     // Live streams look again after every commit; a watch holds one number, so the writer never
     // waits on, or queues for, a reader however slow it is.
@@ -147,10 +148,12 @@ pub fn run(
         rng: StdRng::from_os_rng(),
     };
     let mut pending: Option<Work> = None;
-    refresh_statistics(&conn);
+    if owner {
+        refresh_statistics(&conn);
+    }
     let mut analyzed = std::time::Instant::now();
     loop {
-        if analyzed.elapsed() >= ANALYZE_EVERY {
+        if owner && analyzed.elapsed() >= ANALYZE_EVERY {
             refresh_statistics(&conn);
             analyzed = std::time::Instant::now();
         }
@@ -226,7 +229,11 @@ pub fn run(
         }
     }
     // Fold the WAL back so the file is complete on its own after a clean shutdown.
-    let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+    // Only the file's owner: TRUNCATE holds off other writers while it waits for readers, and a
+    // short command beside a running server must not do that to it.
+    if owner {
+        let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+    }
 }
 
 type GroupResult = (Vec<Result<Vec<Appended>, StoreError>>, u64);
