@@ -138,7 +138,13 @@ async fn browse_search_details_clear_quit() {
     })
     .await;
 
+    // One key at a time: Esc followed at once by a key reaches the TUI as Alt+key (the
+    // terminal's escape prefix) when both land in one read, as they do on a loaded machine.
     tmux.keys(&["Escape"]);
+    tmux.wait_for("the details closed", |s| {
+        !s.contains("\"action\": \"printer.jammed\"")
+    })
+    .await;
     tmux.keys(&["c"]);
     tmux.wait_for("the rows back after clearing", |s| {
         s.contains("deploy.finished") && s.contains("300 entries")
