@@ -13,8 +13,8 @@ use std::process::Command;
 use std::time::Instant;
 use trailscope::export::{Exporter, Format};
 use trailscope::model::{Actor, ActorType, Entry, Kind, Outcome, Query, Target};
+use trailscope::store::PageRequest;
 use trailscope::store::sqlite::{Durability, LocalStore};
-use trailscope::store::{PageRequest, Store};
 
 const ACTIONS: [&str; 8] = [
     "ticket.created",

@@ -8,7 +8,7 @@
 use std::time::Instant;
 use trailscope::export::evidence::{self, CUSTOM, PackSpec};
 use trailscope::model::{Actor, ActorType, NewEvent, Query, Target, from_millis};
-use trailscope::store::{SqliteStore, Store};
+use trailscope::store::SqliteStore;
 
 fn event(i: usize, base_ms: i64) -> NewEvent {
     let h = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -76,7 +76,7 @@ fn main() {
         let batch = (chunk * 1000..((chunk + 1) * 1000).min(rows))
             .map(|i| event(i, base))
             .collect();
-        store.append("default", batch).unwrap();
+        store.db().append("default", batch).unwrap();
     }
     eprintln!(
         "seeded {rows} entries in {:.1} s",
@@ -97,7 +97,10 @@ fn main() {
     let t = Instant::now();
     let out = tempfile::tempfile().unwrap();
     // No signing key: the figure is the PDF and the data files; proof.json is measured by bench_proof.
-    let (file, manifest) = evidence::build(&store, "default", &spec, None, out).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (file, manifest) = rt
+        .block_on(evidence::build(&store, "default", &spec, None, out))
+        .unwrap();
     let secs = t.elapsed().as_secs_f64();
     let peak = status_mb("VmHWM:");
     let size = file.metadata().unwrap().len();
@@ -108,5 +111,5 @@ fn main() {
         size as f64 / 1e6,
         pdf.bytes as f64 / 1e6,
     );
-    store.close();
+    store.db().close();
 }

@@ -9,8 +9,9 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 use trailscope::model::{Actor, ActorType, NewEvent, from_millis};
 use trailscope::proof::SigningKey;
+use trailscope::store::Role;
+use trailscope::store::sqlite::SqliteDb;
 use trailscope::store::sqlite::TokenAdmin;
-use trailscope::store::{Role, SqliteStore, Store};
 
 fn event(i: usize, base_ms: i64) -> NewEvent {
     let h = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -71,7 +72,7 @@ fn main() {
         .1;
     let base_ms = chrono::Utc::now().timestamp_millis() - n as i64 * 1000 - 60_000;
     {
-        let store = SqliteStore::open(&db).unwrap();
+        let store = SqliteDb::open(&db).unwrap();
         let t = Instant::now();
         for b in 0..n.div_ceil(1000) {
             store

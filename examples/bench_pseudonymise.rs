@@ -5,7 +5,8 @@
 
 use std::time::Instant;
 use trailscope::model::{Actor, ActorType, NewEvent, Target};
-use trailscope::store::{Identity, SqliteStore, Store};
+use trailscope::store::Identity;
+use trailscope::store::sqlite::SqliteDb;
 
 fn main() {
     let n: usize = std::env::args()
@@ -14,7 +15,7 @@ fn main() {
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir().expect("a temporary directory");
     let db = dir.path().join("bench.db");
-    let store = SqliteStore::open(&db).expect("the store opens");
+    let store = SqliteDb::open(&db).expect("the store opens");
     let t0 = Instant::now();
     let mut batch = Vec::with_capacity(1000);
     for i in 0..n {

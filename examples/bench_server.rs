@@ -424,13 +424,13 @@ mod integrity {
             let events = (b * BATCH..((b + 1) * BATCH).min(TREE))
                 .map(|i| trailscope::model::validate_event(event(i, base_ms), now).unwrap())
                 .collect();
-            store.append("bench", events).unwrap();
+            store.db().append("bench", events).unwrap();
         }
         println!(
             "filled {TREE} entries through the store in {:.1} s",
             t.elapsed().as_secs_f64()
         );
-        store.close();
+        store.db().close();
     }
 
     async fn latency(http: &reqwest::Client, token: &str, urls: Vec<String>) -> (f64, f64) {
@@ -570,7 +570,7 @@ mod integrity {
         let t = Instant::now();
         let store = SqliteStore::open(&db).unwrap();
         // The checkpoint waits in the writer's queue behind the build.
-        let signed = store.checkpoint("bench", &key).unwrap();
+        let signed = store.db().checkpoint("bench", &key).unwrap();
         assert_eq!(signed.size, TREE as u64);
         println!(
             "opening a database of {TREE} entries from before the tree: tree built in {:.1} s ({})",

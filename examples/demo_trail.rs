@@ -50,9 +50,9 @@ fn main() {
         trailscope::model::format_ts(&trailscope::demo::incident_start(now))
     ));
     if insert {
-        use trailscope::store::{SqliteStore, Store};
+        use trailscope::store::sqlite::SqliteDb;
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let store = SqliteStore::open(dir.path().join("demo.db")).expect("a fresh store");
+        let store = SqliteDb::open(dir.path().join("demo.db")).expect("a fresh store");
         let started = Instant::now();
         for batch in trail.chunks(trailscope::model::MAX_BATCH) {
             store

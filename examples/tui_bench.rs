@@ -14,6 +14,7 @@ use std::time::Instant;
 use trailscope::client::Client;
 use trailscope::model::{Actor, ActorType, NewEvent, Target};
 use trailscope::server::{Allowlist, serve};
+use trailscope::store::sqlite::SqliteDb;
 use trailscope::store::sqlite::TokenAdmin;
 use trailscope::store::{Role, SqliteStore, Store};
 use trailscope::tui::keymap::Keymap;
@@ -31,7 +32,7 @@ const ACTIONS: [&str; 8] = [
     "role.granted",
 ];
 
-fn seed(store: &dyn Store, n: usize, days: i64) {
+fn seed(store: &SqliteDb, n: usize, days: i64) {
     let now = Utc::now() - Duration::minutes(1);
     let span_ms = days * 24 * 3600 * 1000i64;
     let mut batch = Vec::with_capacity(1000);
@@ -240,9 +241,10 @@ fn main() {
         .create(Role::Auditor, "default", None)
         .unwrap()
         .1;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).unwrap());
+    let sqlite = SqliteStore::open(&db).unwrap();
     let t0 = Instant::now();
-    seed(store.as_ref(), n, days);
+    seed(sqlite.db(), n, days);
+    let store: Arc<dyn Store> = Arc::new(sqlite);
     println!("seeded {n} entries in {:.1} s", t0.elapsed().as_secs_f64());
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -5,6 +5,10 @@
 //!
 //! Mounting needs root (CI runs as root). Where mounting is impossible the test prints why and
 //! passes only outside CI: with `CI=true` a failed mount fails the test.
+//!
+//! It stays a test binary of its own (the rest are grouped in tests/api, cli, tui, offline,
+//! properties) because it needs root and mounts a file system: it is run, or left out where
+//! there is no root, on its own (`cargo test --test disk_full`).
 
 mod common;
 use common::TestServer;

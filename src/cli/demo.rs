@@ -29,10 +29,11 @@ pub fn run() -> anyhow::Result<()> {
         .context("cannot create a temporary directory for the demo database")?;
     let db = dir.path().join("demo.db");
     let (_, token) = TokenAdmin::open(&db)?.create(Role::Admin, "default", Some("demo"))?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db)?);
+    let sqlite = SqliteStore::open(&db)?;
     let (progress, extra) = tokio::sync::mpsc::unbounded_channel::<Action>();
+    // The seeding thread appends through the synchronous engine under the server's store.
     let seeding = {
-        let store = store.clone();
+        let store = sqlite.db().clone();
         std::thread::spawn(move || -> anyhow::Result<()> {
             let now = chrono::Utc::now();
             let trail = trailscope::demo::trail(now, 42);
@@ -60,6 +61,7 @@ pub fn run() -> anyhow::Result<()> {
             live_feed(store.as_ref(), now, last_ticket)
         })
     };
+    let store: Arc<dyn Store> = Arc::new(sqlite);
     let rt = runtime(Threads::PerCore)?;
     let result = rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -102,7 +104,7 @@ pub fn run() -> anyhow::Result<()> {
 /// Appends the automation's next 30 days as they happen, sixty times faster (a pause of at most
 /// five seconds), each stamped with the moment it is written. Runs until the process ends.
 fn live_feed(
-    store: &dyn trailscope::store::Store,
+    store: &trailscope::store::sqlite::SqliteDb,
     now: chrono::DateTime<chrono::Utc>,
     last_ticket: u64,
 ) -> anyhow::Result<()> {

@@ -95,13 +95,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             .audit_searches
             .unwrap_or(true)
             .then(Default::default),
+        stream_keep_alive: None,
     };
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db)?);
     let rt = runtime(Threads::PerCore)?;
     rt.block_on(async move {
+        // Before the address is announced: whoever waits for that line may signal at once.
+        let shutdown = shutdown_signal();
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         tracing::info!(address = %listener.local_addr()?, db = %db.display(), "trailscope server listening");
-        serve_http(store, options, listener, shutdown_signal()).await.context("the server stopped")?;
+        serve_http(store, options, listener, shutdown).await.context("the server stopped")?;
         tracing::info!("stopped cleanly");
         Ok(())
     })

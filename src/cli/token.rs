@@ -1,10 +1,11 @@
 //! `trailscope token create|list|revoke`: straight in the database, also while the server runs.
 
+use super::context::{Threads, runtime};
 use anyhow::anyhow;
 use clap::Subcommand;
 use std::path::PathBuf;
-use trailscope::store::Role;
-use trailscope::store::sqlite::TokenAdmin;
+use std::sync::Arc;
+use trailscope::store::{NewToken, Role, SqliteStore, Store};
 
 /// `trailscope token …`.
 #[derive(Debug, Subcommand)]
@@ -40,53 +41,66 @@ pub enum TokenCommand {
     },
 }
 
-/// `trailscope token create|list|revoke`.
+/// `trailscope token create|list|revoke`, through the store's own token admin (it works while a
+/// server runs on the same database).
 pub fn run(cmd: TokenCommand) -> anyhow::Result<()> {
-    match cmd {
-        TokenCommand::Create {
-            db,
-            role,
-            tenant,
-            name,
-        } => {
-            let admin = TokenAdmin::open(&db)?;
-            let (record, secret) = admin.create(role, &tenant, name.as_deref())?;
-            println!(
-                "created {} ({} for tenant {}); it is shown only now:",
-                record.id, record.role, record.tenant
-            );
-            println!("{secret}");
-        }
-        TokenCommand::List { db } => {
-            let admin = TokenAdmin::open(&db)?;
-            let mut rows =
-                vec![["id", "role", "tenant", "created", "status", "name"].map(String::from)];
-            for t in admin.list()? {
-                let status = if t.revoked_at.is_some() {
-                    "revoked"
-                } else {
-                    "active"
-                };
-                rows.push([
-                    t.id.clone(),
-                    t.role.as_str().to_string(),
-                    trailscope::text::inert(&t.tenant).to_string(),
-                    trailscope::model::format_ts(&t.created_at),
-                    status.to_string(),
-                    trailscope::text::inert(t.name.as_deref().unwrap_or("")).to_string(),
-                ]);
+    let open = |db: &std::path::Path| -> anyhow::Result<Arc<dyn Store>> {
+        Ok(Arc::new(SqliteStore::open(db)?))
+    };
+    runtime(Threads::One)?.block_on(async move {
+        match cmd {
+            TokenCommand::Create {
+                db,
+                role,
+                tenant,
+                name,
+            } => {
+                let store = open(&db)?;
+                let (new, secret) = NewToken::generate(role, &tenant, name.as_deref());
+                let record = store.create_token(new).await;
+                store.close().await;
+                let record = record?;
+                println!(
+                    "created {} ({} for tenant {}); it is shown only now:",
+                    record.id, record.role, record.tenant
+                );
+                println!("{secret}");
             }
-            print!("{}", columns(&rows));
-        }
-        TokenCommand::Revoke { db, id } => {
-            let admin = TokenAdmin::open(&db)?;
-            if !admin.revoke(&id)? {
-                return Err(anyhow!("no active token has the id {id}"));
+            TokenCommand::List { db } => {
+                let store = open(&db)?;
+                let tokens = store.list_tokens().await;
+                store.close().await;
+                let mut rows =
+                    vec![["id", "role", "tenant", "created", "status", "name"].map(String::from)];
+                for t in tokens? {
+                    let status = if t.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    };
+                    rows.push([
+                        t.id.clone(),
+                        t.role.as_str().to_string(),
+                        trailscope::text::inert(&t.tenant).to_string(),
+                        trailscope::model::format_ts(&t.created_at),
+                        status.to_string(),
+                        trailscope::text::inert(t.name.as_deref().unwrap_or("")).to_string(),
+                    ]);
+                }
+                print!("{}", columns(&rows));
             }
-            println!("revoked {id}");
+            TokenCommand::Revoke { db, id } => {
+                let store = open(&db)?;
+                let revoked = store.revoke_token(&id).await;
+                store.close().await;
+                if !revoked? {
+                    return Err(anyhow!("no active token has the id {id}"));
+                }
+                println!("revoked {id}");
+            }
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Rows as left-aligned columns as wide as their widest cell (by display width, so a tenant

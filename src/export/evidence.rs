@@ -208,7 +208,10 @@ pub const PROOF_FILE: &str = "proof.json";
 /// `report.pdf`, and `manifest.json`. The data files and the report's rows are staged in
 /// temporary files, so no row is held in memory. With a signing key the pack holds
 /// `proof.json`, the proof of its JSON file (the CSV holds the same rows).
-pub fn build<W: Write + Seek>(
+///
+/// The entries, the head and the proof are awaited from the store; the zip and the PDF, which
+/// are CPU work, are made on a blocking thread.
+pub async fn build<W: Write + Seek + Send + 'static>(
     store: &dyn Store,
     tenant: &str,
     spec: &PackSpec,
@@ -254,13 +257,64 @@ pub fn build<W: Write + Seek>(
             write_err.get_or_insert(err);
         }
         Ok(())
-    })?;
+    })
+    .await?;
     if let Some(e) = write_err {
         return Err(e.into());
     }
     // The head as the last of these rows arrived: the same data always names the same head,
     // whatever was appended since (this pack's own audit entry included).
-    let chain_head = store.head_at(tenant, Some(last_received.unwrap_or(to)))?;
+    let chain_head = store
+        .head_at(tenant, Some(last_received.unwrap_or(to)))
+        .await?;
+    let proof = match key {
+        Some(key) => {
+            let mut proof = store.export_proof(tenant, &seqs, true, key).await?;
+            proof.proof.format = Format::Json.as_str().to_string();
+            Some(proof)
+        }
+        None => None,
+    };
+    let staged = Staged {
+        json_out,
+        csv_out,
+        report_rows,
+        rows,
+        chain_head,
+        proof,
+    };
+    let (spec, tenant) = (spec.clone(), tenant.to_string());
+    tokio::task::spawn_blocking(move || assemble(out, &tenant, &spec, staged))
+        .await
+        .map_err(|e| PackError::Io(io::Error::other(format!("the pack could not be made: {e}"))))?
+}
+
+/// What the store gave for a pack, staged for [`assemble`].
+struct Staged {
+    json_out: Exporter<io::BufWriter<std::fs::File>>,
+    csv_out: Exporter<io::BufWriter<std::fs::File>>,
+    report_rows: ReportRows,
+    rows: u64,
+    chain_head: Option<ChainHead>,
+    proof: Option<crate::model::ProofFile>,
+}
+
+/// The zip: the data files, the proof, `report.pdf` and the manifest.
+fn assemble<W: Write + Seek>(
+    out: W,
+    tenant: &str,
+    spec: &PackSpec,
+    staged: Staged,
+) -> Result<(W, Manifest), PackError> {
+    let Staged {
+        json_out,
+        csv_out,
+        report_rows,
+        rows,
+        chain_head,
+        proof,
+    } = staged;
+    let (kind, from, to) = (spec.kind.as_str(), spec.from, spec.to);
     let mut zip = zip::ZipWriter::new(out);
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
@@ -283,9 +337,7 @@ pub fn build<W: Write + Seek>(
             },
         );
     }
-    if let Some(key) = key {
-        let mut proof = store.export_proof(tenant, &seqs, true, key)?;
-        proof.proof.format = Format::Json.as_str().to_string();
+    if let Some(proof) = proof {
         let body = serde_json::to_vec_pretty(&proof).map_err(io::Error::from)?;
         zip.start_file(PROOF_FILE, options)?;
         zip.write_all(&body)?;

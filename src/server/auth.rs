@@ -69,10 +69,7 @@ impl FromRequestParts<AppState> for Caller {
             .filter(|s| !s.is_empty())
             .ok_or_else(|| unauthorized("the Authorization header must read `Bearer <token>`"))?;
         let hash = hash_secret(secret);
-        let store = state.store.clone();
-        let found = tokio::task::spawn_blocking(move || store.authenticate(&hash))
-            .await
-            .map_err(|_| Failure(ApiError::internal("the token check failed")))??;
+        let found = state.store.authenticate(&hash).await?;
         found
             .map(Caller)
             .ok_or_else(|| unauthorized("this token is not valid: it is unknown or was revoked"))

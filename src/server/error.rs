@@ -34,6 +34,7 @@ impl From<StoreError> for Failure {
                         .unwrap_or("the database cannot write")
                 )))
             }
+            StoreError::Invalid(why) => Failure(ApiError::invalid_query(why)),
             StoreError::NotFound(why) => Failure(ApiError::not_found(why)),
             StoreError::BadRequest(why) => Failure(ApiError::invalid_query(why)),
             StoreError::Tampered(why) => {

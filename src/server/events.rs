@@ -3,7 +3,7 @@
 use super::MAX_BODY_BYTES;
 use super::auth::Caller;
 use super::error::Failure;
-use super::{AppState, blocking, params};
+use super::{AppState, params};
 use crate::model::{
     ApiError, AppendResponse, Cursor, ErrorCode, MAX_BATCH, Order, decode_batch,
     validate_event_text,
@@ -69,7 +69,7 @@ pub async fn post(
     }
     let tenant = caller.tenant().to_string();
     let count = events.len();
-    let entries = blocking(&state, move |s| s.append(&tenant, events)).await?;
+    let entries = state.store.append(&tenant, events).await?;
     tracing::debug!(count, "appended");
     Ok((StatusCode::CREATED, Json(AppendResponse { entries })).into_response())
 }
@@ -178,14 +178,12 @@ pub async fn list(
         .cursor
         .is_none()
         .then(|| (state.searches.clone(), caller.0.clone()));
-    let page = blocking(&state, move |s| {
-        let page = s.page(&tenant, &query, &page, now)?;
-        if let Some((searches, token)) = audit {
-            searches.record(s, &token, &query, now);
-        }
-        Ok(page)
-    })
-    .await?;
+    let page = state.store.page(&tenant, &query, &page, now).await?;
+    if let Some((searches, token)) = audit {
+        searches
+            .record(state.store.as_ref(), &token, &query, now)
+            .await;
+    }
     Ok(Json(page).into_response())
 }
 
@@ -203,8 +201,8 @@ pub async fn get(
         .then(|| id.parse::<u64>().ok())
         .flatten();
     let found = match by_seq {
-        Some(seq) => blocking(&state, move |s| s.get_seq(&tenant, seq)).await?,
-        None => blocking(&state, move |s| s.get(&tenant, &lookup)).await?,
+        Some(seq) => state.store.get_seq(&tenant, seq).await?,
+        None => state.store.get(&tenant, &lookup).await?,
     };
     match found {
         Some(entry) => Ok(Json(entry).into_response()),

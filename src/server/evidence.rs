@@ -2,9 +2,9 @@
 //! ISO 27001 and NIS2 reviews, or of everything a filter matches (all about one incident),
 //! recorded in the log as `evidence_pack.exported` before it is sent.
 
+use super::AppState;
 use super::auth::Caller;
 use super::error::Failure;
-use super::{AppState, blocking};
 use crate::export::evidence::{
     self, CUSTOM, KINDS, PackError, PackSpec, kind_title, pack_file_name,
 };
@@ -82,12 +82,8 @@ pub async fn create(
         let query: Query = text
             .parse()
             .map_err(|e: QueryParseError| invalid("filter", format!("filter: {e}")))?;
-        let store_tenant = tenant.clone();
-        let q = query.clone();
-        let (from, to) = blocking(&state, move |store| {
-            custom_period(store, &store_tenant, &q, from, to, now)
-        })
-        .await?;
+        let (from, to) =
+            custom_period(state.store.as_ref(), &tenant, &query, from, to, now).await?;
         let line = query.to_string();
         PackSpec {
             kind: CUSTOM.into(),
@@ -155,20 +151,18 @@ pub async fn create(
     }
     let token = caller.0.clone();
     let key = state.key.clone();
-    let built = blocking(&state, move |store| {
-        let out =
-            tempfile::tempfile().map_err(|e| crate::store::StoreError::Invalid(e.to_string()))?;
-        let (mut file, manifest) = evidence::build(store, &tenant, &spec, key.as_deref(), out)
+    let internal = |e: String| Failure::from(crate::store::StoreError::Internal(e));
+    let out = tempfile::tempfile().map_err(|e| internal(format!("no room for the pack: {e}")))?;
+    let (mut file, manifest) =
+        evidence::build(state.store.as_ref(), &tenant, &spec, key.as_deref(), out)
+            .await
             .map_err(|e| match e {
-                PackError::Store(s) => s,
-                other => crate::store::StoreError::Invalid(other.to_string()),
+                PackError::Store(s) => Failure::from(s),
+                other => internal(other.to_string()),
             })?;
-        file.rewind()
-            .map_err(|e| crate::store::StoreError::Invalid(e.to_string()))?;
-        Ok((file, manifest, spec.title))
-    })
-    .await?;
-    let (file, manifest, title) = built;
+    file.rewind()
+        .map_err(|e| internal(format!("the pack could not be read back: {e}")))?;
+    let title = spec.title;
     // Built, then recorded, then sent: a pack the log cannot record is not sent (503), the same
     // rule as an export's.
     let mut details = json!({"kind": manifest.kind, "title": title, "filters": manifest.filters,
@@ -190,8 +184,11 @@ pub async fn create(
         ..NewEvent::default()
     };
     let tenant = caller.tenant().to_string();
-    blocking(&state, move |store| store.append(&tenant, vec![event]))
+    state
+        .store
+        .append(&tenant, vec![event])
         .await
+        .map_err(Failure::from)
         .map_err(|e| Failure::unrecorded("this evidence pack", e))?;
     let file_name = pack_file_name(&manifest);
     Ok((
@@ -230,7 +227,7 @@ fn label(field: &str, text: Option<&str>) -> Result<Option<String>, Failure> {
 /// A custom pack's period: the filter's own bounds narrowed by `from`/`to` when given; an open
 /// end closes at the first or last entry the filter matches, so the same data gives the same
 /// pack whenever it is asked for.
-fn custom_period(
+async fn custom_period(
     store: &dyn Store,
     tenant: &str,
     query: &Query,
@@ -247,26 +244,22 @@ fn custom_period(
     let mut bounded = query.clone();
     bounded.from = from.map(TimeBound::Instant);
     bounded.to = to.map(TimeBound::Instant);
-    let edge = |order: Order| -> Result<Option<DateTime<Utc>>, StoreError> {
-        let page = store.page(
-            tenant,
-            &bounded,
-            &PageRequest {
-                limit: 1,
-                order,
-                cursor: None,
-            },
-            now,
-        )?;
+    let edge = async |order: Order| -> Result<Option<DateTime<Utc>>, StoreError> {
+        let first = PageRequest {
+            limit: 1,
+            order,
+            cursor: None,
+        };
+        let page = store.page(tenant, &bounded, &first, now).await?;
         Ok(page.entries.first().map(|e| e.occurred_at))
     };
     let to = match to {
         Some(t) => t,
-        None => edge(Order::Desc)?.unwrap_or(now),
+        None => edge(Order::Desc).await?.unwrap_or(now),
     };
     let from = match from {
         Some(f) => f,
-        None => edge(Order::Asc)?.unwrap_or(to).min(to),
+        None => edge(Order::Asc).await?.unwrap_or(to).min(to),
     };
     Ok((from, to))
 }

@@ -16,10 +16,10 @@
 
 use super::auth::Caller;
 use super::error::Failure;
-use super::{AppState, blocking, params};
+use super::{AppState, params};
 use crate::export::{ChunkSender, Exporter, Format, filters_json};
-use crate::model::{ApiError, Kind, NewEvent, Order, Query};
-use crate::store::Store;
+use crate::model::{ApiError, Cursor, Entry, Kind, NewEvent, Order, ProofFile, Query};
+use crate::store::{PageRequest, SCAN_PAGE, Store};
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
@@ -28,7 +28,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::io;
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// Streams the export and records it.
 pub async fn export(
@@ -73,8 +73,11 @@ pub async fn export(
     // The record comes first: if the log cannot take it, nothing is served.
     let started = started_event(&caller.0, format, &filters, name.as_deref());
     let tenant = caller.tenant().to_string();
-    let export_seq = blocking(&state, move |s| s.append(&tenant, vec![started]))
+    let export_seq = state
+        .store
+        .append(&tenant, vec![started])
         .await
+        .map_err(Failure::from)
         .map_err(|e| Failure::unrecorded("this export", e))?
         .first()
         .map(|a| a.seq)
@@ -92,7 +95,7 @@ pub async fn export(
         trailer,
         key: state.key.clone(),
     };
-    tokio::task::spawn_blocking(move || run(store, job, tx));
+    tokio::spawn(run(store, job, tx));
     let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     }));
@@ -151,6 +154,7 @@ fn started_event(
 }
 
 /// How an export ended.
+#[derive(Clone)]
 enum Ending {
     Completed,
     /// The client left before the last byte.
@@ -216,16 +220,145 @@ struct Job {
 /// Writes the export, then its completion record. The export is the log as it stood when the
 /// export was recorded: entries from its own record on (that record included) are left out, so
 /// the same export gives the same rows however long it takes to stream.
-fn run(store: Arc<dyn Store>, job: Job, tx: mpsc::Sender<io::Result<Bytes>>) {
+///
+/// Pages are awaited from the store and handed to a blocking thread that formats them (the
+/// CPU work) into the body's channel; the proof is awaited once the last row is written.
+async fn run(store: Arc<dyn Store>, job: Job, tx: mpsc::Sender<io::Result<Bytes>>) {
     // Held to the end: the body ends only after the completion record is written, so a client
     // that has the whole file also finds the export finished in the log.
     let errors = tx.clone();
-    let sink = ChunkSender::new(tx, |chunk| Ok(Bytes::from(chunk)));
-    let mut ending = Ending::Completed;
-    let mut rows = 0;
+    let (pages, pages_rx) = mpsc::channel::<Vec<Entry>>(2);
+    let (written_tx, written) = oneshot::channel::<Written>();
+    let (proof_tx, proof_rx) = oneshot::channel::<Option<ProofFile>>();
+    let file = FileJob {
+        format: job.format,
+        now: job.now,
+        filters: job.filters.clone(),
+        export_seq: job.export_seq,
+        trailer: job.trailer,
+    };
+    let writer =
+        tokio::task::spawn_blocking(move || write_file(file, tx, pages_rx, written_tx, proof_rx));
+    let tenant = job.caller.tenant.as_str();
+    let mut req = PageRequest {
+        limit: SCAN_PAGE,
+        order: job.order,
+        cursor: None,
+    };
+    let mut read_failed = None;
+    loop {
+        let page = match store.page(tenant, &job.query, &req, job.now).await {
+            Ok(p) => p,
+            Err(e) => {
+                read_failed = Some(e.to_string());
+                break;
+            }
+        };
+        let next = page
+            .next_cursor
+            .is_some()
+            .then(|| page.entries.last())
+            .flatten()
+            .map(|e| Cursor {
+                occurred_at_ms: e.occurred_at.timestamp_millis(),
+                seq: e.seq,
+                order: job.order,
+            });
+        // A send fails when the writer stopped (the client left or a write failed).
+        if pages.send(page.entries).await.is_err() {
+            break;
+        }
+        match next {
+            Some(c) => req.cursor = Some(c),
+            None => break,
+        }
+    }
+    drop(pages);
+    let Written { rows, seqs, ending } = written.await.unwrap_or(Written {
+        rows: 0,
+        seqs: Vec::new(),
+        ending: Ending::Failed("the export's writer stopped".into()),
+    });
+    let mut ending = match (ending, read_failed) {
+        (Ending::Completed, Some(why)) => Ending::Failed(why),
+        (ending, _) => ending,
+    };
+    if matches!(ending, Ending::Completed) {
+        let proof = match &job.key {
+            Some(key) => {
+                let shows_all = job.format != Format::Csv;
+                match store.export_proof(tenant, &seqs, shows_all, key).await {
+                    Ok(mut p) => {
+                        p.proof.format = job.format.as_str().to_string();
+                        Some(p)
+                    }
+                    // Fail closed: an export that should prove itself and cannot is not
+                    // finished as if it could.
+                    Err(e) => {
+                        ending = Ending::Failed(format!("its proof could not be made: {e}"));
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        if matches!(ending, Ending::Completed) {
+            let _ = proof_tx.send(proof);
+        }
+    }
+    // Without a proof sent (the export failed), the writer ends without finishing the file.
+    let finished = writer
+        .await
+        .unwrap_or_else(|e| Ending::Failed(format!("the export's writer failed: {e}")));
+    if matches!(ending, Ending::Completed) {
+        ending = finished;
+    }
+    if let Ending::Failed(why) | Ending::Incomplete(why) = &ending {
+        tracing::warn!(rows, "export stopped: {why}");
+        // Ending the body with an error aborts the response, so the client sees a truncated
+        // transfer rather than a file that looks complete.
+        let _ = errors.send(Err(io::Error::other(why.clone()))).await;
+    }
+    let event = finished_event(&job.caller, job.format, job.export_seq, rows, &ending);
+    if let Err(e) = store.append(tenant, vec![event]).await {
+        // The started entry already proves the export happened; only its ending is missing.
+        tracing::error!(
+            export_seq = job.export_seq,
+            rows,
+            "could not record the end of an export in the log: {e}"
+        );
+    }
+}
+
+/// What the file writer needs to know.
+struct FileJob {
+    format: Format,
+    now: DateTime<Utc>,
+    filters: serde_json::Value,
+    export_seq: u64,
+    trailer: bool,
+}
+
+/// What the writer wrote once the pages ended.
+struct Written {
+    rows: u64,
+    /// The seqs written, for the proof built after the last row (8 bytes an entry).
+    seqs: Vec<u64>,
+    ending: Ending,
+}
+
+/// Formats the pages into the body, reports what it wrote, and finishes the file with the
+/// proof when one is sent (none is sent when the export failed: the file stays unfinished).
+fn write_file(
+    job: FileJob,
+    tx: mpsc::Sender<io::Result<Bytes>>,
+    mut pages: mpsc::Receiver<Vec<Entry>>,
+    written: oneshot::Sender<Written>,
+    proof: oneshot::Receiver<Option<ProofFile>>,
+) -> Ending {
     // A write fails when the client has gone (the body's receiver is dropped); the format's
     // writers wrap that error, so the channel is asked rather than the error's kind.
-    let gone = errors.clone();
+    let gone = tx.clone();
     let left = |e: io::Error| {
         if gone.is_closed() {
             Ending::Incomplete("the client went away before the end".into())
@@ -233,74 +366,47 @@ fn run(store: Arc<dyn Store>, job: Job, tx: mpsc::Sender<io::Result<Bytes>>) {
             Ending::Failed(e.to_string())
         }
     };
-    // The seqs written, for the proof built after the last row (8 bytes an entry).
+    let sink = ChunkSender::new(tx, |chunk| Ok(Bytes::from(chunk)));
+    let mut exporter = match Exporter::begin(job.format, sink, &job.now, &job.filters) {
+        Ok(x) => x,
+        Err(e) => {
+            let ending = left(e);
+            let _ = written.send(Written {
+                rows: 0,
+                seqs: Vec::new(),
+                ending: ending.clone(),
+            });
+            return ending;
+        }
+    };
+    let mut ending = Ending::Completed;
     let mut seqs: Vec<u64> = Vec::new();
-    match Exporter::begin(job.format, sink, &job.now, &job.filters) {
-        Err(e) => ending = left(e),
-        Ok(mut exporter) => {
-            let scanned = store.scan(
-                &job.caller.tenant,
-                &job.query,
-                job.order,
-                job.now,
-                &mut |e| {
-                    if e.seq >= job.export_seq {
-                        return true;
-                    }
-                    match exporter.entry(&e) {
-                        Ok(()) => {
-                            seqs.push(e.seq);
-                            true
-                        }
-                        Err(err) => {
-                            ending = left(err);
-                            false
-                        }
-                    }
-                },
-            );
-            rows = exporter.rows();
-            if let Err(e) = scanned {
-                ending = Ending::Failed(e.to_string());
+    'pages: while let Some(page) = pages.blocking_recv() {
+        for e in page {
+            if e.seq >= job.export_seq {
+                continue;
             }
-            let proof = match (&ending, &job.key) {
-                (Ending::Completed, Some(key)) => {
-                    let shows_all = job.format != Format::Csv;
-                    match store.export_proof(&job.caller.tenant, &seqs, shows_all, key) {
-                        Ok(mut p) => {
-                            p.proof.format = job.format.as_str().to_string();
-                            Some(p)
-                        }
-                        // Fail closed: an export that should prove itself and cannot is not
-                        // finished as if it could.
-                        Err(e) => {
-                            ending = Ending::Failed(format!("its proof could not be made: {e}"));
-                            None
-                        }
-                    }
-                }
-                _ => None,
-            };
-            if matches!(ending, Ending::Completed)
-                && let Err(e) = exporter.finish_with_proof(proof.as_ref(), job.trailer)
-            {
-                ending = left(e);
+            if let Err(err) = exporter.entry(&e) {
+                ending = left(err);
+                break 'pages;
             }
+            seqs.push(e.seq);
         }
     }
-    if let Ending::Failed(why) | Ending::Incomplete(why) = &ending {
-        tracing::warn!(rows, "export stopped: {why}");
-        // Ending the body with an error aborts the response, so the client sees a truncated
-        // transfer rather than a file that looks complete.
-        let _ = errors.blocking_send(Err(io::Error::other(why.clone())));
+    drop(pages);
+    let _ = written.send(Written {
+        rows: exporter.rows(),
+        seqs,
+        ending: ending.clone(),
+    });
+    if !matches!(ending, Ending::Completed) {
+        return ending;
     }
-    let event = finished_event(&job.caller, job.format, job.export_seq, rows, &ending);
-    if let Err(e) = store.append(&job.caller.tenant, vec![event]) {
-        // The started entry already proves the export happened; only its ending is missing.
-        tracing::error!(
-            export_seq = job.export_seq,
-            rows,
-            "could not record the end of an export in the log: {e}"
-        );
+    let Ok(proof) = proof.blocking_recv() else {
+        return ending;
+    };
+    match exporter.finish_with_proof(proof.as_ref(), job.trailer) {
+        Ok(_) => Ending::Completed,
+        Err(e) => left(e),
     }
 }

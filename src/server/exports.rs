@@ -3,7 +3,7 @@
 
 use super::auth::Caller;
 use super::error::Failure;
-use super::{AppState, blocking, params};
+use super::{AppState, params};
 use crate::model::{ApiError, ExportList};
 use axum::Json;
 use axum::extract::{RawQuery, State};
@@ -36,9 +36,7 @@ pub async fn list(
     };
     let tenant = caller.tenant().to_string();
     let now = chrono::Utc::now();
-    let exports = blocking(&state, move |s| {
-        crate::store::history::exports(s, &tenant, limit, before, now)
-    })
-    .await?;
+    let exports =
+        crate::store::history::exports(state.store.as_ref(), &tenant, limit, before, now).await?;
     Ok(Json(ExportList { exports }).into_response())
 }

@@ -1,8 +1,8 @@
 //! `POST /v1/pseudonymise` (admin): a GDPR erasure request that keeps the chain verifiable.
 
+use super::AppState;
 use super::auth::Caller;
 use super::error::Failure;
-use super::{AppState, blocking};
 use crate::model::{ApiError, ErrorCode};
 use crate::store::{Identity, Role};
 use axum::Json;
@@ -50,9 +50,9 @@ pub async fn pseudonymise(
     }
     let tenant = caller.tenant().to_string();
     let requested_by = caller.actor();
-    let report = blocking(&state, move |s| {
-        s.pseudonymise(&tenant, &who, &requested_by)
-    })
-    .await?;
+    let report = state
+        .store
+        .pseudonymise(&tenant, &who, &requested_by)
+        .await?;
     Ok(Json(report).into_response())
 }

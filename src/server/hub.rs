@@ -61,10 +61,7 @@ impl Hub {
         }
         // Watch the commits before reading the head: a commit in between wakes the reader.
         let commits = store.commits();
-        let t = tenant.to_string();
-        let head = super::on_store(store, move |s| s.head_at(&t, None))
-            .await?
-            .map_or(0, |h| h.seq);
+        let head = store.head_at(tenant, None).await?.map_or(0, |h| h.seq);
         let mut tenants = self.lock();
         if let Some(tx) = tenants.get(tenant) {
             return Ok(tx.subscribe());
@@ -109,12 +106,10 @@ async fn read(
     loop {
         commits.borrow_and_update();
         loop {
-            let t = tenant.clone();
             let now = chrono::Utc::now();
-            let read = super::on_store(&store, move |s| {
-                s.after_seq(&t, &Query::default(), last, READ, now)
-            })
-            .await;
+            let read = store
+                .after_seq(&tenant, &Query::default(), last, READ, now)
+                .await;
             let entries = match read {
                 Ok(entries) => entries,
                 Err(e) => {

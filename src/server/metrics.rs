@@ -10,7 +10,6 @@ use axum::response::Response;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 /// Latency histogram bounds, in seconds.
@@ -140,21 +139,17 @@ pub async fn render(
             h.count
         );
     }
-    let w = state.store.writer_stats();
+    let w = state.store.metrics();
     out.push_str("# HELP trailscope_entries_appended_total Entries appended since start.\n");
     out.push_str("# TYPE trailscope_entries_appended_total counter\n");
-    let _ = writeln!(
-        out,
-        "trailscope_entries_appended_total {}",
-        w.entries.load(Ordering::Relaxed)
-    );
+    let _ = writeln!(out, "trailscope_entries_appended_total {}", w.entries);
     out.push_str(
         "# HELP trailscope_commit_batch_size Entries per committed transaction (group commit).\n",
     );
     out.push_str("# TYPE trailscope_commit_batch_size histogram\n");
     let mut cumulative = 0;
     for (b, n) in COMMIT_SIZE_BUCKETS.iter().zip(&w.commit_size_buckets) {
-        cumulative += n.load(Ordering::Relaxed);
+        cumulative += n;
         let le = if *b == u64::MAX {
             "+Inf".to_string()
         } else {
@@ -168,13 +163,9 @@ pub async fn render(
     let _ = writeln!(
         out,
         "trailscope_commit_batch_size_sum {}",
-        w.commit_size_sum.load(Ordering::Relaxed)
+        w.commit_size_sum
     );
-    let _ = writeln!(
-        out,
-        "trailscope_commit_batch_size_count {}",
-        w.commits.load(Ordering::Relaxed)
-    );
+    let _ = writeln!(out, "trailscope_commit_batch_size_count {}", w.commits);
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,

@@ -22,7 +22,7 @@ mod stream;
 mod write_stall;
 
 use crate::export::evidence::PackKinds;
-use crate::model::{ApiError, ErrorCode};
+use crate::model::ErrorCode;
 use crate::proof::SigningKey;
 use crate::store::{Store, StoreError};
 use axum::extract::DefaultBodyLimit;
@@ -45,7 +45,9 @@ pub const BODY_CHUNK_TIMEOUT: std::time::Duration = std::time::Duration::from_se
 pub const BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub use listen::{HEADER_READ_TIMEOUT, MAX_HEADERS, SHUTDOWN_DEADLINE};
-pub use stream::{BUFFER_BYTES as STREAM_BUFFER_BYTES, STREAMS_PER_TOKEN};
+pub use stream::{
+    BUFFER_BYTES as STREAM_BUFFER_BYTES, KEEP_ALIVE as STREAM_KEEP_ALIVE, STREAMS_PER_TOKEN,
+};
 pub use write_stall::WRITE_STALL_TIMEOUT;
 
 /// What every handler shares.
@@ -66,6 +68,8 @@ pub struct AppState {
     shutdown: tokio::sync::watch::Receiver<bool>,
     /// Signs checkpoints; kept outside the database (`serve --signing-key`).
     key: Option<Arc<SigningKey>>,
+    /// The longest silence on an open stream.
+    keep_alive: std::time::Duration,
 }
 
 /// How a server is set up beyond its store.
@@ -85,6 +89,9 @@ pub struct ServerOptions {
     /// default true); it is off in `ServerOptions::default()`, so an embedded router and the
     /// tests that count a log's entries exactly see only what they wrote.
     pub audit_searches: Option<searches::SearchClock>,
+    /// The longest silence on an open stream before a keep-alive comment; `None` is
+    /// [`STREAM_KEEP_ALIVE`] (15 s). Shorter only where waiting for one would be slow (tests).
+    pub stream_keep_alive: Option<std::time::Duration>,
 }
 
 impl From<Allowlist> for ServerOptions {
@@ -94,36 +101,6 @@ impl From<Allowlist> for ServerOptions {
             ..ServerOptions::default()
         }
     }
-}
-
-/// Runs a store call on the blocking pool: SQLite work never stalls the async workers.
-async fn blocking<T: Send + 'static>(
-    state: &AppState,
-    f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, Failure> {
-    let store = state.store.clone();
-    match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
-        Ok(r) => r.map_err(Failure::from),
-        Err(e) => {
-            tracing::error!("a store task failed: {e}");
-            Err(ApiError::internal(
-                "the server could not complete the request; the details are in its log",
-            )
-            .into())
-        }
-    }
-}
-
-/// Runs a store call on the blocking pool outside a request (live streams, their fan-out):
-/// a task that failed to finish is reported as a store error like any other.
-async fn on_store<T: Send + 'static>(
-    store: &Arc<dyn Store>,
-    f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || f(store.as_ref()))
-        .await
-        .unwrap_or_else(|e| Err(StoreError::Invalid(format!("a store task failed: {e}"))))
 }
 
 /// The API's routes over `store`.
@@ -148,6 +125,7 @@ fn build_router(
         streams: Arc::default(),
         shutdown,
         key: options.signing_key.map(Arc::new),
+        keep_alive: options.stream_keep_alive.unwrap_or(stream::KEEP_ALIVE),
     };
     Router::new()
         .route("/v1/events", get(events::list).post(events::post))
@@ -220,11 +198,7 @@ fn build_router(
 /// can; the store probes the disk again on each ask (at most once a second).
 async fn healthz(State(state): State<AppState>) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let store = state.store.clone();
-    let health = tokio::task::spawn_blocking(move || store.write_health())
-        .await
-        .unwrap_or_else(|e| Err(format!("the health probe failed: {e}")));
-    match health {
+    match state.store.write_health().await {
         Ok(()) => Json(serde_json::json!({"status": "ok"})).into_response(),
         Err(reason) => (
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -284,21 +258,19 @@ pub async fn serve(
         let _ = stop.send(true);
     };
     let result = listen::serve_connections(listener, app, shutdown).await;
-    tokio::task::spawn_blocking(move || store.close())
-        .await
-        .ok();
+    store.close().await;
     result
 }
 
 /// What was changed in the schema behind trailscope's back is said loudly at start and recorded
 /// in every tenant's log; nothing is recreated, so `verify` keeps showing what was found.
 async fn check_schema(store: &Arc<dyn Store>) {
-    let found = on_store(store, |s| {
-        let problems = s.schema_tampering()?;
+    let found = async {
+        let problems = store.schema_tampering().await?;
         if problems.is_empty() {
-            return Ok(problems);
+            return Ok::<_, StoreError>(problems);
         }
-        for tenant in s.tenants()? {
+        for tenant in store.tenants().await? {
             let event = crate::model::NewEvent {
                 action: "integrity.schema_changed".into(),
                 kind: Some(crate::model::Kind::Other),
@@ -311,12 +283,12 @@ async fn check_schema(store: &Arc<dyn Store>) {
                 details: Some(serde_json::json!({ "problems": problems }).into()),
                 ..crate::model::NewEvent::default()
             };
-            if let Err(e) = s.append(&tenant, vec![event]) {
+            if let Err(e) = store.append(&tenant, vec![event]).await {
                 tracing::error!("could not record the schema change in tenant {tenant}: {e}");
             }
         }
         Ok(problems)
-    })
+    }
     .await;
     match found {
         Ok(problems) => {
@@ -330,25 +302,37 @@ async fn check_schema(store: &Arc<dyn Store>) {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed by this call, not when the future
+/// is first polled, so a supervisor (or a test) that signals the moment the server says where
+/// it listens gets a clean shutdown rather than the signal's default action. Call it inside a
+/// Tokio runtime.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (term, int) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::terminate()).ok(),
+            signal(SignalKind::interrupt()).ok(),
+        )
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    async move {
+        #[cfg(unix)]
+        {
+            async fn recv(s: Option<tokio::signal::unix::Signal>) {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            tokio::select! {
+                _ = recv(term) => {},
+                _ = recv(int) => {},
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: finishing requests in flight and committing");
     }
-    tracing::info!("shutting down: finishing requests in flight and committing");
 }

@@ -3,7 +3,7 @@
 
 use super::auth::Caller;
 use super::error::Failure;
-use super::{AppState, blocking, params};
+use super::{AppState, params};
 use crate::model::ApiError;
 use axum::Json;
 use axum::extract::{RawQuery, State};
@@ -60,7 +60,7 @@ pub async fn checkpoint(
         )
     })?;
     let tenant = caller.tenant().to_string();
-    let signed = blocking(&state, move |s| s.checkpoint(&tenant, &key)).await?;
+    let signed = state.store.checkpoint(&tenant, &key).await?;
     Ok(Json(signed).into_response())
 }
 
@@ -74,7 +74,7 @@ pub async fn inclusion(
     let pairs = only(raw.as_deref(), &["seq", "size"])?;
     let (seq, size) = (count(&pairs, "seq")?, count(&pairs, "size")?);
     let tenant = caller.tenant().to_string();
-    let proof = blocking(&state, move |s| s.inclusion_proof(&tenant, seq, size)).await?;
+    let proof = state.store.inclusion_proof(&tenant, seq, size).await?;
     Ok(Json(proof).into_response())
 }
 
@@ -88,6 +88,6 @@ pub async fn consistency(
     let pairs = only(raw.as_deref(), &["from", "to"])?;
     let (from, to) = (count(&pairs, "from")?, count(&pairs, "to")?);
     let tenant = caller.tenant().to_string();
-    let proof = blocking(&state, move |s| s.consistency_proof(&tenant, from, to)).await?;
+    let proof = state.store.consistency_proof(&tenant, from, to).await?;
     Ok(Json(proof).into_response())
 }

@@ -3,7 +3,7 @@
 
 use super::auth::Caller;
 use super::error::Failure;
-use super::{AppState, blocking, params};
+use super::{AppState, params};
 use crate::model::{ApiError, FacetField};
 use crate::proof::VerifierKey;
 use axum::Json;
@@ -30,10 +30,10 @@ pub async fn facets(
     let limit = params::number(&rest, "limit", 100, 1, 10_000)?;
     let tenant = caller.tenant().to_string();
     let now = chrono::Utc::now();
-    let facets = blocking(&state, move |s| {
-        s.facets(&tenant, field, &query, limit, now)
-    })
-    .await?;
+    let facets = state
+        .store
+        .facets(&tenant, field, &query, limit, now)
+        .await?;
     Ok(Json(facets).into_response())
 }
 
@@ -48,7 +48,7 @@ pub async fn stats(
     let buckets = params::number(&rest, "buckets", 60, 1, 1000)?;
     let tenant = caller.tenant().to_string();
     let now = chrono::Utc::now();
-    let stats = blocking(&state, move |s| s.stats(&tenant, &query, buckets, now)).await?;
+    let stats = state.store.stats(&tenant, &query, buckets, now).await?;
     Ok(Json(stats).into_response())
 }
 
@@ -77,6 +77,6 @@ pub async fn verify(
         None => state.key.as_ref().map(|k| k.verifier().clone()),
     };
     let tenant = caller.tenant().to_string();
-    let report = blocking(&state, move |s| s.verify(&tenant, key.as_ref())).await?;
+    let report = state.store.verify(&tenant, key.as_ref()).await?;
     Ok(Json(report).into_response())
 }

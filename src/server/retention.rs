@@ -1,10 +1,10 @@
 //! Retention: `GET`/`PUT /v1/retention` and `POST /v1/retention/prune` (admin).
 
+use super::AppState;
 use super::auth::Caller;
 use super::error::Failure;
-use super::{AppState, blocking};
 use crate::model::{ApiError, ErrorCode, Retention};
-use crate::store::{Role, Store, StoreError};
+use crate::store::{ArchiveSink, DirArchive, Role, Store, StoreError};
 use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// The server's retention settings (`[retention]` in the config file).
 #[derive(Debug, Clone, Deserialize)]
@@ -56,6 +57,13 @@ impl Default for RetentionConfig {
 }
 
 impl RetentionConfig {
+    /// Where a prune writes what it removes: the archive directory, when one is configured.
+    pub fn archive(&self) -> Option<Arc<dyn ArchiveSink>> {
+        self.archive_dir
+            .as_ref()
+            .map(|d| Arc::new(DirArchive::new(d)) as Arc<dyn ArchiveSink>)
+    }
+
     /// Checks the settings at start-up: a floor under 30 days or a bad time is refused.
     pub fn check(&self) -> Result<chrono::NaiveTime, String> {
         if self.floor_days < MIN_FLOOR_DAYS {
@@ -80,30 +88,33 @@ impl RetentionConfig {
 }
 
 /// A tenant's window: its own, or the server's default.
-pub fn days_for(
+pub async fn days_for(
     store: &dyn Store,
     config: &RetentionConfig,
     tenant: &str,
 ) -> Result<u32, StoreError> {
     Ok(store
-        .retention_days(tenant)?
+        .retention_days(tenant)
+        .await?
         .unwrap_or(config.default_days)
         .max(config.floor_days))
 }
 
 /// Prunes one tenant by its window as of `now`.
-pub fn prune_tenant(
+pub async fn prune_tenant(
     store: &dyn Store,
     config: &RetentionConfig,
     tenant: &str,
     now: DateTime<Utc>,
 ) -> Result<crate::model::PruneReport, StoreError> {
-    let days = days_for(store, config, tenant)?;
-    store.prune(
-        tenant,
-        now - Duration::days(i64::from(days)),
-        config.archive_dir.as_deref(),
-    )
+    let days = days_for(store, config, tenant).await?;
+    store
+        .prune(
+            tenant,
+            now - Duration::days(i64::from(days)),
+            config.archive(),
+        )
+        .await
 }
 
 /// `GET /v1/retention`.
@@ -111,14 +122,12 @@ pub async fn get(State(state): State<AppState>, caller: Caller) -> Result<Respon
     caller.require(&[Role::Admin], "read the retention settings")?;
     let tenant = caller.tenant().to_string();
     let config = state.retention.clone();
-    let info = blocking(&state, move |s| {
-        Ok(Retention {
-            days: days_for(s, &config, &tenant)?,
-            floor_days: config.floor_days,
-            last_prune: s.last_prune(&tenant)?,
-        })
-    })
-    .await?;
+    let s = state.store.as_ref();
+    let info = Retention {
+        days: days_for(s, &config, &tenant).await?,
+        floor_days: config.floor_days,
+        last_prune: s.last_prune(&tenant).await?,
+    };
     Ok(Json(info).into_response())
 }
 
@@ -154,15 +163,13 @@ pub async fn put(
     }
     let tenant = caller.tenant().to_string();
     let config = state.retention.clone();
-    let info = blocking(&state, move |s| {
-        s.set_retention_days(&tenant, req.days)?;
-        Ok(Retention {
-            days: req.days,
-            floor_days: config.floor_days,
-            last_prune: s.last_prune(&tenant)?,
-        })
-    })
-    .await?;
+    let s = state.store.as_ref();
+    s.set_retention_days(&tenant, req.days).await?;
+    let info = Retention {
+        days: req.days,
+        floor_days: config.floor_days,
+        last_prune: s.last_prune(&tenant).await?,
+    };
     Ok(Json(info).into_response())
 }
 
@@ -171,9 +178,6 @@ pub async fn prune_now(State(state): State<AppState>, caller: Caller) -> Result<
     caller.require(&[Role::Admin], "prune the log")?;
     let tenant = caller.tenant().to_string();
     let config = state.retention.clone();
-    let report = blocking(&state, move |s| {
-        prune_tenant(s, &config, &tenant, Utc::now())
-    })
-    .await?;
+    let report = prune_tenant(state.store.as_ref(), &config, &tenant, Utc::now()).await?;
     Ok(Json(report).into_response())
 }

@@ -50,24 +50,21 @@ pub async fn run_daily(
     while runs.is_none_or(|r| done < r) {
         let when = next_run(clock.now(), at);
         clock.sleep_until(when).await;
-        let (store, config, now) = (store.clone(), config.clone(), clock.now());
-        let outcome = tokio::task::spawn_blocking(
-            move || -> Result<Vec<(String, u64)>, crate::store::StoreError> {
-                let mut pruned = Vec::new();
-                for tenant in store.tenants()? {
-                    match prune_tenant(store.as_ref(), &config, &tenant, now) {
-                        Ok(r) => pruned.push((tenant, r.removed)),
-                        Err(e) => tracing::error!(tenant, "daily prune failed: {e}"),
-                    }
+        let now = clock.now();
+        let outcome = async {
+            let mut pruned = Vec::new();
+            for tenant in store.tenants().await? {
+                match prune_tenant(store.as_ref(), &config, &tenant, now).await {
+                    Ok(r) => pruned.push((tenant, r.removed)),
+                    Err(e) => tracing::error!(tenant, "daily prune failed: {e}"),
                 }
-                Ok(pruned)
-            },
-        )
+            }
+            Ok::<_, crate::store::StoreError>(pruned)
+        }
         .await;
         match outcome {
-            Ok(Ok(pruned)) => tracing::info!(?pruned, "daily prune done"),
-            Ok(Err(e)) => tracing::error!("daily prune failed: {e}"),
-            Err(e) => tracing::error!("daily prune task failed: {e}"),
+            Ok(pruned) => tracing::info!(?pruned, "daily prune done"),
+            Err(e) => tracing::error!("daily prune failed: {e}"),
         }
         done += 1;
     }

@@ -89,8 +89,8 @@ impl SearchAudit {
     }
 
     /// Records that `caller` searched with `query`, unless it did within the window. Runs on
-    /// the blocking pool (it may append); never fails the read.
-    pub fn record(
+    /// every first page (it may append); never fails the read.
+    pub async fn record(
         &self,
         store: &dyn Store,
         caller: &TokenRecord,
@@ -117,7 +117,7 @@ impl SearchAudit {
             ),
             ..NewEvent::default()
         };
-        if let Err(e) = store.append(&caller.tenant, vec![event]) {
+        if let Err(e) = store.append(&caller.tenant, vec![event]).await {
             self.release(&key);
             tracing::warn!("a search could not be recorded (it was served): {e}");
         }

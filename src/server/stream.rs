@@ -8,7 +8,7 @@
 use super::auth::Caller;
 use super::error::Failure;
 use super::hub::{Batch, LiveEntry};
-use super::{AppState, blocking, params};
+use super::{AppState, params};
 use crate::model::{ApiError, ErrorCode, Query};
 use crate::store::Store;
 use axum::extract::{RawQuery, State};
@@ -31,7 +31,8 @@ const CHUNK: usize = 100;
 pub const BUFFER_BYTES: usize = 1024 * 1024;
 /// Open streams one token may hold; the next is 429.
 pub const STREAMS_PER_TOKEN: usize = 8;
-/// The longest silence on an open stream: proxies and clients see the line is alive.
+/// The longest silence on an open stream by default: proxies and clients see the line is
+/// alive (`ServerOptions::stream_keep_alive` changes it).
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// Streams the caller's tenant's entries matching the filter, after `Last-Event-ID` or
@@ -77,12 +78,11 @@ pub async fn stream(
     let live = state.hub.subscribe(&state.store, &tenant).await?;
     let after = match from_header.or(from_param) {
         Some(seq) => seq,
-        None => {
-            let t = tenant.clone();
-            blocking(&state, move |s| s.head_at(&t, None))
-                .await?
-                .map_or(0, |h| h.seq)
-        }
+        None => state
+            .store
+            .head_at(&tenant, None)
+            .await?
+            .map_or(0, |h| h.seq),
     };
     let follow = Follow {
         store: state.store.clone(),
@@ -99,8 +99,11 @@ pub async fn stream(
         ended: false,
         ocsf,
     };
-    let sse = Sse::new(follow.into_stream())
-        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"));
+    let sse = Sse::new(follow.into_stream()).keep_alive(
+        KeepAlive::new()
+            .interval(state.keep_alive)
+            .text("keep-alive"),
+    );
     // Proxies (nginx) must pass events through as they come, not collect them.
     Ok(([("x-accel-buffering", "no")], sse).into_response())
 }
@@ -242,18 +245,16 @@ impl Follow {
         false
     }
 
-    /// The next chunk after the last seq queued, read on the blocking pool.
+    /// The next chunk after the last seq queued.
     async fn read(&self) -> Result<Vec<crate::model::Entry>, String> {
-        let (tenant, query, after) = (self.tenant.clone(), self.query.clone(), self.last_seq());
         let now = chrono::Utc::now();
-        super::on_store(&self.store, move |s| {
-            s.after_seq(&tenant, &query, after, CHUNK, now)
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!("a stream could not read the store: {e}");
-            error_json("the server could not read the log; reconnect to resume")
-        })
+        self.store
+            .after_seq(&self.tenant, &self.query, self.last_seq(), CHUNK, now)
+            .await
+            .map_err(|e| {
+                tracing::error!("a stream could not read the store: {e}");
+                error_json("the server could not read the log; reconnect to resume")
+            })
     }
 }
 

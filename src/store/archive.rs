@@ -1,7 +1,7 @@
 //! Checking a prune's archive offline: the file against its manifest, and the chain inside it.
 
 use super::chain;
-use super::sqlite::{ArchiveManifest, ArchivedEntry};
+use super::{ArchiveManifest, ArchivedEntry};
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -21,7 +21,7 @@ pub const PACK_EXPORTED: &str = "evidence_pack.exported";
 
 /// The tenant's `limit` newest exports and packs, newest first; only those recorded before
 /// `before_seq` when it is given (the next page).
-pub fn exports(
+pub async fn exports(
     store: &dyn Store,
     tenant: &str,
     limit: usize,
@@ -45,7 +45,7 @@ pub fn exports(
     // Records are in (occurred_at, seq) order, which for these server-written entries is the
     // order they were appended in: a finish is always met before its start.
     loop {
-        let page = store.page(tenant, &query, &req, now)?;
+        let page = store.page(tenant, &query, &req, now).await?;
         let more = page.next_cursor.is_some();
         let mut last = None;
         for e in page.entries {

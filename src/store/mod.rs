@@ -1,6 +1,11 @@
 //! The audit store: what an audit log can do, and nothing that could quietly rewrite it.
+//!
+//! [`Store`] is backend-neutral and async: the server awaits it and does nothing else with a
+//! database. A backend does its blocking work where it sees fit (SQLite: its writer thread and
+//! `spawn_blocking` for reads; PostgreSQL: an async driver). Errors name no driver.
 
 pub mod archive;
+mod archive_dir;
 pub mod chain;
 pub mod history;
 pub mod sqlite;
@@ -8,93 +13,64 @@ mod tokens;
 pub mod union;
 
 use crate::model::{
-    Appended, ChainHead, ConsistencyProof, Cursor, Entry, FacetField, Facets, InclusionProof,
-    NewEvent, Order, Page, PruneReport, Query, SignedCheckpoint, Stats, VerifyReport,
+    Actor, Appended, ChainHead, ConsistencyProof, Cursor, Entry, FacetField, Facets,
+    InclusionProof, NewEvent, Order, Page, ProofFile, PruneReport, PseudonymReport, Query,
+    SignedCheckpoint, Stats, VerifyReport,
 };
 use crate::proof::{SigningKey, VerifierKey};
 use chrono::{DateTime, Utc};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
+pub use archive_dir::{ArchiveManifest, ArchivedEntry, DirArchive};
 pub use sqlite::SqliteStore;
-pub use tokens::{Role, TokenRecord, hash_secret, new_secret};
+pub use tokens::{
+    NewToken, Role, TokenRecord, hash_secret, new_secret, new_token_id, valid_tenant,
+};
 
-/// Why a store call failed. Messages are sentences a person can act on.
-#[derive(Debug, thiserror::Error)]
+/// Why a store call failed. Messages are sentences a person can act on; none names a driver.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
-    #[error("the database failed: {0}")]
-    Database(#[from] rusqlite::Error),
-    #[error("the store is shutting down and takes no more writes")]
-    Closed,
+    /// The caller's input is wrong (→ 400/422).
     #[error("{0}")]
     Invalid(String),
-    #[error("could not open the database: {0}")]
-    Open(String),
-    /// What was asked for is not there (a seq, a tree size beyond the log).
+    /// What was asked for is not there (a seq, a tree size beyond the log) (→ 404).
     #[error("{0}")]
     NotFound(String),
-    /// The request does not make sense (a seq outside the tree size it names).
+    /// The request does not make sense (a seq outside the tree size it names) (→ 400).
     #[error("{0}")]
     BadRequest(String),
     /// The database no longer matches what was signed: the store refuses rather than bless it.
     #[error("{0}")]
     Tampered(String),
-    /// The database cannot write now (disk full, read-only, gone): nothing was stored, and the
-    /// same call may succeed once the cause is fixed.
+    /// The database cannot write now (disk full, read-only, gone, connection lost): nothing was
+    /// stored, and the same call may succeed once the cause is fixed, without a restart.
     #[error("the database cannot write: {0}")]
     Unavailable(String),
+    /// The store is shutting down.
+    #[error("the store is shutting down and takes no more writes")]
+    Closed,
+    /// The database could not be opened, connected to or migrated.
+    #[error("could not open the database: {0}")]
+    Open(String),
+    /// Anything else that failed inside the store (a commit, a driver error, an archive that
+    /// could not be written) (→ 500). The message says what failed.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl StoreError {
-    /// Classifies a failed write: the conditions an operator can fix without a restart (space,
-    /// permissions, a vanished file) become [`StoreError::Unavailable`]; anything else stays a
-    /// database error.
-    pub fn from_write(e: rusqlite::Error) -> StoreError {
-        match write_blocker(&e) {
-            Some(reason) => StoreError::Unavailable(format!("{reason} ({e})")),
-            None => StoreError::Database(e),
-        }
-    }
-
-    /// Whether `e` is a write the disk refused (see [`StoreError::from_write`]).
-    pub fn disk_refused(e: &rusqlite::Error) -> bool {
-        write_blocker(e).is_some()
-    }
-
-    /// The same failure for another waiter: the writer answers every batch of a failed group.
-    pub(crate) fn duplicate(&self) -> StoreError {
-        match self {
-            StoreError::Unavailable(why) => StoreError::Unavailable(why.clone()),
-            StoreError::Closed => StoreError::Closed,
-            other => StoreError::Invalid(other.to_string()),
-        }
-    }
-
-    /// Whether the store could not write for a reason outside it (see [`StoreError::from_write`]).
+    /// Whether the store could not write for a reason outside it (see [`StoreError::Unavailable`]).
     pub fn is_unavailable(&self) -> bool {
         self.unavailable_reason().is_some()
     }
 
-    /// The disk's side of it, in a few words ("the disk is full"), when the store could not write
-    /// for a reason outside it.
+    /// The outside cause in a few words ("the disk is full"), when the store could not write
+    /// for a reason outside it. A backend writes `Unavailable("<few words> (<details>)")`.
     pub fn unavailable_reason(&self) -> Option<&str> {
         match self {
             StoreError::Unavailable(why) => Some(why.split(" (").next().unwrap_or(why)),
-            StoreError::Database(e) => write_blocker(e),
             _ => None,
         }
-    }
-}
-
-/// Why SQLite could not write, when the cause lies in the disk rather than in the data.
-fn write_blocker(e: &rusqlite::Error) -> Option<&'static str> {
-    use rusqlite::ErrorCode as C;
-    match e.sqlite_error_code()? {
-        C::DiskFull => Some("the disk is full"),
-        C::ReadOnly => Some("the database is read-only"),
-        C::SystemIoFailure => Some("the database file could not be written"),
-        C::CannotOpen => Some("the database file cannot be opened"),
-        C::PermissionDenied => Some("the database file may not be written"),
-        _ => None,
     }
 }
 
@@ -125,66 +101,95 @@ impl Default for PageRequest {
     }
 }
 
-/// Counters the single writer keeps, read by `/metrics`.
-#[derive(Debug, Default)]
-pub struct WriterStats {
-    /// Entries appended since start.
-    pub entries: AtomicU64,
-    /// Transactions committed since start.
-    pub commits: AtomicU64,
-    /// How many entries each commit carried: counts per bucket of [`COMMIT_SIZE_BUCKETS`].
-    pub commit_size_buckets: [AtomicU64; COMMIT_SIZE_BUCKETS.len()],
-    /// Sum of entries over all commits (the histogram's `_sum`).
-    pub commit_size_sum: AtomicU64,
-}
-
 /// Upper bounds of the commit-size histogram.
 pub const COMMIT_SIZE_BUCKETS: [u64; 8] = [1, 10, 100, 1000, 5000, 10000, 50000, u64::MAX];
 
-impl WriterStats {
-    pub(crate) fn record_commit(&self, entries: u64) {
-        self.entries.fetch_add(entries, Ordering::Relaxed);
-        self.commits.fetch_add(1, Ordering::Relaxed);
-        self.commit_size_sum.fetch_add(entries, Ordering::Relaxed);
-        let i = COMMIT_SIZE_BUCKETS
-            .iter()
-            .position(|b| entries <= *b)
-            .unwrap_or(COMMIT_SIZE_BUCKETS.len() - 1);
-        self.commit_size_buckets[i].fetch_add(1, Ordering::Relaxed);
-    }
+/// What a store counted since it started, read by `/metrics`: a plain snapshot, whatever the
+/// backend's write path looks like.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreMetrics {
+    /// Entries appended since start.
+    pub entries: u64,
+    /// Transactions that appended entries, committed since start.
+    pub commits: u64,
+    /// How many entries each commit carried: counts per bucket of [`COMMIT_SIZE_BUCKETS`].
+    pub commit_size_buckets: [u64; COMMIT_SIZE_BUCKETS.len()],
+    /// Sum of entries over all commits (the histogram's `_sum`).
+    pub commit_size_sum: u64,
 }
+
+/// Where a prune's removed entries go before they are removed ([`DirArchive`]: a directory of
+/// gzip NDJSON and a manifest). Sync on purpose: it is file I/O that the store calls from its
+/// own blocking context (SQLite: the writer thread, inside the prune's transaction).
+pub trait ArchiveSink: Send + Sync {
+    /// Starts the archive of tenant `tenant`'s entries received before `cutoff`.
+    fn begin(
+        &self,
+        tenant: &str,
+        cutoff: DateTime<Utc>,
+    ) -> Result<Box<dyn ArchiveWriter>, StoreError>;
+    /// Where archives go, for the log's record of a prune that could not archive.
+    fn location(&self) -> String;
+}
+
+/// One archive being written: entries in seq order, then the manifest.
+pub trait ArchiveWriter: Send {
+    /// Adds one entry and the commitments its hash was computed with.
+    fn write(&mut self, entry: &ArchivedEntry) -> Result<(), StoreError>;
+    /// Completes the archive durably (data and manifest synced) and says where it is; only then
+    /// may the store remove the entries.
+    fn finish(
+        self: Box<Self>,
+        first_prev_hash: &str,
+        last_hash: &str,
+    ) -> Result<ArchiveRef, StoreError>;
+}
+
+/// Where a finished archive is (for [`DirArchive`], its manifest's path): what
+/// [`PruneReport::archive`] records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveRef(pub String);
+
+/// The scan's default chunk: a keyset page this size at a time.
+pub const SCAN_PAGE: usize = 1000;
 
 /// An audit log. Appends are atomic per batch and durable when they return; nothing here
 /// updates or deletes an entry. Every call is scoped to one tenant.
+#[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Appends a validated batch; returns each event's id, seq and hash in input order once durable.
-    fn append(&self, tenant: &str, events: Vec<NewEvent>) -> Result<Vec<Appended>, StoreError>;
+    async fn append(
+        &self,
+        tenant: &str,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<Appended>, StoreError>;
     /// One keyset page of entries matching `query`; relative times resolve against `now`.
-    fn page(
+    async fn page(
         &self,
         tenant: &str,
         query: &Query,
         page: &PageRequest,
         now: DateTime<Utc>,
     ) -> Result<Page, StoreError>;
-    /// Every entry matching `query`, in keyset chunks, handed to `sink` until it returns false.
-    /// Never holds more than one chunk in memory; returns how many entries `sink` took.
-    fn scan(
+    /// Every entry matching `query`, in keyset pages of [`SCAN_PAGE`], handed to `sink` until
+    /// it returns false. Never holds more than one page in memory; returns how many entries
+    /// `sink` took.
+    async fn scan(
         &self,
         tenant: &str,
         query: &Query,
         order: Order,
         now: DateTime<Utc>,
-        sink: &mut dyn FnMut(Entry) -> bool,
+        sink: &mut (dyn FnMut(Entry) -> bool + Send),
     ) -> Result<u64, StoreError> {
         let mut req = PageRequest {
-            limit: 1000,
+            limit: SCAN_PAGE,
             order,
             cursor: None,
         };
         let mut taken = 0;
         loop {
-            let page = self.page(tenant, query, &req, now)?;
+            let page = self.page(tenant, query, &req, now).await?;
             let more = page.next_cursor.is_some();
             let mut last = None;
             for e in page.entries {
@@ -206,7 +211,7 @@ pub trait Store: Send + Sync + 'static {
     }
     /// Up to `limit` entries matching `query` with a seq after `after_seq`, in seq order: what a
     /// live stream replays and then follows.
-    fn after_seq(
+    async fn after_seq(
         &self,
         tenant: &str,
         query: &Query,
@@ -214,15 +219,17 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
         now: DateTime<Utc>,
     ) -> Result<Vec<Entry>, StoreError>;
-    /// Changes after every commit (appends and maintenance alike), so a live stream knows when
-    /// to look again. Never blocks the writer, however slowly a receiver reads.
+    /// The commit feed: changes after every commit of any process writing this database that
+    /// the backend can hear of (SQLite: this store's writer thread only; PostgreSQL:
+    /// LISTEN/NOTIFY), appends and maintenance alike. A live stream re-reads [`Store::after_seq`]
+    /// when it moves. Never blocks a writer, however slowly a receiver reads.
     fn commits(&self) -> tokio::sync::watch::Receiver<u64>;
     /// One entry by id.
-    fn get(&self, tenant: &str, id: &str) -> Result<Option<Entry>, StoreError>;
+    async fn get(&self, tenant: &str, id: &str) -> Result<Option<Entry>, StoreError>;
     /// One entry by seq.
-    fn get_seq(&self, tenant: &str, seq: u64) -> Result<Option<Entry>, StoreError>;
+    async fn get_seq(&self, tenant: &str, seq: u64) -> Result<Option<Entry>, StoreError>;
     /// The values of `field` under `query` (the field's own terms left out), most frequent first.
-    fn facets(
+    async fn facets(
         &self,
         tenant: &str,
         field: FacetField,
@@ -231,7 +238,7 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Facets, StoreError>;
     /// The count under `query` and its activity in `buckets` time buckets.
-    fn stats(
+    async fn stats(
         &self,
         tenant: &str,
         query: &Query,
@@ -239,79 +246,94 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Stats, StoreError>;
     /// The chain's last entry received at or before `at` (the head now, when `at` is `None`).
-    fn head_at(
+    async fn head_at(
         &self,
         tenant: &str,
         at: Option<DateTime<Utc>>,
     ) -> Result<Option<ChainHead>, StoreError>;
     /// The tenant's retention window in days, if one was set.
-    fn retention_days(&self, tenant: &str) -> Result<Option<u32>, StoreError>;
+    async fn retention_days(&self, tenant: &str) -> Result<Option<u32>, StoreError>;
     /// Sets the tenant's retention window (the caller enforces the floor).
-    fn set_retention_days(&self, tenant: &str, days: u32) -> Result<(), StoreError>;
+    async fn set_retention_days(&self, tenant: &str, days: u32) -> Result<(), StoreError>;
     /// What the tenant's last prune did.
-    fn last_prune(&self, tenant: &str) -> Result<Option<PruneReport>, StoreError>;
+    async fn last_prune(&self, tenant: &str) -> Result<Option<PruneReport>, StoreError>;
     /// Removes the tenant's entries received before `cutoff` (a prefix of the chain), after
-    /// archiving them to `archive_dir` if given; records itself as `retention.pruned`.
-    fn prune(
+    /// writing them to `archive` if given (fail closed: an archive error removes nothing and is
+    /// recorded as `retention.prune_failed`); records itself as `retention.pruned`.
+    async fn prune(
         &self,
         tenant: &str,
         cutoff: DateTime<Utc>,
-        archive_dir: Option<&std::path::Path>,
+        archive: Option<Arc<dyn ArchiveSink>>,
     ) -> Result<PruneReport, StoreError>;
     /// Replaces a person's name, email, ip and user agent with a pseudonym in every entry of
     /// the tenant, destroying the salts of their commitments; records `gdpr.pseudonymised`.
-    fn pseudonymise(
+    async fn pseudonymise(
         &self,
         tenant: &str,
         who: &Identity,
-        requested_by: &crate::model::Actor,
-    ) -> Result<crate::model::PseudonymReport, StoreError>;
+        requested_by: &Actor,
+    ) -> Result<PseudonymReport, StoreError>;
     /// Every tenant that has entries.
-    fn tenants(&self) -> Result<Vec<String>, StoreError>;
+    async fn tenants(&self) -> Result<Vec<String>, StoreError>;
     /// Walks the tenant's hash chain and Merkle tree, checks every stored checkpoint (its
-    /// signature with `key` when given), the append-only triggers and that no maintenance
+    /// signature with `key` when given), the append-only guards and that no maintenance
     /// permit is lying open, and names the earliest seq and checkpoint that no longer match.
-    fn verify(&self, tenant: &str, key: Option<&VerifierKey>) -> Result<VerifyReport, StoreError>;
+    async fn verify(
+        &self,
+        tenant: &str,
+        key: Option<&VerifierKey>,
+    ) -> Result<VerifyReport, StoreError>;
     /// The newest signed checkpoint of the tenant's tree; signs one with `key` if the tree grew
     /// since the last (and only if the tree provably extends it).
-    fn checkpoint(&self, tenant: &str, key: &SigningKey) -> Result<SignedCheckpoint, StoreError>;
+    async fn checkpoint(
+        &self,
+        tenant: &str,
+        key: &SigningKey,
+    ) -> Result<SignedCheckpoint, StoreError>;
     /// The proof that travels with an export of the entries `seqs` (API.md "Exports prove
-    /// themselves offline"), against the newest checkpoint (signed now with `key` if the tree
-    /// grew). `shows_all` is true when the file shows every field of an entry (JSON, NDJSON);
-    /// false for CSV, which leaves out the user agent and the idempotency key.
-    fn export_proof(
+    /// themselves offline"), against the earliest checkpoint that covers them (signed now with
+    /// `key` if none does). `shows_all` is true when the file shows every field of an entry
+    /// (JSON, NDJSON); false for CSV, which leaves out the user agent and the idempotency key.
+    async fn export_proof(
         &self,
         tenant: &str,
         seqs: &[u64],
         shows_all: bool,
         key: &SigningKey,
-    ) -> Result<crate::model::ProofFile, StoreError>;
+    ) -> Result<ProofFile, StoreError>;
     /// Proof that entry `seq` is in the tree of `size` leaves.
-    fn inclusion_proof(
+    async fn inclusion_proof(
         &self,
         tenant: &str,
         seq: u64,
         size: u64,
     ) -> Result<InclusionProof, StoreError>;
     /// Proof that the tree of `from` leaves is a prefix of the tree of `to` leaves.
-    fn consistency_proof(
+    async fn consistency_proof(
         &self,
         tenant: &str,
         from: u64,
         to: u64,
     ) -> Result<ConsistencyProof, StoreError>;
-    /// What was changed in the schema behind trailscope's back (triggers dropped or replaced, a
+    /// What was changed in the schema behind trailscope's back (guards dropped or replaced, a
     /// maintenance permit left open), one sentence each; empty when nothing was.
-    fn schema_tampering(&self) -> Result<Vec<String>, StoreError>;
+    async fn schema_tampering(&self) -> Result<Vec<String>, StoreError>;
     /// Looks a bearer token up by the hash of its secret; revoked tokens are not found.
-    fn authenticate(&self, secret_hash: &str) -> Result<Option<TokenRecord>, StoreError>;
-    /// The writer's counters.
-    fn writer_stats(&self) -> &WriterStats;
+    async fn authenticate(&self, secret_hash: &str) -> Result<Option<TokenRecord>, StoreError>;
+    /// Stores a new token (its secret only as the hash in `new`); the tenant name is checked.
+    async fn create_token(&self, new: NewToken) -> Result<TokenRecord, StoreError>;
+    /// Every token, newest first, revoked ones included.
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
+    /// Revokes a token by id; false when no live token has that id.
+    async fn revoke_token(&self, id: &str) -> Result<bool, StoreError>;
+    /// What the store counted since it started.
+    fn metrics(&self) -> StoreMetrics;
     /// `Err(reason)` while the store cannot write (the last write failed for a reason such as
     /// a full disk and a fresh probe still fails); `Ok` once writes work again.
-    fn write_health(&self) -> Result<(), String> {
+    async fn write_health(&self) -> Result<(), String> {
         Ok(())
     }
-    /// Commits what is in flight and stops the writer; later appends fail with [`StoreError::Closed`].
-    fn close(&self);
+    /// Commits what is in flight and stops writing; later appends fail with [`StoreError::Closed`].
+    async fn close(&self);
 }

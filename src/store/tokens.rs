@@ -73,3 +73,44 @@ pub fn new_secret() -> String {
 pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
+
+/// A token to create: what [`crate::store::Store::create_token`] stores. The caller made the
+/// secret (with [`new_secret`]) and shows it once; the store sees only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewToken {
+    pub role: Role,
+    pub tenant: String,
+    pub name: Option<String>,
+    /// [`hash_secret`] of the secret.
+    pub secret_hash: String,
+}
+
+impl NewToken {
+    /// A new random secret and the token that holds its hash.
+    pub fn generate(role: Role, tenant: &str, name: Option<&str>) -> (NewToken, String) {
+        let secret = new_secret();
+        let token = NewToken {
+            role,
+            tenant: tenant.to_string(),
+            name: name.map(str::to_string),
+            secret_hash: hash_secret(&secret),
+        };
+        (token, secret)
+    }
+}
+
+/// Whether `tenant` is a tenant name: 1–64 letters, digits, `_`, `.` or `-`.
+pub fn valid_tenant(tenant: &str) -> bool {
+    !tenant.is_empty()
+        && tenant.len() <= 64
+        && tenant
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+}
+
+/// A token's public id: `tok_` and 12 hex digits.
+pub fn new_token_id() -> String {
+    let mut id_bytes = [0u8; 6];
+    getrandom::fill(&mut id_bytes).expect("the operating system's random source failed");
+    format!("tok_{}", hex::encode(id_bytes))
+}

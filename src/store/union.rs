@@ -20,11 +20,14 @@ struct Pages<'a> {
 }
 
 impl Pages<'_> {
-    fn peek(&mut self) -> Result<Option<&Entry>, StoreError> {
+    async fn peek(&mut self) -> Result<Option<&Entry>, StoreError> {
         if self.buf.is_empty()
             && let Some(req) = self.next.take()
         {
-            let page = self.store.page(self.tenant, self.query, &req, self.now)?;
+            let page = self
+                .store
+                .page(self.tenant, self.query, &req, self.now)
+                .await?;
             if page.next_cursor.is_some()
                 && let Some(last) = page.entries.last()
             {
@@ -45,12 +48,12 @@ impl Pages<'_> {
 }
 
 /// Hands every entry that matches any of `queries` to `sink`, oldest first, each once.
-pub fn scan_any(
+pub async fn scan_any(
     store: &dyn Store,
     tenant: &str,
     queries: &[Query],
     now: DateTime<Utc>,
-    sink: &mut dyn FnMut(Entry) -> Result<(), StoreError>,
+    sink: &mut (dyn FnMut(Entry) -> Result<(), StoreError> + Send),
 ) -> Result<u64, StoreError> {
     let first = PageRequest {
         limit: PAGE,
@@ -73,7 +76,7 @@ pub fn scan_any(
         // The smallest key among the streams' heads; every stream holding it advances.
         let mut least: Option<(i64, u64)> = None;
         for s in &mut streams {
-            if let Some(e) = s.peek()? {
+            if let Some(e) = s.peek().await? {
                 let key = (e.occurred_at.timestamp_millis(), e.seq);
                 if least.is_none_or(|l| key < l) {
                     least = Some(key);
@@ -83,7 +86,8 @@ pub fn scan_any(
         let Some(key) = least else { return Ok(n) };
         let mut taken = None;
         for s in &mut streams {
-            if s.peek()?
+            if s.peek()
+                .await?
                 .is_some_and(|e| (e.occurred_at.timestamp_millis(), e.seq) == key)
             {
                 taken = s.buf.pop_front();

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod process;
+pub mod strategies;
 pub mod tmux;
 
 use serde_json::Value;
@@ -208,6 +209,28 @@ impl TestServer {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// A cutoff between the entries stored so far and any written after this returns: one
+    /// millisecond after the newest one's `received_at`, once the clock has passed it. Prune
+    /// cuts by received time, which the store stamps from the system clock (so a test's own
+    /// clock cannot move it); this waits for that clock's next millisecond, not a guessed sleep.
+    pub async fn boundary_after_newest(&self) -> chrono::DateTime<chrono::Utc> {
+        let (status, page) = self
+            .get(&self.auditor, "/v1/events?limit=1&order=desc")
+            .await;
+        assert_eq!(status, 200, "{page}");
+        let received = page["entries"][0]["received_at"]
+            .as_str()
+            .expect("an entry is stored");
+        let cut = chrono::DateTime::parse_from_rfc3339(received)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+            + chrono::Duration::milliseconds(1);
+        while chrono::Utc::now() < cut {
+            tokio::task::yield_now().await;
+        }
+        cut
+    }
+
     /// Every entry under a filter query string, walking every page.
     pub async fn all(&self, query: &str, limit: usize) -> Vec<Value> {
         let mut out = Vec::new();
@@ -229,6 +252,42 @@ impl TestServer {
                 None => return out,
             }
         }
+    }
+}
+
+/// How many `GET /v1/stream` the server at `url` has answered with 200, from its `/metrics`.
+/// A stream is counted once it is subscribed: whatever is committed after that reaches it.
+pub async fn streams_opened(url: &str, token: &str) -> u64 {
+    let text = reqwest::Client::new()
+        .get(format!("{url}/metrics"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(
+                "trailscope_http_requests_total{route=\"/v1/stream\",method=\"GET\",status=\"200\"} ",
+            )
+        })
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+/// Waits until the server at `url` has opened `n` streams (a follower such as `tail` is
+/// connected), for at most 20 s.
+pub async fn wait_for_streams(url: &str, token: &str, n: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while streams_opened(url, token).await < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{n} stream(s) were never opened on {url}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
 

@@ -1,26 +1,20 @@
 //! `trailscope serve` as a process of its own, for tests that kill it like a crashed server.
 
+use std::io::BufRead;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A loopback port nobody listens on now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Starts `trailscope serve` over `db` on `port` and returns once it accepts connections.
-pub fn serve_process(db: &Path, port: u16) -> Child {
+/// Starts `trailscope serve` over `db` on `port` (0: one the system picks) and returns once the
+/// server has said the address it bound, with the port from that line. Its log goes to the
+/// test's output (shown when the test fails).
+pub fn serve_process(db: &Path, port: u16) -> (Child, u16) {
     serve_process_with(db, port, &[])
 }
 
 /// [`serve_process`] with more arguments (e.g. `--config FILE`).
-pub fn serve_process_with(db: &Path, port: u16, extra: &[&str]) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_trailscope"))
+pub fn serve_process_with(db: &Path, port: u16, extra: &[&str]) -> (Child, u16) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trailscope"))
         .args([
             "serve",
             "--db",
@@ -29,21 +23,59 @@ pub fn serve_process_with(db: &Path, port: u16, extra: &[&str]) -> Child {
             &format!("127.0.0.1:{port}"),
         ])
         .args(extra)
+        // The address is read from the log line that says it, so that line must be on.
+        .env("TRAILSCOPE_LOG", "info")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (lines, said) = std::sync::mpsc::channel::<String>();
+    // Reads the log for as long as the server runs, so it never blocks on a full pipe.
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { return };
+            eprintln!("[serve] {line}");
+            let _ = lines.send(line);
+        }
+    });
     let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        std::thread::sleep(Duration::from_millis(20));
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match said.recv_timeout(left) {
+            Ok(line) => {
+                if let Some(port) = bound_port(&line) {
+                    return (child, port);
+                }
+                seen.push(line);
+            }
+            Err(e) => {
+                let _ = child.kill();
+                let status = child.wait().unwrap();
+                panic!(
+                    "the server never said where it listens ({e}; {status}):\n{}",
+                    seen.join("\n")
+                );
+            }
+        }
     }
-    child
+}
+
+/// The port in `serve`'s "listening" log line (`... listening address=127.0.0.1:PORT ...`).
+fn bound_port(line: &str) -> Option<u16> {
+    if !line.contains("listening") {
+        return None;
+    }
+    let addr = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("address="))?;
+    addr.parse::<std::net::SocketAddr>().ok().map(|a| a.port())
 }
 
 /// [`serve_process`] with search auditing off (`[server] audit_searches = false`), for tests
 /// whose seqs and counts are exactly the entries they wrote: their own reads stay out of the log.
-pub fn serve_process_unaudited(db: &Path, port: u16) -> Child {
+pub fn serve_process_unaudited(db: &Path, port: u16) -> (Child, u16) {
     let config = db.with_extension("unaudited.toml");
     std::fs::write(&config, "[server]\naudit_searches = false\n").unwrap();
     serve_process_with(db, port, &["--config", config.to_str().unwrap()])
@@ -74,30 +106,47 @@ pub fn copy_db(from: &Path, to: &Path) {
     }
 }
 
-/// A log in a temporary folder, served by `trailscope serve` processes on one fixed port (so a
-/// client keeps its URL across restarts and swapped databases).
+/// A log in a temporary folder, served by `trailscope serve` processes: the first on a port the
+/// system picks, every later one on that same port (so a client keeps its URL across restarts
+/// and swapped databases).
 pub struct ServedLog {
     pub dir: tempfile::TempDir,
-    pub port: u16,
+    /// 0 until the log is first served.
+    port: std::sync::atomic::AtomicU16,
 }
 
 impl ServedLog {
     pub fn new() -> ServedLog {
         ServedLog {
             dir: tempfile::tempdir().unwrap(),
-            port: free_port(),
+            port: 0.into(),
+        }
+    }
+    /// A log that says it is at `port` but is never served there (another server's URL).
+    pub fn unserved_at(port: u16) -> ServedLog {
+        ServedLog {
+            dir: tempfile::tempdir().unwrap(),
+            port: port.into(),
         }
     }
     pub fn db(&self) -> std::path::PathBuf {
         self.dir.path().join("audit.db")
     }
+    pub fn port(&self) -> u16 {
+        let port = self.port.load(std::sync::atomic::Ordering::SeqCst);
+        assert_ne!(port, 0, "serve the log before asking where it is");
+        port
+    }
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}", self.port())
     }
     /// Serves the log until the returned process is dropped (search auditing off: the seqs are
     /// the entries the test wrote).
     pub fn serve(&self) -> Serve {
-        Serve(serve_process_unaudited(&self.db(), self.port))
+        let at = self.port.load(std::sync::atomic::Ordering::SeqCst);
+        let (child, port) = serve_process_unaudited(&self.db(), at);
+        self.port.store(port, std::sync::atomic::Ordering::SeqCst);
+        Serve(child)
     }
     pub fn token(&self, role: trailscope::store::Role) -> String {
         trailscope::store::sqlite::TokenAdmin::open(self.db())

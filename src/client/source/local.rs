@@ -7,7 +7,7 @@ use crate::client::{ClientError, DownloadError, Sink};
 use crate::export::{ChunkSender, Exporter, Format, filters_json};
 use crate::model::{FacetField, Facets, Order, Page, Query, Stats};
 use crate::store::sqlite::LocalStore;
-use crate::store::{PageRequest, Store, StoreError};
+use crate::store::{PageRequest, StoreError};
 use chrono::Utc;
 use std::sync::Arc;
 

@@ -5,7 +5,7 @@
 //! through the same one door prune uses (a permit row written and removed inside the deleting
 //! transaction, never committed), so the triggers still refuse every other DELETE.
 
-use super::{SqliteStore, connect, row};
+use super::{SqliteDb, connect, row};
 use crate::model::Entry;
 use crate::store::StoreError;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -21,10 +21,10 @@ pub enum Durability {
     Scratch,
 }
 
-/// Entries stored as received, queried with the server's engine (the [`crate::store::Store`]
-/// trait on [`LocalStore::store`]).
+/// Entries stored as received, queried with the server's engine (the synchronous
+/// [`SqliteDb`] on [`LocalStore::store`], called from the TUI's and the tools' own threads).
 pub struct LocalStore {
-    store: SqliteStore,
+    store: SqliteDb,
     writer: Mutex<Connection>,
 }
 
@@ -73,15 +73,15 @@ impl LocalStore {
             }
             Durability::Scratch => "PRAGMA synchronous=OFF; PRAGMA cache_size=-65536;",
         })?;
-        let store = SqliteStore::open(path)?;
+        let store = SqliteDb::open(path)?;
         Ok(LocalStore {
             store,
             writer: Mutex::new(writer),
         })
     }
 
-    /// The query side: the server's own [`crate::store::Store`] implementation.
-    pub fn store(&self) -> &SqliteStore {
+    /// The query side: the server's own SQLite engine.
+    pub fn store(&self) -> &SqliteDb {
         &self.store
     }
 

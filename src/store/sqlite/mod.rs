@@ -1,5 +1,10 @@
 //! The embedded store: one SQLite file in WAL mode, a single group-committing writer thread,
 //! and a small pool of read connections.
+//!
+//! [`SqliteDb`] is the synchronous engine (the offline cache and tools use it directly on their
+//! own threads); [`SqliteStore`] is the async [`Store`] over it: appends and other writes go to
+//! the writer thread and are awaited without holding a thread, reads run on tokio's blocking
+//! pool. The server never sees any of it.
 
 pub mod local;
 mod prune;
@@ -12,30 +17,74 @@ mod tree;
 mod verify;
 mod writer;
 
+mod error;
+mod store;
+
 use crate::model::{
-    Appended, ChainHead, ConsistencyProof, Cursor, Entry, FacetField, FacetValue, Facets,
-    InclusionProof, NewEvent, Page, PruneReport, Query, SignedCheckpoint, Stats, StatsBucket,
-    VerifyReport, from_millis,
+    Actor, Appended, ChainHead, ConsistencyProof, Cursor, Entry, FacetField, FacetValue, Facets,
+    InclusionProof, NewEvent, Order, Page, ProofFile, PruneReport, PseudonymReport, Query,
+    SignedCheckpoint, Stats, StatsBucket, VerifyReport, from_millis,
 };
 use crate::proof::{SigningKey, VerifierKey};
-use crate::store::{PageRequest, Role, Store, StoreError, TokenRecord, WriterStats};
+use crate::store::{
+    ArchiveSink, COMMIT_SIZE_BUCKETS, Identity, NewToken, PageRequest, Role, StoreError,
+    StoreMetrics, TokenRecord,
+};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+pub(crate) use error::disk_refused;
 pub use local::{Durability, LocalStore};
-pub use prune::{ArchiveManifest, ArchivedEntry};
 pub use sql::contains_ci;
+pub use store::SqliteStore;
 pub use token_admin::TokenAdmin;
+// Where the archive types lived before the store became backend-neutral.
+pub use crate::store::{ArchiveManifest, ArchivedEntry};
+
+/// Counters the single writer keeps; [`SqliteDb::metrics`] snapshots them.
+#[derive(Debug, Default)]
+pub(crate) struct WriterStats {
+    entries: AtomicU64,
+    commits: AtomicU64,
+    commit_size_buckets: [AtomicU64; COMMIT_SIZE_BUCKETS.len()],
+    commit_size_sum: AtomicU64,
+}
+
+impl WriterStats {
+    pub(crate) fn record_commit(&self, entries: u64) {
+        self.entries.fetch_add(entries, Ordering::Relaxed);
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.commit_size_sum.fetch_add(entries, Ordering::Relaxed);
+        let i = COMMIT_SIZE_BUCKETS
+            .iter()
+            .position(|b| entries <= *b)
+            .unwrap_or(COMMIT_SIZE_BUCKETS.len() - 1);
+        self.commit_size_buckets[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> StoreMetrics {
+        StoreMetrics {
+            entries: self.entries.load(Ordering::Relaxed),
+            commits: self.commits.load(Ordering::Relaxed),
+            commit_size_buckets: std::array::from_fn(|i| {
+                self.commit_size_buckets[i].load(Ordering::Relaxed)
+            }),
+            commit_size_sum: self.commit_size_sum.load(Ordering::Relaxed),
+        }
+    }
+}
 
 /// Idle read connections kept for reuse.
 const READ_POOL: usize = 8;
 
-/// The SQLite implementation of [`Store`].
-pub struct SqliteStore {
+/// The synchronous SQLite engine: every call blocks its thread until the database answers.
+/// [`SqliteStore`] is the async [`crate::store::Store`] over it.
+pub struct SqliteDb {
     path: PathBuf,
     readers: Mutex<Vec<Connection>>,
     jobs: Mutex<Option<Sender<writer::Work>>>,
@@ -58,25 +107,52 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-impl SqliteStore {
-    /// Hands work to the writer thread and waits for its answer.
-    fn submit<T>(
+/// The writer's answer to one piece of work, to wait for or await.
+type Answer<T> = tokio::sync::oneshot::Receiver<Result<T, StoreError>>;
+
+impl SqliteDb {
+    /// Hands work to the writer thread; its answer comes on the returned receiver.
+    fn send_work<T>(
         &self,
-        job: impl FnOnce(mpsc::SyncSender<Result<T, StoreError>>) -> writer::Work,
-    ) -> Result<T, StoreError> {
+        job: impl FnOnce(writer::Reply<T>) -> writer::Work,
+    ) -> Result<Answer<T>, StoreError> {
         let sender = self
             .jobs
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
             .ok_or(StoreError::Closed)?;
-        let (reply, result) = mpsc::sync_channel(1);
+        let (reply, answer) = tokio::sync::oneshot::channel();
         sender.send(job(reply)).map_err(|_| StoreError::Closed)?;
-        result.recv().map_err(|_| StoreError::Closed)?
+        Ok(answer)
+    }
+
+    /// Hands work to the writer thread and blocks until it answers. Not for async contexts:
+    /// [`SqliteStore`] awaits the answer instead.
+    fn submit<T>(
+        &self,
+        job: impl FnOnce(writer::Reply<T>) -> writer::Work,
+    ) -> Result<T, StoreError> {
+        self.send_work(job)?
+            .blocking_recv()
+            .map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs `f` on the write connection, between the writer's commits: the store's own small
+    /// writes (retention, tokens) never become a second writer.
+    fn on_writer<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<Answer<T>, StoreError> {
+        self.send_work(|reply: writer::Reply<T>| {
+            writer::Work::Run(Box::new(move |conn| {
+                let _ = reply.send(f(conn));
+            }))
+        })
     }
 
     /// Opens (or creates) the database at `path` and starts its writer thread.
-    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteDb, StoreError> {
         let path = path.as_ref().to_path_buf();
         let conn = connect(&path)?;
         // The writer never stops to copy the WAL back: a separate thread does, so a commit
@@ -99,7 +175,7 @@ impl SqliteStore {
         loaded
             .recv()
             .map_err(|_| StoreError::Open("the writer thread stopped while starting".into()))?;
-        Ok(SqliteStore {
+        Ok(SqliteDb {
             path,
             readers: Mutex::new(Vec::new()),
             jobs: Mutex::new(Some(tx)),
@@ -111,7 +187,7 @@ impl SqliteStore {
         })
     }
 
-    /// Notes how a write went, for [`Store::write_health`].
+    /// Notes how a write went, for [`SqliteDb::write_health`].
     fn note_write<T>(&self, result: &Result<T, StoreError>) {
         let mut degraded = self.degraded.lock().unwrap_or_else(|p| p.into_inner());
         match result {
@@ -173,8 +249,9 @@ impl SqliteStore {
     }
 }
 
-impl Store for SqliteStore {
-    fn append(&self, tenant: &str, events: Vec<NewEvent>) -> Result<Vec<Appended>, StoreError> {
+impl SqliteDb {
+    /// Appends a validated batch; see [`crate::store::Store::append`].
+    pub fn append(&self, tenant: &str, events: Vec<NewEvent>) -> Result<Vec<Appended>, StoreError> {
         if events.is_empty() {
             return Ok(Vec::new());
         }
@@ -189,7 +266,15 @@ impl Store for SqliteStore {
         result
     }
 
-    fn write_health(&self) -> Result<(), String> {
+    /// Whether a health probe is due at all: false while writes work (the common case, no I/O).
+    fn degraded(&self) -> bool {
+        self.degraded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
+    pub fn write_health(&self) -> Result<(), String> {
         // At most one probe a second, however often an unauthenticated /healthz is asked.
         const PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
         let why = {
@@ -213,7 +298,7 @@ impl Store for SqliteStore {
         }
     }
 
-    fn retention_days(&self, tenant: &str) -> Result<Option<u32>, StoreError> {
+    pub fn retention_days(&self, tenant: &str) -> Result<Option<u32>, StoreError> {
         self.with_reader(|conn| {
             Ok(conn
                 .prepare_cached("SELECT days FROM retention WHERE tenant = ?1")?
@@ -222,8 +307,15 @@ impl Store for SqliteStore {
         })
     }
 
-    fn set_retention_days(&self, tenant: &str, days: u32) -> Result<(), StoreError> {
-        self.with_reader(|conn| {
+    pub fn set_retention_days(&self, tenant: &str, days: u32) -> Result<(), StoreError> {
+        self.set_retention_days_answer(tenant, days)?
+            .blocking_recv()
+            .map_err(|_| StoreError::Closed)?
+    }
+
+    fn set_retention_days_answer(&self, tenant: &str, days: u32) -> Result<Answer<()>, StoreError> {
+        let tenant = tenant.to_string();
+        self.on_writer(move |conn| {
             conn.execute(
                 "INSERT OR REPLACE INTO retention (tenant, days) VALUES (?1, ?2)",
                 params![tenant, days],
@@ -232,7 +324,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn last_prune(&self, tenant: &str) -> Result<Option<PruneReport>, StoreError> {
+    pub fn last_prune(&self, tenant: &str) -> Result<Option<PruneReport>, StoreError> {
         self.with_reader(|conn| {
             let report: Option<String> = conn
                 .prepare_cached("SELECT report FROM chain_anchors WHERE tenant = ?1")?
@@ -242,29 +334,51 @@ impl Store for SqliteStore {
         })
     }
 
-    fn prune(
+    pub fn prune(
         &self,
         tenant: &str,
         cutoff: DateTime<Utc>,
-        archive_dir: Option<&Path>,
+        archive: Option<Arc<dyn ArchiveSink>>,
     ) -> Result<PruneReport, StoreError> {
-        self.submit(|reply| {
+        self.prune_answer(tenant, cutoff, archive)?
+            .blocking_recv()
+            .map_err(|_| StoreError::Closed)?
+    }
+
+    fn prune_answer(
+        &self,
+        tenant: &str,
+        cutoff: DateTime<Utc>,
+        archive: Option<Arc<dyn ArchiveSink>>,
+    ) -> Result<Answer<PruneReport>, StoreError> {
+        self.send_work(|reply| {
             writer::Work::Prune(prune::PruneJob {
                 tenant: tenant.to_string(),
                 cutoff,
-                archive_dir: archive_dir.map(Path::to_path_buf),
+                archive,
                 reply,
             })
         })
     }
 
-    fn pseudonymise(
+    pub fn pseudonymise(
         &self,
         tenant: &str,
-        who: &crate::store::Identity,
-        requested_by: &crate::model::Actor,
-    ) -> Result<crate::model::PseudonymReport, StoreError> {
-        self.submit(|reply| {
+        who: &Identity,
+        requested_by: &Actor,
+    ) -> Result<PseudonymReport, StoreError> {
+        self.pseudonymise_answer(tenant, who, requested_by)?
+            .blocking_recv()
+            .map_err(|_| StoreError::Closed)?
+    }
+
+    fn pseudonymise_answer(
+        &self,
+        tenant: &str,
+        who: &Identity,
+        requested_by: &Actor,
+    ) -> Result<Answer<PseudonymReport>, StoreError> {
+        self.send_work(|reply| {
             writer::Work::Pseudonymise(pseudonymise::PseudonymiseJob {
                 tenant: tenant.to_string(),
                 who: who.clone(),
@@ -274,7 +388,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn tenants(&self) -> Result<Vec<String>, StoreError> {
+    pub fn tenants(&self) -> Result<Vec<String>, StoreError> {
         self.with_reader(|conn| {
             let mut stmt = conn.prepare_cached("SELECT tenant FROM chain_heads ORDER BY tenant")?;
             Ok(stmt
@@ -283,7 +397,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn page(
+    pub fn page(
         &self,
         tenant: &str,
         query: &Query,
@@ -321,7 +435,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn after_seq(
+    pub fn after_seq(
         &self,
         tenant: &str,
         query: &Query,
@@ -340,11 +454,11 @@ impl Store for SqliteStore {
         })
     }
 
-    fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
         self.commits.clone()
     }
 
-    fn get_seq(&self, tenant: &str, seq: u64) -> Result<Option<Entry>, StoreError> {
+    pub fn get_seq(&self, tenant: &str, seq: u64) -> Result<Option<Entry>, StoreError> {
         let Ok(seq) = i64::try_from(seq) else {
             return Ok(None);
         };
@@ -359,7 +473,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn get(&self, tenant: &str, id: &str) -> Result<Option<Entry>, StoreError> {
+    pub fn get(&self, tenant: &str, id: &str) -> Result<Option<Entry>, StoreError> {
         self.with_reader(|conn| {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {} FROM entries WHERE id = ?1 AND tenant = ?2",
@@ -371,7 +485,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn facets(
+    pub fn facets(
         &self,
         tenant: &str,
         field: FacetField,
@@ -398,7 +512,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn stats(
+    pub fn stats(
         &self,
         tenant: &str,
         query: &Query,
@@ -448,7 +562,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn head_at(
+    pub fn head_at(
         &self,
         tenant: &str,
         at: Option<DateTime<Utc>>,
@@ -464,7 +578,11 @@ impl Store for SqliteStore {
         })
     }
 
-    fn verify(&self, tenant: &str, key: Option<&VerifierKey>) -> Result<VerifyReport, StoreError> {
+    pub fn verify(
+        &self,
+        tenant: &str,
+        key: Option<&VerifierKey>,
+    ) -> Result<VerifyReport, StoreError> {
         self.with_reader(|conn| {
             // One snapshot for the whole walk: the chain, the tree and the checkpoints agree.
             let tx = conn.unchecked_transaction()?;
@@ -474,7 +592,11 @@ impl Store for SqliteStore {
         })
     }
 
-    fn checkpoint(&self, tenant: &str, key: &SigningKey) -> Result<SignedCheckpoint, StoreError> {
+    pub fn checkpoint(
+        &self,
+        tenant: &str,
+        key: &SigningKey,
+    ) -> Result<SignedCheckpoint, StoreError> {
         // Most calls find the newest checkpoint already covers the tree: no need to queue
         // behind the writer for that.
         let current = self.with_reader(|conn| {
@@ -509,13 +631,13 @@ impl Store for SqliteStore {
         })
     }
 
-    fn export_proof(
+    pub fn export_proof(
         &self,
         tenant: &str,
         seqs: &[u64],
         shows_all: bool,
         key: &SigningKey,
-    ) -> Result<crate::model::ProofFile, StoreError> {
+    ) -> Result<ProofFile, StoreError> {
         let mut seqs = seqs.to_vec();
         seqs.sort_unstable();
         seqs.dedup();
@@ -539,7 +661,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn inclusion_proof(
+    pub fn inclusion_proof(
         &self,
         tenant: &str,
         seq: u64,
@@ -551,7 +673,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn consistency_proof(
+    pub fn consistency_proof(
         &self,
         tenant: &str,
         from: u64,
@@ -563,19 +685,86 @@ impl Store for SqliteStore {
         })
     }
 
-    fn schema_tampering(&self) -> Result<Vec<String>, StoreError> {
+    pub fn schema_tampering(&self) -> Result<Vec<String>, StoreError> {
         self.with_reader(|conn| Ok(schema::tampering(conn)?))
     }
 
-    fn authenticate(&self, secret_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+    pub fn authenticate(&self, secret_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
         self.with_reader(|conn| token_admin::find(conn, secret_hash))
     }
 
-    fn writer_stats(&self) -> &WriterStats {
-        &self.stats
+    /// Stores a new token through the writer.
+    pub fn create_token(&self, new: NewToken) -> Result<TokenRecord, StoreError> {
+        self.create_token_answer(new)?
+            .blocking_recv()
+            .map_err(|_| StoreError::Closed)?
     }
 
-    fn close(&self) {
+    fn create_token_answer(&self, new: NewToken) -> Result<Answer<TokenRecord>, StoreError> {
+        self.on_writer(move |conn| token_admin::create(conn, &new))
+    }
+
+    /// Every token, newest first, revoked ones included.
+    pub fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        self.with_reader(token_admin::list)
+    }
+
+    /// Revokes a token by id through the writer; false when no live token has that id.
+    pub fn revoke_token(&self, id: &str) -> Result<bool, StoreError> {
+        self.revoke_token_answer(id)?
+            .blocking_recv()
+            .map_err(|_| StoreError::Closed)?
+    }
+
+    fn revoke_token_answer(&self, id: &str) -> Result<Answer<bool>, StoreError> {
+        let id = id.to_string();
+        self.on_writer(move |conn| token_admin::revoke(conn, &id))
+    }
+
+    /// What the writer counted since the store opened.
+    pub fn metrics(&self) -> StoreMetrics {
+        self.stats.snapshot()
+    }
+
+    /// Every entry matching `query`, a keyset page of [`crate::store::SCAN_PAGE`] at a time,
+    /// handed to `sink` until it returns false; returns how many `sink` took.
+    pub fn scan(
+        &self,
+        tenant: &str,
+        query: &Query,
+        order: Order,
+        now: DateTime<Utc>,
+        sink: &mut dyn FnMut(Entry) -> bool,
+    ) -> Result<u64, StoreError> {
+        let mut req = PageRequest {
+            limit: crate::store::SCAN_PAGE,
+            order,
+            cursor: None,
+        };
+        let mut taken = 0;
+        loop {
+            let page = self.page(tenant, query, &req, now)?;
+            let more = page.next_cursor.is_some();
+            let mut last = None;
+            for e in page.entries {
+                last = Some(Cursor {
+                    occurred_at_ms: e.occurred_at.timestamp_millis(),
+                    seq: e.seq,
+                    order,
+                });
+                taken += 1;
+                if !sink(e) {
+                    return Ok(taken);
+                }
+            }
+            match (more, last) {
+                (true, Some(c)) => req.cursor = Some(c),
+                _ => return Ok(taken),
+            }
+        }
+    }
+
+    pub fn close(&self) {
         self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some((stop, h)) = self
             .checkpointer
@@ -592,7 +781,7 @@ impl Store for SqliteStore {
     }
 }
 
-impl Drop for SqliteStore {
+impl Drop for SqliteDb {
     fn drop(&mut self) {
         self.close();
     }
@@ -617,7 +806,7 @@ fn spawn_checkpointer(conn: Connection) -> Result<(Sender<()>, JoinHandle<()>), 
     Ok((stop, handle))
 }
 
-/// Used by [`TokenAdmin`] and the tests: parses a stored role.
+/// Parses a stored role.
 fn parse_role(s: &str) -> rusqlite::Result<Role> {
     Role::parse(s).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(

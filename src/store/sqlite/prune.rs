@@ -2,51 +2,23 @@
 //! archiving it first when asked, and records itself in the log.
 
 use super::row;
+use super::writer::Reply;
 use super::writer::Writer;
-use crate::model::{ChainHead, Entry, Kind, NewEvent, PruneReport, format_ts};
-use crate::store::StoreError;
-use crate::store::chain::Commitments;
+use crate::model::{ChainHead, Kind, NewEvent, PruneReport, format_ts};
+use crate::store::{ArchiveRef, ArchiveSink, ArchivedEntry, StoreError};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
-use sha2::{Digest, Sha256};
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
 
 /// A prune request for the writer thread.
 pub struct PruneJob {
     pub tenant: String,
     /// Entries received before this are removed.
     pub cutoff: DateTime<Utc>,
-    /// Write the removed entries here (gzip NDJSON and a manifest) before removing them.
-    pub archive_dir: Option<PathBuf>,
-    pub reply: SyncSender<Result<PruneReport, StoreError>>,
-}
-
-/// One archived line: the entry and the commitments its hash was computed with.
-#[derive(serde::Serialize, serde::Deserialize)]
-pub struct ArchivedEntry {
-    pub entry: Entry,
-    pub commitments: Commitments,
-}
-
-/// An archive's manifest: what it holds and how to check it.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct ArchiveManifest {
-    pub tenant: String,
-    pub count: u64,
-    pub first_seq: u64,
-    pub last_seq: u64,
-    /// The `prev_hash` of the first archived entry: where this archive hangs on the chain.
-    pub first_prev_hash: String,
-    /// The hash of the last archived entry: the live log's anchor after the prune.
-    pub last_hash: String,
-    /// The archive file's name, beside the manifest, and its SHA-256.
-    pub file: String,
-    pub sha256: String,
-    #[serde(with = "crate::model::ts_serde")]
-    pub cutoff: DateTime<Utc>,
+    /// Where the removed entries are written before they are removed.
+    pub archive: Option<Arc<dyn ArchiveSink>>,
+    pub reply: Reply<PruneReport>,
 }
 
 /// Runs one prune inside a single transaction.
@@ -72,18 +44,19 @@ pub fn run(
         pruned_at: Utc::now(),
     };
     if let Some(upto) = upto {
-        let (first_seq, anchor_hash): (u64, String) = tx.query_row(
-            "SELECT (SELECT min(seq) FROM entries WHERE tenant = ?1), hash FROM entries WHERE tenant = ?1 AND seq = ?2",
+        let anchor_hash: String = tx.query_row(
+            "SELECT hash FROM entries WHERE tenant = ?1 AND seq = ?2",
             params![tenant, upto],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| r.get(0),
         )?;
-        if let Some(dir) = &job.archive_dir {
-            match archive(&tx, tenant, first_seq, upto, job.cutoff, dir) {
-                Ok(path) => report.archive = Some(path.display().to_string()),
+        if let Some(sink) = &job.archive {
+            match archive(&tx, tenant, upto, job.cutoff, sink.as_ref()) {
+                Ok(ArchiveRef(at)) => report.archive = Some(at),
                 Err(why) => {
+                    let why = why.to_string();
                     drop(tx);
                     record_failure(w, conn, tenant, job, &why)?;
-                    return Err(StoreError::Invalid(format!(
+                    return Err(StoreError::Internal(format!(
                         "nothing was pruned: the archive could not be written: {why}"
                     )));
                 }
@@ -163,7 +136,7 @@ fn record_failure(
             "Retention did not prune: the archive could not be written ({why})"
         )),
         details: Some(
-            json!({"cutoff": format_ts(&job.cutoff), "archive_dir": job.archive_dir.as_ref().map(|d| d.display().to_string()), "error": why}).into(),
+            json!({"cutoff": format_ts(&job.cutoff), "archive_dir": job.archive.as_ref().map(|a| a.location()), "error": why}).into(),
         ),
         ..NewEvent::default()
     };
@@ -172,79 +145,29 @@ fn record_failure(
     Ok(())
 }
 
-/// Writes entries `first..=upto` as gzip NDJSON plus a manifest, both fsynced (and the
-/// directory too) before anything is deleted.
+/// Hands entries up to `upto` to the archive, oldest first, and finishes it (durably) before
+/// anything is deleted.
 fn archive(
     tx: &Connection,
     tenant: &str,
-    first: u64,
     upto: u64,
     cutoff: DateTime<Utc>,
-    dir: &Path,
-) -> Result<PathBuf, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let stem = format!("{tenant}-{first:012}-{upto:012}");
-    let data_path = dir.join(format!("{stem}.ndjson.gz"));
-    let manifest_path = dir.join(format!("{stem}.manifest.json"));
-    let file = std::fs::File::create(&data_path)
-        .map_err(|e| format!("cannot create {}: {e}", data_path.display()))?;
-    let mut gz = flate2::write::GzEncoder::new(
-        std::io::BufWriter::new(file),
-        flate2::Compression::default(),
-    );
-    let mut stmt = tx
-        .prepare(&format!(
-            "SELECT {} FROM entries WHERE tenant = ?1 AND seq <= ?2 ORDER BY seq",
-            row::COLUMNS
-        ))
-        .map_err(|e| e.to_string())?;
-    let rows = stmt
-        .query_map(params![tenant, upto], row::from_row)
-        .map_err(|e| e.to_string())?;
-    let (mut count, mut first_prev, mut last_hash) = (0u64, String::new(), String::new());
+    sink: &dyn ArchiveSink,
+) -> Result<ArchiveRef, StoreError> {
+    let mut out = sink.begin(tenant, cutoff)?;
+    let mut stmt = tx.prepare(&format!(
+        "SELECT {} FROM entries WHERE tenant = ?1 AND seq <= ?2 ORDER BY seq",
+        row::COLUMNS
+    ))?;
+    let rows = stmt.query_map(params![tenant, upto], row::from_row)?;
+    let (mut first_prev, mut last_hash) = (None, String::new());
     for r in rows {
-        let (entry, commitments) = r.map_err(|e| e.to_string())?;
-        if count == 0 {
-            first_prev = entry.prev_hash.clone();
+        let (entry, commitments) = r?;
+        if first_prev.is_none() {
+            first_prev = Some(entry.prev_hash.clone());
         }
         last_hash = entry.hash.clone();
-        let line = ArchivedEntry { entry, commitments };
-        serde_json::to_writer(&mut gz, &line).map_err(|e| e.to_string())?;
-        gz.write_all(b"\n").map_err(|e| e.to_string())?;
-        count += 1;
+        out.write(&ArchivedEntry { entry, commitments })?;
     }
-    let buffered = gz
-        .finish()
-        .map_err(|e| format!("cannot write {}: {e}", data_path.display()))?;
-    let file = buffered.into_inner().map_err(|e| e.error().to_string())?;
-    file.sync_all()
-        .map_err(|e| format!("cannot sync {}: {e}", data_path.display()))?;
-    let sha256 = hex::encode(Sha256::digest(
-        std::fs::read(&data_path).map_err(|e| e.to_string())?,
-    ));
-    let manifest = ArchiveManifest {
-        tenant: tenant.to_string(),
-        count,
-        first_seq: first,
-        last_seq: upto,
-        first_prev_hash: first_prev,
-        last_hash,
-        file: data_path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        sha256,
-        cutoff,
-    };
-    let text = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
-    let mut m = std::fs::File::create(&manifest_path)
-        .map_err(|e| format!("cannot create {}: {e}", manifest_path.display()))?;
-    m.write_all(&text)
-        .and_then(|()| m.sync_all())
-        .map_err(|e| format!("cannot write {}: {e}", manifest_path.display()))?;
-    // The names must be durable too, not just the bytes.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(manifest_path)
+    out.finish(first_prev.as_deref().unwrap_or_default(), &last_hash)
 }

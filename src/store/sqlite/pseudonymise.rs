@@ -9,7 +9,6 @@ use crate::store::Identity;
 use crate::store::StoreError;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
-use std::sync::mpsc::SyncSender;
 
 /// A request for the writer thread.
 pub struct PseudonymiseJob {
@@ -17,7 +16,7 @@ pub struct PseudonymiseJob {
     pub who: Identity,
     /// Who asked (the token), recorded as the actor of `gdpr.pseudonymised`.
     pub requested_by: Actor,
-    pub reply: SyncSender<Result<PseudonymReport, StoreError>>,
+    pub reply: super::writer::Reply<PseudonymReport>,
 }
 
 /// Rewrites every matching entry in one transaction, then checkpoints the WAL so no copy of
@@ -57,7 +56,7 @@ pub fn run(
             // email would let whoever holds the key confirm a guess).
             let mut raw = [0u8; 4];
             getrandom::fill(&mut raw)
-                .map_err(|e| StoreError::Invalid(format!("no randomness for a pseudonym: {e}")))?;
+                .map_err(|e| StoreError::Internal(format!("no randomness for a pseudonym: {e}")))?;
             format!("pseudonym-{}", hex::encode(raw))
         }
     };

@@ -1,15 +1,12 @@
-//! Token administration straight on the database file: works while the server runs.
+//! Tokens in the SQLite database: the store's token admin (through its writer), and
+//! [`TokenAdmin`], a thin synchronous wrapper over the same statements for tools and tests that
+//! hold no store (it opens one connection on the file and works while a server runs).
 
 use super::{connect, parse_role};
 use crate::model::from_millis;
-use crate::store::{Role, StoreError, TokenRecord, hash_secret, new_secret};
+use crate::store::{NewToken, Role, StoreError, TokenRecord, new_token_id, valid_tenant};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::path::Path;
-
-/// A connection for creating, listing and revoking tokens.
-pub struct TokenAdmin {
-    conn: Connection,
-}
 
 const TOKEN_COLUMNS: &str = "id, role, tenant, name, created_at, revoked_at";
 
@@ -35,6 +32,56 @@ pub(super) fn find(
     Ok(stmt.query_row([secret_hash], token_from_row).optional()?)
 }
 
+/// Stores `new` under a fresh id.
+pub(super) fn create(conn: &Connection, new: &NewToken) -> Result<TokenRecord, StoreError> {
+    if !valid_tenant(&new.tenant) {
+        return Err(StoreError::Invalid(
+            "a tenant name is 1–64 letters, digits, _ . or -".into(),
+        ));
+    }
+    let id = new_token_id();
+    let now = chrono::Utc::now().timestamp_millis();
+    conn.execute(
+        "INSERT INTO tokens (id, secret_hash, role, tenant, name, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![id, new.secret_hash, new.role.as_str(), new.tenant, new.name, now],
+    )?;
+    Ok(TokenRecord {
+        id,
+        role: new.role,
+        tenant: new.tenant.clone(),
+        name: new.name.clone(),
+        created_at: from_millis(now),
+        revoked_at: None,
+    })
+}
+
+/// Every token, newest first, revoked ones included.
+pub(super) fn list(conn: &Connection) -> Result<Vec<TokenRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY created_at DESC, id"
+    ))?;
+    Ok(stmt
+        .query_map([], token_from_row)?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// Revokes a token by id; false when no live token has that id.
+pub(super) fn revoke(conn: &Connection, id: &str) -> Result<bool, StoreError> {
+    let now = chrono::Utc::now().timestamp_millis();
+    let n = conn.execute(
+        "UPDATE tokens SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+        params![now, id],
+    )?;
+    Ok(n == 1)
+}
+
+/// One connection for creating, listing and revoking tokens without a store: test fixtures and
+/// benchmarks that set a database up before (or beside) a server. The command line uses the
+/// store's own token admin.
+pub struct TokenAdmin {
+    conn: Connection,
+}
+
 impl TokenAdmin {
     /// Opens the database at `path`, creating it and its schema if needed.
     pub fn open(path: impl AsRef<Path>) -> Result<TokenAdmin, StoreError> {
@@ -50,53 +97,17 @@ impl TokenAdmin {
         tenant: &str,
         name: Option<&str>,
     ) -> Result<(TokenRecord, String), StoreError> {
-        if tenant.is_empty()
-            || tenant.len() > 64
-            || !tenant
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-        {
-            return Err(StoreError::Invalid(
-                "a tenant name is 1–64 letters, digits, _ . or -".into(),
-            ));
-        }
-        let secret = new_secret();
-        let mut id_bytes = [0u8; 6];
-        getrandom::fill(&mut id_bytes).expect("the operating system's random source failed");
-        let id = format!("tok_{}", hex::encode(id_bytes));
-        let now = chrono::Utc::now().timestamp_millis();
-        self.conn.execute(
-            "INSERT INTO tokens (id, secret_hash, role, tenant, name, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![id, hash_secret(&secret), role.as_str(), tenant, name, now],
-        )?;
-        let record = TokenRecord {
-            id,
-            role,
-            tenant: tenant.into(),
-            name: name.map(Into::into),
-            created_at: from_millis(now),
-            revoked_at: None,
-        };
-        Ok((record, secret))
+        let (new, secret) = NewToken::generate(role, tenant, name);
+        Ok((create(&self.conn, &new)?, secret))
     }
 
     /// Every token, newest first, revoked ones included.
     pub fn list(&self) -> Result<Vec<TokenRecord>, StoreError> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY created_at DESC, id"
-        ))?;
-        Ok(stmt
-            .query_map([], token_from_row)?
-            .collect::<rusqlite::Result<_>>()?)
+        list(&self.conn)
     }
 
     /// Revokes a token by id; false when no live token has that id.
     pub fn revoke(&self, id: &str) -> Result<bool, StoreError> {
-        let now = chrono::Utc::now().timestamp_millis();
-        let n = self.conn.execute(
-            "UPDATE tokens SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
-            params![now, id],
-        )?;
-        Ok(n == 1)
+        revoke(&self.conn, id)
     }
 }

@@ -9,7 +9,6 @@ use crate::proof::{
 };
 use crate::store::StoreError;
 use rusqlite::{Connection, OptionalExtension, params};
-use std::sync::mpsc::SyncSender;
 
 /// What the writer keeps per tenant to append leaves without reading the tree back.
 #[derive(Debug, Clone)]
@@ -123,10 +122,10 @@ pub(super) fn load_or_build(
     };
     let size = stored_size(conn, tenant)?;
     let mut frontier = Frontier::load(size, &DbRows { conn, tenant })
-        .map_err(|e| StoreError::Invalid(format!("tenant {tenant}: {e}")))?;
+        .map_err(|e| StoreError::Tampered(format!("tenant {tenant}: {e}")))?;
     let want = (head_seq + 1).saturating_sub(first);
     if size > want {
-        return Err(StoreError::Invalid(format!(
+        return Err(StoreError::Tampered(format!(
             "tenant {tenant}: the tree holds {size} leaves but the chain ends at seq {head_seq}: entries were cut from the end; run verify"
         )));
     }
@@ -144,7 +143,7 @@ pub(super) fn load_or_build(
             let leaf = frontier.size();
             let bytes = hash_bytes(&hash);
             let (true, Some(bytes)) = (seq == first + leaf, bytes) else {
-                return Err(StoreError::Invalid(format!(
+                return Err(StoreError::Tampered(format!(
                     "tenant {tenant}: the tree cannot be built past seq {}: the chain is broken there; run verify",
                     first + leaf
                 )));
@@ -167,7 +166,7 @@ pub(super) fn load_or_build(
 pub struct CheckpointJob {
     pub tenant: String,
     pub key: SigningKey,
-    pub reply: SyncSender<Result<SignedCheckpoint, StoreError>>,
+    pub reply: super::writer::Reply<SignedCheckpoint>,
 }
 
 /// The newest checkpoint stored for the tenant: (size, note).
@@ -254,7 +253,7 @@ pub(super) fn checkpoint(
     let note = job
         .key
         .sign_checkpoint(&proof::checkpoint_origin(tenant), size, root)
-        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        .map_err(|e| StoreError::Internal(e.to_string()))?;
     conn.execute(
         "INSERT INTO checkpoints (tenant, size, note, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![tenant, size, note, chrono::Utc::now().timestamp_millis()],
@@ -273,7 +272,7 @@ pub(super) fn extent(conn: &Connection, tenant: &str) -> rusqlite::Result<(u64, 
 fn proof_error(e: ProofError) -> StoreError {
     match e {
         ProofError::OutOfRange(why) => StoreError::BadRequest(why),
-        other => StoreError::Invalid(other.to_string()),
+        other => StoreError::Internal(other.to_string()),
     }
 }
 
@@ -370,7 +369,7 @@ pub(super) fn export_proof(
     };
     let (first, _) = extent(conn, tenant)?;
     if min < first || max - first >= checkpoint.size {
-        return Err(StoreError::Invalid(format!(
+        return Err(StoreError::Internal(format!(
             "seqs {min} to {max} are not all in the tree of checkpoint {} (it begins at seq {first})",
             checkpoint.size
         )));
@@ -387,7 +386,7 @@ pub(super) fn export_proof(
         let seq = r.get::<_, u64>(0)?;
         let hash: String = r.get(1)?;
         let bytes = hash_bytes(&hash).filter(|_| seq == expect).ok_or_else(|| {
-            StoreError::Invalid(format!(
+            StoreError::Tampered(format!(
                 "the entries from seq {min} to {max} are not whole at seq {expect}; run verify"
             ))
         })?;
@@ -402,7 +401,7 @@ pub(super) fn export_proof(
         want.next();
         let commitments: String = r.get(3)?;
         let commitments: Commitments = serde_json::from_str(&commitments)
-            .map_err(|_| StoreError::Invalid(format!("seq {seq}'s commitments are malformed")))?;
+            .map_err(|_| StoreError::Tampered(format!("seq {seq}'s commitments are malformed")))?;
         let personal = commitments
             .into_iter()
             .map(|(field, c)| {
@@ -428,7 +427,7 @@ pub(super) fn export_proof(
         });
     }
     if expect != max + 1 || want.next().is_some() {
-        return Err(StoreError::Invalid(format!(
+        return Err(StoreError::Tampered(format!(
             "the entries from seq {min} to {max} are not whole; run verify"
         )));
     }

@@ -1,17 +1,21 @@
 //! The single writer: assigns `seq`, chains hashes, and commits many waiting batches in one
 //! durable transaction (group commit). A batch is acknowledged only after its commit.
 
+use super::WriterStats;
 use super::row;
 use super::tree::{self, TreeState};
 use crate::model::{Actor, Appended, Entry, Kind, NewEvent, Outcome, from_millis};
+use crate::store::StoreError;
 use crate::store::chain::{GENESIS, entry_hash, new_commitments};
-use crate::store::{StoreError, WriterStats};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender};
+
+/// Where the writer sends a job's answer: the async side awaits it without holding a thread.
+pub type Reply<T> = tokio::sync::oneshot::Sender<Result<T, StoreError>>;
 
 /// The most entries one transaction takes before it commits and the rest wait for the next.
 const MAX_ENTRIES_PER_COMMIT: usize = 50_000;
@@ -32,7 +36,7 @@ fn refresh_statistics(conn: &Connection) {
 pub struct Job {
     pub tenant: String,
     pub events: Vec<NewEvent>,
-    pub reply: SyncSender<Result<Vec<Appended>, StoreError>>,
+    pub reply: Reply<Vec<Appended>>,
 }
 
 /// What the writer thread is asked to do. Maintenance runs alone, between append groups.
@@ -41,6 +45,9 @@ pub enum Work {
     Prune(super::prune::PruneJob),
     Pseudonymise(super::pseudonymise::PseudonymiseJob),
     Checkpoint(Box<tree::CheckpointJob>),
+    /// A small write of the store's own settings (retention, tokens): on the one write
+    /// connection, so there is never a second writer to lock against. The closure answers.
+    Run(Box<dyn FnOnce(&Connection) + Send>),
 }
 
 #[derive(Clone)]
@@ -117,13 +124,15 @@ pub fn run(
         }
         Err(e) => {
             tracing::error!("cannot read the chain heads, refusing writes: {e}");
-            let refuse = || StoreError::Invalid(format!("the chain heads cannot be read: {e}"));
+            let refuse = || StoreError::Internal(format!("the chain heads cannot be read: {e}"));
             for work in rx {
                 match work {
                     Work::Append(job) => drop(job.reply.send(Err(refuse()))),
                     Work::Prune(job) => drop(job.reply.send(Err(refuse()))),
                     Work::Pseudonymise(job) => drop(job.reply.send(Err(refuse()))),
                     Work::Checkpoint(job) => drop(job.reply.send(Err(refuse()))),
+                    // Settings do not depend on the chain.
+                    Work::Run(f) => f(&conn),
                 }
             }
             return;
@@ -166,7 +175,12 @@ pub fn run(
                 continue;
             }
             Work::Checkpoint(job) => {
-                let _ = job.reply.send(tree::checkpoint(&w, &conn, &job));
+                let signed = tree::checkpoint(&w, &conn, &job);
+                let _ = job.reply.send(signed);
+                continue;
+            }
+            Work::Run(f) => {
+                f(&conn);
                 continue;
             }
             Work::Append(job) => job,
@@ -198,15 +212,15 @@ pub fn run(
             }
             Err(e) => {
                 tracing::error!("commit failed; {} batches are refused: {e}", jobs.len());
-                let refusal = match StoreError::from_write(e) {
+                let refusal = match StoreError::from(e) {
                     StoreError::Unavailable(why) => StoreError::Unavailable(why),
                     other => {
-                        StoreError::Invalid(format!("the batch could not be committed: {other}"))
+                        StoreError::Internal(format!("the batch could not be committed: {other}"))
                     }
                 };
                 w.reload(&conn);
                 for job in jobs {
-                    let _ = job.reply.send(Err(refusal.duplicate()));
+                    let _ = job.reply.send(Err(refusal.clone()));
                 }
             }
         }
@@ -295,10 +309,10 @@ impl Writer {
                 }
                 // A full or read-only disk may have rolled the whole transaction back: the
                 // group as a whole is refused, never committed piecemeal behind its back.
-                Err(e) if StoreError::disk_refused(&e) => return Err(e),
+                Err(e) if super::disk_refused(&e) => return Err(e),
                 Err(e) => {
                     drop(sp); // rolls the savepoint back
-                    results.push(Err(StoreError::Database(e)));
+                    results.push(Err(StoreError::from(e)));
                 }
             }
         }

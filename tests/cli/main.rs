@@ -1,0 +1,16 @@
+//! The command line through the real binary: its subcommands against a real server or file,
+//! a `serve` process killed like a crashed server, tampering with the file behind it.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod config_example;
+mod durability;
+mod export;
+mod ingest_verify;
+mod key;
+mod tail;
+mod tamper;
+mod tokens;
+mod verify_file;
+mod witness;
