@@ -7,6 +7,27 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use trailscope::store::{NewToken, Role, SqliteStore, Store};
 
+/// `--role`: what a token may do, as the command line names it (API.md "Roles").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RoleArg {
+    /// Producers: `POST /v1/events` only.
+    Writer,
+    /// Read routes, export, evidence packs, verify.
+    Auditor,
+    /// Everything, plus retention, prune, pseudonymise, tokens.
+    Admin,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Writer => Role::Writer,
+            RoleArg::Auditor => Role::Auditor,
+            RoleArg::Admin => Role::Admin,
+        }
+    }
+}
+
 /// `trailscope token …`.
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
@@ -17,7 +38,7 @@ pub enum TokenCommand {
         db: PathBuf,
         /// What the token may do.
         #[arg(long, value_enum)]
-        role: Role,
+        role: RoleArg,
         /// The tenant whose entries the token can reach (and no other).
         #[arg(long, default_value = "default")]
         tenant: String,
@@ -56,7 +77,7 @@ pub fn run(cmd: TokenCommand) -> anyhow::Result<()> {
                 name,
             } => {
                 let store = open(&db)?;
-                let (new, secret) = NewToken::generate(role, &tenant, name.as_deref());
+                let (new, secret) = NewToken::generate(role.into(), &tenant, name.as_deref());
                 let record = store.create_token(new).await;
                 store.close().await;
                 let record = record?;
