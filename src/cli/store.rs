@@ -53,12 +53,26 @@ impl StoreAt {
     }
 }
 
-/// Opens the store (inside a runtime: PostgreSQL connects asynchronously).
+/// Opens the store (inside a runtime: PostgreSQL connects asynchronously) to serve it: a SQLite
+/// file's upkeep (statistics, WAL truncation) is this process's job.
 pub async fn open_store(at: &StoreAt) -> anyhow::Result<Arc<dyn Store>> {
+    open(at, SqliteStore::open).await
+}
+
+/// Opens the store for one short command beside a server that may be running on it: a SQLite
+/// file's upkeep stays the server's, so this writer never holds the server's writer off.
+pub async fn open_store_beside(at: &StoreAt) -> anyhow::Result<Arc<dyn Store>> {
+    open(at, SqliteStore::open_beside).await
+}
+
+async fn open(
+    at: &StoreAt,
+    sqlite: fn(PathBuf) -> Result<SqliteStore, trailscope::store::StoreError>,
+) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match at {
         StoreAt::Sqlite(db) => {
             let db = db.clone();
-            Arc::new(tokio::task::spawn_blocking(move || SqliteStore::open(db)).await??)
+            Arc::new(tokio::task::spawn_blocking(move || sqlite(db)).await??)
         }
         StoreAt::Postgres { url, pool_size } => {
             Arc::new(PostgresStore::open(url, *pool_size).await?)

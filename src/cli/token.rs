@@ -1,7 +1,7 @@
 //! `trailscope token create|list|revoke`: straight in the database, also while the server runs.
 
 use super::context::{Threads, runtime};
-use super::store::{StoreAt, open_store};
+use super::store::{StoreAt, open_store_beside};
 use anyhow::anyhow;
 use clap::Subcommand;
 use std::path::PathBuf;
@@ -25,6 +25,27 @@ impl Database {
     }
 }
 
+/// `--role`: what a token may do, as the command line names it (API.md "Roles").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RoleArg {
+    /// Producers: `POST /v1/events` only.
+    Writer,
+    /// Read routes, export, evidence packs, verify.
+    Auditor,
+    /// Everything, plus retention, prune, pseudonymise, tokens.
+    Admin,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Writer => Role::Writer,
+            RoleArg::Auditor => Role::Auditor,
+            RoleArg::Admin => Role::Admin,
+        }
+    }
+}
+
 /// `trailscope token …`.
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
@@ -34,7 +55,7 @@ pub enum TokenCommand {
         at: Database,
         /// What the token may do.
         #[arg(long, value_enum)]
-        role: Role,
+        role: RoleArg,
         /// The tenant whose entries the token can reach (and no other).
         #[arg(long, default_value = "default")]
         tenant: String,
@@ -59,7 +80,7 @@ pub enum TokenCommand {
 /// `trailscope token create|list|revoke`, through the store's own token admin (it works while a
 /// server runs on the same database).
 pub fn run(cmd: TokenCommand) -> anyhow::Result<()> {
-    let open = |at: Database| async move { open_store(&at.at()?).await };
+    let open = |at: Database| async move { open_store_beside(&at.at()?).await };
     runtime(Threads::One)?.block_on(async move {
         match cmd {
             TokenCommand::Create {
@@ -69,7 +90,7 @@ pub fn run(cmd: TokenCommand) -> anyhow::Result<()> {
                 name,
             } => {
                 let store = open(at).await?;
-                let (new, secret) = NewToken::generate(role, &tenant, name.as_deref());
+                let (new, secret) = NewToken::generate(role.into(), &tenant, name.as_deref());
                 let record = store.create_token(new).await;
                 store.close().await;
                 let record = record?;

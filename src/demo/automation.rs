@@ -1,6 +1,9 @@
 //! RMM alerts → automation rules firing (`rules`) → tickets opened, alerts acknowledged and
 //! tickets closed in the PSA (`writeback`), with throttling, server errors, retries and one
 //! afternoon's ConnectWise outage.
+//!
+//! Just past 500 lines, kept whole: the alert → rule → ticket chain is one timeline sharing its
+//! throttling, retries and outage; split, its steps would no longer read in order.
 
 use super::people::{ALERTS, AlertKind, DEVICE_KINDS, LONDON, MATCHER, RULES_ENGINE, WRITEBACK};
 use super::rng::Rng;

@@ -6,9 +6,7 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 
 /// What a token may do (API.md "Roles").
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Producers: `POST /v1/events` only.
