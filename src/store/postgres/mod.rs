@@ -747,4 +747,7 @@ impl crate::store::Store for PostgresStore {
     async fn close(&self) {
         PostgresStore::close(self).await
     }
+    async fn claim_scheduled(&self, job: &str, day: chrono::NaiveDate) -> Result<bool, StoreError> {
+        PostgresStore::claim_scheduled(self, job, day).await
+    }
 }
