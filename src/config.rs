@@ -6,6 +6,17 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+/// What is wrong with a config file (or a profile's token source), as one sentence that names
+/// the file and the key.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+/// A [`ConfigError`] with a formatted sentence.
+macro_rules! config_error {
+    ($($t:tt)*) => { ConfigError(format!($($t)*)) };
+}
+
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7807";
 
@@ -86,13 +97,13 @@ pub fn state_dir() -> Option<PathBuf> {
 
 impl Profile {
     /// The token: in clear, else the first line of `token_file`, else `token_cmd`'s output.
-    pub fn resolve_token(&self) -> anyhow::Result<Option<String>> {
+    pub fn resolve_token(&self) -> Result<Option<String>, ConfigError> {
         if let Some(t) = &self.token {
             return Ok(Some(t.clone()));
         }
         if let Some(p) = &self.token_file {
             let text = std::fs::read_to_string(p)
-                .map_err(|e| anyhow::anyhow!("cannot read the token file {}: {e}", p.display()))?;
+                .map_err(|e| config_error!("cannot read the token file {}: {e}", p.display()))?;
             return Ok(Some(text.lines().next().unwrap_or("").trim().to_string()));
         }
         if let Some(cmd) = &self.token_cmd {
@@ -101,9 +112,9 @@ impl Profile {
                 .arg(cmd)
                 .stderr(std::process::Stdio::inherit())
                 .output()
-                .map_err(|e| anyhow::anyhow!("cannot run token_cmd `{cmd}`: {e}"))?;
+                .map_err(|e| config_error!("cannot run token_cmd `{cmd}`: {e}"))?;
             if !out.status.success() {
-                anyhow::bail!("token_cmd `{cmd}` failed ({})", out.status);
+                return Err(config_error!("token_cmd `{cmd}` failed ({})", out.status));
             }
             let text = String::from_utf8_lossy(&out.stdout);
             return Ok(Some(text.lines().next().unwrap_or("").trim().to_string()));
@@ -116,25 +127,29 @@ impl Profile {
 /// (comments, order, formatting: `toml_edit`). The new file is written beside the old one and
 /// renamed over it, so a crash leaves the old file or the new one, never half of one; the
 /// file keeps its permissions.
-pub fn save_view(path: &Path, name: &str, filter: &str) -> anyhow::Result<()> {
+pub fn save_view(path: &Path, name: &str, filter: &str) -> Result<(), ConfigError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
+        Err(e) => return Err(config_error!("cannot read {}: {e}", path.display())),
     };
     let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
-        anyhow::anyhow!("{} is not valid TOML: {}", path.display(), e.message())
+        config_error!("{} is not valid TOML: {}", path.display(), e.message())
     })?;
     let views = doc.entry("views").or_insert_with(toml_edit::table);
     let Some(views) = views.as_table_like_mut() else {
-        anyhow::bail!("`views` in {} is not a table", path.display());
+        return Err(config_error!(
+            "`views` in {} is not a table",
+            path.display()
+        ));
     };
     views.insert(name, toml_edit::value(filter));
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&dir)?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| config_error!("cannot create {}: {e}", dir.display()))?;
     let write = || -> std::io::Result<()> {
         let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
         std::io::Write::write_all(&mut tmp, doc.to_string().as_bytes())?;
@@ -145,7 +160,7 @@ pub fn save_view(path: &Path, name: &str, filter: &str) -> anyhow::Result<()> {
         tmp.persist(path).map_err(|e| e.error)?;
         Ok(())
     };
-    write().map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+    write().map_err(|e| config_error!("cannot write {}: {e}", path.display()))
 }
 
 /// `[server]`.
@@ -169,11 +184,11 @@ pub struct ServerConfig {
 
 impl ConfigFile {
     /// Reads and parses a config file; the error names the file and the bad key.
-    pub fn load(path: &Path) -> anyhow::Result<ConfigFile> {
+    pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            .map_err(|e| config_error!("cannot read {}: {e}", path.display()))?;
         toml::from_str(&text).map_err(|e| {
-            anyhow::anyhow!(
+            config_error!(
                 "{} is not a valid config file: {}",
                 path.display(),
                 e.message()

@@ -116,7 +116,7 @@ pub fn run(args: OpenArgs) -> anyhow::Result<()> {
     drop(rt);
     drop(loader);
     drop(dir);
-    result
+    Ok(result?)
 }
 
 /// What the user is told when a file stops early.

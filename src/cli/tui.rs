@@ -128,7 +128,7 @@ pub async fn run_resolved(
         size: (80, 24),
     })
     .with_link(source.link());
-    trailscope::tui::event_loop::run(source, app, r.config_path, extra).await
+    Ok(trailscope::tui::event_loop::run(source, app, r.config_path, extra).await?)
 }
 
 /// `trailscope [--server URL] [--token T] [--profile NAME] [--filter Q]`.

@@ -6,7 +6,6 @@ use super::action::{Action, Effect};
 use super::app::App;
 use super::views;
 use crate::client::source::Source;
-use base64::Engine;
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
 use crossterm::execute;
 use crossterm::terminal::{
@@ -19,6 +18,41 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+/// Where the copy command's text goes: OSC 52 written through the backend's own writer, so it
+/// is ordered with the frames the backend writes and passes the same filters (`sgr16`). OSC 52
+/// reaches the user's own terminal over SSH; tmux forwards it with set-clipboard.
+pub trait Clipboard {
+    fn copy(&mut self, text: &str) -> std::io::Result<()>;
+}
+
+impl<W: Write> Clipboard for CrosstermBackend<W> {
+    fn copy(&mut self, text: &str) -> std::io::Result<()> {
+        execute!(
+            self,
+            crossterm::clipboard::CopyToClipboard::to_clipboard_from(text)
+        )
+    }
+}
+
+/// A screen in memory (benchmarks) has no terminal to copy to: it says so.
+impl Clipboard for ratatui::backend::TestBackend {
+    fn copy(&mut self, _text: &str) -> std::io::Result<()> {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "a TestBackend has no terminal clipboard",
+        ))
+    }
+}
+
+/// Why the TUI could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum TuiError {
+    #[error("this is not a terminal the TUI can drive ({0})")]
+    NotATerminal(std::io::Error),
+    #[error("the terminal failed: {0}")]
+    Terminal(std::io::Error),
+}
 
 /// How often the clock ticks (spinner, relative ages, retries).
 const TICK: Duration = Duration::from_millis(250);
@@ -58,12 +92,12 @@ pub async fn run(
     mut app: App,
     config: Option<PathBuf>,
     extra: Option<UnboundedReceiver<Action>>,
-) -> anyhow::Result<()> {
-    enable_raw_mode()
-        .map_err(|e| anyhow::anyhow!("this is not a terminal the TUI can drive ({e})"))?;
+) -> Result<(), TuiError> {
+    enable_raw_mode().map_err(TuiError::NotATerminal)?;
     let _guard = Guard;
     install_panic_hook();
-    execute!(std::io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
+    execute!(std::io::stdout(), EnterAlternateScreen, EnableMouseCapture)
+        .map_err(TuiError::Terminal)?;
     // A 16-colour terminal gets its colours as classic SGR codes (see `sgr16`).
     let out: Box<dyn std::io::Write> =
         if matches!(app.chrome.theme.depth, super::theme::ColorDepth::Ansi16) {
@@ -71,9 +105,9 @@ pub async fn run(
         } else {
             Box::new(std::io::stdout())
         };
-    let mut terminal = Terminal::new(CrosstermBackend::new(out))?;
-    terminal.clear()?;
-    let size = terminal.size()?;
+    let mut terminal = Terminal::new(CrosstermBackend::new(out)).map_err(TuiError::Terminal)?;
+    terminal.clear().map_err(TuiError::Terminal)?;
+    let size = terminal.size().map_err(TuiError::Terminal)?;
     app.update(Action::Resize(size.width, size.height));
     // What earlier runs left (filters applied, marks), read once before the loop starts.
     let state = crate::config::state_dir();
@@ -145,7 +179,7 @@ pub async fn run(
     ticker.abort();
     signals.abort();
     forward.abort();
-    result.map(|_| ())
+    result.map(|_| ()).map_err(TuiError::Terminal)
 }
 
 /// Where the loop keeps what outlives it: the config file (saved views) and the state
@@ -159,20 +193,17 @@ pub struct Persist<'a> {
 /// The loop proper, over any backend: applies every message waiting, runs the effects, draws
 /// one frame when something shown changed, and calls `on_frame` after it; returns the app when it quits or the channel
 /// closes. `run` feeds it a terminal; the benchmarks feed it a `TestBackend` and their keys.
-pub async fn drive<B: ratatui::backend::Backend>(
+pub async fn drive<B: ratatui::backend::Backend + Clipboard>(
     terminal: &mut Terminal<B>,
     client: &Source,
     mut app: App,
     (tx, mut rx): (UnboundedSender<Action>, UnboundedReceiver<Action>),
     persist: Persist<'_>,
     mut on_frame: impl FnMut(&App),
-) -> anyhow::Result<App>
-where
-    B::Error: Send + Sync + 'static,
-{
+) -> Result<App, B::Error> {
     let mut tasks = Tasks::default();
     let effects = app.start();
-    run_effects(client, &tx, &persist, &mut tasks, effects);
+    run_effects(terminal, client, &tx, &persist, &mut tasks, effects);
     app.take_dirty();
     terminal.draw(|f| views::render(&app, f))?;
     on_frame(&app);
@@ -182,7 +213,7 @@ where
         while let Ok(next) = rx.try_recv() {
             effects.extend(app.update(next));
         }
-        run_effects(client, &tx, &persist, &mut tasks, effects);
+        run_effects(terminal, client, &tx, &persist, &mut tasks, effects);
         if app.quitting() {
             break;
         }
@@ -210,7 +241,8 @@ struct Tasks {
 }
 
 /// `client` is the data source: the server, or the cache or a file's store in its place.
-fn run_effects(
+fn run_effects<B: ratatui::backend::Backend + Clipboard>(
+    terminal: &mut Terminal<B>,
     client: &Source,
     tx: &UnboundedSender<Action>,
     persist: &Persist<'_>,
@@ -322,11 +354,9 @@ fn run_effects(
                 });
             }
             Effect::Copy(text) => {
-                // OSC 52 reaches the user's own terminal over SSH; tmux forwards it with set-clipboard.
-                let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
-                let mut out = std::io::stdout();
-                let _ = write!(out, "\x1b]52;c;{b64}\x07");
-                let _ = out.flush();
+                if let Err(e) = terminal.backend_mut().copy(&text) {
+                    tracing::warn!("the copy did not reach the terminal: {e}");
+                }
             }
             Effect::Remember(snapshot) => {
                 if let Some(state) = &persist.state {
@@ -380,5 +410,38 @@ async fn terminated(tx: UnboundedSender<Action>) {
 async fn terminated(tx: UnboundedSender<Action>) {
     if tokio::signal::ctrl_c().await.is_ok() {
         let _ = tx.send(Action::Terminate);
+    }
+}
+
+#[cfg(test)]
+mod clipboard_tests {
+    use super::Clipboard;
+    use ratatui::backend::CrosstermBackend;
+
+    /// What the backend writes, kept where the test can read it.
+    #[derive(Clone, Default)]
+    struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_copy_is_osc_52_written_through_the_backend() {
+        let out = Shared::default();
+        let mut backend = CrosstermBackend::new(out.clone());
+        backend.copy("{\"seq\": 60}").unwrap();
+        let written = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        // base64 of {"seq": 60}
+        assert!(
+            written.starts_with("\u{1b}]52;c;eyJzZXEiOiA2MH0="),
+            "{written:?}"
+        );
     }
 }

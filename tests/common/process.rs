@@ -66,7 +66,7 @@ pub fn serve_command(args: &[&str]) -> (Child, u16) {
 }
 
 /// The port in `serve`'s "listening" log line (`... listening address=127.0.0.1:PORT ...`).
-fn bound_port(line: &str) -> Option<u16> {
+pub fn bound_port(line: &str) -> Option<u16> {
     if !line.contains("listening") {
         return None;
     }

@@ -4,16 +4,72 @@
 //! This is the data layer: it knows nothing of the TUI, and reports a change of link through
 //! the callback the TUI attaches.
 
+mod local;
+
+pub use local::LocalCopy;
+
 use super::cache::Cache;
 use super::{Client, ClientError, DownloadError, Sink};
-use crate::export::{ChunkSender, Exporter, Format, filters_json};
-use crate::model::{FacetField, Facets, Order, Page, Query, Stats};
+use crate::export::Format;
+use crate::model::{FacetField, Facets, Page, Query, Stats};
 use crate::store::sqlite::LocalStore;
-use crate::store::{PageRequest, StoreError};
 use chrono::{DateTime, Utc};
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// The reads that both the server and a local copy answer, with the same types: the server
+/// ([`Client`], online), the offline cache and a file's store ([`LocalCopy`]). [`Source`] picks
+/// which one answers each request and falls back from the server to the cache.
+pub trait Reads {
+    /// One page, newest first (`GET /v1/events`).
+    fn events(
+        &self,
+        q: &Query,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page, ClientError>> + Send;
+    /// The count and histogram (`GET /v1/stats`).
+    fn stats(
+        &self,
+        q: &Query,
+        buckets: usize,
+    ) -> impl Future<Output = Result<Stats, ClientError>> + Send;
+    /// A field's values under the filter (`GET /v1/facets`).
+    fn facets(
+        &self,
+        field: FacetField,
+        q: &Query,
+        limit: usize,
+    ) -> impl Future<Output = Result<Facets, ClientError>> + Send;
+}
+
+impl Reads for Client {
+    fn events(
+        &self,
+        q: &Query,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Page, ClientError>> + Send {
+        Client::events(self, q, cursor, limit)
+    }
+    fn stats(
+        &self,
+        q: &Query,
+        buckets: usize,
+    ) -> impl Future<Output = Result<Stats, ClientError>> + Send {
+        Client::stats(self, q, buckets)
+    }
+    fn facets(
+        &self,
+        field: FacetField,
+        q: &Query,
+        limit: usize,
+    ) -> impl Future<Output = Result<Facets, ClientError>> + Send {
+        Client::facets(self, field, q, limit)
+    }
+}
 
 /// The first retry after the server went away, and the longest wait between retries.
 const RETRY_FIRST: Duration = Duration::from_secs(1);
@@ -46,7 +102,7 @@ pub struct Source {
 struct Inner {
     remote: Option<Client>,
     cache: Option<Cache>,
-    local: Option<Arc<LocalStore>>,
+    local: Option<LocalCopy>,
     offline: AtomicBool,
     retrying: AtomicBool,
     on_link: Mutex<Option<OnLink>>,
@@ -56,16 +112,6 @@ struct Inner {
 impl From<Client> for Source {
     fn from(client: Client) -> Source {
         Source::remote(client, None)
-    }
-}
-
-fn local_error(e: StoreError) -> ClientError {
-    match e {
-        StoreError::Invalid(m) => ClientError::InvalidQuery(m),
-        other => ClientError::Server {
-            status: 500,
-            message: format!("the local copy failed: {other}"),
-        },
     }
 }
 
@@ -80,7 +126,7 @@ impl Source {
             inner: Arc::new(Inner {
                 remote,
                 cache,
-                local,
+                local: local.map(LocalCopy::new),
                 offline: AtomicBool::new(offline),
                 retrying: AtomicBool::new(false),
                 on_link: Mutex::new(None),
@@ -210,81 +256,32 @@ impl Source {
         }
     }
 
-    /// Runs `f` on the local store, off the async threads.
-    async fn local<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&LocalStore, &str) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, ClientError> {
-        let Some(store) = self.inner.local.clone() else {
-            return Err(ClientError::Unreachable {
-                url: "the cache".into(),
-                reason: "there is no local copy".into(),
-            });
-        };
-        tokio::task::spawn_blocking(move || {
-            let tenant = store.tenant()?.unwrap_or_else(|| "default".into());
-            f(&store, &tenant)
-        })
-        .await
-        .map_err(|e| ClientError::Server {
-            status: 500,
-            message: format!("the local query stopped: {e}"),
-        })?
-        .map_err(local_error)
-    }
-
-    /// One page, newest first (the server's `GET /v1/events`).
+    /// One page, newest first (the server's `GET /v1/events`); what the server sends is
+    /// written through to the cache.
     pub async fn events(
         &self,
         q: &Query,
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page, ClientError> {
-        if let (false, Some(client)) = (self.is_offline(), &self.inner.remote) {
-            match client.events(q, cursor, limit).await {
-                Ok(page) => {
-                    if let Some(cache) = &self.inner.cache {
-                        cache.write(page.entries.clone());
-                    }
-                    return Ok(page);
-                }
-                Err(e) if self.fall_back(&e) => {}
-                Err(e) => return Err(e),
+        let online = self.online().map(|client| async move {
+            let page = Reads::events(client, q, cursor, limit).await?;
+            if let Some(cache) = &self.inner.cache {
+                cache.write(page.entries.clone());
             }
-        }
-        let (q, cursor) = (q.clone(), cursor.map(str::to_string));
-        self.local(move |s, tenant| {
-            let cursor = match cursor {
-                Some(c) => Some(
-                    crate::model::Cursor::decode(&c, Order::Desc)
-                        .map_err(|e| StoreError::Invalid(e.message))?,
-                ),
-                None => None,
-            };
-            let req = PageRequest {
-                limit: limit.clamp(1, 1000),
-                order: Order::Desc,
-                cursor,
-            };
-            s.store().page(tenant, &q, &req, Utc::now())
+            Ok(page)
+        });
+        self.answer(online, |local| async move {
+            local.events(q, cursor, limit).await
         })
         .await
     }
 
     /// The count and histogram (`GET /v1/stats`).
     pub async fn stats(&self, q: &Query, buckets: usize) -> Result<Stats, ClientError> {
-        if let (false, Some(client)) = (self.is_offline(), &self.inner.remote) {
-            match client.stats(q, buckets).await {
-                Err(e) if self.fall_back(&e) => {}
-                other => return other,
-            }
-        }
-        let q = q.clone();
-        self.local(move |s, tenant| {
-            s.store()
-                .stats(tenant, &q, buckets.clamp(1, 1000), Utc::now())
-        })
-        .await
+        let online = self.online().map(|c| Reads::stats(c, q, buckets));
+        self.answer(online, |local| async move { local.stats(q, buckets).await })
+            .await
     }
 
     /// A field's values under the filter (`GET /v1/facets`).
@@ -294,15 +291,46 @@ impl Source {
         q: &Query,
         limit: usize,
     ) -> Result<Facets, ClientError> {
-        if let (false, Some(client)) = (self.is_offline(), &self.inner.remote) {
-            match client.facets(field, q, limit).await {
+        let online = self.online().map(|c| Reads::facets(c, field, q, limit));
+        self.answer(online, |local| async move {
+            local.facets(field, q, limit).await
+        })
+        .await
+    }
+
+    /// The server, while it is the one answering.
+    fn online(&self) -> Option<&Client> {
+        self.inner.remote.as_ref().filter(|_| !self.is_offline())
+    }
+
+    /// The local copy: the cache, or a file's store.
+    fn local_copy(&self) -> Result<&LocalCopy, ClientError> {
+        self.inner
+            .local
+            .as_ref()
+            .ok_or_else(|| ClientError::Unreachable {
+                url: "the cache".into(),
+                reason: "there is no local copy".into(),
+            })
+    }
+
+    /// Asks the server (`online`, when it is the one answering); when it cannot be reached and
+    /// the cache can answer, or when there is no server, asks the local copy.
+    async fn answer<'a, T, Off>(
+        &'a self,
+        online: Option<impl Future<Output = Result<T, ClientError>>>,
+        local: impl FnOnce(&'a LocalCopy) -> Off,
+    ) -> Result<T, ClientError>
+    where
+        Off: Future<Output = Result<T, ClientError>>,
+    {
+        if let Some(asked) = online {
+            match asked.await {
                 Err(e) if self.fall_back(&e) => {}
                 other => return other,
             }
         }
-        let q = q.clone();
-        self.local(move |s, tenant| s.store().facets(tenant, field, &q, limit, Utc::now()))
-            .await
+        local(self.local_copy()?).await
     }
 
     /// Retention settings: only the server knows them.
@@ -353,52 +381,13 @@ impl Source {
         trailer: bool,
         sink: &mut Sink<'_>,
     ) -> Result<u64, DownloadError> {
-        if let (false, Some(client)) = (self.is_offline(), &self.inner.remote) {
+        if let Some(client) = self.online() {
             return client.export_named(q, format, name, trailer, sink).await;
         }
-        // The rows are produced on a blocking thread and handed over in chunks, so the file
-        // is written as the scan goes and never held whole.
-        let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
-        let q = q.clone();
-        let scan = self.local(move |s, tenant| {
-            let now = Utc::now();
-            let filters = filters_json(&q, now);
-            let out = ChunkSender::new(tx, |chunk| chunk);
-            let mut exporter = Exporter::begin(format, out, &now, &filters).map_err(io_invalid)?;
-            let mut failed = None;
-            s.store().scan(
-                tenant,
-                &q,
-                Order::Asc,
-                now,
-                &mut |e| match exporter.entry(&e) {
-                    Ok(()) => true,
-                    Err(err) => {
-                        failed = Some(err);
-                        false
-                    }
-                },
-            )?;
-            if let Some(e) = failed {
-                return Err(io_invalid(e));
-            }
-            exporter.finish().map_err(io_invalid)?;
-            Ok(())
-        });
-        let mut bytes = 0u64;
-        let write = async {
-            // Owned here: when writing fails, dropping it stops the scan's thread.
-            let mut rx = rx;
-            while let Some(chunk) = rx.recv().await {
-                bytes += chunk.len() as u64;
-                sink(&chunk)?;
-            }
-            Ok::<(), DownloadError>(())
-        };
-        let (scanned, written) = tokio::join!(scan, write);
-        written?;
-        scanned?;
-        Ok(bytes)
+        self.local_copy()
+            .map_err(DownloadError::Client)?
+            .export(q, format, sink)
+            .await
     }
 
     /// Any pack request (custom, named, a re-run); the server builds it.
@@ -430,8 +419,4 @@ impl Source {
             ))),
         }
     }
-}
-
-fn io_invalid(e: std::io::Error) -> StoreError {
-    StoreError::Invalid(format!("the export could not be written: {e}"))
 }
