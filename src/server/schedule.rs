@@ -53,6 +53,10 @@ pub async fn run_daily(
         let now = clock.now();
         let outcome = async {
             let mut pruned = Vec::new();
+            if !store.claim_scheduled("prune", now.date_naive()).await? {
+                tracing::info!("another replica runs today's prune");
+                return Ok(pruned);
+            }
             for tenant in store.tenants().await? {
                 match prune_tenant(store.as_ref(), &config, &tenant, now).await {
                     Ok(r) => pruned.push((tenant, r.removed)),

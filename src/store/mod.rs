@@ -340,4 +340,14 @@ pub trait Store: Send + Sync + 'static {
     }
     /// Commits what is in flight and stops writing; later appends fail with [`StoreError::Closed`].
     async fn close(&self);
+    /// Claims today's run of a scheduled job (`day`, UTC) for this process: true when it should
+    /// run it. One process owns a SQLite file, so the default always says yes; replicas on one
+    /// PostgreSQL database agree in the database, so the daily prune runs once across them.
+    async fn claim_scheduled(
+        &self,
+        _job: &str,
+        _day: chrono::NaiveDate,
+    ) -> Result<bool, StoreError> {
+        Ok(true)
+    }
 }

@@ -38,7 +38,7 @@ static DATABASES: AtomicU64 = AtomicU64::new(0);
 pub fn cluster() -> Option<&'static PgCluster> {
     CLUSTER
         .get_or_init(|| match find_bin() {
-            Some(bin) => Some(start(bin)),
+            Some(bin) => Some(start(bin, false)),
             None => {
                 let how = "PostgreSQL's server binaries (initdb, pg_ctl, postgres) were not found on PATH \
                      or in /usr/lib/postgresql/*/bin. Install them: `apt-get install postgresql` on \
@@ -111,7 +111,12 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start(bin: PathBuf) -> PgCluster {
+/// A cluster of its own (benchmarks): `durable` keeps PostgreSQL's fsync on, as in production.
+pub fn start_cluster(durable: bool) -> Option<PgCluster> {
+    find_bin().map(|bin| start(bin, durable))
+}
+
+fn start(bin: PathBuf, durable: bool) -> PgCluster {
     let user = run_as();
     // Not a TempDir: the wrapper removes it after the server stopped, when we are gone.
     let dir = tempfile::Builder::new()
@@ -135,11 +140,11 @@ fn start(bin: PathBuf) -> PgCluster {
         String::from_utf8_lossy(&out.stderr)
     );
     let port = free_port();
-    // fsync off: the tests kill servers, never the machine; it saves most of their I/O.
+    // fsync off for the tests: they kill servers, never the machine; it saves most of their I/O.
     let script = r#"
 "$PGBIN/postgres" -D "$PGDIR/data" -p "$PGPORT" -k "$PGDIR" -c listen_addresses=127.0.0.1 \
-  -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=400 \
-  -c shared_buffers=64MB >"$PGDIR/log" 2>&1 &
+  -c fsync=$PGSYNC -c full_page_writes=$PGSYNC -c synchronous_commit=$PGSYNC -c max_connections=400 \
+  -c shared_buffers=128MB >"$PGDIR/log" 2>&1 &
 pid=$!
 cat >/dev/null
 kill -INT "$pid" 2>/dev/null
@@ -151,6 +156,7 @@ rm -rf "$PGDIR"
         .env("PGBIN", &bin)
         .env("PGDIR", &dir)
         .env("PGPORT", port.to_string())
+        .env("PGSYNC", if durable { "on" } else { "off" })
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -8,8 +8,15 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 /// Listens until the task is aborted, reconnecting (once a second) whenever the connection drops.
-pub async fn run(config: tokio_postgres::Config, ticks: Arc<watch::Sender<u64>>) {
+/// `ready` is told once the first LISTEN is in place: a store handed out before that could miss
+/// the commits made in between (a follower that just read up to a seq would wait for the next).
+pub async fn run(
+    config: tokio_postgres::Config,
+    ticks: Arc<watch::Sender<u64>>,
+    ready: tokio::sync::oneshot::Sender<()>,
+) {
     let mut first = true;
+    let mut ready = Some(ready);
     loop {
         match config.connect(tokio_postgres::NoTls).await {
             Ok((client, mut conn)) => {
@@ -30,6 +37,9 @@ pub async fn run(config: tokio_postgres::Config, ticks: Arc<watch::Sender<u64>>)
                     .await
                 {
                     Ok(()) => {
+                        if let Some(ready) = ready.take() {
+                            let _ = ready.send(());
+                        }
                         if !first {
                             tracing::info!("listening for commits again");
                             ticks.send_modify(|n| *n += 1);

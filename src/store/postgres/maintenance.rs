@@ -1,7 +1,7 @@
 //! Prune and pseudonymise: the two ways history changes, each in one transaction that holds the
 //! tenant's head lock, goes through the SECURITY DEFINER functions (the application's role has
-//! no UPDATE or DELETE), and records itself in the log. A scheduled prune runs on one replica
-//! only: the caller holds [`PostgresStore::try_prune_lock`].
+//! no UPDATE or DELETE), and records itself in the log. The scheduled prune runs on one
+//! replica a day: [`PostgresStore::claim_scheduled`].
 
 use super::writer::{Batch, Writer, write_batch};
 use super::{PostgresStore, db_error, internal, row};
@@ -162,19 +162,23 @@ impl PostgresStore {
         Ok(())
     }
 
-    /// Whether this replica may run the scheduled prune now: a session advisory lock that one
-    /// replica holds at a time, kept until the returned connection is dropped.
-    pub async fn try_prune_lock(&self) -> Result<Option<deadpool_postgres::Object>, StoreError> {
+    /// Claims (job, day) for this replica: true when its INSERT went in first.
+    pub async fn claim_scheduled(
+        &self,
+        job: &str,
+        day: chrono::NaiveDate,
+    ) -> Result<bool, StoreError> {
         let client = self.client().await?;
-        let got: bool = client
-            .query_one(
-                "SELECT pg_try_advisory_lock(hashtext('trailscope.scheduled_prune'))",
-                &[],
+        let replica = format!("pid {} on {}", std::process::id(), hostname());
+        let n = client
+            .execute(
+                "INSERT INTO scheduled_runs (job, day, replica, claimed) VALUES ($1, $2::text::date, $3, $4) \
+                 ON CONFLICT (job, day) DO NOTHING",
+                &[&job, &day.to_string(), &replica, &Utc::now().timestamp_millis()],
             )
             .await
-            .map_err(db_error)?
-            .get(0);
-        if got { Ok(Some(client)) } else { Ok(None) }
+            .map_err(db_error)?;
+        Ok(n == 1)
     }
 
     pub async fn pseudonymise(
@@ -355,4 +359,11 @@ async fn earlier_pseudonym(
         }
     }
     Ok(None)
+}
+
+/// This machine's name, for the record of which replica ran a job.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "this host".into())
 }

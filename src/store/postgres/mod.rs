@@ -159,7 +159,18 @@ impl PostgresStore {
         }
         let (ticks, commits) = watch::channel(0u64);
         let ticks = Arc::new(ticks);
-        let listener = tokio::spawn(listen::run(app, ticks.clone()));
+        let (listening, heard) = tokio::sync::oneshot::channel();
+        let listener = tokio::spawn(listen::run(app, ticks.clone(), listening));
+        // Streams follow the feed from the moment the store is handed out: wait for the LISTEN.
+        if !matches!(
+            tokio::time::timeout(std::time::Duration::from_secs(10), heard).await,
+            Ok(Ok(()))
+        ) {
+            listener.abort();
+            return Err(StoreError::Open(
+                "cannot LISTEN for commits within 10 s (the log names why)".into(),
+            ));
+        }
         let counters = Arc::new(Counters::default());
         let (tx, rx) = mpsc::unbounded_channel();
         let writer = tokio::spawn(writer::run(
@@ -746,5 +757,8 @@ impl crate::store::Store for PostgresStore {
     }
     async fn close(&self) {
         PostgresStore::close(self).await
+    }
+    async fn claim_scheduled(&self, job: &str, day: chrono::NaiveDate) -> Result<bool, StoreError> {
+        PostgresStore::claim_scheduled(self, job, day).await
     }
 }

@@ -188,7 +188,8 @@ pub(super) struct Writer {
     heads: HashMap<String, Head>,
     ulids: ulid::Generator,
     rng: StdRng,
-    /// The month (epoch ms of its start) whose partitions were last made sure of.
+    /// The day (epoch ms of its start) on which this and next month's partitions were last made
+    /// sure of: once a day is enough, since next month's is made a month ahead.
     partitions_for: i64,
 }
 
@@ -219,15 +220,15 @@ impl Writer {
         client: &deadpool_postgres::Object,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let month = now_ms - now_ms.rem_euclid(86_400_000);
-        if month == self.partitions_for {
+        let day = now_ms - now_ms.rem_euclid(86_400_000);
+        if day == self.partitions_for {
             return Ok(());
         }
         client
             .execute("SELECT trailscope_ensure_partitions($1)", &[&now_ms])
             .await
             .map_err(db_error)?;
-        self.partitions_for = month;
+        self.partitions_for = day;
         Ok(())
     }
 
