@@ -7,6 +7,7 @@
 //! tokio's blocking pool. The server never sees any of it.
 
 pub mod local;
+mod proofs;
 mod prune;
 mod pseudonymise;
 mod reads;
@@ -27,8 +28,7 @@ use crate::model::{
 };
 use crate::proof::{SigningKey, VerifierKey};
 use crate::store::{
-    ArchiveSink, COMMIT_SIZE_BUCKETS, Identity, NewToken, PageRequest, Role, StoreError,
-    StoreMetrics, TokenRecord,
+    ArchiveSink, COMMIT_SIZE_BUCKETS, Identity, PageRequest, Role, StoreError, StoreMetrics,
 };
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -399,149 +399,6 @@ impl SqliteDb {
                 reply,
             })
         })
-    }
-
-    pub fn verify(
-        &self,
-        tenant: &str,
-        key: Option<&VerifierKey>,
-    ) -> Result<VerifyReport, StoreError> {
-        self.with_reader(|conn| {
-            // One snapshot for the whole walk: the chain, the tree and the checkpoints agree.
-            let tx = conn.unchecked_transaction()?;
-            let report = verify::run(&tx, tenant, key);
-            drop(tx);
-            report
-        })
-    }
-
-    pub fn checkpoint(
-        &self,
-        tenant: &str,
-        key: &SigningKey,
-    ) -> Result<SignedCheckpoint, StoreError> {
-        // Most calls find the newest checkpoint already covers the tree: no need to queue
-        // behind the writer for that.
-        let current = self.with_reader(|conn| {
-            let tx = conn.unchecked_transaction()?;
-            let (_, size) = tree::extent(&tx, tenant)?;
-            let Some((last, note)) = tree::latest_checkpoint(&tx, tenant)? else {
-                return Ok(None);
-            };
-            let root = crate::proof::tree_root(size, &tree::DbRows { conn: &tx, tenant });
-            Ok((last == size && size > 0).then_some((size, note, root)))
-        })?;
-        // Only a checkpoint whose root the stored tree still has: anything else goes to the
-        // writer, which checks and, if the tree was changed, refuses.
-        if let Some((size, note, Ok(root))) = current
-            && let Ok(c) = key.verifier().open(&note)
-            && c.size == size
-            && c.root == root
-        {
-            return Ok(SignedCheckpoint {
-                size,
-                root: crate::proof::encode_hash(&c.root),
-                checkpoint: note,
-                verifier_key: key.verifier().to_string(),
-            });
-        }
-        self.submit(|reply| {
-            writer::Work::Checkpoint(Box::new(tree::CheckpointJob {
-                tenant: tenant.to_string(),
-                key: key.clone(),
-                reply,
-            }))
-        })
-    }
-
-    pub fn export_proof(
-        &self,
-        tenant: &str,
-        seqs: &[u64],
-        shows_all: bool,
-        key: &SigningKey,
-    ) -> Result<ProofFile, StoreError> {
-        let mut seqs = seqs.to_vec();
-        seqs.sort_unstable();
-        seqs.dedup();
-        // The earliest stored checkpoint that covers the entries, when it still verifies: the
-        // same entries always get the same proof (an evidence pack stays byte for byte the same
-        // however the log grew since). Else the newest, signed now if the tree grew.
-        let covering = match seqs.last() {
-            Some(&max) => self.with_reader(|conn| {
-                let tx = conn.unchecked_transaction()?;
-                tree::covering_checkpoint(&tx, tenant, max, key)
-            })?,
-            None => None,
-        };
-        let checkpoint = match covering {
-            Some(c) => c,
-            None => self.checkpoint(tenant, key)?,
-        };
-        self.with_reader(|conn| {
-            let tx = conn.unchecked_transaction()?;
-            tree::export_proof(&tx, tenant, &seqs, shows_all, checkpoint)
-        })
-    }
-
-    pub fn inclusion_proof(
-        &self,
-        tenant: &str,
-        seq: u64,
-        size: u64,
-    ) -> Result<InclusionProof, StoreError> {
-        self.with_reader(|conn| {
-            let tx = conn.unchecked_transaction()?;
-            tree::inclusion(&tx, tenant, seq, size)
-        })
-    }
-
-    pub fn consistency_proof(
-        &self,
-        tenant: &str,
-        from: u64,
-        to: u64,
-    ) -> Result<ConsistencyProof, StoreError> {
-        self.with_reader(|conn| {
-            let tx = conn.unchecked_transaction()?;
-            tree::consistency(&tx, tenant, from, to)
-        })
-    }
-
-    pub fn schema_tampering(&self) -> Result<Vec<String>, StoreError> {
-        self.with_reader(|conn| Ok(schema::tampering(conn)?))
-    }
-
-    pub fn authenticate(&self, secret_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
-        self.with_reader(|conn| token_admin::find(conn, secret_hash))
-    }
-
-    /// Stores a new token through the writer.
-    pub fn create_token(&self, new: NewToken) -> Result<TokenRecord, StoreError> {
-        self.create_token_answer(new)?
-            .blocking_recv()
-            .map_err(|_| StoreError::Closed)?
-    }
-
-    fn create_token_answer(&self, new: NewToken) -> Result<Answer<TokenRecord>, StoreError> {
-        self.on_writer(move |conn| token_admin::create(conn, &new))
-    }
-
-    /// Every token, newest first, revoked ones included.
-    pub fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
-        self.with_reader(token_admin::list)
-    }
-
-    /// Revokes a token by id through the writer; false when no live token has that id.
-    pub fn revoke_token(&self, id: &str) -> Result<bool, StoreError> {
-        self.revoke_token_answer(id)?
-            .blocking_recv()
-            .map_err(|_| StoreError::Closed)?
-    }
-
-    fn revoke_token_answer(&self, id: &str) -> Result<Answer<bool>, StoreError> {
-        let id = id.to_string();
-        self.on_writer(move |conn| token_admin::revoke(conn, &id))
     }
 
     /// What the writer counted since the store opened.

@@ -111,3 +111,41 @@ impl TokenAdmin {
         revoke(&self.conn, id)
     }
 }
+
+/// The store's token admin: reads on a pooled connection, writes through the writer.
+impl super::SqliteDb {
+    pub fn authenticate(&self, secret_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        self.with_reader(|conn| find(conn, secret_hash))
+    }
+
+    /// Stores a new token through the writer.
+    pub fn create_token(&self, new: NewToken) -> Result<TokenRecord, StoreError> {
+        self.create_token_answer(new)?
+            .blocking_recv()
+            .map_err(|_| StoreError::Closed)?
+    }
+
+    pub(super) fn create_token_answer(
+        &self,
+        new: NewToken,
+    ) -> Result<super::Answer<TokenRecord>, StoreError> {
+        self.on_writer(move |conn| create(conn, &new))
+    }
+
+    /// Every token, newest first, revoked ones included.
+    pub fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        self.with_reader(list)
+    }
+
+    /// Revokes a token by id through the writer; false when no live token has that id.
+    pub fn revoke_token(&self, id: &str) -> Result<bool, StoreError> {
+        self.revoke_token_answer(id)?
+            .blocking_recv()
+            .map_err(|_| StoreError::Closed)?
+    }
+
+    pub(super) fn revoke_token_answer(&self, id: &str) -> Result<super::Answer<bool>, StoreError> {
+        let id = id.to_string();
+        self.on_writer(move |conn| revoke(conn, &id))
+    }
+}

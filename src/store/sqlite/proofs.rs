@@ -1,0 +1,117 @@
+//! The engine's integrity reads: verify, checkpoints and the proofs served and exported. Each
+//! runs on a read connection (a checkpoint signs through the writer when the tree grew).
+
+use super::*;
+
+impl SqliteDb {
+    pub fn verify(
+        &self,
+        tenant: &str,
+        key: Option<&VerifierKey>,
+    ) -> Result<VerifyReport, StoreError> {
+        self.with_reader(|conn| {
+            // One snapshot for the whole walk: the chain, the tree and the checkpoints agree.
+            let tx = conn.unchecked_transaction()?;
+            let report = verify::run(&tx, tenant, key);
+            drop(tx);
+            report
+        })
+    }
+
+    pub fn checkpoint(
+        &self,
+        tenant: &str,
+        key: &SigningKey,
+    ) -> Result<SignedCheckpoint, StoreError> {
+        // Most calls find the newest checkpoint already covers the tree: no need to queue
+        // behind the writer for that.
+        let current = self.with_reader(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            let (_, size) = tree::extent(&tx, tenant)?;
+            let Some((last, note)) = tree::latest_checkpoint(&tx, tenant)? else {
+                return Ok(None);
+            };
+            let root = crate::proof::tree_root(size, &tree::DbRows { conn: &tx, tenant });
+            Ok((last == size && size > 0).then_some((size, note, root)))
+        })?;
+        // Only a checkpoint whose root the stored tree still has: anything else goes to the
+        // writer, which checks and, if the tree was changed, refuses.
+        if let Some((size, note, Ok(root))) = current
+            && let Ok(c) = key.verifier().open(&note)
+            && c.size == size
+            && c.root == root
+        {
+            return Ok(SignedCheckpoint {
+                size,
+                root: crate::proof::encode_hash(&c.root),
+                checkpoint: note,
+                verifier_key: key.verifier().to_string(),
+            });
+        }
+        self.submit(|reply| {
+            writer::Work::Checkpoint(Box::new(tree::CheckpointJob {
+                tenant: tenant.to_string(),
+                key: key.clone(),
+                reply,
+            }))
+        })
+    }
+
+    pub fn export_proof(
+        &self,
+        tenant: &str,
+        seqs: &[u64],
+        shows_all: bool,
+        key: &SigningKey,
+    ) -> Result<ProofFile, StoreError> {
+        let mut seqs = seqs.to_vec();
+        seqs.sort_unstable();
+        seqs.dedup();
+        // The earliest stored checkpoint that covers the entries, when it still verifies: the
+        // same entries always get the same proof (an evidence pack stays byte for byte the same
+        // however the log grew since). Else the newest, signed now if the tree grew.
+        let covering = match seqs.last() {
+            Some(&max) => self.with_reader(|conn| {
+                let tx = conn.unchecked_transaction()?;
+                tree::covering_checkpoint(&tx, tenant, max, key)
+            })?,
+            None => None,
+        };
+        let checkpoint = match covering {
+            Some(c) => c,
+            None => self.checkpoint(tenant, key)?,
+        };
+        self.with_reader(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            tree::export_proof(&tx, tenant, &seqs, shows_all, checkpoint)
+        })
+    }
+
+    pub fn inclusion_proof(
+        &self,
+        tenant: &str,
+        seq: u64,
+        size: u64,
+    ) -> Result<InclusionProof, StoreError> {
+        self.with_reader(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            tree::inclusion(&tx, tenant, seq, size)
+        })
+    }
+
+    pub fn consistency_proof(
+        &self,
+        tenant: &str,
+        from: u64,
+        to: u64,
+    ) -> Result<ConsistencyProof, StoreError> {
+        self.with_reader(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            tree::consistency(&tx, tenant, from, to)
+        })
+    }
+
+    pub fn schema_tampering(&self) -> Result<Vec<String>, StoreError> {
+        self.with_reader(|conn| Ok(schema::tampering(conn)?))
+    }
+}
