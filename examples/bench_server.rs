@@ -11,6 +11,11 @@
 //! appended through the store, `GET /v1/checkpoint` and proof latency, `verify` time, and how
 //! long a database from before the tree takes to build its tree on open
 //! (`BENCH_INGEST_ONLY=1` stops after the ingest rounds).
+//!
+//! Async store (issue 13, part 1): `bench_server async EVENTS ROUNDS NEW_BIN OLD_BIN`: for each
+//! round, each binary in turn (the order alternates between rounds) serves a fresh database,
+//! takes EVENTS over HTTP (4 producers, batches of 1,000) and then answers first pages
+//! (`limit=50`) for a set of filters, 200 samples each; ingest rate and p50/p99 per binary.
 
 use serde_json::{Value, json};
 use std::process::Command;
@@ -73,6 +78,9 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 async fn main() {
     if std::env::args().nth(1).as_deref() == Some("integrity") {
         return integrity::run().await;
+    }
+    if std::env::args().nth(1).as_deref() == Some("async") {
+        return async_store::run().await;
     }
     let n: usize = std::env::args()
         .nth(1)
@@ -577,5 +585,185 @@ mod integrity {
             t.elapsed().as_secs_f64(),
             uptime()
         );
+    }
+}
+
+mod async_store {
+    use super::{BATCH, PRODUCERS, event, percentile};
+    use serde_json::Value;
+    use std::path::Path;
+    use std::process::{Child, Command, Stdio};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    use trailscope::store::Role;
+    use trailscope::store::sqlite::TokenAdmin;
+
+    const SAMPLES: usize = 200;
+
+    struct Served(Child);
+    impl Drop for Served {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn uptime() -> String {
+        Command::new("uptime")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    }
+
+    /// `bin serve` on a fresh database in `dir`, with an admin token; waits for its port.
+    fn start(bin: &str, dir: &Path) -> (Served, String, String) {
+        let db = dir.join(format!("{}.db", ulid::Ulid::new()));
+        let token = TokenAdmin::open(&db)
+            .unwrap()
+            .create(Role::Admin, "bench", None)
+            .unwrap()
+            .1;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let served = Served(
+            Command::new(bin)
+                .args(["serve", "--db", db.to_str().unwrap()])
+                .args(["--listen", &format!("127.0.0.1:{port}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("the binary starts"),
+        );
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "{bin} did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        (served, format!("http://127.0.0.1:{port}"), token)
+    }
+
+    /// Events per second for `n` events posted by 4 producers in batches of 1,000.
+    async fn ingest(http: &reqwest::Client, url: &str, token: &str, n: usize, base_ms: i64) -> f64 {
+        let bodies: Vec<Vec<u8>> = (0..n.div_ceil(BATCH))
+            .map(|b| {
+                let batch: Vec<Value> = (b * BATCH..((b + 1) * BATCH).min(n))
+                    .map(|i| event(i, base_ms))
+                    .collect();
+                serde_json::to_vec(&batch).unwrap()
+            })
+            .collect();
+        let queue = Arc::new(std::sync::Mutex::new(bodies));
+        let started = Instant::now();
+        let mut producers = Vec::new();
+        for _ in 0..PRODUCERS {
+            let (http, url, token, queue) = (
+                http.clone(),
+                url.to_string(),
+                token.to_string(),
+                queue.clone(),
+            );
+            producers.push(tokio::spawn(async move {
+                loop {
+                    let Some(body) = queue.lock().unwrap().pop() else {
+                        break;
+                    };
+                    let r = http
+                        .post(format!("{url}/v1/events"))
+                        .bearer_auth(&token)
+                        .header("content-type", "application/json")
+                        .body(body)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status(), 201);
+                }
+            }));
+        }
+        for p in producers {
+            p.await.unwrap();
+        }
+        n as f64 / started.elapsed().as_secs_f64()
+    }
+
+    /// First-page latency (p50, p99) in ms for `query`.
+    async fn first_page(http: &reqwest::Client, url: &str, token: &str, query: &str) -> (f64, f64) {
+        let u = format!("{url}/v1/events?limit=50&{query}");
+        let mut samples = Vec::with_capacity(SAMPLES);
+        for _ in 0..SAMPLES {
+            let t = Instant::now();
+            let r = http.get(&u).bearer_auth(token).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{u}");
+            let _ = r.bytes().await.unwrap();
+            samples.push(t.elapsed());
+        }
+        samples.sort();
+        (percentile(&samples, 0.5), percentile(&samples, 0.99))
+    }
+
+    pub async fn run() {
+        let arg = |i: usize| std::env::args().nth(i);
+        let n: usize = arg(2).and_then(|a| a.parse().ok()).unwrap_or(100_000);
+        let rounds: usize = arg(3).and_then(|a| a.parse().ok()).unwrap_or(2);
+        let new_bin = arg(4).expect("NEW_BIN: this build's trailscope binary");
+        let old_bin = arg(5).expect("OLD_BIN: a trailscope binary from before the async store");
+        let filters = [
+            ("none", ""),
+            ("action", "action=rule_fired"),
+            ("actor id", "actor=u_0"),
+            ("channel+outcome", "channel=auth&outcome=failure"),
+            ("q (10% match)", "q=printer"),
+            ("q (no match) + last 1 day", "q=zebra&from=1d"),
+            ("not_channel", "not_channel=auth"),
+            ("filter= language", "filter=action:user.*+outcome:failure"),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let http = reqwest::Client::new();
+        println!("machine: {}", uptime());
+        // rates[binary] and latencies[binary][filter]: every sample of every round.
+        let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+        let mut pages: [Vec<Vec<(f64, f64)>>; 2] = [vec![Vec::new(); 8], vec![Vec::new(); 8]];
+        for round in 1..=rounds {
+            let order = if round % 2 == 1 { [1, 0] } else { [0, 1] };
+            for which in order {
+                let bin = if which == 0 { &new_bin } else { &old_bin };
+                let (served, url, token) = start(bin, dir.path());
+                let base_ms = chrono::Utc::now().timestamp_millis() - (n as i64) * 2_000 - 60_000;
+                let rate = ingest(&http, &url, &token, n, base_ms).await;
+                rates[which].push(rate);
+                for (i, (_, q)) in filters.iter().enumerate() {
+                    pages[which][i].push(first_page(&http, &url, &token, q).await);
+                }
+                drop(served);
+                println!(
+                    "round {round}: {}: {n} events at {rate:.0} events/s ({})",
+                    ["async store (new)", "sync store (old)"][which],
+                    uptime()
+                );
+            }
+        }
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        println!(
+            "\ningest, mean of {rounds} rounds: new {:.0} events/s, old {:.0} events/s (new/old = {:.2})",
+            mean(&rates[0]),
+            mean(&rates[1]),
+            mean(&rates[0]) / mean(&rates[1])
+        );
+        println!(
+            "\n| filter (first page, 50 rows) | new p50 | new p99 | old p50 | old p99 |\n|---|---|---|---|---|"
+        );
+        for (i, (name, _)) in filters.iter().enumerate() {
+            let p50 = |w: usize| mean(&pages[w][i].iter().map(|p| p.0).collect::<Vec<_>>());
+            let p99 = |w: usize| mean(&pages[w][i].iter().map(|p| p.1).collect::<Vec<_>>());
+            println!(
+                "| {name} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms |",
+                p50(0),
+                p99(0),
+                p50(1),
+                p99(1)
+            );
+        }
     }
 }

@@ -168,6 +168,10 @@ pub fn save_view(path: &Path, name: &str, filter: &str) -> Result<(), ConfigErro
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
     pub db: Option<PathBuf>,
+    /// A PostgreSQL database instead of `db` (`postgres://…`).
+    pub database_url: Option<String>,
+    /// Connections each server keeps to PostgreSQL (default 16).
+    pub pool_size: Option<usize>,
     pub listen: Option<SocketAddr>,
     /// CIDRs or bare addresses (one host each).
     #[serde(default, deserialize_with = "crate::server::deserialize_nets")]

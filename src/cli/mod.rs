@@ -16,6 +16,7 @@ pub mod open;
 pub mod prune;
 pub mod pseudonymise;
 pub mod serve;
+pub mod store;
 pub mod tail;
 pub mod token;
 pub mod tui;

@@ -2,6 +2,7 @@
 
 use super::context::{Threads, log_to_stderr, runtime};
 use super::keyfile;
+use super::store::{StoreAt, open_store};
 use anyhow::{Context, anyhow};
 use clap::Args;
 use std::net::SocketAddr;
@@ -9,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use trailscope::config::{ConfigFile, DEFAULT_LISTEN};
 use trailscope::server::{Allowlist, ServerOptions, serve as serve_http, shutdown_signal};
-use trailscope::store::{SqliteStore, Store};
+use trailscope::store::Store;
 
 /// `trailscope serve`.
 #[derive(Debug, Args)]
@@ -17,6 +18,11 @@ pub struct ServeArgs {
     /// The SQLite database file (created if missing).
     #[arg(long, env = "TRAILSCOPE_DB")]
     pub db: Option<PathBuf>,
+    /// A PostgreSQL database instead (`postgres://user@host/db`): several `serve` processes on
+    /// one database are replicas behind any load balancer. Needs --signing-key (the replicas
+    /// share it).
+    #[arg(long, env = "TRAILSCOPE_DATABASE_URL")]
+    pub database_url: Option<String>,
     /// Address and port to listen on [default: 127.0.0.1:7807].
     #[arg(long)]
     pub listen: Option<SocketAddr>,
@@ -46,11 +52,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         Some(p) => ConfigFile::load(p)?,
         None => ConfigFile::default(),
     };
-    let db = args.db.or(file.server.db).ok_or_else(|| {
-        anyhow!(
-            "say where the database lives: --db PATH (or `db` under [server] in the config file)"
-        )
-    })?;
+    let at = StoreAt::choose(
+        args.db.or(file.server.db),
+        args.database_url.or(file.server.database_url),
+        file.server.pool_size,
+    )?;
     let listen = args
         .listen
         .or(file.server.listen)
@@ -77,9 +83,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     retention
         .check()
         .map_err(|e| anyhow!("{e} (in [retention] of the config file)"))?;
-    let key_path = args
-        .signing_key
-        .unwrap_or_else(|| keyfile::default_path(&db));
+    let key_path = match (&args.signing_key, &at) {
+        (Some(k), _) => k.clone(),
+        (None, StoreAt::Sqlite(db)) => keyfile::default_path(db),
+        (None, StoreAt::Postgres { .. }) => {
+            return Err(anyhow!(
+                "with --database-url, say where the checkpoint signing key lives: --signing-key PATH \
+                 (every replica signs with the same key)"
+            ));
+        }
+    };
     let (key, created) = keyfile::load_or_create(&key_path)?;
     if created {
         tracing::info!(path = %key_path.display(), "created a new checkpoint signing key");
@@ -97,13 +110,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             .then(Default::default),
         stream_keep_alive: None,
     };
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db)?);
     let rt = runtime(Threads::PerCore)?;
     rt.block_on(async move {
+        let store: Arc<dyn Store> = open_store(&at).await?;
         // Before the address is announced: whoever waits for that line may signal at once.
         let shutdown = shutdown_signal();
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-        tracing::info!(address = %listener.local_addr()?, db = %db.display(), "trailscope server listening");
+        tracing::info!(address = %listener.local_addr()?, db = %at.describe(), "trailscope server listening");
         serve_http(store, options, listener, shutdown).await.context("the server stopped")?;
         tracing::info!("stopped cleanly");
         Ok(())

@@ -1,11 +1,29 @@
 //! `trailscope token create|list|revoke`: straight in the database, also while the server runs.
 
 use super::context::{Threads, runtime};
+use super::store::{StoreAt, open_store};
 use anyhow::anyhow;
 use clap::Subcommand;
 use std::path::PathBuf;
-use std::sync::Arc;
-use trailscope::store::{NewToken, Role, SqliteStore, Store};
+use trailscope::store::{NewToken, Role};
+
+/// The server's database: the same `--db` or `--database-url` as `serve`'s.
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct Database {
+    /// The server's SQLite database file.
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// The server's PostgreSQL database (`postgres://user@host/db`).
+    #[arg(long, env = "TRAILSCOPE_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+impl Database {
+    fn at(self) -> anyhow::Result<StoreAt> {
+        StoreAt::choose(self.db, self.database_url, Some(2))
+    }
+}
 
 /// `--role`: what a token may do, as the command line names it (API.md "Roles").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -33,9 +51,8 @@ impl From<RoleArg> for Role {
 pub enum TokenCommand {
     /// Create a token; the secret is printed once, as the last line of stdout.
     Create {
-        /// The server's SQLite database file (the same as `serve --db`).
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        at: Database,
         /// What the token may do.
         #[arg(long, value_enum)]
         role: RoleArg,
@@ -48,15 +65,13 @@ pub enum TokenCommand {
     },
     /// List tokens (never their secrets).
     List {
-        /// The server's SQLite database file.
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        at: Database,
     },
     /// Revoke a token by its id (`tok_…`); it stops working at once.
     Revoke {
-        /// The server's SQLite database file.
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        at: Database,
         /// The token's id as `token list` shows it (`tok_…`), not its secret.
         id: String,
     },
@@ -65,18 +80,16 @@ pub enum TokenCommand {
 /// `trailscope token create|list|revoke`, through the store's own token admin (it works while a
 /// server runs on the same database).
 pub fn run(cmd: TokenCommand) -> anyhow::Result<()> {
-    let open = |db: &std::path::Path| -> anyhow::Result<Arc<dyn Store>> {
-        Ok(Arc::new(SqliteStore::open(db)?))
-    };
+    let open = |at: Database| async move { open_store(&at.at()?).await };
     runtime(Threads::One)?.block_on(async move {
         match cmd {
             TokenCommand::Create {
-                db,
+                at,
                 role,
                 tenant,
                 name,
             } => {
-                let store = open(&db)?;
+                let store = open(at).await?;
                 let (new, secret) = NewToken::generate(role.into(), &tenant, name.as_deref());
                 let record = store.create_token(new).await;
                 store.close().await;
@@ -87,8 +100,8 @@ pub fn run(cmd: TokenCommand) -> anyhow::Result<()> {
                 );
                 println!("{secret}");
             }
-            TokenCommand::List { db } => {
-                let store = open(&db)?;
+            TokenCommand::List { at } => {
+                let store = open(at).await?;
                 let tokens = store.list_tokens().await;
                 store.close().await;
                 let mut rows =
@@ -110,8 +123,8 @@ pub fn run(cmd: TokenCommand) -> anyhow::Result<()> {
                 }
                 print!("{}", columns(&rows));
             }
-            TokenCommand::Revoke { db, id } => {
-                let store = open(&db)?;
+            TokenCommand::Revoke { at, id } => {
+                let store = open(at).await?;
                 let revoked = store.revoke_token(&id).await;
                 store.close().await;
                 if !revoked? {

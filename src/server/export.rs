@@ -201,7 +201,7 @@ fn finished_event(
     }
 }
 
-/// One export's settings, handed to the blocking thread that writes it.
+/// One export's settings, for the task that runs it.
 struct Job {
     caller: crate::store::TokenRecord,
     query: Query,

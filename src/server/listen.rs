@@ -9,6 +9,9 @@
 //! Idle keep-alive: hyper has one timer for "the next request's headers", started as soon as a
 //! connection is idle, so an idle keep-alive connection is closed after
 //! [`HEADER_READ_TIMEOUT`] (10 s) — sooner than the 60 s API.md allows, which only bounds it.
+//! hyper 1.12 and hyper-util 0.1.21 (the newest) have no separate idle timeout (hyperium/hyper
+//! #3828 made the header timer start at idle and left an `idle_timeout` for later), and a
+//! hand-made one would have to know where a request's headers end, which only hyper does.
 
 use super::parse_errors::JsonParseErrors;
 use super::write_stall::WriteStall;
@@ -55,6 +58,9 @@ pub async fn serve_connections(
         };
         let (stream, peer) = match accepted {
             Ok(a) => {
+                if accept_errors > 0 {
+                    tracing::warn!(errors = accept_errors, "accepting connections again");
+                }
                 accept_errors = 0;
                 a
             }
@@ -62,6 +68,8 @@ pub async fn serve_connections(
             Err(e) => {
                 // Out of file descriptors or memory: back off briefly (held connections time
                 // out and free descriptors), not a second per error as a fixed sleep would.
+                // Logged at the 1st, 2nd, 4th, 8th … error of a run, so a long run cannot
+                // flood the log; its end is logged once.
                 accept_errors = accept_errors.saturating_add(1);
                 if accept_errors == 1 || accept_errors.is_power_of_two() {
                     tracing::error!(errors = accept_errors, "accept error: {e}");

@@ -24,6 +24,9 @@ use tokio::sync::{broadcast, watch};
 
 /// Entries read from the store at a time while replaying or catching up.
 const CHUNK: usize = 100;
+/// Entries read first, before their size is known: 16 of the largest entries an event may
+/// make (details of 256 KiB) are ~4 MiB, where 100 were 25 MiB per stream.
+const FIRST_READ: usize = 16;
 /// The most JSON a stream keeps waiting to be sent. A client that stops reading holds at most
 /// this (plus one entry, and what hyper and the kernel buffer for the socket); past that it
 /// reads nothing more, and the connection's write stall timeout drops it. It resumes with
@@ -91,6 +94,7 @@ pub async fn stream(
         after,
         buffer: VecDeque::new(),
         buffered: 0,
+        entry_bytes: 0,
         live,
         _slot: slot,
         replaying: true,
@@ -128,6 +132,10 @@ struct Follow {
     buffer: VecDeque<Arc<LiveEntry>>,
     /// Bytes of JSON in `buffer`, at most about [`BUFFER_BYTES`].
     buffered: usize,
+    /// The largest entry's JSON in the last batch queued, in bytes: a replay reads only as many
+    /// entries as could fit in the buffer, not [`CHUNK`] of them to keep five (entries of
+    /// 200 KB made each stalled stream read 20 MB from the store per megabyte it sent).
+    entry_bytes: usize,
     live: broadcast::Receiver<Batch>,
     /// This stream's place in its token's allowance, given back when the stream ends.
     _slot: StreamSlot,
@@ -179,11 +187,12 @@ impl Follow {
                 return None;
             }
             if self.replaying {
-                match self.read().await {
+                let limit = self.read_limit();
+                match self.read(limit).await {
                     Ok(entries) => {
                         // A short read reached the end: what comes next is in the fan-out,
                         // which this stream joined before its first read.
-                        self.replaying = entries.len() == CHUNK;
+                        self.replaying = entries.len() == limit;
                         let full =
                             self.push(entries.into_iter().map(|e| Arc::new(LiveEntry::new(e))));
                         // What did not fit is read again once the buffer has drained.
@@ -235,21 +244,37 @@ impl Follow {
     /// Queues entries in seq order until [`BUFFER_BYTES`] is reached (always at least one, so
     /// a single large entry still goes out); returns true when some did not fit.
     fn push(&mut self, entries: impl Iterator<Item = Arc<LiveEntry>>) -> bool {
+        let mut largest = 0;
+        let mut full = false;
         for e in entries {
             if self.buffered >= BUFFER_BYTES && !self.buffer.is_empty() {
-                return true;
+                full = true;
+                break;
             }
             self.buffered += e.json.len();
+            largest = largest.max(e.json.len());
             self.buffer.push_back(e);
         }
-        false
+        if largest > 0 {
+            self.entry_bytes = largest;
+        }
+        full
     }
 
-    /// The next chunk after the last seq queued.
-    async fn read(&self) -> Result<Vec<crate::model::Entry>, String> {
+    /// How many entries to read next: [`FIRST_READ`] before any was seen, then as many of the
+    /// largest of the last batch as the buffer has room for (at least one, at most [`CHUNK`]).
+    fn read_limit(&self) -> usize {
+        match self.entry_bytes {
+            0 => FIRST_READ,
+            size => (BUFFER_BYTES.saturating_sub(self.buffered) / size).clamp(1, CHUNK),
+        }
+    }
+
+    /// The next `limit` entries after the last seq queued.
+    async fn read(&self, limit: usize) -> Result<Vec<crate::model::Entry>, String> {
         let now = chrono::Utc::now();
         self.store
-            .after_seq(&self.tenant, &self.query, self.last_seq(), CHUNK, now)
+            .after_seq(&self.tenant, &self.query, self.last_seq(), limit, now)
             .await
             .map_err(|e| {
                 tracing::error!("a stream could not read the store: {e}");

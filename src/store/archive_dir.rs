@@ -212,3 +212,90 @@ impl ArchiveWriter for DirWriter {
         Ok(ArchiveRef(manifest_path.display().to_string()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(seq: u64, prev: &str, hash: &str) -> ArchivedEntry {
+        let at = crate::model::format_ts(&Utc::now());
+        let entry: Entry = serde_json::from_value(serde_json::json!({
+            "id": format!("e{seq}"), "seq": seq, "tenant": "acme", "occurred_at": at,
+            "received_at": at, "action": "user.login", "kind": "other", "channel": "default",
+            "outcome": "success", "actor": {"type": "system"}, "prev_hash": prev, "hash": hash,
+        }))
+        .unwrap();
+        ArchivedEntry {
+            entry,
+            commitments: Commitments::new(),
+        }
+    }
+
+    fn files(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn an_unfinished_or_refused_archive_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = DirArchive::new(dir.path());
+        let mut w = sink.begin("acme", Utc::now()).unwrap();
+        w.write(&line(1, "g", "h1")).unwrap();
+        drop(w);
+        assert!(files(dir.path()).is_empty(), "{:?}", files(dir.path()));
+        // A writer told a different end than it was given fails closed.
+        let mut w = sink.begin("acme", Utc::now()).unwrap();
+        w.write(&line(1, "g", "h1")).unwrap();
+        w.write(&line(2, "h1", "h2")).unwrap();
+        let e = w
+            .finish("g", "h9")
+            .expect_err("a wrong last hash is refused");
+        assert!(matches!(e, StoreError::Internal(_)), "{e:?}");
+        assert!(files(dir.path()).is_empty(), "{:?}", files(dir.path()));
+        // Nothing to archive is not an archive, and seqs must follow each other.
+        let w = sink.begin("acme", Utc::now()).unwrap();
+        assert!(w.finish("g", "g").is_err());
+        let mut w = sink.begin("acme", Utc::now()).unwrap();
+        w.write(&line(1, "g", "h1")).unwrap();
+        assert!(w.write(&line(3, "h1", "h3")).is_err(), "a gap is refused");
+    }
+
+    #[test]
+    fn a_finished_archive_is_named_by_its_seqs() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = DirArchive::new(dir.path().join("nested"));
+        let mut w = sink.begin("acme", Utc::now()).unwrap();
+        for (seq, prev, hash) in [(7, "h6", "h7"), (8, "h7", "h8")] {
+            w.write(&line(seq, prev, hash)).unwrap();
+        }
+        let ArchiveRef(at) = w.finish("h6", "h8").unwrap();
+        let nested = dir.path().join("nested");
+        assert_eq!(
+            files(&nested),
+            [
+                "acme-000000000007-000000000008.manifest.json",
+                "acme-000000000007-000000000008.ndjson.gz"
+            ]
+        );
+        assert_eq!(
+            at,
+            nested
+                .join("acme-000000000007-000000000008.manifest.json")
+                .display()
+                .to_string()
+        );
+        let m: ArchiveManifest = serde_json::from_slice(&std::fs::read(&at).unwrap()).unwrap();
+        assert_eq!((m.count, m.first_seq, m.last_seq), (2, 7, 8));
+        assert_eq!(
+            (m.first_prev_hash.as_str(), m.last_hash.as_str()),
+            ("h6", "h8")
+        );
+        let data = std::fs::read(nested.join(&m.file)).unwrap();
+        assert_eq!(m.sha256, hex::encode(Sha256::digest(&data)));
+    }
+}

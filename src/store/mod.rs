@@ -8,9 +8,11 @@ pub mod archive;
 mod archive_dir;
 pub mod chain;
 pub mod history;
+pub mod postgres;
 pub mod sqlite;
 mod tokens;
 pub mod union;
+pub mod verify;
 
 use crate::model::{
     Actor, Appended, ChainHead, ConsistencyProof, Cursor, Entry, FacetField, Facets,
@@ -260,6 +262,8 @@ pub trait Store: Send + Sync + 'static {
     /// Removes the tenant's entries received before `cutoff` (a prefix of the chain), after
     /// writing them to `archive` if given (fail closed: an archive error removes nothing and is
     /// recorded as `retention.prune_failed`); records itself as `retention.pruned`.
+    /// `archive` is an `Arc` (not a borrow) so a backend can hand it to its own thread: SQLite
+    /// writes the archive on its writer thread, inside the prune's transaction.
     async fn prune(
         &self,
         tenant: &str,

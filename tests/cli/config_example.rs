@@ -32,6 +32,18 @@ fn the_example_parses_with_the_defaults_it_documents() {
         (395, 30, "03:00", &None),
         "[retention] shows the defaults"
     );
+    // PostgreSQL's keys are documented (commented out: a file says `db` or `database_url`).
+    let pg = EXAMPLE
+        .replace("# database_url = ", "database_url = ")
+        .replace("# pool_size = ", "pool_size = ");
+    let c: ConfigFile = toml::from_str(&pg).unwrap();
+    assert!(
+        c.server
+            .database_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("postgres://"))
+    );
+    assert_eq!(c.server.pool_size, Some(16));
     let with_archive = EXAMPLE.replace("# archive_dir = ", "archive_dir = ");
     let c: ConfigFile = toml::from_str(&with_archive).unwrap();
     assert!(c.retention.archive_dir.is_some());

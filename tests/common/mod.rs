@@ -1,6 +1,11 @@
 //! A real server on a loopback port over a real SQLite file, and tokens for each role.
+//!
+//! With `TRAILSCOPE_TEST_STORE=postgres` the same servers run on the PostgreSQL store instead,
+//! each on a fresh database of the harness's throwaway cluster (tests/common/pg.rs); the tests
+//! that read or break the SQLite file itself say so and stay SQLite-only.
 #![allow(dead_code)]
 
+pub mod pg;
 pub mod process;
 pub mod strategies;
 pub mod tmux;
@@ -12,6 +17,11 @@ use trailscope::proof::SigningKey;
 use trailscope::server::{Allowlist, ServerOptions, serve};
 use trailscope::store::sqlite::TokenAdmin;
 use trailscope::store::{Role, SqliteStore, Store};
+
+/// Whether the API tests run on PostgreSQL (`TRAILSCOPE_TEST_STORE=postgres`).
+pub fn on_postgres() -> bool {
+    std::env::var("TRAILSCOPE_TEST_STORE").is_ok_and(|v| v == "postgres")
+}
 
 pub struct TestServer {
     pub url: String,
@@ -25,6 +35,8 @@ pub struct TestServer {
     /// The key the server signs checkpoints with (made fresh for each test server).
     pub key: SigningKey,
     pub dir: tempfile::TempDir,
+    /// The PostgreSQL database's URL when the server runs on PostgreSQL.
+    pub pg_url: Option<String>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -45,33 +57,58 @@ impl TestServer {
     /// A server over a copy of a database file made earlier (an older version's, a fixture).
     pub async fn start_from_copy(fixture: &std::path::Path) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::copy(fixture, dir.path().join("audit.db")).unwrap();
-        TestServer::start_in(dir, Allowlist::default().into()).await
+        let db = dir.path().join("audit.db");
+        std::fs::copy(fixture, &db).unwrap();
+        TestServer::start_at(dir, db, Allowlist::default().into()).await
     }
 
     async fn start_in(dir: tempfile::TempDir, options: ServerOptions) -> TestServer {
         let db = dir.path().join("audit.db");
+        if on_postgres() {
+            return TestServer::start_pg(dir, db, options).await;
+        }
         TestServer::start_at(dir, db, options).await
     }
 
-    /// A server whose database lives at `db` (a disk the test controls), with `dir` for the rest.
-    pub async fn start_at(
+    /// A server on a fresh PostgreSQL database of the harness's cluster.
+    async fn start_pg(
         dir: tempfile::TempDir,
         db: PathBuf,
         mut options: ServerOptions,
     ) -> TestServer {
+        let cluster = pg::cluster().expect(
+            "TRAILSCOPE_TEST_STORE=postgres, but PostgreSQL is not installed (see tests/common/pg.rs)",
+        );
+        let url = cluster.fresh_database();
         let key = options
             .signing_key
             .get_or_insert_with(SigningKey::generate)
             .clone();
-        let admin_db = TokenAdmin::open(&db).unwrap();
-        let token = |role| admin_db.create(role, "acme", None).unwrap().1;
-        let (admin, auditor, writer) = (
-            token(Role::Admin),
-            token(Role::Auditor),
-            token(Role::Writer),
-        );
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).unwrap());
+        let store = trailscope::store::postgres::PostgresStore::open(&url, 8)
+            .await
+            .unwrap();
+        let store: Arc<dyn Store> = Arc::new(store);
+        let mut secrets = Vec::new();
+        for role in [Role::Admin, Role::Auditor, Role::Writer] {
+            let (new, secret) = trailscope::store::NewToken::generate(role, "acme", None);
+            store.create_token(new).await.unwrap();
+            secrets.push(secret);
+        }
+        let mut s = TestServer::serve_store(store, options, dir, db, key, secrets).await;
+        s.pg_url = Some(url);
+        s
+    }
+
+    /// Serves `store` on a loopback port.
+    async fn serve_store(
+        store: Arc<dyn Store>,
+        options: ServerOptions,
+        dir: tempfile::TempDir,
+        db: PathBuf,
+        key: SigningKey,
+        secrets: Vec<String>,
+    ) -> TestServer {
+        let [admin, auditor, writer]: [String; 3] = secrets.try_into().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -93,13 +130,48 @@ impl TestServer {
             store: shared,
             key,
             dir,
+            pg_url: None,
             stop: Some(stop),
             task: Some(task),
         }
     }
 
+    /// True (after saying why) when this server is on PostgreSQL and the test reads or breaks
+    /// the SQLite file itself: such a test returns early on the PostgreSQL pass.
+    pub fn sqlite_only(&self, why: &str) -> bool {
+        if self.pg_url.is_some() {
+            eprintln!("SQLite-only, not run on PostgreSQL: {why}");
+            return true;
+        }
+        false
+    }
+
+    /// A server whose database lives at `db` (a disk the test controls), with `dir` for the rest.
+    pub async fn start_at(
+        dir: tempfile::TempDir,
+        db: PathBuf,
+        mut options: ServerOptions,
+    ) -> TestServer {
+        let key = options
+            .signing_key
+            .get_or_insert_with(SigningKey::generate)
+            .clone();
+        let admin_db = TokenAdmin::open(&db).unwrap();
+        let token = |role| admin_db.create(role, "acme", None).unwrap().1;
+        let (admin, auditor, writer) = (
+            token(Role::Admin),
+            token(Role::Auditor),
+            token(Role::Writer),
+        );
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).unwrap());
+        TestServer::serve_store(store, options, dir, db, key, vec![admin, auditor, writer]).await
+    }
+
     /// A token for another tenant.
     pub fn token_for(&self, role: Role, tenant: &str) -> String {
+        if let Some(url) = &self.pg_url {
+            return pg::create_token(url, role, tenant);
+        }
         TokenAdmin::open(&self.db)
             .unwrap()
             .create(role, tenant, None)

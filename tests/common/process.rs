@@ -14,15 +14,18 @@ pub fn serve_process(db: &Path, port: u16) -> (Child, u16) {
 
 /// [`serve_process`] with more arguments (e.g. `--config FILE`).
 pub fn serve_process_with(db: &Path, port: u16, extra: &[&str]) -> (Child, u16) {
+    let listen = format!("127.0.0.1:{port}");
+    let mut args = vec!["--db", db.to_str().unwrap(), "--listen", &listen];
+    args.extend_from_slice(extra);
+    serve_command(&args)
+}
+
+/// `trailscope serve ARGS` (which say the database and `--listen`), once it said the port it
+/// bound: (the process, the port).
+pub fn serve_command(args: &[&str]) -> (Child, u16) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_trailscope"))
-        .args([
-            "serve",
-            "--db",
-            db.to_str().unwrap(),
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .args(extra)
+        .arg("serve")
+        .args(args)
         // The address is read from the log line that says it, so that line must be on.
         .env("TRAILSCOPE_LOG", "info")
         .stdout(Stdio::null())
@@ -63,7 +66,7 @@ pub fn serve_process_with(db: &Path, port: u16, extra: &[&str]) -> (Child, u16) 
 }
 
 /// The port in `serve`'s "listening" log line (`... listening address=127.0.0.1:PORT ...`).
-fn bound_port(line: &str) -> Option<u16> {
+pub fn bound_port(line: &str) -> Option<u16> {
     if !line.contains("listening") {
         return None;
     }

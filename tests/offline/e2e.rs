@@ -145,7 +145,11 @@ fn the_tui_goes_offline_on_its_cache_and_reconnects_where_it_was() {
         "the detail pane stays open:\n{s}"
     );
     // And the server answers again: clearing the filter shows its full log.
-    tmux.keys(&["Escape", "c"]);
+    // Escape and `c` one at a time: sent together they can arrive as one read, which the
+    // terminal reads as Alt+c.
+    tmux.keys(&["Escape"]);
+    tmux.wait(20, "the detail pane closed", |s| !s.contains("· JSON"));
+    tmux.keys(&["c"]);
     tmux.wait(20, "the server's rows", |s| {
         s.contains("deploy.finished") && s.contains("connected")
     });

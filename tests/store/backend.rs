@@ -5,26 +5,40 @@
 use std::sync::Arc;
 use trailscope::store::{SqliteStore, Store};
 
-/// A kind of store. PostgreSQL adds an arm (and its cluster in `tests/common/pg.rs`).
+/// A kind of store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     /// `SqliteStore` on a file in a temporary directory.
     Sqlite,
+    /// `PostgresStore` on a fresh database of the harness's throwaway cluster.
+    Postgres,
 }
 
 impl Backend {
     pub fn name(self) -> &'static str {
         match self {
             Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    /// Whether the backend can run here: PostgreSQL needs its binaries (without them the
+    /// harness says how to get them, and with `CI=true` fails instead).
+    pub fn available(self) -> bool {
+        match self {
+            Backend::Sqlite => true,
+            Backend::Postgres => crate::pg::cluster().is_some(),
         }
     }
 
     /// Whether a store hears, on its commit feed, what another store on the same database
     /// committed. SQLite: no — its feed is its own writer thread's; one `serve` process owns a
     /// file. (A second store still reads what the first committed; the check asserts both.)
+    /// PostgreSQL: yes — every commit NOTIFYs, and every store LISTENs.
     pub fn shared_commit_feed(self) -> bool {
         match self {
             Backend::Sqlite => false,
+            Backend::Postgres => true,
         }
     }
 
@@ -43,8 +57,27 @@ impl Backend {
                     _keep: Box::new(dir),
                 }
             }
+            Backend::Postgres => {
+                let cluster = crate::pg::cluster().expect("the PostgreSQL cluster");
+                let url = cluster.fresh_database();
+                let store = open_postgres(&url).await;
+                Database {
+                    backend: self,
+                    store,
+                    location: url,
+                    others: std::sync::Mutex::new(Vec::new()),
+                    _keep: Box::new(()),
+                }
+            }
         }
     }
+}
+
+async fn open_postgres(url: &str) -> Arc<dyn Store> {
+    let store = trailscope::store::postgres::PostgresStore::open(url, 8)
+        .await
+        .expect("the PostgreSQL store opens");
+    Arc::new(store)
 }
 
 async fn open_sqlite(path: &std::path::Path) -> Arc<dyn Store> {
@@ -74,6 +107,7 @@ impl Database {
     pub async fn open_another(&self) -> Arc<dyn Store> {
         let store = match self.backend {
             Backend::Sqlite => open_sqlite(std::path::Path::new(&self.location)).await,
+            Backend::Postgres => open_postgres(&self.location).await,
         };
         self.others.lock().unwrap().push(store.clone());
         store

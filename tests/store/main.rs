@@ -1,10 +1,13 @@
 //! The store conformance suite: one list of checks, each an async fn over a [`Store`], run
-//! against every backend. A backend is a [`backend::Backend`]: SQLite on a temporary file here;
-//! PostgreSQL adds its arm (a throwaway cluster, `tests/common/pg.rs`).
+//! against every backend. A backend is a [`backend::Backend`]: SQLite on a temporary file, and
+//! PostgreSQL on a fresh database of a throwaway cluster (`tests/common/pg.rs`).
 //!
 //! Each check gets a fresh, empty database. What a backend does not support is said by the
 //! backend ([`backend::Backend::shared_commit_feed`]) and asserted as such by the check, never
 //! skipped in silence.
+
+#[path = "../common/pg.rs"]
+mod pg;
 
 mod backend;
 mod fixtures;
@@ -50,6 +53,9 @@ macro_rules! suite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $check() {
+                    if !$backend.available() {
+                        return;
+                    }
                     let db = $backend.fresh().await;
                     $module::$check(&db).await;
                     db.close().await;
@@ -60,3 +66,4 @@ macro_rules! suite {
 }
 
 every_check!(suite!(sqlite, backend::Backend::Sqlite));
+every_check!(suite!(postgres, backend::Backend::Postgres));

@@ -86,7 +86,14 @@ async fn pages_under_inserts(db: &Database, order: Order) {
     let s = db.store.as_ref();
     let now = Utc::now();
     let b = base(now);
-    append(s, "acme", events(0, N, b)).await;
+    // Two entries a minute: keys tie on occurred_at and only the seq orders them.
+    let paired = (0..N)
+        .map(|i| trailscope::model::NewEvent {
+            occurred_at: Some(b + Duration::minutes(i as i64 / 2)),
+            ..crate::fixtures::event(i, b)
+        })
+        .collect();
+    append(s, "acme", paired).await;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let producer = {
         let (store, stop) = (db.store.clone(), stop.clone());
