@@ -8,6 +8,7 @@
 //! from the range's hashes and the range proof. The first entry that does not match is named
 //! by its line (CSV, NDJSON) or its place in the document (JSON), and its seq.
 
+pub mod pack;
 mod shown;
 
 use crate::export::{Format, proof_sidecar};

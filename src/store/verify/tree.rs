@@ -1,0 +1,159 @@
+//! The Merkle tree's part of verify: the tree recomputed from the entries' hashes, compared with
+//! the stored rows and with every signed checkpoint along the way.
+
+use super::*;
+
+/// Recomputes the tree from the entries' hashes (and, for pruned entries, the kept leaves),
+/// compares every stored row and every checkpoint's root. O(log n) memory.
+pub(super) fn walk_tree(
+    src: &mut dyn VerifySource,
+    first: u64,
+    anchor_seq: u64,
+    checkpoints: &[Stored],
+    findings: &mut Vec<Finding>,
+) -> Result<(), StoreError> {
+    let last_entry = src.last_seq()?.unwrap_or(anchor_seq);
+    let mut rows: Chunked<Vec<u8>> = Chunked::new(None);
+    let mut entries: Chunked<String> = Chunked::new(Some(first.saturating_sub(1)));
+    let mut read_row =
+        |src: &mut dyn VerifySource| rows.next(|after| src.tree_rows_after(after, CHUNK));
+    let mut read_entry = |src: &mut dyn VerifySource| {
+        entries.next(|after| src.hashes_after(after.unwrap_or(0), CHUNK))
+    };
+    let mut next_entry: Option<(u64, String)> = read_entry(src)?;
+    let mut next_row: Option<(u64, Vec<u8>)> = read_row(src)?;
+    let mut frontier = Frontier::default();
+    let mut cps = checkpoints.iter().peekable();
+    let want = checkpoints
+        .last()
+        .map_or(0, |c| c.size)
+        .max((last_entry + 1).saturating_sub(first));
+    // Report only the first finding of each kind: the earliest is what names the place.
+    let (mut leaf_bad, mut tree_bad, mut missing) = (false, false, false);
+    let mut leaf = 0u64;
+    // The size of the newest checkpoint that still holds: a root that no longer matches puts
+    // the change after it.
+    let mut holds = 0u64;
+    while leaf < want || next_row.is_some() {
+        let seq = first + leaf;
+        let stored: Option<Vec<Hash>> = match &next_row {
+            Some((l, blob)) if *l == leaf => split_row(blob),
+            _ => None,
+        };
+        if matches!(&next_row, Some((l, _)) if *l == leaf) {
+            next_row = read_row(src)?;
+        }
+        let entry_hash = match &next_entry {
+            Some((s, h)) if *s == seq => {
+                let h = hash_bytes(h);
+                next_entry = read_entry(src)?;
+                h
+            }
+            _ => None,
+        };
+        let computed = match (entry_hash, &stored) {
+            (Some(bytes), _) => frontier.push(&bytes),
+            // A pruned entry: its kept leaf stands for it.
+            (None, Some(row)) if seq <= anchor_seq => frontier.push_leaf(row[0]),
+            (None, Some(row)) => {
+                if !missing {
+                    missing = true;
+                    let reason = if seq > last_entry {
+                        "missing_tail"
+                    } else {
+                        "gap"
+                    };
+                    findings.push(Finding {
+                        bound: false,
+                        seq: Some(seq),
+                        checkpoint: None,
+                        reason,
+                        sentence: format!(
+                            "seq {seq} is in the Merkle tree but its entry is gone from the log"
+                        ),
+                    });
+                }
+                frontier.push_leaf(row[0])
+            }
+            (None, None) => {
+                // Neither an entry nor a leaf: whatever a checkpoint covers from here is lost.
+                if let Some(c) = checkpoints.iter().find(|c| c.size > leaf) {
+                    findings.push(Finding {
+            bound: false,
+                        seq: Some(seq),
+                        checkpoint: Some(c.size),
+                        reason: "missing_tail",
+                        sentence: format!(
+                            "checkpoint {} covers seq {} to {}, but the log and its tree end before seq {seq}",
+                            c.size,
+                            first,
+                            first + c.size - 1
+                        ),
+                    });
+                }
+                break;
+            }
+        };
+        match &stored {
+            None if !tree_bad => {
+                tree_bad = true;
+                findings.push(Finding {
+                    bound: false,
+                    seq: Some(seq),
+                    checkpoint: None,
+                    reason: "tree_mismatch",
+                    sentence: format!("seq {seq} has no leaf in the Merkle tree"),
+                });
+            }
+            Some(row) if row[0] != computed[0] && !leaf_bad => {
+                leaf_bad = true;
+                findings.push(Finding {
+                    bound: false,
+                    seq: Some(seq),
+                    checkpoint: None,
+                    reason: "leaf_mismatch",
+                    sentence: format!(
+                        "seq {seq}'s hash is not the one the Merkle tree recorded for it"
+                    ),
+                });
+            }
+            Some(row) if *row != computed && row[0] == computed[0] && !tree_bad => {
+                tree_bad = true;
+                findings.push(Finding {
+                    bound: false,
+                    seq: Some(seq),
+                    checkpoint: None,
+                    reason: "tree_mismatch",
+                    sentence: format!(
+                        "the Merkle tree's stored nodes at seq {seq} do not follow from its leaves"
+                    ),
+                });
+            }
+            _ => {}
+        }
+        leaf += 1;
+        while let Some(c) = cps.next_if(|c| c.size <= leaf) {
+            if c.size != leaf {
+                continue;
+            }
+            if frontier.root() == c.root {
+                holds = c.size;
+            } else {
+                findings.push(Finding {
+                    // Somewhere after the newest checkpoint that holds; a leaf or chain finding,
+                    // when there is one, says exactly where.
+                    seq: Some(first + holds),
+                    bound: true,
+                    checkpoint: Some(c.size),
+                    reason: "checkpoint_mismatch",
+                    sentence: format!(
+                        "the log no longer has the root signed in checkpoint {}: something from seq {} on was changed",
+                        c.size,
+                        first + holds
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
