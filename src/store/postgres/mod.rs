@@ -237,23 +237,35 @@ impl PostgresStore {
         result
     }
 
+    /// Whether the database takes writes, for `/healthz`. Always a round trip through the pool
+    /// (bounded: an unreachable server must not hang the probe): a request that failed before
+    /// it reached the writer (its token could not be looked up) never noted the outage, so the
+    /// last write's outcome alone would report a stopped database as ok. Once the server
+    /// answers again, writes are tried again (and a write that still fails sets this again).
     pub async fn write_health(&self) -> Result<(), String> {
         let why = self
             .degraded
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        let Some(why) = why else { return Ok(()) };
-        // A round trip through the pool: once the server answers again, writes are tried again
-        // (and a write that still fails sets this again).
-        match self.client().await {
-            Ok(c) if c.simple_query("SELECT 1").await.is_ok() => {
+        let probe = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            let c = self.client().await.map_err(|e| e.to_string())?;
+            c.simple_query("SELECT 1")
+                .await
+                .map(|_| ())
+                .map_err(|e| db_error(e).to_string())
+        })
+        .await
+        .unwrap_or_else(|_| Err("the database did not answer within 5 s".to_string()));
+        match (probe, why) {
+            (Ok(()), None) => Ok(()),
+            (Ok(()), Some(_)) => {
                 tracing::info!("the database answers again");
                 *self.degraded.lock().unwrap_or_else(|p| p.into_inner()) = None;
                 Ok(())
             }
-            Ok(_) => Err(why),
-            Err(e) => Err(format!("{why}; {e}")),
+            (Err(e), None) => Err(e),
+            (Err(e), Some(why)) => Err(format!("{why}; {e}")),
         }
     }
 
