@@ -282,11 +282,21 @@ impl PostgresStore {
             limit: page.limit + 1,
             ..*page
         };
-        let (q, params) = filter.page_sql(&probe);
-        let rows = client
-            .query(&q, &sql::refs(&params))
-            .await
-            .map_err(db_error)?;
+        let mut rows = Vec::new();
+        if let Some((q, params)) = filter.text_walk_sql(&probe) {
+            rows = client
+                .query(&q, &sql::refs(&params))
+                .await
+                .map_err(db_error)?;
+        }
+        // Without `q`, or a word too rare to fill the page from the newest rows.
+        if rows.len() < probe.limit {
+            let (q, params) = filter.page_sql(&probe);
+            rows = client
+                .query(&q, &sql::refs(&params))
+                .await
+                .map_err(db_error)?;
+        }
         let mut entries = rows.iter().map(row::entry).collect::<Result<Vec<_>, _>>()?;
         let next_cursor = if entries.len() > page.limit {
             entries.truncate(page.limit);
