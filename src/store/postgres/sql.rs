@@ -12,11 +12,13 @@ use tokio_postgres::types::ToSql;
 const MAX_BRANCHES: usize = 64;
 
 /// How many of the newest rows (in page order, every other filter applied) a `q` page first
-/// looks through for its matches. A word in at least one row in twenty fills a page from them
-/// without the trigram index (which narrows a common word little, leaving a bitmap heap scan of
-/// nearly every row and a sort: 104 ms p99 at 18,000 entries); a rarer one costs this many rows
-/// read before the trigram plan. The same reasoning as `store::sqlite::sql`'s term probe.
-pub const TEXT_WINDOW: i64 = 1000;
+/// looks through for its matches: the walk stops as soon as the page is full, so a common word
+/// costs only the rows before its matches, and a word in at least one row in 200 fills a page of
+/// 50 from here without the trigram index (which narrows a common word little, leaving a bitmap
+/// heap scan of nearly every row and a sort: 104 ms p99 at 18,000 entries). A rarer word costs
+/// this many rows read (a few ms) before the trigram plan. The same reasoning as
+/// `store::sqlite::sql`'s term probe.
+pub const TEXT_WINDOW: i64 = 10_000;
 
 /// A bound value.
 #[derive(Debug, Clone)]
