@@ -285,20 +285,17 @@ impl PostgresStore {
         let rows = match filter.text_walk_sql(&probe) {
             None => {
                 let (q, params) = filter.page_sql(&probe);
-                ordered_walk(&mut client, &q, &params).await?
+                read_page(&mut client, &q, &params, true).await?
             }
             Some((walk, walk_params)) => {
-                let rows = ordered_walk(&mut client, &walk, &walk_params).await?;
+                let rows = read_page(&mut client, &walk, &walk_params, true).await?;
                 if rows.len() == probe.limit {
                     rows
                 } else {
-                    // A word too rare to fill the page from the newest rows: the trigram index,
-                    // planned freely (a bitmap scan of the few candidates and a sort is right).
-                    let (q, params) = filter.page_sql(&probe);
-                    client
-                        .query(&q, &sql::refs(&params))
-                        .await
-                        .map_err(db_error)?
+                    // A word too rare to fill the page from the newest rows: the trigram index
+                    // (a bitmap scan of its few candidates and a sort is right here).
+                    let (q, params) = filter.text_index_page_sql(&probe);
+                    read_page(&mut client, &q, &params, false).await?
                 }
             }
         };
@@ -591,20 +588,21 @@ impl Drop for PostgresStore {
     }
 }
 
-/// Runs a page query as the ordered index walk it was written for: every filter has an index
-/// ending in the keyset (occurred_at, seq), so a page reads its rows in order and stops at the
-/// limit. Left to itself, the planner picks a bitmap scan and a sort of every match whenever its
-/// statistics say a filter is rare, and a partition not yet analysed (a new month, a fresh
-/// database: autovacuum comes a minute or more later) says every filter is rare: first pages
-/// took 13–104 ms at 18,000 entries where the walk takes under 1 ms. Sorting and bitmap scans are
-/// therefore discouraged for this one read-only transaction (a sort the query cannot do without,
-/// such as merging a multi-valued filter's branches, still runs). JIT is off with them: the
-/// penalty a needed sort carries lifts the plan's cost over `jit_above_cost`, and compiling it
-/// took a second for a query that runs in one millisecond.
-async fn ordered_walk(
+/// Runs a page query in a read-only transaction of its own settings. JIT is off: a page is a
+/// millisecond query, and compiling it took a second once its estimated cost passed
+/// `jit_above_cost`. With `walk`, the query runs as the ordered index walk it was written for:
+/// every filter has an index ending in the keyset (occurred_at, seq), so a page reads its rows
+/// in order and stops at the limit. Left to itself, the planner picks a bitmap scan and a sort
+/// of every match whenever its statistics say a filter is rare, and a partition not yet
+/// analysed (a new month, a fresh database: autovacuum comes a minute or more later) says every
+/// filter is rare: first pages took 13–104 ms at 18,000 entries where the walk takes under
+/// 1 ms. So sorting and bitmap scans are discouraged (a sort the query cannot do without, such
+/// as merging a multi-valued filter's branches, still runs).
+async fn read_page(
     client: &mut deadpool_postgres::Object,
     sql: &str,
     params: &[sql::Value],
+    walk: bool,
 ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
     let tx = client
         .build_transaction()
@@ -612,9 +610,11 @@ async fn ordered_walk(
         .start()
         .await
         .map_err(db_error)?;
-    tx.batch_execute(
-        "SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off; SET LOCAL jit = off",
-    )
+    tx.batch_execute(if walk {
+        "SET LOCAL jit = off; SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off"
+    } else {
+        "SET LOCAL jit = off"
+    })
     .await
     .map_err(db_error)?;
     let rows = tx.query(sql, &sql::refs(params)).await.map_err(db_error)?;
