@@ -26,6 +26,12 @@ pub struct PgCluster {
     pub port: u16,
     /// Where `initdb`, `psql` … live.
     pub bin: PathBuf,
+    /// The cluster's folder (data directory `data`, log `log`, unix socket).
+    pub dir: PathBuf,
+    /// Who runs PostgreSQL (`nobody` under root).
+    user: Option<(u32, u32)>,
+    /// `fsync` and friends: `on` or `off`.
+    sync: &'static str,
     /// Kept so the wrapper's stdin stays open until the process exits.
     _wrapper: Child,
 }
@@ -165,6 +171,9 @@ rm -rf "$PGDIR"
     let mut cluster = PgCluster {
         port,
         bin,
+        dir: dir.clone(),
+        user,
+        sync: if durable { "on" } else { "off" },
         _wrapper: wrapper,
     };
     cluster.wait_ready(&dir);
@@ -193,6 +202,68 @@ impl PgCluster {
                 Instant::now() < deadline,
                 "PostgreSQL did not accept connections within 60 s: {}",
                 std::fs::read_to_string(dir.join("log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops the server as an operator would (`pg_ctl stop -m fast`: clients are disconnected),
+    /// waiting until it is down. [`PgCluster::start_again`] brings it back on the same port.
+    pub fn stop(&self) {
+        let out = as_user(&mut Command::new(self.bin.join("pg_ctl")), self.user)
+            .args(["stop", "-m", "fast", "-w", "-t", "60", "-D"])
+            .arg(self.dir.join("data"))
+            .output()
+            .expect("pg_ctl runs");
+        assert!(
+            out.status.success(),
+            "pg_ctl stop failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Starts the stopped server again on the same port with the same settings, returning once
+    /// it takes connections (`pg_ctl start -w`). Its log is appended to the cluster's `log`.
+    pub fn start_again(&self) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync={s} -c full_page_writes={s} \
+             -c synchronous_commit={s} -c max_connections=400 -c shared_buffers=128MB",
+            self.port,
+            self.dir.display(),
+            s = self.sync
+        );
+        let out = as_user(&mut Command::new(self.bin.join("pg_ctl")), self.user)
+            .args(["start", "-w", "-t", "60", "-D"])
+            .arg(self.dir.join("data"))
+            .arg("-l")
+            .arg(self.dir.join("log"))
+            .args(["-o", &options])
+            // pg_ctl's child keeps these open: do not let it hold our pipes.
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("pg_ctl runs");
+        assert!(
+            out.success(),
+            "pg_ctl start failed: {}",
+            std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+        );
+        self.wait_accepting();
+    }
+
+    /// Polls `pg_isready` until the server takes connections again (60 s at most).
+    fn wait_accepting(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !Command::new(self.bin.join("pg_isready"))
+            .args(["-q", "-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            assert!(
+                Instant::now() < deadline,
+                "PostgreSQL did not accept connections again within 60 s"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -238,6 +309,19 @@ impl PgCluster {
         );
         self.psql("postgres", &format!("CREATE DATABASE {name}"));
         self.url(&name)
+    }
+}
+
+impl Drop for PgCluster {
+    /// A cluster of its own may have been restarted by [`PgCluster::start_again`], outside the
+    /// wrapper: stop whatever postmaster runs on the data directory before the wrapper removes it.
+    fn drop(&mut self) {
+        let _ = as_user(&mut Command::new(self.bin.join("pg_ctl")), self.user)
+            .args(["stop", "-m", "immediate", "-D"])
+            .arg(self.dir.join("data"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
 }
 

@@ -6,6 +6,7 @@
 mod common;
 
 mod harness;
+mod outage;
 mod replicas;
 mod schedule;
 mod tamper;

@@ -25,6 +25,7 @@ macro_rules! every_check {
             log::idempotency_keys_return_the_first_append,
             log::tenants_are_isolated,
             query::every_filter_matches_the_in_memory_filter,
+            query::text_pages_in_both_orders,
             query::keyset_pages_survive_concurrent_inserts_ascending,
             query::keyset_pages_survive_concurrent_inserts_descending,
             query::scan_hands_over_every_match_once,
