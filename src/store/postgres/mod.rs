@@ -240,27 +240,41 @@ impl PostgresStore {
     /// Whether the database takes writes, for `/healthz`. Always a round trip through the pool
     /// (bounded: an unreachable server must not hang the probe): a request that failed before
     /// it reached the writer (its token could not be looked up) never noted the outage, so the
-    /// last write's outcome alone would report a stopped database as ok. Once the server
-    /// answers again, writes are tried again (and a write that still fails sets this again).
+    /// last write's outcome alone would report a stopped database as ok. After a write failed
+    /// (a full disk answers `SELECT 1` happily), the probe is a write: a page-sized row into
+    /// `write_probe`, rolled back. Once it goes in, writes are tried again (and a write that
+    /// still fails sets this again: a page autovacuum freed can make the probe pass early).
     pub async fn write_health(&self) -> Result<(), String> {
         let why = self
             .degraded
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
+        let write = why.is_some();
         let probe = tokio::time::timeout(std::time::Duration::from_secs(5), async {
-            let c = self.client().await.map_err(|e| e.to_string())?;
-            c.simple_query("SELECT 1")
-                .await
-                .map(|_| ())
-                .map_err(|e| db_error(e).to_string())
+            let mut c = self.client().await.map_err(|e| e.to_string())?;
+            if !write {
+                return c
+                    .simple_query("SELECT 1")
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| db_error(e).to_string());
+            }
+            let tx = c.transaction().await.map_err(|e| db_error(e).to_string())?;
+            tx.execute(
+                "INSERT INTO write_probe SELECT repeat(md5(random()::text), 250)",
+                &[],
+            )
+            .await
+            .map_err(|e| db_error(e).to_string())?;
+            tx.rollback().await.map_err(|e| db_error(e).to_string())
         })
         .await
         .unwrap_or_else(|_| Err("the database did not answer within 5 s".to_string()));
         match (probe, why) {
             (Ok(()), None) => Ok(()),
             (Ok(()), Some(_)) => {
-                tracing::info!("the database answers again");
+                tracing::info!("the database takes writes again");
                 *self.degraded.lock().unwrap_or_else(|p| p.into_inner()) = None;
                 Ok(())
             }
