@@ -1,5 +1,8 @@
 //! The replica's writer: group commit of queued batches, each tenant serialised by its locked
 //! head row, so many replicas append to one unforked chain and tree per tenant.
+//!
+//! Over 500 lines on purpose, like the SQLite writer: locking the heads, chaining, the tree rows
+//! and the commit are one transaction's story, and its invariants read best in one place.
 
 use super::row::{self, Columns};
 use super::{Counters, db_error, internal};
