@@ -260,3 +260,43 @@ where
         ..VerifyReport::default()
     })
 }
+
+/// What an event becomes in a tenant's chain: its id (a ULID of when it was received), the
+/// defaults filled in, fresh salted commitments of its personal fields, and its hash over the
+/// previous entry's. Both stores' writers seal with this, so both hash exactly the same bytes.
+pub fn seal(
+    ev: &crate::model::NewEvent,
+    tenant: &str,
+    seq: u64,
+    prev_hash: &str,
+    received_at: chrono::DateTime<chrono::Utc>,
+    ulids: &mut ulid::Generator,
+    rng: &mut impl rand::RngCore,
+) -> (Entry, Commitments) {
+    use crate::model::{Actor, Kind, Outcome};
+    let id = ulids
+        .generate_from_datetime(std::time::SystemTime::from(received_at))
+        .unwrap_or_else(|_| ulid::Ulid::new())
+        .to_string();
+    let mut entry = Entry {
+        id,
+        seq,
+        tenant: tenant.to_string(),
+        occurred_at: ev.occurred_at.unwrap_or(received_at),
+        received_at,
+        action: ev.action.clone(),
+        kind: ev.kind.unwrap_or_else(|| Kind::infer(&ev.action)),
+        channel: ev.channel.clone().unwrap_or_else(|| "default".into()),
+        outcome: ev.outcome.unwrap_or(Outcome::Success),
+        description: ev.description.clone(),
+        actor: ev.actor.clone().unwrap_or_else(Actor::system),
+        target: ev.target.clone(),
+        details: ev.details.clone(),
+        idempotency_key: ev.idempotency_key.clone(),
+        prev_hash: prev_hash.to_string(),
+        hash: String::new(),
+    };
+    let commitments = new_commitments(&entry, rng);
+    entry.hash = entry_hash(&entry, &commitments);
+    (entry, commitments)
+}

@@ -7,10 +7,10 @@
 use super::row::{self, Columns};
 use super::{Counters, db_error, internal};
 use super::{i, u};
-use crate::model::{Actor, Appended, Entry, Kind, NewEvent, Outcome, from_millis};
+use crate::model::{Appended, NewEvent, from_millis};
 use crate::proof::{Frontier, Hash, ProofError, RowReader, frontier_rows};
 use crate::store::StoreError;
-use crate::store::chain::{GENESIS, entry_hash, new_commitments};
+use crate::store::chain::{GENESIS, seal};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::collections::{BTreeSet, HashMap};
@@ -257,31 +257,15 @@ impl Writer {
             // received_at never goes backwards within a tenant: prune relies on it.
             let received_ms = now_ms.max(head.received_ms);
             let received_at = from_millis(received_ms);
-            let id = self
-                .ulids
-                .generate_from_datetime(std::time::SystemTime::from(received_at))
-                .unwrap_or_else(|_| ulid::Ulid::new())
-                .to_string();
-            let mut entry = Entry {
-                id,
-                seq: head.seq + 1,
-                tenant: tenant.to_string(),
-                occurred_at: ev.occurred_at.unwrap_or(received_at),
+            let (entry, commitments) = seal(
+                ev,
+                tenant,
+                head.seq + 1,
+                &head.hash,
                 received_at,
-                action: ev.action.clone(),
-                kind: ev.kind.unwrap_or_else(|| Kind::infer(&ev.action)),
-                channel: ev.channel.clone().unwrap_or_else(|| "default".into()),
-                outcome: ev.outcome.unwrap_or(Outcome::Success),
-                description: ev.description.clone(),
-                actor: ev.actor.clone().unwrap_or_else(Actor::system),
-                target: ev.target.clone(),
-                details: ev.details.clone(),
-                idempotency_key: ev.idempotency_key.clone(),
-                prev_hash: head.hash.clone(),
-                hash: String::new(),
-            };
-            let commitments = new_commitments(&entry, &mut self.rng);
-            entry.hash = entry_hash(&entry, &commitments);
+                &mut self.ulids,
+                &mut self.rng,
+            );
             let leaf = head.frontier.size();
             let bytes: [u8; 32] = hex::decode(&entry.hash)
                 .ok()

@@ -8,9 +8,9 @@
 use super::WriterStats;
 use super::row;
 use super::tree::{self, TreeState};
-use crate::model::{Actor, Appended, Entry, Kind, NewEvent, Outcome, from_millis};
+use crate::model::{Appended, NewEvent, from_millis};
 use crate::store::StoreError;
-use crate::store::chain::{GENESIS, entry_hash, new_commitments};
+use crate::store::chain::{GENESIS, seal};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -395,31 +395,15 @@ impl Writer {
             // relies on it rising with seq.
             let received_ms = now_ms.max(head.received_ms);
             let received_at = from_millis(received_ms);
-            let id = self
-                .ulids
-                .generate_from_datetime(std::time::SystemTime::from(received_at))
-                .unwrap_or_else(|_| ulid::Ulid::new())
-                .to_string();
-            let mut entry = Entry {
-                id,
-                seq: head.seq + 1,
-                tenant: tenant.to_string(),
-                occurred_at: ev.occurred_at.unwrap_or(received_at),
+            let (entry, commitments) = seal(
+                ev,
+                tenant,
+                head.seq + 1,
+                &head.hash,
                 received_at,
-                action: ev.action.clone(),
-                kind: ev.kind.unwrap_or_else(|| Kind::infer(&ev.action)),
-                channel: ev.channel.clone().unwrap_or_else(|| "default".into()),
-                outcome: ev.outcome.unwrap_or(Outcome::Success),
-                description: ev.description.clone(),
-                actor: ev.actor.clone().unwrap_or_else(Actor::system),
-                target: ev.target.clone(),
-                details: ev.details.clone(),
-                idempotency_key: ev.idempotency_key.clone(),
-                prev_hash: head.hash.clone(),
-                hash: String::new(),
-            };
-            let commitments = new_commitments(&entry, &mut self.rng);
-            entry.hash = entry_hash(&entry, &commitments);
+                &mut self.ulids,
+                &mut self.rng,
+            );
             // The tree grows in the same transaction: leaf `seq - first_seq`.
             let leaf = head.tree.frontier.size();
             if entry.seq != head.tree.first_seq + leaf {
