@@ -10,3 +10,23 @@ mod outage;
 mod replicas;
 mod schedule;
 mod tamper;
+
+/// `trailscope token create --database-url …`: the secret (the last line).
+pub fn token(url: &str, role: &str) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trailscope"))
+        .args(["token", "create", "--database-url", url, "--role", role])
+        .args(["--tenant", "acme"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_string()
+}

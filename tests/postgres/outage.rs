@@ -12,28 +12,9 @@
 
 use crate::common::pg;
 use crate::common::process::{Serve, serve_command};
+use crate::token;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-
-/// `trailscope token create --database-url …`: the secret (the last line).
-fn token(url: &str, role: &str) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trailscope"))
-        .args(["token", "create", "--database-url", url, "--role", role])
-        .args(["--tenant", "acme"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .to_string()
-}
 
 /// POSTs a batch of `n` entries described `{tag}-{i}`: (status, Retry-After, body).
 async fn post(

@@ -9,6 +9,7 @@
 
 use crate::common::pg;
 use crate::common::process::{Serve, serve_command};
+use crate::token;
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -24,26 +25,6 @@ fn traffic() -> Duration {
         .unwrap_or(8)
         .max(2);
     Duration::from_secs(secs)
-}
-
-/// `trailscope token create --database-url …`: the secret (the last line).
-fn token(url: &str, role: &str) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trailscope"))
-        .args(["token", "create", "--database-url", url, "--role", role])
-        .args(["--tenant", "acme"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .to_string()
 }
 
 /// Follows `/v1/stream` (filtered by `filter`) across replicas: on a dropped connection it
