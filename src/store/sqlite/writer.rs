@@ -1,9 +1,5 @@
 //! The single writer: assigns `seq`, chains hashes, and commits many waiting batches in one
 //! durable transaction (group commit). A batch is acknowledged only after its commit.
-//!
-//! Just over 500 lines on purpose: the group commit, its failure handling (a refused disk answers
-//! every waiter of the group) and the append itself are one transaction's story, and splitting
-//! them would put the commit's invariants in two places.
 
 use super::WriterStats;
 use super::row;
