@@ -139,6 +139,9 @@ pub async fn run(
                 break;
             }
         }
+        // The terminal is gone (closed or failing): with no way left to take a key, leave as on
+        // SIGHUP rather than run on unseen.
+        let _ = input_tx.send(Action::Terminate);
     });
     let tick_tx = tx.clone();
     let ticker = tokio::spawn(async move {
