@@ -7,6 +7,7 @@
 pub mod archive;
 mod archive_dir;
 pub mod chain;
+pub mod checkpoint;
 pub mod history;
 pub mod postgres;
 pub mod sqlite;

@@ -13,6 +13,7 @@ use crate::model::{
 use crate::proof::{self, Hash, ProofError, RowReader, SigningKey, check_consistency, encode_hash};
 use crate::store::StoreError;
 use crate::store::chain::{Commitments, GENESIS};
+use crate::store::checkpoint::{self, Latest};
 use deadpool_postgres::GenericClient;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -120,51 +121,21 @@ impl PostgresStore {
         let root = with_tree(&tx, tenant, |r| proof::tree_root(size, r))
             .await?
             .map_err(|e| StoreError::Tampered(format!("the tree cannot be read: {e}")))?;
-        let refuse = |why: String| {
-            tracing::error!("refusing to sign a checkpoint for tenant {tenant}: {why}");
-            Err(StoreError::Tampered(format!(
-                "no checkpoint was signed: {why}; run `trailscope verify`"
-            )))
-        };
-        if let Some((last_size, note)) = latest_checkpoint(&tx, tenant).await? {
-            let last = match key.verifier().open(&note) {
-                Ok(c) => c,
-                Err(e) => {
-                    return refuse(format!(
-                        "the newest stored checkpoint (size {last_size}) does not verify with this server's key: {e}"
-                    ));
-                }
-            };
-            if last.size != last_size || last.origin != proof::checkpoint_origin(tenant) {
-                return refuse(format!(
-                    "the stored checkpoint of size {last_size} says otherwise in its signed text"
-                ));
-            }
-            if last_size > size {
-                return refuse(format!(
-                    "checkpoint {last_size} was signed but the tree now holds only {size} leaves"
-                ));
-            }
-            if last_size == size {
-                if last.root != root {
-                    return refuse(format!(
-                        "the tree's root at size {size} no longer matches its checkpoint"
-                    ));
-                }
-                return Ok(signed(size, root, note, key));
-            }
-            if last_size > 0 {
-                let consistent = with_tree(&tx, tenant, |r| {
+        let latest = latest_checkpoint(&tx, tenant).await?;
+        match checkpoint::judge(key, tenant, latest, size, root)? {
+            Latest::Same(note) => return Ok(signed(size, root, note, key)),
+            Latest::Smaller {
+                size: last_size,
+                root: last_root,
+            } => {
+                with_tree(&tx, tenant, |r| {
                     proof::consistency_proof(last_size, size, r)
-                        .and_then(|p| check_consistency(&p, last_size, last.root, size, root))
+                        .and_then(|p| check_consistency(&p, last_size, last_root, size, root))
                 })
-                .await?;
-                if let Err(e) = consistent {
-                    return refuse(format!(
-                        "the tree at size {size} does not extend checkpoint {last_size} ({e})"
-                    ));
-                }
+                .await?
+                .map_err(|e| checkpoint::not_extended(tenant, size, last_size, e))?;
             }
+            Latest::Nothing => {}
         }
         let note = key
             .sign_checkpoint(&proof::checkpoint_origin(tenant), size, root)

@@ -8,6 +8,7 @@ use crate::proof::{
     self, Frontier, Hash, ProofError, RowReader, SigningKey, check_consistency, encode_hash,
 };
 use crate::store::StoreError;
+use crate::store::checkpoint::{self, Latest};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// What the writer keeps per tenant to append leaves without reading the tree back.
@@ -204,51 +205,23 @@ pub(super) fn checkpoint(
         .map(|t| t.frontier.clone())
         .unwrap_or_default();
     let (size, root) = (frontier.size(), frontier.root());
-    let refuse = |why: String| {
-        tracing::error!("refusing to sign a checkpoint for tenant {tenant}: {why}");
-        Err(StoreError::Tampered(format!(
-            "no checkpoint was signed: {why}; run `trailscope verify`"
-        )))
-    };
-    if let Some((last_size, note)) = latest_checkpoint(conn, tenant)? {
-        let last = match job.key.verifier().open(&note) {
-            Ok(c) => c,
-            Err(e) => {
-                return refuse(format!(
-                    "the newest stored checkpoint (size {last_size}) does not verify with this server's key: {e}"
-                ));
-            }
-        };
-        if last.size != last_size || last.origin != proof::checkpoint_origin(tenant) {
-            return refuse(format!(
-                "the stored checkpoint of size {last_size} says otherwise in its signed text"
-            ));
-        }
-        if last_size > size {
-            return refuse(format!(
-                "checkpoint {last_size} was signed but the tree now holds only {size} leaves"
-            ));
-        }
-        if last_size == size {
-            if last.root != root {
-                return refuse(format!(
-                    "the tree's root at size {size} no longer matches its checkpoint"
-                ));
-            }
-            return Ok(signed(size, root, note, &job.key));
-        }
-        // The empty tree is a prefix of every tree.
-        let consistent = if last_size == 0 {
-            Ok(())
-        } else {
+    match checkpoint::judge(
+        &job.key,
+        tenant,
+        latest_checkpoint(conn, tenant)?,
+        size,
+        root,
+    )? {
+        Latest::Same(note) => return Ok(signed(size, root, note, &job.key)),
+        Latest::Smaller {
+            size: last_size,
+            root: last_root,
+        } => {
             proof::consistency_proof(last_size, size, &DbRows { conn, tenant })
-                .and_then(|p| check_consistency(&p, last_size, last.root, size, root))
-        };
-        if let Err(e) = consistent {
-            return refuse(format!(
-                "the tree at size {size} does not extend checkpoint {last_size} ({e})"
-            ));
+                .and_then(|p| check_consistency(&p, last_size, last_root, size, root))
+                .map_err(|e| checkpoint::not_extended(tenant, size, last_size, e))?;
         }
+        Latest::Nothing => {}
     }
     let note = job
         .key
