@@ -100,6 +100,20 @@ pub async fn days_for(
         .max(config.floor_days))
 }
 
+/// Prunes every tenant by its own window as of `now`, together (see [`Store::prune_tenants`]).
+pub async fn prune_every_tenant(
+    store: &dyn Store,
+    config: &RetentionConfig,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, Result<crate::model::PruneReport, StoreError>)>, StoreError> {
+    let mut plan = Vec::new();
+    for tenant in store.tenants().await? {
+        let days = days_for(store, config, &tenant).await?;
+        plan.push((tenant, now - Duration::days(i64::from(days))));
+    }
+    Ok(store.prune_tenants(&plan, config.archive()).await)
+}
+
 /// Prunes one tenant by its window as of `now`.
 pub async fn prune_tenant(
     store: &dyn Store,

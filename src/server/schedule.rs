@@ -1,6 +1,6 @@
 //! The daily prune, driven by a clock that tests can replace.
 
-use super::retention::{RetentionConfig, prune_tenant};
+use super::retention::{RetentionConfig, prune_every_tenant};
 use crate::store::Store;
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use std::future::Future;
@@ -57,8 +57,8 @@ pub async fn run_daily(
                 tracing::info!("another replica runs today's prune");
                 return Ok(pruned);
             }
-            for tenant in store.tenants().await? {
-                match prune_tenant(store.as_ref(), &config, &tenant, now).await {
+            for (tenant, r) in prune_every_tenant(store.as_ref(), &config, now).await? {
+                match r {
                     Ok(r) => pruned.push((tenant, r.removed)),
                     Err(e) => tracing::error!(tenant, "daily prune failed: {e}"),
                 }

@@ -271,6 +271,25 @@ pub trait Store: Send + Sync + 'static {
         cutoff: DateTime<Utc>,
         archive: Option<Arc<dyn ArchiveSink>>,
     ) -> Result<PruneReport, StoreError>;
+    /// Prunes each tenant of `plan` to its own cutoff (the daily job): one result per distinct
+    /// tenant, in name order. Each is what [`Store::prune`] of that tenant alone would have
+    /// done; a backend may prune them together (PostgreSQL does, so that it can drop a month's
+    /// partition whole once every tenant in it is due).
+    async fn prune_tenants(
+        &self,
+        plan: &[(String, DateTime<Utc>)],
+        archive: Option<Arc<dyn ArchiveSink>>,
+    ) -> Vec<(String, Result<PruneReport, StoreError>)> {
+        let mut plan = plan.to_vec();
+        plan.sort_by(|a, b| a.0.cmp(&b.0));
+        plan.dedup_by(|a, b| a.0 == b.0);
+        let mut out = Vec::with_capacity(plan.len());
+        for (tenant, cutoff) in plan {
+            let r = self.prune(&tenant, cutoff, archive.clone()).await;
+            out.push((tenant, r));
+        }
+        out
+    }
     /// Replaces a person's name, email, ip and user agent with a pseudonym in every entry of
     /// the tenant, destroying the salts of their commitments; records `gdpr.pseudonymised`.
     async fn pseudonymise(

@@ -8,6 +8,7 @@ mod common;
 mod harness;
 mod outage;
 mod replicas;
+mod retention;
 mod schedule;
 mod tamper;
 

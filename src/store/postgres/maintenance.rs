@@ -1,25 +1,22 @@
-//! Prune and pseudonymise: the two ways history changes, each in one transaction that holds the
-//! tenant's head lock, goes through the SECURITY DEFINER functions (the application's role has
-//! no UPDATE or DELETE), and records itself in the log. The scheduled prune runs on one
-//! replica a day: [`PostgresStore::claim_scheduled`].
+//! Pseudonymisation, the scheduled-job claim, and the record both prune and pseudonymise leave
+//! in the log. Like a prune (`prune.rs`), a pseudonymisation is one transaction that holds the
+//! tenant's head lock, goes through a SECURITY DEFINER function (the application's role has no
+//! UPDATE or DELETE), and records itself in the log. The scheduled prune runs on one replica a
+//! day: [`PostgresStore::claim_scheduled`].
 
 use super::writer::{Batch, Writer, write_batch};
 use super::{PostgresStore, db_error, internal, row};
-use super::{i, u};
-use crate::model::{Actor, ChainHead, Kind, NewEvent, PruneReport, PseudonymReport, format_ts};
+use super::i;
+use crate::model::{Actor, Kind, NewEvent, PseudonymReport};
 use crate::store::chain::Commitments;
-use crate::store::{ArchiveRef, ArchiveSink, ArchivedEntry};
 use crate::store::{Identity, StoreError};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde_json::json;
 use std::collections::HashMap;
 
-/// Entries read per round while archiving.
-const ARCHIVE_CHUNK: i64 = 1000;
-
 /// Appends store-written events (a prune's or pseudonymisation's record) inside `tx`, which
 /// holds no head lock yet.
-async fn record(
+pub(super) async fn record(
     tx: &deadpool_postgres::Transaction<'_>,
     tenant: &str,
     events: &[NewEvent],
@@ -40,128 +37,6 @@ async fn record(
 }
 
 impl PostgresStore {
-    pub async fn prune(
-        &self,
-        tenant: &str,
-        cutoff: DateTime<Utc>,
-        archive: Option<&dyn ArchiveSink>,
-    ) -> Result<PruneReport, StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_error)?;
-        // Appends to this tenant wait until the prune commits.
-        super::writer::lock_head(&tx, tenant, None).await?;
-        let cutoff_ms = cutoff.timestamp_millis();
-        let upto: Option<i64> = tx
-            .query_one(
-                "SELECT max(seq) FROM entries WHERE tenant = $1 AND received_at < $2",
-                &[&tenant, &cutoff_ms],
-            )
-            .await
-            .map_err(db_error)?
-            .get(0);
-        let mut report = PruneReport {
-            cutoff,
-            removed: 0,
-            anchor: None,
-            archive: None,
-            pruned_at: Utc::now(),
-        };
-        if let Some(upto) = upto {
-            let anchor_hash: String = tx
-                .query_one(
-                    "SELECT hash FROM entries WHERE tenant = $1 AND seq = $2",
-                    &[&tenant, &upto],
-                )
-                .await
-                .map_err(db_error)?
-                .get(0);
-            if let Some(sink) = archive {
-                match archive_entries(&tx, tenant, upto, cutoff, sink).await {
-                    Ok(ArchiveRef(at)) => report.archive = Some(at),
-                    Err(why) => {
-                        let why = why.to_string();
-                        drop(tx);
-                        self.record_prune_failure(tenant, cutoff, sink, &why)
-                            .await?;
-                        return Err(internal(format!(
-                            "nothing was pruned: the archive could not be written: {why}"
-                        )));
-                    }
-                }
-            }
-            report.anchor = Some(ChainHead {
-                seq: u(upto),
-                hash: anchor_hash.clone(),
-            });
-            let text = serde_json::to_string(&report).unwrap_or_default();
-            let removed: i64 = tx
-                .query_one(
-                    "SELECT trailscope_prune($1, $2, $3, $4)",
-                    &[&tenant, &upto, &anchor_hash, &text],
-                )
-                .await
-                .map_err(db_error)?
-                .get(0);
-            report.removed = u(removed);
-            let text = serde_json::to_string(&report).unwrap_or_default();
-            tx.execute("SELECT trailscope_prune_report($1, $2)", &[&tenant, &text])
-                .await
-                .map_err(db_error)?;
-        } else {
-            // Nothing to remove: the report still replaces the last one (if there was a prune).
-            let text = serde_json::to_string(&report).unwrap_or_default();
-            tx.execute("SELECT trailscope_prune_report($1, $2)", &[&tenant, &text])
-                .await
-                .map_err(db_error)?;
-        }
-        let event = NewEvent {
-            action: "retention.pruned".into(),
-            kind: Some(Kind::Deleted),
-            channel: Some("system".into()),
-            description: Some(format!(
-                "Retention removed {} entries received before {}",
-                report.removed,
-                format_ts(&cutoff)
-            )),
-            details: Some(serde_json::to_value(&report).unwrap_or_default().into()),
-            ..NewEvent::default()
-        };
-        record(&tx, tenant, &[event]).await?;
-        tx.commit().await.map_err(db_error)?;
-        self.tick();
-        Ok(report)
-    }
-
-    /// A prune that could not archive deletes nothing, and says so in the log.
-    async fn record_prune_failure(
-        &self,
-        tenant: &str,
-        cutoff: DateTime<Utc>,
-        sink: &dyn ArchiveSink,
-        why: &str,
-    ) -> Result<(), StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_error)?;
-        let event = NewEvent {
-            action: "retention.prune_failed".into(),
-            kind: Some(Kind::Other),
-            channel: Some("system".into()),
-            outcome: Some(crate::model::Outcome::Failure),
-            description: Some(format!(
-                "Retention did not prune: the archive could not be written ({why})"
-            )),
-            details: Some(
-                json!({"cutoff": format_ts(&cutoff), "archive_dir": sink.location(), "error": why})
-                    .into(),
-            ),
-            ..NewEvent::default()
-        };
-        record(&tx, tenant, &[event]).await?;
-        tx.commit().await.map_err(db_error)?;
-        self.tick();
-        Ok(())
-    }
-
     /// Claims (job, day) for this replica: true when its INSERT went in first.
     pub async fn claim_scheduled(
         &self,
@@ -276,61 +151,6 @@ impl PostgresStore {
         self.tick();
         Ok(report)
     }
-}
-
-/// Hands entries up to `upto` to the archive, oldest first, and finishes it before anything
-/// is deleted. The sink's file I/O runs on a blocking thread, a chunk at a time.
-async fn archive_entries(
-    tx: &deadpool_postgres::Transaction<'_>,
-    tenant: &str,
-    upto: i64,
-    cutoff: DateTime<Utc>,
-    sink: &dyn ArchiveSink,
-) -> Result<ArchiveRef, StoreError> {
-    let mut out = sink.begin(tenant, cutoff)?;
-    let (mut first_prev, mut last_hash) = (None::<String>, String::new());
-    let mut after = 0i64;
-    loop {
-        let rows = tx
-            .query(
-                &format!(
-                    "SELECT {} FROM entries WHERE tenant = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4",
-                    row::COLUMNS
-                ),
-                &[&tenant, &after, &upto, &ARCHIVE_CHUNK],
-            )
-            .await
-            .map_err(db_error)?;
-        if rows.is_empty() {
-            break;
-        }
-        let chunk: Vec<ArchivedEntry> = rows
-            .iter()
-            .map(|r| {
-                row::entry_with_commitments(r)
-                    .map(|(entry, commitments)| ArchivedEntry { entry, commitments })
-            })
-            .collect::<Result<_, _>>()?;
-        if let Some(last) = chunk.last() {
-            after = i(last.entry.seq);
-            last_hash = last.entry.hash.clone();
-        }
-        if first_prev.is_none() {
-            first_prev = chunk.first().map(|a| a.entry.prev_hash.clone());
-        }
-        out = tokio::task::spawn_blocking(move || {
-            for a in &chunk {
-                out.write(a)?;
-            }
-            Ok::<_, StoreError>(out)
-        })
-        .await
-        .map_err(|e| internal(format!("the archive writer stopped: {e}")))??;
-    }
-    let first_prev = first_prev.unwrap_or_default();
-    tokio::task::spawn_blocking(move || out.finish(&first_prev, &last_hash))
-        .await
-        .map_err(|e| internal(format!("the archive writer stopped: {e}")))?
 }
 
 /// The pseudonym this person was given by an earlier request (their actor id ties them).

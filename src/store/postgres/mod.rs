@@ -27,6 +27,7 @@ mod error;
 mod listen;
 mod maintenance;
 mod proofs;
+mod prune;
 mod reads;
 mod row;
 mod sql;

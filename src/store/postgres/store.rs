@@ -83,6 +83,13 @@ impl crate::store::Store for PostgresStore {
     ) -> Result<PruneReport, StoreError> {
         PostgresStore::prune(self, tenant, cutoff, archive.as_deref()).await
     }
+    async fn prune_tenants(
+        &self,
+        plan: &[(String, DateTime<Utc>)],
+        archive: Option<Arc<dyn crate::store::ArchiveSink>>,
+    ) -> Vec<(String, Result<PruneReport, StoreError>)> {
+        PostgresStore::prune_many(self, plan, archive.as_deref()).await
+    }
     async fn pseudonymise(
         &self,
         tenant: &str,

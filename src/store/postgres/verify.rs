@@ -13,8 +13,12 @@ use crate::store::verify::VerifySource;
 use deadpool_postgres::GenericClient;
 use tokio::runtime::Handle;
 
-/// The schema as migrated: the functions' bodies are compared with these.
-const SCHEMA: &str = include_str!("migrations/V1__schema.sql");
+/// The schema as migrated, oldest first: the functions' bodies are compared with these (a later
+/// migration's definition of a function replaces an earlier one).
+const SCHEMA: [&str; 2] = [
+    include_str!("migrations/V1__schema.sql"),
+    include_str!("migrations/V5__partition_prune.sql"),
+];
 
 /// The append-only triggers: (table, trigger, function).
 const TRIGGERS: [(&str, &str, &str); 8] = [
@@ -38,8 +42,11 @@ const TRIGGERS: [(&str, &str, &str); 8] = [
 
 /// The body of function `name` as the migration creates it (between its `$$`).
 fn shipped_body(name: &str) -> Option<&'static str> {
-    let at = SCHEMA.find(&format!("CREATE FUNCTION {name}("))?;
-    let rest = &SCHEMA[at..];
+    let (sql, at) = SCHEMA
+        .iter()
+        .rev()
+        .find_map(|sql| Some((sql, sql.find(&format!("CREATE FUNCTION {name}("))?)))?;
+    let rest = &sql[at..];
     let open = rest.find("$$")? + 2;
     let close = rest[open..].find("$$")?;
     Some(&rest[open..open + close])
@@ -73,7 +80,12 @@ pub(super) async fn tampering(client: &impl GenericClient) -> Result<Vec<String>
     for function in [
         "trailscope_entries_guard",
         "trailscope_refuse",
-        "trailscope_prune",
+        "trailscope_prune_many",
+        "trailscope_partition_tenants",
+        "trailscope_partition_bounds",
+        "trailscope_partition_covered",
+        "trailscope_lock_entries",
+        "trailscope_drop_empty_months",
         "trailscope_pseudonymise",
     ] {
         let body: Option<String> = client
