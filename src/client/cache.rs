@@ -97,7 +97,7 @@ pub enum CacheError {
 #[derive(Clone)]
 pub struct Cache {
     store: Arc<LocalStore>,
-    tx: mpsc::Sender<Vec<Entry>>,
+    tx: mpsc::Sender<Job>,
     /// Set when the server's history no longer extends what this cache saw: from then on the
     /// cached copies are evidence and nothing the server sends is written over or beside them.
     frozen: Arc<std::sync::atomic::AtomicBool>,
@@ -111,17 +111,15 @@ impl Cache {
             LocalStore::open(&path, Durability::Cache)
                 .map_err(|source| CacheError::Open { path, source })?,
         );
-        let (tx, rx) = mpsc::channel::<Vec<Entry>>();
+        let (tx, rx) = mpsc::channel::<Job>();
         let writer = store.clone();
+        let frozen: Arc<std::sync::atomic::AtomicBool> = Arc::default();
+        let stop = frozen.clone();
         std::thread::Builder::new()
             .name("trailscope-cache".into())
-            .spawn(move || write_through(&writer, &rx, max_bytes))
+            .spawn(move || write_through(&writer, &rx, max_bytes, &stop))
             .map_err(CacheError::Thread)?;
-        Ok(Cache {
-            store,
-            tx,
-            frozen: Arc::default(),
-        })
+        Ok(Cache { store, tx, frozen })
     }
 
     /// The local store behind the cache.
@@ -134,7 +132,15 @@ impl Cache {
         if self.is_frozen() {
             return;
         }
-        let _ = self.tx.send(entries);
+        let _ = self.tx.send(Job::Entries(entries));
+    }
+
+    /// Returns once everything queued before it was written (or, frozen, dropped).
+    pub async fn flushed(&self) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self.tx.send(Job::Flush(done)).is_ok() {
+            let _ = wait.await;
+        }
     }
 
     /// Stops every write from now on (see `frozen`).
@@ -164,36 +170,63 @@ pub fn synced_at(store: &LocalStore) -> Option<DateTime<Utc>> {
 /// Entries written through between refreshes of the planner's statistics.
 const ANALYZE_EVERY: usize = 50_000;
 
+/// What the cache thread is asked to do.
+enum Job {
+    Entries(Vec<Entry>),
+    /// Answer once everything before this is done.
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
 /// The cache thread: everything waiting is written in one transaction, then the cap is kept.
-fn write_through(store: &LocalStore, rx: &mpsc::Receiver<Vec<Entry>>, max_bytes: u64) {
+/// Nothing is written once the cache is frozen, even what was queued before the freeze.
+fn write_through(
+    store: &LocalStore,
+    rx: &mpsc::Receiver<Job>,
+    max_bytes: u64,
+    frozen: &std::sync::atomic::AtomicBool,
+) {
     // Fresh planner statistics for what earlier sessions cached, then again as the cache grows.
     if let Err(e) = store.analyze() {
         tracing::warn!("the offline cache could not be analysed: {e}");
     }
     let mut since_analyze = 0usize;
     while let Ok(first) = rx.recv() {
-        let mut all = first;
-        while let Ok(more) = rx.try_recv() {
-            all.extend(more);
+        let mut all = Vec::new();
+        let mut flushes = Vec::new();
+        for job in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
+            match job {
+                Job::Entries(e) => all.extend(e),
+                Job::Flush(done) => flushes.push(done),
+            }
         }
-        if let Err(e) = store.insert(&all) {
-            tracing::warn!(
-                "the offline cache could not store {} entries: {e}",
-                all.len()
-            );
-            continue;
+        if !all.is_empty() && !frozen.load(std::sync::atomic::Ordering::SeqCst) {
+            write_batch(store, &all, max_bytes, &mut since_analyze);
         }
-        let _ = store.set_meta(SYNCED_AT, Some(&crate::model::format_ts(&Utc::now())));
-        since_analyze += all.len();
-        if since_analyze >= ANALYZE_EVERY {
-            since_analyze = 0;
-            let _ = store.analyze();
+        for done in flushes {
+            let _ = done.send(());
         }
-        // Measuring is three pragma reads: cheap enough after every write.
-        match store.evict_to(max_bytes) {
-            Ok(0) => {}
-            Ok(n) => tracing::info!("the offline cache evicted its {n} oldest entries"),
-            Err(e) => tracing::warn!("the offline cache could not evict: {e}"),
-        }
+    }
+}
+
+/// One batch into the cache, then the statistics and the cap.
+fn write_batch(store: &LocalStore, all: &[Entry], max_bytes: u64, since_analyze: &mut usize) {
+    if let Err(e) = store.insert(all) {
+        tracing::warn!(
+            "the offline cache could not store {} entries: {e}",
+            all.len()
+        );
+        return;
+    }
+    let _ = store.set_meta(SYNCED_AT, Some(&crate::model::format_ts(&Utc::now())));
+    *since_analyze += all.len();
+    if *since_analyze >= ANALYZE_EVERY {
+        *since_analyze = 0;
+        let _ = store.analyze();
+    }
+    // Measuring is three pragma reads: cheap enough after every write.
+    match store.evict_to(max_bytes) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!("the offline cache evicted its {n} oldest entries"),
+        Err(e) => tracing::warn!("the offline cache could not evict: {e}"),
     }
 }

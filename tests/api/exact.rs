@@ -443,14 +443,8 @@ async fn exports_the_offline_cache_and_open_keep_the_exact_text() {
     let online = Source::remote(client, Some(cache.clone()));
     let page = online.events(&q, None, 100).await.unwrap();
     assert_eq!(page.entries.len(), sent.len());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while cache.store().count().unwrap() < sent.len() as u64 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the write-through never finished"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    cache.flushed().await;
+    assert_eq!(cache.store().count().unwrap(), sent.len() as u64);
     let offline = Source::offline(cache);
     let mut cached: Vec<String> = offline
         .events(&q, None, 100)

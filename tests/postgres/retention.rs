@@ -90,8 +90,11 @@ async fn a_month_holding_only_due_rows_is_dropped_whole() {
     assert!(!exists(pg, db, &old), "{old} should have been dropped");
     // The rest is intact and still proves itself from the new anchor.
     assert_eq!(
-        pg.psql(db, "SELECT min(seq), count(*) FROM entries WHERE tenant = 'acme'")
-            .trim(),
+        pg.psql(
+            db,
+            "SELECT min(seq), count(*) FROM entries WHERE tenant = 'acme'"
+        )
+        .trim(),
         "21|11"
     );
     verified(&store, "acme").await;
@@ -159,7 +162,10 @@ async fn the_daily_prune_drops_a_month_every_tenant_in_it_has_passed_and_keeps_t
             ("gamma".to_string(), 5)
         ]
     );
-    assert!(!exists(pg, db, &shared), "{shared} should have been dropped");
+    assert!(
+        !exists(pg, db, &shared),
+        "{shared} should have been dropped"
+    );
     assert!(exists(pg, db, &kept));
     assert_eq!(rows_in(pg, db, &kept, "gamma"), 0);
     assert_eq!(rows_in(pg, db, &kept, "delta"), 3);
@@ -211,7 +217,10 @@ async fn the_application_role_cannot_drop_a_month_holding_rows_above_the_given_u
     let db = pg::db_name(&url);
     let old = age(pg, db, "acme", 20, 400);
     // Asking for less than the month holds removes only that much, row by row.
-    let hash = pg.psql(db, "SELECT hash FROM entries WHERE tenant = 'acme' AND seq = 5");
+    let hash = pg.psql(
+        db,
+        "SELECT hash FROM entries WHERE tenant = 'acme' AND seq = 5",
+    );
     let out = pg.psql(
         db,
         &format!(

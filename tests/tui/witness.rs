@@ -146,14 +146,8 @@ async fn the_cache_catches_a_swapped_history_and_keeps_its_copies_as_evidence() 
         assert_eq!(check, Witnessed::Verified { size: 7 });
         assert_eq!(descriptions(&online).await.len(), 7);
     }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while cache.store().count().unwrap() < 7 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the write-through never finished"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    cache.flushed().await;
+    assert_eq!(cache.store().count().unwrap(), 7);
     let kept = descriptions(&Source::offline(cache.clone())).await;
 
     log.swap_for_another_history(9).await;
@@ -171,7 +165,7 @@ async fn the_cache_catches_a_swapped_history_and_keeps_its_copies_as_evidence() 
     let online = Source::remote(client.clone(), Some(cache.clone()));
     let forged = descriptions(&online).await;
     assert!(forged.iter().all(|d| d.starts_with("forged")), "{forged:?}");
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    cache.flushed().await;
     assert_eq!(descriptions(&Source::offline(cache.clone())).await, kept);
     // The next connect (a new cache handle, as a new TUI session) still says so.
     drop(cache);

@@ -4,9 +4,9 @@
 //! UPDATE or DELETE), and records itself in the log. The scheduled prune runs on one replica a
 //! day: [`PostgresStore::claim_scheduled`].
 
+use super::i;
 use super::writer::{Batch, Writer, write_batch};
 use super::{PostgresStore, db_error, internal, row};
-use super::i;
 use crate::model::{Actor, Kind, NewEvent, PseudonymReport};
 use crate::store::chain::Commitments;
 use crate::store::{Identity, StoreError};

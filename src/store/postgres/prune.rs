@@ -44,7 +44,10 @@ impl PostgresStore {
         self.prune_many(&[(tenant.to_string(), cutoff)], archive)
             .await
             .pop()
-            .map_or_else(|| Err(internal("the prune returned no report".into())), |(_, r)| r)
+            .map_or_else(
+                || Err(internal("the prune returned no report".into())),
+                |(_, r)| r,
+            )
     }
 
     /// Prunes each tenant of `plan` to its cutoff, together, so that months every tenant in them
@@ -64,7 +67,11 @@ impl PostgresStore {
         while !plan.is_empty() {
             match self.prune_round(&plan, archive).await {
                 Ok(reports) => {
-                    out.extend(plan.into_iter().map(|(t, _)| t).zip(reports.into_iter().map(Ok)));
+                    out.extend(
+                        plan.into_iter()
+                            .map(|(t, _)| t)
+                            .zip(reports.into_iter().map(Ok)),
+                    );
                     break;
                 }
                 Err(Stop::Archive { tenant, why }) => {
@@ -293,4 +300,3 @@ async fn archive_entries(
         .await
         .map_err(|e| internal(format!("the archive writer stopped: {e}")))?
 }
-
