@@ -251,3 +251,41 @@ async fn the_application_role_cannot_drop_a_month_holding_rows_above_the_given_u
     );
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_month_is_dropped_while_another_tenant_keeps_appending_and_no_append_is_lost() {
+    let Some(pg) = pg::cluster() else { return };
+    let (url, store) = seeded(pg, &["acme"]).await;
+    let db = pg::db_name(&url);
+    let old = age(pg, db, "acme", 20, 400);
+    let store = std::sync::Arc::new(store);
+    // A busy tenant commits batch after batch through the same store (and so the same writer)
+    // while the prune needs its moment of exclusive access to `entries`.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let busy = {
+        let (store, stop) = (store.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut acked = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                acked += store.append("busy", events(10)).await.unwrap().len() as u64;
+            }
+            acked
+        })
+    };
+    // The busy tenant is committing before the prune starts.
+    while store.head_at("busy", None).await.unwrap().is_none() {
+        tokio::task::yield_now().await;
+    }
+    let report = store
+        .prune("acme", Utc::now() - Duration::days(100), None)
+        .await
+        .unwrap();
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let acked = busy.await.unwrap();
+    assert_eq!(report.removed, 20);
+    assert!(!exists(pg, db, &old), "the drop gave way to the appends");
+    let head = store.head_at("busy", None).await.unwrap().unwrap();
+    assert_eq!(head.seq, acked, "every acknowledged append is there");
+    verified(&store, "acme").await;
+    verified(&store, "busy").await;
+}

@@ -6,11 +6,10 @@
 -- A partition is dropped when its month has ended before each of its tenants' cutoffs and every
 -- row in it is at or below its tenant's `upto`; an empty partition of the past (its month ended
 -- before every cutoff) goes too. The rest are deleted row by row through the append-only guard's
--- permit, as before. Dropping takes an ACCESS EXCLUSIVE lock on `entries`, which is asked for
--- without waiting (a waiting request would queue every reader and writer behind it and could
--- deadlock with a writer that holds a partition lock): if it is not had within about two seconds
--- (a long export is reading), the partitions are deleted row by row instead. The lock is held
--- until the prune commits, which follows at once.
+-- permit, as before. Dropping takes an ACCESS EXCLUSIVE lock on `entries`, waited for 200 ms at a
+-- time (`trailscope_lock_entries`): if it is not had within about two and a half seconds (a long
+-- export is reading), the partitions are deleted row by row instead. The lock is held until the
+-- prune commits, which follows at once.
 --
 -- Security: this grants the application's role nothing `trailscope_prune` did not: it removes
 -- only rows at or below the `upto` given for their tenant, and moves that tenant's anchor there.
@@ -108,14 +107,21 @@ RETURNS TABLE (rel regclass, lo bigint, hi bigint) LANGUAGE sql STABLE SECURITY 
      WHERE b.m IS NOT NULL;
 $$;
 
--- Takes the ACCESS EXCLUSIVE lock on `entries` that dropping a partition needs, without ever
--- waiting in the lock queue: up to 40 tries 50 ms apart. False when it was not had.
+-- Takes the ACCESS EXCLUSIVE lock on `entries` that dropping a partition needs, waiting at most
+-- 200 ms at a time in the lock queue (every reader and writer that comes after queues behind
+-- the request, so it must not wait long), up to 10 times 50 ms apart. False when it was not had.
+-- No deadlock: the prune holds only head rows, and a writer takes all its head rows before it
+-- touches `entries`.
 CREATE FUNCTION trailscope_lock_entries()
 RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+DECLARE
+    before text := current_setting('lock_timeout');
 BEGIN
-    FOR j IN 1..40 LOOP
+    FOR j IN 1..10 LOOP
         BEGIN
-            LOCK TABLE entries IN ACCESS EXCLUSIVE MODE NOWAIT;
+            PERFORM set_config('lock_timeout', '200ms', true);
+            LOCK TABLE entries IN ACCESS EXCLUSIVE MODE;
+            PERFORM set_config('lock_timeout', before, true);
             RETURN true;
         EXCEPTION WHEN lock_not_available THEN
             PERFORM pg_sleep(0.05);
