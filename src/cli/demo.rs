@@ -53,7 +53,7 @@ pub fn run() -> anyhow::Result<()> {
             }
             tracing::info!(entries = total, took = ?started.elapsed(), "demo trail stored");
             let _ = progress.send(Action::Notice(format!(
-                "the demo trail is in: {} entries over 30 days, and the automation keeps working (F follows it). Find the incident: channel:auth outcome:failure",
+                "the demo trail is in: {} entries over 30 days, and the automation keeps working (F follows it). Find the incident: press / and type channel:auth outcome:failure",
                 trailscope::tui::views::header::thousands(total as u64)
             )));
             let _ = progress.send(Action::Grew);

@@ -234,12 +234,7 @@ impl FilterPane {
             (Ok(f), Ok(t)) => {
                 self.draft.from = f;
                 self.draft.to = t;
-                let s = input::text(&self.search);
-                self.draft.text = if s.trim().is_empty() {
-                    Vec::new()
-                } else {
-                    vec![s.trim().to_string()]
-                };
+                search_into(&mut self.draft, &input::text(&self.search));
                 self.error = None;
                 true
             }
@@ -305,5 +300,70 @@ impl FilterPane {
             },
         }
         PaneOutcome::Nothing
+    }
+}
+
+/// What Search (`/`, or the pane's field) puts into a filter: its text as a substring, or, written
+/// in the query language, the fields it names.
+pub fn search_into(query: &mut Query, search: &str) {
+    let s = search.trim();
+    match as_query(s) {
+        Some(q) => merge(query, q),
+        None if s.is_empty() => query.text = Vec::new(),
+        None => query.text = vec![s.to_string()],
+    }
+}
+
+/// Search text written in the query language (`channel:auth outcome:failure`): what a user
+/// who types field terms into Search means, rather than a substring with colons in it. Only
+/// when the whole text parses and names at least one field; anything else (`09:00`, a URL,
+/// `"channel:auth"` quoted) stays a substring.
+fn as_query(s: &str) -> Option<Query> {
+    let q: Query = s.parse().ok()?;
+    let words_only = Query {
+        text: q.text.clone(),
+        ..Query::default()
+    };
+    (q != words_only).then_some(q)
+}
+
+/// The fields `q` names replace the draft's; its words become the search.
+fn merge(draft: &mut Query, q: Query) {
+    let Query {
+        actions,
+        actors,
+        targets,
+        target_types,
+        channels,
+        kinds,
+        outcomes,
+        ips,
+        ids,
+        text,
+        from,
+        to,
+        around,
+        exclude,
+    } = q;
+    fn take<T>(into: &mut Vec<T>, v: Vec<T>) {
+        if !v.is_empty() {
+            *into = v;
+        }
+    }
+    take(&mut draft.actions, actions);
+    take(&mut draft.actors, actors);
+    take(&mut draft.targets, targets);
+    take(&mut draft.target_types, target_types);
+    take(&mut draft.channels, channels);
+    take(&mut draft.kinds, kinds);
+    take(&mut draft.outcomes, outcomes);
+    take(&mut draft.ips, ips);
+    take(&mut draft.ids, ids);
+    draft.text = text;
+    draft.from = from.or(draft.from.take());
+    draft.to = to.or(draft.to.take());
+    draft.around = around.or(draft.around.take());
+    if exclude != crate::model::Exclude::default() {
+        draft.exclude = exclude;
     }
 }

@@ -152,6 +152,37 @@ fn search_narrows_and_clear_restores() {
     );
 }
 
+#[test]
+fn search_written_in_the_query_language_filters_by_its_fields() {
+    let mut a = app(120, 32);
+    key(&mut a, KeyCode::Char('/'));
+    typed(&mut a, "channel:auth outcome:failure");
+    let fx = key(&mut a, KeyCode::Enter);
+    let applied = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::FetchPage { query, .. } => Some(query.clone()),
+            _ => None,
+        })
+        .expect("the filter is applied");
+    assert_eq!(applied.channels, ["auth"]);
+    assert_eq!(applied.outcomes, [trailscope::model::Outcome::Failure]);
+    assert!(applied.text.is_empty(), "{applied:?}");
+    // The time range the filter had stays.
+    assert_eq!(applied.from, default_query().from);
+    // Text that only looks like it (a time, a quoted term) is still a substring.
+    for literal in ["09:00", "\"channel:auth\""] {
+        key(&mut a, KeyCode::Char('c'));
+        key(&mut a, KeyCode::Char('/'));
+        typed(&mut a, literal);
+        let fx = key(&mut a, KeyCode::Enter);
+        assert!(
+            fx.iter().any(|e| matches!(e, Effect::FetchPage { query, .. } if query.text == [literal] && query.channels.is_empty())),
+            "{literal}: {fx:?}"
+        );
+    }
+}
+
 fn open_details(w: u16, h: u16) -> App {
     let mut a = app(w, h);
     key(&mut a, KeyCode::Down);

@@ -121,9 +121,8 @@ impl App {
                 return match key.code {
                     KeyCode::Esc => Vec::new(),
                     KeyCode::Enter => {
-                        let s = input::text(&t).trim().to_string();
                         let mut q = self.query.clone();
-                        q.text = if s.is_empty() { Vec::new() } else { vec![s] };
+                        crate::tui::filters::search_into(&mut q, &input::text(&t));
                         self.apply_recorded(q)
                     }
                     _ => {
