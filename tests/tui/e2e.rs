@@ -29,12 +29,11 @@ async fn errors_are_shown_with_what_to_do_and_sigterm_restores_the_terminal() {
         .await;
     drop(tmux);
 
-    // A port nobody listens on: bind one, note it, close it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A port nobody listens on: bound (so nothing else can take it) but never listening, so a
+    // connection to it is refused.
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = reserved.local_addr().unwrap().port();
     let tmux = Tmux::start(
         dir.path(),
         &format!("--server http://127.0.0.1:{port} --token t"),
