@@ -145,9 +145,13 @@ fn start(bin: PathBuf, durable: bool) -> PgCluster {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let port = free_port();
-    // fsync off for the tests: they kill servers, never the machine; it saves most of their I/O.
-    let script = r#"
+    // The port is free when picked but not held: if something takes it before PostgreSQL
+    // binds it, start again on another.
+    for _ in 0..5 {
+        let _ = std::fs::remove_file(dir.join("log"));
+        let port = free_port();
+        // fsync off for the tests: they kill servers, never the machine; it saves most of their I/O.
+        let script = r#"
 "$PGBIN/postgres" -D "$PGDIR/data" -p "$PGPORT" -k "$PGDIR" -c listen_addresses=127.0.0.1 \
   -c fsync=$PGSYNC -c full_page_writes=$PGSYNC -c synchronous_commit=$PGSYNC -c max_connections=400 \
   -c shared_buffers=128MB >"$PGDIR/log" 2>&1 &
@@ -157,40 +161,53 @@ kill -INT "$pid" 2>/dev/null
 wait "$pid"
 rm -rf "$PGDIR"
 "#;
-    let wrapper = as_user(&mut Command::new("sh"), user)
-        .args(["-c", script])
-        .env("PGBIN", &bin)
-        .env("PGDIR", &dir)
-        .env("PGPORT", port.to_string())
-        .env("PGSYNC", if durable { "on" } else { "off" })
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the cluster's wrapper starts");
-    let mut cluster = PgCluster {
-        port,
-        bin,
-        dir: dir.clone(),
-        user,
-        sync: if durable { "on" } else { "off" },
-        _wrapper: wrapper,
-    };
-    cluster.wait_ready(&dir);
-    cluster
+        let wrapper = as_user(&mut Command::new("sh"), user)
+            .args(["-c", script])
+            .env("PGBIN", &bin)
+            .env("PGDIR", &dir)
+            .env("PGPORT", port.to_string())
+            .env("PGSYNC", if durable { "on" } else { "off" })
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the cluster's wrapper starts");
+        let mut cluster = PgCluster {
+            port,
+            bin: bin.clone(),
+            dir: dir.clone(),
+            user,
+            sync: if durable { "on" } else { "off" },
+            _wrapper: wrapper,
+        };
+        if cluster.wait_ready(&dir) {
+            return cluster;
+        }
+        // SIGKILL, so the wrapper dies before its `rm -rf` of the data directory, kept for the
+        // next try; the log goes, so the next try's is read.
+        let _ = cluster._wrapper.kill();
+        let _ = cluster._wrapper.wait();
+        let _ = std::fs::remove_file(dir.join("log"));
+    }
+    panic!("PostgreSQL could not bind a free loopback port in 5 tries")
 }
 
 impl PgCluster {
-    /// Polls `pg_isready` until the server takes connections (never a fixed sleep).
-    fn wait_ready(&mut self, dir: &Path) {
+    /// Polls `pg_isready` until the server takes connections (never a fixed sleep); false when
+    /// the server could not bind its port.
+    fn wait_ready(&mut self, dir: &Path) -> bool {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let ok = Command::new(self.bin.join("pg_isready"))
                 .args(["-q", "-h", "127.0.0.1", "-p", &self.port.to_string()])
                 .status()
                 .is_ok_and(|s| s.success());
+            let log = || std::fs::read_to_string(dir.join("log")).unwrap_or_default();
             if ok {
-                return;
+                return true;
+            }
+            if log().contains("could not create any TCP/IP sockets") {
+                return false;
             }
             if let Ok(Some(status)) = self._wrapper.try_wait() {
                 panic!(
