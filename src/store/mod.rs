@@ -10,6 +10,7 @@ pub mod chain;
 pub mod checkpoint;
 pub mod history;
 pub mod postgres;
+pub mod records;
 pub mod sqlite;
 mod tokens;
 pub mod union;

@@ -7,11 +7,10 @@
 use super::i;
 use super::writer::{Batch, Writer, write_batch};
 use super::{PostgresStore, db_error, internal, row};
-use crate::model::{Actor, Kind, NewEvent, PseudonymReport};
+use crate::model::{Actor, NewEvent, PseudonymReport};
 use crate::store::chain::Commitments;
 use crate::store::{Identity, StoreError};
 use chrono::Utc;
-use serde_json::json;
 use std::collections::HashMap;
 
 /// Appends store-written events (a prune's or pseudonymisation's record) inside `tx`, which
@@ -132,20 +131,7 @@ impl PostgresStore {
             pseudonym: Some(pseudonym.clone()),
             entries: u64::try_from(rows.len()).unwrap_or(u64::MAX),
         };
-        let event = NewEvent {
-            action: "gdpr.pseudonymised".into(),
-            kind: Some(Kind::Updated),
-            channel: Some("compliance".into()),
-            description: Some(format!(
-                "Personal data in {} entries replaced with {pseudonym}",
-                rows.len()
-            )),
-            actor: Some(requested_by.clone()),
-            details: Some(
-                json!({"pseudonym": pseudonym, "entries": rows.len(), "fields": ["name", "email", "ip", "user_agent"]}).into(),
-            ),
-            ..NewEvent::default()
-        };
+        let event = crate::store::records::pseudonymised(&report, requested_by);
         record(&tx, tenant, &[event]).await?;
         tx.commit().await.map_err(db_error)?;
         self.tick();

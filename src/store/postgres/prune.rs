@@ -12,10 +12,9 @@
 use super::maintenance::record;
 use super::{PostgresStore, db_error, internal, row};
 use super::{i, u};
-use crate::model::{ChainHead, Kind, NewEvent, PruneReport, format_ts};
+use crate::model::{ChainHead, PruneReport};
 use crate::store::{ArchiveRef, ArchiveSink, ArchivedEntry, StoreError};
 use chrono::{DateTime, Utc};
-use serde_json::json;
 
 /// Entries read per round while archiving.
 const ARCHIVE_CHUNK: i64 = 1000;
@@ -184,7 +183,7 @@ impl PostgresStore {
             .await
             .map_err(db_error)?;
         }
-        for ((tenant, cutoff), report) in plan.iter().zip(&reports) {
+        for ((tenant, _), report) in plan.iter().zip(&reports) {
             // The final report (a prune that removed nothing still replaces the last one).
             tx.execute(
                 "SELECT trailscope_prune_report($1, $2)",
@@ -192,18 +191,7 @@ impl PostgresStore {
             )
             .await
             .map_err(db_error)?;
-            let event = NewEvent {
-                action: "retention.pruned".into(),
-                kind: Some(Kind::Deleted),
-                channel: Some("system".into()),
-                description: Some(format!(
-                    "Retention removed {} entries received before {}",
-                    report.removed,
-                    format_ts(cutoff)
-                )),
-                details: Some(serde_json::to_value(report).unwrap_or_default().into()),
-                ..NewEvent::default()
-            };
+            let event = crate::store::records::pruned(report);
             record(&tx, tenant, &[event]).await?;
         }
         tx.commit().await.map_err(db_error)?;
@@ -221,20 +209,7 @@ impl PostgresStore {
     ) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_error)?;
-        let event = NewEvent {
-            action: "retention.prune_failed".into(),
-            kind: Some(Kind::Other),
-            channel: Some("system".into()),
-            outcome: Some(crate::model::Outcome::Failure),
-            description: Some(format!(
-                "Retention did not prune: the archive could not be written ({why})"
-            )),
-            details: Some(
-                json!({"cutoff": format_ts(&cutoff), "archive_dir": sink.location(), "error": why})
-                    .into(),
-            ),
-            ..NewEvent::default()
-        };
+        let event = crate::store::records::prune_failed(cutoff, Some(sink.location()), why);
         record(&tx, tenant, &[event]).await?;
         tx.commit().await.map_err(db_error)?;
         self.tick();

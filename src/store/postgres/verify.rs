@@ -85,6 +85,7 @@ pub(super) async fn tampering(client: &impl GenericClient) -> Result<Vec<String>
         "trailscope_partition_bounds",
         "trailscope_partition_covered",
         "trailscope_lock_entries",
+        "trailscope_delete_prefix",
         "trailscope_drop_empty_months",
         "trailscope_pseudonymise",
     ] {

@@ -4,11 +4,10 @@
 use super::row;
 use super::writer::Reply;
 use super::writer::Writer;
-use crate::model::{ChainHead, Kind, NewEvent, PruneReport, format_ts};
+use crate::model::{ChainHead, PruneReport};
 use crate::store::{ArchiveRef, ArchiveSink, ArchivedEntry, StoreError};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
-use serde_json::json;
 use std::sync::Arc;
 
 /// A prune request for the writer thread.
@@ -92,18 +91,7 @@ pub fn run(
             params![tenant, seq, hash, serde_json::to_string(&report).unwrap_or_default()],
         )?;
     }
-    let event = NewEvent {
-        action: "retention.pruned".into(),
-        kind: Some(Kind::Deleted),
-        channel: Some("system".into()),
-        description: Some(format!(
-            "Retention removed {} entries received before {}",
-            report.removed,
-            format_ts(&job.cutoff)
-        )),
-        details: Some(serde_json::to_value(&report).unwrap_or_default().into()),
-        ..NewEvent::default()
-    };
+    let event = crate::store::records::pruned(&report);
     w.append_within(&tx, tenant, &[event])?;
     tx.commit()?;
     Ok(report)
@@ -127,19 +115,11 @@ fn record_failure(
     why: &str,
 ) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
-    let event = NewEvent {
-        action: "retention.prune_failed".into(),
-        kind: Some(Kind::Other),
-        channel: Some("system".into()),
-        outcome: Some(crate::model::Outcome::Failure),
-        description: Some(format!(
-            "Retention did not prune: the archive could not be written ({why})"
-        )),
-        details: Some(
-            json!({"cutoff": format_ts(&job.cutoff), "archive_dir": job.archive.as_ref().map(|a| a.location()), "error": why}).into(),
-        ),
-        ..NewEvent::default()
-    };
+    let event = crate::store::records::prune_failed(
+        job.cutoff,
+        job.archive.as_ref().map(|a| a.location()),
+        why,
+    );
     w.append_within(&tx, tenant, &[event])?;
     tx.commit()?;
     Ok(())

@@ -4,11 +4,10 @@
 
 use super::row;
 use super::writer::Writer;
-use crate::model::{Actor, Kind, NewEvent, PseudonymReport};
+use crate::model::{Actor, PseudonymReport};
 use crate::store::Identity;
 use crate::store::StoreError;
 use rusqlite::{Connection, OptionalExtension, params};
-use serde_json::json;
 
 /// A request for the writer thread.
 pub struct PseudonymiseJob {
@@ -103,20 +102,7 @@ pub fn run(
         pseudonym: Some(pseudonym.clone()),
         entries: rows.len() as u64,
     };
-    let event = NewEvent {
-        action: "gdpr.pseudonymised".into(),
-        kind: Some(Kind::Updated),
-        channel: Some("compliance".into()),
-        description: Some(format!(
-            "Personal data in {} entries replaced with {pseudonym}",
-            rows.len()
-        )),
-        actor: Some(job.requested_by.clone()),
-        details: Some(
-            json!({"pseudonym": pseudonym, "entries": rows.len(), "fields": ["name", "email", "ip", "user_agent"]}).into(),
-        ),
-        ..NewEvent::default()
-    };
+    let event = crate::store::records::pseudonymised(&report, &job.requested_by);
     w.append_within(&tx, tenant, &[event])?;
     tx.commit()?;
     // The WAL still holds the pages as they were: fold it into the file and empty it.

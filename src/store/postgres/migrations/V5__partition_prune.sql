@@ -54,12 +54,7 @@ BEGIN
 
     -- Row by row outside the dropped months, each tenant under its own permit.
     FOR k IN 1..n LOOP
-        PERFORM set_config('trailscope.maintenance', 'prune:' || p_tenants[k], true);
-        PERFORM set_config('trailscope.prune_upto', p_uptos[k]::text, true);
-        EXECUTE format('DELETE FROM entries WHERE tenant = $1 AND seq <= $2 AND (%s)', outside)
-            USING p_tenants[k], p_uptos[k];
-        GET DIAGNOSTICS cnt = ROW_COUNT;
-        removed[k] := removed[k] + cnt;
+        removed[k] := removed[k] + trailscope_delete_prefix('entries', outside, p_tenants[k], p_uptos[k]);
     END LOOP;
 
     IF cardinality(drops) > 0 THEN
@@ -74,19 +69,11 @@ BEGIN
                 EXECUTE format('DROP TABLE %s', rel);
             ELSE
                 FOR k IN 1..n LOOP
-                    PERFORM set_config('trailscope.maintenance', 'prune:' || p_tenants[k], true);
-                    PERFORM set_config('trailscope.prune_upto', p_uptos[k]::text, true);
-                    EXECUTE format('DELETE FROM %s WHERE tenant = $1 AND seq <= $2', rel)
-                        USING p_tenants[k], p_uptos[k];
-                    GET DIAGNOSTICS cnt = ROW_COUNT;
-                    removed[k] := removed[k] + cnt;
+                    removed[k] := removed[k] + trailscope_delete_prefix(rel, 'true', p_tenants[k], p_uptos[k]);
                 END LOOP;
             END IF;
         END LOOP;
     END IF;
-    PERFORM set_config('trailscope.maintenance', '', true);
-    PERFORM set_config('trailscope.prune_upto', '', true);
-
     FOR k IN 1..n LOOP
         INSERT INTO chain_anchors (tenant, seq, hash, report)
             VALUES (p_tenants[k], p_uptos[k], p_anchor_hashes[k], p_reports[k])
@@ -105,6 +92,24 @@ RETURNS TABLE (rel regclass, lo bigint, hi bigint) LANGUAGE sql STABLE SECURITY 
           FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
          WHERE i.inhparent = 'entries'::regclass) b
      WHERE b.m IS NOT NULL;
+$$;
+
+-- Deletes one tenant's rows up to `p_upto` from `p_rel` where `p_cond` holds, through the
+-- append-only guard's permit (opened for this statement only); how many went.
+CREATE FUNCTION trailscope_delete_prefix(p_rel regclass, p_cond text, p_tenant text, p_upto bigint)
+RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+DECLARE
+    cnt bigint;
+BEGIN
+    PERFORM set_config('trailscope.maintenance', 'prune:' || p_tenant, true);
+    PERFORM set_config('trailscope.prune_upto', p_upto::text, true);
+    EXECUTE format('DELETE FROM %s WHERE tenant = $1 AND seq <= $2 AND (%s)', p_rel, p_cond)
+        USING p_tenant, p_upto;
+    GET DIAGNOSTICS cnt = ROW_COUNT;
+    PERFORM set_config('trailscope.maintenance', '', true);
+    PERFORM set_config('trailscope.prune_upto', '', true);
+    RETURN cnt;
+END
 $$;
 
 -- Takes the ACCESS EXCLUSIVE lock on `entries` that dropping a partition needs, waiting at most
@@ -209,6 +214,7 @@ $$;
 DROP FUNCTION trailscope_prune(text, bigint, text, text);
 REVOKE ALL ON FUNCTION trailscope_prune_many(text[], bigint[], bigint[], text[], text[]),
     trailscope_drop_empty_months(bigint), trailscope_lock_entries(),
+    trailscope_delete_prefix(regclass, text, text, bigint),
     trailscope_partition_tenants(regclass), trailscope_partition_bounds(),
     trailscope_partition_covered(regclass, bigint, text[], bigint[], bigint[], bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION trailscope_prune_many(text[], bigint[], bigint[], text[], text[]),
