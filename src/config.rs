@@ -172,6 +172,9 @@ pub struct ServerConfig {
     pub database_url: Option<String>,
     /// Connections each server keeps to PostgreSQL (default 16).
     pub pool_size: Option<usize>,
+    /// How long one PostgreSQL partition of the entries is, `month` or `day` (the database keeps
+    /// what it was last told; a new database starts with `month`).
+    pub partition: Option<crate::store::postgres::PartitionUnit>,
     pub listen: Option<SocketAddr>,
     /// CIDRs or bare addresses (one host each).
     #[serde(default, deserialize_with = "crate::server::deserialize_nets")]

@@ -23,6 +23,11 @@ pub struct ServeArgs {
     /// share it).
     #[arg(long, env = "TRAILSCOPE_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// With --database-url: how long one partition of the entries is, `month` (a new database's
+    /// default) or `day` (for a billion entries a month: retention then drops whole days). Kept
+    /// in the database; give every replica the same.
+    #[arg(long, value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<trailscope::store::postgres::PartitionUnit>()))]
+    pub partition: Option<trailscope::store::postgres::PartitionUnit>,
     /// Address and port to listen on [default: 127.0.0.1:7807].
     #[arg(long)]
     pub listen: Option<SocketAddr>,
@@ -52,11 +57,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         Some(p) => ConfigFile::load(p)?,
         None => ConfigFile::default(),
     };
-    let at = StoreAt::choose(
+    let mut at = StoreAt::choose(
         args.db.or(file.server.db),
         args.database_url.or(file.server.database_url),
         file.server.pool_size,
     )?;
+    match (&mut at, args.partition.or(file.server.partition)) {
+        (StoreAt::Postgres { partition, .. }, unit) => *partition = unit,
+        (StoreAt::Sqlite(_), Some(_)) => {
+            return Err(anyhow!(
+                "--partition is for PostgreSQL (--database-url): a SQLite file has no partitions"
+            ));
+        }
+        (StoreAt::Sqlite(_), None) => {}
+    }
     let listen = args
         .listen
         .or(file.server.listen)

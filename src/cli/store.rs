@@ -4,14 +4,19 @@
 use anyhow::anyhow;
 use std::path::PathBuf;
 use std::sync::Arc;
-use trailscope::store::postgres::{DEFAULT_POOL_SIZE, PostgresStore};
+use trailscope::store::postgres::{DEFAULT_POOL_SIZE, PartitionUnit, PostgresStore};
 use trailscope::store::{SqliteStore, Store};
 
 /// Where the audit log lives.
 #[derive(Debug, Clone)]
 pub enum StoreAt {
     Sqlite(PathBuf),
-    Postgres { url: String, pool_size: usize },
+    Postgres {
+        url: String,
+        pool_size: usize,
+        /// Set the database's partition length first (`serve` only).
+        partition: Option<PartitionUnit>,
+    },
 }
 
 impl StoreAt {
@@ -29,6 +34,7 @@ impl StoreAt {
             (None, Some(url)) => Ok(StoreAt::Postgres {
                 url,
                 pool_size: pool_size.unwrap_or(DEFAULT_POOL_SIZE),
+                partition: None,
             }),
             (None, None) => Err(anyhow!(
                 "say where the database lives: --db PATH (SQLite) or --database-url postgres://… \
@@ -74,8 +80,10 @@ async fn open(
             let db = db.clone();
             Arc::new(tokio::task::spawn_blocking(move || sqlite(db)).await??)
         }
-        StoreAt::Postgres { url, pool_size } => {
-            Arc::new(PostgresStore::open(url, *pool_size).await?)
-        }
+        StoreAt::Postgres {
+            url,
+            pool_size,
+            partition,
+        } => Arc::new(PostgresStore::open_with(url, *pool_size, *partition).await?),
     })
 }

@@ -35,7 +35,8 @@ fn the_example_parses_with_the_defaults_it_documents() {
     // PostgreSQL's keys are documented (commented out: a file says `db` or `database_url`).
     let pg = EXAMPLE
         .replace("# database_url = ", "database_url = ")
-        .replace("# pool_size = ", "pool_size = ");
+        .replace("# pool_size = ", "pool_size = ")
+        .replace("# partition = ", "partition = ");
     let c: ConfigFile = toml::from_str(&pg).unwrap();
     assert!(
         c.server
@@ -44,6 +45,10 @@ fn the_example_parses_with_the_defaults_it_documents() {
             .is_some_and(|u| u.starts_with("postgres://"))
     );
     assert_eq!(c.server.pool_size, Some(16));
+    assert_eq!(
+        c.server.partition,
+        Some(trailscope::store::postgres::PartitionUnit::Month)
+    );
     let with_archive = EXAMPLE.replace("# archive_dir = ", "archive_dir = ");
     let c: ConfigFile = toml::from_str(&with_archive).unwrap();
     assert!(c.retention.archive_dir.is_some());

@@ -7,6 +7,7 @@ mod common;
 
 mod harness;
 mod outage;
+mod partitions;
 mod replicas;
 mod retention;
 mod schedule;

@@ -5,10 +5,10 @@
 //! into the partition of that month.
 
 use crate::common::pg::{self, PgCluster};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
 use trailscope::model::NewEvent;
 use trailscope::store::Store;
-use trailscope::store::postgres::PostgresStore;
+use trailscope::store::postgres::{PartitionUnit, PostgresStore};
 
 fn events(n: usize) -> Vec<NewEvent> {
     (0..n)
@@ -22,8 +22,8 @@ fn events(n: usize) -> Vec<NewEvent> {
         .collect()
 }
 
-/// Moves `tenant`'s entries up to `upto` back by `days`; returns the name of their month's
-/// partition.
+/// Moves `tenant`'s entries up to `upto` back by `days`; returns the name of the partition they
+/// are now in (their month's, or day's).
 fn age(pg: &PgCluster, db: &str, tenant: &str, upto: u64, days: i64) -> String {
     let shift = Duration::days(days).num_milliseconds();
     let then = Utc::now() - Duration::days(days);
@@ -36,11 +36,17 @@ fn age(pg: &PgCluster, db: &str, tenant: &str, upto: u64, days: i64) -> String {
             then.timestamp_millis()
         ),
     );
-    partition_of(then)
-}
-
-fn partition_of(at: DateTime<Utc>) -> String {
-    format!("entries_{}", at.format("%Ym%m"))
+    let rel = pg
+        .psql(
+            db,
+            &format!(
+                "SELECT tableoid::regclass FROM entries WHERE tenant = '{tenant}' AND seq = 1"
+            ),
+        )
+        .trim()
+        .to_string();
+    assert_ne!(rel, "entries_default", "no partition for the aged rows");
+    rel
 }
 
 fn exists(pg: &PgCluster, db: &str, table: &str) -> bool {
@@ -60,8 +66,16 @@ fn rows_in(pg: &PgCluster, db: &str, table: &str, tenant: &str) -> u64 {
 }
 
 async fn seeded(pg: &PgCluster, tenants: &[&str]) -> (String, PostgresStore) {
+    seeded_by(pg, tenants, None).await
+}
+
+async fn seeded_by(
+    pg: &PgCluster,
+    tenants: &[&str],
+    unit: Option<PartitionUnit>,
+) -> (String, PostgresStore) {
     let url = pg.fresh_database();
-    let store = PostgresStore::open(&url, 4).await.unwrap();
+    let store = PostgresStore::open_with(&url, 4, unit).await.unwrap();
     for t in tenants {
         store.append(t, events(30)).await.unwrap();
     }
@@ -104,6 +118,24 @@ async fn a_month_holding_only_due_rows_is_dropped_whole() {
         "SELECT details FROM entries WHERE tenant = 'acme' AND action = 'retention.pruned'",
     );
     assert!(pruned.contains("\"removed\":20"), "{pruned}");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn with_daily_partitions_the_prune_drops_a_whole_day() {
+    let Some(pg) = pg::cluster() else { return };
+    let (url, store) = seeded_by(pg, &["acme"], Some(PartitionUnit::Day)).await;
+    let db = pg::db_name(&url);
+    let then = Utc::now() - Duration::days(400);
+    let day = age(pg, db, "acme", 20, 400);
+    assert_eq!(day, format!("entries_{}", then.format("%Ym%md%d")));
+    let report = store
+        .prune("acme", Utc::now() - Duration::days(100), None)
+        .await
+        .unwrap();
+    assert_eq!(report.removed, 20);
+    assert!(!exists(pg, db, &day), "{day} should have been dropped");
+    verified(&store, "acme").await;
     store.close().await;
 }
 

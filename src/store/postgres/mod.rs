@@ -59,6 +59,35 @@ const CHANNEL: &str = "trailscope_commits";
 /// Pool size when the config does not say.
 pub const DEFAULT_POOL_SIZE: usize = 16;
 
+/// How long one partition of `entries` is (migration V6). A property of the database, set by
+/// [`PostgresStore::open_with`]; a change takes effect from the next period no partition covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PartitionUnit {
+    Month,
+    Day,
+}
+
+impl PartitionUnit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartitionUnit::Month => "month",
+            PartitionUnit::Day => "day",
+        }
+    }
+}
+
+impl std::str::FromStr for PartitionUnit {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "month" => Ok(PartitionUnit::Month),
+            "day" => Ok(PartitionUnit::Day),
+            _ => Err(format!("`{s}` is not a partition length: month or day")),
+        }
+    }
+}
+
 /// A database integer (bigint) as the model's unsigned number, never by a silent `as`: a
 /// negative one (only a hand-edited row has it) reads as `u64::MAX`, which verify reports.
 pub(crate) fn u(v: i64) -> u64 {
@@ -124,8 +153,18 @@ impl PostgresStore {
     /// Connects to the database at `url`, migrates it (once, however many replicas start at
     /// once), and starts the writer and the commit listener.
     pub async fn open(url: &str, pool_size: usize) -> Result<PostgresStore, StoreError> {
+        Self::open_with(url, pool_size, None).await
+    }
+
+    /// [`PostgresStore::open`], first setting the database's partition length when `unit` is
+    /// given (as the URL's role: the application's may only read it).
+    pub async fn open_with(
+        url: &str,
+        pool_size: usize,
+        unit: Option<PartitionUnit>,
+    ) -> Result<PostgresStore, StoreError> {
         let config = parse_url(url)?;
-        migrate(&config).await?;
+        migrate(&config, unit).await?;
         let mut app = config.clone();
         let options = match config.get_options() {
             Some(o) => format!("{o} -c role={APP_ROLE}"),
@@ -158,7 +197,12 @@ impl PostgresStore {
                     &[&Utc::now().timestamp_millis()],
                 )
                 .await
-                .map_err(|e| StoreError::Open(format!("cannot create the partitions: {e}")))?;
+                .map_err(|e| {
+                    let why = e
+                        .as_db_error()
+                        .map_or(e.to_string(), |d| d.message().to_string());
+                    StoreError::Open(format!("cannot create the partitions: {why}"))
+                })?;
         }
         let (ticks, commits) = watch::channel(0u64);
         let ticks = Arc::new(ticks);
@@ -382,7 +426,10 @@ impl Drop for PostgresStore {
 }
 
 /// Runs the embedded migrations as the URL's role, one replica at a time.
-async fn migrate(config: &tokio_postgres::Config) -> Result<(), StoreError> {
+async fn migrate(
+    config: &tokio_postgres::Config,
+    unit: Option<PartitionUnit>,
+) -> Result<(), StoreError> {
     let (mut client, conn) = config
         .connect(tokio_postgres::NoTls)
         .await
@@ -396,17 +443,25 @@ async fn migrate(config: &tokio_postgres::Config) -> Result<(), StoreError> {
             )
             .await
             .map_err(|e| StoreError::Open(format!("cannot take the migration lock: {e}")))?;
-        let report = embedded::migrations::runner()
+        let mut report = embedded::migrations::runner()
             .run_async(&mut client)
             .await
+            .map(|_| ())
             .map_err(|e| StoreError::Open(format!("the schema could not be migrated: {e}")));
+        if let (Ok(()), Some(unit)) = (&report, unit) {
+            report = client
+                .execute("UPDATE partitioning SET unit = $1", &[&unit.as_str()])
+                .await
+                .map(|_| ())
+                .map_err(|e| StoreError::Open(format!("cannot set the partition length: {e}")));
+        }
         let _ = client
             .execute(
                 "SELECT pg_advisory_unlock(hashtext('trailscope.migrate'))",
                 &[],
             )
             .await;
-        report.map(|_| ())
+        report
     }
     .await;
     drop(client);

@@ -1,0 +1,184 @@
+//! The database's partition length (migration V6): a month by default, a day when `serve
+//! --partition day` said so; a change covers what no partition covers yet, never overlapping
+//! the partitions made before it.
+
+use crate::common::pg::{self, PgCluster};
+use trailscope::store::postgres::{PartitionUnit, PostgresStore};
+
+/// The partitions of `entries` but the default, as `name [lo, hi)` in UTC dates, oldest first.
+fn partitions(pg: &PgCluster, db: &str) -> Vec<String> {
+    pg.psql(
+        db,
+        "SELECT rel::text || ' ' || to_char(to_timestamp(lo / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD') \
+             || ' ' || to_char(to_timestamp(hi / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD') \
+           FROM trailscope_partition_bounds() ORDER BY lo",
+    )
+    .lines()
+    .map(str::to_string)
+    .collect()
+}
+
+fn ensure(pg: &PgCluster, db: &str, date: &str) {
+    pg.psql(
+        db,
+        &format!(
+            "SELECT trailscope_ensure_partitions((extract(epoch FROM TIMESTAMPTZ '{date} 12:00Z') * 1000)::bigint)"
+        ),
+    );
+}
+
+fn unit(pg: &PgCluster, db: &str) -> String {
+    pg.psql(db, "SELECT unit FROM partitioning")
+        .trim()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_new_database_partitions_by_month_and_by_day_when_told() {
+    let Some(pg) = pg::cluster() else { return };
+    let url = pg.fresh_database();
+    let db = pg::db_name(&url).to_string();
+    let store = PostgresStore::open(&url, 2).await.unwrap();
+    assert_eq!(unit(pg, &db), "month");
+    let today = chrono::Utc::now();
+    let months = partitions(pg, &db);
+    assert!(
+        months
+            .iter()
+            .any(|p| p.starts_with(&format!("entries_{} ", today.format("%Ym%m")))),
+        "{months:?}"
+    );
+    store.close().await;
+
+    let url = pg.fresh_database();
+    let db = pg::db_name(&url).to_string();
+    let store = PostgresStore::open_with(&url, 2, Some(PartitionUnit::Day))
+        .await
+        .unwrap();
+    assert_eq!(unit(pg, &db), "day");
+    let days = partitions(pg, &db);
+    let tomorrow = today + chrono::Duration::days(1);
+    assert_eq!(
+        days,
+        [
+            format!(
+                "entries_{} {} {}",
+                today.format("%Ym%md%d"),
+                today.format("%Y-%m-%d"),
+                tomorrow.format("%Y-%m-%d")
+            ),
+            format!(
+                "entries_{} {} {}",
+                tomorrow.format("%Ym%md%d"),
+                tomorrow.format("%Y-%m-%d"),
+                (tomorrow + chrono::Duration::days(1)).format("%Y-%m-%d")
+            ),
+        ]
+    );
+    // Opening without saying keeps what the database was told.
+    store.close().await;
+    let store = PostgresStore::open(&url, 2).await.unwrap();
+    assert_eq!(unit(pg, &db), "day");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn changing_the_length_covers_only_what_is_not_covered_yet() {
+    let Some(pg) = pg::cluster() else { return };
+    let url = pg.fresh_database();
+    let db = pg::db_name(&url).to_string();
+    PostgresStore::open(&url, 2).await.unwrap().close().await;
+    let before = partitions(pg, &db);
+    ensure(pg, &db, "2030-01-15");
+    pg.psql(&db, "UPDATE partitioning SET unit = 'day'");
+    // February is a month's partition already: nothing new.
+    ensure(pg, &db, "2030-02-27");
+    // The day after February is not covered: a day's partition.
+    ensure(pg, &db, "2030-02-28");
+    pg.psql(&db, "UPDATE partitioning SET unit = 'month'");
+    // March's first day is a day's partition: the rest of March gets one of its own.
+    ensure(pg, &db, "2030-03-10");
+    let after: Vec<String> = partitions(pg, &db)
+        .into_iter()
+        .filter(|p| !before.contains(p))
+        .collect();
+    assert_eq!(
+        after,
+        [
+            "entries_2030m01 2030-01-01 2030-02-01",
+            "entries_2030m02 2030-02-01 2030-03-01",
+            "entries_2030m03d01 2030-03-01 2030-03-02",
+            "entries_2030m03d02 2030-03-02 2030-04-01",
+            "entries_2030m04 2030-04-01 2030-05-01",
+        ]
+    );
+    // The application's role may read the length, not change it.
+    let (ok, err) = pg.try_psql(
+        &db,
+        "SET ROLE trailscope_app; UPDATE partitioning SET unit = 'day'",
+    );
+    assert!(!ok && err.contains("permission denied"), "{err}");
+}
+
+#[tokio::test]
+async fn a_range_the_default_partition_already_holds_rows_of_stays_there_and_appends_go_on() {
+    let Some(pg) = pg::cluster() else { return };
+    let url = pg.fresh_database();
+    let db = pg::db_name(&url).to_string();
+    let store = PostgresStore::open(&url, 2).await.unwrap();
+    let e: trailscope::model::NewEvent =
+        serde_json::from_value(serde_json::json!({"action": "user.login"})).unwrap();
+    store.append("acme", vec![e.clone()]).await.unwrap();
+    // A row of 2031 in the default partition (as a clock gone wrong would leave it).
+    pg.psql(
+        &db,
+        "SET session_replication_role = replica; \
+         UPDATE entries SET received_at = (extract(epoch FROM TIMESTAMPTZ '2031-06-15Z') * 1000)::bigint WHERE seq = 1",
+    );
+    ensure(pg, &db, "2031-06-20");
+    let made = partitions(pg, &db);
+    assert!(
+        !made.iter().any(|p| p.starts_with("entries_2031m06")),
+        "{made:?}"
+    );
+    assert!(
+        made.iter().any(|p| p.starts_with("entries_2031m07")),
+        "{made:?}"
+    );
+    store.append("acme", vec![e]).await.unwrap();
+    store.close().await;
+}
+
+#[test]
+fn serve_sets_the_length_from_its_flag_and_refuses_it_for_sqlite() {
+    let Some(pg) = pg::cluster() else { return };
+    let url = pg.fresh_database();
+    let db = pg::db_name(&url).to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("signing.key");
+    let (child, _port) = crate::common::process::serve_command(&[
+        "--database-url",
+        url.as_str(),
+        "--partition",
+        "day",
+        "--listen",
+        "127.0.0.1:0",
+        "--signing-key",
+        key.to_str().unwrap(),
+    ]);
+    let _serve = crate::common::process::Serve(child);
+    assert_eq!(unit(pg, &db), "day");
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trailscope"))
+        .args(["serve", "--partition", "day", "--db"])
+        .arg(dir.path().join("audit.db"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--partition is for PostgreSQL (--database-url)"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
