@@ -159,6 +159,29 @@ pub const SCAN_PAGE: usize = 1000;
 
 /// An audit log. Appends are atomic per batch and durable when they return; nothing here
 /// updates or deletes an entry. Every call is scoped to one tenant.
+/// How far an event's `occurred_at` may lie ahead of the store's clock when it is appended. The
+/// API already refuses more than 5 minutes ahead; the hour covers a clock that steps back
+/// between the two. Every store holds it, so no entry was received more than this before it
+/// occurred, which lets PostgreSQL's time-bounded reads skip the partitions (by `received_at`)
+/// before their `from`.
+pub const MAX_AHEAD: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// Refuses a batch holding an event that occurred more than [`MAX_AHEAD`] from now.
+pub fn refuse_far_future(events: &[NewEvent]) -> Result<(), StoreError> {
+    let latest = Utc::now() + MAX_AHEAD;
+    match events
+        .iter()
+        .filter_map(|e| e.occurred_at)
+        .find(|t| *t > latest)
+    {
+        Some(t) => Err(StoreError::Invalid(format!(
+            "occurred_at {} lies more than an hour after this server's clock",
+            crate::model::format_ts(&t)
+        ))),
+        None => Ok(()),
+    }
+}
+
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Appends a validated batch; returns each event's id, seq and hash in input order once durable.

@@ -232,6 +232,15 @@ pub async fn errors_say_whose_fault_it_is(db: &Database) {
     assert!(!e.is_unavailable());
     let e = s.consistency_proof("acme", 0, 5).await.unwrap_err();
     assert!(!matches!(e, StoreError::Internal(_)), "{e:?}");
+    // An event that occurred more than an hour after now is bad input, refused whole.
+    let mut batch = events(5, 7, base(Utc::now()));
+    batch[1].occurred_at = Some(Utc::now() + chrono::Duration::minutes(61));
+    let e = s.append("acme", batch).await.unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Invalid(m) if m.contains("more than an hour after")),
+        "{e:?}"
+    );
+    assert_eq!(s.get_seq("acme", 6).await.unwrap(), None);
     let other = db.open_another().await;
     other.close().await;
     let e = other

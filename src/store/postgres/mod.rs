@@ -266,6 +266,8 @@ impl PostgresStore {
         if events.is_empty() {
             return Ok(Vec::new());
         }
+        // What lets a time-bounded read skip older partitions (`sql::RECEIVED_SLACK_MS`).
+        crate::store::refuse_far_future(&events)?;
         let (reply, answer) = oneshot::channel();
         let sent = self
             .jobs

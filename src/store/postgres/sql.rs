@@ -20,6 +20,9 @@ const MAX_BRANCHES: usize = 64;
 /// `store::sqlite::sql`'s term probe.
 pub const TEXT_WINDOW: i64 = 10_000;
 
+/// How far an entry's `occurred_at` may lie after its `received_at` ([`crate::store::MAX_AHEAD`]).
+pub const RECEIVED_SLACK_MS: i64 = crate::store::MAX_AHEAD.num_milliseconds();
+
 /// A bound value.
 #[derive(Debug, Clone)]
 pub enum Value {
@@ -276,6 +279,13 @@ impl Filter {
         let mut out = Vec::new();
         if let Some(from) = self.from {
             out.push(Cond::new("occurred_at >= ?", vec![Value::Int(from)]));
+            // The partitions are by `received_at`, which no entry has earlier than its
+            // `occurred_at` less `RECEIVED_SLACK_MS` (the store refuses such an event): this
+            // bound, implied by the one above, lets the planner skip every older partition.
+            out.push(Cond::new(
+                "received_at >= ?",
+                vec![Value::Int(from.saturating_sub(RECEIVED_SLACK_MS))],
+            ));
         }
         if let Some(to) = self.to {
             out.push(Cond::new("occurred_at <= ?", vec![Value::Int(to)]));

@@ -76,6 +76,7 @@ impl Store for SqliteStore {
         if events.is_empty() {
             return Ok(Vec::new());
         }
+        crate::store::refuse_far_future(&events)?;
         let result = answer(self.db.send_work(|reply| {
             writer::Work::Append(writer::Job {
                 tenant: tenant.to_string(),
