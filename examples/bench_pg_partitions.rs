@@ -24,7 +24,12 @@ const DAYS: i64 = 400;
 fn batch(from: usize) -> Vec<NewEvent> {
     (from..from + 1000)
         .map(|k| {
-            let action = ["user.login", "ticket.created", "rule.fired", "admin.role_changed"][k % 4];
+            let action = [
+                "user.login",
+                "ticket.created",
+                "rule.fired",
+                "admin.role_changed",
+            ][k % 4];
             serde_json::from_value(serde_json::json!({
                 "action": action,
                 "description": format!("event {k} for customer {}", k % 97),

@@ -182,3 +182,117 @@ fn serve_sets_the_length_from_its_flag_and_refuses_it_for_sqlite() {
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+/// Every page, newest first, from the first to the last.
+async fn walk(store: &PostgresStore, filter: &str, limit: usize) -> Vec<u64> {
+    let query: trailscope::model::Query = filter.parse().unwrap();
+    let mut seqs = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .page(
+                "acme",
+                &query,
+                &trailscope::store::PageRequest {
+                    limit,
+                    order: trailscope::model::Order::Desc,
+                    cursor,
+                },
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
+        seqs.extend(page.entries.iter().map(|e| e.seq));
+        match page.next_cursor {
+            Some(c) => {
+                cursor = Some(
+                    trailscope::model::Cursor::decode(&c, trailscope::model::Order::Desc).unwrap(),
+                )
+            }
+            None => return seqs,
+        }
+    }
+}
+
+#[tokio::test]
+async fn newest_first_pages_tried_on_recent_partitions_are_the_same_as_over_all_of_them() {
+    let Some(pg) = pg::cluster() else { return };
+    let url = pg.fresh_database();
+    let db = pg::db_name(&url).to_string();
+    let store = PostgresStore::open_with(&url, 2, Some(PartitionUnit::Day))
+        .await
+        .unwrap();
+    let events: Vec<trailscope::model::NewEvent> = (0..1000)
+        .map(|k| {
+            let action = ["user.login", "ticket.created"][k % 2];
+            serde_json::from_value(
+                serde_json::json!({"action": action, "description": format!("event {k}")}),
+            )
+            .unwrap()
+        })
+        .collect();
+    for chunk in events.chunks(500) {
+        store.append("acme", chunk.to_vec()).await.unwrap();
+    }
+    // Spread over 20 days back, received and occurred together; then the edges: an entry
+    // received 30 days ago that occurred 59 minutes later (as late as a store allows), and
+    // entries received now that occurred long ago (back-dated by their producer).
+    let now = chrono::Utc::now().timestamp_millis();
+    let span = chrono::Duration::days(20).num_milliseconds();
+    // Around the first window's floor (a week back): an entry received just before it that
+    // occurred just after it, and two received and occurred just after it, which a page read
+    // from the week alone would put first and so skip the other.
+    let week = now - chrono::Duration::days(7).num_milliseconds();
+    pg.psql(
+        &db,
+        &format!(
+            "SET session_replication_role = replica; \
+             SELECT trailscope_ensure_partitions({now} - d::bigint * 86400000) FROM generate_series(0, 20) d; \
+             UPDATE entries SET received_at = received_at - {span} * (1000 - seq) / 1000, \
+                                occurred_at = occurred_at - {span} * (1000 - seq) / 1000; \
+             UPDATE entries SET occurred_at = received_at + 59 * 60000 WHERE seq = 700; \
+             UPDATE entries SET occurred_at = occurred_at - 90 * 86400000::bigint WHERE seq IN (990, 995); \
+             UPDATE entries SET received_at = {week} - 30 * 60000, occurred_at = {week} + 29 * 60000 WHERE seq = 645; \
+             UPDATE entries SET received_at = {week} + 10 * 60000, occurred_at = {week} + 10 * 60000 WHERE seq = 646; \
+             UPDATE entries SET received_at = {week} + 5 * 60000, occurred_at = {week} + 5 * 60000 WHERE seq = 647;"
+        ),
+    );
+    // An absolute `from`, so the truth and the store agree on it to the millisecond.
+    let from_ms = now - chrono::Duration::days(10).num_milliseconds();
+    let from = format!(
+        "from:{}",
+        trailscope::model::format_ts(&trailscope::model::from_millis(from_ms))
+    );
+    for filter in ["", "action:user.login", "event 21", from.as_str()] {
+        let truth: Vec<u64> = pg
+            .psql(
+                &db,
+                &format!(
+                    "SELECT seq FROM entries WHERE tenant = 'acme' {} ORDER BY occurred_at DESC, seq DESC",
+                    match filter {
+                        "" => String::new(),
+                        "action:user.login" => "AND action = 'user.login'".into(),
+                        "event 21" => "AND search LIKE '%event%' AND search LIKE '%21%'".into(),
+                        _ => format!("AND occurred_at >= {from_ms}"),
+                    }
+                ),
+            )
+            .lines()
+            .map(|l| l.parse().unwrap())
+            .collect();
+        // A page of one row meets every boundary; the walk is long, so only unfiltered.
+        let limits: &[usize] = if filter.is_empty() {
+            &[1, 50, 333]
+        } else {
+            &[50, 333]
+        };
+        for &limit in limits {
+            assert_eq!(
+                walk(&store, filter, limit).await,
+                truth,
+                "`{filter}`, {limit} a page"
+            );
+        }
+    }
+    store.close().await;
+}

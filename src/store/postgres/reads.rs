@@ -17,22 +17,29 @@ impl PostgresStore {
             limit: page.limit + 1,
             ..*page
         };
-        let rows = match filter.text_walk_sql(&probe) {
-            None => {
-                let (q, params) = filter.page_sql(&probe);
-                read_page(&mut client, &q, &params, true).await?
-            }
-            Some((walk, walk_params)) => {
-                let rows = read_page(&mut client, &walk, &walk_params, true).await?;
-                if rows.len() == probe.limit {
-                    rows
-                } else {
-                    // A word too rare to fill the page from the newest rows: the trigram index
-                    // (a bitmap scan of its few candidates and a sort is right here).
-                    let (q, params) = filter.text_index_page_sql(&probe);
-                    read_page(&mut client, &q, &params, false).await?
+        // Newest first, the recent partitions are tried before all of them: with daily
+        // partitions a page over every partition costs ~100 ms of planning alone
+        // (BENCHMARKS.md), one over the last week ~1 ms.
+        let mut rows = None;
+        if page.order == crate::model::Order::Desc {
+            for days in RECENT_WINDOWS_DAYS {
+                let floor = now.timestamp_millis() - days * 86_400_000;
+                let Some(recent) = filter.received_since(floor) else {
+                    break;
+                };
+                let got = page_rows(&mut client, &recent, &probe).await?;
+                let last_occurred: Option<i64> = got.last().map(|r| r.get(3));
+                if got.len() == probe.limit
+                    && last_occurred.is_some_and(|t| t >= floor + sql::RECEIVED_SLACK_MS)
+                {
+                    rows = Some(got);
+                    break;
                 }
             }
+        }
+        let rows = match rows {
+            Some(rows) => rows,
+            None => page_rows(&mut client, &filter, &probe).await?,
         };
         let mut entries = rows.iter().map(row::entry).collect::<Result<Vec<_>, _>>()?;
         let next_cursor = if entries.len() > page.limit {
@@ -239,6 +246,35 @@ impl PostgresStore {
 /// filter is rare: first pages took 13–104 ms at 18,000 entries where the walk takes under
 /// 1 ms. So sorting and bitmap scans are discouraged (a sort the query cannot do without, such
 /// as merging a multi-valued filter's branches, still runs).
+/// The windows of recent partitions (days back) a newest-first page is tried on, in turn.
+const RECENT_WINDOWS_DAYS: [i64; 2] = [7, 62];
+
+/// One page's rows for `filter`: an ordered index walk, or for `q` the walk through the newest
+/// rows and then the trigram index.
+async fn page_rows(
+    client: &mut deadpool_postgres::Object,
+    filter: &sql::Filter,
+    probe: &PageRequest,
+) -> Result<Vec<tokio_postgres::Row>, StoreError> {
+    match filter.text_walk_sql(probe) {
+        None => {
+            let (q, params) = filter.page_sql(probe);
+            read_page(client, &q, &params, true).await
+        }
+        Some((walk, walk_params)) => {
+            let rows = read_page(client, &walk, &walk_params, true).await?;
+            if rows.len() == probe.limit {
+                Ok(rows)
+            } else {
+                // A word too rare to fill the page from the newest rows: the trigram index
+                // (a bitmap scan of its few candidates and a sort is right here).
+                let (q, params) = filter.text_index_page_sql(probe);
+                read_page(client, &q, &params, false).await
+            }
+        }
+    }
+}
+
 async fn read_page(
     client: &mut deadpool_postgres::Object,
     sql: &str,

@@ -93,6 +93,9 @@ pub struct Filter {
     text: Vec<Cond>,
     from: Option<i64>,
     to: Option<i64>,
+    /// Only rows received at or after this (a newest-first page tried on recent partitions
+    /// first: [`Filter::received_since`]).
+    received_floor: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -229,6 +232,25 @@ impl Filter {
             text,
             from,
             to,
+            received_floor: None,
+        })
+    }
+
+    /// This filter on the rows received at or after `floor` only, or `None` when its `from`
+    /// bounds them as tightly already. A newest-first page read this way is the whole filter's
+    /// page when it is full and its last row occurred at or after `floor + RECEIVED_SLACK_MS`:
+    /// a row received before `floor` occurred before that (see [`RECEIVED_SLACK_MS`]), so it
+    /// would come after the page.
+    pub fn received_since(&self, floor: i64) -> Option<Filter> {
+        if self
+            .from
+            .is_some_and(|f| f.saturating_sub(RECEIVED_SLACK_MS) >= floor)
+        {
+            return None;
+        }
+        Some(Filter {
+            received_floor: Some(floor),
+            ..self.clone()
         })
     }
 
@@ -289,6 +311,9 @@ impl Filter {
         }
         if let Some(to) = self.to {
             out.push(Cond::new("occurred_at <= ?", vec![Value::Int(to)]));
+        }
+        if let Some(floor) = self.received_floor {
+            out.push(Cond::new("received_at >= ?", vec![Value::Int(floor)]));
         }
         out
     }
