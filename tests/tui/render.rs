@@ -521,3 +521,30 @@ fn the_details_pane_shows_numbers_exactly_as_sent() {
         assert!(s.contains(n), "`{n}` not shown exactly:\n{s}");
     }
 }
+
+#[test]
+fn the_histogram_axis_ends_now_when_the_last_bucket_runs_past_it() {
+    let mut a = app(120, 32);
+    // Three-hour buckets, the last one begun 10 minutes ago: it would end at 14:49.
+    let buckets = (0..40)
+        .map(|i| trailscope::model::StatsBucket {
+            start: now() - Duration::minutes(10) - Duration::hours(3 * (39 - i)),
+            count: 1 + (i % 5) as u64,
+        })
+        .collect();
+    let load = a.generation();
+    a.update(Action::Stats {
+        load,
+        result: Ok(trailscope::model::Stats {
+            total: 120,
+            from: None,
+            to: None,
+            bucket_seconds: 3 * 3600,
+            buckets,
+        }),
+    });
+    let s = screen(&a, 120, 32);
+    let axis = s.lines().nth(2).unwrap();
+    assert!(axis.contains(" 11-21 12:00 ▲"), "{axis}");
+    assert!(!axis.contains("14:49"), "{axis}");
+}

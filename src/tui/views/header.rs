@@ -240,6 +240,8 @@ pub fn spark(app: &App, width: usize) -> Option<Spark> {
     // Label widths first (they do not depend on the column count), then the bars between.
     let probe = Columns::new(&p.buckets, p.buckets.len());
     let (first, last) = probe.bounds(start, p.bucket_seconds)?;
+    // The last bucket runs past now; the axis ends where the time does.
+    let last = last.min(app.now);
     let left = histogram::label(first, p.bucket_seconds);
     let peak = Columns::new(&p.buckets, p.buckets.len()).peak();
     let right_for = |peak: u64| {
