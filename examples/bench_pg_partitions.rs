@@ -91,6 +91,23 @@ async fn run(cluster: &pg::PgCluster, entries: usize, unit: PartitionUnit) {
             ms[50], ms[98]
         );
     }
+    // A live stream's catch-up after each commit: the entries after a recent seq.
+    let head = entries as u64 - 10;
+    let mut ms = Vec::new();
+    for _ in 0..100 {
+        let t = Instant::now();
+        let after = store
+            .after_seq("acme", &Query::default(), head, 500, Utc::now())
+            .await
+            .unwrap();
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(after.len(), 10);
+    }
+    ms.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "  stream catch-up after seq {head}: p50 {:.1} ms, p99 {:.1} ms",
+        ms[50], ms[98]
+    );
     store.close().await;
 }
 

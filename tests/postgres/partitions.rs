@@ -215,7 +215,7 @@ async fn walk(store: &PostgresStore, filter: &str, limit: usize) -> Vec<u64> {
 }
 
 #[tokio::test]
-async fn newest_first_pages_tried_on_recent_partitions_are_the_same_as_over_all_of_them() {
+async fn pages_and_stream_catch_ups_tried_on_recent_partitions_are_the_same_as_over_all_of_them() {
     let Some(pg) = pg::cluster() else { return };
     let url = pg.fresh_database();
     let db = pg::db_name(&url).to_string();
@@ -292,6 +292,36 @@ async fn newest_first_pages_tried_on_recent_partitions_are_the_same_as_over_all_
                 truth,
                 "`{filter}`, {limit} a page"
             );
+        }
+    }
+    // A stream's catch-up, from a seq received long ago and from a recent one (the last two
+    // days are tried alone).
+    for (filter, clause) in [("", ""), ("action:user.login", "AND action = 'user.login'")] {
+        for after in [0u64, 500, 980] {
+            let truth: Vec<u64> = pg
+                .psql(
+                    &db,
+                    &format!(
+                        "SELECT seq FROM entries WHERE tenant = 'acme' AND seq > {after} {clause} ORDER BY seq LIMIT 300"
+                    ),
+                )
+                .lines()
+                .map(|l| l.parse().unwrap())
+                .collect();
+            let got: Vec<u64> = store
+                .after_seq(
+                    "acme",
+                    &filter.parse().unwrap(),
+                    after,
+                    300,
+                    chrono::Utc::now(),
+                )
+                .await
+                .unwrap()
+                .iter()
+                .map(|e| e.seq)
+                .collect();
+            assert_eq!(got, truth, "`{filter}` after {after}");
         }
     }
     store.close().await;
