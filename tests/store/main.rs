@@ -38,6 +38,7 @@ macro_rules! every_check {
             proofs::export_proof_verifies_offline,
             maintenance::retention_days_round_trip,
             maintenance::prune_archives_then_removes_a_prefix,
+            maintenance::a_repeat_of_a_pruned_entry_is_stored_anew,
             maintenance::pseudonymise_keeps_verify_ok,
             maintenance::tokens_create_list_authenticate_revoke,
             maintenance::errors_say_whose_fault_it_is,

@@ -13,6 +13,28 @@ use trailscope::store::{
 };
 
 /// A tenant's retention window: none until set, then what was set, per tenant.
+pub async fn a_repeat_of_a_pruned_entry_is_stored_anew(db: &Database) {
+    let s = db.store.as_ref();
+    let b = base(Utc::now());
+    let keyed = |k: &str| NewEvent {
+        idempotency_key: Some(k.into()),
+        ..events(0, 1, b).remove(0)
+    };
+    let first = append(s, "acme", vec![keyed("k-old")]).await;
+    let old_received = s.get_seq("acme", 1).await.unwrap().unwrap().received_at;
+    clock_past(old_received).await;
+    let kept = append(s, "acme", vec![keyed("k-kept")]).await;
+    // Before the prune a repeat is answered with the original.
+    assert_eq!(append(s, "acme", vec![keyed("k-old")]).await, first);
+    let cutoff = s.get_seq("acme", 2).await.unwrap().unwrap().received_at;
+    assert_eq!(s.prune("acme", cutoff, None).await.unwrap().removed, 1);
+    // The pruned entry's key is free again; the kept one's still answers with its original.
+    let again = append(s, "acme", vec![keyed("k-old")]).await;
+    assert!(again[0].seq > 2 && again[0].id != first[0].id, "{again:?}");
+    assert_eq!(append(s, "acme", vec![keyed("k-kept")]).await, kept);
+    assert!(s.verify("acme", None).await.unwrap().ok);
+}
+
 pub async fn retention_days_round_trip(db: &Database) {
     let s = db.store.as_ref();
     assert_eq!(s.retention_days("acme").await.unwrap(), None);

@@ -319,6 +319,17 @@ pub(super) async fn write_batch(
         tx.execute(row::INSERT, &batch.entries.params())
             .await
             .map_err(db_error)?;
+        if batch.entries.idempotency_key.iter().any(Option::is_some) {
+            let e = &batch.entries;
+            tx.execute(
+                "INSERT INTO idempotency_keys (tenant, key, seq, id, hash) \
+                 SELECT t, k, s, i, h FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[]) \
+                 AS u(t, k, s, i, h) WHERE k IS NOT NULL",
+                &[&e.tenant, &e.idempotency_key, &e.seq, &e.id, &e.hash],
+            )
+            .await
+            .map_err(db_error)?;
+        }
         tx.execute(
             "INSERT INTO tree_rows (tenant, leaf, hashes) \
              SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[])",
@@ -398,8 +409,8 @@ async fn commit_group(
         if !keys.is_empty() {
             let rows = tx
                 .query(
-                    "SELECT idempotency_key, id, seq, hash FROM entries \
-                     WHERE tenant = $1 AND idempotency_key = ANY($2)",
+                    "SELECT key, id, seq, hash FROM idempotency_keys \
+                     WHERE tenant = $1 AND key = ANY($2)",
                     &[&job.tenant, &keys],
                 )
                 .await

@@ -75,6 +75,8 @@ BEGIN
         END LOOP;
     END IF;
     FOR k IN 1..n LOOP
+        -- The keys of the removed entries (the table is migration V7's).
+        DELETE FROM idempotency_keys WHERE tenant = p_tenants[k] AND seq <= p_uptos[k];
         INSERT INTO chain_anchors (tenant, seq, hash, report)
             VALUES (p_tenants[k], p_uptos[k], p_anchor_hashes[k], p_reports[k])
             ON CONFLICT (tenant) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash, report = EXCLUDED.report;
