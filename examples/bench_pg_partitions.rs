@@ -108,6 +108,26 @@ async fn run(cluster: &pg::PgCluster, entries: usize, unit: PartitionUnit) {
         "  stream catch-up after seq {head}: p50 {:.1} ms, p99 {:.1} ms",
         ms[50], ms[98]
     );
+    // An entry by its id (the TUI's and the API's `GET /v1/events/{id}`).
+    let ids: Vec<String> = cluster
+        .psql(
+            &db,
+            "SELECT id FROM entries WHERE tenant = 'acme' ORDER BY seq DESC LIMIT 100",
+        )
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let mut ms = Vec::new();
+    for id in &ids {
+        let t = Instant::now();
+        assert!(store.get("acme", id).await.unwrap().is_some());
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    ms.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "  an entry by id: p50 {:.1} ms, p99 {:.1} ms",
+        ms[50], ms[98]
+    );
     // Appends whose events carry idempotency keys: each commit looks the keys up first.
     let mut ms = Vec::new();
     for round in 0..50 {

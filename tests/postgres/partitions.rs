@@ -294,6 +294,27 @@ async fn pages_and_stream_catch_ups_tried_on_recent_partitions_are_the_same_as_o
             );
         }
     }
+    // By id: the ids' times are when the entries were first received, so a moved one is found by
+    // reading every partition, an unmoved one (the last) in the day around its id's time.
+    for seq in [10u64, 500, 1000] {
+        let id = pg.psql(
+            &db,
+            &format!("SELECT id FROM entries WHERE tenant = 'acme' AND seq = {seq}"),
+        );
+        let got = store
+            .get("acme", id.trim())
+            .await
+            .unwrap()
+            .expect("found by id");
+        assert_eq!(got.seq, seq);
+    }
+    assert_eq!(
+        store
+            .get("acme", "01J00000000000000000000000")
+            .await
+            .unwrap(),
+        None
+    );
     // A stream's catch-up, from a seq received long ago and from a recent one (the last two
     // days are tried alone).
     for (filter, clause) in [("", ""), ("action:user.login", "AND action = 'user.login'")] {
