@@ -94,7 +94,11 @@ pub const COMMANDS: [(Command, &str, &str); 43] = [
         "marked",
         "only the marked entries (the case)",
     ),
-    (Command::Search, "search", "search text, or field:value terms"),
+    (
+        Command::Search,
+        "search",
+        "search text, or field:value terms",
+    ),
     (Command::Filters, "filters", "filter pane"),
     (Command::Query, "query", "edit the filter as a query"),
     (
