@@ -105,6 +105,39 @@ impl Default for PageRequest {
     }
 }
 
+impl PageRequest {
+    /// What a store reads to answer this: one row more than the page, which says whether a next
+    /// page exists.
+    pub fn probe(&self) -> PageRequest {
+        PageRequest {
+            limit: self.limit + 1,
+            ..*self
+        }
+    }
+
+    /// The page out of a [`PageRequest::probe`]'s rows: at most `limit` of them, and a cursor
+    /// after the last when the probe found more.
+    pub fn page(&self, mut entries: Vec<Entry>) -> Page {
+        let next_cursor = if entries.len() > self.limit {
+            entries.truncate(self.limit);
+            entries.last().map(|e| {
+                Cursor {
+                    occurred_at_ms: e.occurred_at.timestamp_millis(),
+                    seq: e.seq,
+                    order: self.order,
+                }
+                .encode()
+            })
+        } else {
+            None
+        };
+        Page {
+            entries,
+            next_cursor,
+        }
+    }
+}
+
 /// Upper bounds of the commit-size histogram.
 pub const COMMIT_SIZE_BUCKETS: [u64; 8] = [1, 10, 100, 1000, 5000, 10000, 50000, u64::MAX];
 

@@ -39,8 +39,8 @@ mod writer;
 pub use error::{db_error, pool_error};
 
 use crate::model::{
-    Appended, ChainHead, Cursor, Entry, FacetField, FacetValue, Facets, NewEvent, Page,
-    PruneReport, Query, Stats, StatsBucket, from_millis,
+    Appended, ChainHead, Entry, FacetField, FacetValue, Facets, NewEvent, Page, PruneReport, Query,
+    Stats, StatsBucket, from_millis,
 };
 use crate::store::{PageRequest, StoreError};
 use chrono::{DateTime, Utc};

@@ -13,10 +13,7 @@ impl PostgresStore {
     ) -> Result<Page, StoreError> {
         let mut client = self.client().await?;
         let filter = sql::Filter::new(&client, tenant, query, now).await?;
-        let probe = PageRequest {
-            limit: page.limit + 1,
-            ..*page
-        };
+        let probe = page.probe();
         // Newest first, the recent partitions are tried before all of them: with daily
         // partitions a page over every partition costs ~100 ms of planning alone
         // (BENCHMARKS.md), one over the last week ~1 ms.
@@ -41,24 +38,8 @@ impl PostgresStore {
             Some(rows) => rows,
             None => page_rows(&mut client, &filter, &probe).await?,
         };
-        let mut entries = rows.iter().map(row::entry).collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = if entries.len() > page.limit {
-            entries.truncate(page.limit);
-            entries.last().map(|e| {
-                Cursor {
-                    occurred_at_ms: e.occurred_at.timestamp_millis(),
-                    seq: e.seq,
-                    order: page.order,
-                }
-                .encode()
-            })
-        } else {
-            None
-        };
-        Ok(Page {
-            entries,
-            next_cursor,
-        })
+        let entries = rows.iter().map(row::entry).collect::<Result<Vec<_>, _>>()?;
+        Ok(page.page(entries))
     }
 
     pub async fn after_seq(

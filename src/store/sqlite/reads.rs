@@ -3,8 +3,7 @@
 
 use super::{SqliteDb, row, sql};
 use crate::model::{
-    ChainHead, Cursor, Entry, FacetField, FacetValue, Facets, Page, Query, Stats, StatsBucket,
-    from_millis,
+    ChainHead, Entry, FacetField, FacetValue, Facets, Page, Query, Stats, StatsBucket, from_millis,
 };
 use crate::store::{PageRequest, StoreError};
 use chrono::{DateTime, Utc};
@@ -29,32 +28,13 @@ impl SqliteDb {
     ) -> Result<Page, StoreError> {
         self.with_reader(|conn| {
             let filter = sql::Filter::new(conn, tenant, query, now)?;
-            let probe = PageRequest {
-                limit: page.limit + 1,
-                ..*page
-            };
+            let probe = page.probe();
             let (sql, params) = filter.page_sql(&probe);
             let mut stmt = conn.prepare_cached(&sql)?;
-            let mut entries: Vec<Entry> = stmt
+            let entries: Vec<Entry> = stmt
                 .query_map(params_from_iter(params), row::entry_from_row)?
                 .collect::<rusqlite::Result<_>>()?;
-            let next_cursor = if entries.len() > page.limit {
-                entries.truncate(page.limit);
-                entries.last().map(|e| {
-                    Cursor {
-                        occurred_at_ms: e.occurred_at.timestamp_millis(),
-                        seq: e.seq,
-                        order: page.order,
-                    }
-                    .encode()
-                })
-            } else {
-                None
-            };
-            Ok(Page {
-                entries,
-                next_cursor,
-            })
+            Ok(page.page(entries))
         })
     }
 
