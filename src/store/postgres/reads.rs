@@ -20,12 +20,12 @@ impl PostgresStore {
         let mut rows = None;
         if page.order == crate::model::Order::Desc {
             for days in RECENT_WINDOWS_DAYS {
-                let floor = now.timestamp_millis() - days * 86_400_000;
+                let floor = now.timestamp_millis() - days * DAY_MS;
                 let Some(recent) = filter.received_since(floor) else {
                     break;
                 };
                 let got = page_rows(&mut client, &recent, &probe).await?;
-                let last_occurred: Option<i64> = got.last().map(|r| r.get(3));
+                let last_occurred: Option<i64> = got.last().map(|r| r.get(row::OCCURRED_AT));
                 if got.len() == probe.limit
                     && last_occurred.is_some_and(|t| t >= floor + sql::RECEIVED_SLACK_MS)
                 {
@@ -55,7 +55,7 @@ impl PostgresStore {
         // A live stream's seq is recent: when that entry was received in the last two days, so
         // was every later one (`received_at` never goes back within a tenant), and the read
         // skips the older partitions (~1 ms against ~100 ms over 402 daily ones).
-        let floor = now.timestamp_millis() - 2 * 86_400_000;
+        let floor = now.timestamp_millis() - 2 * DAY_MS;
         if let Some(recent) = filter.received_since(floor) {
             let in_window = client
                 .query_opt(
@@ -94,7 +94,7 @@ impl PostgresStore {
                  AND received_at BETWEEN $3 AND $4",
                 row::COLUMNS
             );
-            let (lo, hi) = (at.saturating_sub(86_400_000), at.saturating_add(86_400_000));
+            let (lo, hi) = (at.saturating_sub(DAY_MS), at.saturating_add(DAY_MS));
             let r = client
                 .query_opt(&q, &[&id.as_ref(), &tenant, &lo, &hi])
                 .await
@@ -264,6 +264,8 @@ impl PostgresStore {
 /// filter is rare: first pages took 13–104 ms at 18,000 entries where the walk takes under
 /// 1 ms. So sorting and bitmap scans are discouraged (a sort the query cannot do without, such
 /// as merging a multi-valued filter's branches, still runs).
+const DAY_MS: i64 = 86_400_000;
+
 /// The windows of recent partitions (days back) a newest-first page is tried on, in turn.
 const RECENT_WINDOWS_DAYS: [i64; 2] = [7, 62];
 

@@ -12,6 +12,9 @@ pub const COLUMNS: &str = "tenant, seq, id, occurred_at, received_at, action, ki
     description, actor_type, actor_id, actor_name, actor_email, actor_ip, actor_user_agent, \
     target_type, target_id, target_name, details, idempotency_key, commitments, prev_hash, hash";
 
+/// Where `occurred_at` is in [`COLUMNS`].
+pub const OCCURRED_AT: usize = 3;
+
 /// PostgreSQL's `text` cannot hold U+0000, which an event may carry (and which SQLite stores
 /// as sent). Text columns hold it as U+FFFF `0`, and U+FFFF itself as U+FFFF `1`: what is read
 /// back is exactly what was sent, and what was hashed.
@@ -83,7 +86,7 @@ pub fn entry_at(r: &Row, o: usize) -> Result<Entry, StoreError> {
         tenant: r.get(o),
         seq: u(r.get(o + 1)),
         id: txt(r, o + 2),
-        occurred_at: from_millis(r.get(o + 3)),
+        occurred_at: from_millis(r.get(o + OCCURRED_AT)),
         received_at: from_millis(r.get(o + 4)),
         action: txt(r, o + 5),
         kind: Kind::parse(&kind).ok_or_else(|| corrupt("kind"))?,
