@@ -355,3 +355,39 @@ async fn pages_and_stream_catch_ups_tried_on_recent_partitions_are_the_same_as_o
     }
     store.close().await;
 }
+
+#[tokio::test]
+async fn empty_partitions_made_before_the_length_was_set_are_made_again() {
+    let Some(pg) = pg::cluster() else { return };
+    let url = pg.fresh_database();
+    let db = pg::db_name(&url).to_string();
+    // A first command (`token create`, say) opens the database under the default length.
+    PostgresStore::open(&url, 2).await.unwrap().close().await;
+    assert!(partitions(pg, &db).iter().all(|p| !p.contains('d')));
+    // Then `serve --partition day`: nothing is in the month yet, so it is made again by day.
+    let before = chrono::Utc::now();
+    let store = PostgresStore::open_with(&url, 2, Some(PartitionUnit::Day))
+        .await
+        .unwrap();
+    let after = chrono::Utc::now();
+    let days = partitions(pg, &db);
+    assert!(
+        [before, after].iter().any(|t| days
+            .first()
+            .is_some_and(|p| p.starts_with(&format!("entries_{} ", t.format("%Ym%md%d"))))),
+        "{days:?}"
+    );
+    assert_eq!(days.len(), 2, "{days:?}");
+    // A month that holds rows stays when the length changes back and forth.
+    let e: trailscope::model::NewEvent =
+        serde_json::from_value(serde_json::json!({"action": "user.login"})).unwrap();
+    store.append("acme", vec![e]).await.unwrap();
+    store.close().await;
+    PostgresStore::open_with(&url, 2, Some(PartitionUnit::Month))
+        .await
+        .unwrap()
+        .close()
+        .await;
+    let now_days = partitions(pg, &db);
+    assert!(now_days.contains(&days[0]), "{now_days:?}");
+}

@@ -452,7 +452,10 @@ async fn migrate(
             .map_err(|e| StoreError::Open(format!("the schema could not be migrated: {e}")));
         if let (Ok(()), Some(unit)) = (&report, unit) {
             report = client
-                .execute("UPDATE partitioning SET unit = $1", &[&unit.as_str()])
+                .execute(
+                    "SELECT trailscope_set_partition_unit($1)",
+                    &[&unit.as_str()],
+                )
                 .await
                 .map(|_| ())
                 .map_err(|e| StoreError::Open(format!("cannot set the partition length: {e}")));

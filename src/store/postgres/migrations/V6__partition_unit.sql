@@ -60,3 +60,30 @@ END
 $$;
 
 REVOKE ALL ON FUNCTION trailscope_create_partition(bigint, bigint, text, boolean) FROM PUBLIC;
+
+-- Sets the partition length. Partitions of the current or a later period that hold no row yet
+-- (made under the old length, say by a `token create` before the first `serve --partition day`)
+-- are dropped and made again under the new one; those with rows stay as they are.
+CREATE FUNCTION trailscope_set_partition_unit(p_unit text)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+DECLARE
+    now_ms bigint := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+    empty regclass[];
+    rel regclass;
+BEGIN
+    IF (SELECT unit FROM partitioning) = p_unit THEN
+        RETURN;
+    END IF;
+    UPDATE partitioning SET unit = p_unit;
+    PERFORM pg_advisory_xact_lock(hashtext('trailscope.partitions'));
+    empty := ARRAY(SELECT b.rel FROM trailscope_partition_bounds() b
+                    WHERE b.hi > now_ms AND cardinality(trailscope_partition_tenants(b.rel)) = 0);
+    IF cardinality(empty) > 0 AND trailscope_lock_entries() THEN
+        FOREACH rel IN ARRAY empty LOOP
+            EXECUTE format('DROP TABLE %s', rel);
+        END LOOP;
+    END IF;
+    PERFORM trailscope_ensure_partitions(now_ms);
+END
+$$;
+REVOKE ALL ON FUNCTION trailscope_set_partition_unit(text) FROM PUBLIC;
