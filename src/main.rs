@@ -43,8 +43,10 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of stdout went away (`| head`): end as SIGPIPE ends other tools.
+        Err(e) if broken_pipe(&e) => ExitCode::from(141),
         Err(e) => {
-            eprintln!("trailscope: {}", context::sentence(&e));
+            cli::output::err_line(format_args!("trailscope: {}", context::sentence(&e)));
             if context::is_usage(&e) {
                 ExitCode::from(2)
             } else {
@@ -52,4 +54,12 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Whether a command failed only because stdout's reader closed the pipe.
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -1,6 +1,7 @@
 //! `trailscope cache info|clear|pull`: the offline cache from the command line.
 
 use super::context::{Progress, RemoteArgs, Threads, UsageError, load_config, runtime};
+use super::output::{errln, outln};
 use super::tui::TuiArgs;
 use anyhow::anyhow;
 use clap::Subcommand;
@@ -86,14 +87,14 @@ fn mib(bytes: u64) -> String {
 
 fn info(cfg: &CacheConfig) -> anyhow::Result<()> {
     let dir = cache_dir(cfg)?;
-    println!(
+    outln!(
         "cache directory: {} (cap {} MiB per profile)",
         dir.display(),
         cfg.max_size_mb
     );
     let files = cache_files(&dir)?;
     if files.is_empty() {
-        println!("no caches yet: they fill as the TUI reads, or with `trailscope cache pull`");
+        outln!("no caches yet: they fill as the TUI reads, or with `trailscope cache pull`");
     }
     for f in files {
         let bytes: u64 = with_sidecars(&f)
@@ -112,7 +113,7 @@ fn info(cfg: &CacheConfig) -> anyhow::Result<()> {
             Some(_) => " (an interrupted pull can be resumed)",
             None => "",
         };
-        println!(
+        outln!(
             "{name}  {}  {} entries  synced {synced}{pending}",
             mib(bytes),
             thousands(store.count()?)
@@ -146,7 +147,7 @@ fn clear(cfg: &CacheConfig, profile: Option<&str>) -> anyhow::Result<()> {
             }
         }
     }
-    println!(
+    outln!(
         "deleted {} cache{} from {}",
         files.len(),
         if files.len() == 1 { "" } else { "s" },
@@ -189,7 +190,7 @@ fn pull(remote: RemoteArgs, filter: Option<String>) -> anyhow::Result<()> {
             .and_then(|v| v["cursor"].as_str().map(str::to_string));
         let mut done = saved.as_ref().and_then(|v| v["done"].as_u64()).unwrap_or(0);
         if cursor.is_some() {
-            eprintln!(
+            errln!(
                 "resuming the pull of `{filter}` after {} entries",
                 thousands(done)
             );
@@ -228,14 +229,14 @@ fn pull(remote: RemoteArgs, filter: Option<String>) -> anyhow::Result<()> {
         let evicted = store.evict_to(max)?;
         store.analyze()?;
         progress.finish();
-        println!(
+        outln!(
             "pulled {} entries matching `{filter}` ({} new) into {}",
             thousands(done),
             thousands(added),
             path.display()
         );
         if evicted > 0 {
-            println!(
+            outln!(
                 "the cache is at its cap of {} MiB: the {} oldest entries were evicted",
                 max / (1024 * 1024),
                 thousands(evicted)

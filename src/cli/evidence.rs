@@ -3,6 +3,7 @@
 
 use super::context::{Progress, RemoteArgs, Threads, UsageError, parse_filter, runtime};
 use super::export::{download_failure, stage, staging_failure};
+use super::output::errln;
 use anyhow::anyhow;
 use clap::Args;
 use std::path::PathBuf;
@@ -124,7 +125,7 @@ pub fn run(args: EvidenceArgs) -> anyhow::Result<()> {
                     problems.join("; ")
                 ));
             }
-            eprintln!(
+            errln!(
                 "wrote the {} pack, {} entries from {} to {} ({}), to {}",
                 trailscope::text::inert(match &manifest.title {
                     Some(title) if manifest.kind == trailscope::export::evidence::CUSTOM => title,

@@ -2,6 +2,7 @@
 //! with a progress line, never overwriting without --force, never leaving half a file behind.
 
 use super::context::{Progress, RemoteArgs, Threads, parse_filter, refused, runtime};
+use super::output::errln;
 use anyhow::{Context, anyhow};
 use clap::Args;
 use std::io::Write;
@@ -140,7 +141,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
                 None => count_json_entries(std::fs::File::open(&target)?)
                     .context("the JSON export could not be read back")?,
             };
-            eprintln!(
+            errln!(
                 "wrote {rows} entries ({}) to {}",
                 human_bytes(bytes),
                 target.display()

@@ -1,6 +1,7 @@
 //! `trailscope ingest`: a producer's one-liner, NDJSON from stdin in atomic batches.
 
 use super::context::{RemoteArgs, Threads, runtime};
+use super::output::errln;
 use anyhow::{Context, anyhow};
 use std::io::BufRead;
 
@@ -76,7 +77,7 @@ pub fn run(remote: &RemoteArgs) -> anyhow::Result<()> {
         }
     }
     send(&mut batch, &mut numbers)?;
-    eprintln!(
+    errln!(
         "stored {stored} {}",
         if stored == 1 { "event" } else { "events" }
     );

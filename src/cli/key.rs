@@ -1,6 +1,7 @@
 //! `trailscope key show`: the verifier key that auditors and witnesses pin.
 
 use super::keyfile;
+use super::output::outln;
 use clap::Subcommand;
 use std::path::PathBuf;
 
@@ -20,7 +21,7 @@ pub fn run(cmd: KeyCommand) -> anyhow::Result<()> {
     match cmd {
         KeyCommand::Show { signing_key } => {
             let key = keyfile::load(&signing_key)?;
-            println!("{}", key.verifier());
+            outln!("{}", key.verifier());
         }
     }
     Ok(())

@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod key;
 pub mod keyfile;
 pub mod open;
+pub mod output;
 pub mod prune;
 pub mod pseudonymise;
 pub mod serve;

@@ -1,13 +1,14 @@
 //! `trailscope prune`: the retention prune of the token's tenant, now, on the server.
 
 use super::context::{RemoteArgs, Threads, refused, runtime};
+use super::output::outln;
 
 /// `trailscope prune`: runs the retention prune of the token's tenant now, on the server.
 pub fn run(remote: &RemoteArgs) -> anyhow::Result<()> {
     let client = remote.client()?;
     let rt = runtime(Threads::One)?;
     let report = rt.block_on(client.prune()).map_err(|e| refused(&e))?;
-    println!(
+    outln!(
         "pruned {} entries received before {}{}{}",
         report.removed,
         trailscope::model::format_ts(&report.cutoff),

@@ -1,6 +1,7 @@
 //! `trailscope pseudonymise`: a GDPR erasure request, carried out on the server.
 
 use super::context::{RemoteArgs, Threads, refused, runtime};
+use super::output::outln;
 use clap::Args;
 
 /// `trailscope pseudonymise`: whom to erase, by exactly one of actor id or email.
@@ -32,11 +33,11 @@ pub fn run(args: PseudonymiseArgs) -> anyhow::Result<()> {
         .block_on(client.pseudonymise(&who))
         .map_err(|e| refused(&e))?;
     match report.pseudonym {
-        Some(p) => println!(
+        Some(p) => outln!(
             "{} entries now show {p} instead of the person's name, email, ip and user agent; the chain still verifies",
             report.entries
         ),
-        None => println!("no entry still names that person; nothing was changed"),
+        None => outln!("no entry still names that person; nothing was changed"),
     }
     Ok(())
 }

@@ -123,6 +123,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             .unwrap_or(true)
             .then(Default::default),
         stream_keep_alive: None,
+        first_byte_deadline: None,
     };
     let rt = runtime(Threads::PerCore)?;
     rt.block_on(async move {

@@ -1,6 +1,7 @@
 //! `trailscope tail`: matching entries as they arrive, one line each, for grep and jq.
 
 use super::context::{RemoteArgs, Threads, parse_filter, runtime};
+use super::output::errln;
 use anyhow::anyhow;
 use clap::Args;
 use std::io::{ErrorKind, Write};
@@ -64,7 +65,7 @@ async fn print_live(
     follow(client, query, after, |live| match live {
         Live::Connected => {
             if std::mem::take(&mut dropped) {
-                eprintln!("trailscope: reconnected; resuming where the stream broke off");
+                errln!("trailscope: reconnected; resuming where the stream broke off");
             }
             true
         }
@@ -86,7 +87,7 @@ async fn print_live(
         }
         Live::Dropped { error, retry_in } => {
             dropped = true;
-            eprintln!(
+            errln!(
                 "trailscope: {error}; reconnecting in {:.1} s",
                 retry_in.as_secs_f64()
             );

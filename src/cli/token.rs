@@ -1,6 +1,7 @@
 //! `trailscope token create|list|revoke`: straight in the database, also while the server runs.
 
 use super::context::{Threads, runtime};
+use super::output::outln;
 use super::store::{StoreAt, open_store_beside};
 use anyhow::anyhow;
 use clap::Subcommand;
@@ -94,11 +95,13 @@ pub fn run(cmd: TokenCommand) -> anyhow::Result<()> {
                 let record = store.create_token(new).await;
                 store.close().await;
                 let record = record?;
-                println!(
+                outln!(
                     "created {} ({} for tenant {}); it is shown only now:",
-                    record.id, record.role, record.tenant
+                    record.id,
+                    record.role,
+                    record.tenant
                 );
-                println!("{secret}");
+                outln!("{secret}");
             }
             TokenCommand::List { at } => {
                 let store = open(at).await?;
@@ -121,7 +124,7 @@ pub fn run(cmd: TokenCommand) -> anyhow::Result<()> {
                         trailscope::text::inert(t.name.as_deref().unwrap_or("")).to_string(),
                     ]);
                 }
-                print!("{}", columns(&rows));
+                outln!("{}", columns(&rows).trim_end_matches('\n'));
             }
             TokenCommand::Revoke { at, id } => {
                 let store = open(at).await?;
@@ -130,7 +133,7 @@ pub fn run(cmd: TokenCommand) -> anyhow::Result<()> {
                 if !revoked? {
                     return Err(anyhow!("no active token has the id {id}"));
                 }
-                println!("revoked {id}");
+                outln!("revoked {id}");
             }
         }
         Ok(())

@@ -2,6 +2,7 @@
 //! exit 1 when anything no longer matches.
 
 use super::context::{RemoteArgs, Threads, UsageError, refused, runtime};
+use super::output::outln;
 use anyhow::anyhow;
 use clap::Args;
 
@@ -44,14 +45,15 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
             .head
             .map(|h| format!("; head seq {} hash {}", h.seq, h.hash))
             .unwrap_or_default();
-        println!(
+        outln!(
             "the chain is intact: {} entries checked{from}{head}; tree of {} entries{signed}",
-            report.checked, report.tree_size
+            report.checked,
+            report.tree_size
         );
         return Ok(());
     }
     for p in &report.problems {
-        println!("MISMATCH: {}", trailscope::text::inert(p));
+        outln!("MISMATCH: {}", trailscope::text::inert(p));
     }
     let at = report
         .first_bad_seq

@@ -2,6 +2,7 @@
 //! (with a server) that the live log continues from it.
 
 use super::context::{RemoteArgs, Threads, refused, runtime};
+use super::output::outln;
 use anyhow::anyhow;
 
 /// `trailscope verify-archive MANIFEST [--server URL --token T]`.
@@ -31,14 +32,16 @@ pub fn run(manifest_path: &std::path::Path, remote: &RemoteArgs) -> anyhow::Resu
         }
     }
     if problems.is_empty() {
-        println!(
+        outln!(
             "ok: {} entries, seq {} to {}, verify{linked}",
-            manifest.count, manifest.first_seq, manifest.last_seq
+            manifest.count,
+            manifest.first_seq,
+            manifest.last_seq
         );
         return Ok(());
     }
     for p in &problems {
-        println!("MISMATCH: {}", trailscope::text::inert(p));
+        outln!("MISMATCH: {}", trailscope::text::inert(p));
     }
     Err(anyhow!(
         "{} does not verify ({} problems)",

@@ -1,5 +1,6 @@
 //! `trailscope verify-pack FILE`: an evidence pack against its manifest and its proof, offline.
 
+use super::output::outln;
 use anyhow::{Context, anyhow};
 use trailscope::export::verify::{check_bytes, pinned_key};
 
@@ -29,7 +30,7 @@ pub fn run(path: &std::path::Path, key: Option<&str>) -> anyhow::Result<()> {
         }
     };
     if problems.is_empty() {
-        println!(
+        outln!(
             "ok: {} pack for {} to {}, {} entries; {} files match the manifest; {}",
             manifest.kind,
             manifest.from,
@@ -44,7 +45,7 @@ pub fn run(path: &std::path::Path, key: Option<&str>) -> anyhow::Result<()> {
         return Ok(());
     }
     for p in &problems {
-        println!("MISMATCH: {}", trailscope::text::inert(p));
+        outln!("MISMATCH: {}", trailscope::text::inert(p));
     }
     Err(anyhow!(
         "{} does not match its manifest or its proof ({} problems)",

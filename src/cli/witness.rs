@@ -2,6 +2,7 @@
 //! looked. Made for cron: one line and exit 0 when it did, a loud message and exit 1 when not.
 
 use super::context::{RemoteArgs, Threads, UsageError, refused, runtime};
+use super::output::outln;
 use anyhow::anyhow;
 use clap::Args;
 use std::path::PathBuf;
@@ -88,7 +89,7 @@ pub fn run(args: WitnessArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow!("cannot write the witness state {}: {e}", path.display()))?;
     match verdict {
         Verdict::FirstUse { key, size } => {
-            println!(
+            outln!(
                 "pinned {} on first use; first checkpoint: size {size} (kept in {})",
                 trailscope::text::inert(&key),
                 path.display()
@@ -96,7 +97,7 @@ pub fn run(args: WitnessArgs) -> anyhow::Result<()> {
             Ok(())
         }
         Verdict::Consistent { from, to } => {
-            println!("consistent: size {from} → {to}");
+            outln!("consistent: size {from} → {to}");
             Ok(())
         }
         Verdict::Changed(c) => Err(anyhow!(

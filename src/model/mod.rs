@@ -10,6 +10,7 @@ mod matches;
 mod pack;
 mod query;
 mod query_lang;
+mod query_limits;
 mod time;
 mod validate;
 
@@ -33,5 +34,8 @@ pub use query::{
     Query, Retention, Stats, StatsBucket, VerifyReport,
 };
 pub use query_lang::{FIELD_HELP, OPERATOR_HELP, QueryParseError};
+pub use query_limits::{
+    LimitError, MAX_FIELD_VALUES, MAX_IDS, MAX_TEXT_TERMS, MAX_VALUE_BYTES, MAX_VALUES,
+};
 pub use time::{TimeBound, format_ts, from_millis, parse_ts, to_millis};
 pub use validate::{FieldError, MAX_BATCH, MAX_DETAILS_BYTES, validate_event, validate_event_text};

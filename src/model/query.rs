@@ -171,6 +171,17 @@ impl Query {
     where
         I: IntoIterator<Item = (String, String)>,
     {
+        let pairs: Vec<(String, String)> = pairs.into_iter().collect();
+        // A time bound or a filter line given twice is not an OR: one would silently lose.
+        for single in ["from", "to", "around", "filter"] {
+            let n = pairs.iter().filter(|(k, _)| k == single).count();
+            if n > 1 {
+                return Err(ApiError::bad_request(format!(
+                    "`{single}` is given {n} times; it takes one value"
+                ))
+                .with_field(single));
+            }
+        }
         let mut q = Query::default();
         let mut rest = Vec::new();
         for (key, value) in pairs {
@@ -236,7 +247,7 @@ impl Query {
                     }
                 }
                 "filter" => {
-                    let parsed: Query = value.parse().map_err(|e: super::QueryParseError| {
+                    let parsed = Query::parse_terms(&value).map_err(|e: super::QueryParseError| {
                         ApiError::invalid_query(format!("filter: {e}")).with_field("filter")
                     })?;
                     q.merge(parsed);
@@ -254,6 +265,8 @@ impl Query {
                 }
             }
         }
+        q.check_limits()
+            .map_err(|e| ApiError::bad_request(e.message).with_field(e.field))?;
         Ok((q, rest))
     }
 

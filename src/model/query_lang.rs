@@ -161,7 +161,22 @@ fn snippet(s: &str) -> String {
 impl FromStr for Query {
     type Err = QueryParseError;
 
+    /// Parses a filter line and checks it against the complexity limits.
     fn from_str(input: &str) -> Result<Query, QueryParseError> {
+        let q = Query::parse_terms(input)?;
+        q.check_limits().map_err(|e| QueryParseError {
+            message: e.message,
+            offset: 0,
+            len: input.len(),
+        })?;
+        Ok(q)
+    }
+}
+
+impl Query {
+    /// Parses a filter line without the limits: the routes merge it with their other
+    /// parameters and check the whole (a limit is a 400 there, a bad term a 422).
+    pub(super) fn parse_terms(input: &str) -> Result<Query, QueryParseError> {
         let mut q = Query::default();
         for term in lex(input)? {
             let text = &input[term.offset..term.offset + term.len];

@@ -82,6 +82,24 @@ pub async fn export(
         .first()
         .map(|a| a.seq)
         .ok_or_else(|| Failure::unrecorded("this export", ApiError::internal("no entry").into()))?;
+    let first_req = PageRequest {
+        limit: SCAN_PAGE,
+        order,
+        cursor: None,
+    };
+    // The first page is read before the status line: a query the store cannot run is an error
+    // status the client sees, never a 200 that then sends nothing (and the record says failed).
+    let first = match state.store.page(&tenant, &query, &first_req, now).await {
+        Ok(page) => page,
+        Err(e) => {
+            let ending = Ending::Failed(e.to_string());
+            let event = finished_event(&caller.0, format, export_seq, 0, &ending);
+            if let Err(err) = state.store.append(&tenant, vec![event]).await {
+                tracing::error!(export_seq, "could not record the end of an export: {err}");
+            }
+            return Err(Failure::from(e));
+        }
+    };
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(4);
     let store = state.store.clone();
     let job = Job {
@@ -95,7 +113,7 @@ pub async fn export(
         trailer,
         key: state.key.clone(),
     };
-    tokio::spawn(run(store, job, tx));
+    tokio::spawn(run(store, job, first, tx));
     let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     }));
@@ -223,7 +241,12 @@ struct Job {
 ///
 /// Pages are awaited from the store and handed to a blocking thread that formats them (the
 /// CPU work) into the body's channel; the proof is awaited once the last row is written.
-async fn run(store: Arc<dyn Store>, job: Job, tx: mpsc::Sender<io::Result<Bytes>>) {
+async fn run(
+    store: Arc<dyn Store>,
+    job: Job,
+    first: crate::model::Page,
+    tx: mpsc::Sender<io::Result<Bytes>>,
+) {
     // Held to the end: the body ends only after the completion record is written, so a client
     // that has the whole file also finds the export finished in the log.
     let errors = tx.clone();
@@ -246,8 +269,13 @@ async fn run(store: Arc<dyn Store>, job: Job, tx: mpsc::Sender<io::Result<Bytes>
         cursor: None,
     };
     let mut read_failed = None;
+    let mut prefetched = Some(first);
     loop {
-        let page = match store.page(tenant, &job.query, &req, job.now).await {
+        let read = match prefetched.take() {
+            Some(page) => Ok(page),
+            None => store.page(tenant, &job.query, &req, job.now).await,
+        };
+        let page = match read {
             Ok(p) => p,
             Err(e) => {
                 read_failed = Some(e.to_string());
@@ -304,7 +332,13 @@ async fn run(store: Arc<dyn Store>, job: Job, tx: mpsc::Sender<io::Result<Bytes>
         };
         if matches!(ending, Ending::Completed) {
             let _ = proof_tx.send(proof);
+        } else {
+            drop(proof_tx);
         }
+    } else {
+        // The writer waits for the proof or for this sender to go: keeping it while awaiting
+        // the writer is how a failed read once left an export open and silent for good.
+        drop(proof_tx);
     }
     // Without a proof sent (the export failed), the writer ends without finishing the file.
     let finished = writer
@@ -313,12 +347,8 @@ async fn run(store: Arc<dyn Store>, job: Job, tx: mpsc::Sender<io::Result<Bytes>
     if matches!(ending, Ending::Completed) {
         ending = finished;
     }
-    if let Ending::Failed(why) | Ending::Incomplete(why) = &ending {
-        tracing::warn!(rows, "export stopped: {why}");
-        // Ending the body with an error aborts the response, so the client sees a truncated
-        // transfer rather than a file that looks complete.
-        let _ = errors.send(Err(io::Error::other(why.clone()))).await;
-    }
+    // Recorded before the body ends, whichever way it ends: a client that saw the end of its
+    // transfer finds the export's ending in the log.
     let event = finished_event(&job.caller, job.format, job.export_seq, rows, &ending);
     if let Err(e) = store.append(tenant, vec![event]).await {
         // The started entry already proves the export happened; only its ending is missing.
@@ -327,6 +357,12 @@ async fn run(store: Arc<dyn Store>, job: Job, tx: mpsc::Sender<io::Result<Bytes>
             rows,
             "could not record the end of an export in the log: {e}"
         );
+    }
+    if let Ending::Failed(why) | Ending::Incomplete(why) = &ending {
+        tracing::warn!(rows, "export stopped: {why}");
+        // Ending the body with an error aborts the response, so the client sees a truncated
+        // transfer rather than a file that looks complete.
+        let _ = errors.send(Err(io::Error::other(why.clone()))).await;
     }
 }
 

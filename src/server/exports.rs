@@ -4,7 +4,7 @@
 use super::auth::Caller;
 use super::error::Failure;
 use super::{AppState, params};
-use crate::model::{ApiError, ExportList};
+use crate::model::ExportList;
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
@@ -17,18 +17,7 @@ pub async fn list(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Failure> {
     caller.require_reader("read the export history")?;
-    let pairs = params::pairs(raw.as_deref());
-    if let Some((key, _)) = pairs
-        .iter()
-        .find(|(k, _)| k != "limit" && k != "before_seq")
-    {
-        return Err(ApiError::invalid_query(format!(
-            "unknown parameter `{}`; this route takes limit, before_seq",
-            key.chars().take(40).collect::<String>()
-        ))
-        .with_field(key.clone())
-        .into());
-    }
+    let pairs = params::only(raw.as_deref(), &["limit", "before_seq"])?;
     let limit = params::number(&pairs, "limit", 50, 1, 1000)?;
     let before = match params::text(&pairs, "before_seq") {
         None => None,

@@ -2,6 +2,7 @@
 
 mod allowlist;
 mod auth;
+mod deadline;
 mod error;
 mod events;
 mod evidence;
@@ -44,6 +45,7 @@ pub const BODY_CHUNK_TIMEOUT: std::time::Duration = std::time::Duration::from_se
 /// The longest a whole request body may take to arrive.
 pub const BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
 
+pub use deadline::FIRST_BYTE_DEADLINE;
 pub use listen::{HEADER_READ_TIMEOUT, MAX_HEADERS, SHUTDOWN_DEADLINE};
 pub use stream::{
     BUFFER_BYTES as STREAM_BUFFER_BYTES, KEEP_ALIVE as STREAM_KEEP_ALIVE, STREAMS_PER_TOKEN,
@@ -92,6 +94,8 @@ pub struct ServerOptions {
     /// The longest silence on an open stream before a keep-alive comment; `None` is
     /// [`STREAM_KEEP_ALIVE`] (15 s). Shorter only where waiting for one would be slow (tests).
     pub stream_keep_alive: Option<std::time::Duration>,
+    /// The longest a response may take to begin; `None` is [`FIRST_BYTE_DEADLINE`] (120 s).
+    pub first_byte_deadline: Option<std::time::Duration>,
 }
 
 impl From<Allowlist> for ServerOptions {
@@ -188,6 +192,12 @@ fn build_router(
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
+        ))
+        .layer(middleware::from_fn_with_state(
+            options
+                .first_byte_deadline
+                .unwrap_or(deadline::FIRST_BYTE_DEADLINE),
+            deadline::first_byte,
         ))
         .layer(middleware::from_fn(error::json_errors))
         .with_state(state)

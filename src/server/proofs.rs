@@ -11,21 +11,7 @@ use axum::response::{IntoResponse, Response};
 
 /// Refuses parameters a route does not take, so a typo is not silently ignored.
 fn only(raw: Option<&str>, allowed: &[&str]) -> Result<Vec<(String, String)>, Failure> {
-    let pairs = params::pairs(raw);
-    if let Some((k, _)) = pairs.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
-        return Err(ApiError::invalid_query(format!(
-            "`{}` is not a parameter of this route; it takes {}",
-            k.chars().take(40).collect::<String>(),
-            if allowed.is_empty() {
-                "none".to_string()
-            } else {
-                allowed.join(", ")
-            }
-        ))
-        .with_field(k.clone())
-        .into());
-    }
-    Ok(pairs)
+    Ok(params::only(raw, allowed)?)
 }
 
 /// A required whole number of at least 1.

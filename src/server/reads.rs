@@ -60,15 +60,7 @@ pub async fn verify(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Failure> {
     caller.require_reader("verify the chain")?;
-    let pairs = params::pairs(raw.as_deref());
-    if let Some((key, _)) = pairs.iter().find(|(k, _)| k != "key") {
-        return Err(ApiError::invalid_query(format!(
-            "verify takes only `key` (a verifier key to check the checkpoints with); `{}` is not a parameter",
-            key.chars().take(40).collect::<String>()
-        ))
-        .with_field(key.clone())
-        .into());
-    }
+    let pairs = params::only(raw.as_deref(), &["key"])?;
     let key = match params::text(&pairs, "key") {
         Some(text) => Some(
             VerifierKey::parse(text)

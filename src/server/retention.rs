@@ -6,8 +6,11 @@ use super::error::Failure;
 use crate::model::{ApiError, ErrorCode, Retention};
 use crate::store::{ArchiveSink, DirArchive, Role, Store, StoreError};
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
@@ -187,9 +190,53 @@ pub async fn put(
     Ok(Json(info).into_response())
 }
 
-/// `POST /v1/retention/prune`: runs the caller's tenant's prune now.
-pub async fn prune_now(State(state): State<AppState>, caller: Caller) -> Result<Response, Failure> {
+/// What `POST /v1/retention/prune` takes: no body, or `{}` (a prune has no options; the window
+/// is the tenant's own). Anything else is refused before a row is touched.
+const PRUNE_SHAPE: &str = "the body must be empty or {} (a prune takes no options: the window is the tenant's retention setting)";
+
+/// `POST /v1/retention/prune`: runs the caller's tenant's prune now. The body is read strictly:
+/// a prune removes entries, so a request that is not exactly what the contract says does nothing.
+pub async fn prune_now(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Failure> {
     caller.require(&[Role::Admin], "prune the log")?;
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => Failure(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("{PRUNE_SHAPE}; this one is larger than the limit"),
+        )),
+        _ if super::error::timed_out(&e) => super::error::body_too_slow(),
+        _ => Failure(ApiError::bad_request(format!(
+            "{PRUNE_SHAPE}: {}",
+            e.body_text()
+        ))),
+    })?;
+    if !body.is_empty() {
+        let json = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !json {
+            return Err(Failure(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                format!("{PRUNE_SHAPE}, sent as Content-Type: application/json"),
+            )));
+        }
+        // Exactly `{}`: serde would also take `[]` for an empty struct.
+        match serde_json::from_slice::<serde_json::Value>(&body) {
+            Ok(serde_json::Value::Object(members)) if members.is_empty() => {}
+            Ok(_) => return Err(Failure(ApiError::bad_request(PRUNE_SHAPE))),
+            Err(e) => {
+                return Err(Failure(ApiError::bad_request(format!(
+                    "{PRUNE_SHAPE}: {e}"
+                ))));
+            }
+        }
+    }
     let tenant = caller.tenant().to_string();
     let config = state.retention.clone();
     let report = prune_tenant(state.store.as_ref(), &config, &tenant, Utc::now()).await?;

@@ -4,6 +4,7 @@
 use super::i;
 use super::row::COLUMNS;
 use crate::model::{Cursor, Order, Query};
+use crate::store::any_of::any_of;
 use crate::store::{PageRequest, StoreError};
 use chrono::{DateTime, Utc};
 use tokio_postgres::types::ToSql;
@@ -206,7 +207,7 @@ impl Filter {
                 if !out.is_empty() {
                     let sql = out.iter().map(|c| c.sql.as_str()).collect::<Vec<_>>();
                     plain.push(Cond::new(
-                        format!("NOT COALESCE(({}), false)", sql.join(" OR ")),
+                        format!("NOT COALESCE(({}), false)", any_of(&sql)),
                         out.into_iter().flat_map(|c| c.params).collect(),
                     ));
                 }
@@ -279,15 +280,11 @@ impl Filter {
                 sql.push_str(" AND false");
                 continue;
             }
+            let atoms: Vec<&str> = group.iter().map(|a| a.sql.as_str()).collect();
             sql.push_str(" AND (");
-            for (j, atom) in group.iter().enumerate() {
-                if j > 0 {
-                    sql.push_str(" OR ");
-                }
-                sql.push_str(&atom.sql);
-                params.extend(atom.params.iter().cloned());
-            }
+            sql.push_str(&any_of(&atoms));
             sql.push(')');
+            params.extend(group.iter().flat_map(|a| a.params.iter().cloned()));
         }
         for c in self.plain.iter().chain(extra.iter().copied()) {
             sql.push_str(" AND ");

@@ -3,6 +3,7 @@
 use super::row::COLUMNS;
 use crate::model::{Cursor, FacetField, Order, Query};
 use crate::store::PageRequest;
+use crate::store::any_of::any_of;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use rusqlite::functions::FunctionFlags;
@@ -46,6 +47,9 @@ pub struct Filter {
 /// common one is found faster by walking the time-ordered index, where it is dense.
 const SELECTIVE: i64 = 2000;
 
+/// Trigrams of one search term sent to the index.
+const MAX_GRAMS: usize = 32;
+
 /// The FTS5 query for a term: every trigram of it, ANDed (the index keeps no positions).
 fn trigram_query(term: &str) -> Option<String> {
     let chars: Vec<char> = term.chars().collect();
@@ -55,6 +59,9 @@ fn trigram_query(term: &str) -> Option<String> {
     let mut grams: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
     grams.sort();
     grams.dedup();
+    // The trigrams only pick candidates (`ts_match` checks each row), so a long term needs no
+    // more of them than this: a 512-byte term's 510 would be one FTS5 query of 510 ANDs.
+    grams.truncate(MAX_GRAMS);
     Some(
         grams
             .iter()
@@ -174,7 +181,7 @@ impl Filter {
                 if !out.is_empty() {
                     let sql = out.iter().map(|c| c.sql.as_str()).collect::<Vec<_>>();
                     plain.push(Cond::new(
-                        format!("NOT COALESCE(({}), 0)", sql.join(" OR ")),
+                        format!("NOT COALESCE(({}), 0)", any_of(&sql)),
                         out.into_iter().flat_map(|c| c.params).collect(),
                     ));
                 }
@@ -228,15 +235,11 @@ impl Filter {
                 sql.push_str(" AND 0");
                 continue;
             }
+            let atoms: Vec<&str> = group.iter().map(|a| a.sql.as_str()).collect();
             sql.push_str(" AND (");
-            for (j, atom) in group.iter().enumerate() {
-                if j > 0 {
-                    sql.push_str(" OR ");
-                }
-                sql.push_str(&atom.sql);
-                params.extend(atom.params.iter().cloned());
-            }
+            sql.push_str(&any_of(&atoms));
             sql.push(')');
+            params.extend(group.iter().flat_map(|a| a.params.iter().cloned()));
         }
         for c in self.plain.iter().chain(extra.iter().copied()) {
             sql.push_str(" AND ");
