@@ -9,6 +9,7 @@ mod durability;
 mod export;
 mod ingest_verify;
 mod key;
+mod pipes;
 mod tail;
 mod tamper;
 mod tokens;
