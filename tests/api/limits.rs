@@ -348,3 +348,35 @@ async fn an_export_whose_proof_cannot_be_made_ends_and_is_recorded_failed() {
     );
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_histogram_of_a_log_reaching_back_to_year_six_writes_only_valid_times() {
+    // Found by schemathesis: entries dated in year 6 and bars 33 years wide put the first bar at
+    // "-0018-11-29T11:28:48.000Z", which no RFC 3339 reader takes.
+    let s = TestServer::start().await;
+    for at in ["0006-03-01T04:20:47.500Z", "2026-01-01T00:00:00Z"] {
+        let (st, body) = s
+            .post(&s.writer, json!({"action": "old", "occurred_at": at}))
+            .await;
+        assert_eq!(st, 201, "{body}");
+    }
+    let (st, stats) = s.get(&s.auditor, "/v1/stats").await;
+    assert_eq!(st, 200, "{stats}");
+    let buckets = stats["buckets"].as_array().unwrap();
+    assert!(!buckets.is_empty());
+    for b in buckets {
+        let start = b["start"].as_str().unwrap();
+        assert!(
+            !start.starts_with('-') && chrono::DateTime::parse_from_rfc3339(start).is_ok(),
+            "{start}"
+        );
+    }
+    assert_eq!(
+        buckets
+            .iter()
+            .map(|b| b["count"].as_u64().unwrap())
+            .sum::<u64>(),
+        2
+    );
+    s.stop().await;
+}

@@ -199,7 +199,7 @@ impl PostgresStore {
         let to = to.max(from);
         let width = crate::store::sqlite::bucket_seconds(to - from, buckets);
         let width_ms = i(width.saturating_mul(1000));
-        let start = from - from.rem_euclid(width_ms);
+        let start = crate::store::sqlite::bucket_start(from, width_ms);
         let n = usize::try_from((((to - start) / width_ms) + 1).clamp(1, 10_000)).unwrap_or(1);
         let mut counts = vec![0u64; n];
         if total > 0 {

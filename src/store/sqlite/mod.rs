@@ -40,7 +40,7 @@ use std::thread::JoinHandle;
 
 pub(crate) use error::disk_refused;
 pub use local::{Durability, LocalStore};
-pub use sql::{bucket_seconds, contains_ci};
+pub use sql::{bucket_seconds, bucket_start, contains_ci};
 pub use store::SqliteStore;
 pub use token_admin::TokenAdmin;
 // Where the archive types lived before the store became backend-neutral.

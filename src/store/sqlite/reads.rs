@@ -137,7 +137,7 @@ impl SqliteDb {
             let to = to.max(from);
             let width = sql::bucket_seconds(to - from, buckets);
             let width_ms = i64::try_from(width * 1000).map_err(|_| StoreError::Invalid("the histogram's bucket is too wide".into()))?;
-            let start = from - from.rem_euclid(width_ms);
+            let start = sql::bucket_start(from, width_ms);
             let n = usize::try_from(((to - start) / width_ms + 1).clamp(1, 10_000)).unwrap_or(1);
             let mut counts = vec![0u64; n];
             if total > 0 {

@@ -435,9 +435,32 @@ pub fn bucket_seconds(span_ms: i64, buckets: usize) -> u64 {
     NICE.into_iter().find(|n| *n >= want).unwrap_or(want)
 }
 
+/// Where the first bar begins: `from` rounded down to a multiple of the width since the epoch,
+/// so bars read as whole hours and days; but never before year 0, which RFC 3339 cannot write
+/// (a log holding entries dated in year 6, and a bar 33 years wide, once began at "-0018").
+pub fn bucket_start(from_ms: i64, width_ms: i64) -> i64 {
+    /// 0000-01-01T00:00:00Z.
+    const YEAR_ZERO_MS: i64 = -62_167_219_200_000;
+    let aligned = from_ms - from_ms.rem_euclid(width_ms.max(1));
+    if aligned < YEAR_ZERO_MS {
+        from_ms
+    } else {
+        aligned
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_bar_never_begins_before_year_zero() {
+        let year_six = -61_972_732_800_000; // 0006-03-01
+        let width = 1_062_821_808_000;
+        assert_eq!(bucket_start(year_six, width), year_six);
+        assert_eq!(bucket_start(3_600_500, 3_600_000), 3_600_000);
+        assert_eq!(bucket_start(-500, 1000), -1000);
+    }
 
     #[test]
     fn substring_ignores_case_beyond_ascii() {
