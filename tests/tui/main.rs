@@ -10,6 +10,7 @@ mod dialogs;
 mod e2e;
 mod e2e_investigate;
 mod follow;
+mod hangup;
 mod history;
 mod investigate;
 mod offline_render;
