@@ -249,10 +249,21 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.chrome.theme;
     let body = inner(area);
     if bordered(area) {
-        let pos = if app.pager.rows.is_empty() {
-            String::new()
+        // The case being built is counted where the position is: `● 92 marked · row 3 of 92`.
+        let marked = app.marked_count() as u64;
+        let marks = if marked > 0 {
+            format!("● {} marked · ", thousands(marked))
         } else {
-            format!(" {} ", position(app))
+            String::new()
+        };
+        let pos = if app.pager.rows.is_empty() {
+            if marks.is_empty() {
+                String::new()
+            } else {
+                format!(" {} ", marks.trim_end_matches(" · "))
+            }
+        } else {
+            format!(" {marks}{} ", position(app))
         };
         let mut block = Block::bordered()
             .border_style(t.dim())
