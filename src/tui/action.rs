@@ -55,6 +55,9 @@ pub enum Action {
     Health(Result<(), ClientError>),
     /// What the witness check of this connect found.
     Witness(super::witness::Witnessed),
+    /// Facts about the server for the info view (`i`), label and text: the demo gives its
+    /// writer token and verifier key this way.
+    About(Vec<(String, String)>),
     /// The ids of every entry load `load`'s filter matched, to mark (or unmark); `true` with
     /// them when there were more than asked for (then the list is not whole).
     Matched {

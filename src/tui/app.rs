@@ -101,6 +101,8 @@ pub struct Conn {
     /// Since when the server has not answered (a probe, a request or the live stream failed
     /// to reach it); `None` while it answers. The header says it, with the time.
     pub down_since: Option<DateTime<Utc>>,
+    /// Facts the info view (`i`) lists under the source (the demo's writer token and key).
+    pub about: Vec<(String, String)>,
 }
 
 /// What is drawn around and over the table: overlays, the footer's message, the look.
@@ -186,6 +188,7 @@ impl App {
                 probe_at: None,
                 probing: false,
                 down_since: None,
+                about: Vec::new(),
                 witness: super::witness::Witnessed::default(),
             },
             chrome: Chrome {
@@ -468,6 +471,10 @@ impl App {
             }
             Action::Link(link) => self.on_link(link),
             Action::Matched { load, mark, result } => self.on_matched(load, mark, result),
+            Action::About(facts) => {
+                self.conn.about = facts;
+                Vec::new()
+            }
             Action::Health(result) => self.on_health(result),
             Action::Witness(w) => {
                 // The banner is cut to the width: the footer repeats the gist, sizes first.

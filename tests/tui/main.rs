@@ -14,6 +14,7 @@ mod follow;
 mod history;
 mod investigate;
 mod long_value;
+mod marks;
 mod offline_render;
 mod render;
 mod witness;

@@ -441,6 +441,9 @@ pub fn render_info(app: &App, info: &RetentionInfo, f: &mut Frame, area: Rect) {
             .collect()
     };
     let mut lines = row("Source", app.conn.source.clone(), Style::new());
+    for (l, text) in &app.conn.about {
+        lines.extend(row(l, text.clone(), Style::new()));
+    }
     lines.extend(row(
         "Showing",
         in_words(&app.query, app.pager.total),
