@@ -186,3 +186,19 @@ fn a_title_over_200_characters_is_refused_in_place() {
     assert_eq!(s.matches('▸').count(), 1, "{s}");
     assert!(s.contains("▸ Title"), "{s}");
 }
+
+/// Issue 25 point 5: at 60 columns the table keeps Actor (Action gives room) and When its
+/// seconds; the info view marks what it cuts with `…`.
+#[test]
+fn at_60_columns_actor_and_seconds_stay_and_cuts_are_marked() {
+    let mut a = app(60, 20);
+    let s = screen(&a, 60, 20);
+    assert!(s.contains("Actor"), "{s}");
+    assert!(s.contains("11-21 10:00:00"), "the seconds:\n{s}");
+    assert!(s.contains("Alice Smith"), "{s}");
+    insta::assert_snapshot!("table_60x20", s);
+    key(&mut a, KeyCode::Char('i'));
+    let s = screen(&a, 60, 20);
+    assert!(s.contains('…'), "{s}");
+    insta::assert_snapshot!("info_60x20", s);
+}

@@ -522,5 +522,47 @@ pub fn render_info(app: &App, info: &RetentionInfo, f: &mut Frame, area: Rect) {
         Span::styled("✗", t.failure()),
         Span::raw(" the action failed"),
     ]));
-    f.render_widget(Paragraph::new(lines), body);
+    f.render_widget(
+        Paragraph::new(ellipsised(lines, body.width as usize, body.height as usize)),
+        body,
+    );
+}
+
+/// `lines` cut to `w` columns and `h` lines, each cut marked with `…`: nothing disappears
+/// without a sign that there is more.
+fn ellipsised(lines: Vec<Line<'static>>, w: usize, h: usize) -> Vec<Line<'static>> {
+    let over = lines.len() > h;
+    let mut out: Vec<Line<'static>> = lines
+        .into_iter()
+        .take(h)
+        .map(|l| {
+            if l.width() <= w {
+                return l;
+            }
+            let mut left = w.saturating_sub(1);
+            let mut spans = Vec::new();
+            for sp in l.spans {
+                if left == 0 {
+                    break;
+                }
+                let mut text = String::new();
+                for ch in sp.content.chars() {
+                    let cw = unicode_width::UnicodeWidthChar::width(ch).unwrap_or(0);
+                    if cw > left {
+                        left = 0;
+                        break;
+                    }
+                    text.push(ch);
+                    left -= cw;
+                }
+                spans.push(Span::styled(text, sp.style));
+            }
+            spans.push(Span::raw("…"));
+            Line::from(spans)
+        })
+        .collect();
+    if over && let Some(last) = out.last_mut() {
+        *last = Line::from(Span::raw("…"));
+    }
+    out
 }
