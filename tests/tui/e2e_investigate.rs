@@ -285,9 +285,29 @@ async fn the_readme_walkthrough_finds_the_demo_incident_at_80x24() {
         s.contains("filter: channel:auth outcome:failure since:7d") && s.contains("Grace Whitfield")
     })
     .await;
-    press(&["Tab", "Enter"]);
+    // The README: about 90 entries (other people's failures move the count a little).
+    let s = tmux.capture();
+    let count: u64 = s
+        .lines()
+        .next()
+        .and_then(|l| l.split(" entries").next())
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.replace(',', "").parse().ok())
+        .unwrap_or_else(|| panic!("no count in the header:\n{s}"));
+    assert!(
+        (76..=110).contains(&count),
+        "about 90 entries: {count}\n{s}"
+    );
+    // The README: the histogram's highest bar is the burst, 75 failed sign-ins, every run.
+    press(&["Tab"]);
+    tmux.wait_for("the histogram's peak, as the README says", |s| {
+        s.contains("00:00 – ") && s.contains("03:00 · 75 entries")
+    })
+    .await;
+    press(&["Enter"]);
     tmux.wait_for("the burst alone", |s| {
         s.contains("from:")
+            && s.lines().next().is_some_and(|l| l.contains("75 entries"))
             && s.lines()
                 .nth(5)
                 .is_some_and(|l| l.contains("Grace Whitfield"))
@@ -303,6 +323,8 @@ async fn the_readme_walkthrough_finds_the_demo_incident_at_80x24() {
         "user.invited",
         "role.updated",
         "integration_credentials",
+        "Helpdesk Backup",
+        "pii.read",
         "▶",
     ] {
         assert!(s.contains(step), "{step}: {s}");
