@@ -202,3 +202,25 @@ fn at_60_columns_actor_and_seconds_stay_and_cuts_are_marked() {
     assert!(s.contains('…'), "{s}");
     insta::assert_snapshot!("info_60x20", s);
 }
+
+/// Issue 25 point 5: the export dialog and help at 60×20, 80×24 and 200×50, with the focused
+/// field marked without colour.
+#[test]
+fn the_export_dialog_and_help_at_every_size() {
+    for (w, h) in [(60, 20), (80, 24), (200, 50)] {
+        let mut a = app_with(
+            trailscope::tui::theme::ColorDepth::None,
+            w,
+            h,
+            tui_fixtures::rows(),
+        );
+        key(&mut a, KeyCode::Char('e'));
+        let s = screen(&a, w, h);
+        assert!(s.contains("▸ Save to"), "{s}");
+        assert!(s.contains("⏎ export"), "the hint fits:\n{s}");
+        insta::assert_snapshot!(format!("export_dialog_{w}x{h}"), s);
+        key(&mut a, KeyCode::Esc);
+        key(&mut a, KeyCode::Char('?'));
+        insta::assert_snapshot!(format!("help_{w}x{h}"), screen(&a, w, h));
+    }
+}
