@@ -323,8 +323,6 @@ async fn the_readme_walkthrough_finds_the_demo_incident_at_80x24() {
         "user.invited",
         "role.updated",
         "integration_credentials",
-        "Helpdesk Backup",
-        "pii.read",
         "▶",
     ] {
         assert!(s.contains(step), "{step}: {s}");
