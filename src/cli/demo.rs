@@ -31,6 +31,10 @@ pub fn run() -> anyhow::Result<()> {
     let (_, token) = TokenAdmin::open(&db)?.create(Role::Admin, "default", Some("demo"))?;
     let sqlite = SqliteStore::open(&db)?;
     let (progress, extra) = tokio::sync::mpsc::unbounded_channel::<Action>();
+    // For on-call trying the demo: a token to post with and the key to pin, shown by `i`.
+    let (_, writer) =
+        TokenAdmin::open(&db)?.create(Role::Writer, "default", Some("demo writer"))?;
+    let about = progress.clone();
     // The seeding thread appends through the synchronous engine under the server's store.
     let seeding = {
         let store = sqlite.db().clone();
@@ -71,8 +75,21 @@ pub fn run() -> anyhow::Result<()> {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         // The demo's log lives as long as the process, and so does the key that signs it.
         // Searches are audited as on a real server: the demo's own reads show in its log.
+        let key = trailscope::proof::SigningKey::generate();
+        let _ = about.send(Action::About(vec![
+            ("Server".into(), url.clone()),
+            (
+                "Writer".into(),
+                format!("{writer} (a writer token: POST /v1/events)"),
+            ),
+            (
+                "Verifier".into(),
+                format!("{} (the key to pin)", key.verifier()),
+            ),
+        ]));
+        drop(about);
         let options = trailscope::server::ServerOptions {
-            signing_key: Some(trailscope::proof::SigningKey::generate()),
+            signing_key: Some(key),
             audit_searches: Some(Default::default()),
             ..trailscope::server::Allowlist::default().into()
         };

@@ -55,6 +55,16 @@ pub enum Action {
     Health(Result<(), ClientError>),
     /// What the witness check of this connect found.
     Witness(super::witness::Witnessed),
+    /// Facts about the server for the info view (`i`), label and text: the demo gives its
+    /// writer token and verifier key this way.
+    About(Vec<(String, String)>),
+    /// The ids of every entry load `load`'s filter matched, to mark (or unmark); `true` with
+    /// them when there were more than asked for (then the list is not whole).
+    Matched {
+        load: u64,
+        mark: bool,
+        result: Result<(Vec<String>, bool), ClientError>,
+    },
 }
 
 /// Work `update` asks the event loop to do; results come back as actions.
@@ -98,6 +108,14 @@ pub enum Effect {
     /// Ask the server whether it is there (`/healthz`), so a dead server shows with no key
     /// pressed; the answer comes back as [`Action::Health`].
     Probe,
+    /// List the ids of every entry `query` matches, up to `limit`, to mark or unmark them; the
+    /// answer comes back as [`Action::Matched`].
+    FetchIds {
+        load: u64,
+        query: Query,
+        limit: usize,
+        mark: bool,
+    },
     /// Put text on the clipboard with OSC 52.
     Copy(String),
     /// Write what is remembered across runs (history, marks) to the state directory.

@@ -66,6 +66,8 @@ pub enum Overlay {
     Pivot(super::pivot::PivotMenu),
     /// The export history (issue 15).
     History(Box<super::history::ExportHistory>),
+    /// One value of the entry alone, in a pager.
+    Value(super::value_view::ValueView),
 }
 
 /// What the app starts with.
@@ -94,8 +96,13 @@ pub struct Conn {
     /// The last follower generation handed out.
     pub(super) live_gen: u64,
     /// When the server is next asked whether it is there, and whether an answer is awaited.
-    probe_at: Option<DateTime<Utc>>,
-    probing: bool,
+    pub(super) probe_at: Option<DateTime<Utc>>,
+    pub(super) probing: bool,
+    /// Since when the server has not answered (a probe, a request or the live stream failed
+    /// to reach it); `None` while it answers. The header says it, with the time.
+    pub down_since: Option<DateTime<Utc>>,
+    /// Facts the info view (`i`) lists under the source (the demo's writer token and key).
+    pub about: Vec<(String, String)>,
 }
 
 /// What is drawn around and over the table: overlays, the footer's message, the look.
@@ -137,6 +144,8 @@ pub struct Memory {
     pub history: super::memory::History,
     /// Marked entries per server; this one's under `Conn::source`.
     pub marks: super::memory::Marks,
+    /// The entry last marked or unmarked with `m`: where `M`'s range starts (this run only).
+    pub mark_anchor: Option<String>,
 }
 
 /// The whole state of the TUI, in parts that each keep their own.
@@ -178,6 +187,8 @@ impl App {
                 live_gen: 0,
                 probe_at: None,
                 probing: false,
+                down_since: None,
+                about: Vec::new(),
                 witness: super::witness::Witnessed::default(),
             },
             chrome: Chrome {
@@ -459,6 +470,11 @@ impl App {
                 Vec::new()
             }
             Action::Link(link) => self.on_link(link),
+            Action::Matched { load, mark, result } => self.on_matched(load, mark, result),
+            Action::About(facts) => {
+                self.conn.about = facts;
+                Vec::new()
+            }
             Action::Health(result) => self.on_health(result),
             Action::Witness(w) => {
                 // The banner is cut to the width: the footer repeats the gist, sizes first.
@@ -493,6 +509,9 @@ impl App {
 
     fn failed(&mut self, e: ClientError) -> Vec<Effect> {
         tracing::warn!("request failed: {e}");
+        if Self::unreachable(&e) {
+            self.server_down(self.now, Some(&e));
+        }
         if e.is_transient() {
             self.pager.retry_later(self.now);
         }
@@ -506,9 +525,10 @@ impl App {
     fn scroll_detail(&mut self) {
         // Opening, zooming or closing the pane changes the table's height too.
         self.scroll_into_view();
-        let h = self.areas().detail_body.height.max(1) as usize;
-        if let Some(d) = &mut self.pane.detail {
-            d.scroll_into_view(h);
+        if let Some((lines, h)) = self.detail_lines()
+            && let Some(d) = &mut self.pane.detail
+        {
+            d.keep_in_view(&lines, h);
         }
     }
 }

@@ -185,12 +185,29 @@ pub struct EvidenceDialog {
     path_untouched: bool,
     /// What the export history calls the pack (empty: no name).
     pub name: TextArea<'static>,
-    /// 0 kind, 1 from, 2 to, 3 path, 4 name.
+    /// The report's heading (empty: none; a custom pack suggests one).
+    pub title: TextArea<'static>,
+    title_untouched: bool,
+    /// 0 kind, 1 from, 2 to, 3 path, 4 name, 5 title.
     pub focus: usize,
     pub stage: Stage,
-    /// Custom packs offered after the configured kinds: "this filter" (the table's) and
-    /// "this target" (everything about the selected entry's target), each with its filter.
-    pub custom: Vec<(&'static str, Query)>,
+    /// Custom packs offered after the configured kinds: "this filter" (the table's), "marked"
+    /// (the entries marked, the case) and "this target" (everything about the selected
+    /// entry's target), each with its filter and the title it suggests.
+    pub custom: Vec<(&'static str, Query, String)>,
+}
+
+/// The most characters a pack's title or name may have (the server's limit).
+pub const MAX_LABEL: usize = 200;
+
+/// A title suggested from a filter's words, cut to fit [`MAX_LABEL`].
+pub fn suggested_title(words: &str) -> String {
+    let mut t: String = words.chars().take(MAX_LABEL).collect();
+    if words.chars().count() > MAX_LABEL {
+        t = t.chars().take(MAX_LABEL - 1).collect();
+        t.push('…');
+    }
+    t
 }
 
 impl EvidenceDialog {
@@ -203,16 +220,51 @@ impl EvidenceDialog {
             path: input::new(&default_pack_path(PACK_KINDS[0].0, now)),
             path_untouched: true,
             name: input::new(""),
+            title: input::new(""),
+            title_untouched: true,
             focus: 0,
             stage: Stage::Editing { error: None },
             custom: Vec::new(),
         }
     }
 
-    /// Offers a custom pack of `query` under `label` ("this filter", "this target").
-    pub fn offer(mut self, label: &'static str, query: Query) -> EvidenceDialog {
-        self.custom.push((label, query));
+    /// Offers a custom pack of `query` under `label` ("this filter", "marked", "this target"),
+    /// suggesting `title` for its report.
+    pub fn offer(mut self, label: &'static str, query: Query, title: String) -> EvidenceDialog {
+        self.custom.push((label, query, suggested_title(&title)));
         self
+    }
+
+    /// Starts on the custom kind `label`, if offered (`E` with marks starts on them).
+    pub fn choose(mut self, label: &str, now: DateTime<Utc>) -> EvidenceDialog {
+        if let Some(i) = self.custom.iter().position(|(l, _, _)| *l == label) {
+            self.kind = PACK_KINDS.len() + i;
+            self.chosen(false, now);
+        }
+        self
+    }
+
+    /// The fields that follow the kind: the default path, the period, the suggested title.
+    fn chosen(&mut self, was_custom: bool, now: DateTime<Utc>) {
+        if self.path_untouched {
+            self.path = input::new(&default_pack_path(self.kind_name(), now));
+        }
+        let suggested = self.chosen_custom().map(|(_, _, t)| t.clone());
+        if self.title_untouched {
+            self.title = input::new(suggested.as_deref().unwrap_or(""));
+        }
+        // A custom pack covers its filter's own range unless a period narrows it.
+        match (was_custom, suggested.is_some()) {
+            (false, true) => {
+                self.from = input::new("");
+                self.to = input::new("");
+            }
+            (true, false) => {
+                self.from = input::new("30d");
+                self.to = input::new("today");
+            }
+            _ => {}
+        }
     }
 
     /// How many kinds the dialog offers: the configured ones, then the custom ones.
@@ -221,7 +273,7 @@ impl EvidenceDialog {
     }
 
     /// The custom pack chosen, if the kind is one.
-    pub fn chosen_custom(&self) -> Option<&(&'static str, Query)> {
+    pub fn chosen_custom(&self) -> Option<&(&'static str, Query, String)> {
         self.kind
             .checked_sub(PACK_KINDS.len())
             .and_then(|i| self.custom.get(i))
@@ -243,11 +295,11 @@ impl EvidenceDialog {
         }
         match key.code {
             KeyCode::Tab | KeyCode::Down => {
-                self.focus = (self.focus + 1) % 5;
+                self.focus = (self.focus + 1) % 6;
                 Outcome::Stay(Vec::new())
             }
             KeyCode::BackTab | KeyCode::Up => {
-                self.focus = (self.focus + 4) % 5;
+                self.focus = (self.focus + 5) % 6;
                 Outcome::Stay(Vec::new())
             }
             KeyCode::Left | KeyCode::Right | KeyCode::Char(' ') if self.focus == 0 => {
@@ -255,21 +307,7 @@ impl EvidenceDialog {
                 let was_custom = self.chosen_custom().is_some();
                 let step = if key.code == KeyCode::Left { n - 1 } else { 1 };
                 self.kind = (self.kind + step) % n;
-                if self.path_untouched {
-                    self.path = input::new(&default_pack_path(self.kind_name(), now));
-                }
-                // A custom pack covers its filter's own range unless a period narrows it.
-                match (was_custom, self.chosen_custom().is_some()) {
-                    (false, true) => {
-                        self.from = input::new("");
-                        self.to = input::new("");
-                    }
-                    (true, false) => {
-                        self.from = input::new("30d");
-                        self.to = input::new("today");
-                    }
-                    _ => {}
-                }
+                self.chosen(was_custom, now);
                 Outcome::Stay(Vec::new())
             }
             KeyCode::Enter => {
@@ -287,6 +325,10 @@ impl EvidenceDialog {
                     };
                     return Outcome::Stay(Vec::new());
                 }
+                if let Some(error) = self.refusal() {
+                    self.stage = Stage::Editing { error: Some(error) };
+                    return Outcome::Stay(Vec::new());
+                }
                 let job = self.job(false);
                 begin(&mut self.stage, job, "the pack")
             }
@@ -296,11 +338,15 @@ impl EvidenceDialog {
                     2 => &mut self.to,
                     3 => &mut self.path,
                     4 => &mut self.name,
+                    5 => &mut self.title,
                     _ => return Outcome::Stay(Vec::new()),
                 };
                 if input::edit(field, key) == input::Edit::Changed {
                     if self.focus == 3 {
                         self.path_untouched = false;
+                    }
+                    if self.focus == 5 {
+                        self.title_untouched = false;
                     }
                     self.stage = Stage::Editing { error: None };
                 }
@@ -316,25 +362,29 @@ impl EvidenceDialog {
             input::text(&self.to).trim().to_string(),
         );
         let name = Some(input::text(&self.name).trim().to_string()).filter(|n| !n.is_empty());
+        let title = Some(input::text(&self.title).trim().to_string()).filter(|n| !n.is_empty());
         let what = match self.chosen_custom() {
-            Some((_, query)) => {
+            Some((_, query, _)) => {
                 let filter = query.to_string();
                 DownloadKind::Pack(crate::model::PackRequest {
                     kind: crate::export::evidence::CUSTOM.into(),
                     from: (!from.is_empty()).then_some(from),
                     to: (!to.is_empty()).then_some(to),
-                    title: (!filter.is_empty()).then(|| filter.clone()),
+                    title,
                     filter: Some(filter),
                     name,
                 })
             }
-            None if name.is_some() => DownloadKind::Pack(crate::model::PackRequest {
-                kind: PACK_KINDS[self.kind].0.to_string(),
-                from: Some(from),
-                to: Some(to),
-                name,
-                ..Default::default()
-            }),
+            None if name.is_some() || title.is_some() => {
+                DownloadKind::Pack(crate::model::PackRequest {
+                    kind: PACK_KINDS[self.kind].0.to_string(),
+                    from: Some(from),
+                    to: Some(to),
+                    name,
+                    title,
+                    ..Default::default()
+                })
+            }
             None => DownloadKind::Evidence {
                 kind: PACK_KINDS[self.kind].0.to_string(),
                 from,
@@ -346,6 +396,31 @@ impl EvidenceDialog {
             path,
             overwrite,
         })
+    }
+}
+
+impl EvidenceDialog {
+    /// What the server would refuse, said here before asking: a title or name over
+    /// [`MAX_LABEL`] characters, more marked entries than a pack carries.
+    fn refusal(&self) -> Option<String> {
+        for (field, text) in [("title", &self.title), ("name", &self.name)] {
+            let n = input::text(text).trim().chars().count();
+            if n > MAX_LABEL {
+                return Some(format!(
+                    "the {field} has {n} characters; at most {MAX_LABEL}: shorten it"
+                ));
+            }
+        }
+        if let Some((_, q, _)) = self.chosen_custom()
+            && q.ids.len() > super::marks::MAX_MARKS
+        {
+            return Some(format!(
+                "a pack carries at most {} marked entries and {} are marked: unmark some",
+                super::marks::MAX_MARKS,
+                q.ids.len()
+            ));
+        }
+        None
     }
 }
 

@@ -113,7 +113,11 @@ pub async fn run(
     let state = crate::config::state_dir();
     if let Some(dir) = &state {
         let (history, marks) = super::memory::load(dir);
-        app = app.with_memory(super::app::Memory { history, marks });
+        app = app.with_memory(super::app::Memory {
+            history,
+            marks,
+            mark_anchor: None,
+        });
     }
 
     let (tx, rx) = unbounded_channel::<Action>();
@@ -346,6 +350,17 @@ fn run_effects<B: ratatui::backend::Backend + Clipboard>(
                     });
                 }
             }
+            Effect::FetchIds {
+                load,
+                query,
+                limit,
+                mark,
+            } => {
+                tokio::spawn(async move {
+                    let result = matching_ids(&client, &query, limit).await;
+                    let _ = tx.send(Action::Matched { load, mark, result });
+                });
+            }
             Effect::FetchExports => {
                 tokio::spawn(async move {
                     let _ = tx.send(Action::Exports(client.exports().await));
@@ -385,6 +400,31 @@ fn run_effects<B: ratatui::backend::Backend + Clipboard>(
                 }
             },
             Effect::Quit => {}
+        }
+    }
+}
+
+/// The ids of the entries `query` matches, paged through, at most `limit` (`true` with them when
+/// there are more: the caller refuses rather than mark part of a filter).
+async fn matching_ids(
+    client: &Source,
+    query: &crate::model::Query,
+    limit: usize,
+) -> Result<(Vec<String>, bool), crate::client::ClientError> {
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = client
+            .events(query, cursor.as_deref(), (limit + 1 - ids.len()).min(1000))
+            .await?;
+        ids.extend(page.entries.into_iter().map(|e| e.id));
+        if ids.len() > limit {
+            ids.truncate(limit);
+            return Ok((ids, true));
+        }
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok((ids, false)),
         }
     }
 }

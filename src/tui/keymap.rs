@@ -49,10 +49,14 @@ pub enum Command {
     Back,
     Mark,
     Marked,
+    MarkRange,
+    MarkAll,
+    UnmarkAll,
+    OpenValue,
 }
 
 /// Every command with its config name and what it does, in help order.
-pub const COMMANDS: [(Command, &str, &str); 43] = [
+pub const COMMANDS: [(Command, &str, &str); 47] = [
     (Command::Down, "down", "move down"),
     (Command::Up, "up", "move up"),
     (Command::PageDown, "page_down", "page down"),
@@ -93,6 +97,21 @@ pub const COMMANDS: [(Command, &str, &str); 43] = [
         Command::Marked,
         "marked",
         "only the marked entries (the case)",
+    ),
+    (
+        Command::MarkRange,
+        "mark_range",
+        "mark the rows from the last m to here (again: unmark)",
+    ),
+    (
+        Command::MarkAll,
+        "mark_all",
+        "mark every entry the filter matches (up to 1,000)",
+    ),
+    (
+        Command::UnmarkAll,
+        "unmark_all",
+        "unmark every entry the filter matches",
     ),
     (
         Command::Search,
@@ -143,6 +162,11 @@ pub const COMMANDS: [(Command, &str, &str); 43] = [
     (Command::Next, "next", "next entry (details open)"),
     (Command::Zoom, "zoom", "details full screen"),
     (Command::Copy, "copy", "copy the entry's JSON (OSC 52)"),
+    (
+        Command::OpenValue,
+        "open_value",
+        "the value under the cursor alone, in a pager (also ⏎ in details)",
+    ),
     (Command::FoldToggle, "fold_toggle", "fold / unfold"),
     (Command::Fold, "fold", "fold"),
     (Command::Unfold, "unfold", "unfold"),
@@ -208,6 +232,7 @@ impl Default for Keymap {
             (c(']'), Next),
             (c('n'), Next),
             (c('y'), Copy),
+            (c('o'), OpenValue),
             (c(' '), FoldToggle),
             (k(K::Left), Fold),
             (c('h'), Fold),
@@ -232,6 +257,9 @@ impl Default for Keymap {
             (k(K::Backspace), Back),
             (c('m'), Mark),
             (c('\''), Marked),
+            (c('M'), MarkRange),
+            (c('*'), MarkAll),
+            (c('U'), UnmarkAll),
         ];
         Keymap { bindings }
     }

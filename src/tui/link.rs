@@ -10,31 +10,40 @@ impl App {
     /// The source went offline, came back, or a file's load stopped: say so, keep the user's place.
     pub fn on_link(&mut self, link: Link) -> Vec<Effect> {
         let was = std::mem::replace(&mut self.conn.link, link.clone());
+        // A probe that the cache answered in the server's place reports nothing: the link's
+        // change is its answer, and probing starts again when the server is back.
+        self.conn.probing = false;
         match link {
             Link::Online => {
                 self.conn.status = Status::Connected;
                 if matches!(was, Link::Offline { .. }) {
-                    self.chrome.flash =
-                        Some("the server answers again: back online, where you were".into());
                     // The count and histogram were the cache's; the rows stay where they are.
                     // A reconnect is a connect: the witness looks again.
-                    return vec![
+                    let mut fx = self.server_back();
+                    if self.conn.down_since.is_none() && self.chrome.flash.is_none() {
+                        self.chrome.flash =
+                            Some("the server answers again: back online, where you were".into());
+                    }
+                    fx.extend([
                         Effect::FetchStats {
                             load: self.generation(),
                             query: self.query.clone(),
                             buckets: (self.size.width as usize).saturating_sub(2).clamp(10, 400),
                         },
                         Effect::CheckWitness,
-                    ];
+                    ]);
+                    return fx;
                 }
                 Vec::new()
             }
             Link::Offline { .. } => {
                 self.conn.status = Status::Connected;
                 if !matches!(was, Link::Offline { .. }) {
-                    self.chrome.flash = Some(
-                        "the server cannot be reached: reading the cache, retrying in the background".into(),
-                    );
+                    self.server_down(self.now, None);
+                    self.chrome.flash = Some(format!(
+                        "the server stopped answering at {}: reading the cache, retrying in the background",
+                        super::outage::clock(self.conn.down_since.unwrap_or(self.now))
+                    ));
                 }
                 Vec::new()
             }

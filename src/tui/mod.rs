@@ -16,12 +16,15 @@ pub mod json_tree;
 pub mod keymap;
 pub mod layout;
 pub mod link;
+pub mod marks;
 pub mod memory;
+pub mod outage;
 pub mod pager;
 pub mod pivot;
 pub mod rows;
 pub mod sgr16;
 pub mod theme;
+pub mod value_view;
 pub mod views;
 pub mod witness;
 

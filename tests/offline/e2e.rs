@@ -116,8 +116,10 @@ fn the_tui_goes_offline_on_its_cache_and_reconnects_where_it_was() {
     server.kill();
     tmux.keys(&["r"]);
     // The header changes as soon as the request fails; the rows follow from the cache.
+    // It says since when the server has not answered, and that the cache answers.
     tmux.wait(20, "the offline header and the cached rows", |s| {
-        s.contains("OFFLINE — cached, synced")
+        s.contains("OFFLINE since ")
+            && s.contains(", cached")
             && s.contains("300 entries")
             && s.contains("deploy.finished")
     });
@@ -161,7 +163,8 @@ fn the_tui_goes_offline_on_its_cache_and_reconnects_where_it_was() {
     drop(_server);
     let tmux = Tmux::start(dir.path(), &format!("--server {url} --token {auditor}"), "");
     tmux.wait(20, "offline at start", |s| {
-        s.contains("OFFLINE — cached, synced")
+        s.contains("OFFLINE since ")
+            && s.contains(", cached")
             && s.contains("300 entries")
             && s.contains("deploy.finished")
     });

@@ -285,9 +285,29 @@ async fn the_readme_walkthrough_finds_the_demo_incident_at_80x24() {
         s.contains("filter: channel:auth outcome:failure since:7d") && s.contains("Grace Whitfield")
     })
     .await;
-    press(&["Tab", "Enter"]);
+    // The README: about 90 entries (other people's failures move the count a little).
+    let s = tmux.capture();
+    let count: u64 = s
+        .lines()
+        .next()
+        .and_then(|l| l.split(" entries").next())
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.replace(',', "").parse().ok())
+        .unwrap_or_else(|| panic!("no count in the header:\n{s}"));
+    assert!(
+        (76..=110).contains(&count),
+        "about 90 entries: {count}\n{s}"
+    );
+    // The README: the histogram's highest bar is the burst, 75 failed sign-ins, every run.
+    press(&["Tab"]);
+    tmux.wait_for("the histogram's peak, as the README says", |s| {
+        s.contains("00:00 – ") && s.contains("03:00 · 75 entries")
+    })
+    .await;
+    press(&["Enter"]);
     tmux.wait_for("the burst alone", |s| {
         s.contains("from:")
+            && s.lines().next().is_some_and(|l| l.contains("75 entries"))
             && s.lines()
                 .nth(5)
                 .is_some_and(|l| l.contains("Grace Whitfield"))
@@ -333,4 +353,52 @@ async fn the_readme_walkthrough_finds_the_demo_incident_at_80x24() {
     tmux.keys(&["q"]);
     tmux.wait_for("exit status 0", |s| s.contains("EXIT=0"))
         .await;
+}
+
+/// Issue 25 point 3, through the real server: every entry the filter matches marked with one
+/// key, the case shown with `'`, and `E` (which starts on the marked entries, titled in words)
+/// makes a pack the server accepts — where a title made of the ids was refused before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn star_marks_the_filter_and_e_packs_the_marked_entries() {
+    let server = TestServer::start().await;
+    seed(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start_in(
+        dir.path(),
+        &format!("--server {} --token {}", server.url, server.admin),
+        "",
+        Some(dir.path()),
+    );
+    tmux.cmd(&["resize-window", "-t", "e2e", "-x", "80", "-y", "24"]);
+    tmux.wait_for("the table", |s| s.contains("8 entries"))
+        .await;
+    tmux.keys(&["*"]);
+    tmux.wait_for("every entry marked", |s| {
+        s.contains("marked 8 entries the filter matches") && s.contains("● 8 marked")
+    })
+    .await;
+    tmux.keys(&["'"]);
+    tmux.wait_for("the case", |s| s.contains("the 8 entries marked"))
+        .await;
+    tmux.keys(&["E"]);
+    tmux.wait_for("the dialog on the marked entries", |s| {
+        s.contains("Evidence pack") && s.contains("Title     the 8 entries marked")
+    })
+    .await;
+    tmux.keys(&["Enter"]);
+    let s = tmux
+        .wait_for("the pack written", |s| s.contains("✓ wrote 8 entries"))
+        .await;
+    assert!(!s.contains("rejected"), "{s}");
+    let packs: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".zip"))
+        .collect();
+    assert_eq!(packs.len(), 1, "one pack in the working directory");
+    tmux.keys(&["Escape"]);
+    tmux.keys(&["q"]);
+    tmux.wait_for("exit status 0", |s| s.contains("EXIT=0"))
+        .await;
+    server.stop().await;
 }

@@ -204,17 +204,55 @@ fn a_dropped_connection_says_when_it_retries_and_a_refusal_stops_following() {
     let follower = start_follow(&mut a);
     a.update(Action::Live {
         follower,
+        event: Live::Connected,
+    });
+    let refused = || ClientError::Unreachable {
+        url: "http://x".into(),
+        reason: "connection refused".into(),
+    };
+    // The stream broke: the follower retries, and the server is asked at once whether it is
+    // there (a proxy's cut is no outage).
+    a.update(Action::Live {
+        follower,
         event: Live::Dropped {
-            error: ClientError::Unreachable {
-                url: "http://x".into(),
-                reason: "connection refused".into(),
-            },
+            error: refused(),
             retry_in: StdDuration::from_secs(4),
         },
     });
     let s = screen(&a, 120, 32);
     assert!(s.contains("● live: reconnecting in 4s"), "{s}");
     insta::assert_snapshot!(s);
+    let fx = a.update(Action::Tick(now() + Duration::milliseconds(250)));
+    assert!(fx.contains(&Effect::Probe), "{fx:?}");
+    // Connecting again was refused: the server does not answer, since then.
+    a.update(Action::Live {
+        follower,
+        event: Live::Dropped {
+            error: refused(),
+            retry_in: StdDuration::from_secs(8),
+        },
+    });
+    let s = screen(&a, 120, 32);
+    assert!(s.contains("OFFLINE since 12:00:00Z"), "{s}");
+    assert!(!s.contains("● live"), "{s}");
+    assert!(
+        s.contains("the server stopped answering at 12:00:00Z (cannot reach"),
+        "{s}"
+    );
+    // It answers again: following starts again at once, after the newest seq there is.
+    let newest = a.pager.rows.max_seq();
+    let fx = a.update(Action::Health(Ok(())));
+    let resumed = fx.iter().find_map(|e| match e {
+        Effect::Follow {
+            follower, after, ..
+        } => Some((*follower, *after)),
+        _ => None,
+    });
+    let (follower, after) = resumed.expect("a new follower at once");
+    assert_eq!(after, newest);
+    let s = screen(&a, 120, 32);
+    assert!(s.contains("back online"), "{s}");
+    assert!(!s.contains("OFFLINE"), "{s}");
     a.update(Action::Live {
         follower,
         event: Live::Failed(ClientError::Unauthorized("the token was revoked".into())),

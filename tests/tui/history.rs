@@ -297,7 +297,7 @@ fn the_export_dialog_takes_a_name_for_the_history() {
     key(&mut a, KeyCode::Down);
     typed(&mut a, "Q4 access review");
     let s = screen(&a, 100, 30);
-    assert!(s.contains("Name (↓)    Q4 access review"), "{s}");
+    assert!(s.contains("▸ Name (↓)  Q4 access review"), "{s}");
     // Up goes back to the path; the name stays.
     key(&mut a, KeyCode::Up);
     typed(&mut a, "x");
@@ -377,7 +377,7 @@ fn the_evidence_dialog_takes_a_name_for_the_history() {
         key(&mut a, KeyCode::Tab);
     }
     typed(&mut a, "Q4 access review");
-    assert!(screen(&a, 120, 30).contains("Name        Q4 access review"));
+    assert!(screen(&a, 120, 30).contains("▸ Name      Q4 access review"));
     let fx = key(&mut a, KeyCode::Enter);
     let [Effect::Download(job)] = fx.as_slice() else {
         panic!("{fx:?}")

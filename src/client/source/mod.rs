@@ -73,7 +73,7 @@ impl Reads for Client {
 
 /// The first retry after the server went away, and the longest wait between retries.
 const RETRY_FIRST: Duration = Duration::from_secs(1);
-const RETRY_MAX: Duration = Duration::from_secs(10);
+const RETRY_MAX: Duration = Duration::from_secs(2);
 
 /// What the header says about where the data comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -7,8 +7,9 @@ use crate::tui::action::Effect;
 use chrono::{DateTime, Utc};
 
 /// How often the TUI asks the server whether it is there. A dead server shows in the header
-/// within 5 seconds with no key pressed: a refused connection at the next probe, a hung one
-/// after the probe's own 3-second limit.
+/// within 2 seconds with no key pressed: a refused connection at the next probe (a live stream
+/// that breaks asks for one at once, see `outage.rs`), a hung one after the probe's own
+/// 3-second limit.
 const PROBE_EVERY_MS: i64 = 1500;
 
 impl App {
@@ -23,6 +24,7 @@ impl App {
             .then_some(self.now.timestamp()),
             fresh: self.conn.follow.as_ref().map_or(0, |f| f.fresh_len()),
             status: std::mem::discriminant(&self.conn.status),
+            down: self.conn.down_since.is_some(),
             rows: self.pager.rows.version(),
         }
     }
@@ -65,18 +67,23 @@ impl App {
     pub(super) fn on_health(&mut self, result: Result<(), ClientError>) -> Vec<Effect> {
         self.conn.probing = false;
         match result {
-            Ok(()) => match &self.conn.status {
-                Status::Failed(e) if e.is_transient() => {
+            Ok(()) => {
+                let mut fx = self.server_back();
+                if let Status::Failed(e) = &self.conn.status
+                    && e.is_transient()
+                {
                     self.conn.status = Status::Connected;
                     if self.pager.rows.is_empty() {
-                        return self.reload();
+                        fx.extend(self.reload());
                     }
-                    Vec::new()
                 }
-                _ => Vec::new(),
-            },
+                fx
+            }
             Err(e) if e.is_transient() => {
                 tracing::warn!("the server does not answer: {e}");
+                if Self::unreachable(&e) {
+                    self.server_down(self.now, Some(&e));
+                }
                 self.conn.status = Status::Failed(e);
                 Vec::new()
             }
@@ -96,5 +103,7 @@ pub(super) struct TickView {
     /// Rows still highlighted as new.
     fresh: usize,
     status: std::mem::Discriminant<Status>,
+    /// Whether the server is answering (the header and footer say when it stopped).
+    down: bool,
     rows: u64,
 }

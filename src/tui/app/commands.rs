@@ -103,6 +103,9 @@ impl App {
             Command::AroundWide => self.around(true),
             Command::Back => self.back(),
             Command::Mark => self.toggle_mark(),
+            Command::MarkRange => self.mark_range(),
+            Command::MarkAll => self.mark_matching(true),
+            Command::UnmarkAll => self.mark_matching(false),
             Command::Marked => {
                 let ids = self.marked_ids();
                 if ids.is_empty() {
@@ -137,16 +140,42 @@ impl App {
                 Vec::new()
             }
             Command::Evidence => {
-                let mut dialog = crate::tui::dialogs::EvidenceDialog::new(self.now)
-                    .offer("this filter", self.query.clone());
+                let words = |q: &crate::model::Query, n: Option<u64>| {
+                    crate::tui::views::dialogs::in_words(q, n)
+                };
+                let mut dialog = crate::tui::dialogs::EvidenceDialog::new(self.now).offer(
+                    "this filter",
+                    self.query.clone(),
+                    words(&self.query, self.pager.total),
+                );
+                // The case built with `m` / `M` / `*`: what an investigator packs.
+                let marked = self.marked_ids();
+                if !marked.is_empty() {
+                    let n = marked.len() as u64;
+                    dialog = dialog.offer(
+                        "marked",
+                        crate::model::Query {
+                            ids: marked,
+                            ..crate::model::Query::default()
+                        },
+                        format!(
+                            "the {} marked",
+                            crate::tui::views::header::counted(n, "entry", "entries")
+                        ),
+                    );
+                }
                 if let Some(target) = self.current().and_then(|e| e.target_ref()) {
                     dialog = dialog.offer(
                         "this target",
                         crate::model::Query {
-                            targets: vec![target],
+                            targets: vec![target.clone()],
                             ..crate::model::Query::default()
                         },
+                        format!("everything about {target}"),
                     );
+                }
+                if self.marked_count() > 0 {
+                    dialog = dialog.choose("marked", self.now);
                 }
                 self.chrome.overlay = Overlay::Evidence(Box::new(dialog));
                 Vec::new()
@@ -211,6 +240,13 @@ impl App {
                 } else if self.pane.detail.is_some() {
                     self.pane.focus = true;
                 }
+                Vec::new()
+            }
+            Command::OpenValue => {
+                self.chrome.flash = Some(format!(
+                    "open an entry ({}) and put the cursor on a value to read it alone",
+                    self.chrome.keymap.first(Command::Details)
+                ));
                 Vec::new()
             }
             Command::Fold
@@ -302,21 +338,37 @@ impl App {
         Some(Vec::new())
     }
 
-    /// Detail-pane meanings of a command; false when the table should handle it.
+    /// The detail pane's lines at its width, and how many show.
+    pub(super) fn detail_lines(&self) -> Option<(crate::tui::detail::Lines, usize)> {
+        let d = self.pane.detail.as_ref()?;
+        let body = self.areas().detail_body;
+        let lines = crate::tui::views::details::layout(d, body.width as usize, &self.chrome.theme);
+        Some((lines, body.height.max(1) as usize))
+    }
+
+    /// Detail-pane meanings of a command; false when the table should handle it. Moving goes
+    /// by line through a long value (TUI.md, round 3), by row elsewhere.
     pub(super) fn detail_command(&mut self, cmd: Command) -> bool {
-        let page = isize::try_from(self.areas().detail_body.height.max(1)).unwrap_or(isize::MAX);
+        let Some((lines, h)) = self.detail_lines() else {
+            return false;
+        };
+        if cmd == Command::Details || cmd == Command::OpenValue {
+            self.open_value();
+            return true;
+        }
         let Some(d) = &mut self.pane.detail else {
             return false;
         };
+        let page = isize::try_from(h).unwrap_or(isize::MAX);
         match cmd {
-            Command::Down => d.move_by(1),
-            Command::Up => d.move_by(-1),
-            Command::PageDown => d.move_by(page),
-            Command::PageUp => d.move_by(-page),
-            Command::HalfDown => d.move_by((page / 2).max(1)),
-            Command::HalfUp => d.move_by(-(page / 2).max(1)),
-            Command::Top => d.move_by(isize::MIN / 2),
-            Command::Bottom => d.move_by(isize::MAX / 2),
+            Command::Down => d.line_down(&lines, h),
+            Command::Up => d.line_up(&lines, h),
+            Command::PageDown => d.scroll_by(&lines, h, page),
+            Command::PageUp => d.scroll_by(&lines, h, -page),
+            Command::HalfDown => d.scroll_by(&lines, h, (page / 2).max(1)),
+            Command::HalfUp => d.scroll_by(&lines, h, -(page / 2).max(1)),
+            Command::Top => d.to_end(&lines, h, false),
+            Command::Bottom => d.to_end(&lines, h, true),
             Command::FoldToggle => d.toggle(),
             Command::Fold => d.fold(true),
             Command::Unfold => d.fold(false),
@@ -330,7 +382,88 @@ impl App {
             Command::Diff => d.toggle_diff(),
             _ => return false,
         }
-        self.scroll_detail();
+        // Scrolling placed the view itself; a fold or a new view keeps the cursor in it.
+        let moved = matches!(
+            cmd,
+            Command::Down
+                | Command::Up
+                | Command::PageDown
+                | Command::PageUp
+                | Command::HalfDown
+                | Command::HalfUp
+                | Command::Top
+                | Command::Bottom
+        );
+        if !moved {
+            self.scroll_detail();
+        }
         true
     }
+
+    /// `o` (or Enter) in the detail pane: the value under the cursor alone, in a pager.
+    fn open_value(&mut self) {
+        let Some(d) = &self.pane.detail else {
+            return;
+        };
+        if d.show_diff {
+            self.chrome.flash =
+                Some("the pager opens values of the JSON view: d switches back to it".into());
+            return;
+        }
+        let Some(row) = d.tree.rows().get(d.cursor) else {
+            return;
+        };
+        let value = pointer(d.tree.value(), &row.path);
+        self.chrome.overlay = Overlay::Value(crate::tui::value_view::ValueView::of_row(
+            &row.path, &row.kind, value,
+        ));
+    }
+
+    /// The value pager's keys: lines, pages, ends; Esc, `q` or the same key again go back.
+    pub(super) fn value_key(
+        &mut self,
+        mut v: crate::tui::value_view::ValueView,
+        cmd: Option<Command>,
+    ) {
+        let (w, h) = crate::tui::views::value::body(self.size);
+        let total = crate::tui::views::value::lines(&v, w).len();
+        let page = isize::try_from(h).unwrap_or(isize::MAX);
+        let delta = match cmd {
+            Some(Command::Down) => 1,
+            Some(Command::Up) => -1,
+            Some(Command::PageDown | Command::FoldToggle) => page,
+            Some(Command::PageUp) => -page,
+            Some(Command::HalfDown) => (page / 2).max(1),
+            Some(Command::HalfUp) => -(page / 2).max(1),
+            Some(Command::Top) => isize::MIN / 2,
+            Some(Command::Bottom) => isize::MAX / 2,
+            Some(Command::Close | Command::Quit | Command::OpenValue | Command::Details) => return,
+            _ => 0,
+        };
+        v.scroll_by(delta, total, h);
+        self.chrome.overlay = Overlay::Value(v);
+    }
+
+    /// The wheel over the detail pane: three lines.
+    pub(super) fn detail_wheel(&mut self, down: bool) {
+        let Some((lines, h)) = self.detail_lines() else {
+            return;
+        };
+        if let Some(d) = &mut self.pane.detail {
+            d.scroll_by(&lines, h, if down { 3 } else { -3 });
+        }
+    }
+}
+
+/// The node at a tree row's path (`/details/after/0`), as the tree names paths.
+fn pointer<'a>(root: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+    let mut at = root;
+    for part in path.split('/').skip(1) {
+        at = match at {
+            serde_json::Value::Object(m) => m.get(part)?,
+            serde_json::Value::Array(a) => a.get(part.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(at)
 }

@@ -153,6 +153,14 @@ impl App {
         let Some(e) = self.current() else {
             return Vec::new();
         };
+        self.memory.mark_anchor = Some(e.id.clone());
+        if !self.is_marked(&e.id) && self.marked_ids().len() >= crate::tui::marks::MAX_MARKS {
+            self.chrome.flash = Some(format!(
+                "{} entries are marked, the most there can be: unmark some first",
+                crate::tui::views::header::thousands(crate::tui::marks::MAX_MARKS as u64)
+            ));
+            return Vec::new();
+        }
         let set = self
             .memory
             .marks
@@ -179,6 +187,14 @@ impl App {
             .get(&self.conn.source)
             .map(|s| s.iter().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// How many entries are marked on this server.
+    pub fn marked_count(&self) -> usize {
+        self.memory
+            .marks
+            .get(&self.conn.source)
+            .map_or(0, |s| s.len())
     }
 
     /// Whether the entry with this id is marked (on this server).

@@ -95,6 +95,12 @@ impl App {
                 return Vec::new();
             }
             Overlay::Pivot(menu) => return self.pivot_key(menu, key),
+            Overlay::Value(v) => {
+                // `q` closes the pager, not the program: it is what a pager's `q` does.
+                let cmd = self.chrome.keymap.lookup(key);
+                self.value_key(v, cmd);
+                return Vec::new();
+            }
             Overlay::Info(_) => return Vec::new(),
             // A finished download's dialog closes on the next key, and that key then does what
             // it does anywhere (it is not swallowed).
@@ -263,6 +269,17 @@ impl App {
     }
 
     pub(super) fn on_mouse(&mut self, m: MouseEvent) -> Vec<Effect> {
+        if matches!(self.chrome.overlay, Overlay::Value(_)) {
+            let cmd = match m.kind {
+                MouseEventKind::ScrollDown => Command::HalfDown,
+                MouseEventKind::ScrollUp => Command::HalfUp,
+                _ => return Vec::new(),
+            };
+            if let Overlay::Value(v) = std::mem::replace(&mut self.chrome.overlay, Overlay::None) {
+                self.value_key(v, Some(cmd));
+            }
+            return Vec::new();
+        }
         if !matches!(self.chrome.overlay, Overlay::None) {
             return Vec::new();
         }
@@ -273,11 +290,11 @@ impl App {
         let in_detail = inside(a.detail_body);
         match m.kind {
             MouseEventKind::ScrollDown if in_detail => {
-                self.detail_command(Command::Down);
+                self.detail_wheel(true);
                 Vec::new()
             }
             MouseEventKind::ScrollUp if in_detail => {
-                self.detail_command(Command::Up);
+                self.detail_wheel(false);
                 Vec::new()
             }
             MouseEventKind::ScrollDown => self.move_by(3),
@@ -295,9 +312,10 @@ impl App {
             }
             MouseEventKind::Down(MouseButton::Left) if in_detail => {
                 self.pane.focus = true;
-                if let Some(d) = &mut self.pane.detail {
-                    let row = d.scroll + (m.row - a.detail_body.y) as usize;
-                    d.click(row);
+                if let Some((lines, _)) = self.detail_lines()
+                    && let Some(d) = &mut self.pane.detail
+                {
+                    d.click(&lines, (m.row - a.detail_body.y) as usize);
                 }
                 Vec::new()
             }

@@ -2,7 +2,7 @@
 
 use super::cells::{span, width};
 use crate::tui::app::App;
-use crate::tui::detail::Detail;
+use crate::tui::detail::{Detail, Lines};
 use crate::tui::diff::DiffLine;
 use crate::tui::json_tree::{Row, RowKind};
 use crate::tui::keymap::Command;
@@ -112,58 +112,57 @@ pub fn render(app: &App, d: &Detail, f: &mut Frame, area: Rect) {
     let h = body.height as usize;
     let w = body.width as usize;
     // Every row wrapped to the width (no value is cut off); the view starts at the scroll
-    // row, or later when the wrapped rows would push the cursor's row out of sight.
-    let row_lines = |i: usize| -> Vec<Line<'static>> {
-        let line = if d.show_diff {
-            match d.diff.as_deref().and_then(|diff| diff.get(i)) {
-                Some(l) => diff_line(l, t),
-                None => return Vec::new(),
-            }
-        } else {
-            match d.tree.rows().get(i) {
-                Some(r) => tree_line(r, t),
-                None => return Vec::new(),
-            }
-        };
-        let indent = if d.show_diff {
-            2
-        } else {
-            d.tree.rows().get(i).map_or(0, |r| 2 * r.depth + 2)
-        };
-        let mut out = wrap(line, w, indent);
+    // line, which may be inside a long value (see `Lines`).
+    let lines = layout(d, w, t);
+    let scroll = d.scroll.min(lines.max_scroll(h));
+    let mut out: Vec<Line> = Vec::with_capacity(h);
+    let mut i = lines.row_at(scroll);
+    let mut skip = scroll - lines.span(i).0;
+    while out.len() < h && i < d.row_count() {
+        let mut more = row_lines(d, i, w, t);
         if i == d.cursor && app.pane.focus {
-            out = out
+            more = more
                 .into_iter()
                 .map(|l| l.patch_style(t.selected()))
                 .collect();
         }
-        out
-    };
-    let mut start = d.scroll;
-    while start < d.cursor {
-        let needed: usize = (start..=d.cursor).map(|i| row_lines(i).len()).sum();
-        if needed <= h {
-            break;
-        }
-        start += 1;
-    }
-    let mut lines: Vec<Line> = Vec::with_capacity(h);
-    let mut i = start;
-    while lines.len() < h {
-        let more = row_lines(i);
-        if more.is_empty() {
-            break;
-        }
-        lines.extend(more);
+        out.extend(more.into_iter().skip(skip));
+        skip = 0;
         i += 1;
     }
-    lines.truncate(h);
-    f.render_widget(Paragraph::new(lines).style(Style::new()), body);
+    out.truncate(h);
+    f.render_widget(Paragraph::new(out).style(Style::new()), body);
+}
+
+/// Row `i` of the pane wrapped to `w` columns.
+fn row_lines(d: &Detail, i: usize, w: usize, t: &Theme) -> Vec<Line<'static>> {
+    let line = if d.show_diff {
+        match d.diff.as_deref().and_then(|diff| diff.get(i)) {
+            Some(l) => diff_line(l, t),
+            None => return Vec::new(),
+        }
+    } else {
+        match d.tree.rows().get(i) {
+            Some(r) => tree_line(r, t),
+            None => return Vec::new(),
+        }
+    };
+    let indent = if d.show_diff {
+        2
+    } else {
+        d.tree.rows().get(i).map_or(0, |r| 2 * r.depth + 2)
+    };
+    wrap(line, w, indent)
+}
+
+/// Where each row's wrapped lines start at width `w`: what the pane scrolls over.
+pub fn layout(d: &Detail, w: usize, t: &Theme) -> Lines {
+    Lines::new((0..d.row_count()).map(|i| row_lines(d, i, w, t).len()))
 }
 
 /// `line` broken into lines of at most `w` columns; the continuation lines start `indent`
 /// columns in, so a wrapped value reads as one.
-fn wrap(line: Line<'static>, w: usize, indent: usize) -> Vec<Line<'static>> {
+pub fn wrap(line: Line<'static>, w: usize, indent: usize) -> Vec<Line<'static>> {
     use unicode_width::UnicodeWidthChar;
     if w == 0 {
         return Vec::new();

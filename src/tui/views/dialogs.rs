@@ -102,6 +102,19 @@ pub(super) fn frame<'a>(t: &Theme, title: &'a str, hint: &'a str) -> Block<'a> {
         .title_bottom(Line::from(Span::styled(hint, t.dim())).right_aligned())
 }
 
+/// The label of a field that can take the focus: `▸` and bold on the focused one, so it shows
+/// without colour (NO_COLOR) too.
+fn field_label(text: &str, t: &Theme, focused: bool) -> Span<'static> {
+    if focused {
+        Span::styled(
+            pad(&format!("▸ {text}"), LABEL),
+            t.key().add_modifier(Modifier::BOLD),
+        )
+    } else {
+        Span::styled(pad(&format!("  {text}"), LABEL), t.dim())
+    }
+}
+
 fn label(text: &str, t: &Theme, focused: bool) -> Span<'static> {
     let style = if focused { t.key() } else { t.dim() };
     Span::styled(pad(text, LABEL), style)
@@ -204,13 +217,31 @@ fn hint(stage: &Stage, editing: &'static str) -> &'static str {
     }
 }
 
-fn input_row(f: &mut Frame, body: Rect, y: u16, l: Span<'static>, input: &TextArea<'static>) {
+/// A labelled text field; only the focused one shows its cursor (in reverse video), so which
+/// field takes the typing is plain without colour.
+fn input_row(
+    f: &mut Frame,
+    body: Rect,
+    y: u16,
+    (text, t, focused): (&str, &Theme, bool),
+    input: &TextArea<'static>,
+) {
     if y >= body.bottom() {
         return;
     }
     let lw = u16::try_from(LABEL).unwrap_or(u16::MAX).min(body.width);
-    f.render_widget(Paragraph::new(l), Rect::new(body.x, y, lw, 1));
-    f.render_widget(input, Rect::new(body.x + lw, y, body.width - lw, 1));
+    f.render_widget(
+        Paragraph::new(field_label(text, t, focused)),
+        Rect::new(body.x, y, lw, 1),
+    );
+    let area = Rect::new(body.x + lw, y, body.width - lw, 1);
+    if focused {
+        f.render_widget(input, area);
+    } else {
+        let mut quiet = input.clone();
+        quiet.set_cursor_style(Style::new());
+        f.render_widget(&quiet, area);
+    }
 }
 
 /// Draws the export dialog.
@@ -303,7 +334,7 @@ pub fn render_export(app: &App, d: &ExportDialog, f: &mut Frame, area: Rect) {
         f,
         body,
         body.y + 2,
-        label("Save to", t, !d.name_focused),
+        ("Save to", t, !d.name_focused),
         &d.path,
     );
     // The name for the export history, under the path (↓ to type it).
@@ -311,7 +342,7 @@ pub fn render_export(app: &App, d: &ExportDialog, f: &mut Frame, area: Rect) {
         f,
         body,
         body.y + 3,
-        label("Name (↓)", t, d.name_focused),
+        ("Name (↓)", t, d.name_focused),
         &d.name,
     );
 }
@@ -332,11 +363,26 @@ pub fn render_evidence(app: &App, d: &EvidenceDialog, f: &mut Frame, area: Rect)
     f.render_widget(block, area);
     let w = body.width as usize;
     let mut names: Vec<&str> = PACK_KINDS.iter().map(|(k, _)| *k).collect();
-    names.extend(d.custom.iter().map(|(l, _)| *l));
-    let mut kind_line = vec![label("Kind", t, d.focus == 0)];
-    kind_line.extend(choices(&names, d.kind, t));
+    names.extend(d.custom.iter().map(|(l, _, _)| *l));
+    let mut kind_line = vec![field_label("Kind", t, d.focus == 0)];
+    let all = choices(&names, d.kind, t);
+    let all_w: usize = all.iter().map(|s| s.width()).sum();
+    if LABEL + all_w <= w {
+        kind_line.extend(all);
+    } else {
+        // Too narrow for every kind: the chosen one, where it is among them, and ←→.
+        kind_line.extend(choices(&[names[d.kind]], 0, t));
+        kind_line.push(Span::styled(
+            format!("{}/{} ←→", d.kind + 1, names.len()),
+            t.dim(),
+        ));
+    }
     let what = match d.chosen_custom() {
-        Some((_, q)) => in_words(q, None),
+        Some((_, q, _)) if !q.ids.is_empty() => format!(
+            "the {} marked (the case)",
+            super::header::counted(q.ids.len() as u64, "entry", "entries")
+        ),
+        Some((_, q, _)) => in_words(q, None),
         None => PACK_KINDS[d.kind].1.to_string(),
     };
     let mut lines = vec![
@@ -345,6 +391,7 @@ pub fn render_evidence(app: &App, d: &EvidenceDialog, f: &mut Frame, area: Rect)
             Span::raw(" ".repeat(LABEL)),
             span(&fit(&what, w.saturating_sub(LABEL)), t.dim()),
         ]),
+        Line::from(""),
         Line::from(""),
         Line::from(""),
         Line::from(""),
@@ -360,16 +407,11 @@ pub fn render_evidence(app: &App, d: &EvidenceDialog, f: &mut Frame, area: Rect)
     ];
     lines.extend(stage_lines(&d.stage, t, w, None));
     f.render_widget(Paragraph::new(lines), body);
-    input_row(f, body, body.y + 2, label("From", t, d.focus == 1), &d.from);
-    input_row(f, body, body.y + 3, label("To", t, d.focus == 2), &d.to);
-    input_row(
-        f,
-        body,
-        body.y + 4,
-        label("Save to", t, d.focus == 3),
-        &d.path,
-    );
-    input_row(f, body, body.y + 5, label("Name", t, d.focus == 4), &d.name);
+    input_row(f, body, body.y + 2, ("From", t, d.focus == 1), &d.from);
+    input_row(f, body, body.y + 3, ("To", t, d.focus == 2), &d.to);
+    input_row(f, body, body.y + 4, ("Save to", t, d.focus == 3), &d.path);
+    input_row(f, body, body.y + 5, ("Name", t, d.focus == 4), &d.name);
+    input_row(f, body, body.y + 6, ("Title", t, d.focus == 5), &d.title);
 }
 
 /// Draws the info view: where the data comes from, retention, the last prune, the badges.
@@ -399,6 +441,9 @@ pub fn render_info(app: &App, info: &RetentionInfo, f: &mut Frame, area: Rect) {
             .collect()
     };
     let mut lines = row("Source", app.conn.source.clone(), Style::new());
+    for (l, text) in &app.conn.about {
+        lines.extend(row(l, text.clone(), Style::new()));
+    }
     lines.extend(row(
         "Showing",
         in_words(&app.query, app.pager.total),
@@ -477,5 +522,47 @@ pub fn render_info(app: &App, info: &RetentionInfo, f: &mut Frame, area: Rect) {
         Span::styled("✗", t.failure()),
         Span::raw(" the action failed"),
     ]));
-    f.render_widget(Paragraph::new(lines), body);
+    f.render_widget(
+        Paragraph::new(ellipsised(lines, body.width as usize, body.height as usize)),
+        body,
+    );
+}
+
+/// `lines` cut to `w` columns and `h` lines, each cut marked with `…`: nothing disappears
+/// without a sign that there is more.
+fn ellipsised(lines: Vec<Line<'static>>, w: usize, h: usize) -> Vec<Line<'static>> {
+    let over = lines.len() > h;
+    let mut out: Vec<Line<'static>> = lines
+        .into_iter()
+        .take(h)
+        .map(|l| {
+            if l.width() <= w {
+                return l;
+            }
+            let mut left = w.saturating_sub(1);
+            let mut spans = Vec::new();
+            for sp in l.spans {
+                if left == 0 {
+                    break;
+                }
+                let mut text = String::new();
+                for ch in sp.content.chars() {
+                    let cw = unicode_width::UnicodeWidthChar::width(ch).unwrap_or(0);
+                    if cw > left {
+                        left = 0;
+                        break;
+                    }
+                    text.push(ch);
+                    left -= cw;
+                }
+                spans.push(Span::styled(text, sp.style));
+            }
+            spans.push(Span::raw("…"));
+            Line::from(spans)
+        })
+        .collect();
+    if over && let Some(last) = out.last_mut() {
+        *last = Line::from(Span::raw("…"));
+    }
+    out
 }

@@ -27,6 +27,9 @@ fn table_commands() -> &'static [Command] {
         Back,
         Mark,
         Marked,
+        MarkRange,
+        MarkAll,
+        UnmarkAll,
         Search,
         Filters,
         Query,
@@ -48,8 +51,9 @@ fn table_commands() -> &'static [Command] {
 fn detail_commands() -> &'static [Command] {
     use Command::*;
     &[
-        Down, Up, FoldToggle, Fold, Unfold, FoldAll, UnfoldAll, PivotIn, PivotOut, Diff, Prev,
-        Next, Zoom, Copy, Focus, Close, Help, Quit,
+        Down, Up, PageDown, PageUp, HalfDown, HalfUp, Top, Bottom, OpenValue, FoldToggle, Fold,
+        Unfold, FoldAll, UnfoldAll, PivotIn, PivotOut, Diff, Prev, Next, Zoom, Copy, Focus, Close,
+        Help, Quit,
     ]
 }
 
@@ -82,6 +86,14 @@ pub fn lines(app: &App, in_detail: bool, w: usize) -> Vec<Line<'static>> {
             } else {
                 "exclude the value under the cursor".into()
             };
+        }
+        // In the pane, moving goes through a long value a line at a time.
+        if in_detail {
+            match cmd {
+                Command::Down => what = "down a line (through a long value), then the next".into(),
+                Command::Up => what = "up a line, then the previous".into(),
+                _ => {}
+            }
         }
         let keys = app.chrome.keymap.keys_for(*cmd).join(" ");
         if keys.is_empty() {
@@ -213,6 +225,7 @@ pub fn render_footer(app: &App, f: &mut Frame, area: Rect) {
                 format!("{}{}", k(Command::Prev), k(Command::Next)),
                 "prev/next",
             ),
+            (k(Command::OpenValue), "open value"),
             (k(Command::Diff), "diff"),
             (k(Command::Copy), "copy"),
             (k(Command::Zoom), "zoom"),

@@ -1,8 +1,8 @@
 //! `render(&app, frame)`: draws the state and changes nothing.
 
 pub mod cells;
-mod details;
-mod dialogs;
+pub mod details;
+pub mod dialogs;
 mod filters;
 pub mod header;
 mod help;
@@ -11,6 +11,7 @@ pub mod link;
 mod pivot;
 mod prompt;
 mod table;
+pub mod value;
 pub mod witness;
 
 use super::app::{App, Overlay};
@@ -92,10 +93,11 @@ pub fn render(app: &App, f: &mut Frame) {
         Overlay::Help { scroll } => help::render(app, *scroll, f, centred(body, 84, 40)),
         Overlay::Pivot(menu) => pivot::render(app, menu, f, centred(body, 70, 12)),
         Overlay::Export(d) => dialogs::render_export(app, d, f, centred(body, 84, 11)),
-        Overlay::Evidence(d) => dialogs::render_evidence(app, d, f, centred(body, 104, 12)),
-        Overlay::Info(info) => dialogs::render_info(app, info, f, centred(body, 96, 16)),
+        Overlay::Evidence(d) => dialogs::render_evidence(app, d, f, centred(body, 112, 13)),
+        Overlay::Info(info) => dialogs::render_info(app, info, f, centred(body, 96, 20)),
         Overlay::History(h) => history::render(app, h, f, centred(body, 120, 18)),
         Overlay::Filters(p) => filters::render(app, p, f, centred(body, 100, 20)),
+        Overlay::Value(v) => value::render(app, v, f, size),
         Overlay::Views { selected } => {
             prompt::render_views(app, *selected, f, centred(body, 90, 14))
         }

@@ -118,9 +118,11 @@ impl Needs {
 /// is never cut while another column has room; Description folds first, then Target, then
 /// Actor, then Event; whatever is left goes to Description (or the last column).
 fn columns(width: usize, mode: TimeMode, needs: Needs) -> (Vec<(Col, usize)>, Span3) {
+    // 60 columns (58 inside the border) keep the seconds: rows a `w` window shows are often
+    // seconds apart.
     let span = match width {
-        0..60 => Span3::Narrow,
-        60..110 => Span3::Compact,
+        0..50 => Span3::Narrow,
+        50..110 => Span3::Compact,
         _ => Span3::Full,
     };
     let when_w = match (mode, span) {
@@ -161,12 +163,29 @@ fn columns(width: usize, mode: TimeMode, needs: Needs) -> (Vec<(Col, usize)>, Sp
         &[(Col::When, when_w), (Col::Event, 9), (Col::Action, action)],
         &[(Col::When, when_w), (Col::Action, action)],
     ];
-    for cols in candidates {
+    for (i, cols) in candidates.iter().enumerate() {
         if sum(cols) <= width {
             let mut v = cols.to_vec();
             let last = v.len() - 1;
             v[last].1 += width - sum(cols);
             return (v, span);
+        }
+        // Before Actor folds away, Action gives what it has to spare: who did it matters more
+        // than the end of a long action name (60 columns).
+        if i == 2 {
+            let room = width.saturating_sub(when_w + 9 + 3);
+            let actor_w = actor.min(16);
+            if room >= actor_w + 10 {
+                return (
+                    vec![
+                        (Col::When, when_w),
+                        (Col::Event, 9),
+                        (Col::Action, room - actor_w),
+                        (Col::Actor, actor_w),
+                    ],
+                    span,
+                );
+            }
         }
     }
     // Tiny: the time and whatever of the action fits.
@@ -249,10 +268,21 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.chrome.theme;
     let body = inner(area);
     if bordered(area) {
-        let pos = if app.pager.rows.is_empty() {
-            String::new()
+        // The case being built is counted where the position is: `● 92 marked · row 3 of 92`.
+        let marked = app.marked_count() as u64;
+        let marks = if marked > 0 {
+            format!("● {} marked · ", thousands(marked))
         } else {
-            format!(" {} ", position(app))
+            String::new()
+        };
+        let pos = if app.pager.rows.is_empty() {
+            if marks.is_empty() {
+                String::new()
+            } else {
+                format!(" {} ", marks.trim_end_matches(" · "))
+            }
+        } else {
+            format!(" {marks}{} ", position(app))
         };
         let mut block = Block::bordered()
             .border_style(t.dim())
