@@ -113,6 +113,8 @@ impl Log {
             other.post(n, "forged").await;
         }
         copy_db(&other.db(), &self.db());
+        // With its state file too: else the server itself refuses to sign the other history.
+        self.forget_what_was_signed();
     }
 }
 

@@ -109,6 +109,7 @@ impl PostgresStore {
         &self,
         tenant: &str,
         key: &SigningKey,
+        floor: Option<checkpoint::Remembered>,
     ) -> Result<SignedCheckpoint, StoreError> {
         let mut client = self.client().await?;
         let tx = client
@@ -136,6 +137,17 @@ impl PostgresStore {
                 .map_err(|e| checkpoint::not_extended(tenant, size, last_size, e))?;
             }
             Latest::Nothing => {}
+        }
+        if floor.is_some_and(|f| f.size > 0 && f.size < size) {
+            // The proof needs the stored rows: fetched first, then judged.
+            with_tree(&tx, tenant, |r| {
+                let from = floor.map_or(0, |f| f.size);
+                proof::consistency_proof(from, size, r)
+            })
+            .await
+            .and_then(|p| checkpoint::check_floor(tenant, floor, size, root, |_| p))?;
+        } else {
+            checkpoint::check_floor(tenant, floor, size, root, |_| Ok(Vec::new()))?;
         }
         let note = key
             .sign_checkpoint(&proof::checkpoint_origin(tenant), size, root)
@@ -286,7 +298,7 @@ impl PostgresStore {
         };
         let checkpoint = match covering {
             Some(c) => c,
-            None => self.checkpoint(tenant, key).await?,
+            None => self.checkpoint(tenant, key, None).await?,
         };
         let mut proof = ExportProof {
             version: 1,

@@ -167,6 +167,8 @@ pub(super) fn load_or_build(
 pub struct CheckpointJob {
     pub tenant: String,
     pub key: SigningKey,
+    /// What the signer remembers signing: the tree must extend it too.
+    pub floor: Option<checkpoint::Remembered>,
     pub reply: super::writer::Reply<SignedCheckpoint>,
 }
 
@@ -223,6 +225,9 @@ pub(super) fn checkpoint(
         }
         Latest::Nothing => {}
     }
+    checkpoint::check_floor(tenant, job.floor, size, root, |from| {
+        proof::consistency_proof(from, size, &DbRows { conn, tenant })
+    })?;
     let note = job
         .key
         .sign_checkpoint(&proof::checkpoint_origin(tenant), size, root)
