@@ -4,6 +4,7 @@
 
 use crate::common::pg;
 use trailscope::model::NewEvent;
+use trailscope::store::Store;
 use trailscope::store::postgres::PostgresStore;
 
 fn event(action: &str) -> NewEvent {

@@ -107,7 +107,7 @@ impl crate::store::Store for PostgresStore {
         key: Option<&crate::proof::VerifierKey>,
         remembered: Option<crate::store::checkpoint::Remembered>,
     ) -> Result<crate::model::VerifyReport, StoreError> {
-        PostgresStore::verify(self, tenant, key, remembered).await
+        PostgresStore::verify_remembered(self, tenant, key, remembered).await
     }
     async fn checkpoint_extending(
         &self,
@@ -115,7 +115,7 @@ impl crate::store::Store for PostgresStore {
         key: &crate::proof::SigningKey,
         floor: Option<crate::store::checkpoint::Remembered>,
     ) -> Result<crate::model::SignedCheckpoint, StoreError> {
-        PostgresStore::checkpoint(self, tenant, key, floor).await
+        PostgresStore::checkpoint_extending(self, tenant, key, floor).await
     }
     async fn export_proof(
         &self,

@@ -236,7 +236,7 @@ impl VerifySource for Source {
 }
 
 impl PostgresStore {
-    pub async fn verify(
+    pub async fn verify_remembered(
         &self,
         tenant: &str,
         key: Option<&VerifierKey>,

@@ -207,6 +207,9 @@ pub(super) fn checkpoint(
         .map(|t| t.frontier.clone())
         .unwrap_or_default();
     let (size, root) = (frontier.size(), frontier.root());
+    checkpoint::check_floor(tenant, job.floor, size, root, |from| {
+        proof::consistency_proof(from, size, &DbRows { conn, tenant })
+    })?;
     match checkpoint::judge(
         &job.key,
         tenant,
@@ -225,9 +228,6 @@ pub(super) fn checkpoint(
         }
         Latest::Nothing => {}
     }
-    checkpoint::check_floor(tenant, job.floor, size, root, |from| {
-        proof::consistency_proof(from, size, &DbRows { conn, tenant })
-    })?;
     let note = job
         .key
         .sign_checkpoint(&proof::checkpoint_origin(tenant), size, root)
