@@ -74,7 +74,10 @@ pub async fn verify(
             VerifierKey::parse(text)
                 .map_err(|e| ApiError::invalid_query(e.to_string()).with_field("key"))?,
         ),
-        None => state.signer.as_ref().map(|s| s.key().verifier().clone()),
+        None => state
+            .signer
+            .as_ref()
+            .map(|s| s.key().verifier_for(caller.tenant())),
     };
     let tenant = caller.tenant().to_string();
     let Some(signer) = &state.signer else {

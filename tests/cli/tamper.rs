@@ -109,7 +109,17 @@ async fn signed_log() -> Log {
     drop(server);
     // The auditor pinned the key from the key file, not from the server.
     let key_path = format!("{}.key", db.display());
-    let out = bin(&["key", "show", "--signing-key", &key_path], dir.path());
+    let out = bin(
+        &[
+            "key",
+            "show",
+            "--signing-key",
+            &key_path,
+            "--tenant",
+            "acme",
+        ],
+        dir.path(),
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let vkey = text(&out.stdout).trim().to_string();
     assert_eq!(vkey, c["verifier_key"].as_str().unwrap());
@@ -225,7 +235,7 @@ async fn an_untouched_log_verifies_with_the_pinned_key_and_a_real_pseudonymisati
     assert_eq!(report["checkpoints"], 2);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("2 checkpoints signed by trailscope+"),
+        text(&out.stdout).contains("2 checkpoints signed by trailscope/acme+"),
         "{}",
         text(&out.stdout)
     );

@@ -61,7 +61,7 @@ pub async fn checkpoints_and_their_proofs_verify(db: &Database) {
         (20, c1.root.clone())
     );
     assert_eq!(opened.origin, trailscope::proof::checkpoint_origin("acme"));
-    assert_eq!(c1.verifier_key, key.verifier().to_string());
+    assert_eq!(c1.verifier_key, key.verifier_for("acme").to_string());
     let again = s.checkpoint("acme", &key).await.unwrap();
     assert_eq!(again, c1, "no growth, no new signature");
     append(s, "acme", events(20, 33, b)).await;

@@ -83,8 +83,8 @@ fn signed(size: u64, root: Hash, note: String, key: &SigningKey) -> SignedCheckp
     SignedCheckpoint {
         size,
         root: encode_hash(&root),
+        verifier_key: key.verifier_for_note(&note).to_string(),
         checkpoint: note,
-        verifier_key: key.verifier().to_string(),
     }
 }
 

@@ -52,8 +52,8 @@ impl SqliteDb {
             return Ok(SignedCheckpoint {
                 size,
                 root: crate::proof::encode_hash(&c.root),
+                verifier_key: key.verifier_for(tenant).to_string(),
                 checkpoint: note,
-                verifier_key: key.verifier().to_string(),
             });
         }
         self.submit(|reply| {
