@@ -192,10 +192,16 @@ pub async fn the_signer_refuses_a_tree_that_does_not_extend_its_memory(db: &Data
         (r5.size, trailscope::proof::encode_hash(&r5.root)),
         (5, c5.root.clone())
     );
+    // A second replica with the same key, which saw checkpoint 5 only.
+    let replica = Signer::ephemeral(key.clone());
+    assert_eq!(replica.checkpoint(s, "acme").await.unwrap(), c5);
     append(s, "acme", events(5, 8, b)).await;
     let c8 = signer.checkpoint(s, "acme").await.unwrap();
     assert_eq!(signer.remembered("acme").unwrap().size, 8);
     assert!(signer.alarms().is_empty());
+    // It takes the other replica's checkpoint 8 (stored, opens with the key, extends its 5).
+    assert_eq!(replica.checkpoint(s, "acme").await.unwrap(), c8);
+    assert_eq!(replica.remembered("acme").unwrap().size, 8);
     let root8 = decode_hash(&c8.root).unwrap();
 
     // What the store answers for memories the tree does not extend.
