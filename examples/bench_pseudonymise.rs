@@ -81,7 +81,7 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
     let t = Instant::now();
-    let verdict = store.verify("default", None).expect("verify");
+    let verdict = store.verify("default", None, None).expect("verify");
     println!(
         "verify after it: ok={} over {} entries in {:.1} s",
         verdict.ok,

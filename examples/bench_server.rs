@@ -578,7 +578,7 @@ mod integrity {
         let t = Instant::now();
         let store = SqliteStore::open(&db).unwrap();
         // The checkpoint waits in the writer's queue behind the build.
-        let signed = store.db().checkpoint("bench", &key).unwrap();
+        let signed = store.db().checkpoint("bench", &key, None).unwrap();
         assert_eq!(signed.size, TREE as u64);
         println!(
             "opening a database of {TREE} entries from before the tree: tree built in {:.1} s ({})",

@@ -48,6 +48,11 @@ pub struct ServeArgs {
     /// on first start [default: <db>.key].
     #[arg(long, env = "TRAILSCOPE_SIGNING_KEY")]
     pub signing_key: Option<PathBuf>,
+    /// Where the signer remembers the newest checkpoint it signed for each tenant, outside the
+    /// database (mode 0600, replaced atomically); give each replica its own [default:
+    /// <signing key>.state].
+    #[arg(long, env = "TRAILSCOPE_SIGNER_STATE")]
+    pub signer_state: Option<PathBuf>,
 }
 
 /// `trailscope serve`.
@@ -111,12 +116,25 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     if created {
         tracing::info!(path = %key_path.display(), "created a new checkpoint signing key");
     }
+    let state_path = args
+        .signer_state
+        .clone()
+        .unwrap_or_else(|| trailscope::store::signer::default_state_path(&key_path));
+    let fresh = !state_path.exists();
+    let signer = trailscope::store::signer::Signer::open(key, &state_path)?;
+    if fresh {
+        tracing::info!(
+            path = %state_path.display(),
+            "no signer state yet: each tenant's newest stored checkpoint that opens with the key (and that its tree extends) is taken as what was signed"
+        );
+    }
     let options = ServerOptions {
         allow,
         evidence: file.evidence,
         retention,
         schedule_prune: true,
-        signing_key: Some(key),
+        signing_key: None,
+        signer: Some(signer),
         audit_searches: file
             .server
             .audit_searches

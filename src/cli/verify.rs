@@ -55,6 +55,13 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
     for p in &report.problems {
         outln!("MISMATCH: {}", trailscope::text::inert(p));
     }
+    if report.reason.as_deref() == Some("unsigned") {
+        return Err(anyhow!(
+            "the log holds {} entries but no checkpoint signed by {}, so nothing proves it is the history that was signed",
+            report.tree_size,
+            trailscope::text::inert(report.verifier_key.as_deref().unwrap_or("the key"))
+        ));
+    }
     let at = report
         .first_bad_seq
         .map(|s| format!(" at seq {s}"))

@@ -52,7 +52,7 @@ pub fn run(args: WitnessArgs) -> anyhow::Result<()> {
     };
     let state = WitnessState::load(&path)?;
     if let (Some(s), Some(k)) = (&state, &given)
-        && s.verifier_key != k.as_str()
+        && !trailscope::proof::same_verifier_key(&s.verifier_key, k.as_str())
     {
         return Err(UsageError(format!(
             "{} pins {}, not the --key given; a witness never changes its pin (move the state away to start over)",
@@ -76,7 +76,7 @@ pub fn run(args: WitnessArgs) -> anyhow::Result<()> {
         .block_on(witness::look(&client, state.as_ref()))
         .map_err(|e| refused(&e))?;
     if let (Verdict::FirstUse { key, .. }, Some(k)) = (&verdict, &given)
-        && key != k.as_str()
+        && !trailscope::proof::same_verifier_key(key, k.as_str())
     {
         return Err(anyhow!(
             "the server presents the key {}, not the one given with --key ({k}); nothing was pinned",

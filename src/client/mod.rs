@@ -36,6 +36,9 @@ pub enum ClientError {
     /// Any other error status, with the server's own message.
     #[error("the server answered {status}: {message}")]
     Server { status: u16, message: String },
+    /// 409 `integrity`: the server says its log no longer matches what it signed.
+    #[error("INTEGRITY ALARM from the server: {0}")]
+    Integrity(String),
     /// A 2xx whose body is not what the API promises.
     #[error("the server's answer could not be read: {0}")]
     Decode(String),
@@ -64,6 +67,9 @@ impl ClientError {
             ClientError::NotFound(_) => "the entry may have been pruned",
             ClientError::InvalidQuery(_) => "fix the filter with : and try again",
             ClientError::Server { .. } => "the server's log has the details; retrying",
+            ClientError::Integrity(_) => {
+                "the log was changed behind the server's back; run `trailscope verify --key`"
+            }
             ClientError::Decode(_) => "the server may run a different API version",
         }
     }
@@ -203,9 +209,15 @@ impl Client {
 
 /// The error a non-2xx answer stands for, with the server's own sentence.
 fn status_error(status: u16, body: &str) -> ClientError {
-    let message = serde_json::from_str::<ErrorBody>(body)
+    let parsed = serde_json::from_str::<ErrorBody>(body).ok();
+    if let Some(b) = &parsed
+        && b.error.code == crate::model::ErrorCode::Integrity
+    {
+        return ClientError::Integrity(b.error.message.clone());
+    }
+    let message = parsed
         .map(|b| b.error.message)
-        .unwrap_or_else(|_| format!("HTTP {status}"));
+        .unwrap_or_else(|| format!("HTTP {status}"));
     match status {
         401 => ClientError::Unauthorized(message),
         403 => ClientError::Forbidden(message),

@@ -339,8 +339,8 @@ fn assemble<W: Write + Seek>(
             },
         );
     }
-    if let Some(proof) = proof {
-        let body = serde_json::to_vec_pretty(&proof).map_err(io::Error::from)?;
+    if let Some(proof) = &proof {
+        let body = serde_json::to_vec_pretty(proof).map_err(io::Error::from)?;
         zip.start_file(PROOF_FILE, options)?;
         zip.write_all(&body)?;
         files.insert(
@@ -372,6 +372,7 @@ fn assemble<W: Write + Seek>(
         filter_lines: spec.filter_lines.clone(),
         filters: spec.filters.clone(),
         chain_head: manifest.chain_head.clone(),
+        checkpoint: proof.as_ref().map(|p| p.checkpoint.clone()),
         pack_file: pack_file_name(&manifest),
         data_files: data_files.to_vec(),
     };

@@ -26,6 +26,9 @@ pub enum ErrorCode {
     HeadersTooLarge,
     /// 503: the server cannot do it now (the database cannot write); retry after `Retry-After`.
     Unavailable,
+    /// 409: the log no longer matches what was signed (an integrity alarm); the message says
+    /// what was found. Never a retry: someone has to look.
+    Integrity,
     /// Anything a newer server sends that this build does not know.
     #[serde(other)]
     Unknown,
@@ -48,6 +51,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::HeadersTooLarge => 431,
             ErrorCode::Unavailable => 503,
+            ErrorCode::Integrity => 409,
             ErrorCode::Internal | ErrorCode::Unknown => 500,
         }
     }
@@ -95,6 +99,9 @@ impl ApiError {
     }
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Unavailable, message)
+    }
+    pub fn integrity(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Integrity, message)
     }
     /// Names the query field at fault.
     pub fn with_field(mut self, field: impl Into<String>) -> Self {

@@ -19,7 +19,7 @@ mod tree;
 
 pub use note::{
     CheckpointError, KeyError, OpenedCheckpoint, SigningKey, VerifierKey, checkpoint_origin,
-    parse_checkpoint,
+    parse_checkpoint, same_verifier_key,
 };
 pub use range::{range_proof, range_root};
 pub use tlog_tiles::{Hash, HashReader};

@@ -2,11 +2,19 @@
 //! note, signed with Ed25519. Keys are in the signed-note text forms: the signer key
 //! `PRIVATE+KEY+<name>+<8 hex id>+<base64>` (kept in a file beside, never in, the database) and
 //! the verifier key `<name>+<8 hex id>+<base64>` that auditors pin.
+//!
+//! C2SP tlog-checkpoint: the key name SHOULD be the log's origin. One Ed25519 key signs every
+//! tenant's log, so each checkpoint is signed under the name of its own origin
+//! (`trailscope/<tenant>`), and the server states that tenant's verifier key under that name.
+//! The name is part of the key id, not of the key: a verifier key opens a checkpoint signed by
+//! the same Ed25519 key under its own name, under the checkpoint's origin, or under the name
+//! `trailscope` that checkpoints were signed with before (they keep verifying).
 
-use signed_note::{Note, StandardSigner, StandardVerifier, VerifierList};
+use signed_note::{Note, StandardSigner, StandardVerifier, Verifier as _, VerifierList};
 use tlog_tiles::{Checkpoint, Hash};
 
-/// The name in the keys and the signature lines.
+/// The name in the key file, and in the signature lines of checkpoints signed before the key
+/// name became the log's origin.
 pub const KEY_NAME: &str = "trailscope";
 
 /// Why a key could not be used.
@@ -33,6 +41,15 @@ pub enum CheckpointError {
     Signing(String),
 }
 
+/// Whether two verifier keys in text form are the same Ed25519 key, whatever their names
+/// (`trailscope+…` pinned before the key name became the origin, `trailscope/<tenant>+…` now).
+pub fn same_verifier_key(a: &str, b: &str) -> bool {
+    match (VerifierKey::parse(a), VerifierKey::parse(b)) {
+        (Ok(a), Ok(b)) => a.same_key(&b),
+        _ => a == b,
+    }
+}
+
 /// The checkpoint origin line of a tenant's log.
 pub fn checkpoint_origin(tenant: &str) -> String {
     format!("trailscope/{tenant}")
@@ -44,6 +61,8 @@ pub struct SigningKey {
     text: String,
     signer: StandardSigner,
     verifier: VerifierKey,
+    /// `0x01 || seed`, base64: to sign under another name (a log's origin).
+    private_b64: String,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -87,7 +106,30 @@ impl SigningKey {
             text: text.to_string(),
             signer,
             verifier: VerifierKey::parse(&vkey).expect("a derived verifier key parses"),
+            private_b64: b64.to_string(),
         })
+    }
+
+    /// This key under `name` (a log's origin); `None` when `name` cannot be a key name.
+    fn signer_named(&self, name: &str) -> Option<StandardSigner> {
+        if !signed_note::is_key_name_valid(name) {
+            return None;
+        }
+        let id = signed_note::key_id(name, &self.verifier.public);
+        StandardSigner::new(&format!("PRIVATE+KEY+{name}+{id:08x}+{}", self.private_b64)).ok()
+    }
+
+    /// The verifier key of `tenant`'s log: named by its origin, `trailscope/<tenant>`.
+    pub fn verifier_for(&self, tenant: &str) -> VerifierKey {
+        self.verifier.named(&checkpoint_origin(tenant))
+    }
+
+    /// The verifier key named by the origin of `note` (the key's own when it has none).
+    pub fn verifier_for_note(&self, note: &str) -> VerifierKey {
+        match parse_checkpoint(note) {
+            Ok(c) => self.verifier.named(&c.origin),
+            Err(_) => self.verifier.clone(),
+        }
     }
 
     /// The text form, for the key file only.
@@ -111,7 +153,10 @@ impl SigningKey {
             .map_err(|e| CheckpointError::Signing(e.to_string()))?;
         let mut note = Note::new(&body.to_bytes(), &[])
             .map_err(|e| CheckpointError::Signing(e.to_string()))?;
-        note.add_sigs(&[&self.signer])
+        // Signed under the origin's name (C2SP tlog-checkpoint's SHOULD).
+        let named = self.signer_named(origin);
+        let signer = named.as_ref().unwrap_or(&self.signer);
+        note.add_sigs(&[signer])
             .map_err(|e| CheckpointError::Signing(e.to_string()))?;
         String::from_utf8(note.to_bytes()).map_err(|e| CheckpointError::Signing(e.to_string()))
     }
@@ -122,6 +167,8 @@ impl SigningKey {
 pub struct VerifierKey {
     text: String,
     verifier: StandardVerifier,
+    /// `0x01 || Ed25519 public key`: what the key is, whatever its name.
+    public: Vec<u8>,
 }
 
 impl std::fmt::Debug for VerifierKey {
@@ -146,12 +193,41 @@ impl VerifierKey {
     /// Parses `<name>+<8 hex key id>+<base64 key>` (surrounding whitespace ignored).
     pub fn parse(text: &str) -> Result<VerifierKey, KeyError> {
         let text = text.trim();
-        let verifier = StandardVerifier::new(text)
-            .map_err(|_| KeyError::BadVerifierKey(text.chars().take(80).collect()))?;
+        let bad = || KeyError::BadVerifierKey(text.chars().take(80).collect());
+        let verifier = StandardVerifier::new(text).map_err(|_| bad())?;
+        // `<name>+<id>+<base64>`; base64 may itself hold '+'.
+        let public = text
+            .splitn(3, '+')
+            .nth(2)
+            .and_then(|b64| {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD.decode(b64).ok()
+            })
+            .ok_or_else(bad)?;
         Ok(VerifierKey {
             text: text.to_string(),
             verifier,
+            public,
         })
+    }
+
+    /// The same key under another name; itself when `name` cannot be a key name.
+    pub fn named(&self, name: &str) -> VerifierKey {
+        if !signed_note::is_key_name_valid(name) {
+            return self.clone();
+        }
+        use base64::Engine;
+        let id = signed_note::key_id(name, &self.public);
+        let text = format!(
+            "{name}+{id:08x}+{}",
+            base64::engine::general_purpose::STANDARD.encode(&self.public)
+        );
+        VerifierKey::parse(&text).unwrap_or_else(|_| self.clone())
+    }
+
+    /// Whether `other` is the same Ed25519 key, whatever name either carries.
+    pub fn same_key(&self, other: &VerifierKey) -> bool {
+        self.public == other.public
     }
 
     /// The text form.
@@ -162,7 +238,21 @@ impl VerifierKey {
     /// Checks `note` carries a valid signature by this key and returns its checkpoint.
     pub fn open(&self, note: &str) -> Result<OpenedCheckpoint, CheckpointError> {
         let parsed = Note::from_bytes(note.as_bytes()).map_err(|_| CheckpointError::Malformed)?;
-        let list = VerifierList::new(vec![Box::new(self.verifier.clone())]);
+        // The same key under the names a checkpoint of ours may carry: this key's own, the
+        // checkpoint's origin (signed since the key name became the origin), and `trailscope`
+        // (signed before). Another key never opens it.
+        let mut names = vec![self.named(KEY_NAME)];
+        if let Ok(c) = body(parsed.text()) {
+            names.push(self.named(&c.origin));
+        }
+        let mut verifiers: Vec<Box<dyn signed_note::Verifier>> =
+            vec![Box::new(self.verifier.clone())];
+        for k in names {
+            if k.text != self.text && !verifiers.iter().any(|v| v.name() == k.verifier.name()) {
+                verifiers.push(Box::new(k.verifier));
+            }
+        }
+        let list = VerifierList::new(verifiers);
         match parsed.verify(&list) {
             Ok(_) => {}
             Err(signed_note::NoteError::InvalidSignature { .. }) => {
@@ -215,7 +305,8 @@ mod tests {
             Some(crate::proof::encode_hash(&root).as_str())
         );
         assert_eq!(lines.next(), Some(""));
-        assert!(lines.next().unwrap().starts_with("— trailscope "));
+        // The key name is the log's origin (C2SP tlog-checkpoint).
+        assert!(lines.next().unwrap().starts_with("— trailscope/acme "));
         let opened = key.verifier().open(&note).unwrap();
         assert_eq!(
             opened,
@@ -226,6 +317,43 @@ mod tests {
             }
         );
         assert_eq!(parse_checkpoint(&note).unwrap(), opened);
+    }
+
+    #[test]
+    fn the_key_name_is_the_origin_and_checkpoints_signed_the_old_way_keep_verifying() {
+        let key = SigningKey::generate();
+        let root = crate::proof::entry_leaf(&[3; 32]);
+        let vkey = key.verifier_for("acme");
+        assert!(vkey.as_str().starts_with("trailscope/acme+"), "{vkey}");
+        assert!(vkey.same_key(key.verifier()));
+        assert!(same_verifier_key(vkey.as_str(), key.verifier().as_str()));
+        assert!(!same_verifier_key(
+            vkey.as_str(),
+            SigningKey::generate().verifier().as_str()
+        ));
+        // A checkpoint signed before the change: the signature line names `trailscope`.
+        let body = Checkpoint::new("trailscope/acme", 9, root, "").unwrap();
+        let mut old = Note::new(&body.to_bytes(), &[]).unwrap();
+        old.add_sigs(&[&key.signer]).unwrap();
+        let old = String::from_utf8(old.to_bytes()).unwrap();
+        assert!(
+            old.lines().nth(4).unwrap().starts_with("— trailscope "),
+            "{old}"
+        );
+        let new = key.sign_checkpoint("trailscope/acme", 9, root).unwrap();
+        assert_ne!(old, new);
+        // Each opens with the key as pinned before (`trailscope+…`) and as stated now.
+        for pinned in [key.verifier(), &vkey] {
+            for note in [&old, &new] {
+                let opened = pinned.open(note).unwrap();
+                assert_eq!((opened.size, opened.root), (9, root));
+            }
+        }
+        assert_eq!(key.verifier_for_note(&new), vkey);
+        // Another key under the right name still opens nothing.
+        let stranger = SigningKey::generate().verifier_for("acme");
+        assert!(stranger.open(&new).is_err());
+        assert!(stranger.open(&old).is_err());
     }
 
     #[test]

@@ -39,7 +39,7 @@ impl From<StoreError> for Failure {
             StoreError::BadRequest(why) => Failure(ApiError::invalid_query(why)),
             StoreError::Tampered(why) => {
                 tracing::error!("integrity: {why}");
-                Failure(ApiError::internal(why))
+                Failure(ApiError::integrity(why))
             }
             other => {
                 tracing::error!("store error: {other}");

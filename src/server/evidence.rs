@@ -150,16 +150,25 @@ pub async fn create(
         return Err(invalid("from", "from lies after to".into()));
     }
     let token = caller.0.clone();
-    let key = state.key.clone();
+    let key = state.signer.clone();
+    if let Some(signer) = &key {
+        // No pack proves itself from a log the signer refuses to sign.
+        signer.checkpoint(state.store.as_ref(), &tenant).await?;
+    }
     let internal = |e: String| Failure::from(crate::store::StoreError::Internal(e));
     let out = tempfile::tempfile().map_err(|e| internal(format!("no room for the pack: {e}")))?;
-    let (mut file, manifest) =
-        evidence::build(state.store.as_ref(), &tenant, &spec, key.as_deref(), out)
-            .await
-            .map_err(|e| match e {
-                PackError::Store(s) => Failure::from(s),
-                other => internal(other.to_string()),
-            })?;
+    let (mut file, manifest) = evidence::build(
+        state.store.as_ref(),
+        &tenant,
+        &spec,
+        key.as_ref().map(|s| s.key()),
+        out,
+    )
+    .await
+    .map_err(|e| match e {
+        PackError::Store(s) => Failure::from(s),
+        other => internal(other.to_string()),
+    })?;
     file.rewind()
         .map_err(|e| internal(format!("the pack could not be read back: {e}")))?;
     let title = spec.title;

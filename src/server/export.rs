@@ -111,7 +111,7 @@ pub async fn export(
         now,
         export_seq,
         trailer,
-        key: state.key.clone(),
+        signer: state.signer.clone(),
     };
     tokio::spawn(run(store, job, first, tx));
     let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
@@ -232,7 +232,7 @@ struct Job {
     /// CSV and NDJSON end with their proof (`proof=trailer`).
     trailer: bool,
     /// Signs the checkpoint the proof is made against; without it there is no proof.
-    key: Option<Arc<crate::proof::SigningKey>>,
+    signer: Option<crate::store::signer::Signer>,
 }
 
 /// Writes the export, then its completion record. The export is the log as it stood when the
@@ -312,10 +312,19 @@ async fn run(
         (ending, _) => ending,
     };
     if matches!(ending, Ending::Completed) {
-        let proof = match &job.key {
-            Some(key) => {
+        let proof = match &job.signer {
+            Some(signer) => {
                 let shows_all = job.format != Format::Csv;
-                match store.export_proof(tenant, &seqs, shows_all, key).await {
+                // Through the signer first: no proof is made of a log it refuses to sign.
+                let made = match signer.checkpoint(store.as_ref(), tenant).await {
+                    Ok(_) => {
+                        store
+                            .export_proof(tenant, &seqs, shows_all, signer.key())
+                            .await
+                    }
+                    Err(e) => Err(e),
+                };
+                match made {
                     Ok(mut p) => {
                         p.proof.format = job.format.as_str().to_string();
                         Some(p)

@@ -25,6 +25,7 @@ mod write_stall;
 use crate::export::evidence::PackKinds;
 use crate::model::ErrorCode;
 use crate::proof::SigningKey;
+use crate::store::signer::Signer;
 use crate::store::{Store, StoreError};
 use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
@@ -68,8 +69,9 @@ pub struct AppState {
     streams: Arc<stream::StreamCounts>,
     /// Turns true when the server shuts down, so open streams end and shutdown can finish.
     shutdown: tokio::sync::watch::Receiver<bool>,
-    /// Signs checkpoints; kept outside the database (`serve --signing-key`).
-    key: Option<Arc<SigningKey>>,
+    /// Signs checkpoints with a key kept outside the database (`serve --signing-key`) and
+    /// remembers what it signed, outside the database too.
+    signer: Option<Signer>,
     /// The longest silence on an open stream.
     keep_alive: std::time::Duration,
 }
@@ -84,8 +86,11 @@ pub struct ServerOptions {
     pub retention: RetentionConfig,
     /// Run the daily prune (off in tests, which drive it with their own clock).
     pub schedule_prune: bool,
-    /// The checkpoint signing key; without one the server signs no checkpoints.
+    /// The checkpoint signing key; without one the server signs no checkpoints. Remembers what
+    /// it signed only while the process runs, unless `signer` is given.
     pub signing_key: Option<SigningKey>,
+    /// The signer with its state file (`trailscope serve`); takes the place of `signing_key`.
+    pub signer: Option<Signer>,
     /// Record searches as `audit_log.searched`, coalesced by this clock (tests move it by
     /// hand). `trailscope serve` and the demo turn it on (`audit_searches` in the config file,
     /// default true); it is off in `ServerOptions::default()`, so an embedded router and the
@@ -113,11 +118,20 @@ pub fn router(store: Arc<dyn Store>, options: impl Into<ServerOptions>) -> Route
     build_router(store, options.into(), tokio::sync::watch::channel(false).1)
 }
 
+/// The signer `options` ask for: theirs, or one that remembers in memory over `signing_key`.
+fn signer_of(options: &mut ServerOptions) -> Option<Signer> {
+    options
+        .signer
+        .take()
+        .or_else(|| options.signing_key.take().map(Signer::ephemeral))
+}
+
 fn build_router(
     store: Arc<dyn Store>,
-    options: ServerOptions,
+    mut options: ServerOptions,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Router {
+    options.signer = signer_of(&mut options);
     let state = AppState {
         store,
         metrics: Arc::default(),
@@ -128,7 +142,7 @@ fn build_router(
         searches: Arc::new(searches::SearchAudit::new(options.audit_searches.clone())),
         streams: Arc::default(),
         shutdown,
-        key: options.signing_key.map(Arc::new),
+        signer: options.signer,
         keep_alive: options.stream_keep_alive.unwrap_or(stream::KEEP_ALIVE),
     };
     Router::new()
@@ -208,17 +222,45 @@ fn build_router(
 /// can; the store probes the disk again on each ask (at most once a second).
 async fn healthz(State(state): State<AppState>) -> axum::response::Response {
     use axum::response::IntoResponse;
+    // Unauthenticated: the alarm says how many logs, not which tenants or what was found.
+    let alarm = state
+        .signer
+        .as_ref()
+        .map(|s| s.alarms().len())
+        .filter(|n| *n > 0)
+        .map(|n| {
+            format!(
+                "INTEGRITY ALARM: {n} {} no longer {} the checkpoints this server signed; it signs no checkpoint for {} (the server's log and /v1/verify say what was found)",
+                if n == 1 { "log" } else { "logs" },
+                if n == 1 { "extends" } else { "extend" },
+                if n == 1 { "it" } else { "them" },
+            )
+        });
     match state.store.write_health().await {
-        Ok(()) => Json(serde_json::json!({"status": "ok"})).into_response(),
-        Err(reason) => (
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            [(
-                axum::http::header::RETRY_AFTER,
-                error::RETRY_AFTER_SECONDS.to_string(),
-            )],
-            Json(serde_json::json!({"status": "degraded", "reason": reason})),
-        )
-            .into_response(),
+        Ok(()) => {
+            let mut body = serde_json::json!({"status": "ok"});
+            if let Some(alarm) = alarm {
+                // Still 200: the server takes entries, and a load balancer that took it out
+                // of service would lose evidence; the alarm is for whoever watches `status`.
+                body = serde_json::json!({"status": "integrity_alarm", "integrity": alarm});
+            }
+            Json(body).into_response()
+        }
+        Err(reason) => {
+            let mut body = serde_json::json!({"status": "degraded", "reason": reason});
+            if let Some(alarm) = alarm {
+                body["integrity"] = alarm.into();
+            }
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                [(
+                    axum::http::header::RETRY_AFTER,
+                    error::RETRY_AFTER_SECONDS.to_string(),
+                )],
+                Json(body),
+            )
+                .into_response()
+        }
     }
 }
 
@@ -240,11 +282,23 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let options = options.into();
-    if let Some(key) = &options.signing_key {
-        tracing::info!(verifier_key = %key.verifier(), "checkpoints are signed; auditors pin this verifier key");
+    let mut options = options.into();
+    options.signer = signer_of(&mut options);
+    if let Some(signer) = &options.signer {
+        tracing::info!(verifier_key = %signer.key().verifier(), "checkpoints are signed; auditors pin this verifier key");
     }
     check_schema(&store).await;
+    if let Some(signer) = &options.signer {
+        // Before the first request is served: a log that no longer extends what was signed is
+        // said at once, and never signed.
+        let alarms = signer.check_all(store.as_ref()).await;
+        if !alarms.is_empty() {
+            tracing::error!(
+                "INTEGRITY ALARM: {} of the logs no longer extend the checkpoints this server signed; it signs none of them (see above, /healthz and /v1/verify)",
+                alarms.len()
+            );
+        }
+    }
     if options.schedule_prune {
         match options.retention.check() {
             Ok(at) => {

@@ -40,13 +40,13 @@ pub async fn checkpoint(
 ) -> Result<Response, Failure> {
     caller.require_reader("read checkpoints")?;
     only(raw.as_deref(), &[])?;
-    let key = state.key.clone().ok_or_else(|| {
+    let signer = state.signer.clone().ok_or_else(|| {
         ApiError::internal(
             "this server was started without a signing key, so it signs no checkpoints",
         )
     })?;
     let tenant = caller.tenant().to_string();
-    let signed = state.store.checkpoint(&tenant, &key).await?;
+    let signed = signer.checkpoint(state.store.as_ref(), &tenant).await?;
     Ok(Json(signed).into_response())
 }
 

@@ -66,9 +66,36 @@ pub async fn verify(
             VerifierKey::parse(text)
                 .map_err(|e| ApiError::invalid_query(e.to_string()).with_field("key"))?,
         ),
-        None => state.key.as_ref().map(|k| k.verifier().clone()),
+        None => state
+            .signer
+            .as_ref()
+            .map(|s| s.key().verifier_for(caller.tenant())),
     };
     let tenant = caller.tenant().to_string();
-    let report = state.store.verify(&tenant, key.as_ref()).await?;
+    let Some(signer) = &state.signer else {
+        let report = state.store.verify(&tenant, key.as_ref()).await?;
+        return Ok(Json(report).into_response());
+    };
+    // What grew since the last checkpoint is signed first (an honest log is never "unsigned"),
+    // unless the signer refuses: then the walk says where the log left what it signed.
+    match signer.checkpoint(state.store.as_ref(), &tenant).await {
+        Ok(_) | Err(crate::store::StoreError::Tampered(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let mut report = state
+        .store
+        .verify_remembered(&tenant, key.as_ref(), signer.remembered(&tenant))
+        .await?;
+    if let Some(alarm) = signer.alarm(&tenant) {
+        if report.ok {
+            report.ok = false;
+            report.head = None;
+            report.reason = Some("signer_refused".into());
+        }
+        report.problems.push(format!(
+            "the server refuses to sign this log: {}",
+            crate::text::inert(&alarm)
+        ));
+    }
     Ok(Json(report).into_response())
 }

@@ -2,8 +2,63 @@
 //! with this server's key, name this tenant's log, and be a prefix of the tree as it stands now.
 //! A database changed behind the server's back is never blessed with a signature.
 
-use crate::proof::{self, Hash, SigningKey};
+use crate::proof::{self, Hash, ProofError, SigningKey};
 use crate::store::StoreError;
+
+/// The newest checkpoint a signer remembers signing for a tenant, kept outside the database
+/// (see [`crate::store::signer`]): a tree it signs must extend it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Remembered {
+    pub size: u64,
+    pub root: Hash,
+}
+
+/// Checks that the tree of `size` leaves and `root` extends `floor`, the checkpoint the signer
+/// remembers; `prove(from)` makes the consistency proof from `from` leaves to `size` over the
+/// stored tree. The refusal names what happened: entries cut, or entries rewritten.
+pub fn check_floor(
+    tenant: &str,
+    floor: Option<Remembered>,
+    size: u64,
+    root: Hash,
+    prove: impl FnOnce(u64) -> Result<Vec<Hash>, ProofError>,
+) -> Result<(), StoreError> {
+    let Some(f) = floor else { return Ok(()) };
+    if f.size == 0 {
+        return Ok(());
+    }
+    if f.size > size {
+        return Err(refuse(
+            tenant,
+            format!(
+                "this server signed checkpoint {} (it remembers it outside the database) but the tree now holds only {size} leaves: entries were cut from the log",
+                f.size
+            ),
+        ));
+    }
+    if f.size == size {
+        if f.root != root {
+            return Err(refuse(
+                tenant,
+                format!(
+                    "the tree of {size} leaves does not have the root of checkpoint {size}, which this server signed and remembers outside the database: entries were rewritten"
+                ),
+            ));
+        }
+        return Ok(());
+    }
+    prove(f.size)
+        .and_then(|p| proof::check_consistency(&p, f.size, f.root, size, root))
+        .map_err(|e| {
+            refuse(
+                tenant,
+                format!(
+                    "the tree of {size} leaves does not extend checkpoint {}, which this server signed and remembers outside the database ({e}): entries were rewritten",
+                    f.size
+                ),
+            )
+        })
+}
 
 /// What the newest stored checkpoint says about signing one at the tree's current size.
 pub enum Latest {

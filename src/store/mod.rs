@@ -12,6 +12,7 @@ pub mod checkpoint;
 pub mod history;
 pub mod postgres;
 pub mod records;
+pub mod signer;
 pub mod sqlite;
 mod tokens;
 pub mod union;
@@ -365,6 +366,16 @@ pub trait Store: Send + Sync + 'static {
         &self,
         tenant: &str,
         key: Option<&VerifierKey>,
+    ) -> Result<VerifyReport, StoreError> {
+        self.verify_remembered(tenant, key, None).await
+    }
+    /// [`Store::verify`], also holding the tree to `remembered`: the checkpoint the signer
+    /// remembers signing, outside the database (a tail cut or a rewrite below it is named).
+    async fn verify_remembered(
+        &self,
+        tenant: &str,
+        key: Option<&VerifierKey>,
+        remembered: Option<checkpoint::Remembered>,
     ) -> Result<VerifyReport, StoreError>;
     /// The newest signed checkpoint of the tenant's tree; signs one with `key` if the tree grew
     /// since the last (and only if the tree provably extends it).
@@ -372,6 +383,16 @@ pub trait Store: Send + Sync + 'static {
         &self,
         tenant: &str,
         key: &SigningKey,
+    ) -> Result<SignedCheckpoint, StoreError> {
+        self.checkpoint_extending(tenant, key, None).await
+    }
+    /// [`Store::checkpoint`], refusing (as [`StoreError::Tampered`]) a tree that does not extend
+    /// `floor` either: the checkpoint the signer remembers signing, outside the database.
+    async fn checkpoint_extending(
+        &self,
+        tenant: &str,
+        key: &SigningKey,
+        floor: Option<checkpoint::Remembered>,
     ) -> Result<SignedCheckpoint, StoreError>;
     /// The proof that travels with an export of the entries `seqs` (API.md "Exports prove
     /// themselves offline"), against the earliest checkpoint that covers them (signed now with

@@ -63,6 +63,20 @@ fn meta_key(origin: &str) -> String {
 pub async fn check(client: &Client, cache: &Cache) -> Witnessed {
     let now = match client.checkpoint().await {
         Ok(c) => c,
+        // The server itself says its log no longer extends what it signed: the loudest case.
+        Err(crate::client::ClientError::Integrity(why)) => {
+            cache.freeze();
+            return Witnessed::Changed(HistoryChanged {
+                what: format!(
+                    "the server raises an integrity alarm: {}",
+                    crate::text::inert(&why)
+                ),
+                seen_size: 0,
+                seen_root: String::new(),
+                now_size: 0,
+                now_root: String::new(),
+            });
+        }
         Err(e) => return Witnessed::Unavailable(e.to_string()),
     };
     let origin = match proof::parse_checkpoint(&now.checkpoint) {

@@ -142,7 +142,7 @@ pub async fn judge(
             detail,
         })
     };
-    if now.verifier_key != state.verifier_key {
+    if !proof::same_verifier_key(&now.verifier_key, &state.verifier_key) {
         let v = changed(ChangeKind::KeyChanged, "a new key can sign any history; whoever changed it must say why, and the new key must be pinned on purpose (move the state away)".into());
         return Ok((v, now));
     }

@@ -107,6 +107,43 @@ async fn the_report_reads_right_renders_and_is_byte_identical() {
     ] {
         assert!(summary.contains(needle), "{needle:?} not in\n{summary}");
     }
+    // The checkpoint the pack's proof.json proves the entries against, its verifier key, and
+    // the command with that key: all an outsider needs (issue 23).
+    let (_, cp) = s.get(&s.auditor, "/v1/checkpoint").await;
+    let vkey = s.key.verifier_for("acme").to_string();
+    assert_eq!(cp["verifier_key"], vkey.as_str());
+    let covering: Value = {
+        let r = s
+            .http
+            .post(format!("{}/v1/evidence-packs", s.url))
+            .bearer_auth(&s.auditor)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(r.bytes().await.unwrap())).unwrap();
+        let mut text = String::new();
+        zip.by_name("proof.json")
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        serde_json::from_str::<Value>(&text).unwrap()["checkpoint"].clone()
+    };
+    let flat: String = summary.split_whitespace().collect::<Vec<_>>().join(" ");
+    for needle in [
+        format!(
+            "size {} (the log's first {} entries), root {}",
+            covering["size"],
+            covering["size"],
+            covering["root"].as_str().unwrap()
+        ),
+        format!("Verifier key {vkey}"),
+        format!(
+            "trailscope verify-pack evidence-custom-INC-7-sign-in-storm-2026-10-01-2026-10-01.zip \\ --key {vkey}"
+        ),
+    ] {
+        assert!(flat.contains(&needle), "{needle:?} not in\n{summary}");
+    }
     // The number after a label in the count columns.
     let count_of = |label: &str| -> String {
         summary
@@ -178,6 +215,34 @@ async fn the_report_reads_right_renders_and_is_byte_identical() {
 
     // The same data, asked for again (its own audit entry now in the log): the same bytes.
     assert_eq!(pdf_of(&s, &body).await, pdf);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_filter_term_is_said_in_words_and_one_entry_is_one_entry() {
+    let s = TestServer::start().await;
+    let events = json!([
+        {"action": "user.login", "actor": {"type": "user", "id": "u_1", "ip": "203.0.113.7"}},
+        {"action": "user.login", "actor": {"type": "user", "id": "u_2", "ip": "198.51.100.9"}},
+    ]);
+    assert_eq!(s.post(&s.writer, events).await.0, 201);
+    let pdf = pdf_of(
+        &s,
+        &json!({"kind": "custom", "title": "one address", "filter": "ip:203.0.113.7 -outcome:failure"}),
+    )
+    .await;
+    std::fs::write(s.dir.path().join("ip.pdf"), &pdf).unwrap();
+    let text =
+        String::from_utf8(run(s.dir.path(), "pdftotext", &["-layout", "ip.pdf", "-"]).stdout)
+            .unwrap();
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("In words actor's IP is 203.0.113.7; outcome is not failure"),
+        "{text}"
+    );
+    assert!(!flat.contains("In words every entry"), "{text}");
+    assert!(flat.contains("1 entry, oldest first"), "{text}");
+    assert!(!flat.contains("1 entries"), "{text}");
     s.stop().await;
 }
 

@@ -37,7 +37,14 @@ async fn a_checkpoint_is_signed_kept_and_only_renewed_when_the_tree_grew() {
     let (st, c1) = s.get(&s.auditor, "/v1/checkpoint").await;
     assert_eq!(st, 200, "{c1}");
     assert_eq!(c1["size"], 10);
-    assert_eq!(c1["verifier_key"], s.key.verifier().as_str());
+    // Named by the log's origin (C2SP tlog-checkpoint), the same Ed25519 key.
+    assert_eq!(c1["verifier_key"], s.key.verifier_for("acme").as_str());
+    assert!(
+        c1["checkpoint"]
+            .as_str()
+            .unwrap()
+            .contains("\n— trailscope/acme ")
+    );
     let vkey = VerifierKey::parse(c1["verifier_key"].as_str().unwrap()).unwrap();
     let opened = vkey.open(c1["checkpoint"].as_str().unwrap()).unwrap();
     assert_eq!(opened.origin, "trailscope/acme");
@@ -80,7 +87,7 @@ async fn a_checkpoint_is_signed_kept_and_only_renewed_when_the_tree_grew() {
     assert_eq!(v["ok"], true, "{v}");
     assert_eq!(v["checkpoints"], 2);
     assert_eq!(v["tree_size"], 17);
-    assert_eq!(v["verifier_key"], s.key.verifier().as_str());
+    assert_eq!(v["verifier_key"], s.key.verifier_for("acme").as_str());
     s.stop().await;
 }
 

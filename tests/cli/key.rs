@@ -50,6 +50,34 @@ fn the_first_start_creates_a_private_key_and_key_show_prints_its_verifier_key() 
         dir.path(),
     );
     assert_eq!(text(&again.stdout).trim(), vkey);
+    // A tenant's key is named by its log's origin (C2SP tlog-checkpoint): the same key.
+    let acme = bin(
+        &[
+            "key",
+            "show",
+            "--signing-key",
+            key.to_str().unwrap(),
+            "--tenant",
+            "acme",
+        ],
+        dir.path(),
+    );
+    assert!(acme.status.success(), "{}", text(&acme.stderr));
+    let acme = text(&acme.stdout).trim().to_string();
+    assert!(acme.starts_with("trailscope/acme+"), "{acme}");
+    assert!(trailscope::proof::same_verifier_key(&acme, &vkey));
+    let bad = bin(
+        &[
+            "key",
+            "show",
+            "--signing-key",
+            key.to_str().unwrap(),
+            "--tenant",
+            "a b",
+        ],
+        dir.path(),
+    );
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
 }
 
 #[test]

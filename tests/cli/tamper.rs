@@ -5,7 +5,7 @@
 //! catches them is the data, not the missing triggers.
 
 use crate::common;
-use common::process::serve_process_unaudited;
+use common::process::{serve_command_logged, serve_process_unaudited};
 use rusqlite::Connection;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -109,7 +109,17 @@ async fn signed_log() -> Log {
     drop(server);
     // The auditor pinned the key from the key file, not from the server.
     let key_path = format!("{}.key", db.display());
-    let out = bin(&["key", "show", "--signing-key", &key_path], dir.path());
+    let out = bin(
+        &[
+            "key",
+            "show",
+            "--signing-key",
+            &key_path,
+            "--tenant",
+            "acme",
+        ],
+        dir.path(),
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let vkey = text(&out.stdout).trim().to_string();
     assert_eq!(vkey, c["verifier_key"].as_str().unwrap());
@@ -225,7 +235,7 @@ async fn an_untouched_log_verifies_with_the_pinned_key_and_a_real_pseudonymisati
     assert_eq!(report["checkpoints"], 2);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("2 checkpoints signed by trailscope+"),
+        text(&out.stdout).contains("2 checkpoints signed by trailscope/acme+"),
         "{}",
         text(&out.stdout)
     );
@@ -344,6 +354,207 @@ async fn a_rewrite_from_seq_25_with_every_later_hash_recomputed() {
     assert_eq!(report["checked"], 24, "{report}");
 }
 
+/// The SQL that rewrites seq 25's description and recomputes every later hash and `prev_hash`
+/// and the chain head: the chain alone then checks out.
+fn rewrite_from_25(log: &Log) -> String {
+    let c = Connection::open(&log.db).unwrap();
+    let mut sql = String::new();
+    let mut prev = log.entries[23].hash.clone();
+    for e in &log.entries[24..] {
+        let mut e = e.clone();
+        if e.seq == 25 {
+            e.description = Some("this never happened".into());
+        }
+        e.prev_hash = prev;
+        e.hash = entry_hash(&e, &stored_commitments(&c, e.seq));
+        sql.push_str(&format!(
+            "UPDATE entries SET description = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {};\n",
+            e.description.as_deref().unwrap(),
+            e.prev_hash,
+            e.hash,
+            e.seq
+        ));
+        prev = e.hash;
+    }
+    sql.push_str(&format!("UPDATE chain_heads SET hash = '{prev}';"));
+    sql
+}
+
+/// A server over `db` whose log lines the test reads, and that waits for `needle` in them.
+fn start_logged(db: &Path) -> (Running, std::sync::mpsc::Receiver<String>) {
+    let config = db.with_extension("unaudited.toml");
+    std::fs::write(&config, "[server]\naudit_searches = false\n").unwrap();
+    let (child, port, lines) = serve_command_logged(&[
+        "--db",
+        db.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    let running = Running {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    (running, lines)
+}
+
+fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = lines
+            .recv_timeout(left)
+            .unwrap_or_else(|e| panic!("the server never logged `{needle}`: {e}"));
+        if line.contains(needle) {
+            return line;
+        }
+    }
+}
+
+fn state_file(log: &Log) -> PathBuf {
+    PathBuf::from(format!("{}.key.state", log.db.display()))
+}
+
+fn remembered_size(log: &Log) -> u64 {
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(state_file(log)).unwrap()).unwrap();
+    v["logs"]["acme"]["size"].as_u64().unwrap()
+}
+
+/// After an attack on the file: the restarted server logs the alarm, refuses to sign (409
+/// `integrity` naming `what`), and `/healthz` says so; the state file is left as it was.
+async fn refused_at_start(log: &Log, what: &str) {
+    let before = std::fs::read(state_file(log)).unwrap();
+    let (server, lines) = start_logged(&log.db);
+    let line = wait_for_line(&lines, "INTEGRITY ALARM");
+    assert!(line.contains("ERROR"), "{line}");
+    let (st, body) = get(&server.url, &log.auditor, "/v1/checkpoint").await;
+    assert_eq!(st, 409, "{body}");
+    assert_eq!(body["error"]["code"], "integrity", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains(what), "{message}");
+    assert!(message.contains(&format!("checkpoint {N}")), "{message}");
+    let r = reqwest::get(format!("{}/healthz", server.url))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let health: Value = r.json().await.unwrap();
+    assert_eq!(health["status"], "integrity_alarm", "{health}");
+    assert!(
+        health["integrity"]
+            .as_str()
+            .unwrap()
+            .contains("1 log no longer extends"),
+        "{health}"
+    );
+    drop(server);
+    assert_eq!(std::fs::read(state_file(log)).unwrap(), before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_signer_remembers_a_rewrite_whose_tree_and_checkpoints_were_deleted() {
+    let log = signed_log().await;
+    assert_eq!(remembered_size(&log), N);
+    // Issue 23, attack 1: every hash from seq 25 on recomputed, the chain head fixed, and the
+    // tenant's tree and checkpoints deleted, so the server rebuilds a tree of the forged entries.
+    let mut sql = rewrite_from_25(&log);
+    sql.push_str(
+        "DELETE FROM tree_rows WHERE tenant = 'acme'; DELETE FROM trees WHERE tenant = 'acme'; \
+         DELETE FROM checkpoints WHERE tenant = 'acme';",
+    );
+    tamper(&log.db, &sql);
+    refused_at_start(&log, "entries were rewritten").await;
+    let report = caught(&log, Some(1), "checkpoint_mismatch", Some(N)).await;
+    let problems = report["problems"].to_string();
+    assert!(
+        problems.contains("remembered by the signer outside the database"),
+        "{report}"
+    );
+    assert!(problems.contains("refuses to sign this log"), "{report}");
+    assert!(problems.contains("no checkpoint signed by"), "{report}");
+    assert_eq!(report["checkpoints"], 0, "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_signer_remembers_a_cut_tail_whose_checkpoints_were_deleted() {
+    let log = signed_log().await;
+    // Issue 23, attack 2: the tail cut at 35, its tree rows and every checkpoint above the cut
+    // deleted, the chain head fixed.
+    tamper(
+        &log.db,
+        "DELETE FROM entries WHERE seq > 35; DELETE FROM tree_rows WHERE leaf >= 35; \
+         DELETE FROM checkpoints WHERE size > 35; \
+         UPDATE chain_heads SET seq = 35, hash = (SELECT hash FROM entries WHERE seq = 35)",
+    );
+    refused_at_start(&log, "entries were cut").await;
+    let report = caught(&log, Some(36), "missing_tail", Some(N)).await;
+    assert!(
+        report["problems"]
+            .to_string()
+            .contains("remembered by the signer outside the database"),
+        "{report}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deployment_without_a_state_file_takes_its_newest_checkpoint_at_first_start() {
+    let log = signed_log().await;
+    // A server of the version before the signer remembered: no state file beside the key.
+    std::fs::remove_file(state_file(&log)).unwrap();
+    {
+        // The check at start is done before the first request is answered.
+        let server = start(&log.db);
+        let r = reqwest::get(format!("{}/healthz", server.url))
+            .await
+            .unwrap();
+        let health: Value = r.json().await.unwrap();
+        assert_eq!(health["status"], "ok", "{health}");
+    }
+    // The start took checkpoint 40 from the database (it opens with the key and the tree
+    // extends it) and remembers it from now on.
+    assert_eq!(remembered_size(&log), N);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(state_file(&log))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    tamper(
+        &log.db,
+        "DELETE FROM entries WHERE seq > 30; DELETE FROM tree_rows WHERE leaf >= 30; \
+         DELETE FROM checkpoints WHERE size > 30; \
+         UPDATE chain_heads SET seq = 30, hash = (SELECT hash FROM entries WHERE seq = 30)",
+    );
+    refused_at_start(&log, "entries were cut").await;
+    caught(&log, Some(31), "missing_tail", Some(N)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_state_file_that_is_not_this_keys_stops_the_server_with_one_sentence() {
+    let log = signed_log().await;
+    let mut v: Value =
+        serde_json::from_str(&std::fs::read_to_string(state_file(&log)).unwrap()).unwrap();
+    v["logs"]["acme"]["size"] = json!(N + 5);
+    std::fs::write(state_file(&log), v.to_string()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_trailscope"))
+        .args([
+            "serve",
+            "--db",
+            log.db.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("is damaged"), "{err}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rewrite_with_the_tree_rebuilt_to_match() {
     let log = signed_log().await;
@@ -393,12 +604,13 @@ async fn a_rewrite_with_the_tree_rebuilt_to_match() {
     // The server will not sign the rewritten tree either.
     let server = start(&log.db);
     let (st, body) = get(&server.url, &log.auditor, "/v1/checkpoint").await;
-    assert_eq!(st, 500, "{body}");
+    assert_eq!(st, 409, "{body}");
+    assert_eq!(body["error"]["code"], "integrity", "{body}");
     assert!(
         body["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("no longer matches its checkpoint"),
+            .contains("does not have the root of checkpoint 40"),
         "{body}"
     );
 }

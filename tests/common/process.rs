@@ -23,6 +23,12 @@ pub fn serve_process_with(db: &Path, port: u16, extra: &[&str]) -> (Child, u16) 
 /// `trailscope serve ARGS` (which say the database and `--listen`), once it said the port it
 /// bound: (the process, the port).
 pub fn serve_command(args: &[&str]) -> (Child, u16) {
+    let (child, port, _) = serve_command_logged(args);
+    (child, port)
+}
+
+/// [`serve_command`], with the rest of the server's log lines as they come.
+pub fn serve_command_logged(args: &[&str]) -> (Child, u16, std::sync::mpsc::Receiver<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_trailscope"))
         .arg("serve")
         .args(args)
@@ -49,7 +55,7 @@ pub fn serve_command(args: &[&str]) -> (Child, u16) {
         match said.recv_timeout(left) {
             Ok(line) => {
                 if let Some(port) = bound_port(&line) {
-                    return (child, port);
+                    return (child, port, said);
                 }
                 seen.push(line);
             }
@@ -134,6 +140,11 @@ impl ServedLog {
     }
     pub fn db(&self) -> std::path::PathBuf {
         self.dir.path().join("audit.db")
+    }
+    /// Deletes what the signer remembers (`<db>.key.state`): what an operator who holds the key
+    /// and the state file does before serving another history with that key.
+    pub fn forget_what_was_signed(&self) {
+        let _ = std::fs::remove_file(format!("{}.key.state", self.db().display()));
     }
     pub fn port(&self) -> u16 {
         let port = self.port.load(std::sync::atomic::Ordering::SeqCst);

@@ -36,6 +36,7 @@ macro_rules! every_check {
             proofs::verify_finds_nothing_on_a_clean_store,
             proofs::checkpoints_and_their_proofs_verify,
             proofs::export_proof_verifies_offline,
+            proofs::the_signer_refuses_a_tree_that_does_not_extend_its_memory,
             maintenance::retention_days_round_trip,
             maintenance::prune_archives_then_removes_a_prefix,
             maintenance::a_repeat_of_a_pruned_entry_is_stored_anew,

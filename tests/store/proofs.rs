@@ -61,7 +61,7 @@ pub async fn checkpoints_and_their_proofs_verify(db: &Database) {
         (20, c1.root.clone())
     );
     assert_eq!(opened.origin, trailscope::proof::checkpoint_origin("acme"));
-    assert_eq!(c1.verifier_key, key.verifier().to_string());
+    assert_eq!(c1.verifier_key, key.verifier_for("acme").to_string());
     let again = s.checkpoint("acme", &key).await.unwrap();
     assert_eq!(again, c1, "no growth, no new signature");
     append(s, "acme", events(20, 33, b)).await;
@@ -165,4 +165,138 @@ pub async fn export_proof_verifies_offline(db: &Database) {
     let mut later = s.export_proof("acme", &seqs, true, &key).await.unwrap();
     later.proof.format = proof.proof.format.clone();
     assert_eq!(later, proof, "the earliest covering checkpoint is reused");
+}
+
+/// The signer's memory (issue 23): a tree that does not extend the checkpoint it remembers is
+/// never signed, and `verify` holds the tree to it; `verify` with a key on a log that has
+/// entries but no checkpoint fails.
+pub async fn the_signer_refuses_a_tree_that_does_not_extend_its_memory(db: &Database) {
+    use trailscope::store::checkpoint::Remembered;
+    use trailscope::store::signer::Signer;
+    let s = db.store.as_ref();
+    let b = base(Utc::now());
+    append(s, "acme", events(0, 5, b)).await;
+    let key = SigningKey::generate();
+    let v = s.verify("acme", Some(key.verifier())).await.unwrap();
+    assert!(!v.ok, "{v:?}");
+    assert_eq!(v.reason.as_deref(), Some("unsigned"), "{v:?}");
+    assert!(v.problems[0].contains("no checkpoint signed by"), "{v:?}");
+    // Without a key nothing is claimed about signatures.
+    assert!(s.verify("acme", None).await.unwrap().ok);
+
+    let signer = Signer::ephemeral(key.clone());
+    let c5 = signer.checkpoint(s, "acme").await.unwrap();
+    assert_eq!(c5.size, 5);
+    let r5 = signer.remembered("acme").unwrap();
+    assert_eq!(
+        (r5.size, trailscope::proof::encode_hash(&r5.root)),
+        (5, c5.root.clone())
+    );
+    // A second replica with the same key, which saw checkpoint 5 only.
+    let replica = Signer::ephemeral(key.clone());
+    assert_eq!(replica.checkpoint(s, "acme").await.unwrap(), c5);
+    append(s, "acme", events(5, 8, b)).await;
+    let c8 = signer.checkpoint(s, "acme").await.unwrap();
+    assert_eq!(signer.remembered("acme").unwrap().size, 8);
+    assert!(signer.alarms().is_empty());
+    // It takes the other replica's checkpoint 8 (stored, opens with the key, extends its 5).
+    assert_eq!(replica.checkpoint(s, "acme").await.unwrap(), c8);
+    assert_eq!(replica.remembered("acme").unwrap().size, 8);
+    let root8 = decode_hash(&c8.root).unwrap();
+
+    // What the store answers for memories the tree does not extend.
+    let other = entry_leaf(&[9; 32]);
+    for (floor, says) in [
+        (
+            Remembered {
+                size: 20,
+                root: root8,
+            },
+            "entries were cut",
+        ),
+        (
+            Remembered {
+                size: 8,
+                root: other,
+            },
+            "entries were rewritten",
+        ),
+        (
+            Remembered {
+                size: 5,
+                root: other,
+            },
+            "entries were rewritten",
+        ),
+    ] {
+        match s.checkpoint_extending("acme", &key, Some(floor)).await {
+            Err(StoreError::Tampered(why)) => assert!(why.contains(says), "{why}"),
+            other => panic!("{floor:?} was not refused: {other:?}"),
+        }
+    }
+    // And what it extends is fine.
+    let again = s
+        .checkpoint_extending("acme", &key, Some(r5))
+        .await
+        .unwrap();
+    assert_eq!(again.checkpoint, c8.checkpoint);
+
+    // verify holds the tree to the memory like to a stored checkpoint.
+    let v = s
+        .verify_remembered(
+            "acme",
+            Some(key.verifier()),
+            Some(Remembered {
+                size: 20,
+                root: root8,
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v.reason.as_deref(), Some("missing_tail"), "{v:?}");
+    assert_eq!(
+        (v.first_bad_seq, v.first_bad_checkpoint),
+        (Some(9), Some(20)),
+        "{v:?}"
+    );
+    let v = s
+        .verify_remembered(
+            "acme",
+            Some(key.verifier()),
+            Some(Remembered {
+                size: 8,
+                root: other,
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v.reason.as_deref(), Some("checkpoint_mismatch"), "{v:?}");
+    assert!(v.problems[0].contains("remembered by the signer"), "{v:?}");
+    let v = s
+        .verify_remembered("acme", Some(key.verifier()), signer.remembered("acme"))
+        .await
+        .unwrap();
+    assert!(v.ok, "{v:?}");
+
+    // A signer whose state file remembers more than the store holds raises the alarm.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("signer.state");
+    let note = key.sign_checkpoint("trailscope/acme", 20, other).unwrap();
+    let file = serde_json::json!({"version": 1, "verifier_key": key.verifier().to_string(),
+        "logs": {"acme": {"size": 20, "root": trailscope::proof::encode_hash(&other), "checkpoint": note}}});
+    std::fs::write(&path, file.to_string()).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let remembering = Signer::open(key.clone(), &path).unwrap();
+    let alarms = remembering.check_all(s).await;
+    assert!(alarms["acme"].contains("entries were cut"), "{alarms:?}");
+    assert!(matches!(
+        remembering.checkpoint(s, "acme").await,
+        Err(StoreError::Tampered(_))
+    ));
+    // The memory is not lowered to what the store shows.
+    assert_eq!(remembering.remembered("acme").unwrap().size, 20);
 }

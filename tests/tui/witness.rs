@@ -113,6 +113,8 @@ impl Log {
             other.post(n, "forged").await;
         }
         copy_db(&other.db(), &self.db());
+        // With its state file too: else the server itself refuses to sign the other history.
+        self.forget_what_was_signed();
     }
 }
 
@@ -211,6 +213,52 @@ async fn the_tui_says_verified_then_catches_a_swapped_database_in_tmux() {
             s.contains("HISTORY CHANGED")
         });
         assert!(s.contains("this cache saw 6 entries"), "{s}");
+        assert!(!s.contains("✓ verified"), "{s}");
+        t.keys(&["q"]);
+        t.wait(10, "exit status 0", |s| s.contains("EXIT=0"));
+    });
+}
+
+/// The server's own integrity alarm (issue 23): an older copy of the database restored over a
+/// log whose signer remembers a newer checkpoint. A TUI that never saw this server before shows
+/// the alarm in its header, because the server says it, not because its cache remembers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_header_shows_the_servers_integrity_alarm_in_tmux() {
+    let log = Log::new();
+    let home = tempfile::tempdir().unwrap();
+    let backup = log.dir.path().join("backup.db");
+    {
+        let _server = log.serve();
+        log.post(3, "early").await;
+    }
+    copy_db(&log.db(), &backup);
+    {
+        let _server = log.serve();
+        log.post(3, "late").await;
+        let client = Client::new(&log.url(), &log.token(Role::Auditor)).unwrap();
+        assert_eq!(client.checkpoint().await.unwrap().size, 6);
+    }
+    // The state file beside the key still remembers checkpoint 6.
+    copy_db(&backup, &log.db());
+    let _server = log.serve();
+    let token = log.token(Role::Auditor);
+    let client = Client::new(&log.url(), &token).unwrap();
+    match client.checkpoint().await {
+        Err(trailscope::client::ClientError::Integrity(why)) => {
+            assert!(why.contains("entries were cut"), "{why}")
+        }
+        other => panic!("no integrity alarm: {other:?}"),
+    }
+    tokio::task::block_in_place(|| {
+        let t = Tmux::start(
+            home.path(),
+            &format!("--server {} --token {token}", log.url()),
+            "",
+        );
+        let s = t.wait(30, "the alarm in the header", |s| {
+            s.contains("HISTORY CHANGED")
+        });
+        assert!(s.contains("integrity alarm"), "{s}");
         assert!(!s.contains("✓ verified"), "{s}");
         t.keys(&["q"]);
         t.wait(10, "exit status 0", |s| s.contains("EXIT=0"));

@@ -304,8 +304,8 @@ fn summary(head: &ReportHead, counts: &Counts, pages: u64) -> Content {
         &mut y,
         "Entries",
         vec![encode(&format!(
-            "{} entries, oldest first, on {table}; complete in {}",
-            thousands(counts.rows),
+            "{}, oldest first, on {table}; complete in {}",
+            super::counted(counts.rows, "entry", "entries"),
             head.data_files.join(" and ")
         ))],
         2,
@@ -320,18 +320,57 @@ fn summary(head: &ReportHead, counts: &Counts, pages: u64) -> Content {
         }],
         2,
     );
+    if let Some(cp) = &head.checkpoint {
+        field(
+            &mut c,
+            &mut y,
+            "Checkpoint",
+            vec![
+                encode(&format!(
+                    "size {} (the log's first {}), root {}",
+                    cp.size,
+                    super::counted(cp.size, "entry", "entries"),
+                    cp.root
+                )),
+                b"  signed; the pack's proof.json proves every entry against it".to_vec(),
+            ],
+            2,
+        );
+        field(
+            &mut c,
+            &mut y,
+            "Verifier key",
+            vec![encode(&cp.verifier_key)],
+            2,
+        );
+    }
+    // The key on a line of its own (a shell continuation), so no line is cut inside it.
+    let command = match &head.checkpoint {
+        Some(cp) => vec![
+            encode(&format!("trailscope verify-pack {} \\", head.pack_file)),
+            encode(&format!("    --key {}", cp.verifier_key)),
+        ],
+        None => vec![encode(&format!(
+            "trailscope verify-pack {}",
+            head.pack_file
+        ))],
+    };
     field(
         &mut c,
         &mut y,
         "To verify",
-        vec![
-            encode(&format!("trailscope verify-pack {}", head.pack_file)),
-            b"  checks every file of this pack against manifest.json (SHA-256, size, rows)"
+        [command, vec![
+            encode(&format!(
+                "  (the name the server gave this pack: {}; name the file as you saved it)",
+                head.pack_file
+            )),
+            b"  checks every file against manifest.json and the entries against the signed checkpoint"
                 .to_vec(),
-            b"trailscope verify --server URL --token TOKEN".to_vec(),
-            b"  checks that the log's hash chain is intact, through the chain head above".to_vec(),
-        ],
-        4,
+            b"trailscope verify --server URL --token TOKEN --key VERIFIER-KEY".to_vec(),
+            b"  checks that the log's hash chain and signed checkpoints still hold".to_vec(),
+        ]]
+        .concat(),
+        7,
     );
     rule(&mut c, y + 4.0);
     y -= 14.0;
@@ -412,7 +451,7 @@ fn count_line(name: &[u8], n: u64, cols: usize) -> Vec<u8> {
     line
 }
 
-fn thousands(n: u64) -> String {
+pub(super) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {

@@ -32,6 +32,9 @@ pub struct ReportHead {
     /// The same, parsed, for saying them in words.
     pub filters: Vec<Query>,
     pub chain_head: Option<ChainHead>,
+    /// The signed checkpoint the pack's `proof.json` proves the entries against (with its
+    /// verifier key), when the server signs checkpoints.
+    pub checkpoint: Option<crate::model::SignedCheckpoint>,
     /// The pack's default file name, for the command that verifies it.
     pub pack_file: String,
     /// The pack's data files, where the complete entries are.
@@ -156,6 +159,7 @@ fn most_first(counts: BTreeMap<String, u64>) -> Vec<(String, u64)> {
 }
 
 /// A filter's conditions in words: "action is role.* (prefix); channel is auth or admin".
+/// Every term of the query language is said; one it could not say is never dropped silently.
 pub fn conditions(q: &Query) -> String {
     let mut parts = Vec::new();
     let mut add = |what: &str, values: Vec<String>| {
@@ -163,31 +167,49 @@ pub fn conditions(q: &Query) -> String {
             parts.push(format!("{what} {}", values.join(" or ")));
         }
     };
-    add(
-        "action is",
-        q.actions
-            .iter()
+    let actions = |list: &[String]| -> Vec<String> {
+        list.iter()
             .map(|a| match a.strip_suffix('*') {
                 Some(p) => format!("anything starting {p}"),
                 None => a.clone(),
             })
-            .collect(),
-    );
-    add("actor is", q.actors.clone());
+            .collect()
+    };
+    let kinds = |list: &[crate::model::Kind]| list.iter().map(|k| k.as_str().to_string()).collect();
+    let outcomes = |list: &[Outcome]| {
+        list.iter()
+            .map(|o| o.as_str().to_string())
+            .collect::<Vec<_>>()
+    };
+    add("id or seq is", q.ids.clone());
+    add("action is", actions(&q.actions));
+    add("actor (id, email or name) is", q.actors.clone());
+    add("actor's IP is", q.ips.clone());
     add("target is", q.targets.clone());
     add("target type is", q.target_types.clone());
     add("channel is", q.channels.clone());
-    add(
-        "kind is",
-        q.kinds.iter().map(|k| k.as_str().to_string()).collect(),
-    );
-    add(
-        "outcome is",
-        q.outcomes.iter().map(|o| o.as_str().to_string()).collect(),
-    );
+    add("kind is", kinds(&q.kinds));
+    add("outcome is", outcomes(&q.outcomes));
+    let x = &q.exclude;
+    add("action is not", actions(&x.actions));
+    add("actor (id, email or name) is not", x.actors.clone());
+    add("actor's IP is not", x.ips.clone());
+    add("target is not", x.targets.clone());
+    add("target type is not", x.target_types.clone());
+    add("channel is not", x.channels.clone());
+    add("kind is not", kinds(&x.kinds));
+    add("outcome is not", outcomes(&x.outcomes));
     if !q.text.is_empty() {
         let quoted: Vec<String> = q.text.iter().map(|t| format!("\"{t}\"")).collect();
         parts.push(format!("mentions {}", quoted.join(" and ")));
+    }
+    if let Some(a) = &q.around {
+        parts.push(format!(
+            "within {}{} either side of {}",
+            a.amount,
+            a.unit,
+            a.at.format("%Y-%m-%d %H:%M:%SZ")
+        ));
     }
     if let Some(f) = &q.from {
         parts.push(format!("from {f}"));
@@ -200,6 +222,11 @@ pub fn conditions(q: &Query) -> String {
     } else {
         parts.join("; ")
     }
+}
+
+/// `1 entry`, `2 entries`.
+pub fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", draw::thousands(n), if n == 1 { one } else { many })
 }
 
 #[cfg(test)]
@@ -216,5 +243,14 @@ mod tests {
             "action is anything starting role.; channel is auth or admin; outcome is failure; mentions \"two words\""
         );
         assert_eq!(conditions(&"".parse().unwrap()), "every entry");
+        let q = "ip:203.0.113.7 -ip:10.0.0.1 -action:user.* -outcome:failure actor:alice@example.com around:2026-11-21T09:14:03Z/2h"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            conditions(&q),
+            "actor (id, email or name) is alice@example.com; actor's IP is 203.0.113.7; action is not anything starting user.; actor's IP is not 10.0.0.1; outcome is not failure; within 2h either side of 2026-11-21 09:14:03Z"
+        );
+        assert_eq!(super::counted(1, "entry", "entries"), "1 entry");
+        assert_eq!(super::counted(1234, "entry", "entries"), "1,234 entries");
     }
 }

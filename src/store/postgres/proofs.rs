@@ -83,8 +83,8 @@ fn signed(size: u64, root: Hash, note: String, key: &SigningKey) -> SignedCheckp
     SignedCheckpoint {
         size,
         root: encode_hash(&root),
+        verifier_key: key.verifier_for_note(&note).to_string(),
         checkpoint: note,
-        verifier_key: key.verifier().to_string(),
     }
 }
 
@@ -105,10 +105,11 @@ async fn latest_checkpoint(
 impl PostgresStore {
     /// The newest checkpoint, signed now if the tree grew (and only if it provably extends the
     /// last one). Replicas that sign the same size at once keep the first one stored.
-    pub async fn checkpoint(
+    pub async fn checkpoint_extending(
         &self,
         tenant: &str,
         key: &SigningKey,
+        floor: Option<checkpoint::Remembered>,
     ) -> Result<SignedCheckpoint, StoreError> {
         let mut client = self.client().await?;
         let tx = client
@@ -121,6 +122,19 @@ impl PostgresStore {
         let root = with_tree(&tx, tenant, |r| proof::tree_root(size, r))
             .await?
             .map_err(|e| StoreError::Tampered(format!("the tree cannot be read: {e}")))?;
+        // What the signer remembers first: a stored checkpoint of this very size proves nothing
+        // if the tree no longer extends what was signed before it was deleted.
+        if floor.is_some_and(|f| f.size > 0 && f.size < size) {
+            // The proof needs the stored rows: fetched first, then judged.
+            with_tree(&tx, tenant, |r| {
+                let from = floor.map_or(0, |f| f.size);
+                proof::consistency_proof(from, size, r)
+            })
+            .await
+            .and_then(|p| checkpoint::check_floor(tenant, floor, size, root, |_| p))?;
+        } else {
+            checkpoint::check_floor(tenant, floor, size, root, |_| Ok(Vec::new()))?;
+        }
         let latest = latest_checkpoint(&tx, tenant).await?;
         match checkpoint::judge(key, tenant, latest, size, root)? {
             Latest::Same(note) => return Ok(signed(size, root, note, key)),
@@ -286,7 +300,7 @@ impl PostgresStore {
         };
         let checkpoint = match covering {
             Some(c) => c,
-            None => self.checkpoint(tenant, key).await?,
+            None => self.checkpoint_extending(tenant, key, None).await?,
         };
         let mut proof = ExportProof {
             version: 1,

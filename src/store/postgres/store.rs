@@ -101,19 +101,21 @@ impl crate::store::Store for PostgresStore {
     async fn tenants(&self) -> Result<Vec<String>, StoreError> {
         PostgresStore::tenants(self).await
     }
-    async fn verify(
+    async fn verify_remembered(
         &self,
         tenant: &str,
         key: Option<&crate::proof::VerifierKey>,
+        remembered: Option<crate::store::checkpoint::Remembered>,
     ) -> Result<crate::model::VerifyReport, StoreError> {
-        PostgresStore::verify(self, tenant, key).await
+        PostgresStore::verify_remembered(self, tenant, key, remembered).await
     }
-    async fn checkpoint(
+    async fn checkpoint_extending(
         &self,
         tenant: &str,
         key: &crate::proof::SigningKey,
+        floor: Option<crate::store::checkpoint::Remembered>,
     ) -> Result<crate::model::SignedCheckpoint, StoreError> {
-        PostgresStore::checkpoint(self, tenant, key).await
+        PostgresStore::checkpoint_extending(self, tenant, key, floor).await
     }
     async fn export_proof(
         &self,

@@ -236,10 +236,11 @@ impl VerifySource for Source {
 }
 
 impl PostgresStore {
-    pub async fn verify(
+    pub async fn verify_remembered(
         &self,
         tenant: &str,
         key: Option<&VerifierKey>,
+        remembered: Option<crate::store::checkpoint::Remembered>,
     ) -> Result<VerifyReport, StoreError> {
         let client = self.client().await?;
         client
@@ -254,7 +255,7 @@ impl PostgresStore {
         let key = key.cloned();
         let tenant = tenant.to_string();
         let (report, src) = tokio::task::spawn_blocking(move || {
-            let report = crate::store::verify::run(&mut src, &tenant, key.as_ref());
+            let report = crate::store::verify::run(&mut src, &tenant, key.as_ref(), remembered);
             (report, src)
         })
         .await

@@ -8,11 +8,12 @@ impl SqliteDb {
         &self,
         tenant: &str,
         key: Option<&VerifierKey>,
+        remembered: Option<crate::store::checkpoint::Remembered>,
     ) -> Result<VerifyReport, StoreError> {
         self.with_reader(|conn| {
             // One snapshot for the whole walk: the chain, the tree and the checkpoints agree.
             let tx = conn.unchecked_transaction()?;
-            let report = verify::run(&tx, tenant, key);
+            let report = verify::run(&tx, tenant, key, remembered);
             drop(tx);
             report
         })
@@ -22,6 +23,7 @@ impl SqliteDb {
         &self,
         tenant: &str,
         key: &SigningKey,
+        floor: Option<crate::store::checkpoint::Remembered>,
     ) -> Result<SignedCheckpoint, StoreError> {
         // Most calls find the newest checkpoint already covers the tree: no need to queue
         // behind the writer for that.
@@ -31,7 +33,13 @@ impl SqliteDb {
             let Some((last, note)) = tree::latest_checkpoint(&tx, tenant)? else {
                 return Ok(None);
             };
-            let root = crate::proof::tree_root(size, &tree::DbRows { conn: &tx, tenant });
+            let rows = tree::DbRows { conn: &tx, tenant };
+            let root = crate::proof::tree_root(size, &rows);
+            if let Ok(root) = root {
+                crate::store::checkpoint::check_floor(tenant, floor, size, root, |from| {
+                    crate::proof::consistency_proof(from, size, &rows)
+                })?;
+            }
             Ok((last == size && size > 0).then_some((size, note, root)))
         })?;
         // Only a checkpoint whose root the stored tree still has: anything else goes to the
@@ -44,14 +52,15 @@ impl SqliteDb {
             return Ok(SignedCheckpoint {
                 size,
                 root: crate::proof::encode_hash(&c.root),
+                verifier_key: key.verifier_for(tenant).to_string(),
                 checkpoint: note,
-                verifier_key: key.verifier().to_string(),
             });
         }
         self.submit(|reply| {
             writer::Work::Checkpoint(Box::new(tree::CheckpointJob {
                 tenant: tenant.to_string(),
                 key: key.clone(),
+                floor,
                 reply,
             }))
         })
@@ -79,7 +88,7 @@ impl SqliteDb {
         };
         let checkpoint = match covering {
             Some(c) => c,
-            None => self.checkpoint(tenant, key)?,
+            None => self.checkpoint(tenant, key, None)?,
         };
         self.with_reader(|conn| {
             let tx = conn.unchecked_transaction()?;

@@ -9,6 +9,7 @@ use crate::model::{
     VerifyReport,
 };
 use crate::proof::{SigningKey, VerifierKey};
+use crate::store::checkpoint::Remembered;
 use crate::store::{
     ArchiveSink, Identity, NewToken, PageRequest, Store, StoreError, StoreMetrics, TokenRecord,
 };
@@ -198,23 +199,26 @@ impl Store for SqliteStore {
         self.blocking(|db| db.tenants()).await
     }
 
-    async fn verify(
+    async fn verify_remembered(
         &self,
         tenant: &str,
         key: Option<&VerifierKey>,
+        remembered: Option<Remembered>,
     ) -> Result<VerifyReport, StoreError> {
         let (tenant, key) = (tenant.to_string(), key.cloned());
-        self.blocking(move |db| db.verify(&tenant, key.as_ref()))
+        self.blocking(move |db| db.verify(&tenant, key.as_ref(), remembered))
             .await
     }
 
-    async fn checkpoint(
+    async fn checkpoint_extending(
         &self,
         tenant: &str,
         key: &SigningKey,
+        floor: Option<Remembered>,
     ) -> Result<SignedCheckpoint, StoreError> {
         let (tenant, key) = (tenant.to_string(), key.clone());
-        self.blocking(move |db| db.checkpoint(&tenant, &key)).await
+        self.blocking(move |db| db.checkpoint(&tenant, &key, floor))
+            .await
     }
 
     async fn export_proof(

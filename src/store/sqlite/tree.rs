@@ -167,6 +167,8 @@ pub(super) fn load_or_build(
 pub struct CheckpointJob {
     pub tenant: String,
     pub key: SigningKey,
+    /// What the signer remembers signing: the tree must extend it too.
+    pub floor: Option<checkpoint::Remembered>,
     pub reply: super::writer::Reply<SignedCheckpoint>,
 }
 
@@ -186,8 +188,8 @@ fn signed(size: u64, root: Hash, note: String, key: &SigningKey) -> SignedCheckp
     SignedCheckpoint {
         size,
         root: encode_hash(&root),
+        verifier_key: key.verifier_for_note(&note).to_string(),
         checkpoint: note,
-        verifier_key: key.verifier().to_string(),
     }
 }
 
@@ -205,6 +207,9 @@ pub(super) fn checkpoint(
         .map(|t| t.frontier.clone())
         .unwrap_or_default();
     let (size, root) = (frontier.size(), frontier.root());
+    checkpoint::check_floor(tenant, job.floor, size, root, |from| {
+        proof::consistency_proof(from, size, &DbRows { conn, tenant })
+    })?;
     match checkpoint::judge(
         &job.key,
         tenant,

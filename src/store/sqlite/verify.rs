@@ -107,6 +107,7 @@ pub(super) fn run(
     conn: &Connection,
     tenant: &str,
     key: Option<&VerifierKey>,
+    remembered: Option<crate::store::checkpoint::Remembered>,
 ) -> Result<VerifyReport, StoreError> {
-    crate::store::verify::run(&mut Source { conn, tenant }, tenant, key)
+    crate::store::verify::run(&mut Source { conn, tenant }, tenant, key, remembered)
 }

@@ -197,6 +197,7 @@ pub fn run(
     src: &mut dyn VerifySource,
     tenant: &str,
     key: Option<&VerifierKey>,
+    remembered: Option<crate::store::checkpoint::Remembered>,
 ) -> Result<VerifyReport, StoreError> {
     // A head still at genesis (a tenant that never committed) records nothing.
     let head = src.head()?.filter(|h| h.seq > 0);
@@ -241,8 +242,38 @@ pub fn run(
     let (first, stored) = src.extent()?;
     report.tree_size = stored;
     report.verifier_key = key.map(|k| k.to_string());
-    let checkpoints = open_checkpoints(src, tenant, key, &mut findings)?;
+    let mut checkpoints = open_checkpoints(src, tenant, key, &mut findings)?;
     report.checkpoints = checkpoints.len() as u64;
+    if let Some(k) = key
+        && checkpoints.is_empty()
+        && stored > 0
+        && !findings.iter().any(|f| f.checkpoint.is_some())
+    {
+        // Nothing signed covers these entries: with a pinned key, that proves nothing.
+        findings.push(Finding {
+            bound: false,
+            seq: None,
+            checkpoint: None,
+            reason: "unsigned",
+            sentence: format!(
+                "the log holds {stored} entries but no checkpoint signed by {}, so nothing shows it is the history that was signed",
+                crate::text::inert(k.as_str())
+            ),
+        });
+    }
+    // The checkpoint the signer remembers is held to the tree like a stored one (it may be the
+    // one deleted from the database); stored ones of the same size are compared anyway.
+    if let Some(r) = remembered.filter(|r| r.size > 0) {
+        let at = checkpoints.partition_point(|c| c.size < r.size);
+        checkpoints.insert(
+            at,
+            Stored {
+                size: r.size,
+                root: r.root,
+                remembered: true,
+            },
+        );
+    }
     walk_tree(src, first, anchor_seq, &checkpoints, &mut findings)?;
     records(&seen, first, anchor_seq, &mut findings);
     for problem in src.tampering()? {
@@ -309,6 +340,8 @@ pub fn run(
 struct Stored {
     size: u64,
     root: Hash,
+    /// The signer's own memory of it (outside the database), not a stored row.
+    remembered: bool,
 }
 
 /// Every stored checkpoint in size order, each signature checked with `key` when given. One
@@ -328,9 +361,11 @@ fn open_checkpoints(
             None => proof::parse_checkpoint(&note).map_err(|e| e.to_string()),
         };
         match opened {
-            Ok(c) if c.size == size && c.origin == origin => {
-                out.push(Stored { size, root: c.root })
-            }
+            Ok(c) if c.size == size && c.origin == origin => out.push(Stored {
+                size,
+                root: c.root,
+                remembered: false,
+            }),
             Ok(c) => findings.push(Finding {
                 bound: false,
                 seq: None,

@@ -79,13 +79,14 @@ pub(super) fn walk_tree(
                 // Neither an entry nor a leaf: whatever a checkpoint covers from here is lost.
                 if let Some(c) = checkpoints.iter().find(|c| c.size > leaf) {
                     findings.push(Finding {
-            bound: false,
+                        bound: false,
                         seq: Some(seq),
                         checkpoint: Some(c.size),
                         reason: "missing_tail",
                         sentence: format!(
-                            "checkpoint {} covers seq {} to {}, but the log and its tree end before seq {seq}",
+                            "checkpoint {}{} covers seq {} to {}, but the log and its tree end before seq {seq}",
                             c.size,
+                            said_by(c),
                             first,
                             first + c.size - 1
                         ),
@@ -147,8 +148,9 @@ pub(super) fn walk_tree(
                     checkpoint: Some(c.size),
                     reason: "checkpoint_mismatch",
                     sentence: format!(
-                        "the log no longer has the root signed in checkpoint {}: something from seq {} on was changed",
+                        "the log no longer has the root signed in checkpoint {}{}: something from seq {} on was changed",
                         c.size,
+                        said_by(c),
                         first + holds
                     ),
                 });
@@ -156,4 +158,13 @@ pub(super) fn walk_tree(
         }
     }
     Ok(())
+}
+
+/// Where a checkpoint is known from, when it is not a stored row.
+fn said_by(c: &Stored) -> &'static str {
+    if c.remembered {
+        " (remembered by the signer outside the database)"
+    } else {
+        ""
+    }
 }

@@ -46,6 +46,7 @@ fn status_short(e: &ClientError) -> &'static str {
         ClientError::NotFound(_) => "not found",
         ClientError::Server { .. } => "server error",
         ClientError::Decode(_) => "bad answer",
+        ClientError::Integrity(_) => "INTEGRITY ALARM",
     }
 }
 
