@@ -119,18 +119,14 @@ pub fn classify(e: &Entry) -> (Class, u32, &'static str) {
     (Class::ApiActivity, crud.0, crud.1)
 }
 
-/// One entry as an OCSF event: one line of NDJSON without its newline.
-pub fn event_text(e: &Entry) -> String {
-    event_text_as(e, env!("CARGO_PKG_VERSION"))
-}
-
-/// [`event_text`] as a trailscope of `product_version` writes it: what `verify-file` compares
-/// an OCSF line with, byte for byte, given the version the line names.
+/// One entry as an OCSF event: one line of NDJSON without its newline. `verify-file`
+/// compares an OCSF line with this, byte for byte, so every attribute is derived from the entry
+/// alone (no product version: nothing could bind it).
 ///
 /// Built as text, not as one `Value`: `details` goes in as its stored text (under
 /// `unmapped.details` and `entity.data`), so every number keeps the spelling it was sent and
 /// hashed in; a `Value` would respell `1E5` as `1e+5`.
-pub fn event_text_as(e: &Entry, product_version: &str) -> String {
+pub fn event_text(e: &Entry) -> String {
     let (class, activity_id, activity) = classify(e);
     let (category_uid, category) = class.category();
     let (status_id, status) = match e.outcome {
@@ -161,7 +157,7 @@ pub fn event_text_as(e: &Entry, product_version: &str) -> String {
             "original_time": crate::model::format_ts(&e.occurred_at),
             "tenant_uid": e.tenant,
             "log_name": e.channel,
-            "product": {"name": "trailscope", "vendor_name": "trailscope", "version": product_version},
+            "product": {"name": "trailscope", "vendor_name": "trailscope"},
         },
     });
     let endpoint = endpoint(e);

@@ -23,3 +23,5 @@ mod retention;
 mod robustness;
 mod searches;
 mod stream;
+mod vectors;
+mod verify_edges;

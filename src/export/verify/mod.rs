@@ -97,12 +97,12 @@ pub fn check_bytes(
     })?;
     let proof_file = match (embedded, trailer) {
         (Some(p), _) => p?,
-        (None, Some(text)) => serde_json::from_slice::<ProofFile>(text).map_err(|_| {
+        (None, Some(text)) => strict::<ProofFile>(text).map_err(|_| {
             fails!("the proof at the end of {name} is not a whole proof: it is truncated or malformed")
         })?,
         (None, None) => {
             let (side_name, text) = proof(format)?;
-            serde_json::from_slice::<ProofFile>(&text).map_err(|_| {
+            strict::<ProofFile>(&text).map_err(|_| {
                 fails!("{side_name} is not a whole proof: it is truncated or malformed")
             })?
         }
@@ -139,6 +139,22 @@ pub fn check_bytes(
             ),
             (_, e) => fails!("the proof's {}", crate::text::inert(&e.to_string())),
         })?;
+    // The proof's other words about its checkpoint must be the note's: nothing in the file
+    // goes unchecked.
+    let named_signs = VerifierKey::parse(&checkpoint.verifier_key)
+        .is_ok_and(|k| k.open(&checkpoint.checkpoint).is_ok());
+    if !named_signs {
+        return Err(fails!(
+            "the proof's verifier key is not the key that signed its checkpoint"
+        ));
+    }
+    if checkpoint.size != opened.size
+        || crate::proof::decode_hash(&checkpoint.root).ok() != Some(opened.root)
+    {
+        return Err(fails!(
+            "the proof's checkpoint size or root is not what its signed note says"
+        ));
+    }
     if opened.origin != checkpoint_origin(&proof.tenant) {
         return Err(fails!(
             "the proof is for another log: its checkpoint is of {} but it names tenant {}",
@@ -162,6 +178,19 @@ pub fn check_bytes(
     })
 }
 
+/// Reads a proof's JSON, refusing members it does not know (a renamed member would otherwise
+/// fall back to its default unnoticed).
+pub(crate) fn strict<T: serde::de::DeserializeOwned + serde::Serialize>(
+    text: &[u8],
+) -> Result<T, ()> {
+    let parsed: T = serde_json::from_slice(text).map_err(|_| ())?;
+    let whole: serde_json::Value = serde_json::from_slice(text).map_err(|_| ())?;
+    if serde_json::to_value(&parsed).map_err(|_| ())? != whole {
+        return Err(());
+    }
+    Ok(parsed)
+}
+
 /// The file and its proof, when `bytes` ends with a [`crate::export::PROOF_TRAILER`] footer
 /// (`<proof JSON>\n` + the tag + 16 hex digits of the proof's length + `\n`).
 pub fn split_trailer(bytes: &[u8]) -> (&[u8], Option<&[u8]>) {
@@ -170,9 +199,13 @@ pub fn split_trailer(bytes: &[u8]) -> (&[u8], Option<&[u8]>) {
         return (bytes, None);
     };
     let proof_len = trailer_len(&bytes[body_end..]).and_then(|n| usize::try_from(n).ok());
+    // The proof is one compact JSON object: it starts with `{`, so its stated length cannot
+    // take a byte of the file along with it.
     match proof_len.and_then(|n| body_end.checked_sub(n)) {
-        Some(start) => (&bytes[..start], Some(&bytes[start..body_end])),
-        None => (bytes, None),
+        Some(start) if bytes.get(start) == Some(&b'{') => {
+            (&bytes[..start], Some(&bytes[start..body_end]))
+        }
+        _ => (bytes, None),
     }
 }
 

@@ -72,9 +72,9 @@ fn read_json(text: &str) -> Option<(Format, Vec<Shown>, Embedded)> {
         .collect();
     let embedded = match (doc.checkpoint, doc.proof) {
         (Some(c), Some(p)) => {
-            let parsed = serde_json::from_str::<SignedCheckpoint>(c.get())
+            let parsed = super::strict::<SignedCheckpoint>(c.get().as_bytes())
                 .and_then(|checkpoint| {
-                    serde_json::from_str::<ExportProof>(p.get())
+                    super::strict::<ExportProof>(p.get().as_bytes())
                         .map(|proof| ProofFile { checkpoint, proof })
                 })
                 .map_err(|_| fails!("the file's proof is malformed"));
@@ -110,27 +110,16 @@ fn read_ndjson(text: &str) -> Option<Vec<Shown>> {
     Some(out)
 }
 
-/// The parts of an OCSF line that say which entry it carries, and which trailscope wrote it.
+/// The part of an OCSF line that carries its entry.
 #[derive(serde::Deserialize)]
 struct OcsfHead<'a> {
     #[serde(borrow)]
     unmapped: &'a serde_json::value::RawValue,
-    metadata: OcsfMetadata,
-}
-
-#[derive(serde::Deserialize)]
-struct OcsfMetadata {
-    product: OcsfProduct,
-}
-
-#[derive(serde::Deserialize)]
-struct OcsfProduct {
-    version: String,
 }
 
 /// An OCSF export: one event a line, the entry whole under `unmapped`. The rest of each line
-/// is derived from that entry, so it must be exactly what the mapping makes of it (as the
-/// version the line names wrote it); otherwise a SIEM would read what no hash covers.
+/// is derived from that entry, so it must be exactly what the mapping makes of it; otherwise a
+/// SIEM would read what no hash covers.
 fn read_ocsf(text: &str) -> Option<Vec<Shown>> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -154,7 +143,7 @@ fn read_ocsf(text: &str) -> Option<Vec<Shown>> {
         let entry = serde_json::from_str::<Entry>(head.unmapped.get())
             .map_err(|_| "its `unmapped` is not a valid entry".to_string())
             .and_then(|e| {
-                if crate::export::ocsf::event_text_as(&e, &head.metadata.product.version) == line {
+                if crate::export::ocsf::event_text(&e) == line {
                     Ok(e)
                 } else {
                     Err("its OCSF attributes are not those its `unmapped` entry maps to".into())
