@@ -166,7 +166,9 @@ mod tests {
 
     #[test]
     fn formulas_become_text_and_every_cell_reads_back() {
-        for f in ["=1+1", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "'=1+1", "'", ""] {
+        for f in [
+            "=1+1", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "'=1+1", "'", "",
+        ] {
             assert_eq!(text_cell(f), format!("'{f}"));
             assert_eq!(read_cell(&text_cell(f)), Some(f));
         }

@@ -1,5 +1,7 @@
 //! Evidence packs: a period's entries of one kind as JSON and CSV plus a manifest of hashes and
-//! counts, zipped. The same data and period always give byte-identical files.
+//! counts, zipped, with the log's own record of the pack (`record.ndjson`, naming the SHA-256 of
+//! the manifest and of every file) and its proof, so that no file can change unnoticed. The same
+//! data and period always give byte-identical files, the record (another entry each time) aside.
 
 use super::report::{self, ReportHead, ReportRows};
 use super::{Exporter, Format};

@@ -19,8 +19,15 @@ fn dir() -> PathBuf {
 fn commitments(e: &Entry, item: &trailscope::model::EntryProof) -> Commitments {
     let a = &e.actor;
     let mut out = Commitments::new();
-    for (field, text) in [("name", &a.name), ("email", &a.email), ("ip", &a.ip), ("user_agent", &a.user_agent)] {
-        let (Some(text), Some(fp)) = (text, item.personal.get(field)) else { continue };
+    for (field, text) in [
+        ("name", &a.name),
+        ("email", &a.email),
+        ("ip", &a.ip),
+        ("user_agent", &a.user_agent),
+    ] {
+        let (Some(text), Some(fp)) = (text, item.personal.get(field)) else {
+            continue;
+        };
         let c = match (&fp.s, &fp.c) {
             (Some(s), None) => commit(&hex::decode(s).unwrap(), text),
             (None, Some(c)) => c.clone(),
@@ -90,6 +97,31 @@ async fn the_vectors_of_docs_verifying_md_hold() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    // The independent verifier refuses a changed file: one character of the first entry's
+    // action in each format.
+    let work = tempfile::tempdir().unwrap();
+    for (_, name) in FORMATS {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap();
+        let at = text.find("ticket.updated").unwrap();
+        let changed = format!("{}x{}", &text[..at], &text[at + 1..]);
+        let copy = work.path().join(name);
+        std::fs::write(&copy, changed).unwrap();
+        let side = dir.join(format!("{name}.proof.json"));
+        if side.exists() {
+            std::fs::copy(&side, work.path().join(format!("{name}.proof.json"))).unwrap();
+        }
+        let out = std::process::Command::new("python3")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/verify_export.py"))
+            .arg(&copy)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
     // entries.json: each NDJSON entry with its canonical bytes and hash, as docs/verifying.md
     // §2–3 define them, recomputed by the code.
     let proof: ProofFile =
@@ -98,15 +130,20 @@ async fn the_vectors_of_docs_verifying_md_hold() {
     let items: std::collections::BTreeMap<u64, _> =
         proof.proof.items.iter().map(|i| (i.seq, i)).collect();
     let mut vectors = Vec::new();
-    for line in std::fs::read_to_string(dir.join("export.ndjson")).unwrap().lines() {
+    for line in std::fs::read_to_string(dir.join("export.ndjson"))
+        .unwrap()
+        .lines()
+    {
         let e: Entry = serde_json::from_str(line).unwrap();
         let c = commitments(&e, items[&e.seq]);
         let canonical = String::from_utf8(canonical_bytes(&e, &c)).unwrap();
         assert_eq!(entry_hash(&e, &c), e.hash, "seq {}", e.seq);
         let commitments: serde_json::Map<String, Value> =
             c.iter().map(|(k, v)| (k.clone(), json!(v.c))).collect();
-        vectors.push(json!({"entry": serde_json::from_str::<Value>(line).unwrap(),
-                            "commitments": commitments, "canonical": canonical, "hash": e.hash}));
+        vectors.push(
+            json!({"entry": serde_json::from_str::<Value>(line).unwrap(),
+                            "commitments": commitments, "canonical": canonical, "hash": e.hash}),
+        );
     }
     let entries_path = dir.join("entries.json");
     let made = serde_json::to_string_pretty(&Value::Array(vectors)).unwrap() + "\n";

@@ -13,8 +13,21 @@ use std::path::{Path, PathBuf};
 pub fn varied_events() -> String {
     let mut events: Vec<String> = Vec::new();
     let texts = [
-        "", "=1+1", "'=1+1", "'", "''", "+SUM(A1)", "-2", "@cmd", "\tx", "\rx", "plain",
-        "Zoë Åström, \"quoted\",\nnew line", "日本語 🎉", "\u{1b}[31mred", "a,b;c",
+        "",
+        "=1+1",
+        "'=1+1",
+        "'",
+        "''",
+        "+SUM(A1)",
+        "-2",
+        "@cmd",
+        "\tx",
+        "\rx",
+        "plain",
+        "Zoë Åström, \"quoted\",\nnew line",
+        "日本語 🎉",
+        "\u{1b}[31mred",
+        "a,b;c",
     ];
     for (i, t) in texts.iter().enumerate() {
         let t = serde_json::to_string(t).unwrap();
@@ -23,8 +36,16 @@ pub fn varied_events() -> String {
         ));
     }
     let numbers = [
-        "1E5", "-0", "-0.0", "1.5e-7", "123456789012345678901234567890",
-        "-98765432109876543210.123456789", "0.1", "1e+5", "2E-3", "-1",
+        "1E5",
+        "-0",
+        "-0.0",
+        "1.5e-7",
+        "123456789012345678901234567890",
+        "-98765432109876543210.123456789",
+        "0.1",
+        "1e+5",
+        "2E-3",
+        "-1",
     ];
     for (i, n) in numbers.iter().enumerate() {
         events.push(format!(
@@ -40,18 +61,66 @@ pub fn varied_events() -> String {
     }
     // One of each OCSF class, with junk and genuine addresses.
     for (action, channel, target, ip, email) in [
-        ("user.login", "auth", "", "198.51.100.7", "grace@example.com"),
-        ("user.login_failed", "auth", r#","target":{"type":"user","id":"u1"}"#, "not-an-ip", "not an email"),
+        (
+            "user.login",
+            "auth",
+            "",
+            "198.51.100.7",
+            "grace@example.com",
+        ),
+        (
+            "user.login_failed",
+            "auth",
+            r#","target":{"type":"user","id":"u1"}"#,
+            "not-an-ip",
+            "not an email",
+        ),
         ("user.logout", "auth", "", "fe80::1%eth0", "=1+1@x.y"),
         ("sso.check", "auth", "", "", ""),
-        ("user.created", "admin", r#","target":{"type":"user","id":"u41","name":""}"#, "2001:db8::1", "a@b.c"),
-        ("password_reset", "admin", r#","target":{"type":"user","id":"u1"}"#, "010.0.0.1", "x@"),
-        ("ticket.created", "writeback", r#","target":{"type":"ticket","id":"70400"}"#, "10.0.0.1", "-a@b.c"),
-        ("incident.deleted", "security", r#","target":{"type":"incident","id":"INC-1","name":"=bad"}"#, "999.1.1.1", "@x"),
-        ("rule_fired", "rules", r#","target":{"type":"rule","id":"r7"}"#, "::1", "ok@ex.org"),
+        (
+            "user.created",
+            "admin",
+            r#","target":{"type":"user","id":"u41","name":""}"#,
+            "2001:db8::1",
+            "a@b.c",
+        ),
+        (
+            "password_reset",
+            "admin",
+            r#","target":{"type":"user","id":"u1"}"#,
+            "010.0.0.1",
+            "x@",
+        ),
+        (
+            "ticket.created",
+            "writeback",
+            r#","target":{"type":"ticket","id":"70400"}"#,
+            "10.0.0.1",
+            "-a@b.c",
+        ),
+        (
+            "incident.deleted",
+            "security",
+            r#","target":{"type":"incident","id":"INC-1","name":"=bad"}"#,
+            "999.1.1.1",
+            "@x",
+        ),
+        (
+            "rule_fired",
+            "rules",
+            r#","target":{"type":"rule","id":"r7"}"#,
+            "::1",
+            "ok@ex.org",
+        ),
         ("zz.unheard_of", "default", "", "1.2.3.4", "ok@ex.org"),
     ] {
-        let kind = if action.ends_with("created") { "created" } else if action.ends_with("deleted") { "deleted" } else { "other" };
+        let kind = if action.ends_with("created") {
+            "created"
+        } else if action.ends_with("deleted") {
+            "deleted"
+        } else {
+            "other"
+        };
         events.push(format!(
             r#"{{"action":"{action}","channel":"{channel}","kind":"{kind}","actor":{{"type":"user","id":"u1","email":{},"ip":{},"user_agent":"curl/8"}}{target},"details":{{"n":1E5}}}}"#,
             serde_json::to_string(email).unwrap(),
@@ -175,12 +244,21 @@ async fn every_format_of_a_varied_log_verifies_as_fetched() {
     )
     .unwrap();
     assert!(loaded.error.is_none(), "{:?}", loaded.error);
-    let empty = entries.iter().find(|e| e.description.as_deref() == Some("")).unwrap();
+    let empty = entries
+        .iter()
+        .find(|e| e.description.as_deref() == Some(""))
+        .unwrap();
     assert_eq!(empty.actor.email.as_deref(), Some(""));
     assert_eq!(empty.actor.id.as_deref(), Some(""));
     assert_eq!(empty.target.as_ref().unwrap().name.as_deref(), Some(""));
-    let absent = entries.iter().find(|e| e.action == "metric.recorded").unwrap();
-    assert_eq!((absent.description.as_ref(), absent.actor.email.as_ref()), (None, None));
+    let absent = entries
+        .iter()
+        .find(|e| e.action == "metric.recorded")
+        .unwrap();
+    assert_eq!(
+        (absent.description.as_ref(), absent.actor.email.as_ref()),
+        (None, None)
+    );
     for t in ["=1+1", "'=1+1", "'", "''", "-2"] {
         assert!(
             entries.iter().any(|e| e.description.as_deref() == Some(t)),
@@ -201,6 +279,9 @@ async fn every_format_of_a_varied_log_verifies_as_fetched() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_one_byte_change_of_every_format_is_refused() {
     let s = varied_server().await;
+    if s.sqlite_only("the files are checked offline; the PostgreSQL pass of the other tests here covers its exports") {
+        return s.stop().await;
+    }
     let key = s.key.verifier().clone();
     let mut fetched = Vec::new();
     for (format, name) in FORMATS {
@@ -210,13 +291,17 @@ async fn every_one_byte_change_of_every_format_is_refused() {
     for (format, name, bytes) in fetched {
         let check = |b: &[u8]| {
             trailscope::export::verify::check_bytes(name, b, Some(&key), |_| {
-                Err(trailscope::export::verify::VerifyError::Fails("no sidecar".into()))
+                Err(trailscope::export::verify::VerifyError::Fails(
+                    "no sidecar".into(),
+                ))
             })
         };
         assert!(check(&bytes).is_ok(), "{format}: {:?}", check(&bytes).err());
         // The JSON export's preamble is not proven; its entries start at `"entries":[`.
         let preamble_end = match format {
-            "json" => String::from_utf8_lossy(&bytes).find("\"entries\":[").unwrap(),
+            "json" => String::from_utf8_lossy(&bytes)
+                .find("\"entries\":[")
+                .unwrap(),
             _ => 0,
         };
         // A pseudonym's 8 hex digits are bound by nothing: its salt is destroyed, so the
@@ -226,13 +311,16 @@ async fn every_one_byte_change_of_every_format_is_refused() {
             .match_indices("pseudonym-")
             .flat_map(|(at, p)| at + p.len()..at + p.len() + 8)
             .collect();
-        assert!(!unbound.is_empty(), "{format}: the pseudonymised entries are exported");
+        assert!(
+            !unbound.is_empty(),
+            "{format}: the pseudonymised entries are exported"
+        );
         let mut accepted = Vec::new();
-        // Every byte at the ends (the first entries, the proof's structure), every fifth byte
+        // Every byte at the ends (the first entries, the proof's structure), every seventh byte
         // between: the whole sweep takes minutes in a debug build.
         let ends = |i: &usize| *i < preamble_end + 1500 || *i + 1500 >= bytes.len();
         for i in (preamble_end..bytes.len())
-            .filter(|i| ends(i) || i % 5 == 0)
+            .filter(|i| ends(i) || i % 7 == 0)
             .filter(|i| !unbound.contains(i))
         {
             let mut changed = bytes.clone();
@@ -246,7 +334,9 @@ async fn every_one_byte_change_of_every_format_is_refused() {
             "{format}: {} one-byte changes accepted, first at byte {}: {:?}",
             accepted.len(),
             accepted[0],
-            String::from_utf8_lossy(&bytes[accepted[0].saturating_sub(40)..(accepted[0] + 40).min(bytes.len())])
+            String::from_utf8_lossy(
+                &bytes[accepted[0].saturating_sub(40)..(accepted[0] + 40).min(bytes.len())]
+            )
         );
     }
 }
@@ -262,7 +352,11 @@ async fn every_ocsf_line_is_valid_ocsf_1_1_0() {
     let text = String::from_utf8(rows.to_vec()).unwrap();
     let classes: std::collections::BTreeSet<u64> = text
         .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["class_uid"].as_u64().unwrap())
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["class_uid"]
+                .as_u64()
+                .unwrap()
+        })
         .collect();
     assert_eq!(classes, [3001, 3002, 3004, 6003].into());
     // No junk in a typed field.
@@ -292,7 +386,12 @@ for n, line in enumerate(open(sys.argv[2], encoding="utf-8"), 1):
 sys.exit(1 if bad else 0)
 "#;
     let out = std::process::Command::new("python3")
-        .args(["-c", script, schemas.to_str().unwrap(), path.to_str().unwrap()])
+        .args([
+            "-c",
+            script,
+            schemas.to_str().unwrap(),
+            path.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(
@@ -389,8 +488,12 @@ async fn every_change_to_any_file_of_a_pack_fails_verify_pack() {
         assert_ne!(csv.as_slice(), text.as_bytes());
     });
     assert!(
-        problems.iter().any(|p| p.contains("the manifest was changed"))
-            && problems.iter().any(|p| p.contains("is not the proven entry")),
+        problems
+            .iter()
+            .any(|p| p.contains("the manifest was changed"))
+            && problems
+                .iter()
+                .any(|p| p.contains("is not the proven entry")),
         "{problems:?}"
     );
     let problems = forge("report.pdf", &|pdf| {
@@ -398,7 +501,9 @@ async fn every_change_to_any_file_of_a_pack_fails_verify_pack() {
         pdf[at] ^= 1;
     });
     assert!(
-        problems.iter().any(|p| p.contains("the manifest was changed")),
+        problems
+            .iter()
+            .any(|p| p.contains("the manifest was changed")),
         "{problems:?}"
     );
     for (name, content) in &files {

@@ -92,13 +92,14 @@ pub fn check_bytes(
 ) -> Result<Verified, VerifyError> {
     // A download asked for with `proof=trailer` carries its proof after the rows.
     let (bytes, trailer) = split_trailer(bytes);
-    let (format, shown, embedded) = read_export(bytes).ok_or_else(|| {
-        fails!("{name} is not a trailscope export (CSV, JSON, NDJSON or OCSF)")
-    })?;
+    let (format, shown, embedded) = read_export(bytes)
+        .ok_or_else(|| fails!("{name} is not a trailscope export (CSV, JSON, NDJSON or OCSF)"))?;
     let proof_file = match (embedded, trailer) {
         (Some(p), _) => p?,
         (None, Some(text)) => strict::<ProofFile>(text).map_err(|_| {
-            fails!("the proof at the end of {name} is not a whole proof: it is truncated or malformed")
+            fails!(
+                "the proof at the end of {name} is not a whole proof: it is truncated or malformed"
+            )
         })?,
         (None, None) => {
             let (side_name, text) = proof(format)?;

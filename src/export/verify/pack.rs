@@ -4,7 +4,9 @@
 //! CSV's rows against the proven entries: a change to any byte of any file fails.
 
 use super::{VerifyError, check_bytes};
-use crate::export::evidence::{MANIFEST_FILE, Manifest, PROOF_FILE, RECORD_FILE, RECORD_PROOF_FILE};
+use crate::export::evidence::{
+    MANIFEST_FILE, Manifest, PROOF_FILE, RECORD_FILE, RECORD_PROOF_FILE,
+};
 use crate::model::Entry;
 use crate::proof::VerifierKey;
 use sha2::{Digest, Sha256};
@@ -129,8 +131,11 @@ pub fn verify_pack_proven(
     let json_name = format!("{}.json", manifest.kind);
     let csv_name = format!("{}.csv", manifest.kind);
     let (json, csv, proof) = (read(&json_name), read(&csv_name), read(PROOF_FILE));
-    let (manifest_bytes, record, record_proof) =
-        (read(MANIFEST_FILE), read(RECORD_FILE), read(RECORD_PROOF_FILE));
+    let (manifest_bytes, record, record_proof) = (
+        read(MANIFEST_FILE),
+        read(RECORD_FILE),
+        read(RECORD_PROOF_FILE),
+    );
     let sentence = |e: VerifyError| e.to_string();
     let mut proved = None;
     match (&json, proof) {
@@ -198,9 +203,9 @@ fn record_problems(record: &[u8], manifest_bytes: &[u8], manifest: &Manifest) ->
     }
     let files = serde_json::to_value(&manifest.files).unwrap_or_default();
     if details["files"] != files {
-        problems.push(format!(
-            "the manifest's files are not those the pack's record in the log names"
-        ));
+        problems.push(
+            "the manifest's files are not those the pack's record in the log names".to_string(),
+        );
     }
     problems
 }
