@@ -99,7 +99,7 @@ fn main() {
     // No signing key: the figure is the PDF and the data files; proof.json is measured by bench_proof.
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (file, manifest) = rt
-        .block_on(evidence::build(&store, "default", &spec, None, out))
+        .block_on(evidence::build(&store, "default", &spec, None, None, out))
         .unwrap();
     let secs = t.elapsed().as_secs_f64();
     let peak = status_mb("VmHWM:");

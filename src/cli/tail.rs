@@ -110,7 +110,7 @@ pub fn write_entry(out: &mut impl Write, e: &Entry, format: TailFormat) -> std::
             out.write_all(b"\n")
         }
         TailFormat::Ocsf => {
-            serde_json::to_writer(&mut *out, &trailscope::export::ocsf::event(e))?;
+            out.write_all(trailscope::export::ocsf::event_text(e).as_bytes())?;
             out.write_all(b"\n")
         }
         TailFormat::Text => writeln!(out, "{}", text_line(e)),

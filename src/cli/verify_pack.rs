@@ -1,55 +1,38 @@
-//! `trailscope verify-pack FILE`: an evidence pack against its manifest and its proof, offline.
+//! `trailscope verify-pack FILE`: an evidence pack against its manifest and its proofs, offline.
 
 use super::output::outln;
-use anyhow::{Context, anyhow};
-use trailscope::export::verify::{check_bytes, pinned_key};
+use anyhow::anyhow;
+use trailscope::export::verify::pinned_key;
 
-/// `trailscope verify-pack FILE`: checks an evidence pack against its manifest, offline.
+/// `trailscope verify-pack FILE`: checks an evidence pack against its manifest and its proofs
+/// (`export::evidence::verify_pack_proven`), offline.
 pub fn run(path: &std::path::Path, key: Option<&str>) -> anyhow::Result<()> {
     let pinned = pinned_key(key)?;
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let (manifest, mut problems) = trailscope::export::evidence::verify_pack(file)
+    let check = trailscope::export::evidence::verify_pack_proven(path, pinned.as_ref())
         .map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    // The proof: the pack's JSON file is in the signed log, entry by entry.
-    let proved = match trailscope::export::evidence::pack_proof_parts(path, &manifest.kind) {
-        Err(e) => {
-            problems.push(e);
-            None
-        }
-        Ok((json_name, json, proof)) => {
-            match check_bytes(&json_name, &json, pinned.as_ref(), |_| {
-                Ok((trailscope::export::evidence::PROOF_FILE.to_string(), proof))
-            }) {
-                Ok(v) => Some(v.line),
-                Err(e) => {
-                    problems.push(format!("proof.json: {}", e));
-                    None
-                }
-            }
-        }
-    };
-    if problems.is_empty() {
+    let manifest = &check.manifest;
+    if check.problems.is_empty() {
         outln!(
-            "ok: {} pack for {} to {}, {} entries; {} files match the manifest; {}",
+            "ok: {} pack for {} to {}, {} entries; {} files match the manifest, which the log's record of the pack names; {}",
             manifest.kind,
             manifest.from,
             manifest.to,
             manifest.rows,
             manifest.files.len(),
-            proved
+            check
+                .proved
                 .as_deref()
                 .unwrap_or_default()
                 .trim_start_matches("ok: ")
         );
         return Ok(());
     }
-    for p in &problems {
+    for p in &check.problems {
         outln!("MISMATCH: {}", trailscope::text::inert(p));
     }
     Err(anyhow!(
         "{} does not match its manifest or its proof ({} problems)",
         path.display(),
-        problems.len()
+        check.problems.len()
     ))
 }

@@ -1,5 +1,7 @@
 //! Evidence packs: a period's entries of one kind as JSON and CSV plus a manifest of hashes and
-//! counts, zipped. The same data and period always give byte-identical files.
+//! counts, zipped, with the log's own record of the pack (`record.ndjson`, naming the SHA-256 of
+//! the manifest and of every file) and its proof, so that no file can change unnoticed. The same
+//! data and period always give byte-identical files, the record (another entry each time) aside.
 
 use super::report::{self, ReportHead, ReportRows};
 use super::{Exporter, Format};
@@ -13,7 +15,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::{self, Read, Seek, Write};
 
-pub use super::verify::pack::verify_pack;
+pub use super::verify::pack::{verify_pack, verify_pack_proven};
 
 /// The kinds of pack, each a union of filters. Configurable under `[evidence]` in the server
 /// config; the defaults follow API.md.
@@ -201,7 +203,21 @@ pub enum PackError {
     Io(#[from] io::Error),
     #[error("could not write the zip: {0}")]
     Zip(#[from] zip::result::ZipError),
+    /// The log could not take the pack's record: the pack is not sent.
+    #[error("{0}")]
+    Unrecorded(StoreError),
 }
+
+/// The pack's record in the log (`record.ndjson`): the `evidence_pack.exported` entry, whose
+/// `details` name every other file's SHA-256 and the manifest's (`manifest_sha256`).
+pub const RECORD_FILE: &str = "record.ndjson";
+
+/// The proof of [`RECORD_FILE`] against a checkpoint signed after the record was appended.
+pub const RECORD_PROOF_FILE: &str = "record.ndjson.proof.json";
+
+/// Makes the log's record of a pack from its manifest and the SHA-256 (hex) of
+/// `manifest.json`'s bytes; the record must carry both (see [`RECORD_FILE`]).
+pub type Recorder = Box<dyn FnOnce(&Manifest, &str) -> crate::model::NewEvent + Send>;
 
 /// The pack's proof of its JSON file (see [`crate::model::ProofFile`]).
 pub const PROOF_FILE: &str = "proof.json";
@@ -218,6 +234,7 @@ pub async fn build<W: Write + Seek + Send + 'static>(
     tenant: &str,
     spec: &PackSpec,
     key: Option<&crate::proof::SigningKey>,
+    record: Option<Recorder>,
     out: W,
 ) -> Result<(W, Manifest), PackError> {
     let (kind, from, to) = (spec.kind.as_str(), spec.from, spec.to);
@@ -285,10 +302,60 @@ pub async fn build<W: Write + Seek + Send + 'static>(
         chain_head,
         proof,
     };
-    let (spec, tenant) = (spec.clone(), tenant.to_string());
-    tokio::task::spawn_blocking(move || assemble(out, &tenant, &spec, staged))
-        .await
-        .map_err(|e| PackError::Io(io::Error::other(format!("the pack could not be made: {e}"))))?
+    let (spec, owned_tenant) = (spec.clone(), tenant.to_string());
+    let lost = |e: tokio::task::JoinError| {
+        PackError::Io(io::Error::other(format!("the pack could not be made: {e}")))
+    };
+    let (mut zip, manifest, manifest_sha) =
+        tokio::task::spawn_blocking(move || assemble(out, &owned_tenant, &spec, staged))
+            .await
+            .map_err(lost)??;
+    if let Some(make) = record {
+        // The record names every file's SHA-256 and the manifest's; proven against a checkpoint
+        // signed after it, it is what makes a change to any file of the pack fail verify-pack.
+        let event = make(&manifest, &manifest_sha);
+        let appended = store
+            .append(tenant, vec![event])
+            .await
+            .map_err(PackError::Unrecorded)?;
+        let seq = appended.first().map(|a| a.seq).ok_or_else(|| {
+            PackError::Unrecorded(StoreError::Internal("the record got no seq".into()))
+        })?;
+        if let Some(key) = key {
+            let entry = store.get_seq(tenant, seq).await?.ok_or_else(|| {
+                StoreError::Internal(format!("the pack's record (seq {seq}) cannot be read back"))
+            })?;
+            let mut proof = store.export_proof(tenant, &[seq], true, key).await?;
+            proof.proof.format = Format::Ndjson.as_str().to_string();
+            zip = tokio::task::spawn_blocking(move || add_record(zip, &entry, &proof))
+                .await
+                .map_err(lost)??;
+        }
+    }
+    Ok((zip.finish()?, manifest))
+}
+
+/// Adds the record and its proof to the pack.
+fn add_record<W: Write + Seek>(
+    mut zip: zip::ZipWriter<W>,
+    entry: &crate::model::Entry,
+    proof: &crate::model::ProofFile,
+) -> Result<zip::ZipWriter<W>, PackError> {
+    let options = zip_options();
+    zip.start_file(RECORD_FILE, options)?;
+    serde_json::to_writer(&mut zip, entry).map_err(io::Error::from)?;
+    zip.write_all(b"\n")?;
+    zip.start_file(RECORD_PROOF_FILE, options)?;
+    serde_json::to_writer_pretty(&mut zip, proof).map_err(io::Error::from)?;
+    Ok(zip)
+}
+
+/// Deflated, with a fixed time and mode: the same data gives the same bytes.
+fn zip_options() -> zip::write::SimpleFileOptions {
+    zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::default())
+        .unix_permissions(0o644)
 }
 
 /// What the store gave for a pack, staged for [`assemble`].
@@ -301,13 +368,14 @@ struct Staged {
     proof: Option<crate::model::ProofFile>,
 }
 
-/// The zip: the data files, the proof, `report.pdf` and the manifest.
+/// The zip so far: the data files, the proof, `report.pdf` and the manifest; with the
+/// manifest and the SHA-256 of its bytes.
 fn assemble<W: Write + Seek>(
     out: W,
     tenant: &str,
     spec: &PackSpec,
     staged: Staged,
-) -> Result<(W, Manifest), PackError> {
+) -> Result<(zip::ZipWriter<W>, Manifest, String), PackError> {
     let Staged {
         json_out,
         csv_out,
@@ -318,10 +386,7 @@ fn assemble<W: Write + Seek>(
     } = staged;
     let (kind, from, to) = (spec.kind.as_str(), spec.from, spec.to);
     let mut zip = zip::ZipWriter::new(out);
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .last_modified_time(zip::DateTime::default())
-        .unix_permissions(0o644);
+    let options = zip_options();
     let mut files = BTreeMap::new();
     let data_files = [format!("{kind}.json"), format!("{kind}.csv")];
     for (name, exporter) in data_files.iter().zip([json_out, csv_out]) {
@@ -387,10 +452,14 @@ fn assemble<W: Write + Seek>(
             bytes,
         },
     );
-    zip.start_file("manifest.json", options)?;
-    serde_json::to_writer_pretty(&mut zip, &manifest).map_err(io::Error::from)?;
-    Ok((zip.finish()?, manifest))
+    let body = serde_json::to_vec_pretty(&manifest).map_err(io::Error::from)?;
+    zip.start_file(MANIFEST_FILE, options)?;
+    zip.write_all(&body)?;
+    Ok((zip, manifest, hex::encode(Sha256::digest(&body))))
 }
+
+/// The pack's manifest.
+pub const MANIFEST_FILE: &str = "manifest.json";
 
 /// Copies `from` into `to`, returning the SHA-256 (hex) and length of what passed.
 fn copy_hashing(from: &mut impl Read, to: &mut impl Write) -> io::Result<(String, u64)> {
@@ -406,29 +475,4 @@ fn copy_hashing(from: &mut impl Read, to: &mut impl Write) -> io::Result<(String
         to.write_all(&buf[..n])?;
         total += n as u64;
     }
-}
-
-/// The pack's JSON file (name, bytes) and its `proof.json`, read for checking the proof; one
-/// sentence when the pack has none.
-pub fn pack_proof_parts(
-    path: &std::path::Path,
-    kind: &str,
-) -> Result<(String, Vec<u8>, Vec<u8>), String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot open the pack: {e}"))?;
-    let mut zip = zip::ZipArchive::new(file).map_err(|e| format!("not a zip file: {e}"))?;
-    let mut read = |name: &str, missing: String| -> Result<Vec<u8>, String> {
-        let mut f = zip.by_name(name).map_err(|_| missing)?;
-        let mut out = Vec::new();
-        f.read_to_end(&mut out)
-            .map_err(|e| format!("{name} cannot be read: {e}"))?;
-        Ok(out)
-    };
-    let proof = read(
-        PROOF_FILE,
-        "the pack holds no proof.json, so its entries cannot be checked against the signed log"
-            .into(),
-    )?;
-    let json_name = format!("{kind}.json");
-    let json = read(&json_name, format!("the pack holds no {json_name}"))?;
-    Ok((json_name, json, proof))
 }

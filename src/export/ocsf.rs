@@ -119,8 +119,14 @@ pub fn classify(e: &Entry) -> (Class, u32, &'static str) {
     (Class::ApiActivity, crud.0, crud.1)
 }
 
-/// One entry as an OCSF event.
-pub fn event(e: &Entry) -> Value {
+/// One entry as an OCSF event: one line of NDJSON without its newline. `verify-file`
+/// compares an OCSF line with this, byte for byte, so every attribute is derived from the entry
+/// alone (no product version: nothing could bind it).
+///
+/// Built as text, not as one `Value`: `details` goes in as its stored text (under
+/// `unmapped.details` and `entity.data`), so every number keeps the spelling it was sent and
+/// hashed in; a `Value` would respell `1E5` as `1e+5`.
+pub fn event_text(e: &Entry) -> String {
     let (class, activity_id, activity) = classify(e);
     let (category_uid, category) = class.category();
     let (status_id, status) = match e.outcome {
@@ -135,7 +141,7 @@ pub fn event(e: &Entry) -> Value {
         "category_name": category,
         "class_uid": class.uid(),
         "class_name": class.name(),
-        "type_uid": class.uid() as u64 * 100 + activity_id as u64,
+        "type_uid": u64::from(class.uid()) * 100 + u64::from(activity_id),
         "type_name": format!("{}: {activity}", class.name()),
         "severity_id": if e.outcome == Outcome::Failure { 3 } else { 1 },
         "severity": if e.outcome == Outcome::Failure { "Medium" } else { "Informational" },
@@ -151,14 +157,15 @@ pub fn event(e: &Entry) -> Value {
             "original_time": crate::model::format_ts(&e.occurred_at),
             "tenant_uid": e.tenant,
             "log_name": e.channel,
-            "product": {"name": "trailscope", "vendor_name": "trailscope", "version": env!("CARGO_PKG_VERSION")},
+            "product": {"name": "trailscope", "vendor_name": "trailscope"},
         },
-        "actor": {"user": user.clone()},
-        "unmapped": serde_json::to_value(e).unwrap_or(Value::Null),
     });
     let endpoint = endpoint(e);
+    // The object of a class whose `details` goes in as text (Entity Management's entity).
+    let mut with_data = None;
     match class {
         Class::Authentication => {
+            ev["actor"] = json!({"user": user.clone()});
             ev["user"] = match &e.target {
                 Some(t) if t.kind == "user" => {
                     json!({"uid": t.id, "name": t.name.clone().unwrap_or_else(|| t.id.clone()), "type_id": 1, "type": "User"})
@@ -166,9 +173,13 @@ pub fn event(e: &Entry) -> Value {
                 _ => user,
             };
             ev["src_endpoint"] = endpoint;
+            // OCSF 1.1.0 asks an authentication for the service or the endpoint signed in to:
+            // the service is the log channel the application wrote it to.
+            ev["service"] = json!({"name": e.channel});
             ev["is_mfa"] = json!(has(&e.action, &["mfa"]));
         }
         Class::AccountChange => {
+            ev["actor"] = json!({"user": user.clone()});
             ev["user"] = match &e.target {
                 Some(t) => {
                     json!({"uid": t.id, "name": t.name.clone().unwrap_or_else(|| t.id.clone())})
@@ -178,13 +189,14 @@ pub fn event(e: &Entry) -> Value {
             ev["src_endpoint"] = endpoint;
         }
         Class::EntityManagement => {
-            let t = e.target.as_ref().expect("entity management has a target");
-            ev["entity"] = json!({"uid": t.id, "type": t.kind, "name": t.name.clone().unwrap_or_else(|| t.id.clone())});
-            if let Some(d) = &e.details {
-                ev["entity"]["data"] = d.to_value();
+            // No `actor`: OCSF 1.1.0's Entity Management has none (the actor is in `unmapped`).
+            if let Some(t) = &e.target {
+                let entity = json!({"uid": t.id, "type": t.kind, "name": t.name.clone().unwrap_or_else(|| t.id.clone())});
+                with_data = Some(("entity", entity));
             }
         }
         Class::ApiActivity => {
+            ev["actor"] = json!({"user": user.clone()});
             ev["api"] = json!({"operation": e.action, "service": {"name": e.channel}});
             ev["src_endpoint"] = endpoint;
             if let Some(t) = &e.target {
@@ -192,10 +204,29 @@ pub fn event(e: &Entry) -> Value {
             }
         }
     }
-    ev
+    let mut out = ev.to_string();
+    // Both `ev` and the entity are non-empty objects: each loses its `}` and gains members.
+    out.pop();
+    if let Some((key, object)) = with_data {
+        let mut object = object.to_string();
+        if let Some(d) = &e.details {
+            object.pop();
+            object.push_str(",\"data\":");
+            object.push_str(d.as_str());
+            object.push('}');
+        }
+        out.push_str(&format!(",\"{key}\":{object}"));
+    }
+    out.push_str(",\"unmapped\":");
+    // The entry whole, `details` as stored: serde_json writes an `Entry` with its `Details`
+    // as raw text.
+    out.push_str(&serde_json::to_string(e).unwrap_or_else(|_| "null".into()));
+    out.push('}');
+    out
 }
 
-/// The actor as an OCSF user.
+/// The actor as an OCSF user; `email_addr` only for text that is an address by OCSF's own
+/// pattern (anything else stays in `unmapped` alone).
 fn user(e: &Entry) -> Value {
     let a = &e.actor;
     let (type_id, kind) = match a.kind {
@@ -213,21 +244,72 @@ fn user(e: &Entry) -> Value {
             .or(a.id.clone())
             .unwrap_or_else(|| "system".into())
     );
-    if let Some(m) = &a.email {
+    if let Some(m) = a.email.as_deref().filter(|m| is_email(m)) {
         u["email_addr"] = json!(m);
     }
     u
 }
 
-/// Where the request came from: the actor's IP, or (without one) the log channel's name.
+/// Where the request came from: the actor's IP when it is one, or (without) the log
+/// channel's name.
 fn endpoint(e: &Entry) -> Value {
-    let a = &e.actor;
-    let mut ep = json!({});
-    if let Some(ip) = &a.ip {
-        ep["ip"] = json!(ip);
+    match e.actor.ip.as_deref().filter(|ip| is_ip(ip)) {
+        Some(ip) => json!({"ip": ip}),
+        None => json!({"name": e.channel}),
     }
-    if ep.as_object().is_some_and(|m| !m.contains_key("ip")) {
-        ep["name"] = json!(e.channel);
+}
+
+/// OCSF's `email_t`: `^[a-zA-Z0-9_.+-]+@[a-zA-Z0-9-]+\.[a-zA-Z0-9-.]+$`.
+pub fn is_email(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    let local_ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '+' | '-');
+    let Some((first, rest)) = domain.split_once('.') else {
+        return false;
+    };
+    !local.is_empty()
+        && local.chars().all(local_ok)
+        && !first.is_empty()
+        && first.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+}
+
+/// OCSF's `ip_t`: an IPv4 or IPv6 address of at most 40 characters (the standard library's
+/// spelling rules, which are stricter than OCSF's pattern).
+pub fn is_ip(text: &str) -> bool {
+    text.len() <= 40 && text.parse::<std::net::IpAddr>().is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_email, is_ip};
+
+    #[test]
+    fn only_addresses_reach_typed_fields() {
+        for ok in ["a@b.c", "grace.h+x@mail.example.com", "a_b-c@d-e.f-g.h"] {
+            assert!(is_email(ok), "{ok}");
+        }
+        for junk in [
+            "", "@b.c", "a@", "a@b", "a@.c", "a@b.", "a b@c.d", "=1+1@x.y", "a@b@c.d", "ü@b.c",
+        ] {
+            assert!(!is_email(junk), "{junk}");
+        }
+        for ok in ["10.0.0.1", "::1", "2001:db8::8a2e:370:7334"] {
+            assert!(is_ip(ok), "{ok}");
+        }
+        for junk in [
+            "",
+            "10.0.0.256",
+            "010.0.0.1",
+            "host.example",
+            " 10.0.0.1",
+            "fe80::1%eth0",
+        ] {
+            assert!(!is_ip(junk), "{junk}");
+        }
     }
-    ep
 }

@@ -58,7 +58,8 @@ pub struct ProofFile {
 pub struct ExportProof {
     /// 1.
     pub version: u32,
-    /// The format of the file it was made for (`json`, `ndjson` or `csv`): what the file shows.
+    /// The format of the file it was made for (`json`, `ndjson`, `ocsf` or `csv`): what the file
+    /// shows.
     pub format: String,
     /// The tenant; the checkpoint's origin is `trailscope/<tenant>`.
     pub tenant: String,

@@ -157,48 +157,52 @@ pub async fn create(
     }
     let internal = |e: String| Failure::from(crate::store::StoreError::Internal(e));
     let out = tempfile::tempfile().map_err(|e| internal(format!("no room for the pack: {e}")))?;
+    let title = spec.title.clone();
+    // Built, then recorded, then sent: a pack the log cannot record is not sent (503), the same
+    // rule as an export's. The record names the SHA-256 of every file and of the manifest, and
+    // goes into the pack with its proof (export/evidence.rs, RECORD_FILE).
+    let recorder: evidence::Recorder = Box::new(move |manifest, manifest_sha| {
+        let mut details = json!({"kind": manifest.kind, "title": title, "filters": manifest.filters,
+                                 "from": manifest.from, "to": manifest.to, "rows": manifest.rows,
+                                 "files": manifest.files, "manifest_sha256": manifest_sha,
+                                 "role": token.role.as_str()});
+        if let Some(name) = &name {
+            details["name"] = json!(name);
+        }
+        NewEvent {
+            action: "evidence_pack.exported".into(),
+            kind: Some(Kind::Other),
+            channel: Some("audit".into()),
+            description: Some(format!(
+                "{} evidence pack, {} entries, {} to {}",
+                manifest.kind, manifest.rows, manifest.from, manifest.to
+            )),
+            actor: Some(super::auth::token_actor(&token)),
+            details: Some(details.into()),
+            ..NewEvent::default()
+        }
+    });
     let (mut file, manifest) = evidence::build(
         state.store.as_ref(),
         &tenant,
         &spec,
         key.as_ref().map(|s| s.key()),
+        Some(recorder),
         out,
     )
     .await
     .map_err(|e| match e {
         PackError::Store(s) => Failure::from(s),
+        PackError::Unrecorded(s) => Failure::unrecorded("this evidence pack", Failure::from(s)),
         other => internal(other.to_string()),
     })?;
+    if let Some(signer) = &key {
+        // The pack's record was proven against a checkpoint signed after it: the signer takes
+        // that tree into its memory too, or the pack is not sent.
+        signer.checkpoint(state.store.as_ref(), &tenant).await?;
+    }
     file.rewind()
         .map_err(|e| internal(format!("the pack could not be read back: {e}")))?;
-    let title = spec.title;
-    // Built, then recorded, then sent: a pack the log cannot record is not sent (503), the same
-    // rule as an export's.
-    let mut details = json!({"kind": manifest.kind, "title": title, "filters": manifest.filters,
-                             "from": manifest.from, "to": manifest.to, "rows": manifest.rows,
-                             "files": manifest.files, "role": token.role.as_str()});
-    if let Some(name) = &name {
-        details["name"] = json!(name);
-    }
-    let event = NewEvent {
-        action: "evidence_pack.exported".into(),
-        kind: Some(Kind::Other),
-        channel: Some("audit".into()),
-        description: Some(format!(
-            "{} evidence pack, {} entries, {} to {}",
-            manifest.kind, manifest.rows, manifest.from, manifest.to
-        )),
-        actor: Some(super::auth::token_actor(&token)),
-        details: Some(details.into()),
-        ..NewEvent::default()
-    };
-    let tenant = caller.tenant().to_string();
-    state
-        .store
-        .append(&tenant, vec![event])
-        .await
-        .map_err(Failure::from)
-        .map_err(|e| Failure::unrecorded("this evidence pack", e))?;
     let file_name = pack_file_name(&manifest);
     Ok((
         [

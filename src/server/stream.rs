@@ -178,7 +178,7 @@ impl Follow {
                 self.after = e.entry.seq;
                 let event = Event::default().id(e.entry.seq.to_string()).event("entry");
                 return Some(if self.ocsf {
-                    event.data(crate::export::ocsf::event(&e.entry).to_string())
+                    event.data(crate::export::ocsf::event_text(&e.entry))
                 } else {
                     event.data(&e.json)
                 });

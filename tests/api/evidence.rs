@@ -57,6 +57,8 @@ async fn packs_hold_the_right_rows_and_are_reproducible() {
             "access_review.json",
             "manifest.json",
             "proof.json",
+            "record.ndjson",
+            "record.ndjson.proof.json",
             "report.pdf"
         ]
     );
@@ -75,7 +77,7 @@ async fn packs_hold_the_right_rows_and_are_reproducible() {
     assert_eq!(actions, ["user.login", "user.login_failed", "role.updated"]);
     assert_eq!(manifest["rows"], 3);
     for (name, content) in &files {
-        if name == "manifest.json" {
+        if ["manifest.json", "record.ndjson", "record.ndjson.proof.json"].contains(&name.as_str()) {
             continue;
         }
         assert_eq!(
@@ -87,9 +89,18 @@ async fn packs_hold_the_right_rows_and_are_reproducible() {
         assert_eq!(manifest["files"][name]["bytes"], content.len(), "{name}");
     }
     assert_eq!(manifest["chain_head"]["seq"], 7);
-    // The same data and period: byte for byte the same pack (its own audit entry changes nothing).
+    // The same data and period: byte for byte the same files (its own audit entry changes
+    // nothing), but for the pack's own record in the log, which is another entry each time.
     let (_, second) = pack(&s, &s.auditor, request).await;
-    assert_eq!(first, second);
+    let own = |mut f: std::collections::BTreeMap<String, Vec<u8>>| {
+        let record = f.remove("record.ndjson").unwrap();
+        f.remove("record.ndjson.proof.json").unwrap();
+        (f, record)
+    };
+    let ((first_files, first_record), (second_files, second_record)) =
+        (own(unzip(&first)), own(unzip(&second)));
+    assert_eq!(first_files, second_files);
+    assert_ne!(first_record, second_record);
     let logged = s.all("action=evidence_pack.exported", 10).await;
     assert_eq!(logged.len(), 2);
     assert_eq!(logged[0]["details"]["kind"], "access_review");

@@ -25,3 +25,5 @@ mod retention;
 mod robustness;
 mod searches;
 mod stream;
+mod vectors;
+mod verify_edges;

@@ -1,17 +1,9 @@
 //! Reading trailscope's CSV export back into entries (see [`super`]).
 
 use super::{Batcher, LoadError, err};
-use crate::export::CSV_COLUMNS;
-use crate::model::{Actor, ActorType, Details, Entry, Kind, Outcome, Target, parse_ts};
+use crate::export::{CSV_COLUMNS, entry_from_row};
+use crate::model::Entry;
 use std::io::Read;
-
-/// Undoes the export's guard against spreadsheet formulas (a `'` before `=`, `+`, `-`, `@`, tab, CR).
-fn unguard(cell: &str) -> &str {
-    match cell.as_bytes() {
-        [b'\'', b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r', ..] => &cell[1..],
-        _ => cell,
-    }
-}
 
 pub(super) fn read_csv(r: impl Read, out: &mut Batcher<'_>) -> std::io::Result<Option<LoadError>> {
     let mut csv = csv::ReaderBuilder::new()
@@ -76,54 +68,11 @@ pub(super) fn read_csv(r: impl Read, out: &mut Batcher<'_>) -> std::io::Result<O
     }
 }
 
-/// One CSV row (in [`CSV_COLUMNS`] order) as an entry. The CSV export carries no tenant and no
-/// previous hash: the entry gets tenant `default` and an empty `prev_hash`.
+/// One CSV row as an entry (the mapping of [`crate::export::entry_from_row`]). The CSV export
+/// carries no tenant and no previous hash: the entry gets tenant `default` and an empty
+/// `prev_hash`.
 fn csv_entry(rec: &csv::StringRecord) -> Result<Entry, String> {
-    let cell = |i: usize| unguard(rec.get(i).unwrap_or(""));
-    let opt = |i: usize| {
-        let c = cell(i);
-        (!c.is_empty()).then(|| c.to_string())
-    };
-    let time = |i: usize| {
-        parse_ts(cell(i)).ok_or_else(|| format!("{} is not a timestamp", CSV_COLUMNS[i]))
-    };
-    let details = match cell(17) {
-        "" => None,
-        d => Some(Details::parse(d).map_err(|e| e.to_string())?),
-    };
-    Ok(Entry {
-        id: cell(0).to_string(),
-        seq: cell(1)
-            .parse()
-            .map_err(|_| "seq is not a number".to_string())?,
-        tenant: "default".into(),
-        occurred_at: time(2)?,
-        received_at: time(3)?,
-        channel: cell(4).to_string(),
-        action: cell(5).to_string(),
-        kind: Kind::parse(cell(6))
-            .ok_or("kind is not one of created, updated, deleted, read, other")?,
-        outcome: Outcome::parse(cell(7)).ok_or("outcome is not success or failure")?,
-        description: opt(8),
-        actor: Actor {
-            kind: ActorType::parse(cell(9)).ok_or("actor_type is not user, service or system")?,
-            id: opt(10),
-            name: opt(11),
-            email: opt(12),
-            ip: opt(13),
-            user_agent: None,
-        },
-        target: match (opt(14), opt(15)) {
-            (Some(kind), Some(id)) => Some(Target {
-                kind,
-                id,
-                name: opt(16),
-            }),
-            _ => None,
-        },
-        details,
-        idempotency_key: None,
-        prev_hash: String::new(),
-        hash: cell(18).to_string(),
-    })
+    let mut e = entry_from_row(rec)?;
+    e.tenant = "default".into();
+    Ok(e)
 }

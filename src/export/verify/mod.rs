@@ -90,13 +90,20 @@ pub fn check_bytes(
     pinned: Option<&VerifierKey>,
     proof: impl FnOnce(Format) -> Result<(String, Vec<u8>), VerifyError>,
 ) -> Result<Verified, VerifyError> {
+    // A download asked for with `proof=trailer` carries its proof after the rows.
+    let (bytes, trailer) = split_trailer(bytes);
     let (format, shown, embedded) = read_export(bytes)
-        .ok_or_else(|| fails!("{name} is not a trailscope export (CSV, JSON or NDJSON)"))?;
-    let proof_file = match embedded {
-        Some(p) => p?,
-        None => {
+        .ok_or_else(|| fails!("{name} is not a trailscope export (CSV, JSON, NDJSON or OCSF)"))?;
+    let proof_file = match (embedded, trailer) {
+        (Some(p), _) => p?,
+        (None, Some(text)) => strict::<ProofFile>(text).map_err(|_| {
+            fails!(
+                "the proof at the end of {name} is not a whole proof: it is truncated or malformed"
+            )
+        })?,
+        (None, None) => {
             let (side_name, text) = proof(format)?;
-            serde_json::from_slice::<ProofFile>(&text).map_err(|_| {
+            strict::<ProofFile>(&text).map_err(|_| {
                 fails!("{side_name} is not a whole proof: it is truncated or malformed")
             })?
         }
@@ -133,6 +140,22 @@ pub fn check_bytes(
             ),
             (_, e) => fails!("the proof's {}", crate::text::inert(&e.to_string())),
         })?;
+    // The proof's other words about its checkpoint must be the note's: nothing in the file
+    // goes unchecked.
+    let named_signs = VerifierKey::parse(&checkpoint.verifier_key)
+        .is_ok_and(|k| k.open(&checkpoint.checkpoint).is_ok());
+    if !named_signs {
+        return Err(fails!(
+            "the proof's verifier key is not the key that signed its checkpoint"
+        ));
+    }
+    if checkpoint.size != opened.size
+        || crate::proof::decode_hash(&checkpoint.root).ok() != Some(opened.root)
+    {
+        return Err(fails!(
+            "the proof's checkpoint size or root is not what its signed note says"
+        ));
+    }
     if opened.origin != checkpoint_origin(&proof.tenant) {
         return Err(fails!(
             "the proof is for another log: its checkpoint is of {} but it names tenant {}",
@@ -154,6 +177,37 @@ pub fn check_bytes(
             crate::text::inert(key.as_str())
         ),
     })
+}
+
+/// Reads a proof's JSON, refusing members it does not know (a renamed member would otherwise
+/// fall back to its default unnoticed).
+pub(crate) fn strict<T: serde::de::DeserializeOwned + serde::Serialize>(
+    text: &[u8],
+) -> Result<T, ()> {
+    let parsed: T = serde_json::from_slice(text).map_err(|_| ())?;
+    let whole: serde_json::Value = serde_json::from_slice(text).map_err(|_| ())?;
+    if serde_json::to_value(&parsed).map_err(|_| ())? != whole {
+        return Err(());
+    }
+    Ok(parsed)
+}
+
+/// The file and its proof, when `bytes` ends with a [`crate::export::PROOF_TRAILER`] footer
+/// (`<proof JSON>\n` + the tag + 16 hex digits of the proof's length + `\n`).
+pub fn split_trailer(bytes: &[u8]) -> (&[u8], Option<&[u8]>) {
+    use crate::export::{PROOF_FOOTER_LEN, trailer_len};
+    let Some(body_end) = bytes.len().checked_sub(PROOF_FOOTER_LEN) else {
+        return (bytes, None);
+    };
+    let proof_len = trailer_len(&bytes[body_end..]).and_then(|n| usize::try_from(n).ok());
+    // The proof is one compact JSON object: it starts with `{`, so its stated length cannot
+    // take a byte of the file along with it.
+    match proof_len.and_then(|n| body_end.checked_sub(n)) {
+        Some(start) if bytes.get(start) == Some(&b'{') => {
+            (&bytes[..start], Some(&bytes[start..body_end]))
+        }
+        _ => (bytes, None),
+    }
 }
 
 /// Compares the file's entries with the proof's list, recomputes each one's hash and rebuilds
@@ -255,15 +309,7 @@ fn check_entries(
         let want = hash_at(seq).unwrap_or_default();
         let fail = |why: &str| fails!("{} (seq {seq}) does not match its proof: {why}", s.place);
         let entry = s.entry.as_ref().map_err(|why| fail(why))?;
-        let mut ok = entry_matches(entry, format, item, proof, &prev, &want);
-        if let (Err(_), Some(Ok(literal))) = (&ok, &s.literal) {
-            // A cell that itself began with `'` and a formula character reads the same as a
-            // guarded one; the other reading is tried before calling it changed.
-            ok = ok.or_else(|e| {
-                entry_matches(literal, format, item, proof, &prev, &want).map_err(|_| e)
-            });
-        }
-        ok.map_err(|why| fail(&why))?;
+        entry_matches(entry, format, item, proof, &prev, &want).map_err(|why| fail(&why))?;
     }
     let leaves: Vec<crate::proof::Hash> = hashes
         .chunks_exact(32)
