@@ -48,6 +48,23 @@ pub struct ServeArgs {
     /// on first start [default: <db>.key].
     #[arg(long, env = "TRAILSCOPE_SIGNING_KEY")]
     pub signing_key: Option<PathBuf>,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key); SIGHUP reloads both files,
+    /// and a pair that does not load leaves the old one serving.
+    #[arg(
+        long,
+        value_name = "PEM",
+        requires = "tls_key",
+        env = "TRAILSCOPE_TLS_CERT"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(
+        long,
+        value_name = "PEM",
+        requires = "tls_cert",
+        env = "TRAILSCOPE_TLS_KEY"
+    )]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `trailscope serve`.
@@ -111,6 +128,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     if created {
         tracing::info!(path = %key_path.display(), "created a new checkpoint signing key");
     }
+    let tls = match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(trailscope::server::tls::TlsFiles::open(cert, key).map_err(|e| anyhow!("{e}"))?)
+        }
+        _ => None,
+    };
+    let tls_in_force = tls.as_ref().map(|(_, t)| t.clone());
     let options = ServerOptions {
         allow,
         evidence: file.evidence,
@@ -123,14 +147,19 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             .unwrap_or(true)
             .then(Default::default),
         stream_keep_alive: None,
+        tls: tls_in_force,
     };
     let rt = runtime(Threads::PerCore)?;
     rt.block_on(async move {
         let store: Arc<dyn Store> = open_store(&at).await?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        if let Some((files, _)) = tls {
+            files.reload_on_sighup().context("cannot listen for SIGHUP")?;
+        }
         // Before the address is announced: whoever waits for that line may signal at once.
         let shutdown = shutdown_signal();
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-        tracing::info!(address = %listener.local_addr()?, db = %at.describe(), "trailscope server listening");
+        tracing::info!(address = %listener.local_addr()?, scheme, db = %at.describe(), "trailscope server listening");
         serve_http(store, options, listener, shutdown).await.context("the server stopped")?;
         tracing::info!("stopped cleanly");
         Ok(())
