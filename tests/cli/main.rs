@@ -7,6 +7,7 @@ mod common;
 mod config_example;
 mod durability;
 mod export;
+mod import;
 mod ingest_verify;
 mod key;
 mod tail;
