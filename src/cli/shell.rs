@@ -34,7 +34,10 @@ pub fn man() -> anyhow::Result<()> {
     clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("trailscope-{}", sub.get_name());
-        let sub = sub.clone().display_name(name);
+        let sub = sub
+            .clone()
+            .display_name(name)
+            .version(env!("CARGO_PKG_VERSION"));
         clap_mangen::Man::new(sub).render(&mut out)?;
     }
     print(&out)
