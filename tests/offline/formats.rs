@@ -274,3 +274,48 @@ fn a_github_csv_export_keeps_each_row_as_its_details() {
         vec!["line 5: the row has 7 fields, the header 11".to_string()]
     );
 }
+
+/// The binary in a terminal: a gzip-compressed Kubernetes log opens with its requests as rows,
+/// the footer says how many records could not be mapped, and the unmapped line's text is in
+/// its detail pane.
+#[test]
+fn open_shows_a_compressed_kubernetes_log_and_what_could_not_be_mapped() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = fixture("k8s-audit.log.gz");
+    let tmux =
+        crate::common::tmux::Tmux::start(dir.path(), &format!("open {}", file.display()), "");
+    let screen = tmux.wait(30, "the file's rows and warning", |s| {
+        s.contains("pods.create") && s.contains("3 of 10 records could not be mapped")
+    });
+    assert!(screen.contains("bob as system:admin"), "{screen}");
+    assert!(screen.contains("file k8s-audit.log.gz"), "{screen}");
+    // The newest row is the truncated last line; Enter opens it.
+    tmux.keys(&["Enter"]);
+    tmux.wait(10, "the unmapped record's text", |s| {
+        s.contains("line 11: not JSON") && s.contains("\"text\": \"{\\\"kind\\\":\\\"Event")
+    });
+    tmux.keys(&["Escape", "q"]);
+    tmux.wait(10, "a clean exit", |s| s.contains("EXIT=0"));
+}
+
+/// `open --format` names the format when detection cannot, and a file that is none of them is
+/// refused in one sentence that says what can be read.
+#[test]
+fn open_refuses_an_unknown_file_naming_what_it_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("notes.csv");
+    std::fs::write(&f, "when,who\n1,2\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trailscope"))
+        .args(["open", f.to_str().unwrap()])
+        .env("TRAILSCOPE_CONFIG", dir.path().join("config.toml"))
+        .env("XDG_STATE_HOME", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("Kubernetes audit log") && err.contains("--format"),
+        "{err}"
+    );
+}
