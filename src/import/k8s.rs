@@ -71,10 +71,10 @@ impl Stages {
             let Some((order, id)) = self.queue.pop_front() else {
                 break;
             };
-            if self.open.get(&id).is_some_and(|o| o.order == order) {
-                if let Some(o) = self.open.remove(&id) {
-                    out.push(done(o));
-                }
+            if self.open.get(&id).is_some_and(|o| o.order == order)
+                && let Some(o) = self.open.remove(&id)
+            {
+                out.push(done(o));
             }
         }
         // Entries of the queue whose request moved on are dropped as they reach the front.
