@@ -242,3 +242,53 @@ pub fn map(m: &Map<String, Value>) -> Result<NewEvent, String> {
         idempotency_key: Some(key),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stage(id: &str, stage: &str) -> (Map<String, Value>, String) {
+        let text = format!(r#"{{"auditID":"{id}","stage":"{stage}"}}"#);
+        match serde_json::from_str(&text).unwrap() {
+            Value::Object(m) => (m, text),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn stages_fold_into_the_last_and_open_requests_stay_bounded() {
+        let mut s = Stages::default();
+        let (m, t) = stage("a", "RequestReceived");
+        assert!(s.add(1, m, &t).is_empty());
+        let (m, t) = stage("a", "ResponseStarted");
+        assert!(s.add(2, m, &t).is_empty());
+        let (m, t) = stage("a", "ResponseComplete");
+        let done = s.add(3, m, &t);
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].line, 1, "the request's first line");
+        assert!(
+            done[0]
+                .record
+                .as_ref()
+                .unwrap()
+                .1
+                .contains("ResponseComplete")
+        );
+        assert!(s.finish().is_empty());
+
+        // Past MAX_OPEN waiting requests, the oldest is handed on as it is.
+        let mut s = Stages::default();
+        let mut handed = Vec::new();
+        for i in 0..=MAX_OPEN as u64 {
+            let (m, t) = stage(&format!("r{i}"), "RequestReceived");
+            handed.extend(s.add(i + 1, m, &t));
+        }
+        assert_eq!(handed.len(), 1);
+        assert_eq!(handed[0].line, 1);
+        assert_eq!(s.open.len(), MAX_OPEN);
+        assert!(s.queue.len() <= MAX_OPEN + 1);
+        let rest = s.finish();
+        assert_eq!(rest.len(), MAX_OPEN);
+        assert_eq!(rest[0].line, 2, "in the order first read");
+    }
+}
