@@ -113,7 +113,7 @@ pub fn run(args: OpenArgs) -> anyhow::Result<()> {
     let keymap = profiled.keymap()?;
     // The header names the file's place; the status beside it says `file NAME`.
     let shown = if path.as_os_str() == "-" {
-        PathBuf::from("-")
+        PathBuf::from("(standard input)")
     } else {
         std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone())
     };
