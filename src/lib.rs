@@ -14,6 +14,7 @@ pub mod client;
 pub mod config;
 pub mod demo;
 pub mod export;
+pub mod import;
 pub mod model;
 pub mod proof;
 pub mod server;

@@ -18,6 +18,15 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(path) = &cli.ca_cert {
+        let trusted = std::fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|pem| trailscope::client::trust_only(&pem));
+        if let Err(e) = trusted {
+            eprintln!("trailscope: --ca-cert {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
     let result = match cli.command {
         Some(Command::Serve(args)) => cli::serve::run(args),
         Some(Command::Token(cmd)) => cli::token::run(cmd),
@@ -31,6 +40,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Prune(remote)) => cli::prune::run(&remote),
         Some(Command::Ingest(remote)) => cli::ingest::run(&remote),
+        Some(Command::Import(args)) => cli::import::run(args),
         Some(Command::Tail(args)) => cli::tail::run(args),
         Some(Command::Verify(args)) => cli::verify::run(&args),
         Some(Command::Key(cmd)) => cli::key::run(cmd),
@@ -39,6 +49,8 @@ fn main() -> ExitCode {
         Some(Command::Evidence(args)) => cli::evidence::run(args),
         Some(Command::Witness(args)) => cli::witness::run(args),
         Some(Command::Exports(args)) => cli::exports::run(&args),
+        Some(Command::Completions { shell }) => cli::shell::completions(shell),
+        Some(Command::Man) => cli::shell::man(),
         None => cli::tui::run(&cli.tui),
     };
     match result {

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod evidence;
 pub mod export;
 pub mod exports;
+pub mod import;
 pub mod ingest;
 pub mod key;
 pub mod keyfile;
@@ -17,6 +18,7 @@ pub mod output;
 pub mod prune;
 pub mod pseudonymise;
 pub mod serve;
+pub mod shell;
 pub mod store;
 pub mod tail;
 pub mod token;
@@ -40,6 +42,16 @@ pub struct Cli {
     pub command: Option<Command>,
     #[command(flatten)]
     pub tui: TuiArgs,
+    /// Trust only this CA (PEM; a bundle is fine) for HTTPS to the server: a private CA, or a
+    /// self-signed certificate. For every command that talks to a server, the TUI included.
+    #[arg(
+        long,
+        global = true,
+        value_name = "PEM",
+        env = "TRAILSCOPE_CA_CERT",
+        hide_env_values = true
+    )]
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// The subcommands.
@@ -58,6 +70,9 @@ pub enum Command {
     Evidence(evidence::EvidenceArgs),
     /// The export history: the newest exports and evidence packs, who made them, and how they ended.
     Exports(exports::ExportsArgs),
+    /// Post another system's audit log (Kubernetes, CloudTrail, GitHub) into the log, keyed by
+    /// the source's own ids so that a re-run adds nothing (writer).
+    Import(import::ImportArgs),
     /// Post events from stdin (NDJSON, one event per line) in atomic batches of 1000 (writer).
     Ingest(RemoteArgs),
     /// Print matching entries as they arrive, one line each, resuming after a dropped
@@ -111,4 +126,11 @@ pub enum Command {
     /// first use, keeps every checkpoint seen, and asks for a consistency proof. Exit 0 and one
     /// line when it grew; exit 1 and a loud message on rollback, fork, rewrite or key change.
     Witness(witness::WitnessArgs),
+    /// Print a shell completion script: `trailscope completions bash > /etc/bash_completion.d/trailscope`.
+    Completions {
+        #[arg(value_enum)]
+        shell: shell::CompletionShell,
+    },
+    /// Print the man page (roff): `trailscope man > trailscope.1`, then `man ./trailscope.1`.
+    Man,
 }

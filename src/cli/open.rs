@@ -1,14 +1,15 @@
-//! `trailscope open FILE`: an export file streamed into a temporary store while the TUI
-//! already shows what is in.
+//! `trailscope open FILE`: an export file, or another system's audit log (Kubernetes,
+//! CloudTrail, GitHub; see docs/formats.md), streamed into a temporary store while the TUI
+//! already shows what is in. `-` reads standard input; gzip is read as such.
 
 use super::context::{Profiled, Threads, log_to_file, parse_filter, runtime};
 use anyhow::{Context, anyhow};
 use clap::Args;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use trailscope::export::read::{self, FileFormat, LoadError};
+use trailscope::export::read::{FileFormat, LoadError};
+use trailscope::import::{self, Detected, SourceFormat};
 use trailscope::store::sqlite::{Durability, LocalStore};
 use trailscope::tui::views::header::thousands;
 use trailscope::tui::{Action, App, Settings};
@@ -16,8 +17,13 @@ use trailscope::tui::{Action, App, Settings};
 /// `trailscope open`.
 #[derive(Debug, Args)]
 pub struct OpenArgs {
-    /// A CSV, JSON or NDJSON export written by trailscope (the format is detected).
+    /// A CSV, JSON or NDJSON export written by trailscope, a Kubernetes audit log, a CloudTrail
+    /// file or a GitHub audit-log export (JSON or CSV); gzip too; `-` for standard input. The
+    /// format is detected.
     pub file: PathBuf,
+    /// The format, when detection cannot tell (or to insist on one).
+    #[arg(long, value_name = "FORMAT", value_parser = ["k8s", "cloudtrail", "github", "csv", "json", "ndjson"])]
+    pub format: Option<String>,
     /// The filter to open with, in the query language [default: none, the whole file].
     #[arg(long)]
     pub filter: Option<String>,
@@ -31,6 +37,7 @@ enum Ready {
     Done {
         entries: u64,
         error: Option<LoadError>,
+        unmapped: u64,
     },
     Failed(String),
 }
@@ -43,16 +50,26 @@ const NOTIFY_EVERY: Duration = Duration::from_millis(300);
 pub fn run(args: OpenArgs) -> anyhow::Result<()> {
     let query = parse_filter(args.filter.as_deref())?.unwrap_or_default();
     let path = args.file;
-    let name = path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    let mut head = Vec::with_capacity(4096);
-    std::fs::File::open(&path)
-        .and_then(|f| f.take(4096).read_to_end(&mut head))
-        .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
-    let format = read::detect(&head).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let name = if path.as_os_str() == "-" {
+        "standard input".to_string()
+    } else {
+        path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    };
+    let input =
+        import::input::open(&path).map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
+    let format = match args.format.as_deref() {
+        Some("csv") => Detected::Export(FileFormat::Csv),
+        Some("json") => Detected::Export(FileFormat::Json),
+        Some("ndjson") => Detected::Export(FileFormat::Ndjson),
+        Some(f) => Detected::Source(
+            SourceFormat::parse(f).ok_or_else(|| anyhow!("--format {f} is not a format"))?,
+        ),
+        None => import::detect(&input.head).map_err(|e| anyhow!("{}: {e}", path.display()))?,
+    };
+    let size = input.size.unwrap_or(0);
     log_to_file();
 
     let dir = tempfile::Builder::new()
@@ -66,22 +83,27 @@ pub fn run(args: OpenArgs) -> anyhow::Result<()> {
     let (extra_tx, extra) = tokio::sync::mpsc::unbounded_channel::<Action>();
     let (ready_tx, ready) = std::sync::mpsc::channel::<Ready>();
     let loader = {
-        let (store, path, name) = (store.clone(), path.clone(), name.clone());
+        let (store, name) = (store.clone(), name.clone());
+        let reader = input.reader;
         std::thread::spawn(move || {
-            load_into(&store, &path, &name, format, size, &extra_tx, &ready_tx)
+            load_into(&store, reader, &name, format, size, &extra_tx, &ready_tx)
         })
     };
     let mut warning = None;
     match ready.recv() {
         Ok(Ready::First) => {}
-        Ok(Ready::Done { entries, error }) => {
+        Ok(Ready::Done {
+            entries,
+            error,
+            unmapped,
+        }) => {
             if entries == 0 {
                 return Err(match error {
                     Some(e) => anyhow!("{}: {e}", path.display()),
                     None => anyhow!("{} holds no entries", path.display()),
                 });
             }
-            warning = error.map(|e| file_warning(&name, &e, entries));
+            warning = file_warning(&name, error.as_ref(), unmapped, entries);
         }
         Ok(Ready::Failed(m)) => return Err(anyhow!("{}: {m}", path.display())),
         Err(_) => return Err(anyhow!("{}: the loader stopped", path.display())),
@@ -90,7 +112,11 @@ pub fn run(args: OpenArgs) -> anyhow::Result<()> {
     let profiled = Profiled::no_profile()?;
     let keymap = profiled.keymap()?;
     // The header names the file's place; the status beside it says `file NAME`.
-    let shown = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+    let shown = if path.as_os_str() == "-" {
+        PathBuf::from("(standard input)")
+    } else {
+        std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone())
+    };
     let app = App::new(Settings {
         source: shown.display().to_string(),
         query,
@@ -119,21 +145,36 @@ pub fn run(args: OpenArgs) -> anyhow::Result<()> {
     Ok(result?)
 }
 
-/// What the user is told when a file stops early.
-fn file_warning(name: &str, e: &LoadError, entries: u64) -> String {
-    format!(
-        "{name} is malformed at {e}; showing the {} entries before it",
-        thousands(entries)
-    )
+/// What the user is told when a file stops early, or holds records that could not be mapped.
+fn file_warning(name: &str, e: Option<&LoadError>, unmapped: u64, entries: u64) -> Option<String> {
+    let unmapped = (unmapped > 0).then(|| {
+        format!(
+            "{} of {} records could not be mapped (shown as import.unmapped)",
+            thousands(unmapped),
+            thousands(entries)
+        )
+    });
+    match (e, unmapped) {
+        (None, None) => None,
+        (Some(e), None) => Some(format!(
+            "{name} is malformed at {e}; showing the {} entries before it",
+            thousands(entries)
+        )),
+        (None, Some(u)) => Some(format!("{name}: {u}")),
+        (Some(e), Some(u)) => Some(format!(
+            "{name} is malformed at {e}; showing the {} entries before it; {u}",
+            thousands(entries)
+        )),
+    }
 }
 
 /// The loader thread: reads the file into the store, tells the command when the TUI can
 /// start, and keeps the TUI told (progress, growth, a malformed record).
 fn load_into(
     store: &LocalStore,
-    path: &Path,
+    reader: Box<dyn std::io::BufRead + Send>,
     name: &str,
-    format: FileFormat,
+    format: Detected,
     size: u64,
     tx: &tokio::sync::mpsc::UnboundedSender<Action>,
     ready: &std::sync::mpsc::Sender<Ready>,
@@ -143,22 +184,29 @@ fn load_into(
     let mut last = Instant::now();
     let mut loaded = 0u64;
     let mut failed: Option<String> = None;
-    let result = read::read_file(path, format, &mut |batch, bytes| {
+    let mut repeated = 0u64;
+    let result = import::read_entries(reader, format, &mut |batch, bytes| {
         loaded += batch.len() as u64;
-        if let Err(e) = store.insert(&batch) {
-            failed = Some(format!("the file's store failed: {e}"));
-            return false;
+        match store.insert(&batch) {
+            Ok(added) => repeated += (batch.len() - added) as u64,
+            Err(e) => {
+                failed = Some(format!("the file's store failed: {e}"));
+                return false;
+            }
         }
         if first {
             first = false;
             let _ = ready.send(Ready::First);
         } else if last.elapsed() >= NOTIFY_EVERY {
             last = Instant::now();
-            let pct = (bytes.min(size) * 100).checked_div(size).unwrap_or(0);
+            let pct = (bytes.min(size) * 100)
+                .checked_div(size)
+                .map(|p| format!("{p}%, "))
+                .unwrap_or_default();
             let _ = tx.send(Action::Grew);
             if tx
                 .send(Action::Notice(format!(
-                    "loading {name} ({}): {pct}%, {} entries",
+                    "loading {name} ({}): {pct}{} entries",
                     format.as_str(),
                     thousands(loaded)
                 )))
@@ -170,13 +218,20 @@ fn load_into(
         }
         true
     });
-    let (entries, error) = match result {
-        Ok(l) => (l.entries, l.error),
+    let (entries, error, unmapped) = match result {
+        Ok(l) => (l.entries, l.error, l.unmapped),
         Err(e) => {
             failed.get_or_insert(format!("cannot read the file: {e}"));
-            (loaded, None)
+            (loaded, None, 0)
         }
     };
+    if repeated > 0 {
+        // The same source id twice (a file concatenated with itself): one row shows both.
+        tracing::info!(
+            repeated,
+            "{name}: records that repeat an earlier one's id are shown once"
+        );
+    }
     if let Err(e) = store.analyze() {
         tracing::warn!("could not analyse the file's store: {e}");
     }
@@ -184,14 +239,19 @@ fn load_into(
     if first {
         let _ = ready.send(match failed {
             Some(m) if entries == 0 => Ready::Failed(m),
-            _ => Ready::Done { entries, error },
+            _ => Ready::Done {
+                entries,
+                error,
+                unmapped,
+            },
         });
         return;
     }
     let _ = tx.send(Action::Grew);
-    let notice = match (&error, &failed) {
-        (Some(e), _) => {
-            let w = file_warning(name, e, entries);
+    let warning = file_warning(name, error.as_ref(), unmapped, entries);
+    let notice = match (&warning, &failed) {
+        (Some(w), _) => {
+            let w = w.clone();
             let _ = tx.send(Action::Link(trailscope::tui::link::Link::File {
                 name: name.to_string(),
                 warning: Some(w.clone()),

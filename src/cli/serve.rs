@@ -53,6 +53,23 @@ pub struct ServeArgs {
     /// <signing key>.state].
     #[arg(long, env = "TRAILSCOPE_SIGNER_STATE")]
     pub signer_state: Option<PathBuf>,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key); SIGHUP reloads both files,
+    /// and a pair that does not load leaves the old one serving.
+    #[arg(
+        long,
+        value_name = "PEM",
+        requires = "tls_key",
+        env = "TRAILSCOPE_TLS_CERT"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(
+        long,
+        value_name = "PEM",
+        requires = "tls_cert",
+        env = "TRAILSCOPE_TLS_KEY"
+    )]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `trailscope serve`.
@@ -128,6 +145,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             "no signer state yet: each tenant's newest stored checkpoint that opens with the key (and that its tree extends) is taken as what was signed"
         );
     }
+    let tls = match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(trailscope::server::tls::TlsFiles::open(cert, key).map_err(|e| anyhow!("{e}"))?)
+        }
+        _ => None,
+    };
+    let tls_in_force = tls.as_ref().map(|(_, t)| t.clone());
     let options = ServerOptions {
         allow,
         evidence: file.evidence,
@@ -142,14 +166,19 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             .then(Default::default),
         stream_keep_alive: None,
         first_byte_deadline: None,
+        tls: tls_in_force,
     };
     let rt = runtime(Threads::PerCore)?;
     rt.block_on(async move {
         let store: Arc<dyn Store> = open_store(&at).await?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        if let Some((files, _)) = tls {
+            files.reload_on_sighup().context("cannot listen for SIGHUP")?;
+        }
         // Before the address is announced: whoever waits for that line may signal at once.
         let shutdown = shutdown_signal();
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-        tracing::info!(address = %listener.local_addr()?, db = %at.describe(), "trailscope server listening");
+        tracing::info!(address = %listener.local_addr()?, scheme, db = %at.describe(), "trailscope server listening");
         serve_http(store, options, listener, shutdown).await.context("the server stopped")?;
         tracing::info!("stopped cleanly");
         Ok(())

@@ -92,6 +92,25 @@ pub fn filter_params(q: &Query) -> Vec<(&'static str, String)> {
     }
 }
 
+/// The CA certificates `--ca-cert` names: when set, the only roots every client of this
+/// process trusts (a private CA, or a self-signed server certificate).
+static TRUSTED_CA: std::sync::OnceLock<Vec<reqwest::Certificate>> = std::sync::OnceLock::new();
+
+/// Makes the PEM certificates in `pem` the only roots of trust for every [`Client`] this process
+/// builds afterwards (`--ca-cert`). Returns how many certificates were read; set once.
+pub fn trust_only(pem: &[u8]) -> Result<usize, String> {
+    let certs = reqwest::Certificate::from_pem_bundle(pem)
+        .map_err(|e| format!("not a PEM certificate bundle: {e}"))?;
+    if certs.is_empty() {
+        return Err("it holds no PEM certificate".into());
+    }
+    let n = certs.len();
+    TRUSTED_CA
+        .set(certs)
+        .map_err(|_| "the trusted CA is already set".to_string())?;
+    Ok(n)
+}
+
 impl Client {
     /// A client for `base` (e.g. `http://127.0.0.1:7807`) with a bearer token.
     pub fn new(base: &str, token: &str) -> Result<Client, ClientError> {
@@ -99,7 +118,11 @@ impl Client {
             url: base.to_string(),
             reason,
         })?;
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(roots) = TRUSTED_CA.get() {
+            builder = builder.tls_certs_only(roots.iter().cloned());
+        }
+        let http = builder
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(30))
             .user_agent(concat!("trailscope/", env!("CARGO_PKG_VERSION")))

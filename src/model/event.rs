@@ -252,6 +252,10 @@ pub struct Appended {
     pub id: String,
     pub seq: u64,
     pub hash: String,
+    /// True when the event's idempotency key was already in the log (or earlier in the same
+    /// batch): this is the original entry, and nothing was stored. Absent on the wire when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub existing: bool,
 }
 
 /// The body of a 201 from `POST /v1/events`.

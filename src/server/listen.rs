@@ -1,4 +1,5 @@
-//! Accepting connections: hyper's HTTP/1.1 server with the limits of API.md "Limits and
+//! Accepting connections (plain, or TLS when `serve --tls-cert` gives one: the handshake runs
+//! on the connection's own task, held to the header deadline): hyper's HTTP/1.1 server with the limits of API.md "Limits and
 //! failure behaviour" — headers within 10 s, idle connections closed, a shutdown that ends
 //! within 10 s whatever clients do, and accept errors (too many open files) that never stall
 //! the loop for long.
@@ -14,6 +15,7 @@
 //! hand-made one would have to know where a request's headers end, which only hyper does.
 
 use super::parse_errors::JsonParseErrors;
+use super::tls::Tls;
 use super::write_stall::WriteStall;
 use axum::Router;
 use axum::extract::ConnectInfo;
@@ -38,6 +40,7 @@ pub const MAX_HEADERS: usize = 100;
 pub async fn serve_connections(
     listener: TcpListener,
     app: Router,
+    tls: Option<Tls>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -87,24 +90,36 @@ pub async fn serve_connections(
             req.extensions_mut().insert(ConnectInfo(peer));
             app.clone().oneshot(req.map(axum::body::Body::new))
         });
-        let io = WriteStall::new(JsonParseErrors::new(stream));
-        let conn = http.serve_connection(TokioIo::new(io), service);
-        let mut stopping = stopping.clone();
-        connections.spawn(async move {
-            tokio::pin!(conn);
-            tokio::select! {
-                result = conn.as_mut() => {
-                    if let Err(e) = result {
-                        tracing::debug!(%peer, "connection ended: {e}");
-                    }
-                    return;
-                }
-                _ = stopping.wait_for(|s| *s) => {}
+        let stopping = stopping.clone();
+        let http = http.clone();
+        match &tls {
+            None => {
+                let io = WriteStall::new(JsonParseErrors::new(stream));
+                connections.spawn(drive(http, io, service, stopping, peer));
             }
-            // Finish the request in flight, then close; an idle connection closes at once.
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
-        });
+            Some(tls) => {
+                let acceptor = tokio_rustls::TlsAcceptor::from(tls.current());
+                connections.spawn(async move {
+                    // The handshake is held to the same deadline as a request's headers.
+                    let stream =
+                        match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream))
+                            .await
+                        {
+                            Ok(Ok(s)) => s,
+                            Ok(Err(e)) => {
+                                tracing::debug!(%peer, "TLS handshake failed: {e}");
+                                return;
+                            }
+                            Err(_) => {
+                                tracing::debug!(%peer, "TLS handshake timed out");
+                                return;
+                            }
+                        };
+                    let io = WriteStall::new(JsonParseErrors::new(stream));
+                    drive(http, io, service, stopping, peer).await;
+                });
+            }
+        }
     }
     drop(listener);
     let _ = stop.send(true);
@@ -124,6 +139,38 @@ pub async fn serve_connections(
         while connections.join_next().await.is_some() {}
     }
     Ok(())
+}
+
+/// Serves one connection until it ends, or until shutdown asks it to finish its request in
+/// flight and close.
+async fn drive<I, S>(
+    http: hyper::server::conn::http1::Builder,
+    io: I,
+    service: S,
+    mut stopping: watch::Receiver<bool>,
+    peer: std::net::SocketAddr,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::Service<hyper::Request<Incoming>, Response = axum::response::Response>
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let conn = http.serve_connection(TokioIo::new(io), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        result = conn.as_mut() => {
+            if let Err(e) = result {
+                tracing::debug!(%peer, "connection ended: {e}");
+            }
+            return;
+        }
+        _ = stopping.wait_for(|s| *s) => {}
+    }
+    // Finish the request in flight, then close; an idle connection closes at once.
+    conn.as_mut().graceful_shutdown();
+    let _ = conn.await;
 }
 
 /// Errors about one connection that went away before it was accepted: the next accept is fine.

@@ -20,6 +20,7 @@ pub mod retention;
 pub mod schedule;
 pub mod searches;
 mod stream;
+pub mod tls;
 mod write_stall;
 
 use crate::export::evidence::PackKinds;
@@ -101,6 +102,8 @@ pub struct ServerOptions {
     pub stream_keep_alive: Option<std::time::Duration>,
     /// The longest a response may take to begin; `None` is [`FIRST_BYTE_DEADLINE`] (120 s).
     pub first_byte_deadline: Option<std::time::Duration>,
+    /// Serve TLS with this configuration (`serve --tls-cert --tls-key`); `None` is plain HTTP.
+    pub tls: Option<tls::Tls>,
 }
 
 impl From<Allowlist> for ServerOptions {
@@ -264,10 +267,9 @@ async fn healthz(State(state): State<AppState>) -> axum::response::Response {
     }
 }
 
-/// The contract, machine-readable; like every route but `/healthz`, it takes a token.
-async fn openapi(
-    _caller: auth::Caller,
-) -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
+/// The contract, machine-readable. It is documentation, so like `/healthz` it takes no token
+/// (issue 28); the allowlist still applies.
+async fn openapi() -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         include_str!("../../assets/openapi.json"),
@@ -315,13 +317,14 @@ pub async fn serve(
         }
     }
     let (stop, stopping) = tokio::sync::watch::channel(false);
+    let tls = options.tls.clone();
     let app = build_router(store.clone(), options, stopping);
     // Open streams never end by themselves: they are told to, or shutdown would wait forever.
     let shutdown = async move {
         shutdown.await;
         let _ = stop.send(true);
     };
-    let result = listen::serve_connections(listener, app, shutdown).await;
+    let result = listen::serve_connections(listener, app, tls, shutdown).await;
     store.close().await;
     result
 }

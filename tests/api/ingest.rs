@@ -64,9 +64,14 @@ async fn idempotency_keys_return_the_original() {
         )
         .await;
     assert_eq!(st, 201);
-    assert_eq!(again["entries"][0], first["entries"][0]);
-    assert_eq!(again["entries"][2], first["entries"][0]);
+    // The original, marked as already there (a new entry has no `existing`).
+    let mut original = first["entries"][0].clone();
+    assert!(original.get("existing").is_none(), "{original}");
+    original["existing"] = json!(true);
+    assert_eq!(again["entries"][0], original);
+    assert_eq!(again["entries"][2], original);
     assert_eq!(again["entries"][1]["seq"], 2);
+    assert!(again["entries"][1].get("existing").is_none());
     assert_eq!(s.all("", 50).await.len(), 2);
     // Keys are per tenant: another tenant's same key stores a new entry.
     let other = s.token_for(trailscope::store::Role::Writer, "globex");

@@ -221,8 +221,20 @@ async fn the_server_serves_it_and_answers_every_documented_route() {
     let s = TestServer::start().await;
     let (st, served) = s.get(&s.auditor, "/openapi.json").await;
     assert_eq!(st, 200);
-    // Nothing but /healthz answers without a token, as the document says.
-    for path in ["/openapi.json", "/metrics", "/v1/events"] {
+    // Nothing but /healthz and the document itself answers without a token, as it says.
+    let open = s
+        .http
+        .get(format!("{}/openapi.json", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(open.status().as_u16(), 200, "/openapi.json without a token");
+    assert_eq!(open.json::<Value>().await.unwrap(), doc());
+    assert_eq!(
+        doc()["paths"]["/openapi.json"]["get"]["security"],
+        json!([])
+    );
+    for path in ["/metrics", "/v1/events"] {
         let r = s.http.get(format!("{}{path}", s.url)).send().await.unwrap();
         assert_eq!(r.status().as_u16(), 401, "{path} without a token");
         assert!(

@@ -7,4 +7,5 @@ mod common;
 mod cache;
 mod cli;
 mod e2e;
+mod formats;
 mod open;

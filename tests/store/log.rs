@@ -82,12 +82,19 @@ pub async fn idempotency_keys_return_the_first_append(db: &Database) {
         vec![keyed(2, "k-3"), keyed(0, "k-1"), keyed(3, "k-3")],
     )
     .await;
+    let existing = |a: &trailscope::model::Appended| trailscope::model::Appended {
+        existing: true,
+        ..a.clone()
+    };
+    assert!(!first[0].existing && !again[0].existing, "new entries");
     assert_eq!(
-        again[1], first[0],
-        "an earlier batch's key returns its entry"
+        again[1],
+        existing(&first[0]),
+        "an earlier batch's key returns its entry, marked as existing"
     );
     assert_eq!(
-        again[2], again[0],
+        again[2],
+        existing(&again[0]),
         "a key twice in one batch is stored once"
     );
     assert_eq!(again[0].seq, 3);

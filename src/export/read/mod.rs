@@ -109,7 +109,15 @@ pub fn read_file(
     sink: &mut dyn FnMut(Vec<Entry>, u64) -> bool,
 ) -> std::io::Result<Loaded> {
     let file = std::fs::File::open(path)?;
-    let reader = BufReader::with_capacity(1 << 20, file);
+    read_from(BufReader::with_capacity(1 << 20, file), format, sink)
+}
+
+/// [`read_file`] over any reader (standard input, a decompressed file).
+pub fn read_from(
+    reader: impl BufRead,
+    format: FileFormat,
+    sink: &mut dyn FnMut(Vec<Entry>, u64) -> bool,
+) -> std::io::Result<Loaded> {
     let mut batcher = Batcher {
         batch: Vec::with_capacity(FIRST_BATCH),
         want: FIRST_BATCH,

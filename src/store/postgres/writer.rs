@@ -251,7 +251,10 @@ impl Writer {
             if let Some(key) = ev.idempotency_key.as_deref()
                 && let Some(a) = in_batch.get(key).or_else(|| existing.get(key))
             {
-                out.push(a.clone());
+                out.push(Appended {
+                    existing: true,
+                    ..a.clone()
+                });
                 continue;
             }
             // received_at never goes backwards within a tenant: prune relies on it.
@@ -283,6 +286,7 @@ impl Writer {
                 id: entry.id,
                 seq: entry.seq,
                 hash: entry.hash,
+                existing: false,
             };
             if let Some(key) = ev.idempotency_key.as_deref() {
                 in_batch.insert(key, appended.clone());
@@ -422,6 +426,7 @@ async fn commit_group(
                         id: r.get(1),
                         seq: u(r.get(2)),
                         hash: r.get(3),
+                        existing: true,
                     },
                 );
             }

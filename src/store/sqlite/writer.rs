@@ -370,7 +370,10 @@ impl Writer {
         for ev in events {
             if let Some(key) = ev.idempotency_key.as_deref() {
                 if let Some(a) = in_batch.get(key) {
-                    out.push(a.clone());
+                    out.push(Appended {
+                        existing: true,
+                        ..a.clone()
+                    });
                     continue;
                 }
                 let found = find_key
@@ -379,6 +382,7 @@ impl Writer {
                             id: r.get(0)?,
                             seq: r.get::<_, u64>(1)?,
                             hash: r.get(2)?,
+                            existing: true,
                         })
                     })
                     .optional()?;
@@ -427,6 +431,7 @@ impl Writer {
                 id: entry.id,
                 seq: entry.seq,
                 hash: entry.hash,
+                existing: false,
             };
             if let Some(key) = ev.idempotency_key.as_deref() {
                 in_batch.insert(key, appended.clone());
