@@ -345,6 +345,16 @@ async fn every_one_byte_change_of_every_format_is_refused() {
 /// tests/fixtures/ocsf-1.1.0/), junk addresses included, validated by python's `jsonschema`.
 #[tokio::test(flavor = "multi_thread")]
 async fn every_ocsf_line_is_valid_ocsf_1_1_0() {
+    let has_jsonschema = std::process::Command::new("python3")
+        .args(["-c", "import jsonschema"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_jsonschema {
+        let how = "python3's jsonschema is not installed: `python3 -m pip install jsonschema` (or Debian's python3-jsonschema)";
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{how}");
+        eprintln!("skipping the OCSF schema check: {how}");
+        return;
+    }
     let s = varied_server().await;
     let body = fetch(&s, "ocsf").await;
     s.stop().await;
