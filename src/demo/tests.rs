@@ -391,3 +391,81 @@ fn the_live_feed_continues_the_trail_after_now_with_new_ticket_numbers() {
         .unwrap_or_else(|err| panic!("{}: {err:?}", e.action));
     }
 }
+
+/// What the README's walkthrough states, for the demo's seed and a `now` at any time of day:
+/// `channel:auth outcome:failure since:7d` counts the burst of 75 and the others' 14, and `w` on
+/// the burst's last failure shows, in the 16 rows above it at 80×24, the break-in, the backdoor
+/// and the first of its reads (newest first, so those rows are the next 16 entries in time).
+#[test]
+fn the_readme_walkthrough_holds_at_any_time_of_day() {
+    let owned: Vec<(DateTime<Utc>, Vec<NewEvent>)> = [
+        "2026-11-21T00:03:00Z",
+        "2026-12-02T12:31:17.250Z",
+        "2026-12-09T23:58:40Z",
+    ]
+    .iter()
+    .map(|s| {
+        let now = crate::model::parse_ts(s).unwrap();
+        (now, trail(now, 42))
+    })
+    .collect();
+    let runs = std::iter::once((now(), sample())).chain(owned.iter().map(|(n, t)| (*n, &t[..])));
+    for (now, t) in runs {
+        let week = now - chrono::Duration::days(7);
+        let failed: Vec<&NewEvent> = t
+            .iter()
+            .filter(|e| {
+                e.channel.as_deref() == Some("auth")
+                    && e.outcome == Some(Outcome::Failure)
+                    && at(e) >= week
+            })
+            .collect();
+        let burst = failed.iter().filter(|e| ip(e) == Some(INCIDENT_IP)).count();
+        assert_eq!(burst, 75, "{now}: the burst");
+        assert_eq!(
+            failed.len() - burst,
+            sessions::RECENT_FAILURE_COUNT,
+            "{now}: the others' failed sign-ins"
+        );
+        assert_eq!(sessions::RECENT_FAILURE_COUNT, 14, "the README says 14");
+        // The others' failures are far from both ends of the week, so a `since:7d` asked
+        // hours later counts the same.
+        assert!(
+            failed
+                .iter()
+                .all(|e| at(e) > week + chrono::Duration::hours(12)),
+            "{now}"
+        );
+        let last = failed
+            .iter()
+            .filter(|e| ip(e) == Some(INCIDENT_IP))
+            .map(|e| at(e))
+            .max()
+            .unwrap();
+        let after: Vec<&NewEvent> = t.iter().filter(|e| at(e) > last).take(16).collect();
+        let shown = |action: &str, actor: &str| {
+            after.iter().any(|e| {
+                e.action == action
+                    && e.actor.as_ref().and_then(|a| a.name.as_deref()) == Some(actor)
+            })
+        };
+        for (action, actor) in [
+            ("user.login", "Grace Whitfield"),
+            ("user.invited", "Grace Whitfield"),
+            ("role.updated", "Grace Whitfield"),
+            ("integration_credentials_updated", "Grace Whitfield"),
+            ("user.login", "Helpdesk Backup"),
+            ("pii.read", "Helpdesk Backup"),
+        ] {
+            assert!(
+                shown(action, actor),
+                "{now}: {action} by {actor} in the 16 rows above the last failure: {:#?}",
+                after.iter().map(|e| (&e.action, at(e))).collect::<Vec<_>>()
+            );
+        }
+        assert!(
+            at(after[0]) < last + chrono::Duration::seconds(60),
+            "the break-in follows the burst"
+        );
+    }
+}
