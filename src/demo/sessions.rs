@@ -37,6 +37,7 @@ const RECENT_FAILURES: [(i64, &str, i64, i64, usize); 9] = [
 ];
 
 /// How many failed sign-ins of people other than the attacker fall in the last seven days.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(super) const RECENT_FAILURE_COUNT: usize = 14;
 
 /// Every session of every person over the window.

@@ -393,9 +393,10 @@ fn the_live_feed_continues_the_trail_after_now_with_new_ticket_numbers() {
 }
 
 /// What the README's walkthrough states, for the demo's seed and a `now` at any time of day:
-/// `channel:auth outcome:failure since:7d` counts the burst of 75 and the others' 14, and `w` on
+/// `channel:auth outcome:failure since:7d` counts the burst of 75 and the others' 14, `w` on
 /// the burst's last failure shows, in the 16 rows above it at 80×24, the break-in, the backdoor
-/// and the first of its reads (newest first, so those rows are the next 16 entries in time).
+/// and the first of its reads (newest first, so those rows are the next 16 entries in time),
+/// and the attacker's address did 92 things in that window.
 #[test]
 fn the_readme_walkthrough_holds_at_any_time_of_day() {
     let owned: Vec<(DateTime<Utc>, Vec<NewEvent>)> = [
@@ -467,5 +468,13 @@ fn the_readme_walkthrough_holds_at_any_time_of_day() {
             at(after[0]) < last + chrono::Duration::seconds(60),
             "the break-in follows the burst"
         );
+        // `ip:198.51.100.77` in that window: the burst, the break-in, three changes, the new
+        // admin's sign-in and its 12 reads.
+        let window = last - chrono::Duration::minutes(15)..=last + chrono::Duration::minutes(15);
+        let from_ip = t
+            .iter()
+            .filter(|e| ip(e) == Some(INCIDENT_IP) && window.contains(&at(e)))
+            .count();
+        assert_eq!(from_ip, 92, "{now}");
     }
 }
