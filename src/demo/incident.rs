@@ -149,7 +149,7 @@ pub fn takeover(g: &mut Gen) {
 /// shows all of it at 80×24 (16 rows above it, the README's walkthrough). Should the night's
 /// automation happen to crowd those minutes, the intruder is taken to be faster still: the rows
 /// above the failure up to the first read stay within the screen every run.
-fn intruder_gaps(g: &Gen, last: i64, from: i64) -> [i64; 6] {
+pub(super) fn intruder_gaps(g: &Gen, last: i64, from: i64) -> [i64; 6] {
     // The 03:00 jobs land in these minutes every night: three rows of the budget.
     const NOISE_BUDGET: usize = 8;
     let mut gaps = [41_000, 55_000, 40_000, 50_000, 45_000, 10_000];

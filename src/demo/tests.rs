@@ -478,3 +478,23 @@ fn the_readme_walkthrough_holds_at_any_time_of_day() {
         assert_eq!(from_ip, 92, "{now}");
     }
 }
+
+/// A night on which the automation crowds the minutes after the burst: the intruder is taken to
+/// be faster, so their rows still come before the crowd; a quiet night keeps the usual pace.
+#[test]
+fn a_busy_night_makes_the_intruder_faster() {
+    let mut g = Gen::new(now(), 42);
+    let last = incident_start(now()).timestamp_millis() + 9 * MINUTE;
+    let quiet = incident::intruder_gaps(&g, last, last + 7_000);
+    assert_eq!(quiet, [41_000, 55_000, 40_000, 50_000, 45_000, 10_000]);
+    for n in 0..10 {
+        g.emit(
+            last + 3 * MINUTE + n * 5_000,
+            ev("rules", "rule_fired").by(people::RULES_ENGINE.actor()),
+        );
+    }
+    let busy = incident::intruder_gaps(&g, last, last + 7_000);
+    assert_eq!(busy, quiet.map(|d| d / 2));
+    let first_read = last + 7_000 + busy.iter().sum::<i64>() + busy[5] / 2;
+    assert!(first_read < last + 3 * MINUTE, "before the crowd");
+}
