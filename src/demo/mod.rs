@@ -15,16 +15,24 @@
 //! # The incident
 //! Find it with `channel:auth outcome:failure` (the spike in the histogram) or by searching for
 //! [`INCIDENT_IP`]. At 02:47 UTC on the day two days before `now` ([`incident_start`]; so
-//! between about 45 and 69 hours ago), 40–80 sign-ins to **Grace Whitfield**
-//! (`grace.whitfield@northwind.example.com`, `u_2`, an admin without MFA) fail within ten
-//! minutes from `198.51.100.77` with an old Firefox-on-Linux user agent, tripping the login rate
-//! limiter. Then a sign-in succeeds from that address, and from the same session, within minutes:
-//! an invitation of `helpdesk.backup@northwind-support.example.net` (`u_41`, a look-alike
-//! domain), that account made **admin** (`role.updated`), the **ConnectWise credentials** pointed
-//! at another host (`integration_credentials_updated`), the new admin signing in from the same
-//! address, and a run of customer contact reads (`pii.read`). At about 08:50 UTC the same day
-//! Alice Smith responds: sessions invalidated, the account deactivated, the credentials rotated,
-//! Grace's password reset and MFA enrolled, an incident recorded and evidence exported.
+//! between about 45 and 69 hours ago), 40–80 sign-ins (75 with the demo's seed) to **Grace
+//! Whitfield** (`grace.whitfield@northwind.example.com`, `u_2`, an admin without MFA) fail within
+//! ten minutes from `198.51.100.77` with an old Firefox-on-Linux user agent, tripping the login
+//! rate limiter. Then, within about four minutes of the last failure, a sign-in succeeds from that
+//! address, and from the same session: an invitation of
+//! `helpdesk.backup@northwind-support.example.net` (`u_41`, a look-alike domain), that account
+//! made **admin** (`role.updated`), the **ConnectWise credentials** pointed at another host
+//! (`integration_credentials_updated`), the new admin signing in from the same address, and a run
+//! of customer contact reads (`pii.read`). At about 08:50 UTC the same day Alice Smith responds:
+//! sessions invalidated, the account deactivated, the credentials rotated, Grace's password reset
+//! and MFA enrolled, an incident recorded and evidence exported.
+//!
+//! # What the README's walkthrough relies on
+//! The walkthrough states figures, so they do not move with the date or the time of day: the
+//! incident draws from its own seeded stream (the same burst and steps every run); other
+//! people's failed sign-ins in the last eight days are a fixed schedule (14 in the last seven,
+//! `sessions.rs`); and the intruder's rows up to the first read stay within the 16 rows above the
+//! last failure that `w` shows at 80×24, however busy the night's automation is.
 
 mod admin;
 mod automation;

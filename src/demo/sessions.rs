@@ -15,9 +15,45 @@ pub struct Ctx {
     pub session: String,
 }
 
+/// Before this many days back, people fail to sign in at random; since then, only as
+/// [`RECENT_FAILURES`] says, so `channel:auth outcome:failure since:7d` counts the same every run
+/// (the README's walkthrough states the count). A day more than the week, so the failures of
+/// random sessions never reach into `since:7d` whatever the time of day.
+const RECENT_DAYS: i64 = 8;
+
+/// The sessions of the last days that begin with failed sign-ins: (days back in the person's
+/// local calendar, person, local time h:m, failures): in working hours, none near the
+/// incident's night, 14 failed sign-ins in all ([`RECENT_FAILURE_COUNT`]).
+const RECENT_FAILURES: [(i64, &str, i64, i64, usize); 9] = [
+    (1, "u_30", 14, 12, 2),
+    (1, "u_9", 9, 3, 1),
+    (2, "u_33", 8, 41, 1),
+    (2, "u_24", 12, 18, 1),
+    (3, "u_5", 7, 56, 2),
+    (3, "u_37", 11, 27, 1),
+    (4, "u_22", 16, 5, 2),
+    (5, "u_15", 10, 34, 3),
+    (6, "u_12", 13, 49, 1),
+];
+
+/// How many failed sign-ins of people other than the attacker fall in the last seven days.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(super) const RECENT_FAILURE_COUNT: usize = 14;
+
 /// Every session of every person over the window.
 pub fn everyone(g: &mut Gen) {
     let mut r = g.rng(2);
+    let recent = g.now - RECENT_DAYS * DAY;
+    for (days_ago, id, h, m, fails) in RECENT_FAILURES {
+        let person = PEOPLE
+            .iter()
+            .find(|p| p.id == id)
+            .expect("a person of the demo");
+        let off = OFFICES[person.office].utc_offset_h * HOUR;
+        let day = (g.now + off).div_euclid(DAY) - days_ago;
+        let start = day * DAY - off + h * HOUR + m * MINUTE + r.below_i64(MINUTE);
+        session(g, &mut r, person, start, is_weekend(day), Some(fails));
+    }
     let hour_weights: Vec<f64> = (0..24).map(work_weight).collect();
     for person in PEOPLE.iter() {
         let off = OFFICES[person.office].utc_offset_h * HOUR;
@@ -32,7 +68,8 @@ pub fn everyone(g: &mut Gen) {
             for _ in 0..sessions {
                 let hour = i64::try_from(r.weighted(&hour_weights)).unwrap_or(0);
                 let start = day * DAY - off + hour * HOUR + r.below_i64(HOUR);
-                session(g, &mut r, person, start, weekend);
+                let fails = (start >= recent).then_some(0);
+                session(g, &mut r, person, start, weekend, fails);
             }
         }
     }
@@ -50,7 +87,16 @@ fn presence(role: Role, weekend: bool) -> f64 {
     }
 }
 
-fn session(g: &mut Gen, r: &mut Rng, person: &'static Person, start: i64, weekend: bool) {
+/// A session from `start`; `fails` fixes how many sign-ins fail first (and rules out a
+/// lockout), `None` leaves it to chance.
+fn session(
+    g: &mut Gen,
+    r: &mut Rng,
+    person: &'static Person,
+    start: i64,
+    weekend: bool,
+    fails: Option<usize>,
+) {
     let office = &OFFICES[person.office];
     let (ip, ua) = if (weekend && r.chance(0.5)) || r.chance(0.04) {
         (r.pick(&MOBILE_IPS).to_string(), BROWSERS[6 + r.index(2)])
@@ -68,14 +114,13 @@ fn session(g: &mut Gen, r: &mut Rng, person: &'static Person, start: i64, weeken
         session: format!("sess_{}", r.hex(16)),
     };
     let mut t = start;
-    if r.chance(0.004) {
+    if fails.is_none() && r.chance(0.004) {
         t = lockout(g, r, &c, t);
     } else {
-        if r.chance(0.05) {
-            for _ in 0..1 + r.below(2) {
-                login_failed(g, r, &c, t);
-                t += r.range(6_000, 40_000);
-            }
+        let fails = fails.unwrap_or_else(|| if r.chance(0.05) { 1 + r.index(2) } else { 0 });
+        for _ in 0..fails {
+            login_failed(g, r, &c, t);
+            t += r.range(6_000, 40_000);
         }
         if r.chance(0.006) {
             t = password_reset(g, r, &c, t);

@@ -391,3 +391,110 @@ fn the_live_feed_continues_the_trail_after_now_with_new_ticket_numbers() {
         .unwrap_or_else(|err| panic!("{}: {err:?}", e.action));
     }
 }
+
+/// What the README's walkthrough states, for the demo's seed and a `now` at any time of day:
+/// `channel:auth outcome:failure since:7d` counts the burst of 75 and the others' 14, `w` on
+/// the burst's last failure shows, in the 16 rows above it at 80×24, the break-in, the backdoor
+/// and the first of its reads (newest first, so those rows are the next 16 entries in time),
+/// and the attacker's address did 92 things in that window.
+#[test]
+fn the_readme_walkthrough_holds_at_any_time_of_day() {
+    let owned: Vec<(DateTime<Utc>, Vec<NewEvent>)> = [
+        "2026-11-21T00:03:00Z",
+        "2026-12-02T12:31:17.250Z",
+        "2026-12-09T23:58:40Z",
+    ]
+    .iter()
+    .map(|s| {
+        let now = crate::model::parse_ts(s).unwrap();
+        (now, trail(now, 42))
+    })
+    .collect();
+    let runs = std::iter::once((now(), sample())).chain(owned.iter().map(|(n, t)| (*n, &t[..])));
+    for (now, t) in runs {
+        let week = now - chrono::Duration::days(7);
+        let failed: Vec<&NewEvent> = t
+            .iter()
+            .filter(|e| {
+                e.channel.as_deref() == Some("auth")
+                    && e.outcome == Some(Outcome::Failure)
+                    && at(e) >= week
+            })
+            .collect();
+        let burst = failed.iter().filter(|e| ip(e) == Some(INCIDENT_IP)).count();
+        assert_eq!(burst, 75, "{now}: the burst");
+        assert_eq!(
+            failed.len() - burst,
+            sessions::RECENT_FAILURE_COUNT,
+            "{now}: the others' failed sign-ins"
+        );
+        assert_eq!(sessions::RECENT_FAILURE_COUNT, 14, "the README says 14");
+        // The others' failures are far from both ends of the week, so a `since:7d` asked
+        // hours later counts the same.
+        assert!(
+            failed
+                .iter()
+                .all(|e| at(e) > week + chrono::Duration::hours(12)),
+            "{now}"
+        );
+        let last = failed
+            .iter()
+            .filter(|e| ip(e) == Some(INCIDENT_IP))
+            .map(|e| at(e))
+            .max()
+            .unwrap();
+        let after: Vec<&NewEvent> = t.iter().filter(|e| at(e) > last).take(16).collect();
+        let shown = |action: &str, actor: &str| {
+            after.iter().any(|e| {
+                e.action == action
+                    && e.actor.as_ref().and_then(|a| a.name.as_deref()) == Some(actor)
+            })
+        };
+        for (action, actor) in [
+            ("user.login", "Grace Whitfield"),
+            ("user.invited", "Grace Whitfield"),
+            ("role.updated", "Grace Whitfield"),
+            ("integration_credentials_updated", "Grace Whitfield"),
+            ("user.login", "Helpdesk Backup"),
+            ("pii.read", "Helpdesk Backup"),
+        ] {
+            assert!(
+                shown(action, actor),
+                "{now}: {action} by {actor} in the 16 rows above the last failure: {:#?}",
+                after.iter().map(|e| (&e.action, at(e))).collect::<Vec<_>>()
+            );
+        }
+        assert!(
+            at(after[0]) < last + chrono::Duration::seconds(60),
+            "the break-in follows the burst"
+        );
+        // `ip:198.51.100.77` in that window: the burst, the break-in, three changes, the new
+        // admin's sign-in and its 12 reads.
+        let window = last - chrono::Duration::minutes(15)..=last + chrono::Duration::minutes(15);
+        let from_ip = t
+            .iter()
+            .filter(|e| ip(e) == Some(INCIDENT_IP) && window.contains(&at(e)))
+            .count();
+        assert_eq!(from_ip, 92, "{now}");
+    }
+}
+
+/// A night on which the automation crowds the minutes after the burst: the intruder is taken to
+/// be faster, so their rows still come before the crowd; a quiet night keeps the usual pace.
+#[test]
+fn a_busy_night_makes_the_intruder_faster() {
+    let mut g = Gen::new(now(), 42);
+    let last = incident_start(now()).timestamp_millis() + 9 * MINUTE;
+    let quiet = incident::intruder_gaps(&g, last, last + 7_000);
+    assert_eq!(quiet, [41_000, 55_000, 40_000, 50_000, 45_000, 10_000]);
+    for n in 0..10 {
+        g.emit(
+            last + 3 * MINUTE + n * 5_000,
+            ev("rules", "rule_fired").by(people::RULES_ENGINE.actor()),
+        );
+    }
+    let busy = incident::intruder_gaps(&g, last, last + 7_000);
+    assert_eq!(busy, quiet.map(|d| d / 2));
+    let first_read = last + 7_000 + busy.iter().sum::<i64>() + busy[5] / 2;
+    assert!(first_read < last + 3 * MINUTE, "before the crowd");
+}
