@@ -4,8 +4,8 @@
 //! events the server refuses, are named with their file and line in the summary; the rest of
 //! the batch is still posted.
 
-use super::output::outln;
 use super::context::{RemoteArgs, Threads, UsageError, runtime};
+use super::output::outln;
 use anyhow::anyhow;
 use clap::Args;
 use std::path::PathBuf;
