@@ -8,15 +8,17 @@
 //! of the hostile connections the server closed by itself. Exits non-zero when the honest client
 //! got an error or a 5xx, or the server's RSS grew past 1 GiB.
 
+#[path = "common/child.rs"]
+mod server_child;
+
 use serde_json::{Value, json};
-use std::io::BufRead;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use trailscope::store::Role;
 use trailscope::store::sqlite::TokenAdmin;
-use trailscope::store::{Role, SqliteStore, Store};
 
 const IDLE: usize = 200;
 const SLOWLORIS: usize = 50;
@@ -25,35 +27,6 @@ const PRODUCERS: usize = 4;
 /// The writer's page cache (64 MiB), the readers' (8 MiB each), five streams' buffers (1 MiB
 /// each), requests of 512 KiB in flight and what the allocator keeps: well under this.
 const RSS_LIMIT_KIB: u64 = 1024 * 1024;
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-fn server_child(db: &str) {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(db).unwrap());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        println!("http://{}", listener.local_addr().unwrap());
-        trailscope::server::serve(
-            store,
-            trailscope::server::Allowlist::default(),
-            listener,
-            trailscope::server::shutdown_signal(),
-        )
-        .await
-        .unwrap();
-    });
-}
 
 /// Holds a connection that sends nothing; counts it when the server closes it.
 async fn idle(addr: String, closed: Arc<AtomicU64>, stop: Arc<AtomicBool>) {
@@ -137,8 +110,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("--server-child") {
-        server_child(&args[2]);
+    if args.get(1).map(String::as_str) == Some(server_child::FLAG) {
+        server_child::serve(&args[2]);
         return;
     }
     let secs: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(60);
@@ -150,21 +123,12 @@ fn main() {
     let auditor = mint(Role::Auditor);
     // One token per stuck reader (a token holds at most 8 streams anyway).
     let readers: Vec<String> = (0..STUCK_READERS).map(|_| mint(Role::Auditor)).collect();
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--server-child", db.to_str().unwrap()])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.trim().to_string();
+    let (mut child, url) = server_child::start(&db);
     let addr = url.trim_start_matches("http://").to_string();
     let pid = child.id();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let ok = rt.block_on(async move {
-        let rss_before = rss_kib(pid);
+        let rss_before = server_child::rss_kib(pid);
         let stop = Arc::new(AtomicBool::new(false));
         let closed_idle = Arc::new(AtomicU64::new(0));
         let closed_slow = Arc::new(AtomicU64::new(0));
@@ -220,7 +184,7 @@ fn main() {
                 }
                 _ => honest_errors += 1,
             }
-            let rss = rss_kib(pid);
+            let rss = server_child::rss_kib(pid);
             rss_max = rss_max.max(rss);
             let tenth = (started.elapsed().as_secs_f64() / secs as f64 * 10.0) as usize;
             if tenth >= samples.len() && samples.len() < 10 {
@@ -233,7 +197,7 @@ fn main() {
             let _ = t.await;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let rss_after = rss_kib(pid);
+        let rss_after = server_child::rss_kib(pid);
         reads.sort_by(f64::total_cmp);
         writes.sort_by(f64::total_cmp);
         println!("hostile_load: {secs} s, {IDLE} idle, {SLOWLORIS} slowloris, {STUCK_READERS} stuck SSE readers, {PRODUCERS} producers of 8 x 64 KiB batches");

@@ -8,15 +8,17 @@
 //! order, the chain verifies, and the server's RSS in the last minute is compared with the
 //! first. Exits non-zero when any of that fails.
 
+#[path = "common/child.rs"]
+mod server_child;
+
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashSet};
-use std::io::BufRead;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use trailscope::client::sse::SseParser;
+use trailscope::store::Role;
 use trailscope::store::sqlite::TokenAdmin;
-use trailscope::store::{Role, SqliteStore, Store};
 
 const PRODUCERS: usize = 16;
 const READERS: usize = 8;
@@ -218,18 +220,6 @@ async fn follower(
     }
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 /// Every seq under `query`, oldest first, walking the pages.
 async fn all_seqs(http: &reqwest::Client, url: &str, token: &str, query: &str) -> Vec<u64> {
     let mut out = Vec::new();
@@ -264,27 +254,10 @@ async fn all_seqs(http: &reqwest::Client, url: &str, token: &str, query: &str) -
     out
 }
 
-fn server_child(db: &str) {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(db).unwrap());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        println!("http://{}", listener.local_addr().unwrap());
-        trailscope::server::serve(
-            store,
-            trailscope::server::Allowlist::default(),
-            listener,
-            trailscope::server::shutdown_signal(),
-        )
-        .await
-        .unwrap();
-    });
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("--server-child") {
-        server_child(&args[2]);
+    if args.get(1).map(String::as_str) == Some(server_child::FLAG) {
+        server_child::serve(&args[2]);
         return;
     }
     let secs: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(300);
@@ -296,16 +269,7 @@ fn main() {
     let auditor = mint(Role::Auditor);
     // A token holds at most 8 streams: one token per follower, as separate clients would have.
     let follower_tokens: Vec<String> = (0..FOLLOWERS).map(|_| mint(Role::Auditor)).collect();
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--server-child", db.to_str().unwrap()])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.trim().to_string();
+    let (mut child, url) = server_child::start(&db);
     let pid = child.id();
     println!(
         "soak: {secs} s against {url} (server pid {pid}); {PRODUCERS} producers, {READERS} readers, {FOLLOWERS} followers, {EXPORTS} exports"
@@ -335,7 +299,7 @@ fn main() {
         let mut rss: Vec<(u64, u64)> = Vec::new();
         while started.elapsed() < Duration::from_secs(secs) {
             tokio::time::sleep(Duration::from_secs(5)).await;
-            let kib = rss_kib(pid);
+            let kib = server_child::rss_kib(pid);
             rss.push((started.elapsed().as_secs(), kib));
             println!(
                 "t={:>3}s rss={:>6} KiB acked={} pages={} exports={} 5xx={} reconnects={}",

@@ -309,24 +309,10 @@ async fn an_export_whose_proof_cannot_be_made_ends_and_is_recorded_failed() {
         .collect();
     assert_eq!(s.post(&s.writer, Value::Array(events)).await.0, 201);
     // A row whose commitments no longer parse: the rows still read, the proof cannot be made.
-    {
-        let c = rusqlite::Connection::open(&s.db).unwrap();
-        let triggers: Vec<(String, String)> = c
-            .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        for (name, _) in &triggers {
-            c.execute_batch(&format!("DROP TRIGGER {name}")).unwrap();
-        }
-        c.execute_batch("UPDATE entries SET commitments = 'junk' WHERE seq = 5")
-            .unwrap();
-        for (_, sql) in &triggers {
-            c.execute_batch(sql).unwrap();
-        }
-    }
+    common::tamper_sqlite(
+        &s.db,
+        "UPDATE entries SET commitments = 'junk' WHERE seq = 5",
+    );
     // Read to its end within `raw`'s 20 s: the body is cut short (no proof), never left open.
     let (status, _, body) = s
         .raw(

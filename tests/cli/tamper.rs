@@ -134,23 +134,8 @@ async fn signed_log() -> Log {
     }
 }
 
-/// Runs `sql` with the triggers out of the way, then puts them back exactly as they were.
 fn tamper(db: &Path, sql: &str) {
-    let c = Connection::open(db).unwrap();
-    let triggers: Vec<(String, String)> = c
-        .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    for (name, _) in &triggers {
-        c.execute_batch(&format!("DROP TRIGGER {name}")).unwrap();
-    }
-    c.execute_batch(sql).unwrap();
-    for (_, sql) in &triggers {
-        c.execute_batch(sql).unwrap();
-    }
+    common::tamper_sqlite(db, sql);
 }
 
 /// What `verify` says about the tampered file: the route's JSON (with the pinned key) and the
