@@ -84,7 +84,7 @@ pub fn run() -> anyhow::Result<()> {
             ),
             (
                 "Verifier".into(),
-                format!("{} (the key to pin)", key.verifier()),
+                format!("{} (the key to pin)", key.verifier_for("default")),
             ),
         ]));
         drop(about);
