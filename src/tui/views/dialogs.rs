@@ -73,10 +73,29 @@ pub fn in_words(q: &Query, count: Option<u64>) -> String {
     }
 }
 
-/// `text` in lines of at most `w` columns, broken at spaces (a longer word is cut by `fit`).
+/// `text` in lines of at most `w` columns, broken at spaces; a word longer than a line (a
+/// verifier key, a token) is broken across lines rather than cut, so all of it can be read.
 fn wrap(text: &str, w: usize) -> Vec<String> {
     let mut out = vec![String::new()];
+    let mut words: Vec<String> = Vec::new();
     for word in text.split(' ') {
+        if w == 0 || super::cells::width(word) <= w {
+            words.push(word.to_string());
+            continue;
+        }
+        let mut piece = String::new();
+        for c in word.chars() {
+            let mut c_buf = [0u8; 4];
+            let cw = super::cells::width(c.encode_utf8(&mut c_buf));
+            if !piece.is_empty() && super::cells::width(&piece) + cw > w {
+                words.push(std::mem::take(&mut piece));
+            }
+            piece.push(c);
+        }
+        words.push(piece);
+    }
+    for word in &words {
+        let word = word.as_str();
         let last = out.last_mut().expect("never empty");
         if !last.is_empty() && super::cells::width(last) + 1 + super::cells::width(word) > w {
             out.push(word.to_string());
@@ -565,4 +584,22 @@ fn ellipsised(lines: Vec<Line<'static>>, w: usize, h: usize) -> Vec<Line<'static
         *last = Line::from(Span::raw("…"));
     }
     out
+}
+
+#[cfg(test)]
+mod wrap_tests {
+    use super::wrap;
+
+    #[test]
+    fn a_word_longer_than_a_line_is_broken_not_cut() {
+        let key = "trailscope/default+5cd00203+AaMZqYkLkLF2QM8owJjy6sMLftEQGpVMq1HGjycEI4/H";
+        let lines = wrap(&format!("{key} (the key to pin)"), 30);
+        assert!(
+            lines.iter().all(|l| super::super::cells::width(l) <= 30),
+            "{lines:?}"
+        );
+        let joined: String = lines.concat();
+        assert!(joined.starts_with(key), "{lines:?}");
+        assert!(joined.ends_with("(the key to pin)"), "{lines:?}");
+    }
 }
