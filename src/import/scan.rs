@@ -5,7 +5,7 @@
 //! record (at most [`MAX_RECORD`] bytes), whatever the file's size.
 
 use super::{MAX_RECORD, SourceFormat, Unmapped};
-use crate::export::read::LoadError;
+use crate::export::read::{Bytes, LoadError};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -178,13 +178,6 @@ fn lines(
     }
 }
 
-/// A byte reader over a `BufRead` that counts offsets and lines.
-struct Bytes<R: BufRead> {
-    r: R,
-    pos: u64,
-    line: u64,
-}
-
 /// How reading one JSON value ended.
 enum End {
     /// The value is complete (perhaps longer than the cap: then only its start is kept).
@@ -193,33 +186,11 @@ enum End {
     Eof,
 }
 
+// The byte reader is `export::read`'s; this adds the capped copy of one record.
 impl<R: BufRead> Bytes<R> {
-    fn peek(&mut self) -> std::io::Result<Option<u8>> {
-        Ok(self.r.fill_buf()?.first().copied())
-    }
-    fn next(&mut self) -> std::io::Result<Option<u8>> {
-        let b = self.peek()?;
-        if let Some(b) = b {
-            self.r.consume(1);
-            self.pos += 1;
-            if b == b'\n' {
-                self.line += 1;
-            }
-        }
-        Ok(b)
-    }
-    fn skip_ws(&mut self) -> std::io::Result<Option<u8>> {
-        while let Some(b) = self.peek()? {
-            if !b.is_ascii_whitespace() {
-                return Ok(Some(b));
-            }
-            self.next()?;
-        }
-        Ok(None)
-    }
     /// Copies one JSON value into `buf` (at most [`MAX_RECORD`] bytes of it), starting
     /// `depth` levels deep (1 when its opening `{` is already in `buf`).
-    fn value(&mut self, buf: &mut Vec<u8>, mut depth: usize) -> std::io::Result<End> {
+    fn record_value(&mut self, buf: &mut Vec<u8>, mut depth: usize) -> std::io::Result<End> {
         let (mut in_str, mut esc, mut over) = (false, false, false);
         let started = depth > 0;
         loop {
@@ -295,7 +266,7 @@ fn document(r: impl BufRead, f: &mut OnRecord<'_>, bom: u64) -> std::io::Result<
                 // `{"Records": [` opens a CloudTrail file: its records are the array's.
                 if b.skip_ws()? == Some(b'"') {
                     let key_at = buf.len();
-                    if let End::Eof = b.value(&mut buf, 0)? {
+                    if let End::Eof = b.record_value(&mut buf, 0)? {
                         return Ok(Some(truncated(&b, line, "inside a record")));
                     }
                     if &buf[key_at..] == b"\"Records\"" && b.skip_ws()? == Some(b':') {
@@ -313,7 +284,7 @@ fn document(r: impl BufRead, f: &mut OnRecord<'_>, bom: u64) -> std::io::Result<
                         }
                         // The members after the list (none in CloudTrail's files) are skipped.
                         let mut rest = Vec::new();
-                        if let End::Eof = b.value(&mut rest, 1)? {
+                        if let End::Eof = b.record_value(&mut rest, 1)? {
                             return Ok(Some(truncated(
                                 &b,
                                 line,
@@ -323,7 +294,7 @@ fn document(r: impl BufRead, f: &mut OnRecord<'_>, bom: u64) -> std::io::Result<
                         continue;
                     }
                 }
-                match b.value(&mut buf, 1)? {
+                match b.record_value(&mut buf, 1)? {
                     End::Eof => return Ok(Some(truncated(&b, line, "inside a record"))),
                     End::Whole { over } => {
                         if !hand(&buf, over, line, b.pos, f) {
@@ -407,7 +378,7 @@ fn array<R: BufRead>(
         buf.clear();
         let line = b.line;
         n += 1;
-        match b.value(buf, 0)? {
+        match b.record_value(buf, 0)? {
             End::Eof => {
                 return Ok(Some(Some(load_err(
                     Some(line),

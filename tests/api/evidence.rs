@@ -4,7 +4,7 @@ use crate::common;
 use common::TestServer;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use std::io::{Read, Write};
+use std::io::Write;
 
 fn period_events() -> Value {
     json!([
@@ -30,18 +30,6 @@ async fn pack(s: &TestServer, token: &str, body: Value) -> (u16, Vec<u8>) {
     (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
 }
 
-fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
-    let mut out = std::collections::BTreeMap::new();
-    for i in 0..zip.len() {
-        let mut f = zip.by_index(i).unwrap();
-        let mut content = Vec::new();
-        f.read_to_end(&mut content).unwrap();
-        out.insert(f.name().unwrap().to_string(), content);
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn packs_hold_the_right_rows_and_are_reproducible() {
     let s = TestServer::start().await;
@@ -49,7 +37,7 @@ async fn packs_hold_the_right_rows_and_are_reproducible() {
     let request = json!({"kind": "access_review", "from": "2026-10-01", "to": "2026-10-31"});
     let (st, first) = pack(&s, &s.auditor, request.clone()).await;
     assert_eq!(st, 200, "{}", String::from_utf8_lossy(&first));
-    let files = unzip(&first);
+    let files = common::unzip(&first);
     assert_eq!(
         files.keys().collect::<Vec<_>>(),
         [
@@ -98,7 +86,7 @@ async fn packs_hold_the_right_rows_and_are_reproducible() {
         (f, record)
     };
     let ((first_files, first_record), (second_files, second_record)) =
-        (own(unzip(&first)), own(unzip(&second)));
+        (own(common::unzip(&first)), own(common::unzip(&second)));
     assert_eq!(first_files, second_files);
     assert_ne!(first_record, second_record);
     let logged = s.all("action=evidence_pack.exported", 10).await;
@@ -112,7 +100,7 @@ async fn packs_hold_the_right_rows_and_are_reproducible() {
         json!({"kind": "change_management", "from": "2026-10-01", "to": "2026-10-31"}),
     )
     .await;
-    let doc: Value = serde_json::from_slice(&unzip(&cm)["change_management.json"]).unwrap();
+    let doc: Value = serde_json::from_slice(&common::unzip(&cm)["change_management.json"]).unwrap();
     let actions: Vec<&str> = doc["entries"]
         .as_array()
         .unwrap()
@@ -126,7 +114,7 @@ async fn packs_hold_the_right_rows_and_are_reproducible() {
         json!({"kind": "incident_response", "from": "2026-10-01", "to": "2026-10-31"}),
     )
     .await;
-    let doc: Value = serde_json::from_slice(&unzip(&ir)["incident_response.json"]).unwrap();
+    let doc: Value = serde_json::from_slice(&common::unzip(&ir)["incident_response.json"]).unwrap();
     let actions: Vec<&str> = doc["entries"]
         .as_array()
         .unwrap()
@@ -212,7 +200,7 @@ async fn verify_pack_catches_an_edited_file() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok: access_review pack"));
     // Rewrite the pack with one CSV cell changed.
-    let mut files = unzip(&bytes);
+    let mut files = common::unzip(&bytes);
     let csv = String::from_utf8(files["access_review.csv"].clone())
         .unwrap()
         .replace("user.login_failed", "user.login");
@@ -291,7 +279,7 @@ async fn verify_pack_checks_the_proof() {
         String::from_utf8_lossy(&out.stdout)
     );
     // One entry of the JSON file edited, and the manifest's hash of it fixed to match.
-    let mut files = unzip(&bytes);
+    let mut files = common::unzip(&bytes);
     let json_text = String::from_utf8(files["access_review.json"].clone()).unwrap();
     let edited = json_text.replacen("user.login_failed", "user.login_foiled", 1);
     assert_ne!(edited, json_text);

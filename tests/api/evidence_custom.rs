@@ -4,7 +4,6 @@
 use crate::common;
 use common::TestServer;
 use serde_json::{Value, json};
-use std::io::Read;
 use std::process::{Command, Output};
 
 /// The incident's trail among unrelated entries, and one whose target only looks alike.
@@ -35,18 +34,6 @@ async fn pack(s: &TestServer, body: Value) -> (u16, Vec<u8>) {
     (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
 }
 
-fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
-    let mut out = std::collections::BTreeMap::new();
-    for i in 0..zip.len() {
-        let mut f = zip.by_index(i).unwrap();
-        let mut content = Vec::new();
-        f.read_to_end(&mut content).unwrap();
-        out.insert(f.name().unwrap().to_string(), content);
-    }
-    out
-}
-
 fn cli(dir: &std::path::Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_trailscope"))
         .args(args)
@@ -67,7 +54,7 @@ async fn a_custom_pack_holds_exactly_what_its_filter_matches_and_verifies() {
     let body = json!({"kind": "custom", "title": "INC-42 account takeover", "filter": filter, "name": "INC-42 for the regulator"});
     let (status, bytes) = pack(&s, body.clone()).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
-    let files = unzip(&bytes);
+    let files = common::unzip(&bytes);
     assert_eq!(
         files.keys().collect::<Vec<_>>(),
         [
@@ -119,7 +106,7 @@ async fn a_custom_pack_holds_exactly_what_its_filter_matches_and_verifies() {
     // is now in the log; only the pack's own record (another entry) differs.
     let (_, again) = pack(&s, body).await;
     let data = |b: &[u8]| {
-        let mut f = unzip(b);
+        let mut f = common::unzip(b);
         f.remove("record.ndjson").unwrap();
         f.remove("record.ndjson.proof.json").unwrap();
         f
@@ -139,7 +126,7 @@ async fn a_custom_pack_holds_exactly_what_its_filter_matches_and_verifies() {
         json!({"kind": "custom", "title": "INC-42", "filter": filter, "from": "2026-10-02T04:00:00Z", "to": "2026-10-31"}),
     )
     .await;
-    let doc: Value = serde_json::from_slice(&unzip(&narrowed)["custom.json"]).unwrap();
+    let doc: Value = serde_json::from_slice(&common::unzip(&narrowed)["custom.json"]).unwrap();
     assert_eq!(common::seqs(doc["entries"].as_array().unwrap()), [3, 5]);
     s.stop().await;
 }
@@ -173,7 +160,7 @@ async fn the_cli_makes_a_custom_pack_and_checks_it() {
         stderr.contains("wrote the INC-42 pack, 3 entries"),
         "{stderr}"
     );
-    let files = unzip(&std::fs::read(dir.join("inc.zip")).unwrap());
+    let files = common::unzip(&std::fs::read(dir.join("inc.zip")).unwrap());
     let doc: Value = serde_json::from_slice(&files["custom.json"]).unwrap();
     assert_eq!(common::seqs(doc["entries"].as_array().unwrap()), [1, 3, 5]);
     let out = cli(dir, &["verify-pack", "inc.zip"]);
@@ -271,7 +258,7 @@ async fn bad_custom_requests_name_the_field() {
     )
     .await;
     assert_eq!(status, 200);
-    let manifest: Value = serde_json::from_slice(&unzip(&bytes)["manifest.json"]).unwrap();
+    let manifest: Value = serde_json::from_slice(&common::unzip(&bytes)["manifest.json"]).unwrap();
     assert_eq!(manifest["rows"], 0);
     s.stop().await;
 }

@@ -412,19 +412,6 @@ sys.exit(1 if bad else 0)
     );
 }
 
-fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
-    use std::io::Read;
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
-    let mut out = std::collections::BTreeMap::new();
-    for i in 0..zip.len() {
-        let mut f = zip.by_index(i).unwrap();
-        let mut content = Vec::new();
-        f.read_to_end(&mut content).unwrap();
-        out.insert(f.name().unwrap().to_string(), content);
-    }
-    out
-}
-
 fn rezip(files: &std::collections::BTreeMap<String, Vec<u8>>, path: &Path) {
     use std::io::Write;
     let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
@@ -464,7 +451,7 @@ async fn every_change_to_any_file_of_a_pack_fails_verify_pack() {
             Err(e) => vec![e],
         }
     };
-    let files = unzip(&bytes);
+    let files = common::unzip(&bytes);
     assert!(files.contains_key("record.ndjson"));
     assert_eq!(check(&files), Vec::<String>::new());
     // The real binary says ok with the pinned key.

@@ -387,3 +387,17 @@ pub fn tamper_sqlite(db: &std::path::Path, sql: &str) {
         c.execute_batch(sql).unwrap();
     }
 }
+
+/// Every file of a zip (an evidence pack), by name.
+pub fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).unwrap();
+        let mut content = Vec::new();
+        f.read_to_end(&mut content).unwrap();
+        out.insert(f.name().unwrap().to_string(), content);
+    }
+    out
+}

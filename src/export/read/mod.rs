@@ -225,18 +225,18 @@ fn serde_message(e: &serde_json::Error) -> String {
     }
 }
 
-/// A byte reader over a `BufRead` that counts offsets and lines.
-struct Bytes<R: BufRead> {
-    r: R,
-    pos: u64,
-    line: u64,
+/// A byte reader over a `BufRead` that counts offsets and lines (also `import::scan`'s).
+pub(crate) struct Bytes<R: BufRead> {
+    pub(crate) r: R,
+    pub(crate) pos: u64,
+    pub(crate) line: u64,
 }
 
 impl<R: BufRead> Bytes<R> {
-    fn peek(&mut self) -> std::io::Result<Option<u8>> {
+    pub(crate) fn peek(&mut self) -> std::io::Result<Option<u8>> {
         Ok(self.r.fill_buf()?.first().copied())
     }
-    fn next(&mut self) -> std::io::Result<Option<u8>> {
+    pub(crate) fn next(&mut self) -> std::io::Result<Option<u8>> {
         let b = self.peek()?;
         if let Some(b) = b {
             self.r.consume(1);
@@ -247,7 +247,7 @@ impl<R: BufRead> Bytes<R> {
         }
         Ok(b)
     }
-    fn skip_ws(&mut self) -> std::io::Result<Option<u8>> {
+    pub(crate) fn skip_ws(&mut self) -> std::io::Result<Option<u8>> {
         while let Some(b) = self.peek()? {
             if !(b.is_ascii_whitespace() || (self.pos < 3 && matches!(b, 0xEF | 0xBB | 0xBF))) {
                 return Ok(Some(b));
