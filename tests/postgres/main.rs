@@ -32,3 +32,19 @@ pub fn token(url: &str, role: &str) -> String {
         .unwrap()
         .to_string()
 }
+
+/// The arguments of `serve` on the database at `url`, with the signing key and a config file
+/// in `dir` (searches not audited, so a test counts only what it wrote), then `extra`.
+pub fn serve_args(url: &str, dir: &std::path::Path, extra: &[&str]) -> Vec<String> {
+    let config = dir.join("server.toml");
+    std::fs::write(&config, "[server]\naudit_searches = false\n").unwrap();
+    let mut args: Vec<String> = ["--database-url", url, "--listen", "127.0.0.1:0"]
+        .map(String::from)
+        .to_vec();
+    args.push("--signing-key".into());
+    args.push(dir.join("signing.key").display().to_string());
+    args.push("--config".into());
+    args.push(config.display().to_string());
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args
+}

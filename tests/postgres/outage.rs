@@ -86,19 +86,8 @@ async fn the_database_stops_and_starts_again_under_running_servers() {
     };
     let url = pg.fresh_database();
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("signing.key");
-    let config = dir.path().join("server.toml");
-    std::fs::write(&config, "[server]\naudit_searches = false\n").unwrap();
-    let args = [
-        "--database-url",
-        url.as_str(),
-        "--listen",
-        "127.0.0.1:0",
-        "--signing-key",
-        key.to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-    ];
+    let args = crate::serve_args(&url, dir.path(), &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (a, port_a) = serve_command(&args);
     let (b, port_b) = serve_command(&args);
     let (_a, _b) = (Serve(a), Serve(b));
@@ -320,19 +309,9 @@ async fn a_full_disk_answers_503_and_recovers_without_a_restart() {
     );
     pg.psql("postgres", "CREATE DATABASE full_disk TABLESPACE small");
     let url = pg.url("full_disk");
-    let key = dir.path().join("signing.key");
-    let config = dir.path().join("server.toml");
-    std::fs::write(&config, "[server]\naudit_searches = false\n").unwrap();
-    let (a, port) = serve_command(&[
-        "--database-url",
-        url.as_str(),
-        "--listen",
-        "127.0.0.1:0",
-        "--signing-key",
-        key.to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-    ]);
+    let args = crate::serve_args(&url, dir.path(), &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (a, port) = serve_command(&args);
     let _a = Serve(a);
     let base = format!("http://127.0.0.1:{port}");
     let writer = token(&url, "writer");

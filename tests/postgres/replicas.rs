@@ -98,19 +98,8 @@ async fn three_replicas_four_producers_eight_followers_and_a_kill_9() {
     let Some(pg) = pg::cluster() else { return };
     let url = pg.fresh_database();
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("signing.key");
-    let config = dir.path().join("server.toml");
-    std::fs::write(&config, "[server]\naudit_searches = false\n").unwrap();
-    let args = [
-        "--database-url",
-        url.as_str(),
-        "--listen",
-        "127.0.0.1:0",
-        "--signing-key",
-        key.to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-    ];
+    let args = crate::serve_args(&url, dir.path(), &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     // The first creates the key (and migrates); the others share both.
     let (a, port_a) = serve_command(&args);
     let writer = token(&url, "writer");

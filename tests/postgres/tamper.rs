@@ -103,22 +103,13 @@ async fn a_cut_tail_with_its_checkpoints_deleted_is_refused_by_the_restarted_ser
     let url = pg.fresh_database();
     let db = pg::db_name(&url).to_string();
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("signing.key");
     let state = dir.path().join("replica-a.state");
-    let config = dir.path().join("server.toml");
-    std::fs::write(&config, "[server]\naudit_searches = false\n").unwrap();
-    let args = [
-        "--database-url",
-        url.as_str(),
-        "--listen",
-        "127.0.0.1:0",
-        "--signing-key",
-        key.to_str().unwrap(),
-        "--signer-state",
-        state.to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-    ];
+    let args = crate::serve_args(
+        &url,
+        dir.path(),
+        &["--signer-state", state.to_str().unwrap()],
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let http = reqwest::Client::new();
     let get = |port: u16, token: String, path: &'static str| {
         let http = http.clone();
