@@ -4,11 +4,11 @@
 //! database. A backend does its blocking work where it sees fit (SQLite: its writer thread and
 //! `spawn_blocking` for reads; PostgreSQL: an async driver). Errors name no driver.
 
-mod any_of;
 pub mod archive;
 mod archive_dir;
 pub mod chain;
 pub mod checkpoint;
+pub mod filter;
 pub mod history;
 pub mod postgres;
 pub mod records;

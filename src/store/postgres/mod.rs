@@ -23,6 +23,7 @@
 //! commits. The committing transaction NOTIFYs `trailscope_commits`, which every replica
 //! LISTENs to and turns into [`Store::commits`]-style ticks.
 
+mod dialect;
 mod error;
 mod listen;
 mod maintenance;
@@ -30,7 +31,6 @@ mod proofs;
 mod prune;
 mod reads;
 mod row;
-mod sql;
 mod store;
 mod tokens;
 mod verify;
@@ -40,7 +40,7 @@ pub use error::{db_error, pool_error};
 
 use crate::model::{
     Appended, ChainHead, Entry, FacetField, FacetValue, Facets, NewEvent, Page, PruneReport, Query,
-    Stats, StatsBucket, from_millis,
+    Stats,
 };
 use crate::store::{PageRequest, StoreError};
 use chrono::{DateTime, Utc};
@@ -266,7 +266,7 @@ impl PostgresStore {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        // What lets a time-bounded read skip older partitions (`sql::RECEIVED_SLACK_MS`).
+        // What lets a time-bounded read skip older partitions (`dialect::RECEIVED_SLACK_MS`).
         crate::store::refuse_far_future(&events)?;
         let (reply, answer) = oneshot::channel();
         let sent = self

@@ -2,6 +2,7 @@
 //! the chain's head, each on a pooled connection as the application's role.
 
 use super::*;
+use crate::store::filter::stats::{Extent, Frame};
 
 impl PostgresStore {
     pub async fn page(
@@ -12,7 +13,7 @@ impl PostgresStore {
         now: DateTime<Utc>,
     ) -> Result<Page, StoreError> {
         let mut client = self.client().await?;
-        let filter = sql::Filter::new(&client, tenant, query, now).await?;
+        let filter = dialect::compile(&client, tenant, query, now).await?;
         let probe = page.probe();
         // Newest first, the recent partitions are tried before all of them: with daily
         // partitions a page over every partition costs ~100 ms of planning alone
@@ -21,13 +22,13 @@ impl PostgresStore {
         if page.order == crate::model::Order::Desc {
             for days in RECENT_WINDOWS_DAYS {
                 let floor = now.timestamp_millis() - days * DAY_MS;
-                let Some(recent) = filter.received_since(floor) else {
+                let Some(recent) = dialect::received_since(&filter, floor) else {
                     break;
                 };
                 let got = page_rows(&mut client, &recent, &probe).await?;
                 let last_occurred: Option<i64> = got.last().map(|r| r.get(row::OCCURRED_AT));
                 if got.len() == probe.limit
-                    && last_occurred.is_some_and(|t| t >= floor + sql::RECEIVED_SLACK_MS)
+                    && last_occurred.is_some_and(|t| t >= floor + dialect::RECEIVED_SLACK_MS)
                 {
                     rows = Some(got);
                     break;
@@ -51,12 +52,12 @@ impl PostgresStore {
         now: DateTime<Utc>,
     ) -> Result<Vec<Entry>, StoreError> {
         let client = self.client().await?;
-        let mut filter = sql::Filter::new(&client, tenant, query, now).await?;
+        let mut filter = dialect::compile(&client, tenant, query, now).await?;
         // A live stream's seq is recent: when that entry was received in the last two days, so
         // was every later one (`received_at` never goes back within a tenant), and the read
         // skips the older partitions (~1 ms against ~100 ms over 402 daily ones).
         let floor = now.timestamp_millis() - 2 * DAY_MS;
-        if let Some(recent) = filter.received_since(floor) {
+        if let Some(recent) = dialect::received_since(&filter, floor) {
             let in_window = client
                 .query_opt(
                     "SELECT 1 FROM entries WHERE tenant = $1 AND seq = $2 AND received_at >= $3",
@@ -69,9 +70,9 @@ impl PostgresStore {
                 filter = recent;
             }
         }
-        let (q, params) = filter.after_seq_sql(after_seq, limit);
+        let (q, params) = dialect::after_seq_sql(&filter, after_seq, limit);
         let rows = client
-            .query(&q, &sql::refs(&params))
+            .query(&q, &dialect::refs(&params))
             .await
             .map_err(db_error)?;
         rows.iter().map(row::entry).collect()
@@ -139,16 +140,10 @@ impl PostgresStore {
         now: DateTime<Utc>,
     ) -> Result<Facets, StoreError> {
         let client = self.client().await?;
-        let filter = sql::Filter::new(&client, tenant, &query.without(field), now).await?;
-        let (w, mut params) = filter.where_all();
-        let (col, label) = sql::facet_columns(field);
-        params.push(sql::Value::Int(i(limit)));
-        let q = sql::numbered(&format!(
-            "SELECT {col} AS v, count(*) AS c, {label} FROM entries WHERE {w} AND {col} IS NOT NULL \
-             GROUP BY v ORDER BY c DESC, v LIMIT ?"
-        ));
+        let filter = dialect::compile(&client, tenant, &query.without(field), now).await?;
+        let (q, params) = filter.facet_sql(field, limit);
         let rows = client
-            .query(&q, &sql::refs(&params))
+            .query(&q, &dialect::refs(&params))
             .await
             .map_err(db_error)?;
         let values = rows
@@ -170,67 +165,30 @@ impl PostgresStore {
         now: DateTime<Utc>,
     ) -> Result<Stats, StoreError> {
         let client = self.client().await?;
-        let filter = sql::Filter::new(&client, tenant, query, now).await?;
-        let (w, params) = filter.where_all();
-        let q = sql::numbered(&format!(
-            "SELECT count(*), min(occurred_at), max(occurred_at) FROM entries WHERE {w}"
-        ));
+        let filter = dialect::compile(&client, tenant, query, now).await?;
+        let (q, params) = filter.extent_sql();
         let r = client
-            .query_one(&q, &sql::refs(&params))
+            .query_one(&q, &dialect::refs(&params))
             .await
             .map_err(db_error)?;
-        let (total, min, max): (i64, Option<i64>, Option<i64>) = (r.get(0), r.get(1), r.get(2));
-        let (qfrom, qto) = query.range_millis(now);
-        let from = qfrom.or(min);
-        let to = qto.or(if qfrom.is_some() {
-            Some(now.timestamp_millis())
-        } else {
-            max
-        });
-        let (Some(from), Some(to)) = (from, to) else {
-            return Ok(Stats {
-                total: u(total),
-                from: None,
-                to: None,
-                bucket_seconds: 0,
-                buckets: vec![],
-            });
+        let extent = Extent {
+            total: u(r.get(0)),
+            min: r.get(1),
+            max: r.get(2),
         };
-        let to = to.max(from);
-        let width = crate::store::sqlite::bucket_seconds(to - from, buckets);
-        let width_ms = i(width.saturating_mul(1000));
-        let start = crate::store::sqlite::bucket_start(from, width_ms);
-        let n = usize::try_from((((to - start) / width_ms) + 1).clamp(1, 10_000)).unwrap_or(1);
-        let mut counts = vec![0u64; n];
-        if total > 0 {
-            let mut p = vec![sql::Value::Int(start), sql::Value::Int(width_ms)];
-            p.extend(params);
-            let q = sql::numbered(&format!(
-                "SELECT (occurred_at - ?) / ? AS bucket, count(*) FROM entries WHERE {w} GROUP BY bucket"
-            ));
-            let rows = client.query(&q, &sql::refs(&p)).await.map_err(db_error)?;
-            for r in rows {
-                let (b, c): (i64, i64) = (r.get(0), r.get(1));
-                if let Some(slot) = usize::try_from(b).ok().and_then(|b| counts.get_mut(b)) {
-                    *slot += u(c);
-                }
-            }
+        let frame = match Frame::new(extent, filter.time_range(), now, buckets)? {
+            Ok(frame) => frame,
+            Err(empty) => return Ok(empty),
+        };
+        if !frame.has_matches() {
+            return Ok(frame.stats([]));
         }
-        let buckets = counts
-            .into_iter()
-            .enumerate()
-            .map(|(n, count)| StatsBucket {
-                start: from_millis(start + i(n) * width_ms),
-                count,
-            })
-            .collect();
-        Ok(Stats {
-            total: u(total),
-            from: Some(from_millis(from)),
-            to: Some(from_millis(to)),
-            bucket_seconds: width,
-            buckets,
-        })
+        let (q, params) = filter.histogram_sql(frame.start, frame.width_ms);
+        let rows = client
+            .query(&q, &dialect::refs(&params))
+            .await
+            .map_err(db_error)?;
+        Ok(frame.stats(rows.iter().map(|r| (r.get::<_, i64>(0), u(r.get(1))))))
     }
 
     pub async fn head_at(
@@ -273,12 +231,12 @@ const RECENT_WINDOWS_DAYS: [i64; 2] = [7, 62];
 /// rows and then the trigram index.
 async fn page_rows(
     client: &mut deadpool_postgres::Object,
-    filter: &sql::Filter,
+    filter: &dialect::Filter,
     probe: &PageRequest,
 ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
-    match filter.text_walk_sql(probe) {
+    match dialect::text_walk_sql(filter, probe) {
         None => {
-            let (q, params) = filter.page_sql(probe);
+            let (q, params) = dialect::page_sql(filter, probe);
             read_page(client, &q, &params, true).await
         }
         Some((walk, walk_params)) => {
@@ -288,7 +246,7 @@ async fn page_rows(
             } else {
                 // A word too rare to fill the page from the newest rows: the trigram index
                 // (a bitmap scan of its few candidates and a sort is right here).
-                let (q, params) = filter.text_index_page_sql(probe);
+                let (q, params) = dialect::text_index_page_sql(filter, probe);
                 read_page(client, &q, &params, false).await
             }
         }
@@ -298,7 +256,7 @@ async fn page_rows(
 async fn read_page(
     client: &mut deadpool_postgres::Object,
     sql: &str,
-    params: &[sql::Value],
+    params: &[dialect::Value],
     walk: bool,
 ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
     let tx = client
@@ -314,7 +272,10 @@ async fn read_page(
     })
     .await
     .map_err(db_error)?;
-    let rows = tx.query(sql, &sql::refs(params)).await.map_err(db_error)?;
+    let rows = tx
+        .query(sql, &dialect::refs(params))
+        .await
+        .map_err(db_error)?;
     tx.commit().await.map_err(db_error)?;
     Ok(rows)
 }

@@ -6,6 +6,7 @@
 //! other writes go to the writer thread and are awaited without holding a thread, reads run on
 //! tokio's blocking pool. The server never sees any of it.
 
+mod dialect;
 pub mod local;
 mod proofs;
 mod prune;
@@ -13,7 +14,6 @@ mod pseudonymise;
 mod reads;
 mod row;
 mod schema;
-mod sql;
 mod token_admin;
 mod tree;
 mod verify;
@@ -40,7 +40,6 @@ use std::thread::JoinHandle;
 
 pub(crate) use error::disk_refused;
 pub use local::{Durability, LocalStore};
-pub use sql::{bucket_seconds, bucket_start, contains_ci};
 pub use store::SqliteStore;
 pub use token_admin::TokenAdmin;
 // Where the archive types lived before the store became backend-neutral.
@@ -103,7 +102,7 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, StoreError> {
         Connection::open(path).map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
     schema::configure(&conn)?;
     schema::migrate(&conn)?;
-    sql::register_functions(&conn)?;
+    dialect::register_functions(&conn)?;
     Ok(conn)
 }
 

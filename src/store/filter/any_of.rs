@@ -3,7 +3,7 @@
 /// `parts` joined with OR as a balanced tree, in their order (so bound parameters keep theirs).
 /// SQLite refuses an expression more than 1,000 deep, and a chain of n ORs is n deep: an
 /// `action:prefix*` that expands to a thousand actions, or a thousand marked ids, must still run.
-pub(crate) fn any_of(parts: &[&str]) -> String {
+pub(super) fn any_of(parts: &[&str]) -> String {
     match parts {
         [] => String::from("false"),
         [one] => (*one).to_string(),

@@ -1,0 +1,250 @@
+//! Filters, written once for every store: a [`Query`](crate::model::Query) becomes a [`Plan`]
+//! (what a row must meet, in no database's words), and the plan becomes SQL through a small
+//! [`Dialect`] — the few places where SQLite and PostgreSQL spell a condition differently.
+//!
+//! Every statement is a range scan in keyset order over an index that ends in
+//! `(occurred_at, seq)`: a page reads its rows in order and stops at its limit, whatever the
+//! filter. What a dialect adds for its own engine (SQLite's trigram candidates, PostgreSQL's
+//! partition bounds) it adds through [`Filter`]'s few hooks, never by compiling a filter again.
+
+mod any_of;
+mod plan;
+mod statements;
+pub mod stats;
+
+pub use plan::{Atom, Column, KnownActions, Plan, action_prefixes};
+pub use statements::Statement;
+
+use crate::model::Order;
+use any_of::any_of;
+
+/// How one database spells what a [`Plan`] needs. `?` is the placeholder in every fragment:
+/// [`Dialect::finish`] turns it into the engine's own.
+pub trait Dialect: Sized {
+    /// A bound parameter.
+    type Value: Clone + std::fmt::Debug;
+    /// A text value, as the columns hold it.
+    fn text(s: &str) -> Self::Value;
+    fn int(n: i64) -> Self::Value;
+    /// `col = ?`, ignoring case, in a form the column's index serves.
+    fn eq_nocase(col: &str) -> String;
+    /// A lowercased search term as a condition on the row.
+    fn text_term(term: &str) -> Cond<Self>;
+    /// The time bounds of a statement. `cursor` is a page's keyset position (its order and
+    /// `occurred_at`), which may already imply one of them.
+    fn range(from: Option<i64>, to: Option<i64>, cursor: Option<(Order, i64)>) -> Vec<Cond<Self>>;
+    /// One branch of a merged multi-valued page (`SELECT … LIMIT ?`), as the engine accepts
+    /// it inside a `UNION`.
+    fn branch(select: &str) -> String;
+    /// A complete statement in the engine's placeholders.
+    fn finish(sql: String) -> String;
+    /// A text NULL in a select list (a facet's missing label).
+    const NULL_TEXT: &'static str;
+}
+
+/// One condition and its bound values, in order.
+#[derive(Debug)]
+pub struct Cond<D: Dialect> {
+    pub sql: String,
+    pub params: Vec<D::Value>,
+}
+
+impl<D: Dialect> Clone for Cond<D> {
+    fn clone(&self) -> Self {
+        Cond {
+            sql: self.sql.clone(),
+            params: self.params.clone(),
+        }
+    }
+}
+
+impl<D: Dialect> Cond<D> {
+    pub fn new(sql: impl Into<String>, params: Vec<D::Value>) -> Cond<D> {
+        Cond {
+            sql: sql.into(),
+            params,
+        }
+    }
+}
+
+/// An atom as SQL.
+fn atom<D: Dialect>(a: &Atom) -> Cond<D> {
+    match a {
+        Atom::Eq(col, v) => Cond::new(format!("{} = ?", col.name()), vec![D::text(v)]),
+        Atom::EqNoCase(col, v) => Cond::new(D::eq_nocase(col.name()), vec![D::text(v)]),
+        Atom::Target { kind, id } => Cond::new(
+            "(target_id = ? AND target_type = ?)",
+            vec![D::text(id), D::text(kind)],
+        ),
+        Atom::Any => Cond::new("true", vec![]),
+    }
+}
+
+/// Conditions OR-ed as a balanced tree (see [`any_of`]).
+fn or<D: Dialect>(conds: Vec<Cond<D>>) -> Cond<D> {
+    let sql: Vec<&str> = conds.iter().map(|c| c.sql.as_str()).collect();
+    let sql = any_of(&sql);
+    Cond::new(sql, conds.into_iter().flat_map(|c| c.params).collect())
+}
+
+/// A [`Plan`] compiled for one tenant in dialect `D`: what every statement of a read is built
+/// from (see `statements`).
+#[derive(Debug)]
+pub struct Filter<D: Dialect> {
+    tenant: String,
+    /// How the tenant is tested: `tenant = ?` unless a dialect hides it from its indexes.
+    tenant_sql: &'static str,
+    /// One OR-group per included field, its atoms apart (a page may split on one).
+    groups: Vec<Vec<Cond<D>>>,
+    /// Excluded values and what a dialect adds: conditions every row must meet.
+    plain: Vec<Cond<D>>,
+    /// The search terms, apart: a dialect may read a page without them first.
+    text: Vec<Cond<D>>,
+    from: Option<i64>,
+    to: Option<i64>,
+    /// Further bounds a dialect adds (PostgreSQL's recent partitions).
+    bounds: Vec<Cond<D>>,
+    /// The table to read from (SQLite may forbid its ordered indexes).
+    source: &'static str,
+}
+
+impl<D: Dialect> Clone for Filter<D> {
+    fn clone(&self) -> Self {
+        Filter {
+            tenant: self.tenant.clone(),
+            tenant_sql: self.tenant_sql,
+            groups: self.groups.clone(),
+            plain: self.plain.clone(),
+            text: self.text.clone(),
+            from: self.from,
+            to: self.to,
+            bounds: self.bounds.clone(),
+            source: self.source,
+        }
+    }
+}
+
+impl<D: Dialect> Filter<D> {
+    /// Compiles `plan` for `tenant`.
+    pub fn new(tenant: &str, plan: &Plan) -> Filter<D> {
+        let groups = plan
+            .include
+            .iter()
+            .map(|g| g.iter().map(atom::<D>).collect())
+            .collect();
+        // No index gives the rows without a value in time order: an exclusion is checked on
+        // the rows the other terms (or the time index) bring.
+        let plain = plan
+            .exclude
+            .iter()
+            .map(|g| {
+                let any = or(g.iter().map(atom::<D>).collect());
+                Cond::new(format!("NOT COALESCE(({}), false)", any.sql), any.params)
+            })
+            .collect();
+        Filter {
+            tenant: tenant.to_string(),
+            tenant_sql: "tenant = ?",
+            groups,
+            plain,
+            text: plan.text.iter().map(|t| D::text_term(t)).collect(),
+            from: plan.from,
+            to: plan.to,
+            bounds: Vec::new(),
+            source: "entries",
+        }
+    }
+
+    /// The inclusive `occurred_at` bounds, in ms.
+    pub fn time_range(&self) -> (Option<i64>, Option<i64>) {
+        (self.from, self.to)
+    }
+
+    /// Adds a condition every row must meet (checked before the search terms).
+    pub fn require(&mut self, cond: Cond<D>) {
+        self.plain.push(cond);
+    }
+
+    /// Adds a bound on the rows read, like the time range.
+    pub fn bound(&mut self, cond: Cond<D>) {
+        self.bounds.push(cond);
+    }
+
+    /// Reads from `source` (a table expression) instead of `entries`.
+    pub fn read_from(&mut self, source: &'static str) {
+        self.source = source;
+    }
+
+    /// Tests the tenant with `sql` (one `?`) instead of `tenant = ?`.
+    pub fn tenant_as(&mut self, sql: &'static str) {
+        self.tenant_sql = sql;
+    }
+
+    /// What the statements read from.
+    pub fn source(&self) -> &'static str {
+        self.source
+    }
+
+    /// Whether there are search terms.
+    pub fn has_text(&self) -> bool {
+        !self.text.is_empty()
+    }
+
+    /// True when some field's values matched nothing (an action prefix no action has).
+    pub fn matches_nothing(&self) -> bool {
+        self.groups.iter().any(Vec::is_empty)
+    }
+
+    /// `tenant = ? AND …` over every condition, the search terms included when `text`, with
+    /// group `skip` left out, and `extra` added last.
+    fn where_clause(
+        &self,
+        skip: Option<usize>,
+        text: bool,
+        extra: &[&Cond<D>],
+    ) -> (String, Vec<D::Value>) {
+        let mut sql = String::from(self.tenant_sql);
+        let mut params = vec![D::text(&self.tenant)];
+        for (i, group) in self.groups.iter().enumerate() {
+            if Some(i) == skip {
+                continue;
+            }
+            if group.is_empty() {
+                sql.push_str(" AND false");
+                continue;
+            }
+            let atoms: Vec<&str> = group.iter().map(|a| a.sql.as_str()).collect();
+            sql.push_str(" AND (");
+            sql.push_str(&any_of(&atoms));
+            sql.push(')');
+            params.extend(group.iter().flat_map(|a| a.params.iter().cloned()));
+        }
+        let text = self.text.iter().filter(|_| text);
+        for c in self.plain.iter().chain(text).chain(extra.iter().copied()) {
+            sql.push_str(" AND ");
+            sql.push_str(&c.sql);
+            params.extend(c.params.iter().cloned());
+        }
+        (sql, params)
+    }
+
+    /// The time bounds and the dialect's own, for a statement at `cursor`.
+    fn ranges(&self, cursor: Option<(Order, i64)>) -> Vec<Cond<D>> {
+        let mut out = D::range(self.from, self.to, cursor);
+        out.extend(self.bounds.iter().cloned());
+        out
+    }
+
+    /// The whole filter as one WHERE clause (counts, facets and stats).
+    pub fn where_all(&self) -> (String, Vec<D::Value>) {
+        let range = self.ranges(None);
+        self.where_clause(None, true, &range.iter().collect::<Vec<_>>())
+    }
+}
+
+/// A count, seq or limit as an SQL integer. They are far below `i64::MAX` (a seq counts
+/// entries; a cursor's seq that is not is no row's, and `i64::MAX` matches as no row would),
+/// so saturating is exact in practice and never wraps to a negative.
+pub fn sql_int(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
+}

@@ -1,0 +1,184 @@
+//! The statements a read runs, built from a compiled [`Filter`]: keyset pages, the stream's
+//! reads after a seq, counts, facets and the histogram.
+
+use super::{Cond, Dialect, Filter, sql_int};
+use crate::model::{Cursor, FacetField, Order};
+use crate::store::PageRequest;
+
+/// Branches a multi-valued filter may be split into before it is run as one OR instead.
+const MAX_BRANCHES: usize = 64;
+
+/// `ORDER BY` for a page in `order`: the keyset every filter's index ends in.
+fn order_by(order: Order) -> &'static str {
+    match order {
+        Order::Desc => "ORDER BY occurred_at DESC, seq DESC",
+        Order::Asc => "ORDER BY occurred_at ASC, seq ASC",
+    }
+}
+
+/// The rows after a page's cursor, in its order.
+fn keyset<D: Dialect>(page: &PageRequest) -> Option<Cond<D>> {
+    page.cursor.map(|c: Cursor| {
+        let op = if page.order == Order::Desc { "<" } else { ">" };
+        Cond::new(
+            format!("(occurred_at, seq) {op} (?, ?)"),
+            vec![D::int(c.occurred_at_ms), D::int(sql_int(c.seq))],
+        )
+    })
+}
+
+/// The value and label a facet counts.
+fn facet_columns<D: Dialect>(field: FacetField) -> (&'static str, &'static str) {
+    match field {
+        FacetField::Action => ("action", D::NULL_TEXT),
+        FacetField::Channel => ("channel", D::NULL_TEXT),
+        FacetField::Kind => ("kind", D::NULL_TEXT),
+        FacetField::Outcome => ("outcome", D::NULL_TEXT),
+        FacetField::TargetType => ("target_type", D::NULL_TEXT),
+        FacetField::Actor => ("COALESCE(actor_id, actor_email)", "MAX(actor_name)"),
+    }
+}
+
+/// A statement and its parameters, in the dialect's placeholders.
+pub type Statement<D> = (String, Vec<<D as Dialect>::Value>);
+
+impl<D: Dialect> Filter<D> {
+    /// A statement that returns no row, in the shape of a page.
+    fn nothing(&self, columns: &str) -> Statement<D> {
+        (format!("SELECT {columns} FROM entries WHERE false"), vec![])
+    }
+
+    /// One keyset page of `columns`. A field with several values is split into one ordered
+    /// index scan per value, merged, so `kind:created kind:deleted` never sorts the whole log.
+    pub fn page_sql(&self, columns: &str, page: &PageRequest) -> Statement<D> {
+        if self.matches_nothing() {
+            return self.nothing(columns);
+        }
+        let order_by = order_by(page.order);
+        let keyset = keyset::<D>(page);
+        let range = self.ranges(page.cursor.map(|c| (page.order, c.occurred_at_ms)));
+        let extra: Vec<&Cond<D>> = keyset.iter().chain(range.iter()).collect();
+        let limit = D::int(sql_int(page.limit));
+        let driving = self
+            .groups
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.len() > 1 && g.len() <= MAX_BRANCHES)
+            .max_by_key(|(_, g)| g.len())
+            .map(|(i, _)| i);
+        let Some(d) = driving else {
+            let (w, mut params) = self.where_clause(None, true, &extra);
+            params.push(limit);
+            let sql = format!(
+                "SELECT {columns} FROM {} WHERE {w} {order_by} LIMIT ?",
+                self.source
+            );
+            return (D::finish(sql), params);
+        };
+        let mut branches = Vec::new();
+        let mut params = Vec::new();
+        for atom in &self.groups[d] {
+            let mut conds = extra.clone();
+            conds.push(atom);
+            let (w, p) = self.where_clause(Some(d), true, &conds);
+            branches.push(D::branch(&format!(
+                "SELECT {columns} FROM {} WHERE {w} {order_by} LIMIT ?",
+                self.source
+            )));
+            params.extend(p);
+            params.push(limit.clone());
+        }
+        params.push(limit);
+        let sql = format!("{} {order_by} LIMIT ?", branches.join(" UNION "));
+        (D::finish(sql), params)
+    }
+
+    /// A page with search terms, read from the newest `window` rows that match every other
+    /// condition (in page order, an index walk), the terms checked on each: `None` without
+    /// terms. Exact when it returns a full page (the window is in page order, so nothing
+    /// outside it comes first); with fewer rows the caller reads the page another way.
+    pub fn text_walk_sql(
+        &self,
+        columns: &str,
+        page: &PageRequest,
+        window: i64,
+    ) -> Option<Statement<D>> {
+        if self.text.is_empty() || self.matches_nothing() {
+            return None;
+        }
+        let order_by = order_by(page.order);
+        let keyset = keyset::<D>(page);
+        let range = self.ranges(page.cursor.map(|c| (page.order, c.occurred_at_ms)));
+        let extra: Vec<&Cond<D>> = keyset.iter().chain(range.iter()).collect();
+        let (inner, mut params) = self.where_clause(None, false, &extra);
+        params.push(D::int(window));
+        let terms: Vec<&str> = self.text.iter().map(|c| c.sql.as_str()).collect();
+        params.extend(self.text.iter().flat_map(|c| c.params.iter().cloned()));
+        params.push(D::int(sql_int(page.limit)));
+        let sql = format!(
+            "SELECT {columns} FROM (SELECT {columns}, search FROM {} WHERE {inner} \
+             {order_by} LIMIT ?) AS newest WHERE {} {order_by} LIMIT ?",
+            self.source,
+            terms.join(" AND ")
+        );
+        Some((D::finish(sql), params))
+    }
+
+    /// Up to `limit` matching entries after `after_seq`, in seq order: `start` is the dialect's
+    /// condition for "after that seq" and `order` how it walks from there.
+    pub fn after_seq_sql(
+        &self,
+        columns: &str,
+        start: Cond<D>,
+        source: &str,
+        order: &str,
+        limit: usize,
+    ) -> Statement<D> {
+        if self.matches_nothing() {
+            return self.nothing(columns);
+        }
+        let range = self.ranges(None);
+        let mut extra: Vec<&Cond<D>> = vec![&start];
+        extra.extend(range.iter());
+        let (w, mut params) = self.where_clause(None, true, &extra);
+        params.push(D::int(sql_int(limit)));
+        let sql = format!("SELECT {columns} FROM {source} WHERE {w} ORDER BY {order} LIMIT ?");
+        (D::finish(sql), params)
+    }
+
+    /// The `limit` most common values of `field` among the matches, with their counts and a
+    /// label (an actor's name): `value, count, label` rows.
+    pub fn facet_sql(&self, field: FacetField, limit: usize) -> Statement<D> {
+        let (w, mut params) = self.where_all();
+        let (col, label) = facet_columns::<D>(field);
+        params.push(D::int(sql_int(limit)));
+        let sql = format!(
+            "SELECT {col} AS v, count(*) AS c, {label} FROM {src} WHERE {w} AND {col} IS NOT NULL \
+             GROUP BY v ORDER BY c DESC, v LIMIT ?",
+            src = self.source
+        );
+        (D::finish(sql), params)
+    }
+
+    /// One row: how many entries match, and the first and last `occurred_at` among them.
+    pub fn extent_sql(&self) -> Statement<D> {
+        let (w, params) = self.where_all();
+        let sql = format!(
+            "SELECT count(*), min(occurred_at), max(occurred_at) FROM {} WHERE {w}",
+            self.source
+        );
+        (D::finish(sql), params)
+    }
+
+    /// `bucket, count` rows: the matches per bar of `width_ms` from `start` (bar 0).
+    pub fn histogram_sql(&self, start: i64, width_ms: i64) -> Statement<D> {
+        let (w, where_params) = self.where_all();
+        let mut params = vec![D::int(start), D::int(width_ms)];
+        params.extend(where_params);
+        let sql = format!(
+            "SELECT (occurred_at - ?) / ? AS bucket, count(*) FROM {} WHERE {w} GROUP BY bucket",
+            self.source
+        );
+        (D::finish(sql), params)
+    }
+}
