@@ -30,6 +30,7 @@ mod proofs;
 mod prune;
 mod reads;
 mod row;
+mod snapshot;
 mod sql;
 mod store;
 mod tokens;

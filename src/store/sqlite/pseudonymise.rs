@@ -2,8 +2,8 @@
 //! pseudonym in every entry; their commitments stay in the chain and their salts are destroyed,
 //! so the old values can no longer be confirmed by guessing.
 
+use super::heads::{Reply, Writer};
 use super::row;
-use super::writer::Writer;
 use crate::model::{Actor, PseudonymReport};
 use crate::store::Identity;
 use crate::store::StoreError;
@@ -15,7 +15,7 @@ pub struct PseudonymiseJob {
     pub who: Identity,
     /// Who asked (the token), recorded as the actor of `gdpr.pseudonymised`.
     pub requested_by: Actor,
-    pub reply: super::writer::Reply<PseudonymReport>,
+    pub reply: Reply<PseudonymReport>,
 }
 
 /// Rewrites every matching entry in one transaction, then checkpoints the WAL so no copy of

@@ -10,6 +10,7 @@ use crate::model::{ChainHead, Entry, VerifyReport};
 use crate::proof::{self, Frontier, Hash, OpenedCheckpoint, VerifierKey};
 use crate::store::StoreError;
 use crate::store::chain::{self, Commitments, GENESIS};
+use crate::store::proofs::{hash_bytes, split_row};
 use std::collections::{HashMap, VecDeque};
 
 mod tree;
@@ -47,22 +48,6 @@ pub trait VerifySource {
     fn checkpoints(&mut self) -> Result<Vec<(u64, String)>, StoreError>;
     /// What was changed in the schema behind trailscope's back, one sentence each.
     fn tampering(&mut self) -> Result<Vec<String>, StoreError>;
-}
-
-/// A row's hashes as stored: 32 bytes each, level 0 first; `None` when malformed.
-pub fn split_row(blob: &[u8]) -> Option<Vec<Hash>> {
-    if blob.is_empty() || !blob.len().is_multiple_of(32) {
-        return None;
-    }
-    Some(
-        blob.chunks_exact(32)
-            .map(|c| Hash(c.try_into().expect("chunks of 32")))
-            .collect(),
-    )
-}
-
-fn hash_bytes(hex_hash: &str) -> Option<[u8; 32]> {
-    hex::decode(hex_hash).ok()?.try_into().ok()
 }
 
 /// Every entry of the log in (seq, id) order, read a chunk at a time.
