@@ -12,6 +12,7 @@ pub mod checkpoint;
 pub mod history;
 pub mod postgres;
 pub mod proofs;
+pub mod pseudonym;
 pub mod records;
 pub mod signer;
 pub mod sqlite;

@@ -351,6 +351,43 @@ pub(super) async fn write_batch(
     Ok(())
 }
 
+/// The stored appends of the idempotency keys `job` carries, by key.
+async fn existing_keys(
+    tx: &deadpool_postgres::Transaction<'_>,
+    job: &Job,
+) -> Result<HashMap<String, Appended>, StoreError> {
+    let keys: Vec<String> = job
+        .events
+        .iter()
+        .filter_map(|e| e.idempotency_key.as_deref())
+        .map(|k| row::enc(k).into_owned())
+        .collect();
+    let mut existing = HashMap::new();
+    if keys.is_empty() {
+        return Ok(existing);
+    }
+    let rows = tx
+        .query(
+            "SELECT key, id, seq, hash FROM idempotency_keys \
+             WHERE tenant = $1 AND key = ANY($2)",
+            &[&job.tenant, &keys],
+        )
+        .await
+        .map_err(db_error)?;
+    for r in rows {
+        existing.insert(
+            row::dec(r.get::<_, String>(0)),
+            Appended {
+                id: r.get(1),
+                seq: u(r.get(2)),
+                hash: r.get(3),
+                existing: true,
+            },
+        );
+    }
+    Ok(existing)
+}
+
 /// Commits `jobs` in one transaction; per-job results (a tenant whose tree is out of step is
 /// refused alone) or the whole group's error.
 async fn commit_group(
@@ -385,34 +422,7 @@ async fn commit_group(
                 continue;
             }
         };
-        let keys: Vec<String> = job
-            .events
-            .iter()
-            .filter_map(|e| e.idempotency_key.as_deref())
-            .map(|k| row::enc(k).into_owned())
-            .collect();
-        let mut existing = HashMap::new();
-        if !keys.is_empty() {
-            let rows = tx
-                .query(
-                    "SELECT key, id, seq, hash FROM idempotency_keys \
-                     WHERE tenant = $1 AND key = ANY($2)",
-                    &[&job.tenant, &keys],
-                )
-                .await
-                .map_err(db_error)?;
-            for r in rows {
-                existing.insert(
-                    row::dec(r.get::<_, String>(0)),
-                    Appended {
-                        id: r.get(1),
-                        seq: u(r.get(2)),
-                        hash: r.get(3),
-                        existing: true,
-                    },
-                );
-            }
-        }
+        let existing = existing_keys(&tx, job).await?;
         let out = w.apply(
             &job.tenant,
             &job.events,

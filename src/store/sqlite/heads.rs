@@ -220,11 +220,11 @@ impl Writer {
         }
         let mut n = 0;
         for ev in events {
-            if let Some(key) = ev.idempotency_key.as_deref() {
-                if let Some(a) = existing(&mut st, &in_batch, tenant, key)? {
-                    out.push(a);
-                    continue;
-                }
+            if let Some(key) = ev.idempotency_key.as_deref()
+                && let Some(a) = existing(&mut st, &in_batch, tenant, key)?
+            {
+                out.push(a);
+                continue;
             }
             // received_at never goes backwards within a tenant, even if the clock does: prune
             // relies on it rising with seq.
