@@ -11,6 +11,8 @@ pub mod checkpoint;
 pub mod filter;
 pub mod history;
 pub mod postgres;
+pub mod proofs;
+pub mod pseudonym;
 pub mod records;
 pub mod signer;
 pub mod sqlite;
@@ -108,6 +110,43 @@ impl Default for PageRequest {
 }
 
 impl PageRequest {
+    /// The first page of a scan: [`SCAN_PAGE`] entries in `order`.
+    pub fn scan(order: Order) -> PageRequest {
+        PageRequest {
+            limit: SCAN_PAGE,
+            order,
+            cursor: None,
+        }
+    }
+
+    /// Hands a scan's `page` (read with this request) to `sink`, counting in `taken` what it
+    /// took; the request for the next page, unless this was the last or `sink` wants no more.
+    pub fn hand_over(
+        &self,
+        page: Page,
+        sink: &mut dyn FnMut(Entry) -> bool,
+        taken: &mut u64,
+    ) -> Option<PageRequest> {
+        let more = page.next_cursor.is_some();
+        let mut last = None;
+        for e in page.entries {
+            last = Some(Cursor {
+                occurred_at_ms: e.occurred_at.timestamp_millis(),
+                seq: e.seq,
+                order: self.order,
+            });
+            *taken += 1;
+            if !sink(e) {
+                return None;
+            }
+        }
+        let cursor = last.filter(|_| more)?;
+        Some(PageRequest {
+            cursor: Some(cursor),
+            ..*self
+        })
+    }
+
     /// What a store reads to answer this: one row more than the page, which says whether a next
     /// page exists.
     pub fn probe(&self) -> PageRequest {
@@ -192,8 +231,6 @@ pub struct ArchiveRef(pub String);
 /// The scan's default chunk: a keyset page this size at a time.
 pub const SCAN_PAGE: usize = 1000;
 
-/// An audit log. Appends are atomic per batch and durable when they return; nothing here
-/// updates or deletes an entry. Every call is scoped to one tenant.
 /// How far an event's `occurred_at` may lie ahead of the store's clock when it is appended. The
 /// API already refuses more than 5 minutes ahead; the hour covers a clock that steps back
 /// between the two. Every store holds it, so no entry was received more than this before it
@@ -217,6 +254,8 @@ pub fn refuse_far_future(events: &[NewEvent]) -> Result<(), StoreError> {
     }
 }
 
+/// An audit log. Appends are atomic per batch and durable when they return; nothing here
+/// updates or deletes an entry. Every call is scoped to one tenant.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Appends a validated batch; returns each event's id, seq and hash in input order once durable.
@@ -244,30 +283,13 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         sink: &mut (dyn FnMut(Entry) -> bool + Send),
     ) -> Result<u64, StoreError> {
-        let mut req = PageRequest {
-            limit: SCAN_PAGE,
-            order,
-            cursor: None,
-        };
+        let mut req = PageRequest::scan(order);
         let mut taken = 0;
         loop {
             let page = self.page(tenant, query, &req, now).await?;
-            let more = page.next_cursor.is_some();
-            let mut last = None;
-            for e in page.entries {
-                last = Some(Cursor {
-                    occurred_at_ms: e.occurred_at.timestamp_millis(),
-                    seq: e.seq,
-                    order,
-                });
-                taken += 1;
-                if !sink(e) {
-                    return Ok(taken);
-                }
-            }
-            match (more, last) {
-                (true, Some(c)) => req.cursor = Some(c),
-                _ => return Ok(taken),
+            match req.hand_over(page, sink, &mut taken) {
+                Some(next) => req = next,
+                None => return Ok(taken),
             }
         }
     }

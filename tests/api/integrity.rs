@@ -140,3 +140,31 @@ async fn verify_names_the_first_bad_seq() {
         s.stop().await;
     }
 }
+
+/// A row damaged under an evidence pack's proof (an entry's hash no longer 64 hex digits) is
+/// named as tampering, a 409 `integrity` error, on every store: never a 500, never a pack.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_damaged_row_under_a_packs_proof_is_an_integrity_error() {
+    let s = seeded(5).await;
+    tamper(&s, "UPDATE entries SET hash = 'not a hash' WHERE seq = 3");
+    let r = s
+        .http
+        .post(format!("{}/v1/evidence-packs", s.url))
+        .bearer_auth(&s.auditor)
+        .json(&json!({"kind": "custom", "title": "damaged", "filter": "action:user.login"}))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "integrity", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not whole at seq 3"),
+        "{body}"
+    );
+    s.stop().await;
+}

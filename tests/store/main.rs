@@ -10,6 +10,7 @@
 mod pg;
 
 mod backend;
+mod damage;
 mod fixtures;
 mod log;
 mod maintenance;
@@ -37,6 +38,13 @@ macro_rules! every_check {
             proofs::checkpoints_and_their_proofs_verify,
             proofs::export_proof_verifies_offline,
             proofs::the_signer_refuses_a_tree_that_does_not_extend_its_memory,
+            damage::a_hash_that_is_not_hex,
+            damage::a_hash_replaced,
+            damage::commitments_that_are_not_json,
+            damage::a_prev_hash_changed,
+            damage::an_entry_deleted,
+            damage::a_tree_row_malformed,
+            damage::a_tree_row_deleted,
             maintenance::retention_days_round_trip,
             maintenance::prune_archives_then_removes_a_prefix,
             maintenance::a_repeat_of_a_pruned_entry_is_stored_anew,

@@ -6,7 +6,7 @@
 
 use super::i;
 use super::writer::{Batch, Writer, write_batch};
-use super::{PostgresStore, db_error, internal, row};
+use super::{PostgresStore, db_error, row};
 use crate::model::{Actor, NewEvent, PseudonymReport};
 use crate::store::chain::Commitments;
 use crate::store::{Identity, StoreError};
@@ -94,23 +94,11 @@ impl PostgresStore {
         }
         let pseudonym = match earlier_pseudonym(&tx, tenant, &rows).await? {
             Some(p) => p,
-            None => {
-                let mut raw = [0u8; 4];
-                getrandom::fill(&mut raw)
-                    .map_err(|e| internal(format!("no randomness for a pseudonym: {e}")))?;
-                format!("pseudonym-{}", hex::encode(raw))
-            }
+            None => crate::store::pseudonym::fresh()?,
         };
         for (mut entry, mut commitments) in rows.iter().cloned() {
-            let a = &mut entry.actor;
-            for field in [&mut a.name, &mut a.email, &mut a.ip, &mut a.user_agent] {
-                if field.is_some() {
-                    *field = Some(pseudonym.clone());
-                }
-            }
-            for c in commitments.values_mut() {
-                c.s = None;
-            }
+            crate::store::pseudonym::apply(&mut entry, &mut commitments, &pseudonym);
+            let a = &entry.actor;
             let text = serde_json::to_string(&commitments).unwrap_or_else(|_| "{}".into());
             tx.execute(
                 "SELECT trailscope_pseudonymise($1, $2, $3, $4, $5, $6, $7)",

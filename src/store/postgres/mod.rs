@@ -31,6 +31,7 @@ mod proofs;
 mod prune;
 mod reads;
 mod row;
+mod snapshot;
 mod store;
 mod tokens;
 mod verify;

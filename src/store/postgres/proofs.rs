@@ -1,19 +1,19 @@
-//! Checkpoints and proofs over the tree rows in PostgreSQL. The tree algorithms (src/proof) read
-//! rows synchronously through a [`RowReader`]; here they run against rows fetched ahead: a run
+//! Checkpoints and proofs over the tree rows in PostgreSQL. The proofs are the backend-neutral
+//! ones ([`crate::store::proofs`]), read from a [`Snapshot`] on a blocking thread. Signing a
+//! checkpoint stays async, inside its own transaction: the tree algorithms (src/proof) read rows
+//! synchronously through a [`RowReader`], so there they run against rows fetched ahead: a run
 //! that asks for a row not fetched yet notes it, the rows are fetched in one query, and the run
 //! starts again (a root or a proof reads its rows in one or two rounds).
 
+use super::snapshot::Snapshot;
 use super::writer::{extent, read_rows};
-use super::{PostgresStore, db_error, internal};
+use super::{PostgresStore, db_error, internal, row};
 use super::{i, u};
-use crate::model::{
-    ConsistencyProof, EntryProof, ExportProof, FieldProof, InclusionProof, ProofFile,
-    SignedCheckpoint,
-};
-use crate::proof::{self, Hash, ProofError, RowReader, SigningKey, check_consistency, encode_hash};
+use crate::model::{ConsistencyProof, InclusionProof, ProofFile, SignedCheckpoint};
+use crate::proof::{self, Hash, ProofError, RowReader, SigningKey, check_consistency};
 use crate::store::StoreError;
-use crate::store::chain::{Commitments, GENESIS};
 use crate::store::checkpoint::{self, Latest};
+use crate::store::proofs::{self as domain, ProofRow, ProofSource, TreeRows, signed};
 use deadpool_postgres::GenericClient;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -70,22 +70,6 @@ async fn with_tree<T>(
         have.extend(fetched);
     }
     Err(internal("a tree read did not settle".into()))
-}
-
-fn proof_error(e: ProofError) -> StoreError {
-    match e {
-        ProofError::OutOfRange(why) => StoreError::BadRequest(why),
-        other => internal(other.to_string()),
-    }
-}
-
-fn signed(size: u64, root: Hash, note: String, key: &SigningKey) -> SignedCheckpoint {
-    SignedCheckpoint {
-        size,
-        root: encode_hash(&root),
-        verifier_key: key.verifier_for_note(&note).to_string(),
-        checkpoint: note,
-    }
 }
 
 async fn latest_checkpoint(
@@ -185,37 +169,10 @@ impl PostgresStore {
         seq: u64,
         size: u64,
     ) -> Result<InclusionProof, StoreError> {
-        let client = self.client().await?;
-        let (first, stored) = extent(&client, tenant).await?;
-        if size == 0 {
-            return Err(StoreError::BadRequest("size must be at least 1".into()));
-        }
-        if size > stored {
-            return Err(StoreError::NotFound(format!(
-                "the log's tree holds {stored} entries; there is no tree of size {size} yet"
-            )));
-        }
-        if seq < first {
-            return Err(StoreError::NotFound(format!(
-                "seq {seq} is not in the tree, which begins at seq {first}"
-            )));
-        }
-        let leaf = seq - first;
-        if leaf >= size {
-            return Err(StoreError::BadRequest(format!(
-                "seq {seq} is not in the tree of size {size} (it holds seq {first} to {})",
-                first + size - 1
-            )));
-        }
-        let p = with_tree(&client, tenant, |r| proof::inclusion_proof(size, leaf, r))
-            .await?
-            .map_err(proof_error)?;
-        Ok(InclusionProof {
-            seq,
-            size,
-            leaf_index: leaf,
-            proof: p.iter().map(encode_hash).collect(),
+        self.in_snapshot(tenant, "an inclusion proof", move |src| {
+            domain::inclusion(src, seq, size)
         })
+        .await
     }
 
     pub async fn consistency_proof(
@@ -224,65 +181,13 @@ impl PostgresStore {
         from: u64,
         to: u64,
     ) -> Result<ConsistencyProof, StoreError> {
-        let client = self.client().await?;
-        let (_, stored) = extent(&client, tenant).await?;
-        if from == 0 || from > to {
-            return Err(StoreError::BadRequest(format!(
-                "a consistency proof needs 1 <= from <= to; got from {from}, to {to}"
-            )));
-        }
-        if to > stored {
-            return Err(StoreError::NotFound(format!(
-                "the log's tree holds {stored} entries; there is no tree of size {to} yet"
-            )));
-        }
-        let p = with_tree(&client, tenant, |r| proof::consistency_proof(from, to, r))
-            .await?
-            .map_err(proof_error)?;
-        Ok(ConsistencyProof {
-            from,
-            to,
-            proof: p.iter().map(encode_hash).collect(),
+        self.in_snapshot(tenant, "a consistency proof", move |src| {
+            domain::consistency(src, from, to)
         })
+        .await
     }
 
-    /// The earliest stored checkpoint whose tree holds seq `max`, if it verifies with `key` and
-    /// its root is the stored tree's root at its size.
-    async fn covering_checkpoint(
-        &self,
-        tenant: &str,
-        max: u64,
-        key: &SigningKey,
-    ) -> Result<Option<SignedCheckpoint>, StoreError> {
-        let client = self.client().await?;
-        let (first, stored) = extent(&client, tenant).await?;
-        let Some(need) = (max + 1).checked_sub(first) else {
-            return Ok(None);
-        };
-        let row = client
-            .query_opt(
-                "SELECT size, note FROM checkpoints WHERE tenant = $1 AND size >= $2 ORDER BY size LIMIT 1",
-                &[&tenant, &i(need)],
-            )
-            .await
-            .map_err(db_error)?;
-        let Some((size, note)) = row.map(|r| (u(r.get(0)), r.get::<_, String>(1))) else {
-            return Ok(None);
-        };
-        let Ok(opened) = key.verifier().open(&note) else {
-            return Ok(None);
-        };
-        if opened.size != size || size > stored || opened.origin != proof::checkpoint_origin(tenant)
-        {
-            return Ok(None);
-        }
-        match with_tree(&client, tenant, |r| proof::tree_root(size, r)).await? {
-            Ok(root) if root == opened.root => Ok(Some(signed(size, root, note, key))),
-            _ => Ok(None),
-        }
-    }
-
-    /// The proof that travels with an export of `seqs` (see the SQLite store's).
+    /// The proof that travels with an export of `seqs` (see [`domain::export_proof`]).
     pub async fn export_proof(
         &self,
         tenant: &str,
@@ -290,123 +195,69 @@ impl PostgresStore {
         shows_all: bool,
         key: &SigningKey,
     ) -> Result<ProofFile, StoreError> {
-        use base64::Engine;
-        let mut seqs = seqs.to_vec();
-        seqs.sort_unstable();
-        seqs.dedup();
+        let seqs = domain::distinct(seqs);
         let covering = match seqs.last() {
-            Some(&max) => self.covering_checkpoint(tenant, max, key).await?,
+            Some(&max) => {
+                let (t, k) = (tenant.to_string(), key.clone());
+                self.in_snapshot(tenant, "an export proof", move |src| {
+                    domain::covering_checkpoint(src, &t, max, &k)
+                })
+                .await?
+            }
             None => None,
         };
         let checkpoint = match covering {
             Some(c) => c,
             None => self.checkpoint_extending(tenant, key, None).await?,
         };
-        let mut proof = ExportProof {
-            version: 1,
-            format: String::new(),
-            tenant: tenant.to_string(),
-            entries: u64::try_from(seqs.len()).unwrap_or(u64::MAX),
-            first_seq: None,
-            last_seq: None,
-            first_leaf: 0,
-            prev_hash: GENESIS.to_string(),
-            hashes: String::new(),
-            range_proof: Vec::new(),
-            items: Vec::with_capacity(seqs.len()),
-        };
-        let (Some(&min), Some(&max)) = (seqs.first(), seqs.last()) else {
-            return Ok(ProofFile { checkpoint, proof });
-        };
-        let client = self.client().await?;
-        let (first, _) = extent(&client, tenant).await?;
-        if min < first || max - first >= checkpoint.size {
-            return Err(internal(format!(
-                "seqs {min} to {max} are not all in the tree of checkpoint {} (it begins at seq {first})",
-                checkpoint.size
-            )));
-        }
-        let mut hashes = Vec::with_capacity(usize::try_from((max - min + 1) * 32).unwrap_or(0));
-        let mut expect = min;
-        let mut want = seqs.iter().peekable();
-        // In chunks, so a million-entry export never holds its rows at once.
-        while expect <= max {
-            let upto = (expect + 10_000 - 1).min(max);
-            let rows = client
-                .query(
-                    "SELECT seq, hash, prev_hash, commitments, idempotency_key FROM entries \
-                     WHERE tenant = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq",
-                    &[&tenant, &i(expect), &i(upto)],
-                )
-                .await
-                .map_err(db_error)?;
-            if rows.is_empty() {
-                break;
-            }
-            for r in rows {
-                let seq = u(r.get(0));
-                let hash: String = r.get(1);
-                let bytes: [u8; 32] = hex::decode(&hash)
-                    .ok()
-                    .and_then(|b| b.try_into().ok())
-                    .filter(|_| seq == expect)
-                    .ok_or_else(|| {
-                        internal(format!(
-                            "the entries from seq {min} to {max} are not whole at seq {expect}; run verify"
-                        ))
-                    })?;
-                if seq == min {
-                    proof.prev_hash = r.get(2);
-                }
-                hashes.extend_from_slice(&bytes);
-                expect += 1;
-                if want.peek() != Some(&&seq) {
-                    continue;
-                }
-                want.next();
-                let commitments: String = r.get(3);
-                let commitments: Commitments = serde_json::from_str(&commitments)
-                    .map_err(|_| internal(format!("seq {seq}'s commitments are malformed")))?;
-                let personal = commitments
-                    .into_iter()
-                    .map(|(field, c)| {
-                        let shown = shows_all || field != "user_agent";
-                        let fp = match c.s {
-                            Some(s) if shown => FieldProof {
-                                s: Some(s),
-                                c: None,
-                            },
-                            _ => FieldProof {
-                                s: None,
-                                c: Some(c.c),
-                            },
-                        };
-                        (field, fp)
-                    })
-                    .collect();
-                let idempotency_key: Option<String> = r.get(4);
-                proof.items.push(EntryProof {
-                    seq,
-                    personal,
-                    idempotency_key: idempotency_key.filter(|_| !shows_all),
-                });
-            }
-        }
-        if expect != max + 1 || want.next().is_some() {
-            return Err(internal(format!(
-                "the entries from seq {min} to {max} are not whole; run verify"
-            )));
-        }
-        let (lo, hi) = (min - first, max - first + 1);
-        let size = checkpoint.size;
-        let p = with_tree(&client, tenant, |r| proof::range_proof(size, lo, hi, r))
-            .await?
-            .map_err(proof_error)?;
-        proof.first_seq = Some(min);
-        proof.last_seq = Some(max);
-        proof.first_leaf = lo;
-        proof.hashes = base64::engine::general_purpose::STANDARD.encode(&hashes);
-        proof.range_proof = p.iter().map(encode_hash).collect();
-        Ok(ProofFile { checkpoint, proof })
+        let t = tenant.to_string();
+        self.in_snapshot(tenant, "an export proof", move |src| {
+            domain::export_proof(src, &t, &seqs, shows_all, checkpoint)
+        })
+        .await
+    }
+}
+
+impl TreeRows for Snapshot {
+    fn tree_rows(&self, leaves: &[u64]) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let want: Vec<i64> = leaves.iter().map(|l| i(*l)).collect();
+        let rows = self.query(
+            "SELECT leaf, hashes FROM tree_rows WHERE tenant = $1 AND leaf = ANY($2)",
+            &[&self.tenant, &want],
+        )?;
+        Ok(rows.iter().map(|r| (u(r.get(0)), r.get(1))).collect())
+    }
+}
+
+impl ProofSource for Snapshot {
+    fn extent(&self) -> Result<(u64, u64), StoreError> {
+        self.block_on(extent(&self.client, &self.tenant))
+    }
+
+    fn checkpoint_covering(&self, size: u64) -> Result<Option<(u64, String)>, StoreError> {
+        let rows = self.query(
+            "SELECT size, note FROM checkpoints WHERE tenant = $1 AND size >= $2 ORDER BY size LIMIT 1",
+            &[&self.tenant, &i(size)],
+        )?;
+        Ok(rows.first().map(|r| (u(r.get(0)), r.get(1))))
+    }
+
+    fn proof_rows(&self, from: u64, to: u64) -> Result<Vec<ProofRow>, StoreError> {
+        let rows = self.query(
+            "SELECT seq, hash, prev_hash, commitments, idempotency_key FROM entries \
+             WHERE tenant = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq",
+            &[&self.tenant, &i(from), &i(to)],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| ProofRow {
+                seq: u(r.get(0)),
+                hash: r.get(1),
+                prev_hash: r.get(2),
+                commitments: r.get(3),
+                // Stored as every text column is (see [`row::enc`]): read back as sent.
+                idempotency_key: r.get::<_, Option<String>>(4).map(row::dec),
+            })
+            .collect())
     }
 }

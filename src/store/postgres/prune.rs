@@ -16,6 +16,99 @@ use crate::model::{ChainHead, PruneReport};
 use crate::store::{ArchiveRef, ArchiveSink, ArchivedEntry, StoreError};
 use chrono::{DateTime, Utc};
 
+/// The tenant's report so far, and its prefix due before `cutoff` (the last seq and its hash,
+/// the new anchor), archived to `archive` if given: an archive that cannot be written stops the
+/// round.
+async fn archive_prefix(
+    tx: &deadpool_postgres::Transaction<'_>,
+    tenant: &str,
+    cutoff: DateTime<Utc>,
+    pruned_at: DateTime<Utc>,
+    archive: Option<&dyn ArchiveSink>,
+) -> Result<(PruneReport, Option<(i64, String)>), Stop> {
+    let mut report = PruneReport {
+        cutoff,
+        removed: 0,
+        anchor: None,
+        archive: None,
+        pruned_at,
+    };
+    let upto: Option<i64> = tx
+        .query_one(
+            "SELECT max(seq) FROM entries WHERE tenant = $1 AND received_at < $2",
+            &[&tenant, &cutoff.timestamp_millis()],
+        )
+        .await
+        .map_err(db_error)?
+        .get(0);
+    let Some(upto) = upto else {
+        return Ok((report, None));
+    };
+    let hash: String = tx
+        .query_one(
+            "SELECT hash FROM entries WHERE tenant = $1 AND seq = $2",
+            &[&tenant, &upto],
+        )
+        .await
+        .map_err(db_error)?
+        .get(0);
+    if let Some(sink) = archive {
+        match archive_entries(tx, tenant, upto, cutoff, sink).await {
+            Ok(ArchiveRef(at)) => report.archive = Some(at),
+            Err(why) => {
+                return Err(Stop::Archive {
+                    tenant: tenant.to_string(),
+                    why: why.to_string(),
+                });
+            }
+        }
+    }
+    report.anchor = Some(ChainHead {
+        seq: u(upto),
+        hash: hash.clone(),
+    });
+    Ok((report, Some((upto, hash))))
+}
+
+/// Removes the `due` prefixes ((index in plan, upto, anchor hash)) in one call, dropping the
+/// months every tenant in them has passed, and counts what each lost into `reports`.
+async fn remove(
+    tx: &deadpool_postgres::Transaction<'_>,
+    plan: &[(String, DateTime<Utc>)],
+    due: &[(usize, i64, String)],
+    reports: &mut [PruneReport],
+) -> Result<(), StoreError> {
+    if due.is_empty() {
+        if let Some(earliest) = plan.iter().map(|p| p.1).min() {
+            // Months emptied row by row by an earlier prune (a reader held the table then).
+            tx.execute(
+                "SELECT trailscope_drop_empty_months($1)",
+                &[&earliest.timestamp_millis()],
+            )
+            .await
+            .map_err(db_error)?;
+        }
+        return Ok(());
+    }
+    let tenants: Vec<&str> = due.iter().map(|d| plan[d.0].0.as_str()).collect();
+    let uptos: Vec<i64> = due.iter().map(|d| d.1).collect();
+    let cutoffs: Vec<i64> = due.iter().map(|d| plan[d.0].1.timestamp_millis()).collect();
+    let hashes: Vec<&str> = due.iter().map(|d| d.2.as_str()).collect();
+    let texts: Vec<String> = due.iter().map(|d| report_text(&reports[d.0])).collect();
+    let removed: Vec<i64> = tx
+        .query_one(
+            "SELECT trailscope_prune_many($1, $2, $3, $4, $5)",
+            &[&tenants, &uptos, &cutoffs, &hashes, &texts],
+        )
+        .await
+        .map_err(db_error)?
+        .get(0);
+    for (d, n) in due.iter().zip(removed) {
+        reports[d.0].removed = u(n);
+    }
+    Ok(())
+}
+
 /// Entries read per round while archiving.
 const ARCHIVE_CHUNK: i64 = 1000;
 
@@ -114,75 +207,13 @@ impl PostgresStore {
         // (index in plan, upto, anchor hash) of the tenants with something to remove.
         let mut due = Vec::new();
         for (k, (tenant, cutoff)) in plan.iter().enumerate() {
-            let mut report = PruneReport {
-                cutoff: *cutoff,
-                removed: 0,
-                anchor: None,
-                archive: None,
-                pruned_at,
-            };
-            let upto: Option<i64> = tx
-                .query_one(
-                    "SELECT max(seq) FROM entries WHERE tenant = $1 AND received_at < $2",
-                    &[tenant, &cutoff.timestamp_millis()],
-                )
-                .await
-                .map_err(db_error)?
-                .get(0);
-            if let Some(upto) = upto {
-                let hash: String = tx
-                    .query_one(
-                        "SELECT hash FROM entries WHERE tenant = $1 AND seq = $2",
-                        &[tenant, &upto],
-                    )
-                    .await
-                    .map_err(db_error)?
-                    .get(0);
-                if let Some(sink) = archive {
-                    match archive_entries(&tx, tenant, upto, *cutoff, sink).await {
-                        Ok(ArchiveRef(at)) => report.archive = Some(at),
-                        Err(why) => {
-                            return Err(Stop::Archive {
-                                tenant: tenant.clone(),
-                                why: why.to_string(),
-                            });
-                        }
-                    }
-                }
-                report.anchor = Some(ChainHead {
-                    seq: u(upto),
-                    hash: hash.clone(),
-                });
+            let (report, prefix) = archive_prefix(&tx, tenant, *cutoff, pruned_at, archive).await?;
+            if let Some((upto, hash)) = prefix {
                 due.push((k, upto, hash));
             }
             reports.push(report);
         }
-        if !due.is_empty() {
-            let tenants: Vec<&str> = due.iter().map(|d| plan[d.0].0.as_str()).collect();
-            let uptos: Vec<i64> = due.iter().map(|d| d.1).collect();
-            let cutoffs: Vec<i64> = due.iter().map(|d| plan[d.0].1.timestamp_millis()).collect();
-            let hashes: Vec<&str> = due.iter().map(|d| d.2.as_str()).collect();
-            let texts: Vec<String> = due.iter().map(|d| report_text(&reports[d.0])).collect();
-            let removed: Vec<i64> = tx
-                .query_one(
-                    "SELECT trailscope_prune_many($1, $2, $3, $4, $5)",
-                    &[&tenants, &uptos, &cutoffs, &hashes, &texts],
-                )
-                .await
-                .map_err(db_error)?
-                .get(0);
-            for (d, n) in due.iter().zip(removed) {
-                reports[d.0].removed = u(n);
-            }
-        } else if let Some(earliest) = plan.iter().map(|p| p.1).min() {
-            // Months emptied row by row by an earlier prune (a reader held the table then).
-            tx.execute(
-                "SELECT trailscope_drop_empty_months($1)",
-                &[&earliest.timestamp_millis()],
-            )
-            .await
-            .map_err(db_error)?;
-        }
+        remove(&tx, plan, &due, &mut reports).await?;
         for ((tenant, _), report) in plan.iter().zip(&reports) {
             // The final report (a prune that removed nothing still replaces the last one).
             tx.execute(

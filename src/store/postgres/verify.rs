@@ -3,7 +3,8 @@
 //! through one pooled connection in one REPEATABLE READ transaction (one snapshot), each chunk
 //! a query awaited from that thread.
 
-use super::{APP_ROLE, PostgresStore, db_error, internal, row};
+use super::snapshot::Snapshot;
+use super::{APP_ROLE, PostgresStore, db_error, row};
 use super::{i, u};
 use crate::model::{ChainHead, Entry, VerifyReport};
 use crate::proof::VerifierKey;
@@ -11,7 +12,6 @@ use crate::store::StoreError;
 use crate::store::chain::Commitments;
 use crate::store::verify::VerifySource;
 use deadpool_postgres::GenericClient;
-use tokio::runtime::Handle;
 
 /// The schema as migrated, oldest first: the functions' bodies are compared with these (a later
 /// migration's definition of a function replaces an earlier one).
@@ -130,27 +130,7 @@ pub(super) async fn tampering(client: &impl GenericClient) -> Result<Vec<String>
     Ok(problems)
 }
 
-/// One tenant's rows through one connection inside a REPEATABLE READ transaction, each query
-/// run to completion from the blocking thread.
-struct Source {
-    rt: Handle,
-    client: deadpool_postgres::Object,
-    tenant: String,
-}
-
-impl Source {
-    fn query(
-        &self,
-        sql: &str,
-        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-    ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
-        self.rt
-            .block_on(self.client.query(sql, params))
-            .map_err(db_error)
-    }
-}
-
-impl VerifySource for Source {
+impl VerifySource for Snapshot {
     fn head(&mut self) -> Result<Option<ChainHead>, StoreError> {
         let rows = self.query(
             "SELECT seq, hash FROM chain_heads WHERE tenant = $1",
@@ -218,8 +198,7 @@ impl VerifySource for Source {
     }
 
     fn extent(&mut self) -> Result<(u64, u64), StoreError> {
-        self.rt
-            .block_on(super::writer::extent(&self.client, &self.tenant))
+        self.block_on(super::writer::extent(&self.client, &self.tenant))
     }
 
     fn checkpoints(&mut self) -> Result<Vec<(u64, String)>, StoreError> {
@@ -231,7 +210,7 @@ impl VerifySource for Source {
     }
 
     fn tampering(&mut self) -> Result<Vec<String>, StoreError> {
-        self.rt.block_on(tampering(&self.client))
+        self.block_on(tampering(&self.client))
     }
 }
 
@@ -242,27 +221,12 @@ impl PostgresStore {
         key: Option<&VerifierKey>,
         remembered: Option<crate::store::checkpoint::Remembered>,
     ) -> Result<VerifyReport, StoreError> {
-        let client = self.client().await?;
-        client
-            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await
-            .map_err(db_error)?;
-        let mut src = Source {
-            rt: Handle::current(),
-            client,
-            tenant: tenant.to_string(),
-        };
         let key = key.cloned();
-        let tenant = tenant.to_string();
-        let (report, src) = tokio::task::spawn_blocking(move || {
-            let report = crate::store::verify::run(&mut src, &tenant, key.as_ref(), remembered);
-            (report, src)
+        let walked = tenant.to_string();
+        self.in_snapshot(tenant, "verify", move |src| {
+            crate::store::verify::run(src, &walked, key.as_ref(), remembered)
         })
         .await
-        .map_err(|e| internal(format!("verify stopped: {e}")))?;
-        // Read only: ending it either way changes nothing.
-        let _ = src.client.batch_execute("ROLLBACK").await;
-        report
     }
 
     pub async fn schema_tampering(&self) -> Result<Vec<String>, StoreError> {

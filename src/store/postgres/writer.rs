@@ -5,12 +5,14 @@
 //! and the commit are one transaction's story, and its invariants read best in one place.
 
 use super::row::{self, Columns};
-use super::{Counters, db_error, internal};
+use super::{Counters, db_error};
 use super::{i, u};
 use crate::model::{Appended, NewEvent, from_millis};
 use crate::proof::{Frontier, Hash, ProofError, RowReader, frontier_rows};
 use crate::store::StoreError;
 use crate::store::chain::{GENESIS, seal};
+use crate::store::proofs::rows::damaged;
+use crate::store::proofs::{hash_bytes, row_blob, split_row};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::collections::{BTreeSet, HashMap};
@@ -53,23 +55,6 @@ impl RowReader for MapRows {
     }
 }
 
-/// A row's hashes as stored: 32 bytes each, level 0 first.
-pub(super) fn row_blob(hashes: &[Hash]) -> Vec<u8> {
-    hashes.iter().flat_map(|h| h.0).collect()
-}
-
-/// The inverse of [`row_blob`].
-pub(super) fn split_row(blob: &[u8]) -> Option<Vec<Hash>> {
-    if blob.is_empty() || !blob.len().is_multiple_of(32) {
-        return None;
-    }
-    Some(
-        blob.chunks_exact(32)
-            .map(|c| Hash(c.try_into().expect("chunks of 32")))
-            .collect(),
-    )
-}
-
 /// Reads tree rows `leaves` of `tenant`.
 pub(super) async fn read_rows(
     client: &impl deadpool_postgres::GenericClient,
@@ -89,7 +74,7 @@ pub(super) async fn read_rows(
         let leaf = u(r.get(0));
         let blob: Vec<u8> = r.get(1);
         let row = split_row(&blob)
-            .ok_or_else(|| internal(format!("tree row {leaf} of tenant {tenant} is malformed")))?;
+            .ok_or_else(|| damaged(&format!("tree row {leaf} of tenant {tenant} is malformed")))?;
         out.insert(leaf, row);
     }
     Ok(out)
@@ -270,10 +255,7 @@ impl Writer {
                 &mut self.rng,
             );
             let leaf = head.frontier.size();
-            let bytes: [u8; 32] = hex::decode(&entry.hash)
-                .ok()
-                .and_then(|b| b.try_into().ok())
-                .expect("the writer's own hash is 64 hex digits");
+            let bytes = hash_bytes(&entry.hash).expect("the writer's own hash is 64 hex digits");
             let row = head.frontier.push(&bytes);
             batch.leaf_tenant.push(tenant.to_string());
             batch.leaf.push(i(leaf));
@@ -369,6 +351,43 @@ pub(super) async fn write_batch(
     Ok(())
 }
 
+/// The stored appends of the idempotency keys `job` carries, by key.
+async fn existing_keys(
+    tx: &deadpool_postgres::Transaction<'_>,
+    job: &Job,
+) -> Result<HashMap<String, Appended>, StoreError> {
+    let keys: Vec<String> = job
+        .events
+        .iter()
+        .filter_map(|e| e.idempotency_key.as_deref())
+        .map(|k| row::enc(k).into_owned())
+        .collect();
+    let mut existing = HashMap::new();
+    if keys.is_empty() {
+        return Ok(existing);
+    }
+    let rows = tx
+        .query(
+            "SELECT key, id, seq, hash FROM idempotency_keys \
+             WHERE tenant = $1 AND key = ANY($2)",
+            &[&job.tenant, &keys],
+        )
+        .await
+        .map_err(db_error)?;
+    for r in rows {
+        existing.insert(
+            row::dec(r.get::<_, String>(0)),
+            Appended {
+                id: r.get(1),
+                seq: u(r.get(2)),
+                hash: r.get(3),
+                existing: true,
+            },
+        );
+    }
+    Ok(existing)
+}
+
 /// Commits `jobs` in one transaction; per-job results (a tenant whose tree is out of step is
 /// refused alone) or the whole group's error.
 async fn commit_group(
@@ -403,34 +422,7 @@ async fn commit_group(
                 continue;
             }
         };
-        let keys: Vec<String> = job
-            .events
-            .iter()
-            .filter_map(|e| e.idempotency_key.as_deref())
-            .map(|k| row::enc(k).into_owned())
-            .collect();
-        let mut existing = HashMap::new();
-        if !keys.is_empty() {
-            let rows = tx
-                .query(
-                    "SELECT key, id, seq, hash FROM idempotency_keys \
-                     WHERE tenant = $1 AND key = ANY($2)",
-                    &[&job.tenant, &keys],
-                )
-                .await
-                .map_err(db_error)?;
-            for r in rows {
-                existing.insert(
-                    row::dec(r.get::<_, String>(0)),
-                    Appended {
-                        id: r.get(1),
-                        seq: u(r.get(2)),
-                        hash: r.get(3),
-                        existing: true,
-                    },
-                );
-            }
-        }
+        let existing = existing_keys(&tx, job).await?;
         let out = w.apply(
             &job.tenant,
             &job.events,

@@ -7,6 +7,7 @@
 //! tokio's blocking pool. The server never sees any of it.
 
 mod dialect;
+mod heads;
 pub mod local;
 mod proofs;
 mod prune;
@@ -14,6 +15,7 @@ mod pseudonymise;
 mod reads;
 mod row;
 mod schema;
+mod sign;
 mod token_admin;
 mod tree;
 mod verify;
@@ -23,7 +25,7 @@ mod error;
 mod store;
 
 use crate::model::{
-    Actor, Appended, ConsistencyProof, Cursor, Entry, InclusionProof, NewEvent, Order, ProofFile,
+    Actor, Appended, ConsistencyProof, Entry, InclusionProof, NewEvent, Order, ProofFile,
     PruneReport, PseudonymReport, Query, SignedCheckpoint, VerifyReport,
 };
 use crate::proof::{SigningKey, VerifierKey};
@@ -42,8 +44,6 @@ pub(crate) use error::disk_refused;
 pub use local::{Durability, LocalStore};
 pub use store::SqliteStore;
 pub use token_admin::TokenAdmin;
-// Where the archive types lived before the store became backend-neutral.
-pub use crate::store::{ArchiveManifest, ArchivedEntry};
 
 /// Counters the single writer keeps; [`SqliteDb::metrics`] snapshots them.
 #[derive(Debug, Default)]
@@ -415,30 +415,13 @@ impl SqliteDb {
         now: DateTime<Utc>,
         sink: &mut dyn FnMut(Entry) -> bool,
     ) -> Result<u64, StoreError> {
-        let mut req = PageRequest {
-            limit: crate::store::SCAN_PAGE,
-            order,
-            cursor: None,
-        };
+        let mut req = PageRequest::scan(order);
         let mut taken = 0;
         loop {
             let page = self.page(tenant, query, &req, now)?;
-            let more = page.next_cursor.is_some();
-            let mut last = None;
-            for e in page.entries {
-                last = Some(Cursor {
-                    occurred_at_ms: e.occurred_at.timestamp_millis(),
-                    seq: e.seq,
-                    order,
-                });
-                taken += 1;
-                if !sink(e) {
-                    return Ok(taken);
-                }
-            }
-            match (more, last) {
-                (true, Some(c)) => req.cursor = Some(c),
-                _ => return Ok(taken),
+            match req.hand_over(page, sink, &mut taken) {
+                Some(next) => req = next,
+                None => return Ok(taken),
             }
         }
     }

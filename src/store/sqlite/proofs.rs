@@ -2,6 +2,7 @@
 //! runs on a read connection (a checkpoint signs through the writer when the tree grew).
 
 use super::*;
+use crate::store::proofs;
 
 impl SqliteDb {
     pub fn verify(
@@ -33,7 +34,8 @@ impl SqliteDb {
             let Some((last, note)) = tree::latest_checkpoint(&tx, tenant)? else {
                 return Ok(None);
             };
-            let rows = tree::DbRows { conn: &tx, tenant };
+            let src = tree::TenantRows { conn: &tx, tenant };
+            let rows = crate::store::proofs::Rows::new(&src);
             let root = crate::proof::tree_root(size, &rows);
             if let Ok(root) = root {
                 crate::store::checkpoint::check_floor(tenant, floor, size, root, |from| {
@@ -57,7 +59,7 @@ impl SqliteDb {
             });
         }
         self.submit(|reply| {
-            writer::Work::Checkpoint(Box::new(tree::CheckpointJob {
+            writer::Work::Checkpoint(Box::new(sign::CheckpointJob {
                 tenant: tenant.to_string(),
                 key: key.clone(),
                 floor,
@@ -73,16 +75,10 @@ impl SqliteDb {
         shows_all: bool,
         key: &SigningKey,
     ) -> Result<ProofFile, StoreError> {
-        let mut seqs = seqs.to_vec();
-        seqs.sort_unstable();
-        seqs.dedup();
-        // The earliest stored checkpoint that covers the entries, when it still verifies: the
-        // same entries always get the same proof (an evidence pack stays byte for byte the same
-        // however the log grew since). Else the newest, signed now if the tree grew.
+        let seqs = proofs::distinct(seqs);
         let covering = match seqs.last() {
-            Some(&max) => self.with_reader(|conn| {
-                let tx = conn.unchecked_transaction()?;
-                tree::covering_checkpoint(&tx, tenant, max, key)
+            Some(&max) => self.with_proofs(tenant, |src| {
+                proofs::covering_checkpoint(src, tenant, max, key)
             })?,
             None => None,
         };
@@ -90,9 +86,8 @@ impl SqliteDb {
             Some(c) => c,
             None => self.checkpoint(tenant, key, None)?,
         };
-        self.with_reader(|conn| {
-            let tx = conn.unchecked_transaction()?;
-            tree::export_proof(&tx, tenant, &seqs, shows_all, checkpoint)
+        self.with_proofs(tenant, |src| {
+            proofs::export_proof(src, tenant, &seqs, shows_all, checkpoint)
         })
     }
 
@@ -102,10 +97,7 @@ impl SqliteDb {
         seq: u64,
         size: u64,
     ) -> Result<InclusionProof, StoreError> {
-        self.with_reader(|conn| {
-            let tx = conn.unchecked_transaction()?;
-            tree::inclusion(&tx, tenant, seq, size)
-        })
+        self.with_proofs(tenant, |src| proofs::inclusion(src, seq, size))
     }
 
     pub fn consistency_proof(
@@ -114,9 +106,18 @@ impl SqliteDb {
         from: u64,
         to: u64,
     ) -> Result<ConsistencyProof, StoreError> {
+        self.with_proofs(tenant, |src| proofs::consistency(src, from, to))
+    }
+
+    /// Runs `f` over the tenant's rows in one read transaction.
+    fn with_proofs<T>(
+        &self,
+        tenant: &str,
+        f: impl FnOnce(&dyn proofs::ProofSource) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         self.with_reader(|conn| {
             let tx = conn.unchecked_transaction()?;
-            tree::consistency(&tx, tenant, from, to)
+            f(&tree::TenantRows { conn: &tx, tenant })
         })
     }
 

@@ -1,9 +1,8 @@
 //! Retention's prune: removes a prefix of a tenant's chain through the triggers' one door,
 //! archiving it first when asked, and records itself in the log.
 
+use super::heads::{Reply, Writer};
 use super::row;
-use super::writer::Reply;
-use super::writer::Writer;
 use crate::model::{ChainHead, PruneReport};
 use crate::store::{ArchiveRef, ArchiveSink, ArchivedEntry, StoreError};
 use chrono::{DateTime, Utc};

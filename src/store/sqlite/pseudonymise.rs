@@ -2,8 +2,8 @@
 //! pseudonym in every entry; their commitments stay in the chain and their salts are destroyed,
 //! so the old values can no longer be confirmed by guessing.
 
+use super::heads::{Reply, Writer};
 use super::row;
-use super::writer::Writer;
 use crate::model::{Actor, PseudonymReport};
 use crate::store::Identity;
 use crate::store::StoreError;
@@ -15,7 +15,7 @@ pub struct PseudonymiseJob {
     pub who: Identity,
     /// Who asked (the token), recorded as the actor of `gdpr.pseudonymised`.
     pub requested_by: Actor,
-    pub reply: super::writer::Reply<PseudonymReport>,
+    pub reply: Reply<PseudonymReport>,
 }
 
 /// Rewrites every matching entry in one transaction, then checkpoints the WAL so no copy of
@@ -50,14 +50,7 @@ pub fn run(
     }
     let pseudonym = match earlier_pseudonym(&tx, tenant, &rows)? {
         Some(p) => p,
-        None => {
-            // A fresh random pseudonym: nothing stored can map it back (a keyed hash of the
-            // email would let whoever holds the key confirm a guess).
-            let mut raw = [0u8; 4];
-            getrandom::fill(&mut raw)
-                .map_err(|e| StoreError::Internal(format!("no randomness for a pseudonym: {e}")))?;
-            format!("pseudonym-{}", hex::encode(raw))
-        }
+        None => crate::store::pseudonym::fresh()?,
     };
     tx.execute(
         "INSERT INTO maintenance (tenant, op, upto) VALUES (?1, 'pseudonymise', 0)",
@@ -70,15 +63,8 @@ pub fn run(
         let mut unindex = tx.prepare("DELETE FROM entries_fts WHERE rowid = ?1")?;
         let mut index = tx.prepare("INSERT INTO entries_fts (rowid, text) VALUES (?1, ?2)")?;
         for (rowid, mut entry, mut commitments) in rows.iter().cloned() {
-            let a = &mut entry.actor;
-            for field in [&mut a.name, &mut a.email, &mut a.ip, &mut a.user_agent] {
-                if field.is_some() {
-                    *field = Some(pseudonym.clone());
-                }
-            }
-            for c in commitments.values_mut() {
-                c.s = None;
-            }
+            crate::store::pseudonym::apply(&mut entry, &mut commitments, &pseudonym);
+            let a = &entry.actor;
             update.execute(params![
                 rowid,
                 a.name,

@@ -1,21 +1,16 @@
 //! The single writer: assigns `seq`, chains hashes, and commits many waiting batches in one
 //! durable transaction (group commit). A batch is acknowledged only after its commit.
+//! Maintenance (prune, pseudonymise, signing a checkpoint) runs here too, alone, between append
+//! groups; what every piece of work shares, the heads, is [`super::heads::Writer`].
 
 use super::WriterStats;
-use super::row;
-use super::tree::{self, TreeState};
-use crate::model::{Appended, NewEvent, from_millis};
+use super::heads::Writer;
+pub use super::heads::{Job, Reply};
+use super::{prune, pseudonymise, sign};
 use crate::store::StoreError;
-use crate::store::chain::{GENESIS, seal};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use rusqlite::{Connection, OptionalExtension, params};
-use std::collections::{HashMap, HashSet};
+use rusqlite::Connection;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender};
-
-/// Where the writer sends a job's answer: the async side awaits it without holding a thread.
-pub type Reply<T> = tokio::sync::oneshot::Sender<Result<T, StoreError>>;
 
 /// The most entries one transaction takes before it commits and the rest wait for the next.
 const MAX_ENTRIES_PER_COMMIT: usize = 50_000;
@@ -32,57 +27,17 @@ fn refresh_statistics(conn: &Connection) {
     }
 }
 
-/// One batch waiting to be written, and where to send its result.
-pub struct Job {
-    pub tenant: String,
-    pub events: Vec<NewEvent>,
-    pub reply: Reply<Vec<Appended>>,
-}
-
 /// What the writer thread is asked to do. Maintenance runs alone, between append groups.
 pub enum Work {
     Append(Job),
-    Prune(super::prune::PruneJob),
-    Pseudonymise(super::pseudonymise::PseudonymiseJob),
-    Checkpoint(Box<tree::CheckpointJob>),
+    Prune(prune::PruneJob),
+    Pseudonymise(pseudonymise::PseudonymiseJob),
+    Checkpoint(Box<sign::CheckpointJob>),
     /// A small write of the store's own settings (retention, tokens): on the one write
     /// connection, so there is never a second writer to lock against. The closure answers.
     Run(Box<dyn FnOnce(&Connection) + Send>),
 }
 
-#[derive(Clone)]
-pub(super) struct Head {
-    seq: u64,
-    hash: String,
-    received_ms: i64,
-    tree: TreeState,
-}
-
-impl Head {
-    fn genesis() -> Head {
-        Head {
-            seq: 0,
-            hash: GENESIS.into(),
-            received_ms: 0,
-            tree: TreeState::new(),
-        }
-    }
-}
-
-/// What the writer keeps between commits.
-pub(super) struct Writer {
-    heads: HashMap<String, Head>,
-    /// Tenants whose tree could not be loaded (the database was changed behind the server's
-    /// back): their appends are refused with this reason rather than growing a wrong tree.
-    broken: HashMap<String, String>,
-    known_actions: HashSet<(String, String)>,
-    ulids: ulid::Generator,
-    /// Salts come from a CSPRNG seeded once by the OS: a system call per personal field would
-    /// cost more than the insert itself.
-    rng: StdRng,
-}
-
-/// Owns the write connection; runs until every sender is dropped and the queue is drained.
 /// A failed maintenance transaction rolled back: the writer's cached chain heads may be ahead
 /// of the database, so they are read again.
 fn after_maintenance<T>(
@@ -96,6 +51,7 @@ fn after_maintenance<T>(
     result
 }
 
+/// Owns the write connection; runs until every sender is dropped and the queue is drained.
 pub fn run(
     mut conn: Connection,
     rx: Receiver<Work>,
@@ -108,12 +64,12 @@ pub fn run(
     // waits on, or queues for, a reader however slow it is.
     let signal = || committed.send_modify(|n| *n += 1);
     let started = std::time::Instant::now();
-    let loaded = load_state(&conn);
+    let loaded = Writer::load(&conn);
     // The store is handed out only once the tree of what is already there exists: a read
     // before that would see a database with entries and no tree, i.e. a tampered one.
     let _ = ready.send(());
-    let heads = match loaded {
-        Ok((h, broken, built)) => {
+    let mut w = match loaded {
+        Ok((w, built)) => {
             if built > 0 {
                 tracing::info!(
                     leaves = built,
@@ -121,31 +77,9 @@ pub fn run(
                     "built the Merkle tree of the entries already in the database"
                 );
             }
-            (h, broken)
+            w
         }
-        Err(e) => {
-            tracing::error!("cannot read the chain heads, refusing writes: {e}");
-            let refuse = || StoreError::Internal(format!("the chain heads cannot be read: {e}"));
-            for work in rx {
-                match work {
-                    Work::Append(job) => drop(job.reply.send(Err(refuse()))),
-                    Work::Prune(job) => drop(job.reply.send(Err(refuse()))),
-                    Work::Pseudonymise(job) => drop(job.reply.send(Err(refuse()))),
-                    Work::Checkpoint(job) => drop(job.reply.send(Err(refuse()))),
-                    // Settings do not depend on the chain.
-                    Work::Run(f) => f(&conn),
-                }
-            }
-            return;
-        }
-    };
-    let (heads, broken) = heads;
-    let mut w = Writer {
-        heads,
-        broken,
-        known_actions: HashSet::new(),
-        ulids: ulid::Generator::new(),
-        rng: StdRng::from_os_rng(),
+        Err(e) => return refuse_all(&conn, rx, &e),
     };
     let mut pending: Option<Work> = None;
     if owner {
@@ -157,76 +91,18 @@ pub fn run(
             refresh_statistics(&conn);
             analyzed = std::time::Instant::now();
         }
-        let first = match pending.take() {
+        let work = match pending.take() {
             Some(work) => work,
             None => match rx.recv() {
                 Ok(work) => work,
                 Err(_) => break,
             },
         };
-        let first = match first {
-            Work::Prune(job) => {
-                let result = super::prune::run(&mut w, &mut conn, &job);
-                let _ = job.reply.send(after_maintenance(&mut w, &conn, result));
-                signal();
-                continue;
-            }
-            Work::Pseudonymise(job) => {
-                let result = super::pseudonymise::run(&mut w, &mut conn, &job);
-                let _ = job.reply.send(after_maintenance(&mut w, &conn, result));
-                signal();
-                continue;
-            }
-            Work::Checkpoint(job) => {
-                let signed = tree::checkpoint(&w, &conn, &job);
-                let _ = job.reply.send(signed);
-                continue;
-            }
-            Work::Run(f) => {
-                f(&conn);
-                continue;
-            }
-            Work::Append(job) => job,
+        let Some(first) = maintain(&mut w, &mut conn, work, &signal) else {
+            continue;
         };
-        let mut jobs = vec![first];
-        let mut n = jobs[0].events.len();
-        while n < MAX_ENTRIES_PER_COMMIT {
-            match rx.try_recv() {
-                Ok(Work::Append(job)) => {
-                    n += job.events.len();
-                    jobs.push(job);
-                }
-                Ok(other) => {
-                    pending = Some(other);
-                    break;
-                }
-                Err(_) => break,
-            }
-        }
-        match w.commit_group(&mut conn, &jobs) {
-            Ok((results, appended)) => {
-                stats.record_commit(appended);
-                for (job, result) in jobs.into_iter().zip(results) {
-                    let _ = job.reply.send(result);
-                }
-                if appended > 0 {
-                    signal();
-                }
-            }
-            Err(e) => {
-                tracing::error!("commit failed; {} batches are refused: {e}", jobs.len());
-                let refusal = match StoreError::from(e) {
-                    StoreError::Unavailable(why) => StoreError::Unavailable(why),
-                    other => {
-                        StoreError::Internal(format!("the batch could not be committed: {other}"))
-                    }
-                };
-                w.reload(&conn);
-                for job in jobs {
-                    let _ = job.reply.send(Err(refusal.clone()));
-                }
-            }
-        }
+        let jobs = gather(&rx, first, &mut pending);
+        commit(&mut w, &mut conn, jobs, &stats, &signal);
     }
     // Fold the WAL back so the file is complete on its own after a clean shutdown.
     // Only the file's owner: TRUNCATE holds off other writers while it waits for readers, and a
@@ -236,258 +112,94 @@ pub fn run(
     }
 }
 
-type GroupResult = (Vec<Result<Vec<Appended>, StoreError>>, u64);
-
-impl Writer {
-    /// Rereads the heads after a failed commit: they advanced in memory for work that never
-    /// became durable.
-    pub(super) fn reload(&mut self, conn: &Connection) {
-        match load_state(conn) {
-            Ok((heads, broken, _)) => {
-                self.heads = heads;
-                self.broken = broken;
-            }
-            Err(e) => {
-                // Nothing can be appended safely until the state can be read again.
-                tracing::error!("cannot reread the chain heads: {e}");
-                for t in self.heads.keys() {
-                    self.broken.insert(t.clone(), e.to_string());
-                }
-            }
+/// The heads could not be read: every piece of work that depends on the chain is refused.
+fn refuse_all(conn: &Connection, rx: Receiver<Work>, e: &StoreError) {
+    tracing::error!("cannot read the chain heads, refusing writes: {e}");
+    let refuse = || StoreError::Internal(format!("the chain heads cannot be read: {e}"));
+    for work in rx {
+        match work {
+            Work::Append(job) => drop(job.reply.send(Err(refuse()))),
+            Work::Prune(job) => drop(job.reply.send(Err(refuse()))),
+            Work::Pseudonymise(job) => drop(job.reply.send(Err(refuse()))),
+            Work::Checkpoint(job) => drop(job.reply.send(Err(refuse()))),
+            // Settings do not depend on the chain.
+            Work::Run(f) => f(conn),
         }
-        self.known_actions.clear();
     }
+}
 
-    /// The tenant's tree as the writer holds it.
-    pub(super) fn tree(&self, tenant: &str) -> Option<&TreeState> {
-        self.heads.get(tenant).map(|h| &h.tree)
+/// Does `work` if it is maintenance (and answers it); an append is handed back.
+fn maintain(w: &mut Writer, conn: &mut Connection, work: Work, signal: &impl Fn()) -> Option<Job> {
+    match work {
+        Work::Prune(job) => {
+            let result = prune::run(w, conn, &job);
+            let _ = job.reply.send(after_maintenance(w, conn, result));
+            signal();
+        }
+        Work::Pseudonymise(job) => {
+            let result = pseudonymise::run(w, conn, &job);
+            let _ = job.reply.send(after_maintenance(w, conn, result));
+            signal();
+        }
+        Work::Checkpoint(job) => {
+            let signed = sign::checkpoint(w, conn, &job);
+            let _ = job.reply.send(signed);
+        }
+        Work::Run(f) => f(conn),
+        Work::Append(job) => return Some(job),
     }
+    None
+}
 
-    /// Appends `events` inside the caller's transaction and records the new head: for entries
-    /// the store writes itself (a prune's record of itself).
-    pub(super) fn append_within(
-        &mut self,
-        tx: &Connection,
-        tenant: &str,
-        events: &[NewEvent],
-    ) -> rusqlite::Result<Vec<Appended>> {
-        let head = self
-            .heads
-            .get(tenant)
-            .cloned()
-            .unwrap_or_else(Head::genesis);
-        let (out, head, _) = self.apply(
-            tx,
-            tenant,
-            events,
-            head,
-            chrono::Utc::now().timestamp_millis(),
-        )?;
-        tx.prepare_cached("INSERT OR REPLACE INTO chain_heads (tenant, seq, hash, received_at) VALUES (?1, ?2, ?3, ?4)")?
-            .execute(params![tenant, head.seq, head.hash, head.received_ms])?;
-        self.heads.insert(tenant.to_string(), head);
-        Ok(out)
+/// `first` and every append queued behind it, up to a commit's worth; the first other work
+/// met is kept in `pending` for after the commit.
+fn gather(rx: &Receiver<Work>, first: Job, pending: &mut Option<Work>) -> Vec<Job> {
+    let mut n = first.events.len();
+    let mut jobs = vec![first];
+    while n < MAX_ENTRIES_PER_COMMIT {
+        match rx.try_recv() {
+            Ok(Work::Append(job)) => {
+                n += job.events.len();
+                jobs.push(job);
+            }
+            Ok(other) => {
+                *pending = Some(other);
+                break;
+            }
+            Err(_) => break,
+        }
     }
+    jobs
+}
 
-    /// Writes every job in one transaction, each inside its own savepoint so a failing batch
-    /// leaves no trace while the others commit.
-    fn commit_group(
-        &mut self,
-        conn: &mut Connection,
-        jobs: &[Job],
-    ) -> rusqlite::Result<GroupResult> {
-        let mut results = Vec::with_capacity(jobs.len());
-        let mut appended = 0u64;
-        let now_ms = chrono::Utc::now().timestamp_millis();
-        let mut tx = conn.transaction()?;
-        for job in jobs {
-            let head = self
-                .heads
-                .get(&job.tenant)
-                .cloned()
-                .unwrap_or_else(Head::genesis);
-            let sp = tx.savepoint()?;
-            match self.apply(&sp, &job.tenant, &job.events, head, now_ms) {
-                Ok((out, head, n)) => {
-                    sp.commit()?;
-                    self.heads.insert(job.tenant.clone(), head);
-                    appended += n;
-                    results.push(Ok(out));
-                }
-                // A full or read-only disk may have rolled the whole transaction back: the
-                // group as a whole is refused, never committed piecemeal behind its back.
-                Err(e) if super::disk_refused(&e) => return Err(e),
-                Err(e) => {
-                    drop(sp); // rolls the savepoint back
-                    results.push(Err(StoreError::from(e)));
-                }
+/// Commits `jobs` together and answers each, counted before anyone hears of it.
+fn commit(
+    w: &mut Writer,
+    conn: &mut Connection,
+    jobs: Vec<Job>,
+    stats: &WriterStats,
+    signal: &impl Fn(),
+) {
+    match w.commit_group(conn, &jobs) {
+        Ok((results, appended)) => {
+            stats.record_commit(appended);
+            for (job, result) in jobs.into_iter().zip(results) {
+                let _ = job.reply.send(result);
+            }
+            if appended > 0 {
+                signal();
             }
         }
-        let touched: HashSet<&str> = jobs.iter().map(|j| j.tenant.as_str()).collect();
-        {
-            let mut put = tx.prepare_cached("INSERT OR REPLACE INTO chain_heads (tenant, seq, hash, received_at) VALUES (?1, ?2, ?3, ?4)")?;
-            for t in touched {
-                if let Some(h) = self.heads.get(t) {
-                    put.execute(params![t, h.seq, h.hash, h.received_ms])?;
-                }
-            }
-        }
-        tx.commit()?;
-        Ok((results, appended))
-    }
-
-    /// Appends one batch: assigns seq, id and received_at, chains the hashes, inserts.
-    fn apply(
-        &mut self,
-        tx: &Connection,
-        tenant: &str,
-        events: &[NewEvent],
-        mut head: Head,
-        now_ms: i64,
-    ) -> rusqlite::Result<(Vec<Appended>, Head, u64)> {
-        let mut out = Vec::with_capacity(events.len());
-        let mut in_batch: HashMap<&str, Appended> = HashMap::new();
-        let mut insert = tx.prepare_cached(row::INSERT)?;
-        let mut find_key = tx.prepare_cached(
-            "SELECT id, seq, hash FROM entries WHERE tenant = ?1 AND idempotency_key = ?2",
-        )?;
-        let mut add_action =
-            tx.prepare_cached("INSERT OR IGNORE INTO actions (tenant, action) VALUES (?1, ?2)")?;
-        let mut index_text =
-            tx.prepare_cached("INSERT INTO entries_fts (rowid, text) VALUES (?1, ?2)")?;
-        if let Some(why) = self.broken.get(tenant) {
-            return Err(refused(format!(
-                "the log of tenant {tenant} takes no entries until it is repaired: {why}"
-            )));
-        }
-        let mut add_leaf =
-            tx.prepare_cached("INSERT INTO tree_rows (tenant, leaf, hashes) VALUES (?1, ?2, ?3)")?;
-        if head.tree.frontier.size() == 0 {
-            tx.prepare_cached("INSERT OR IGNORE INTO trees (tenant, first_seq) VALUES (?1, ?2)")?
-                .execute(params![tenant, head.tree.first_seq])?;
-        }
-        let mut n = 0;
-        for ev in events {
-            if let Some(key) = ev.idempotency_key.as_deref() {
-                if let Some(a) = in_batch.get(key) {
-                    out.push(Appended {
-                        existing: true,
-                        ..a.clone()
-                    });
-                    continue;
-                }
-                let found = find_key
-                    .query_row(params![tenant, key], |r| {
-                        Ok(Appended {
-                            id: r.get(0)?,
-                            seq: r.get::<_, u64>(1)?,
-                            hash: r.get(2)?,
-                            existing: true,
-                        })
-                    })
-                    .optional()?;
-                if let Some(a) = found {
-                    out.push(a);
-                    continue;
-                }
-            }
-            // received_at never goes backwards within a tenant, even if the clock does: prune
-            // relies on it rising with seq.
-            let received_ms = now_ms.max(head.received_ms);
-            let received_at = from_millis(received_ms);
-            let (entry, commitments) = seal(
-                ev,
-                tenant,
-                head.seq + 1,
-                &head.hash,
-                received_at,
-                &mut self.ulids,
-                &mut self.rng,
-            );
-            // The tree grows in the same transaction: leaf `seq - first_seq`.
-            let leaf = head.tree.frontier.size();
-            if entry.seq != head.tree.first_seq + leaf {
-                return Err(refused(format!(
-                    "the tree of tenant {tenant} is out of step with its chain (leaf {leaf} for seq {}); run verify",
-                    entry.seq
-                )));
-            }
-            let bytes =
-                tree::hash_bytes(&entry.hash).expect("the writer's own hash is 64 hex digits");
-            let row = head.tree.frontier.push(&bytes);
-            add_leaf.execute(params![tenant, leaf, tree::row_blob(&row)])?;
-            insert.execute(rusqlite::params_from_iter(row::to_params(
-                &entry,
-                &commitments,
-            )))?;
-            index_text.execute(params![tx.last_insert_rowid(), row::search_text(&entry)])?;
-            if self
-                .known_actions
-                .insert((tenant.to_string(), entry.action.clone()))
-            {
-                add_action.execute(params![tenant, entry.action])?;
-            }
-            let appended = Appended {
-                id: entry.id,
-                seq: entry.seq,
-                hash: entry.hash,
-                existing: false,
+        Err(e) => {
+            tracing::error!("commit failed; {} batches are refused: {e}", jobs.len());
+            let refusal = match StoreError::from(e) {
+                StoreError::Unavailable(why) => StoreError::Unavailable(why),
+                other => StoreError::Internal(format!("the batch could not be committed: {other}")),
             };
-            if let Some(key) = ev.idempotency_key.as_deref() {
-                in_batch.insert(key, appended.clone());
-            }
-            head.seq = appended.seq;
-            head.hash = appended.hash.clone();
-            head.received_ms = received_ms;
-            out.push(appended);
-            n += 1;
-        }
-        Ok((out, head, n))
-    }
-}
-
-/// A refusal inside a transaction, as the error type the statements use.
-fn refused(why: String) -> rusqlite::Error {
-    rusqlite::Error::UserFunctionError(why.into())
-}
-
-type State = (HashMap<String, Head>, HashMap<String, String>, u64);
-
-/// The chain heads and each tenant's tree, building the trees a database from before them lacks
-/// (in one transaction). A tenant whose tree cannot be loaded is listed with the reason.
-fn load_state(conn: &Connection) -> Result<State, crate::store::StoreError> {
-    let mut heads = load_heads(conn)?;
-    let mut broken = HashMap::new();
-    let tx = conn.unchecked_transaction()?;
-    let mut built = 0;
-    for (tenant, head) in heads.iter_mut() {
-        match tree::load_or_build(&tx, tenant, head.seq) {
-            Ok((state, n)) => {
-                head.tree = state;
-                built += n;
-            }
-            Err(e) => {
-                tracing::error!("{e}");
-                broken.insert(tenant.clone(), e.to_string());
+            w.reload(conn);
+            for job in jobs {
+                let _ = job.reply.send(Err(refusal.clone()));
             }
         }
     }
-    tx.commit()?;
-    Ok((heads, broken, built))
-}
-
-fn load_heads(conn: &Connection) -> rusqlite::Result<HashMap<String, Head>> {
-    let mut stmt = conn.prepare("SELECT tenant, seq, hash, received_at FROM chain_heads")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            Head {
-                seq: r.get::<_, u64>(1)?,
-                hash: r.get(2)?,
-                received_ms: r.get(3)?,
-                tree: TreeState::new(),
-            },
-        ))
-    })?;
-    rows.collect()
 }

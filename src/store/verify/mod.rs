@@ -10,6 +10,7 @@ use crate::model::{ChainHead, Entry, VerifyReport};
 use crate::proof::{self, Frontier, Hash, OpenedCheckpoint, VerifierKey};
 use crate::store::StoreError;
 use crate::store::chain::{self, Commitments, GENESIS};
+use crate::store::proofs::{hash_bytes, split_row};
 use std::collections::{HashMap, VecDeque};
 
 mod tree;
@@ -47,22 +48,6 @@ pub trait VerifySource {
     fn checkpoints(&mut self) -> Result<Vec<(u64, String)>, StoreError>;
     /// What was changed in the schema behind trailscope's back, one sentence each.
     fn tampering(&mut self) -> Result<Vec<String>, StoreError>;
-}
-
-/// A row's hashes as stored: 32 bytes each, level 0 first; `None` when malformed.
-pub fn split_row(blob: &[u8]) -> Option<Vec<Hash>> {
-    if blob.is_empty() || !blob.len().is_multiple_of(32) {
-        return None;
-    }
-    Some(
-        blob.chunks_exact(32)
-            .map(|c| Hash(c.try_into().expect("chunks of 32")))
-            .collect(),
-    )
-}
-
-fn hash_bytes(hex_hash: &str) -> Option<[u8; 32]> {
-    hex::decode(hex_hash).ok()?.try_into().ok()
 }
 
 /// Every entry of the log in (seq, id) order, read a chunk at a time.
@@ -202,43 +187,7 @@ pub fn run(
     // A head still at genesis (a tenant that never committed) records nothing.
     let head = src.head()?.filter(|h| h.seq > 0);
     let (anchor_seq, anchor_hash) = src.anchor()?.unwrap_or((0, GENESIS.to_string()));
-    let mut seen = Seen::default();
-    let mut report = {
-        let mut entries = Entries::new();
-        let rows = std::iter::from_fn(|| entries.next(src)).inspect(|r| {
-            if let Ok((e, c)) = r {
-                seen.note(e, c);
-            }
-        });
-        chain::verify(rows, (anchor_seq, &anchor_hash), head.as_ref())?
-    };
-    if !report.ok {
-        // The walk stopped at the break; the record checks need every entry.
-        seen = Seen::default();
-        let mut entries = Entries::new();
-        while let Some(r) = entries.next(src) {
-            let (e, c) = r?;
-            seen.note(&e, &c);
-        }
-    }
-    let mut findings = Vec::new();
-    if let (false, Some(seq)) = (report.ok, report.first_bad_seq) {
-        let reason = match report.reason.as_deref() {
-            Some("gap") => "gap",
-            Some("reordered") => "reordered",
-            _ => "hash_mismatch",
-        };
-        findings.push(Finding {
-            bound: false,
-            seq: Some(seq),
-            checkpoint: None,
-            reason,
-            sentence: format!(
-                "the hash chain breaks at seq {seq} ({})",
-                reason.replace('_', " ")
-            ),
-        });
-    }
+    let (mut report, seen, mut findings) = walk_chain(src, anchor_seq, &anchor_hash, head)?;
     let (first, stored) = src.extent()?;
     report.tree_size = stored;
     report.verifier_key = key.map(|k| k.to_string());
@@ -290,9 +239,69 @@ pub fn run(
             sentence: problem,
         });
     }
-    if findings.is_empty() {
-        return Ok(report);
+    if !findings.is_empty() {
+        name_the_earliest(&mut report, findings, &checkpoints, first, anchor_seq);
     }
+    Ok(report)
+}
+
+/// Walks the hash chain from the anchor: the report so far, what the walk noticed (over every
+/// entry, even past a break) and the chain's finding, if it breaks.
+fn walk_chain(
+    src: &mut dyn VerifySource,
+    anchor_seq: u64,
+    anchor_hash: &str,
+    head: Option<ChainHead>,
+) -> Result<(VerifyReport, Seen, Vec<Finding>), StoreError> {
+    let mut seen = Seen::default();
+    let report = {
+        let mut entries = Entries::new();
+        let rows = std::iter::from_fn(|| entries.next(src)).inspect(|r| {
+            if let Ok((e, c)) = r {
+                seen.note(e, c);
+            }
+        });
+        chain::verify(rows, (anchor_seq, anchor_hash), head.as_ref())?
+    };
+    if !report.ok {
+        // The walk stopped at the break; the record checks need every entry.
+        seen = Seen::default();
+        let mut entries = Entries::new();
+        while let Some(r) = entries.next(src) {
+            let (e, c) = r?;
+            seen.note(&e, &c);
+        }
+    }
+    let mut findings = Vec::new();
+    if let (false, Some(seq)) = (report.ok, report.first_bad_seq) {
+        let reason = match report.reason.as_deref() {
+            Some("gap") => "gap",
+            Some("reordered") => "reordered",
+            _ => "hash_mismatch",
+        };
+        findings.push(Finding {
+            bound: false,
+            seq: Some(seq),
+            checkpoint: None,
+            reason,
+            sentence: format!(
+                "the hash chain breaks at seq {seq} ({})",
+                reason.replace('_', " ")
+            ),
+        });
+    }
+    Ok((report, seen, findings))
+}
+
+/// Fills `report` in from `findings` (not empty): the earliest place that no longer matches
+/// and the earliest checkpoint that no longer holds, every finding's sentence.
+fn name_the_earliest(
+    report: &mut VerifyReport,
+    mut findings: Vec<Finding>,
+    checkpoints: &[Stored],
+    first: u64,
+    anchor_seq: u64,
+) {
     findings.sort_by_key(|f| (f.seq.unwrap_or(u64::MAX), f.checkpoint.unwrap_or(u64::MAX)));
     // An exact place wins over a checkpoint's range, unless that whole range lies before it.
     let exact = findings.iter().position(|f| f.seq.is_some() && !f.bound);
@@ -333,7 +342,6 @@ pub fn run(
         report.checked = report.checked.min(s.saturating_sub(live_from));
     }
     report.problems = findings.into_iter().map(|f| f.sentence).collect();
-    Ok(report)
 }
 
 /// A stored checkpoint, opened.

@@ -28,8 +28,7 @@ pub(super) fn walk_tree(
         .last()
         .map_or(0, |c| c.size)
         .max((last_entry + 1).saturating_sub(first));
-    // Report only the first finding of each kind: the earliest is what names the place.
-    let (mut leaf_bad, mut tree_bad, mut missing) = (false, false, false);
+    let mut seen = Reported::default();
     let mut leaf = 0u64;
     // The size of the newest checkpoint that still holds: a root that no longer matches puts
     // the change after it.
@@ -56,108 +55,147 @@ pub(super) fn walk_tree(
             // A pruned entry: its kept leaf stands for it.
             (None, Some(row)) if seq <= anchor_seq => frontier.push_leaf(row[0]),
             (None, Some(row)) => {
-                if !missing {
-                    missing = true;
-                    let reason = if seq > last_entry {
-                        "missing_tail"
-                    } else {
-                        "gap"
-                    };
-                    findings.push(Finding {
-                        bound: false,
-                        seq: Some(seq),
-                        checkpoint: None,
-                        reason,
-                        sentence: format!(
-                            "seq {seq} is in the Merkle tree but its entry is gone from the log"
-                        ),
-                    });
+                if !seen.missing {
+                    seen.missing = true;
+                    findings.push(entry_gone(seq, last_entry));
                 }
                 frontier.push_leaf(row[0])
             }
             (None, None) => {
                 // Neither an entry nor a leaf: whatever a checkpoint covers from here is lost.
                 if let Some(c) = checkpoints.iter().find(|c| c.size > leaf) {
-                    findings.push(Finding {
-                        bound: false,
-                        seq: Some(seq),
-                        checkpoint: Some(c.size),
-                        reason: "missing_tail",
-                        sentence: format!(
-                            "checkpoint {}{} covers seq {} to {}, but the log and its tree end before seq {seq}",
-                            c.size,
-                            said_by(c),
-                            first,
-                            first + c.size - 1
-                        ),
-                    });
+                    findings.push(lost(c, first, seq));
                 }
                 break;
             }
         };
-        match &stored {
-            None if !tree_bad => {
-                tree_bad = true;
-                findings.push(Finding {
-                    bound: false,
-                    seq: Some(seq),
-                    checkpoint: None,
-                    reason: "tree_mismatch",
-                    sentence: format!("seq {seq} has no leaf in the Merkle tree"),
-                });
-            }
-            Some(row) if row[0] != computed[0] && !leaf_bad => {
-                leaf_bad = true;
-                findings.push(Finding {
-                    bound: false,
-                    seq: Some(seq),
-                    checkpoint: None,
-                    reason: "leaf_mismatch",
-                    sentence: format!(
-                        "seq {seq}'s hash is not the one the Merkle tree recorded for it"
-                    ),
-                });
-            }
-            Some(row) if *row != computed && row[0] == computed[0] && !tree_bad => {
-                tree_bad = true;
-                findings.push(Finding {
-                    bound: false,
-                    seq: Some(seq),
-                    checkpoint: None,
-                    reason: "tree_mismatch",
-                    sentence: format!(
-                        "the Merkle tree's stored nodes at seq {seq} do not follow from its leaves"
-                    ),
-                });
-            }
-            _ => {}
-        }
+        compare_row(stored.as_deref(), &computed, seq, &mut seen, findings);
         leaf += 1;
         while let Some(c) = cps.next_if(|c| c.size <= leaf) {
-            if c.size != leaf {
-                continue;
-            }
-            if frontier.root() == c.root {
-                holds = c.size;
-            } else {
-                findings.push(Finding {
-                    // Somewhere after the newest checkpoint that holds; a leaf or chain finding,
-                    // when there is one, says exactly where.
-                    seq: Some(first + holds),
-                    bound: true,
-                    checkpoint: Some(c.size),
-                    reason: "checkpoint_mismatch",
-                    sentence: format!(
-                        "the log no longer has the root signed in checkpoint {}{}: something from seq {} on was changed",
-                        c.size,
-                        said_by(c),
-                        first + holds
-                    ),
-                });
+            if c.size == leaf {
+                check_root(c, &frontier, first, &mut holds, findings);
             }
         }
     }
     Ok(())
+}
+
+/// Seq `seq` has a leaf but no entry (`last_entry` is the last seq still in the log).
+fn entry_gone(seq: u64, last_entry: u64) -> Finding {
+    let reason = if seq > last_entry {
+        "missing_tail"
+    } else {
+        "gap"
+    };
+    Finding {
+        bound: false,
+        seq: Some(seq),
+        checkpoint: None,
+        reason,
+        sentence: format!("seq {seq} is in the Merkle tree but its entry is gone from the log"),
+    }
+}
+
+/// Checkpoint `c` covers seq `seq`, where both the log and its tree end.
+fn lost(c: &Stored, first: u64, seq: u64) -> Finding {
+    Finding {
+        bound: false,
+        seq: Some(seq),
+        checkpoint: Some(c.size),
+        reason: "missing_tail",
+        sentence: format!(
+            "checkpoint {}{} covers seq {} to {}, but the log and its tree end before seq {seq}",
+            c.size,
+            said_by(c),
+            first,
+            first + c.size - 1
+        ),
+    }
+}
+
+/// Which kinds of finding the walk has made: only the first of each is reported, the earliest
+/// being what names the place.
+#[derive(Default)]
+struct Reported {
+    leaf_bad: bool,
+    tree_bad: bool,
+    missing: bool,
+}
+
+/// Compares leaf `seq`'s stored row (`None`: missing or malformed) with the one recomputed.
+fn compare_row(
+    stored: Option<&[Hash]>,
+    computed: &[Hash],
+    seq: u64,
+    seen: &mut Reported,
+    findings: &mut Vec<Finding>,
+) {
+    match stored {
+        None if !seen.tree_bad => {
+            seen.tree_bad = true;
+            findings.push(Finding {
+                bound: false,
+                seq: Some(seq),
+                checkpoint: None,
+                reason: "tree_mismatch",
+                sentence: format!("seq {seq} has no leaf in the Merkle tree"),
+            });
+        }
+        Some(row) if row[0] != computed[0] && !seen.leaf_bad => {
+            seen.leaf_bad = true;
+            findings.push(Finding {
+                bound: false,
+                seq: Some(seq),
+                checkpoint: None,
+                reason: "leaf_mismatch",
+                sentence: format!(
+                    "seq {seq}'s hash is not the one the Merkle tree recorded for it"
+                ),
+            });
+        }
+        Some(row) if row != computed && row[0] == computed[0] && !seen.tree_bad => {
+            seen.tree_bad = true;
+            findings.push(Finding {
+                bound: false,
+                seq: Some(seq),
+                checkpoint: None,
+                reason: "tree_mismatch",
+                sentence: format!(
+                    "the Merkle tree's stored nodes at seq {seq} do not follow from its leaves"
+                ),
+            });
+        }
+        _ => {}
+    }
+}
+
+/// Holds checkpoint `c` to the recomputed tree of its size; `holds` is the size of the newest
+/// checkpoint that still holds.
+fn check_root(
+    c: &Stored,
+    frontier: &Frontier,
+    first: u64,
+    holds: &mut u64,
+    findings: &mut Vec<Finding>,
+) {
+    if frontier.root() == c.root {
+        *holds = c.size;
+        return;
+    }
+    findings.push(Finding {
+        // Somewhere after the newest checkpoint that holds; a leaf or chain finding, when there
+        // is one, says exactly where.
+        seq: Some(first + *holds),
+        bound: true,
+        checkpoint: Some(c.size),
+        reason: "checkpoint_mismatch",
+        sentence: format!(
+            "the log no longer has the root signed in checkpoint {}{}: something from seq {} on was changed",
+            c.size,
+            said_by(c),
+            first + *holds
+        ),
+    });
 }
 
 /// Where a checkpoint is known from, when it is not a stored row.
