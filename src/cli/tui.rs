@@ -8,9 +8,9 @@ use clap::Args;
 use std::path::PathBuf;
 use trailscope::client::Client;
 use trailscope::client::source::Source;
-use trailscope::tui::source_name::SourceName;
 use trailscope::model::Query;
 use trailscope::tui::keymap::Keymap;
+use trailscope::tui::source_name::SourceName;
 use trailscope::tui::theme::{ColorDepth, Theme};
 use trailscope::tui::{App, Settings, default_query};
 

@@ -105,9 +105,7 @@ pub fn trust_only(pem: &[u8]) -> Result<usize, TrustError> {
         return Err(TrustError::Empty);
     }
     let n = certs.len();
-    TRUSTED_CA
-        .set(certs)
-        .map_err(|_| TrustError::AlreadySet)?;
+    TRUSTED_CA.set(certs).map_err(|_| TrustError::AlreadySet)?;
     Ok(n)
 }
 

@@ -5,12 +5,16 @@
 use super::source::Source;
 use super::{DownloadError, Sink};
 use crate::export::evidence::{Manifest, NotAPack};
-use crate::export::{Format, RowCounter, StageError, StagedFile, count_json_entries, proof_sidecar};
+use crate::export::{
+    Format, RowCounter, StageError, StagedFile, count_json_entries, proof_sidecar,
+};
 use crate::model::{PackRequest, ProofFile, Query};
 use std::path::{Path, PathBuf};
 
 /// What to download.
 #[derive(Debug, Clone, PartialEq)]
+// One value per download: the size of the filter it carries costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 pub enum Download {
     /// An export of the entries matching `query`, under `name` in the export history.
     Export {

@@ -163,8 +163,7 @@ pub fn map(m: &Map<String, Value>) -> Result<NewEvent, super::Unfit> {
             )
         }
         None => {
-            let uri =
-                text(m, "requestURI").ok_or(Unfit::NeitherSet("objectRef", "requestURI"))?;
+            let uri = text(m, "requestURI").ok_or(Unfit::NeitherSet("objectRef", "requestURI"))?;
             let path = uri.split('?').next().unwrap_or(uri);
             (
                 format!("nonresource.{verb}"),

@@ -175,12 +175,10 @@ pub fn read_source(
     let map_done = |done: k8s::Done| Record {
         line: done.line,
         event: done.record.and_then(|(m, t)| {
-            format
-                .map(&m, &t)
-                .map_err(|e| Unmapped {
-                    reason: e.to_string(),
-                    text: t,
-                })
+            format.map(&m, &t).map_err(|e| Unmapped {
+                reason: e.to_string(),
+                text: t,
+            })
         }),
     };
     let error = scan::records(r, format, &mut |line, text, bytes| {

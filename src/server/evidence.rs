@@ -10,8 +10,7 @@ use crate::export::evidence::{
 };
 use crate::model::{
     ApiError, ErrorCode, Kind, NewEvent, Order, PackRequest, Query, QueryParseError, TimeBound,
-    names,
-    from_millis,
+    from_millis, names,
 };
 use crate::store::{PageRequest, Store, StoreError};
 use axum::Json;

@@ -17,7 +17,6 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::collections::HashMap;
 
-
 /// The tenant's `limit` newest exports and packs, newest first; only those recorded before
 /// `before_seq` when it is given (the next page).
 pub async fn exports(

@@ -7,9 +7,9 @@
 mod any_of;
 pub mod archive;
 mod archive_dir;
-mod error;
 pub mod chain;
 pub mod checkpoint;
+mod error;
 pub mod history;
 pub mod postgres;
 pub mod records;

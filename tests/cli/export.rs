@@ -191,8 +191,17 @@ async fn an_ocsf_export_gets_its_proof_beside_it_and_verifies_offline() {
     let out = cli(
         &dir,
         &[
-            "export", "--server", &s.url, "--token", &s.auditor, "--format", "ocsf", "--filter",
-            "channel:auth", "-o", "auth.ocsf",
+            "export",
+            "--server",
+            &s.url,
+            "--token",
+            &s.auditor,
+            "--format",
+            "ocsf",
+            "--filter",
+            "channel:auth",
+            "-o",
+            "auth.ocsf",
         ],
     );
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -216,7 +225,11 @@ async fn an_ocsf_export_gets_its_proof_beside_it_and_verifies_offline() {
     );
     assert!(stdout.starts_with("ok: "), "{stdout}");
     // Edited, the same file fails against the same proof.
-    std::fs::write(dir.join("auth.ocsf"), body.replacen("user.login", "user.logout", 1)).unwrap();
+    std::fs::write(
+        dir.join("auth.ocsf"),
+        body.replacen("user.login", "user.logout", 1),
+    )
+    .unwrap();
     let out = cli(&dir, &["verify-file", "auth.ocsf", "--key", &vkey]);
     assert_ne!(out.status.code(), Some(0));
 }

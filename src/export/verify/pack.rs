@@ -212,7 +212,8 @@ fn record_problems(record: &[u8], manifest_bytes: &[u8], manifest: &Manifest) ->
         return vec![format!("{RECORD_FILE} is not an entry")];
     };
     let mut problems = Vec::new();
-    if entry.action != crate::model::names::action::PACK_EXPORTED || entry.tenant != manifest.tenant {
+    if entry.action != crate::model::names::action::PACK_EXPORTED || entry.tenant != manifest.tenant
+    {
         problems.push(format!(
             "{RECORD_FILE} is not the record of a pack of tenant {}",
             manifest.tenant

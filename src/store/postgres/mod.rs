@@ -310,7 +310,11 @@ impl PostgresStore {
         let probe = tokio::time::timeout(ANSWER_WITHIN, async {
             let mut c = self.client().await?;
             if !write {
-                return c.simple_query("SELECT 1").await.map(|_| ()).map_err(db_error);
+                return c
+                    .simple_query("SELECT 1")
+                    .await
+                    .map(|_| ())
+                    .map_err(db_error);
             }
             let tx = c.transaction().await.map_err(db_error)?;
             tx.execute(

@@ -43,7 +43,10 @@ mod tests {
         );
         let e = StoreError::from(full);
         assert_eq!(e.unavailable_reason(), Some(WriteBlocker::DiskFull), "{e}");
-        assert!(e.to_string().starts_with("the database cannot write: the disk is full ("));
+        assert!(
+            e.to_string()
+                .starts_with("the database cannot write: the disk is full (")
+        );
         let constraint = rusqlite::Error::SqliteFailure(
             rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
             None,
