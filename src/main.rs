@@ -20,8 +20,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(path) = &cli.ca_cert {
         let trusted = std::fs::read(path)
-            .map_err(|e| e.to_string())
-            .and_then(|pem| trailscope::client::trust_only(&pem));
+            .map_err(anyhow::Error::from)
+            .and_then(|pem| trailscope::client::trust_only(&pem).map_err(Into::into));
         if let Err(e) = trusted {
             eprintln!("trailscope: --ca-cert {}: {e}", path.display());
             return ExitCode::from(2);

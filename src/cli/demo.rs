@@ -103,7 +103,8 @@ pub fn run() -> anyhow::Result<()> {
             filter: None,
             offline: false,
         })?;
-        resolved.source = format!("demo ({})", resolved.server);
+        resolved.source =
+            trailscope::tui::source_name::SourceName::profile("demo", resolved.server.clone());
         // The demo's server lives as long as the process: nothing of it is worth caching.
         resolved.cache = None;
         let result = run_resolved(resolved, Some(extra)).await;

@@ -2,11 +2,13 @@
 //! everything a filter matches, and checks it against its own manifest once it is in.
 
 use super::context::{Progress, RemoteArgs, Threads, UsageError, parse_filter, runtime};
-use super::export::{download_failure, stage, staging_failure};
+use super::export::save_failure;
 use super::output::errln;
 use anyhow::anyhow;
 use clap::Args;
 use std::path::PathBuf;
+use trailscope::client::save::{Download, save};
+use trailscope::client::source::Source;
 use trailscope::model::PackRequest;
 use trailscope::text::human_bytes;
 
@@ -100,44 +102,31 @@ pub fn run(args: EvidenceArgs) -> anyhow::Result<()> {
         }
     };
     let client = args.remote.client()?;
-    let mut staged = stage(&args.output, args.force)?;
     let progress = Progress::download();
-    let mut received = 0u64;
-    let result = runtime(Threads::One)?.block_on(client.pack(&request, &mut |chunk| {
-        received += chunk.len() as u64;
-        progress.bytes(received, None);
-        staged.write_all(chunk)
-    }));
+    let result = runtime(Threads::One)?.block_on(save(
+        &Source::from(client),
+        &Download::Pack(request),
+        &args.output,
+        args.force,
+        &mut |bytes, _| progress.bytes(bytes, None),
+    ));
     progress.clear();
-    match result {
-        Err(e) => {
-            drop(staged);
-            Err(download_failure(e))
-        }
-        Ok(bytes) => {
-            staged.commit().map_err(staging_failure)?;
-            let (manifest, problems) =
-                trailscope::export::evidence::verify_pack(std::fs::File::open(&args.output)?)
-                    .map_err(|e| anyhow!(e))?;
-            if !problems.is_empty() {
-                return Err(anyhow!(
-                    "the pack arrived but does not match its own manifest: {}",
-                    problems.join("; ")
-                ));
-            }
-            errln!(
-                "wrote the {} pack, {} entries from {} to {} ({}), to {}",
-                trailscope::text::inert(match &manifest.title {
-                    Some(title) if manifest.kind == trailscope::export::evidence::CUSTOM => title,
-                    _ => &manifest.kind,
-                }),
-                manifest.rows,
-                manifest.from,
-                manifest.to,
-                human_bytes(bytes),
-                args.output.display()
-            );
-            Ok(())
-        }
-    }
+    let saved = result.map_err(save_failure)?;
+    // `save` checks every pack it saves against its manifest, so a saved pack has one.
+    let manifest = saved
+        .manifest
+        .ok_or_else(|| anyhow!("the pack arrived without its manifest"))?;
+    errln!(
+        "wrote the {} pack, {} entries from {} to {} ({}), to {}",
+        trailscope::text::inert(match &manifest.title {
+            Some(title) if manifest.kind == trailscope::export::evidence::CUSTOM => title,
+            _ => &manifest.kind,
+        }),
+        manifest.rows,
+        manifest.from,
+        manifest.to,
+        human_bytes(saved.bytes),
+        args.output.display()
+    );
+    Ok(())
 }

@@ -3,14 +3,15 @@
 
 use super::context::{Progress, RemoteArgs, Threads, parse_filter, refused, runtime};
 use super::output::errln;
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use clap::Args;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use trailscope::client::DownloadError;
-use trailscope::export::{
-    Format, RowCounter, StageError, StagedFile, count_json_entries, proof_sidecar,
-};
+use trailscope::client::save::{Download, SaveError, save};
+use trailscope::client::source::Source;
+use trailscope::client::{Client, DownloadError};
+use trailscope::export::{Format, RowCounter};
+use trailscope::model::Query;
 use trailscope::text::human_bytes;
 
 /// `trailscope export`.
@@ -55,15 +56,11 @@ impl From<ExportFormat> for Format {
     }
 }
 
-/// Starts a staged download, turning "exists" into the CLI's advice.
-pub(super) fn stage(target: &Path, force: bool) -> anyhow::Result<StagedFile> {
-    StagedFile::create(target, force).map_err(staging_failure)
-}
-
-/// "exists" (at the start, or because the file appeared while downloading) as the CLI's advice.
-pub(super) fn staging_failure(e: StageError) -> anyhow::Error {
+/// A failed save as the CLI says it: "exists" with its advice, a refusal with what to do.
+pub(super) fn save_failure(e: SaveError) -> anyhow::Error {
     match e {
-        StageError::Exists(p) => anyhow!("{} exists; pass --force to overwrite it", p.display()),
+        SaveError::Exists(p) => anyhow!("{} exists; pass --force to overwrite it", p.display()),
+        SaveError::Download(e) => download_failure(e),
         other => anyhow!(other),
     }
 }
@@ -73,82 +70,64 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     let format = Format::from(args.format);
     let query = parse_filter(args.filter.as_deref())?.unwrap_or_default();
     let client = args.remote.client()?;
-    let to_stdout = args.output.as_deref() == Some(Path::new("-"));
+    if args.output.as_deref() == Some(Path::new("-")) {
+        return to_stdout(&client, &query, format, args.name.as_deref());
+    }
     let target = args
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from(format.file_name(&chrono::Utc::now())));
-    let mut staged = if to_stdout {
-        None
-    } else {
-        Some(stage(&target, args.force)?)
+    let what = Download::Export {
+        query,
+        format,
+        name: args.name.clone(),
     };
+    let progress = Progress::download();
+    let result = runtime(Threads::One)?.block_on(save(
+        &Source::from(client),
+        &what,
+        &target,
+        args.force,
+        &mut |bytes, rows| progress.bytes(bytes, rows),
+    ));
+    progress.clear();
+    let saved = result.map_err(save_failure)?;
+    errln!(
+        "wrote {} entries ({}) to {}",
+        saved.rows,
+        human_bytes(saved.bytes),
+        target.display()
+    );
+    Ok(())
+}
+
+/// `--output -`: the rows alone, streamed as they come (no file to put a proof beside).
+fn to_stdout(
+    client: &Client,
+    query: &Query,
+    format: Format,
+    name: Option<&str>,
+) -> anyhow::Result<()> {
     // Not locked: the sink must be Send; each chunk is large, so the lock per write is noise.
     let mut stdout = std::io::stdout();
     let mut counter = RowCounter::new(format);
     let progress = Progress::download();
     let mut received = 0u64;
-    // A file gets its proof: JSON embeds it, CSV and NDJSON get `<file>.proof.json` beside.
-    let trailer = !to_stdout && format != Format::Json;
     let result = runtime(Threads::One)?.block_on(client.export_named(
-        &query,
+        query,
         format,
-        args.name.as_deref(),
-        trailer,
+        name,
+        false,
         &mut |chunk| {
             counter.feed(chunk);
             received += chunk.len() as u64;
             progress.bytes(received, counter.rows());
-            match &mut staged {
-                Some(s) => s.write_all(chunk),
-                None => stdout.write_all(chunk),
-            }
+            stdout.write_all(chunk)
         },
     ));
     progress.clear();
-    match result {
-        Err(e) => {
-            drop(staged);
-            Err(download_failure(e))
-        }
-        Ok(bytes) => {
-            let Some(s) = staged else {
-                return stdout.flush().map_err(Into::into);
-            };
-            let mut s = s;
-            let mut proved_rows = None;
-            let sidecar = if trailer {
-                let proof = s
-                    .split_proof()
-                    .map_err(|e| anyhow!("{e}; nothing was written"))?;
-                let parsed: trailscope::model::ProofFile = serde_json::from_slice(&proof)
-                    .map_err(|_| anyhow!("the server's proof is malformed; nothing was written"))?;
-                proved_rows = Some(parsed.proof.entries);
-                let path = proof_sidecar(&target);
-                let mut side = stage(&path, args.force)?;
-                side.write_all(&proof)?;
-                Some(side)
-            } else {
-                None
-            };
-            s.commit().map_err(staging_failure)?;
-            if let Some(side) = sidecar {
-                side.commit().map_err(staging_failure)?;
-            }
-            let rows = match counter.rows() {
-                _ if proved_rows.is_some() => proved_rows.unwrap_or_default(),
-                Some(r) => r,
-                None => count_json_entries(std::fs::File::open(&target)?)
-                    .context("the JSON export could not be read back")?,
-            };
-            errln!(
-                "wrote {rows} entries ({}) to {}",
-                human_bytes(bytes),
-                target.display()
-            );
-            Ok(())
-        }
-    }
+    result.map_err(download_failure)?;
+    stdout.flush().map_err(Into::into)
 }
 
 pub(super) fn download_failure(e: DownloadError) -> anyhow::Error {

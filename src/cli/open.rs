@@ -118,7 +118,7 @@ pub fn run(args: OpenArgs) -> anyhow::Result<()> {
         std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone())
     };
     let app = App::new(Settings {
-        source: shown.display().to_string(),
+        source: shown.display().to_string().into(),
         query,
         keymap,
         theme: trailscope::tui::theme::Theme::new(trailscope::tui::theme::ColorDepth::detect()),

@@ -10,6 +10,7 @@ use trailscope::client::Client;
 use trailscope::client::source::Source;
 use trailscope::model::Query;
 use trailscope::tui::keymap::Keymap;
+use trailscope::tui::source_name::SourceName;
 use trailscope::tui::theme::{ColorDepth, Theme};
 use trailscope::tui::{App, Settings, default_query};
 
@@ -38,7 +39,7 @@ pub struct TuiArgs {
 pub struct Resolved {
     pub server: String,
     pub token: String,
-    pub source: String,
+    pub source: SourceName,
     pub query: Query,
     pub keymap: Keymap,
     pub views: Vec<(String, String)>,
@@ -56,7 +57,7 @@ pub fn resolve(args: &TuiArgs) -> anyhow::Result<Resolved> {
         args.server.as_deref(),
         "say which server to read: --server URL, TRAILSCOPE_SERVER, or a profile in {where} (or try `trailscope demo`)",
     )?;
-    trailscope::client::check_base(&server).map_err(UsageError)?;
+    trailscope::client::check_base(&server).map_err(|e| UsageError(e.to_string()))?;
     let token = match p.token(args.token.as_deref())? {
         Some(t) => t,
         // Offline, the server is never asked: no token is needed to read the cache.
@@ -76,8 +77,8 @@ pub fn resolve(args: &TuiArgs) -> anyhow::Result<Resolved> {
     let query = parse_filter(filter.as_deref())?.unwrap_or_else(default_query);
     let keymap = p.keymap()?;
     let source = match &p.name {
-        Some(name) => format!("{name} ({server})"),
-        None => server.clone(),
+        Some(name) => SourceName::profile(name, &server),
+        None => SourceName::from(server.clone()),
     };
     Ok(Resolved {
         server,

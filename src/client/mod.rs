@@ -9,6 +9,7 @@ mod download;
 mod follow;
 mod ingest;
 mod proofs;
+pub mod save;
 pub mod source;
 pub mod sse;
 pub use download::{DownloadError, Sink};
@@ -98,25 +99,33 @@ static TRUSTED_CA: std::sync::OnceLock<Vec<reqwest::Certificate>> = std::sync::O
 
 /// Makes the PEM certificates in `pem` the only roots of trust for every [`Client`] this process
 /// builds afterwards (`--ca-cert`). Returns how many certificates were read; set once.
-pub fn trust_only(pem: &[u8]) -> Result<usize, String> {
-    let certs = reqwest::Certificate::from_pem_bundle(pem)
-        .map_err(|e| format!("not a PEM certificate bundle: {e}"))?;
+pub fn trust_only(pem: &[u8]) -> Result<usize, TrustError> {
+    let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(TrustError::NotPem)?;
     if certs.is_empty() {
-        return Err("it holds no PEM certificate".into());
+        return Err(TrustError::Empty);
     }
     let n = certs.len();
-    TRUSTED_CA
-        .set(certs)
-        .map_err(|_| "the trusted CA is already set".to_string())?;
+    TRUSTED_CA.set(certs).map_err(|_| TrustError::AlreadySet)?;
     Ok(n)
+}
+
+/// Why `--ca-cert`'s file cannot be the roots of trust.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    #[error("not a PEM certificate bundle: {0}")]
+    NotPem(reqwest::Error),
+    #[error("it holds no PEM certificate")]
+    Empty,
+    #[error("the trusted CA is already set")]
+    AlreadySet,
 }
 
 impl Client {
     /// A client for `base` (e.g. `http://127.0.0.1:7807`) with a bearer token.
     pub fn new(base: &str, token: &str) -> Result<Client, ClientError> {
-        check_base(base).map_err(|reason| ClientError::Unreachable {
+        check_base(base).map_err(|e| ClientError::Unreachable {
             url: base.to_string(),
-            reason,
+            reason: e.to_string(),
         })?;
         let mut builder = reqwest::Client::builder();
         if let Some(roots) = TRUSTED_CA.get() {
@@ -275,23 +284,45 @@ fn reqwest_reason(e: &reqwest::Error) -> String {
     }
 }
 
+/// A server URL [`check_base`] refuses, and what to write instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--server `{base}` {fault}: write it as http://HOST:PORT or https://HOST")]
+pub struct BadServerUrl {
+    pub base: String,
+    pub fault: UrlFault,
+}
+
+/// What is wrong with a server URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UrlFault {
+    #[error("is not a URL")]
+    NotAUrl,
+    #[error("has no http:// or https://")]
+    NoScheme,
+    #[error("names no host")]
+    NoHost,
+    #[error("has a query or fragment")]
+    QueryOrFragment,
+}
+
 /// Checks a server URL before anything is sent: `http://` or `https://`, a host, nothing else.
 /// The error is one sentence that says what to write instead.
-pub fn check_base(base: &str) -> Result<(), String> {
-    let hint = |why: &str| {
-        format!("--server `{base}` {why}: write it as http://HOST:PORT or https://HOST")
+pub fn check_base(base: &str) -> Result<(), BadServerUrl> {
+    let hint = |fault| BadServerUrl {
+        base: base.to_string(),
+        fault,
     };
-    let url = reqwest::Url::parse(base).map_err(|_| hint("is not a URL"))?;
+    let url = reqwest::Url::parse(base).map_err(|_| hint(UrlFault::NotAUrl))?;
     match url.scheme() {
         "http" | "https" => {}
         // `127.0.0.1:7807` parses with `127.0.0.1` as its scheme.
-        _ => return Err(hint("has no http:// or https://")),
+        _ => return Err(hint(UrlFault::NoScheme)),
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(hint("names no host"));
+        return Err(hint(UrlFault::NoHost));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(hint("has a query or fragment"));
+        return Err(hint(UrlFault::QueryOrFragment));
     }
     Ok(())
 }

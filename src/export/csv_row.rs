@@ -98,20 +98,29 @@ pub fn cells(e: &Entry) -> [Cow<'_, str>; 19] {
     ]
 }
 
+/// Why a CSV row is not an entry as the export writes one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BadRow {
+    /// The row has this many fields.
+    #[error("the row has {0} fields, not the export's {n}", n = CSV_COLUMNS.len())]
+    Fields(usize),
+    /// The cell of this column is not as the export writes it.
+    #[error("its {0} cannot be read")]
+    Cell(&'static str),
+    #[error("its target is incomplete (a target has a type and an id)")]
+    PartTarget,
+}
+
 /// The entry a row shows (in [`CSV_COLUMNS`] order). A CSV carries no tenant, previous hash,
 /// idempotency key or user agent: those are left empty (`tenant`, `prev_hash`) or absent for
 /// the caller to fill in. Fixed-form cells (seq, times, kind, outcome, actor type, hash) must be
 /// exactly as the export writes them. The error names the cell.
-pub fn entry_from_row(row: &csv::StringRecord) -> Result<Entry, String> {
+pub fn entry_from_row(row: &csv::StringRecord) -> Result<Entry, BadRow> {
     if row.len() != CSV_COLUMNS.len() {
-        return Err(format!(
-            "the row has {} fields, not the export's {}",
-            row.len(),
-            CSV_COLUMNS.len()
-        ));
+        return Err(BadRow::Fields(row.len()));
     }
     let raw = |i: usize| row.get(i).unwrap_or("");
-    let bad = |i: usize| format!("its {} cannot be read", CSV_COLUMNS[i]);
+    let bad = |i: usize| BadRow::Cell(CSV_COLUMNS[i]);
     let opt = |i: usize| read_cell(raw(i)).map(str::to_string);
     let text = |i: usize| read_cell(raw(i)).map(str::to_string).ok_or_else(|| bad(i));
     let ts = |i: usize| {
@@ -122,7 +131,7 @@ pub fn entry_from_row(row: &csv::StringRecord) -> Result<Entry, String> {
     let target = match (opt(14), opt(15), opt(16)) {
         (None, None, None) => None,
         (Some(kind), Some(id), name) => Some(Target { kind, id, name }),
-        _ => return Err("its target is incomplete (a target has a type and an id)".into()),
+        _ => return Err(BadRow::PartTarget),
     };
     let details = match read_cell(raw(17)) {
         None => None,

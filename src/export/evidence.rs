@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::{self, Read, Seek, Write};
 
-pub use super::verify::pack::{verify_pack, verify_pack_proven};
+pub use super::verify::pack::{NotAPack, verify_pack, verify_pack_proven};
 
 /// The kinds of pack, each a union of filters. Configurable under `[evidence]` in the server
 /// config; the defaults follow API.md.
@@ -76,7 +76,7 @@ impl Default for PackKinds {
 
 impl PackKinds {
     /// The filters of a kind, parsed; `None` for a kind that does not exist.
-    pub fn filters(&self, kind: &str) -> Option<Result<Vec<Query>, String>> {
+    pub fn filters(&self, kind: &str) -> Option<Result<Vec<Query>, BadEvidenceFilter>> {
         let lines = match kind {
             "access_review" => &self.access_review,
             "change_management" => &self.change_management,
@@ -87,20 +87,30 @@ impl PackKinds {
             lines
                 .iter()
                 .map(|l| {
-                    l.parse::<Query>()
-                        .map_err(|e| format!("evidence filter `{l}`: {e}"))
+                    l.parse::<Query>().map_err(|error| BadEvidenceFilter {
+                        line: l.clone(),
+                        error,
+                    })
                 })
                 .collect(),
         )
     }
 
     /// Checks every configured filter parses (at start-up, not on the first request).
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), BadEvidenceFilter> {
         for kind in KINDS {
             self.filters(kind).expect("every listed kind exists")?;
         }
         Ok(())
     }
+}
+
+/// A configured evidence filter that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("evidence filter `{line}`: {error}")]
+pub struct BadEvidenceFilter {
+    pub line: String,
+    pub error: crate::model::QueryParseError,
 }
 
 /// The pack kinds, by wire name.

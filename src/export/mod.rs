@@ -17,7 +17,7 @@ use std::io::{self, Write};
 
 pub use chunks::{CHUNK, ChunkSender};
 pub use count::{RowCounter, count_json_entries};
-pub use csv_row::{CSV_COLUMNS, entry_from_row, opt_cell, read_cell, text_cell};
+pub use csv_row::{BadRow, CSV_COLUMNS, entry_from_row, opt_cell, read_cell, text_cell};
 pub use staged::{StageError, StagedFile};
 
 /// The filter as an export and its audit entry record it: the query and its resolved range.

@@ -61,10 +61,11 @@ const PARAMETERS: [(&str, &str); 10] = [
 ];
 
 /// One CloudTrail record as an event.
-pub fn map(m: &Map<String, Value>) -> Result<NewEvent, String> {
+pub fn map(m: &Map<String, Value>) -> Result<NewEvent, super::Unfit> {
+    use super::Unfit;
     let occurred_at = time(m, "eventTime")?;
-    let source = text(m, "eventSource").ok_or("`eventSource` is missing")?;
-    let name = text(m, "eventName").ok_or("`eventName` is missing")?;
+    let source = text(m, "eventSource").ok_or_else(|| Unfit::Missing("eventSource".into()))?;
+    let name = text(m, "eventName").ok_or_else(|| Unfit::Missing("eventName".into()))?;
     let service = source.strip_suffix(".amazonaws.com").unwrap_or(source);
     let login = name == "ConsoleLogin";
 
@@ -144,7 +145,10 @@ pub fn map(m: &Map<String, Value>) -> Result<NewEvent, String> {
     }
     let key = text(m, "eventID").map(|id| format!("cloudtrail:{id}"));
     if key.as_ref().is_some_and(|k| k.chars().count() > 128) {
-        return Err("`eventID` is longer than 117 characters".into());
+        return Err(Unfit::TooLong {
+            field: "eventID",
+            max: 117,
+        });
     }
     Ok(NewEvent {
         occurred_at: Some(occurred_at),

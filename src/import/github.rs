@@ -1,16 +1,16 @@
 //! GitHub audit-log exports, JSON (an array, or one event a line as the streaming and the
 //! REST API give them) and CSV (the same fields as columns). Mapping table: docs/formats.md.
 
-use super::{action_word, millis, short, text};
+use super::{Unfit, action_word, millis, short, text};
 use crate::model::{Actor, ActorType, Kind, NewEvent, Outcome, Target, parse_ts};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 /// `@timestamp` and `created_at` are milliseconds since the epoch (numbers in JSON, digits in
 /// CSV); an RFC 3339 text is taken too.
-fn when(m: &Map<String, Value>, key: &str) -> Option<Result<DateTime<Utc>, String>> {
+fn when(m: &Map<String, Value>, key: &str) -> Option<Result<DateTime<Utc>, Unfit>> {
     let v = m.get(key)?;
-    let bad = || format!("`{key}` is not a time in milliseconds");
+    let bad = || Unfit::NotMillis(key.into());
     Some(match v {
         Value::Number(n) => n.as_i64().and_then(millis).ok_or_else(bad),
         Value::String(s) if s.is_empty() => return None,
@@ -26,11 +26,11 @@ fn when(m: &Map<String, Value>, key: &str) -> Option<Result<DateTime<Utc>, Strin
 }
 
 /// One audit-log event as an event.
-pub fn map(m: &Map<String, Value>) -> Result<NewEvent, String> {
-    let action = text(m, "action").ok_or("`action` is missing")?;
+pub fn map(m: &Map<String, Value>) -> Result<NewEvent, Unfit> {
+    let action = text(m, "action").ok_or_else(|| Unfit::Missing("action".into()))?;
     let occurred_at = when(m, "@timestamp")
         .or_else(|| when(m, "created_at"))
-        .ok_or("neither `@timestamp` nor `created_at` is set")??;
+        .ok_or(Unfit::NeitherSet("@timestamp", "created_at"))??;
     let actor = text(m, "actor").map(|login| Actor {
         kind: if login.ends_with("[bot]") {
             ActorType::Service
@@ -79,7 +79,10 @@ pub fn map(m: &Map<String, Value>) -> Result<NewEvent, String> {
     }
     let key = text(m, "_document_id").map(|id| format!("github:{id}"));
     if key.as_ref().is_some_and(|k| k.chars().count() > 128) {
-        return Err("`_document_id` is longer than 121 characters".into());
+        return Err(Unfit::TooLong {
+            field: "_document_id",
+            max: 121,
+        });
     }
     Ok(NewEvent {
         occurred_at: Some(occurred_at),

@@ -121,13 +121,14 @@ fn kind(verb: &str) -> Kind {
 }
 
 /// One request (its last stage) as an event.
-pub fn map(m: &Map<String, Value>) -> Result<NewEvent, String> {
+pub fn map(m: &Map<String, Value>) -> Result<NewEvent, super::Unfit> {
+    use super::Unfit;
     match text(m, "kind") {
         Some("Event") | None => {}
-        Some(k) => return Err(format!("kind is `{k}`, not a Kubernetes audit `Event`")),
+        Some(k) => return Err(Unfit::NotAnEvent(k.into())),
     }
-    let audit_id = text(m, "auditID").ok_or("`auditID` is missing")?;
-    let verb = text(m, "verb").ok_or("`verb` is missing")?;
+    let audit_id = text(m, "auditID").ok_or_else(|| Unfit::Missing("auditID".into()))?;
+    let verb = text(m, "verb").ok_or_else(|| Unfit::Missing("verb".into()))?;
     let occurred_at = time(m, "requestReceivedTimestamp").or_else(|_| time(m, "stageTimestamp"))?;
     let stage = text(m, "stage");
 
@@ -162,7 +163,7 @@ pub fn map(m: &Map<String, Value>) -> Result<NewEvent, String> {
             )
         }
         None => {
-            let uri = text(m, "requestURI").ok_or("neither `objectRef` nor `requestURI` is set")?;
+            let uri = text(m, "requestURI").ok_or(Unfit::NeitherSet("objectRef", "requestURI"))?;
             let path = uri.split('?').next().unwrap_or(uri);
             (
                 format!("nonresource.{verb}"),
@@ -223,7 +224,10 @@ pub fn map(m: &Map<String, Value>) -> Result<NewEvent, String> {
     }
     let key = format!("k8s:{audit_id}");
     if key.chars().count() > 128 {
-        return Err("`auditID` is longer than 124 characters".into());
+        return Err(Unfit::TooLong {
+            field: "auditID",
+            max: 124,
+        });
     }
     Ok(NewEvent {
         occurred_at: Some(occurred_at),

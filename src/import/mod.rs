@@ -14,6 +14,7 @@ pub mod github;
 pub mod input;
 pub mod k8s;
 mod scan;
+mod unfit;
 
 use crate::export::read::LoadError;
 use crate::model::{Actor, Details, Entry, Kind, NewEvent, Outcome, format_ts, parse_ts};
@@ -22,6 +23,7 @@ use serde_json::{Map, Value};
 use std::io::BufRead;
 
 pub use detect::{Detected, detect};
+pub use unfit::Unfit;
 
 /// The audit-log formats of other systems that trailscope reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,8 +68,8 @@ impl SourceFormat {
         }
     }
     /// Maps one record; `text` is its JSON text, kept as the event's `details`.
-    fn map(self, record: &Map<String, Value>, text: &str) -> Result<NewEvent, String> {
-        let details = Details::parse(text).map_err(|e| e.to_string())?;
+    fn map(self, record: &Map<String, Value>, text: &str) -> Result<NewEvent, Unfit> {
+        let details = Details::parse(text)?;
         let mut ev = match self {
             SourceFormat::K8s => k8s::map(record)?,
             SourceFormat::CloudTrail => cloudtrail::map(record)?,
@@ -145,13 +147,13 @@ pub(crate) fn object<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a Map
 }
 
 /// An RFC 3339 time member, required.
-pub(crate) fn time(m: &Map<String, Value>, key: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn time(m: &Map<String, Value>, key: &str) -> Result<DateTime<Utc>, Unfit> {
     let s = m
         .get(key)
-        .ok_or_else(|| format!("`{key}` is missing"))?
+        .ok_or_else(|| Unfit::Missing(key.into()))?
         .as_str()
-        .ok_or_else(|| format!("`{key}` is not a string"))?;
-    parse_ts(s).ok_or_else(|| format!("`{key}` is not an RFC 3339 time"))
+        .ok_or_else(|| Unfit::NotAString(key.into()))?;
+    parse_ts(s).ok_or_else(|| Unfit::NotATime(key.into()))
 }
 
 /// Reads `r` (the whole file, already decompressed) as `format`, handing each record to `sink`
@@ -173,9 +175,10 @@ pub fn read_source(
     let map_done = |done: k8s::Done| Record {
         line: done.line,
         event: done.record.and_then(|(m, t)| {
-            format
-                .map(&m, &t)
-                .map_err(|reason| Unmapped { reason, text: t })
+            format.map(&m, &t).map_err(|e| Unmapped {
+                reason: e.to_string(),
+                text: t,
+            })
         }),
     };
     let error = scan::records(r, format, &mut |line, text, bytes| {
@@ -219,8 +222,8 @@ pub fn read_source(
                 go
             }
             None => {
-                let event = format.map(&m, text).map_err(|reason| Unmapped {
-                    reason,
+                let event = format.map(&m, text).map_err(|e| Unmapped {
+                    reason: e.to_string(),
                     text: text.to_string(),
                 });
                 emit(Record { line, event }, bytes)
@@ -249,7 +252,7 @@ pub fn unmapped_event(format: SourceFormat, line: u64, u: &Unmapped) -> NewEvent
         "text": u.text,
     });
     NewEvent {
-        action: "import.unmapped".into(),
+        action: crate::model::names::action::IMPORT_UNMAPPED.into(),
         kind: Some(Kind::Other),
         channel: Some(format.channel().into()),
         outcome: Some(Outcome::Failure),

@@ -7,6 +7,7 @@ mod error;
 mod event;
 mod integrity;
 mod matches;
+pub mod names;
 mod pack;
 mod query;
 mod query_lang;

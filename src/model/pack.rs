@@ -39,9 +39,9 @@ pub enum ExportStatus {
 impl ExportStatus {
     pub fn as_str(self) -> &'static str {
         match self {
-            ExportStatus::Completed => "completed",
-            ExportStatus::Incomplete => "incomplete",
-            ExportStatus::Failed => "failed",
+            ExportStatus::Completed => super::names::export_status::COMPLETED,
+            ExportStatus::Incomplete => super::names::export_status::INCOMPLETE,
+            ExportStatus::Failed => super::names::export_status::FAILED,
         }
     }
 }

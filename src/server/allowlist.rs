@@ -21,17 +21,17 @@ pub struct Allowlist {
 
 /// A network as an operator writes it: a CIDR (`10.0.0.0/8`), or a bare address meaning that
 /// one host (`/32` for IPv4, `/128` for IPv6).
-pub fn parse_net(text: &str) -> Result<IpNet, String> {
+pub fn parse_net(text: &str) -> Result<IpNet, NotANetwork> {
     let text = text.trim();
     text.parse::<IpNet>()
         .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
-        .map_err(|_| {
-            format!(
-                "`{}` is neither an IP address nor a network in CIDR form (10.0.0.0/8, 2001:db8::/32)",
-                text.chars().take(64).collect::<String>()
-            )
-        })
+        .map_err(|_| NotANetwork(text.chars().take(64).collect()))
 }
+
+/// What [`parse_net`] refused (its first 64 characters).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is neither an IP address nor a network in CIDR form (10.0.0.0/8, 2001:db8::/32)")]
+pub struct NotANetwork(pub String);
 
 /// Reads a list of networks from the config file, with [`parse_net`]'s rules.
 pub fn deserialize_nets<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
@@ -93,7 +93,11 @@ mod tests {
         assert_eq!(parse_net(" ::1 ").unwrap().to_string(), "::1/128");
         assert_eq!(parse_net("10.0.0.0/8").unwrap().to_string(), "10.0.0.0/8");
         let err = parse_net("10.0.0.300").unwrap_err();
-        assert!(err.contains("neither an IP address nor a network"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("neither an IP address nor a network"),
+            "{err}"
+        );
         let one = vec![parse_net("203.0.113.7").unwrap()];
         assert!(allowed(&one, "203.0.113.7".parse().unwrap()));
         assert!(!allowed(&one, "203.0.113.8".parse().unwrap()));

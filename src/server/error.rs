@@ -26,12 +26,10 @@ impl From<StoreError> for Failure {
             StoreError::Closed => Failure(ApiError::unavailable(
                 "the server is shutting down; retry in a moment",
             )),
-            e if e.is_unavailable() => {
+            e @ StoreError::Unavailable { why, .. } => {
                 tracing::error!("store cannot write: {e}");
                 Failure(ApiError::unavailable(format!(
-                    "the server cannot store anything right now ({}); nothing was stored, retry later",
-                    e.unavailable_reason()
-                        .unwrap_or("the database cannot write")
+                    "the server cannot store anything right now ({why}); nothing was stored, retry later"
                 )))
             }
             StoreError::Invalid(why) => Failure(ApiError::invalid_query(why)),

@@ -10,7 +10,7 @@ use crate::export::evidence::{
 };
 use crate::model::{
     ApiError, ErrorCode, Kind, NewEvent, Order, PackRequest, Query, QueryParseError, TimeBound,
-    from_millis,
+    from_millis, names,
 };
 use crate::store::{PageRequest, Store, StoreError};
 use axum::Json;
@@ -113,7 +113,7 @@ pub async fn create(
                     ),
                 )
             })?
-            .map_err(|e| Failure(ApiError::internal(e)))?;
+            .map_err(|e| Failure(ApiError::internal(e.to_string())))?;
         for (field, given) in [("title", &req.title), ("filter", &req.filter)] {
             if given.is_some() {
                 return Err(invalid(
@@ -170,9 +170,9 @@ pub async fn create(
             details["name"] = json!(name);
         }
         NewEvent {
-            action: "evidence_pack.exported".into(),
+            action: names::action::PACK_EXPORTED.into(),
             kind: Some(Kind::Other),
-            channel: Some("audit".into()),
+            channel: Some(names::channel::AUDIT.into()),
             description: Some(format!(
                 "{} evidence pack, {} entries, {} to {}",
                 manifest.kind, manifest.rows, manifest.from, manifest.to

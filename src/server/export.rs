@@ -18,7 +18,9 @@ use super::auth::Caller;
 use super::error::Failure;
 use super::{AppState, params};
 use crate::export::{ChunkSender, Exporter, Format, filters_json};
-use crate::model::{ApiError, Cursor, Entry, Kind, NewEvent, Order, ProofFile, Query};
+use crate::model::{
+    ApiError, Cursor, Entry, ExportStatus, Kind, NewEvent, Order, ProofFile, Query, names,
+};
 use crate::store::{PageRequest, SCAN_PAGE, Store};
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
@@ -154,16 +156,16 @@ fn started_event(
         "format": format.as_str(),
         "filters": filters,
         "role": caller.role.as_str(),
-        "status": "started",
+        "status": names::export_status::STARTED,
     });
     if let Some(name) = name {
         // Issue 15: what the export history calls it.
         details["name"] = json!(name);
     }
     NewEvent {
-        action: "audit_log.exported".into(),
+        action: names::action::EXPORTED.into(),
         kind: Some(Kind::Other),
-        channel: Some("audit".into()),
+        channel: Some(names::channel::AUDIT.into()),
         description: Some(format!("export as {} started", format.as_str())),
         actor: Some(super::auth::token_actor(caller)),
         details: Some(details.into()),
@@ -192,10 +194,11 @@ fn finished_event(
     ending: &Ending,
 ) -> NewEvent {
     let (status, reason) = match ending {
-        Ending::Completed => ("completed", None),
-        Ending::Incomplete(why) => ("incomplete", Some(why.as_str())),
-        Ending::Failed(why) => ("failed", Some(why.as_str())),
+        Ending::Completed => (ExportStatus::Completed, None),
+        Ending::Incomplete(why) => (ExportStatus::Incomplete, Some(why.as_str())),
+        Ending::Failed(why) => (ExportStatus::Failed, Some(why.as_str())),
     };
+    let status = status.as_str();
     let mut details = json!({
         "export_seq": export_seq,
         "format": format.as_str(),
@@ -206,9 +209,9 @@ fn finished_event(
         details["reason"] = json!(why);
     }
     NewEvent {
-        action: "audit_log.export_finished".into(),
+        action: names::action::EXPORT_FINISHED.into(),
         kind: Some(Kind::Other),
-        channel: Some("audit".into()),
+        channel: Some(names::channel::AUDIT.into()),
         description: Some(format!(
             "export #{export_seq}: {rows} entries as {}, {status}",
             format.as_str()

@@ -249,7 +249,8 @@ async fn healthz(State(state): State<AppState>) -> axum::response::Response {
             }
             Json(body).into_response()
         }
-        Err(reason) => {
+        Err(degraded) => {
+            let reason = degraded.to_string();
             let mut body = serde_json::json!({"status": "degraded", "reason": reason});
             if let Some(alarm) = alarm {
                 body["integrity"] = alarm.into();
@@ -339,9 +340,9 @@ async fn check_schema(store: &Arc<dyn Store>) {
         }
         for tenant in store.tenants().await? {
             let event = crate::model::NewEvent {
-                action: "integrity.schema_changed".into(),
+                action: crate::model::names::action::SCHEMA_CHANGED.into(),
                 kind: Some(crate::model::Kind::Other),
-                channel: Some("security".into()),
+                channel: Some(crate::model::names::channel::SECURITY.into()),
                 outcome: Some(crate::model::Outcome::Failure),
                 description: Some(format!(
                     "At start the server found the database's append-only guarantees changed outside trailscope: {}",

@@ -68,26 +68,30 @@ impl RetentionConfig {
     }
 
     /// Checks the settings at start-up: a floor under 30 days or a bad time is refused.
-    pub fn check(&self) -> Result<chrono::NaiveTime, String> {
+    pub fn check(&self) -> Result<chrono::NaiveTime, RetentionConfigError> {
         if self.floor_days < MIN_FLOOR_DAYS {
-            return Err(format!(
-                "floor_days = {} is below the minimum of {MIN_FLOOR_DAYS} days",
-                self.floor_days
-            ));
+            return Err(RetentionConfigError::FloorTooLow(self.floor_days));
         }
         if self.default_days < self.floor_days {
-            return Err(format!(
-                "default_days = {} is below floor_days = {}",
-                self.default_days, self.floor_days
-            ));
+            return Err(RetentionConfigError::DefaultBelowFloor {
+                default: self.default_days,
+                floor: self.floor_days,
+            });
         }
-        chrono::NaiveTime::parse_from_str(&self.prune_at, "%H:%M").map_err(|_| {
-            format!(
-                "prune_at = {:?} is not a time such as \"03:00\"",
-                self.prune_at
-            )
-        })
+        chrono::NaiveTime::parse_from_str(&self.prune_at, "%H:%M")
+            .map_err(|_| RetentionConfigError::NotATime(self.prune_at.clone()))
     }
+}
+
+/// A `[retention]` setting the server refuses at start-up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RetentionConfigError {
+    #[error("floor_days = {0} is below the minimum of {MIN_FLOOR_DAYS} days")]
+    FloorTooLow(u32),
+    #[error("default_days = {default} is below floor_days = {floor}")]
+    DefaultBelowFloor { default: u32, floor: u32 },
+    #[error("prune_at = {0:?} is not a time such as \"03:00\"")]
+    NotATime(String),
 }
 
 /// A tenant's window: its own, or the server's default.

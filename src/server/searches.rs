@@ -15,7 +15,7 @@
 
 use super::schedule::{Clock, SystemClock};
 use crate::export::filters_json;
-use crate::model::{Kind, NewEvent, Query};
+use crate::model::{Kind, NewEvent, Query, names};
 use crate::store::{Store, TokenRecord};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
@@ -103,9 +103,9 @@ impl SearchAudit {
             return;
         }
         let event = NewEvent {
-            action: "audit_log.searched".into(),
+            action: names::action::SEARCHED.into(),
             kind: Some(Kind::Read),
-            channel: Some("audit".into()),
+            channel: Some(names::channel::AUDIT.into()),
             description: Some(if filter.is_empty() {
                 "searched the whole log".to_string()
             } else {

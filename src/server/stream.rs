@@ -270,7 +270,8 @@ impl Follow {
         }
     }
 
-    /// The next `limit` entries after the last seq queued.
+    /// The next `limit` entries after the last seq queued. The error is no message to act on
+    /// but the stream's last event, its `error` JSON ready to send (the cause goes to the log).
     async fn read(&self, limit: usize) -> Result<Vec<crate::model::Entry>, String> {
         let now = chrono::Utc::now();
         self.store

@@ -34,25 +34,61 @@ impl Tls {
     }
 }
 
+/// Why the certificate and key do not make a TLS configuration: one sentence naming the file at
+/// fault.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot read the certificate {}: {source}", .path.display())]
+    CertUnreadable {
+        path: PathBuf,
+        source: rustls::pki_types::pem::Error,
+    },
+    #[error("{} is not a PEM certificate chain: {source}", .path.display())]
+    NotPem {
+        path: PathBuf,
+        source: rustls::pki_types::pem::Error,
+    },
+    #[error("{} holds no PEM certificate", .0.display())]
+    NoCertificate(PathBuf),
+    #[error("cannot read a PEM private key from {}: {source}", .path.display())]
+    KeyUnreadable {
+        path: PathBuf,
+        source: rustls::pki_types::pem::Error,
+    },
+    #[error("TLS: {0}")]
+    Protocol(rustls::Error),
+    #[error("the certificate and the key do not make a TLS identity: {0}")]
+    NotAnIdentity(rustls::Error),
+}
+
 /// Builds a server configuration from a PEM certificate chain and a PEM private key (PKCS#8,
 /// PKCS#1 or SEC1).
-pub fn load(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, String> {
+pub fn load(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
+    let path = || cert.to_path_buf();
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| format!("cannot read the certificate {}: {e}", cert.display()))?
+        .map_err(|source| TlsError::CertUnreadable {
+            path: path(),
+            source,
+        })?
         .collect::<Result<_, _>>()
-        .map_err(|e| format!("{} is not a PEM certificate chain: {e}", cert.display()))?;
+        .map_err(|source| TlsError::NotPem {
+            path: path(),
+            source,
+        })?;
     if certs.is_empty() {
-        return Err(format!("{} holds no PEM certificate", cert.display()));
+        return Err(TlsError::NoCertificate(path()));
     }
-    let key = PrivateKeyDer::from_pem_file(key)
-        .map_err(|e| format!("cannot read a PEM private key from {}: {e}", key.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|source| TlsError::KeyUnreadable {
+        path: key.to_path_buf(),
+        source,
+    })?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS: {e}"))?
+        .map_err(TlsError::Protocol)?
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .map_err(|e| format!("the certificate and the key do not make a TLS identity: {e}"))?;
+        .map_err(TlsError::NotAnIdentity)?;
     // The server speaks HTTP/1.1 only (listen.rs).
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
@@ -60,7 +96,7 @@ pub fn load(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, String> {
 
 impl TlsFiles {
     /// Loads the files; the error is one sentence naming the file at fault.
-    pub fn open(cert: PathBuf, key: PathBuf) -> Result<(TlsFiles, Tls), String> {
+    pub fn open(cert: PathBuf, key: PathBuf) -> Result<(TlsFiles, Tls), TlsError> {
         let config = load(&cert, &key)?;
         let (tx, rx) = watch::channel(config);
         Ok((TlsFiles { cert, key, tx }, Tls(rx)))
@@ -68,7 +104,7 @@ impl TlsFiles {
 
     /// Reads the files again and serves the new certificate to new connections; on an error
     /// the old one stays.
-    pub fn reload(&self) -> Result<(), String> {
+    pub fn reload(&self) -> Result<(), TlsError> {
         let config = load(&self.cert, &self.key)?;
         self.tx.send_replace(config);
         Ok(())

@@ -6,19 +6,37 @@ use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
+/// Why there is no archive to check (an archive that is one but was changed has problems).
+#[derive(Debug, thiserror::Error)]
+pub enum NotAnArchive {
+    #[error("cannot read {}: {source}", .path.display())]
+    Unread {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is not an archive manifest: {source}", .path.display())]
+    NotAManifest {
+        path: std::path::PathBuf,
+        source: serde_json::Error,
+    },
+}
+
 /// Checks the archive a manifest describes; returns the manifest and one sentence per problem.
-pub fn verify_archive(manifest_path: &Path) -> Result<(ArchiveManifest, Vec<String>), String> {
-    let text = std::fs::read(manifest_path)
-        .map_err(|e| format!("cannot read {}: {e}", manifest_path.display()))?;
-    let manifest: ArchiveManifest = serde_json::from_slice(&text).map_err(|e| {
-        format!(
-            "{} is not an archive manifest: {e}",
-            manifest_path.display()
-        )
-    })?;
+pub fn verify_archive(
+    manifest_path: &Path,
+) -> Result<(ArchiveManifest, Vec<String>), NotAnArchive> {
+    let unread = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| NotAnArchive::Unread { path, source }
+    };
+    let text = std::fs::read(manifest_path).map_err(unread(manifest_path))?;
+    let manifest: ArchiveManifest =
+        serde_json::from_slice(&text).map_err(|source| NotAnArchive::NotAManifest {
+            path: manifest_path.to_path_buf(),
+            source,
+        })?;
     let data_path = manifest_path.with_file_name(&manifest.file);
-    let bytes = std::fs::read(&data_path)
-        .map_err(|e| format!("cannot read {}: {e}", data_path.display()))?;
+    let bytes = std::fs::read(&data_path).map_err(unread(&data_path))?;
     let mut problems = Vec::new();
     let sha = hex::encode(Sha256::digest(&bytes));
     if sha != manifest.sha256 {

@@ -10,14 +10,12 @@
 //! sent (`evidence_pack.exported`), so it is `completed`.
 
 use super::{PageRequest, Store, StoreError};
+use crate::model::names::action::{EXPORT_FINISHED, EXPORTED, PACK_EXPORTED};
+use crate::model::names::{channel, export_status};
 use crate::model::{Cursor, Entry, ExportRecord, ExportStatus, Order, Query};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::collections::HashMap;
-
-pub const EXPORTED: &str = "audit_log.exported";
-pub const EXPORT_FINISHED: &str = "audit_log.export_finished";
-pub const PACK_EXPORTED: &str = "evidence_pack.exported";
 
 /// The tenant's `limit` newest exports and packs, newest first; only those recorded before
 /// `before_seq` when it is given (the next page).
@@ -32,7 +30,7 @@ pub async fn exports(
         actions: [EXPORTED, EXPORT_FINISHED, PACK_EXPORTED]
             .map(String::from)
             .to_vec(),
-        channels: vec!["audit".into()],
+        channels: vec![channel::AUDIT.into()],
         ..Query::default()
     };
     let mut finished: HashMap<u64, Entry> = HashMap::new();
@@ -104,12 +102,12 @@ fn record(e: Entry, finish: Option<Entry>) -> ExportRecord {
     };
     let (status, rows, reason) = if pack {
         (ExportStatus::Completed, d["rows"].as_u64(), None)
-    } else if d["status"].as_str() == Some("started") {
+    } else if d["status"].as_str() == Some(export_status::STARTED) {
         match finish.and_then(|f| f.details).map(|f| f.to_value()) {
             Some(f) => (
                 match f["status"].as_str() {
-                    Some("completed") => ExportStatus::Completed,
-                    Some("failed") => ExportStatus::Failed,
+                    Some(export_status::COMPLETED) => ExportStatus::Completed,
+                    Some(export_status::FAILED) => ExportStatus::Failed,
                     _ => ExportStatus::Incomplete,
                 },
                 f["rows"].as_u64(),

@@ -8,6 +8,7 @@ pub mod archive;
 mod archive_dir;
 pub mod chain;
 pub mod checkpoint;
+mod error;
 pub mod filter;
 pub mod history;
 pub mod postgres;
@@ -30,57 +31,11 @@ use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 pub use archive_dir::{ArchiveManifest, ArchivedEntry, DirArchive};
+pub use error::{Degraded, ProbeFailure, StoreError, WriteBlocker};
 pub use sqlite::SqliteStore;
 pub use tokens::{
     NewToken, Role, TokenRecord, hash_secret, new_secret, new_token_id, valid_tenant,
 };
-
-/// Why a store call failed. Messages are sentences a person can act on; none names a driver.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum StoreError {
-    /// The caller's input is wrong (→ 400/422).
-    #[error("{0}")]
-    Invalid(String),
-    /// What was asked for is not there (a seq, a tree size beyond the log) (→ 404).
-    #[error("{0}")]
-    NotFound(String),
-    /// The request does not make sense (a seq outside the tree size it names) (→ 400).
-    #[error("{0}")]
-    BadRequest(String),
-    /// The database no longer matches what was signed: the store refuses rather than bless it.
-    #[error("{0}")]
-    Tampered(String),
-    /// The database cannot write now (disk full, read-only, gone, connection lost): nothing was
-    /// stored, and the same call may succeed once the cause is fixed, without a restart.
-    #[error("the database cannot write: {0}")]
-    Unavailable(String),
-    /// The store is shutting down.
-    #[error("the store is shutting down and takes no more writes")]
-    Closed,
-    /// The database could not be opened, connected to or migrated.
-    #[error("could not open the database: {0}")]
-    Open(String),
-    /// Anything else that failed inside the store (a commit, a driver error, an archive that
-    /// could not be written) (→ 500). The message says what failed.
-    #[error("{0}")]
-    Internal(String),
-}
-
-impl StoreError {
-    /// Whether the store could not write for a reason outside it (see [`StoreError::Unavailable`]).
-    pub fn is_unavailable(&self) -> bool {
-        self.unavailable_reason().is_some()
-    }
-
-    /// The outside cause in a few words ("the disk is full"), when the store could not write
-    /// for a reason outside it. A backend writes `Unavailable("<few words> (<details>)")`.
-    pub fn unavailable_reason(&self) -> Option<&str> {
-        match self {
-            StoreError::Unavailable(why) => Some(why.split(" (").next().unwrap_or(why)),
-            _ => None,
-        }
-    }
-}
 
 /// Whose personal data to pseudonymise.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -456,7 +411,7 @@ pub trait Store: Send + Sync + 'static {
     fn metrics(&self) -> StoreMetrics;
     /// `Err(reason)` while the store cannot write (the last write failed for a reason such as
     /// a full disk and a fresh probe still fails); `Ok` once writes work again.
-    async fn write_health(&self) -> Result<(), String> {
+    async fn write_health(&self) -> Result<(), Degraded> {
         Ok(())
     }
     /// Commits what is in flight and stops writing; later appends fail with [`StoreError::Closed`].

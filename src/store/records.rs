@@ -2,6 +2,7 @@
 //! archive, a pseudonymisation): one wording and one shape for every backend, since `verify`
 //! and auditors read them alike.
 
+use crate::model::names::{action, channel};
 use crate::model::{Actor, Kind, NewEvent, Outcome, PruneReport, PseudonymReport, format_ts};
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -9,9 +10,9 @@ use serde_json::json;
 /// `retention.pruned`, with the report as its details.
 pub fn pruned(report: &PruneReport) -> NewEvent {
     NewEvent {
-        action: "retention.pruned".into(),
+        action: action::PRUNED.into(),
         kind: Some(Kind::Deleted),
-        channel: Some("system".into()),
+        channel: Some(channel::SYSTEM.into()),
         description: Some(format!(
             "Retention removed {} entries received before {}",
             report.removed,
@@ -26,9 +27,9 @@ pub fn pruned(report: &PruneReport) -> NewEvent {
 /// written.
 pub fn prune_failed(cutoff: DateTime<Utc>, archive: Option<String>, why: &str) -> NewEvent {
     NewEvent {
-        action: "retention.prune_failed".into(),
+        action: action::PRUNE_FAILED.into(),
         kind: Some(Kind::Other),
-        channel: Some("system".into()),
+        channel: Some(channel::SYSTEM.into()),
         outcome: Some(Outcome::Failure),
         description: Some(format!(
             "Retention did not prune: the archive could not be written ({why})"
@@ -44,9 +45,9 @@ pub fn prune_failed(cutoff: DateTime<Utc>, archive: Option<String>, why: &str) -
 pub fn pseudonymised(report: &PseudonymReport, requested_by: &Actor) -> NewEvent {
     let pseudonym = report.pseudonym.as_deref().unwrap_or_default();
     NewEvent {
-        action: "gdpr.pseudonymised".into(),
+        action: action::PSEUDONYMISED.into(),
         kind: Some(Kind::Updated),
-        channel: Some("compliance".into()),
+        channel: Some(channel::COMPLIANCE.into()),
         description: Some(format!(
             "Personal data in {} entries replaced with {pseudonym}",
             report.entries

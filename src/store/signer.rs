@@ -269,7 +269,7 @@ impl Signer {
             checkpoint: signed.checkpoint.clone(),
         };
         check_kept(&self.inner.key, tenant, &kept).map_err(|why| {
-            self.raise(tenant, &why);
+            self.raise(tenant, &why.to_string());
             StoreError::Tampered(format!("no checkpoint was served: {why}"))
         })?;
         let _writing = lock(&self.inner.writing);
@@ -309,29 +309,33 @@ impl Signer {
             serde_json::to_string_pretty(&file).map_err(|e| StoreError::Internal(e.to_string()))?;
         write_atomically(path, text.as_bytes()).map_err(|e| {
             tracing::error!("the signer state {} cannot be written: {e}", path.display());
-            StoreError::Unavailable(format!(
-                "the signer cannot remember what it signs ({e}), so it signs nothing"
-            ))
+            StoreError::unavailable(crate::store::WriteBlocker::SignerState, e)
         })
     }
 }
 
 /// A kept checkpoint must open with the key, name the tenant's log, and say its size and root.
-fn check_kept(key: &SigningKey, tenant: &str, kept: &Kept) -> Result<(), String> {
+fn check_kept(key: &SigningKey, tenant: &str, kept: &Kept) -> Result<(), KeptFault> {
     let opened = key
         .verifier()
         .open(&kept.checkpoint)
-        .map_err(|e| e.to_string())?;
+        .map_err(KeptFault::Unopened)?;
     if opened.origin != proof::checkpoint_origin(tenant)
         || opened.size != kept.size
         || proof::encode_hash(&opened.root) != kept.root
     {
-        return Err(format!(
-            "the checkpoint kept for size {} signs something else",
-            kept.size
-        ));
+        return Err(KeptFault::SignsElse(kept.size));
     }
     Ok(())
+}
+
+/// Why a kept checkpoint is not one this key signed for this log.
+#[derive(Debug, thiserror::Error)]
+enum KeptFault {
+    #[error("{0}")]
+    Unopened(proof::CheckpointError),
+    #[error("the checkpoint kept for size {0} signs something else")]
+    SignsElse(u64),
 }
 
 /// Replaces `path` with `bytes` so that a crash at any point leaves the old file or the new one:

@@ -72,8 +72,8 @@ pub enum Overlay {
 
 /// What the app starts with.
 pub struct Settings {
-    /// The profile name or server URL the header names.
-    pub source: String,
+    /// The profile, server URL or file the header names.
+    pub source: super::source_name::SourceName,
     pub query: Query,
     pub keymap: Keymap,
     pub theme: Theme,
@@ -84,8 +84,10 @@ pub struct Settings {
 
 /// Where the data comes from and how the link to it stands.
 pub struct Conn {
-    /// The profile name or server URL the header names.
+    /// The profile (and its server), server URL or file the header names, in full.
     pub source: String,
+    /// The name alone, for a header too narrow for [`Conn::source`].
+    pub short_source: String,
     pub status: Status,
     /// Online, offline on the cache, or a file (issue 5).
     pub link: super::link::Link,
@@ -180,7 +182,8 @@ impl App {
             query: s.query,
             pager: Pager::default(),
             conn: Conn {
-                source: s.source,
+                source: s.source.to_string(),
+                short_source: s.source.name,
                 status: Status::Connecting,
                 link: super::link::Link::Online,
                 follow: None,

@@ -101,7 +101,7 @@ impl ExportHistory {
                     Outcome::Stay(vec![Effect::Download(job)])
                 }
                 Err(why) => {
-                    self.rerun = Some(Stage::Failed(why));
+                    self.rerun = Some(Stage::Failed(why.to_string()));
                     Outcome::Stay(Vec::new())
                 }
             },
@@ -110,20 +110,28 @@ impl ExportHistory {
     }
 }
 
+/// Why an export or pack of the history cannot be made again.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RerunError {
+    /// The format, made safe to show.
+    #[error("this export was made as {0}, which this version cannot make")]
+    UnknownFormat(String),
+    #[error("its filter no longer parses: {0}")]
+    Filter(crate::model::QueryParseError),
+    /// The kind, made safe to show.
+    #[error("the log names the kind {0}, which this version cannot make")]
+    UnknownKind(String),
+    #[error("the log does not say what this was made as")]
+    Unsaid,
+}
+
 /// The download that makes `r` again into a new file in the working directory.
-pub fn rerun_job(r: &ExportRecord, now: DateTime<Utc>) -> Result<DownloadJob, String> {
+pub fn rerun_job(r: &ExportRecord, now: DateTime<Utc>) -> Result<DownloadJob, RerunError> {
     let what = match (&r.format, &r.kind) {
         (Some(format), _) => {
-            let format = Format::parse(format).ok_or_else(|| {
-                format!(
-                    "this export was made as {}, which this version cannot make",
-                    crate::text::inert(format)
-                )
-            })?;
-            let query: Query = r
-                .filter
-                .parse()
-                .map_err(|e| format!("its filter no longer parses: {e}"))?;
+            let format = Format::parse(format)
+                .ok_or_else(|| RerunError::UnknownFormat(crate::text::inert(format).into()))?;
+            let query: Query = r.filter.parse().map_err(RerunError::Filter)?;
             DownloadKind::Export {
                 query,
                 format,
@@ -134,10 +142,7 @@ pub fn rerun_job(r: &ExportRecord, now: DateTime<Utc>) -> Result<DownloadJob, St
             let custom = kind == crate::export::evidence::CUSTOM;
             // The kind names the new file: only the kinds this version knows.
             if !custom && !crate::export::evidence::KINDS.contains(&kind.as_str()) {
-                return Err(format!(
-                    "the log names the kind {}, which this version cannot make",
-                    crate::text::inert(kind)
-                ));
+                return Err(RerunError::UnknownKind(crate::text::inert(kind).into()));
             }
             DownloadKind::Pack(PackRequest {
                 kind: kind.clone(),
@@ -148,7 +153,7 @@ pub fn rerun_job(r: &ExportRecord, now: DateTime<Utc>) -> Result<DownloadJob, St
                 name: r.name.clone(),
             })
         }
-        _ => return Err("the log does not say what this was made as".into()),
+        _ => return Err(RerunError::Unsaid),
     };
     let path = match &what {
         DownloadKind::Export { format, .. } => default_export_path(*format, now),

@@ -352,20 +352,36 @@ pub fn key_name(key: &KeyEvent) -> String {
     s
 }
 
+/// A `[keys]` setting the TUI cannot use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeymapError {
+    #[error("[keys] has an unknown command `{0}`")]
+    UnknownCommand(String),
+    #[error("[keys] {command}: `{key}` is not a key")]
+    NotAKey { command: String, key: String },
+}
+
 impl Keymap {
     /// The defaults with the config's `[keys]` applied: a command named there loses its
     /// default keys and takes the given ones. Unknown names and keys are reported.
-    pub fn with_overrides(overrides: &BTreeMap<String, Vec<String>>) -> Result<Keymap, String> {
+    pub fn with_overrides(
+        overrides: &BTreeMap<String, Vec<String>>,
+    ) -> Result<Keymap, KeymapError> {
         let mut map = Keymap::default();
         for (name, keys) in overrides {
             let cmd = COMMANDS
                 .iter()
                 .find(|(_, n, _)| n == name)
                 .map(|(c, _, _)| *c)
-                .ok_or_else(|| format!("[keys] has an unknown command `{name}`"))?;
+                .ok_or_else(|| KeymapError::UnknownCommand(name.clone()))?;
             let parsed = keys
                 .iter()
-                .map(|s| parse_key(s).ok_or_else(|| format!("[keys] {name}: `{s}` is not a key")))
+                .map(|s| {
+                    parse_key(s).ok_or_else(|| KeymapError::NotAKey {
+                        command: name.clone(),
+                        key: s.clone(),
+                    })
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             map.bindings
                 .retain(|(key, c)| *c != cmd && !parsed.contains(key));

@@ -23,6 +23,7 @@ pub mod pager;
 pub mod pivot;
 pub mod rows;
 pub mod sgr16;
+pub mod source_name;
 pub mod theme;
 pub mod value_view;
 pub mod views;

@@ -93,7 +93,7 @@ pub async fn check(client: &Client, cache: &Cache) -> Witnessed {
     let state = match saved.map(|text| {
         serde_json::from_str::<WitnessState>(&text)
             .map_err(|e| e.to_string())
-            .and_then(|s| s.check().map(|()| s))
+            .and_then(|s| s.check().map(|()| s).map_err(|e| e.to_string()))
     }) {
         None => None,
         Some(Ok(s)) => Some(s),

@@ -148,7 +148,7 @@ pub async fn judge(
     }
     let key = match state.key() {
         Ok(k) => k,
-        Err(e) => return Ok((changed(ChangeKind::BadSignature, e), now)),
+        Err(e) => return Ok((changed(ChangeKind::BadSignature, e.to_string()), now)),
     };
     let opened = match key.open(&now.checkpoint) {
         Ok(o) => o,

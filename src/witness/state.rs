@@ -60,6 +60,23 @@ pub struct StateError {
     pub why: String,
 }
 
+/// What is wrong inside a witness state file (checkpoints counted from 1).
+#[derive(Debug, thiserror::Error)]
+pub enum StateFault {
+    #[error("layout version {0} is not {FORMAT}")]
+    Layout(u32),
+    #[error("{0}")]
+    Key(proof::KeyError),
+    #[error("it holds no checkpoint")]
+    Empty,
+    #[error("checkpoint {0}: {1}")]
+    Unopened(usize, proof::CheckpointError),
+    #[error("checkpoint {0} does not say what its size and root say")]
+    SaysOtherwise(usize),
+    #[error("checkpoint {0} is smaller than the one before")]
+    Shrinks(usize),
+}
+
 impl WitnessState {
     /// The last checkpoint accepted.
     pub fn last(&self) -> Option<&Seen> {
@@ -67,40 +84,35 @@ impl WitnessState {
     }
 
     /// The pinned key.
-    pub fn key(&self) -> Result<VerifierKey, String> {
-        VerifierKey::parse(&self.verifier_key).map_err(|e| e.to_string())
+    pub fn key(&self) -> Result<VerifierKey, proof::KeyError> {
+        VerifierKey::parse(&self.verifier_key)
     }
 
     /// Checks the whole file is what a witness wrote: the key parses, every checkpoint carries
     /// its signature, matches its own size and root and names the same log, and sizes never
     /// fall. An edited file fails here rather than teaching the witness a false past.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), StateFault> {
         if self.format != FORMAT {
-            return Err(format!("layout version {} is not {FORMAT}", self.format));
+            return Err(StateFault::Layout(self.format));
         }
-        let key = self.key()?;
+        let key = self.key().map_err(StateFault::Key)?;
         if self.checkpoints.is_empty() {
-            return Err("it holds no checkpoint".into());
+            return Err(StateFault::Empty);
         }
         let mut last = 0;
         for (i, c) in self.checkpoints.iter().enumerate() {
+            let n = i + 1;
             let opened = key
                 .open(&c.checkpoint)
-                .map_err(|e| format!("checkpoint {}: {e}", i + 1))?;
+                .map_err(|e| StateFault::Unopened(n, e))?;
             if opened.origin != self.origin
                 || opened.size != c.size
                 || proof::encode_hash(&opened.root) != c.root
             {
-                return Err(format!(
-                    "checkpoint {} does not say what its size and root say",
-                    i + 1
-                ));
+                return Err(StateFault::SaysOtherwise(n));
             }
             if c.size < last {
-                return Err(format!(
-                    "checkpoint {} is smaller than the one before",
-                    i + 1
-                ));
+                return Err(StateFault::Shrinks(n));
             }
             last = c.size;
         }
@@ -120,7 +132,7 @@ impl WitnessState {
         };
         let state: WitnessState =
             serde_json::from_str(&text).map_err(|e| fail(format!("not a witness state: {e}")))?;
-        state.check().map_err(fail)?;
+        state.check().map_err(|e| fail(e.to_string()))?;
         Ok(Some(state))
     }
 

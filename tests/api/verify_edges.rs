@@ -448,7 +448,7 @@ async fn every_change_to_any_file_of_a_pack_fails_verify_pack() {
         rezip(files, &path);
         match trailscope::export::evidence::verify_pack_proven(&path, Some(&key)) {
             Ok(c) => c.problems,
-            Err(e) => vec![e],
+            Err(e) => vec![e.to_string()],
         }
     };
     let files = common::unzip(&bytes);

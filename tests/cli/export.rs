@@ -180,6 +180,60 @@ async fn clear_errors() {
     s.stop().await;
 }
 
+/// An OCSF export gets its proof beside it like CSV and NDJSON (one save for the CLI and the
+/// TUI), and `trailscope verify-file` checks the file against it with the server gone.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ocsf_export_gets_its_proof_beside_it_and_verifies_offline() {
+    let s = seeded(30).await;
+    // Not the server's directory: the files outlive the server.
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().to_path_buf();
+    let out = cli(
+        &dir,
+        &[
+            "export",
+            "--server",
+            &s.url,
+            "--token",
+            &s.auditor,
+            "--format",
+            "ocsf",
+            "--filter",
+            "channel:auth",
+            "-o",
+            "auth.ocsf",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("wrote 15 entries"), "{stderr}");
+    let side: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("auth.ocsf.proof.json")).unwrap()).unwrap();
+    assert_eq!(side["proof"]["entries"], 15, "{side}");
+    let body = std::fs::read_to_string(dir.join("auth.ocsf")).unwrap();
+    assert_eq!(body.lines().count(), 15);
+    assert!(!body.contains("trailscope-proof"));
+    let vkey = s.key.verifier().to_string();
+    s.stop().await;
+    let out = cli(&dir, &["verify-file", "auth.ocsf", "--key", &vkey]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("ok: "), "{stdout}");
+    // Edited, the same file fails against the same proof.
+    std::fs::write(
+        dir.join("auth.ocsf"),
+        body.replacen("user.login", "user.logout", 1),
+    )
+    .unwrap();
+    let out = cli(&dir, &["verify-file", "auth.ocsf", "--key", &vkey]);
+    assert_ne!(out.status.code(), Some(0));
+}
+
 /// Forwards requests to the server but cuts every answer after `limit` bytes.
 async fn cutting_proxy(upstream: String, limit: usize) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

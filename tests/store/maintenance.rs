@@ -254,7 +254,7 @@ pub async fn errors_say_whose_fault_it_is(db: &Database) {
     );
     let e = s.inclusion_proof("acme", 9, 5).await.unwrap_err();
     assert!(
-        !matches!(e, StoreError::Internal(_) | StoreError::Unavailable(_)),
+        !matches!(e, StoreError::Internal(_) | StoreError::Unavailable { .. }),
         "{e:?}"
     );
     assert!(!e.is_unavailable());

@@ -73,6 +73,7 @@ fn keys_from_the_config_rebind_commands() {
     assert!(
         Keymap::with_overrides(&bad)
             .unwrap_err()
+            .to_string()
             .contains("hyper-q")
     );
 }

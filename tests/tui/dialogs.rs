@@ -356,8 +356,9 @@ async fn a_download_writes_the_file_and_a_cancelled_one_leaves_nothing() {
     s.stop().await;
 }
 
-/// The TUI's export dialog writes a CSV or NDJSON file with its proof beside it, and the file
-/// verifies offline with `trailscope verify-file` once the server is gone.
+/// The TUI's export dialog writes a CSV, NDJSON or OCSF file with its proof beside it (the
+/// same save as `trailscope export`), and the file verifies offline with `trailscope
+/// verify-file` once the server is gone.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tui_export_gets_its_proof_beside_it_and_verifies_offline() {
     let s = server_with(2000).await;
@@ -365,7 +366,11 @@ async fn a_tui_export_gets_its_proof_beside_it_and_verifies_offline() {
     let dir = tempfile::tempdir().unwrap();
     let vkey = s.key.verifier().to_string();
     let mut written = Vec::new();
-    for (format, name) in [(Format::Csv, "tui.csv"), (Format::Ndjson, "tui.ndjson")] {
+    for (format, name) in [
+        (Format::Csv, "tui.csv"),
+        (Format::Ndjson, "tui.ndjson"),
+        (Format::Ocsf, "tui.ocsf.ndjson"),
+    ] {
         let target = dir.path().join(name);
         let job = DownloadJob {
             what: DownloadKind::Export {

@@ -138,7 +138,10 @@ pub fn rows() -> Vec<Entry> {
 
 pub fn app_with(depth: ColorDepth, w: u16, h: u16, entries: Vec<Entry>) -> App {
     let mut app = App::new(Settings {
-        source: "prod (https://audit.example.com)".into(),
+        source: trailscope::tui::source_name::SourceName::profile(
+            "prod",
+            "https://audit.example.com",
+        ),
         query: default_query(),
         keymap: Keymap::default(),
         theme: Theme::new(depth),

@@ -63,7 +63,7 @@ pub(super) fn read_csv(r: impl Read, out: &mut Batcher<'_>) -> std::io::Result<O
                     return Ok(None);
                 }
             }
-            Err(m) => return Ok(Some(err(Some(line), before.byte(), m))),
+            Err(m) => return Ok(Some(err(Some(line), before.byte(), m.to_string()))),
         }
     }
 }
@@ -71,7 +71,7 @@ pub(super) fn read_csv(r: impl Read, out: &mut Batcher<'_>) -> std::io::Result<O
 /// One CSV row as an entry (the mapping of [`crate::export::entry_from_row`]). The CSV export
 /// carries no tenant and no previous hash: the entry gets tenant `default` and an empty
 /// `prev_hash`.
-fn csv_entry(rec: &csv::StringRecord) -> Result<Entry, String> {
+fn csv_entry(rec: &csv::StringRecord) -> Result<Entry, crate::export::BadRow> {
     let mut e = entry_from_row(rec)?;
     e.tenant = "default".into();
     Ok(e)

@@ -309,7 +309,8 @@ fn check_entries(
         let want = hash_at(seq).unwrap_or_default();
         let fail = |why: &str| fails!("{} (seq {seq}) does not match its proof: {why}", s.place);
         let entry = s.entry.as_ref().map_err(|why| fail(why))?;
-        entry_matches(entry, format, item, proof, &prev, &want).map_err(|why| fail(&why))?;
+        entry_matches(entry, format, item, proof, &prev, &want)
+            .map_err(|why| fail(&why.to_string()))?;
     }
     let leaves: Vec<crate::proof::Hash> = hashes
         .chunks_exact(32)
@@ -331,6 +332,28 @@ fn check_entries(
     Ok(())
 }
 
+/// How an entry as the file shows it differs from what its proof says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+enum Mismatch {
+    #[error("its tenant was changed")]
+    Tenant,
+    #[error("its hash was changed")]
+    Hash,
+    #[error("its prev_hash was changed")]
+    PrevHash,
+    /// A personal field (`name`, `email`, `ip`, `user_agent`).
+    #[error("its actor {0} was added or removed")]
+    AddedOrRemoved(&'static str),
+    #[error("its actor {0} has no salt in the proof and is not a pseudonym")]
+    Unsalted(&'static str),
+    #[error("the proof's salt is malformed")]
+    BadSalt,
+    #[error("the proof's salts are malformed")]
+    BadSalts,
+    #[error("its content was changed")]
+    Content,
+}
+
 /// Recomputes the hash of `entry` as the file shows it, with what the proof adds.
 fn entry_matches(
     entry: &Entry,
@@ -339,7 +362,7 @@ fn entry_matches(
     proof: &ExportProof,
     prev: &str,
     want: &str,
-) -> Result<(), String> {
+) -> Result<(), Mismatch> {
     let mut e = entry.clone();
     if format == Format::Csv {
         e.tenant = proof.tenant.clone();
@@ -350,13 +373,13 @@ fn entry_matches(
             e.actor.user_agent = Some(String::new());
         }
     } else if e.tenant != proof.tenant {
-        return Err("its tenant was changed".into());
+        return Err(Mismatch::Tenant);
     }
     if e.hash != want {
-        return Err("its hash was changed".into());
+        return Err(Mismatch::Hash);
     }
     if e.prev_hash != prev {
-        return Err("its prev_hash was changed".into());
+        return Err(Mismatch::PrevHash);
     }
     let mut commitments = Commitments::new();
     let a = &e.actor;
@@ -369,13 +392,12 @@ fn entry_matches(
         match (text, item.personal.get(field)) {
             (None, None) => {}
             (Some(_), None) | (None, Some(_)) => {
-                return Err(format!("its actor {field} was added or removed"));
+                return Err(Mismatch::AddedOrRemoved(field));
             }
             (Some(text), Some(fp)) => {
                 let c = match (&fp.s, &fp.c) {
                     (Some(salt), None) => {
-                        let salt = hex::decode(salt)
-                            .map_err(|_| "the proof's salt is malformed".to_string())?;
+                        let salt = hex::decode(salt).map_err(|_| Mismatch::BadSalt)?;
                         commit(&salt, text)
                     }
                     (None, Some(c)) => {
@@ -383,20 +405,18 @@ fn entry_matches(
                         // destroyed, so no other text can be slipped in.
                         let hidden = format == Format::Csv && field == "user_agent";
                         if !hidden && !crate::model::is_pseudonym(text) {
-                            return Err(format!(
-                                "its actor {field} has no salt in the proof and is not a pseudonym"
-                            ));
+                            return Err(Mismatch::Unsalted(field));
                         }
                         c.clone()
                     }
-                    _ => return Err("the proof's salts are malformed".into()),
+                    _ => return Err(Mismatch::BadSalts),
                 };
                 commitments.insert(field.to_string(), Commitment { c, s: None });
             }
         }
     }
     if entry_hash(&e, &commitments) != want {
-        return Err("its content was changed".into());
+        return Err(Mismatch::Content);
     }
     Ok(())
 }

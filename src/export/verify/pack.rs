@@ -12,15 +12,27 @@ use crate::proof::VerifierKey;
 use sha2::{Digest, Sha256};
 use std::io::{Read, Seek};
 
+/// Why a file is no pack at all (a pack that is one but was changed has problems instead).
+#[derive(Debug, thiserror::Error)]
+pub enum NotAPack {
+    #[error("cannot open the pack: {0}")]
+    Unopened(std::io::Error),
+    #[error("not a zip file: {0}")]
+    NotZip(zip::result::ZipError),
+    #[error("the pack has no manifest.json")]
+    NoManifest,
+    #[error("manifest.json is not a valid manifest: {0}")]
+    BadManifest(serde_json::Error),
+}
+
 /// Checks a pack offline against its manifest; returns one sentence per problem found.
-pub fn verify_pack<R: Read + Seek>(pack: R) -> Result<(Manifest, Vec<String>), String> {
-    let mut zip = zip::ZipArchive::new(pack).map_err(|e| format!("not a zip file: {e}"))?;
+pub fn verify_pack<R: Read + Seek>(pack: R) -> Result<(Manifest, Vec<String>), NotAPack> {
+    let mut zip = zip::ZipArchive::new(pack).map_err(NotAPack::NotZip)?;
     let manifest: Manifest = {
         let f = zip
             .by_name("manifest.json")
-            .map_err(|_| "the pack has no manifest.json".to_string())?;
-        serde_json::from_reader(f)
-            .map_err(|e| format!("manifest.json is not a valid manifest: {e}"))?
+            .map_err(|_| NotAPack::NoManifest)?;
+        serde_json::from_reader(f).map_err(NotAPack::BadManifest)?
     };
     let mut problems = Vec::new();
     for (name, record) in &manifest.files {
@@ -77,19 +89,32 @@ pub fn verify_pack<R: Read + Seek>(pack: R) -> Result<(Manifest, Vec<String>), S
     Ok((manifest, problems))
 }
 
-fn count_rows(name: &str, content: &[u8]) -> Result<u64, String> {
+/// Why a pack's file could not be counted.
+#[derive(Debug, thiserror::Error)]
+enum Uncounted {
+    #[error("{0}")]
+    Json(serde_json::Error),
+    #[error("no proof.entries")]
+    NoProofEntries,
+    #[error("no entries array")]
+    NoEntries,
+    #[error("{0}")]
+    Csv(csv::Error),
+}
+
+fn count_rows(name: &str, content: &[u8]) -> Result<u64, Uncounted> {
     if name == PROOF_FILE {
-        let doc: serde_json::Value = serde_json::from_slice(content).map_err(|e| e.to_string())?;
+        let doc: serde_json::Value = serde_json::from_slice(content).map_err(Uncounted::Json)?;
         return doc["proof"]["entries"]
             .as_u64()
-            .ok_or_else(|| "no proof.entries".to_string());
+            .ok_or(Uncounted::NoProofEntries);
     }
     if name.ends_with(".json") {
-        let doc: serde_json::Value = serde_json::from_slice(content).map_err(|e| e.to_string())?;
+        let doc: serde_json::Value = serde_json::from_slice(content).map_err(Uncounted::Json)?;
         return doc["entries"]
             .as_array()
             .map(|a| a.len() as u64)
-            .ok_or_else(|| "no entries array".to_string());
+            .ok_or(Uncounted::NoEntries);
     }
     let body = content
         .strip_prefix("\u{feff}".as_bytes())
@@ -97,7 +122,7 @@ fn count_rows(name: &str, content: &[u8]) -> Result<u64, String> {
     let mut reader = csv::Reader::from_reader(body);
     let mut n = 0;
     for record in reader.records() {
-        record.map_err(|e| e.to_string())?;
+        record.map_err(Uncounted::Csv)?;
         n += 1;
     }
     Ok(n)
@@ -119,10 +144,10 @@ pub struct PackCheck {
 pub fn verify_pack_proven(
     path: &std::path::Path,
     pinned: Option<&VerifierKey>,
-) -> Result<PackCheck, String> {
-    let open = || std::fs::File::open(path).map_err(|e| format!("cannot open the pack: {e}"));
+) -> Result<PackCheck, NotAPack> {
+    let open = || std::fs::File::open(path).map_err(NotAPack::Unopened);
     let (manifest, mut problems) = verify_pack(open()?)?;
-    let mut zip = zip::ZipArchive::new(open()?).map_err(|e| format!("not a zip file: {e}"))?;
+    let mut zip = zip::ZipArchive::new(open()?).map_err(NotAPack::NotZip)?;
     let mut read = |name: &str| -> Option<Vec<u8>> {
         let mut f = zip.by_name(name).ok()?;
         let mut out = Vec::new();
@@ -187,7 +212,8 @@ fn record_problems(record: &[u8], manifest_bytes: &[u8], manifest: &Manifest) ->
         return vec![format!("{RECORD_FILE} is not an entry")];
     };
     let mut problems = Vec::new();
-    if entry.action != "evidence_pack.exported" || entry.tenant != manifest.tenant {
+    if entry.action != crate::model::names::action::PACK_EXPORTED || entry.tenant != manifest.tenant
+    {
         problems.push(format!(
             "{RECORD_FILE} is not the record of a pack of tenant {}",
             manifest.tenant

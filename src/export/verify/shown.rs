@@ -9,7 +9,8 @@ use crate::model::{Entry, ExportProof, ProofFile, SignedCheckpoint};
 pub(super) struct Shown {
     /// `line 7` or `entry 3`.
     pub place: String,
-    /// The entry, or why it could not be read as one.
+    /// The entry, or why it could not be read as one: a sentence for the report, which is all
+    /// that is done with it (each format has its own reasons).
     pub entry: Result<Entry, String>,
     /// The seq the file gives, even when the rest could not be read.
     pub seq: Option<u64>,
@@ -177,7 +178,7 @@ fn read_csv(text: &str) -> Option<Vec<Shown>> {
         let seq = rec.get(1).and_then(|s| s.parse().ok());
         out.push(Shown {
             place: format!("line {line}"),
-            entry: entry_from_row(&rec),
+            entry: entry_from_row(&rec).map_err(|e| e.to_string()),
             seq,
         });
     }

@@ -79,15 +79,20 @@ impl PartitionUnit {
 }
 
 impl std::str::FromStr for PartitionUnit {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = NotAPartitionUnit;
+    fn from_str(s: &str) -> Result<Self, NotAPartitionUnit> {
         match s {
             "month" => Ok(PartitionUnit::Month),
             "day" => Ok(PartitionUnit::Day),
-            _ => Err(format!("`{s}` is not a partition length: month or day")),
+            _ => Err(NotAPartitionUnit(s.to_string())),
         }
     }
 }
+
+/// What `--partition` refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a partition length: month or day")]
+pub struct NotAPartitionUnit(pub String);
 
 /// A database integer (bigint) as the model's unsigned number, never by a silent `as`: a
 /// negative one (only a hand-edited row has it) reads as `u64::MAX`, which verify reports.
@@ -138,7 +143,7 @@ pub struct PostgresStore {
     ticks: Arc<watch::Sender<u64>>,
     counters: Arc<Counters>,
     /// Why the last write failed, while the database refuses writes.
-    degraded: Mutex<Option<String>>,
+    degraded: Mutex<Option<StoreError>>,
 }
 
 /// The connection settings from a `postgres://…` URL.
@@ -252,7 +257,7 @@ impl PostgresStore {
                 if degraded.is_none() {
                     tracing::error!("the database cannot write; /healthz reports degraded: {e}");
                 }
-                *degraded = Some(e.to_string());
+                *degraded = Some(e.clone());
             }
             Err(_) => {}
         }
@@ -294,33 +299,36 @@ impl PostgresStore {
     /// (a full disk answers `SELECT 1` happily), the probe is a write: a page-sized row into
     /// `write_probe`, rolled back. Once it goes in, writes are tried again (and a write that
     /// still fails sets this again: a page autovacuum freed can make the probe pass early).
-    pub async fn write_health(&self) -> Result<(), String> {
+    pub async fn write_health(&self) -> Result<(), crate::store::Degraded> {
+        use crate::store::{Degraded, ProbeFailure};
+        const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
         let why = self
             .degraded
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         let write = why.is_some();
-        let probe = tokio::time::timeout(std::time::Duration::from_secs(5), async {
-            let mut c = self.client().await.map_err(|e| e.to_string())?;
+        let probe = tokio::time::timeout(ANSWER_WITHIN, async {
+            let mut c = self.client().await?;
             if !write {
                 return c
                     .simple_query("SELECT 1")
                     .await
                     .map(|_| ())
-                    .map_err(|e| db_error(e).to_string());
+                    .map_err(db_error);
             }
-            let tx = c.transaction().await.map_err(|e| db_error(e).to_string())?;
+            let tx = c.transaction().await.map_err(db_error)?;
             tx.execute(
                 "INSERT INTO write_probe SELECT repeat(md5(random()::text), 250)",
                 &[],
             )
             .await
-            .map_err(|e| db_error(e).to_string())?;
-            tx.rollback().await.map_err(|e| db_error(e).to_string())
+            .map_err(db_error)?;
+            tx.rollback().await.map_err(db_error)
         })
         .await
-        .unwrap_or_else(|_| Err("the database did not answer within 5 s".to_string()));
+        .map_err(|_| ProbeFailure::NoAnswer(ANSWER_WITHIN))
+        .and_then(|r| r.map_err(ProbeFailure::Database));
         match (probe, why) {
             (Ok(()), None) => Ok(()),
             (Ok(()), Some(_)) => {
@@ -328,8 +336,11 @@ impl PostgresStore {
                 *self.degraded.lock().unwrap_or_else(|p| p.into_inner()) = None;
                 Ok(())
             }
-            (Err(e), None) => Err(e),
-            (Err(e), Some(why)) => Err(format!("{why}; {e}")),
+            (Err(e), None) => Err(Degraded::Probe(e)),
+            (Err(e), Some(why)) => Err(Degraded::StillFailing {
+                write: why,
+                probe: e,
+            }),
         }
     }
 

@@ -166,7 +166,7 @@ impl crate::store::Store for PostgresStore {
     fn metrics(&self) -> crate::store::StoreMetrics {
         PostgresStore::metrics(self)
     }
-    async fn write_health(&self) -> Result<(), String> {
+    async fn write_health(&self) -> Result<(), crate::store::Degraded> {
         PostgresStore::write_health(self).await
     }
     async fn close(&self) {

@@ -124,8 +124,9 @@ mod tests {
 
     impl TreeRows for Failing {
         fn tree_rows(&self, _: &[u64]) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-            Err(StoreError::Unavailable(
-                "the database connection was lost".into(),
+            Err(StoreError::unavailable(
+                crate::store::WriteBlocker::ConnectionLost,
+                "the test's source failed",
             ))
         }
     }
@@ -151,6 +152,6 @@ mod tests {
         }
         let r = Rows::new(&Failing);
         let e = r.read_rows(&[0]).unwrap_err();
-        assert!(matches!(r.error(e), StoreError::Unavailable(_)));
+        assert!(matches!(r.error(e), StoreError::Unavailable { .. }));
     }
 }

@@ -2,12 +2,12 @@
 //! is [`StoreError::Unavailable`], which an operator can fix without a restart; anything else
 //! failed inside ([`StoreError::Internal`]). No `rusqlite` type leaves this folder.
 
-use crate::store::StoreError;
+use crate::store::{StoreError, WriteBlocker};
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> StoreError {
         match write_blocker(&e) {
-            Some(reason) => StoreError::Unavailable(format!("{reason} ({e})")),
+            Some(why) => StoreError::unavailable(why, &e),
             None => StoreError::Internal(format!("the database failed: {e}")),
         }
     }
@@ -19,14 +19,14 @@ pub(crate) fn disk_refused(e: &rusqlite::Error) -> bool {
 }
 
 /// Why SQLite could not write, when the cause lies in the disk rather than in the data.
-fn write_blocker(e: &rusqlite::Error) -> Option<&'static str> {
+fn write_blocker(e: &rusqlite::Error) -> Option<WriteBlocker> {
     use rusqlite::ErrorCode as C;
     match e.sqlite_error_code()? {
-        C::DiskFull => Some("the disk is full"),
-        C::ReadOnly => Some("the database is read-only"),
-        C::SystemIoFailure => Some("the database file could not be written"),
-        C::CannotOpen => Some("the database file cannot be opened"),
-        C::PermissionDenied => Some("the database file may not be written"),
+        C::DiskFull => Some(WriteBlocker::DiskFull),
+        C::ReadOnly => Some(WriteBlocker::ReadOnly),
+        C::SystemIoFailure => Some(WriteBlocker::WriteFailed),
+        C::CannotOpen => Some(WriteBlocker::CannotOpen),
+        C::PermissionDenied => Some(WriteBlocker::PermissionDenied),
         _ => None,
     }
 }
@@ -42,7 +42,11 @@ mod tests {
             None,
         );
         let e = StoreError::from(full);
-        assert_eq!(e.unavailable_reason(), Some("the disk is full"), "{e}");
+        assert_eq!(e.unavailable_reason(), Some(WriteBlocker::DiskFull), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("the database cannot write: the disk is full (")
+        );
         let constraint = rusqlite::Error::SqliteFailure(
             rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
             None,

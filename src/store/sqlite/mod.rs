@@ -93,7 +93,7 @@ pub struct SqliteDb {
     commits: tokio::sync::watch::Receiver<u64>,
     /// Why the last write failed, while the disk refuses writes, and when it was last probed;
     /// cleared by the next commit or a probe that writes.
-    degraded: Mutex<Option<(String, Option<std::time::Instant>)>>,
+    degraded: Mutex<Option<(StoreError, Option<std::time::Instant>)>>,
 }
 
 /// Opens a connection with this store's settings and functions, creating the schema if needed.
@@ -208,7 +208,7 @@ impl SqliteDb {
                 if degraded.is_none() {
                     tracing::error!("the database cannot write; /healthz reports degraded: {e}");
                 }
-                *degraded = Some((e.to_string(), None));
+                *degraded = Some((e.clone(), None));
             }
             Err(_) => {}
         }
@@ -286,7 +286,8 @@ impl SqliteDb {
             .is_some()
     }
 
-    pub fn write_health(&self) -> Result<(), String> {
+    pub fn write_health(&self) -> Result<(), crate::store::Degraded> {
+        use crate::store::{Degraded, ProbeFailure};
         // At most one probe a second, however often an unauthenticated /healthz is asked.
         const PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
         let why = {
@@ -295,7 +296,7 @@ impl SqliteDb {
                 return Ok(());
             };
             if probed.is_some_and(|at| at.elapsed() < PROBE_EVERY) {
-                return Err(why.clone());
+                return Err(Degraded::Write(why.clone()));
             }
             *probed = Some(std::time::Instant::now());
             why.clone()
@@ -306,7 +307,10 @@ impl SqliteDb {
                 *self.degraded.lock().unwrap_or_else(|p| p.into_inner()) = None;
                 Ok(())
             }
-            Err(e) => Err(format!("{why}; a write probe still fails: {e}")),
+            Err(e) => Err(Degraded::StillFailing {
+                write: why,
+                probe: ProbeFailure::Disk(std::sync::Arc::new(e)),
+            }),
         }
     }
 

@@ -280,14 +280,18 @@ impl Store for SqliteStore {
         self.db.metrics()
     }
 
-    async fn write_health(&self) -> Result<(), String> {
+    async fn write_health(&self) -> Result<(), crate::store::Degraded> {
         if !self.db.degraded() {
             return Ok(());
         }
         let db = self.db.clone();
         tokio::task::spawn_blocking(move || db.write_health())
             .await
-            .unwrap_or_else(|e| Err(format!("the write probe failed: {e}")))
+            .unwrap_or_else(|e| {
+                Err(crate::store::Degraded::Probe(
+                    crate::store::ProbeFailure::Aborted(e.to_string()),
+                ))
+            })
     }
 
     async fn close(&self) {

@@ -193,7 +193,7 @@ fn commit(
         Err(e) => {
             tracing::error!("commit failed; {} batches are refused: {e}", jobs.len());
             let refusal = match StoreError::from(e) {
-                StoreError::Unavailable(why) => StoreError::Unavailable(why),
+                e @ StoreError::Unavailable { .. } => e,
                 other => StoreError::Internal(format!("the batch could not be committed: {other}")),
             };
             w.reload(conn);

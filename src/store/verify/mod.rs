@@ -162,12 +162,12 @@ impl Seen {
         }
         let details = || entry.details.as_ref().map(|d| d.to_value());
         match entry.action.as_str() {
-            "gdpr.pseudonymised" => {
+            crate::model::names::action::PSEUDONYMISED => {
                 if let Some(p) = details().and_then(|d| d["pseudonym"].as_str().map(String::from)) {
                     self.pseudonym_records.insert(p, entry.seq);
                 }
             }
-            "retention.pruned" => {
+            crate::model::names::action::PRUNED => {
                 if let Some(s) = details().and_then(|d| d["anchor"]["seq"].as_u64()) {
                     self.prune_anchors.push(s);
                 }

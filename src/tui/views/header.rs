@@ -112,13 +112,6 @@ pub fn render_header(app: &App, f: &mut Frame, area: Rect) {
         Some(n) => Span::raw(entries(n)),
         None => Span::styled("… entries", t.dim()),
     };
-    let short_source = app
-        .conn
-        .source
-        .split(" (")
-        .next()
-        .unwrap_or(&app.conn.source)
-        .to_string();
     let range = range_phrase(&app.query);
     let build = |source: Option<&str>, range: Option<&str>| {
         let mut spans = vec![Span::styled(" trailscope", t.title())];
@@ -148,8 +141,8 @@ pub fn render_header(app: &App, f: &mut Frame, area: Rect) {
     let w = area.width as usize;
     let candidates = [
         build(Some(&app.conn.source), Some(&range)),
-        build(Some(&short_source), Some(&range)),
-        build(Some(&short_source), None),
+        build(Some(&app.conn.short_source), Some(&range)),
+        build(Some(&app.conn.short_source), None),
         build(None, None),
     ];
     let line = candidates
