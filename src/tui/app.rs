@@ -1,8 +1,7 @@
-//! The TUI's state and `update(state, action)`: the only place state changes.
-//!
-//! A little past 500 lines on purpose: `update` and the few helpers every sub-state shares
-//! (selection, paging, the generation of a load) read as one; keys, commands, the clock and
-//! investigation are already in `app/`.
+//! The TUI's state and `update(state, action)`: the only place state changes. `update` and
+//! the few helpers every sub-state shares (selection, paging, the generation of a load) are
+//! here; keys, commands, the overlays, the answers to effects, the clock and investigation are
+//! in `app/`.
 
 mod clock;
 mod commands;
