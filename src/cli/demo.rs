@@ -16,7 +16,6 @@ use anyhow::Context;
 /// after a backfill. The footer shows progress; the table and count follow each batch.
 pub fn run() -> anyhow::Result<()> {
     use std::sync::Arc;
-    use trailscope::server::serve;
     use trailscope::store::sqlite::TokenAdmin;
     use trailscope::store::{Role, SqliteStore, Store};
     use trailscope::tui::Action;
@@ -38,84 +37,119 @@ pub fn run() -> anyhow::Result<()> {
     // The seeding thread appends through the synchronous engine under the server's store.
     let seeding = {
         let store = sqlite.db().clone();
-        std::thread::spawn(move || -> anyhow::Result<()> {
-            let now = chrono::Utc::now();
-            let trail = trailscope::demo::trail(now, 42);
-            let total = trail.len();
-            let last_ticket = trailscope::demo::last_ticket(&trail);
-            let mut done = 0;
-            for batch in trail.rchunks(1000) {
-                store.append("default", batch.to_vec())?;
-                done += batch.len();
-                let _ = progress.send(Action::Grew);
-                let msg = format!(
-                    "loading the demo trail, newest first: {} of {} entries",
-                    trailscope::tui::views::header::thousands(done as u64),
-                    trailscope::tui::views::header::thousands(total as u64)
-                );
-                let _ = progress.send(Action::Notice(msg));
-            }
-            tracing::info!(entries = total, took = ?started.elapsed(), "demo trail stored");
-            let _ = progress.send(Action::Notice(format!(
-                "the demo trail is in: {} entries over 30 days, and the automation keeps working (F follows it). Find the incident: press / and type channel:auth outcome:failure",
-                trailscope::tui::views::header::thousands(total as u64)
-            )));
-            let _ = progress.send(Action::Grew);
-            drop(progress);
-            live_feed(store.as_ref(), now, last_ticket)
-        })
+        std::thread::spawn(move || seed(&store, progress, started))
     };
     let store: Arc<dyn Store> = Arc::new(sqlite);
     let rt = runtime(Threads::PerCore)?;
-    let result = rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .context("cannot listen on a loopback port")?;
-        let url = format!("http://{}", listener.local_addr()?);
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        // The demo's log lives as long as the process, and so does the key that signs it.
-        // Searches are audited as on a real server: the demo's own reads show in its log.
-        let key = trailscope::proof::SigningKey::generate();
-        let _ = about.send(Action::About(vec![
-            ("Server".into(), url.clone()),
-            (
-                "Writer".into(),
-                format!("{writer} (a writer token: POST /v1/events)"),
-            ),
-            (
-                "Verifier".into(),
-                format!("{} (the key to pin)", key.verifier_for("default")),
-            ),
-        ]));
-        drop(about);
-        let options = trailscope::server::ServerOptions {
-            signing_key: Some(key),
-            audit_searches: Some(Default::default()),
-            ..trailscope::server::Allowlist::default().into()
-        };
-        let server = tokio::spawn(serve(store, options, listener, async move {
-            let _ = stopped.await;
-        }));
-        let mut resolved = resolve(&TuiArgs {
-            server: Some(url),
-            token: Some(token),
-            profile: None,
-            filter: None,
-            offline: false,
-        })?;
-        resolved.source =
-            trailscope::tui::source_name::SourceName::profile("demo", resolved.server.clone());
-        // The demo's server lives as long as the process: nothing of it is worth caching.
-        resolved.cache = None;
-        let result = run_resolved(resolved, Some(extra)).await;
-        let _ = stop.send(());
-        let _ = server.await;
-        result
-    });
+    let result = rt.block_on(serve_and_browse(
+        store,
+        about,
+        Tokens { token, writer },
+        extra,
+    ));
     // Quitting while the trail still loads is fine: the process ends with the seeding thread,
     // and the temporary directory goes with `dir` below.
     drop(seeding);
     drop(dir);
+    result
+}
+
+/// Appends the demo trail in batches of a thousand, newest first, telling the TUI after each;
+/// then keeps the automation working ([`live_feed`]).
+fn seed(
+    store: &trailscope::store::sqlite::SqliteDb,
+    progress: tokio::sync::mpsc::UnboundedSender<trailscope::tui::Action>,
+    started: std::time::Instant,
+) -> anyhow::Result<()> {
+    use trailscope::tui::Action;
+    let now = chrono::Utc::now();
+    let trail = trailscope::demo::trail(now, 42);
+    let total = trail.len();
+    let last_ticket = trailscope::demo::last_ticket(&trail);
+    let mut done = 0;
+    for batch in trail.rchunks(1000) {
+        store.append("default", batch.to_vec())?;
+        done += batch.len();
+        let _ = progress.send(Action::Grew);
+        let msg = format!(
+            "loading the demo trail, newest first: {} of {} entries",
+            trailscope::tui::views::header::thousands(done as u64),
+            trailscope::tui::views::header::thousands(total as u64)
+        );
+        let _ = progress.send(Action::Notice(msg));
+    }
+    tracing::info!(entries = total, took = ?started.elapsed(), "demo trail stored");
+    let _ = progress.send(Action::Notice(format!(
+        "the demo trail is in: {} entries over 30 days, and the automation keeps working (F follows it). Find the incident: press / and type channel:auth outcome:failure",
+        trailscope::tui::views::header::thousands(total as u64)
+    )));
+    let _ = progress.send(Action::Grew);
+    drop(progress);
+    live_feed(store, now, last_ticket)
+}
+
+/// The demo's two tokens: the admin token the TUI reads with, and a writer token to offer.
+struct Tokens {
+    token: String,
+    writer: String,
+}
+
+/// Serves `store` on a free loopback port, and runs the TUI on it until the user quits.
+/// `about` gives the TUI's info view the server, the writer token and the key to pin.
+async fn serve_and_browse(
+    store: std::sync::Arc<dyn trailscope::store::Store>,
+    about: tokio::sync::mpsc::UnboundedSender<trailscope::tui::Action>,
+    Tokens { token, writer }: Tokens,
+    extra: tokio::sync::mpsc::UnboundedReceiver<trailscope::tui::Action>,
+) -> anyhow::Result<()> {
+    use trailscope::tui::Action;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("cannot listen on a loopback port")?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    // The demo's log lives as long as the process, and so does the key that signs it.
+    // Searches are audited as on a real server: the demo's own reads show in its log.
+    let key = trailscope::proof::SigningKey::generate();
+    let _ = about.send(Action::About(vec![
+        ("Server".into(), url.clone()),
+        (
+            "Writer".into(),
+            format!("{writer} (a writer token: POST /v1/events)"),
+        ),
+        (
+            "Verifier".into(),
+            format!("{} (the key to pin)", key.verifier_for("default")),
+        ),
+    ]));
+    drop(about);
+    let options = trailscope::server::ServerOptions {
+        signing_key: Some(key),
+        audit_searches: Some(Default::default()),
+        ..trailscope::server::Allowlist::default().into()
+    };
+    let server = tokio::spawn(trailscope::server::serve(
+        store,
+        options,
+        listener,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let mut resolved = resolve(&TuiArgs {
+        server: Some(url),
+        token: Some(token),
+        profile: None,
+        filter: None,
+        offline: false,
+    })?;
+    resolved.source =
+        trailscope::tui::source_name::SourceName::profile("demo", resolved.server.clone());
+    // The demo's server lives as long as the process: nothing of it is worth caching.
+    resolved.cache = None;
+    let result = run_resolved(resolved, Some(extra)).await;
+    let _ = stop.send(());
+    let _ = server.await;
     result
 }
 

@@ -51,8 +51,29 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         .ok_or_else(|| UsageError(format!("--format {} is not a format", args.format)))?;
     let client = args.remote.client()?;
     let rt = runtime(Threads::One)?;
-    let sizes: Option<u64> = args
-        .files
+    let bar = progress_bar(&args.files);
+    let mut poster = Poster {
+        rt: &rt,
+        client: &client,
+        batch: Vec::new(),
+        bytes: 0,
+        tally: Tally::default(),
+    };
+    let mut done_bytes = 0u64;
+    let mut stopped: Option<anyhow::Error> = None;
+    for path in &args.files {
+        stopped = import_file(path, format, &mut poster, &bar, &mut done_bytes)?;
+        if stopped.is_some() {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    summarise(&poster.tally, stopped)
+}
+
+/// A bar over the files' total size, when every one is a file whose size is known.
+fn progress_bar(files: &[PathBuf]) -> indicatif::ProgressBar {
+    let sizes: Option<u64> = files
         .iter()
         .map(|f| {
             std::fs::metadata(f)
@@ -70,99 +91,138 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
     }
     // Drawn only when stderr is a terminal, so a log or a pipe never gets escape codes.
     bar.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(5));
+    bar
+}
 
-    let mut tally = Tally::default();
-    let mut done_bytes = 0u64;
-    let mut stopped: Option<anyhow::Error> = None;
-    for path in &args.files {
-        let name = path.display().to_string();
-        let input = import::input::open(path).map_err(|e| anyhow!("cannot read {name}: {e}"))?;
-        if let Ok(import::Detected::Source(found)) = import::detect(&input.head)
-            && found != format
-        {
-            return Err(UsageError(format!(
-                "{name} looks like a {} log, not {}; check --format",
-                found.as_str(),
-                format.as_str()
-            ))
-            .into());
-        }
-        let mut batch: Vec<Pending> = Vec::new();
-        let mut bytes_in_batch = 0usize;
-        let now = chrono::Utc::now();
-        let read = import::read_source(input.reader, format, &mut |rec: Record, bytes| {
-            let at = format!("{name}:{}", rec.line);
-            let event = match rec.event {
-                Ok(ev) => ev,
-                Err(u) => {
-                    tally.refused.push(format!("{at}: {}", u.reason));
-                    return true;
-                }
-            };
-            let line = match serde_json::to_string(&event) {
-                Ok(l) => l,
-                Err(e) => {
-                    tally.refused.push(format!("{at}: {e}"));
-                    return true;
-                }
-            };
-            // The server's own rules, checked here so one bad record is named and skipped
-            // rather than refusing its whole batch.
-            if let Err(e) = validate_event_text(&line, now) {
-                tally.refused.push(format!("{at}: {}", e.message));
-                return true;
-            }
-            if bytes_in_batch + line.len() > BATCH_BYTES {
-                if let Err(e) = post(&rt, &client, &mut batch, &mut tally) {
-                    stopped = Some(e);
-                    return false;
-                }
-                bytes_in_batch = 0;
-            }
-            bytes_in_batch += line.len() + 1;
-            batch.push(Pending { at, line });
-            if batch.len() >= MAX_BATCH {
-                if let Err(e) = post(&rt, &client, &mut batch, &mut tally) {
-                    stopped = Some(e);
-                    return false;
-                }
-                bytes_in_batch = 0;
-            }
-            if input.size.is_some() && bytes != u64::MAX {
-                bar.set_position(done_bytes + bytes.min(input.size.unwrap_or(0)));
-            }
-            bar.set_message(format!(
-                "{} imported, {} already present",
-                thousands(tally.imported),
-                thousands(tally.present)
-            ));
-            true
-        });
-        let read = match read {
-            Ok(r) => r,
-            Err(e) => {
-                stopped.get_or_insert(anyhow!("cannot read {name}: {e}"));
-                break;
-            }
-        };
-        if stopped.is_none()
-            && let Err(e) = post(&rt, &client, &mut batch, &mut tally)
-        {
-            stopped = Some(e);
-        }
-        if let Some(e) = read.error {
-            tally.refused.push(format!(
-                "{name}: stopped reading at {e}; nothing after it was read"
-            ));
-        }
-        if stopped.is_some() {
-            break;
-        }
-        done_bytes += input.size.unwrap_or(0);
-        bar.set_position(done_bytes);
+/// Imports one file. `Err` ends the import at once (the file cannot be opened, or is in
+/// another format); `Ok(Some(e))` stops it after the summary (the server or the reading
+/// failed part-way); `Ok(None)` goes on to the next file.
+fn import_file(
+    path: &std::path::Path,
+    format: SourceFormat,
+    poster: &mut Poster<'_>,
+    bar: &indicatif::ProgressBar,
+    done_bytes: &mut u64,
+) -> anyhow::Result<Option<anyhow::Error>> {
+    let name = path.display().to_string();
+    let input = import::input::open(path).map_err(|e| anyhow!("cannot read {name}: {e}"))?;
+    if let Ok(import::Detected::Source(found)) = import::detect(&input.head)
+        && found != format
+    {
+        return Err(UsageError(format!(
+            "{name} looks like a {} log, not {}; check --format",
+            found.as_str(),
+            format.as_str()
+        ))
+        .into());
     }
-    bar.finish_and_clear();
+    let mut stopped: Option<anyhow::Error> = None;
+    let now = chrono::Utc::now();
+    let read = import::read_source(input.reader, format, &mut |rec: Record, bytes| {
+        let Some(pending) = pending(rec, &name, now, &mut poster.tally) else {
+            return true;
+        };
+        if let Err(e) = poster.add(pending) {
+            stopped = Some(e);
+            return false;
+        }
+        if input.size.is_some() && bytes != u64::MAX {
+            bar.set_position(*done_bytes + bytes.min(input.size.unwrap_or(0)));
+        }
+        bar.set_message(format!(
+            "{} imported, {} already present",
+            thousands(poster.tally.imported),
+            thousands(poster.tally.present)
+        ));
+        true
+    });
+    let read = match read {
+        Ok(r) => r,
+        Err(e) => return Ok(Some(stopped.unwrap_or(anyhow!("cannot read {name}: {e}")))),
+    };
+    if stopped.is_none()
+        && let Err(e) = poster.flush()
+    {
+        stopped = Some(e);
+    }
+    if let Some(e) = read.error {
+        poster.tally.refused.push(format!(
+            "{name}: stopped reading at {e}; nothing after it was read"
+        ));
+    }
+    if stopped.is_none() {
+        *done_bytes += input.size.unwrap_or(0);
+        bar.set_position(*done_bytes);
+    }
+    Ok(stopped)
+}
 
+/// A record as the line to post, or `None` with why in the tally: it could not be mapped,
+/// or breaks the server's own rules (checked here so one bad record is named and skipped
+/// rather than refusing its whole batch).
+fn pending(
+    rec: Record,
+    name: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    tally: &mut Tally,
+) -> Option<Pending> {
+    let at = format!("{name}:{}", rec.line);
+    let event = match rec.event {
+        Ok(ev) => ev,
+        Err(u) => {
+            tally.refused.push(format!("{at}: {}", u.reason));
+            return None;
+        }
+    };
+    let line = match serde_json::to_string(&event) {
+        Ok(l) => l,
+        Err(e) => {
+            tally.refused.push(format!("{at}: {e}"));
+            return None;
+        }
+    };
+    if let Err(e) = validate_event_text(&line, now) {
+        tally.refused.push(format!("{at}: {}", e.message));
+        return None;
+    }
+    Some(Pending { at, line })
+}
+
+/// The batch being filled, and what the posts so far did.
+struct Poster<'a> {
+    rt: &'a tokio::runtime::Runtime,
+    client: &'a Client,
+    batch: Vec<Pending>,
+    bytes: usize,
+    tally: Tally,
+}
+
+impl Poster<'_> {
+    /// Adds an event: the batch is posted first when the event would take it past
+    /// `BATCH_BYTES`, and after when it then holds `MAX_BATCH`.
+    fn add(&mut self, pending: Pending) -> anyhow::Result<()> {
+        if self.bytes + pending.line.len() > BATCH_BYTES {
+            self.flush()?;
+        }
+        self.bytes += pending.line.len() + 1;
+        self.batch.push(pending);
+        if self.batch.len() >= MAX_BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Posts what the batch holds.
+    fn flush(&mut self) -> anyhow::Result<()> {
+        post(self.rt, self.client, &mut self.batch, &mut self.tally)?;
+        self.bytes = 0;
+        Ok(())
+    }
+}
+
+/// The summary, with the refusals named (the first `NAMED`); an error when the import stopped
+/// or refused anything.
+fn summarise(tally: &Tally, stopped: Option<anyhow::Error>) -> anyhow::Result<()> {
     let summary = format!(
         "{} imported, {} already present, {} refused",
         thousands(tally.imported),

@@ -61,12 +61,7 @@ pub fn run(args: OpenArgs) -> anyhow::Result<()> {
     let input =
         import::input::open(&path).map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
     let format = match args.format.as_deref() {
-        Some("csv") => Detected::Export(FileFormat::Csv),
-        Some("json") => Detected::Export(FileFormat::Json),
-        Some("ndjson") => Detected::Export(FileFormat::Ndjson),
-        Some(f) => Detected::Source(
-            SourceFormat::parse(f).ok_or_else(|| anyhow!("--format {f} is not a format"))?,
-        ),
+        Some(f) => named_format(f)?,
         None => import::detect(&input.head).map_err(|e| anyhow!("{}: {e}", path.display()))?,
     };
     let size = input.size.unwrap_or(0);
@@ -89,25 +84,7 @@ pub fn run(args: OpenArgs) -> anyhow::Result<()> {
             load_into(&store, reader, &name, format, size, &extra_tx, &ready_tx)
         })
     };
-    let mut warning = None;
-    match ready.recv() {
-        Ok(Ready::First) => {}
-        Ok(Ready::Done {
-            entries,
-            error,
-            unmapped,
-        }) => {
-            if entries == 0 {
-                return Err(match error {
-                    Some(e) => anyhow!("{}: {e}", path.display()),
-                    None => anyhow!("{} holds no entries", path.display()),
-                });
-            }
-            warning = file_warning(&name, error.as_ref(), unmapped, entries);
-        }
-        Ok(Ready::Failed(m)) => return Err(anyhow!("{}: {m}", path.display())),
-        Err(_) => return Err(anyhow!("{}: the loader stopped", path.display())),
-    }
+    let warning = wait_ready(&ready, &path, &name)?;
 
     let profiled = Profiled::no_profile()?;
     let keymap = profiled.keymap()?;
@@ -143,6 +120,45 @@ pub fn run(args: OpenArgs) -> anyhow::Result<()> {
     drop(loader);
     drop(dir);
     Ok(result?)
+}
+
+/// The format `--format` names.
+fn named_format(f: &str) -> anyhow::Result<Detected> {
+    Ok(match f {
+        "csv" => Detected::Export(FileFormat::Csv),
+        "json" => Detected::Export(FileFormat::Json),
+        "ndjson" => Detected::Export(FileFormat::Ndjson),
+        f => Detected::Source(
+            SourceFormat::parse(f).ok_or_else(|| anyhow!("--format {f} is not a format"))?,
+        ),
+    })
+}
+
+/// Waits until the TUI can start: the first batch is in, or the whole file was read (then the
+/// warning to show, if any); an error when the file holds no entries or could not be read.
+fn wait_ready(
+    ready: &std::sync::mpsc::Receiver<Ready>,
+    path: &std::path::Path,
+    name: &str,
+) -> anyhow::Result<Option<String>> {
+    match ready.recv() {
+        Ok(Ready::First) => Ok(None),
+        Ok(Ready::Done {
+            entries,
+            error,
+            unmapped,
+        }) => {
+            if entries == 0 {
+                return Err(match error {
+                    Some(e) => anyhow!("{}: {e}", path.display()),
+                    None => anyhow!("{} holds no entries", path.display()),
+                });
+            }
+            Ok(file_warning(name, error.as_ref(), unmapped, entries))
+        }
+        Ok(Ready::Failed(m)) => Err(anyhow!("{}: {m}", path.display())),
+        Err(_) => Err(anyhow!("{}: the loader stopped", path.display())),
+    }
 }
 
 /// What the user is told when a file stops early, or holds records that could not be mapped.
@@ -204,17 +220,13 @@ fn load_into(
                 .map(|p| format!("{p}%, "))
                 .unwrap_or_default();
             let _ = tx.send(Action::Grew);
-            if tx
-                .send(Action::Notice(format!(
-                    "loading {name} ({}): {pct}{} entries",
-                    format.as_str(),
-                    thousands(loaded)
-                )))
-                .is_err()
-            {
-                // The TUI is gone: stop reading.
-                return false;
-            }
+            let told = tx.send(Action::Notice(format!(
+                "loading {name} ({}): {pct}{} entries",
+                format.as_str(),
+                thousands(loaded)
+            )));
+            // The TUI is gone: stop reading.
+            return told.is_ok();
         }
         true
     });
@@ -248,10 +260,27 @@ fn load_into(
         return;
     }
     let _ = tx.send(Action::Grew);
-    let warning = file_warning(name, error.as_ref(), unmapped, entries);
-    let notice = match (&warning, &failed) {
+    let _ = tx.send(Action::Notice(loaded_notice(
+        tx,
+        name,
+        format,
+        (entries, error.as_ref(), unmapped),
+        failed.as_deref(),
+    )));
+}
+
+/// What the TUI is told once the whole file is in: a warning (also in its link), why the load
+/// stopped, or how many entries were read.
+fn loaded_notice(
+    tx: &tokio::sync::mpsc::UnboundedSender<Action>,
+    name: &str,
+    format: Detected,
+    (entries, error, unmapped): (u64, Option<&LoadError>, u64),
+    failed: Option<&str>,
+) -> String {
+    let warning = file_warning(name, error, unmapped, entries);
+    match (warning, failed) {
         (Some(w), _) => {
-            let w = w.clone();
             let _ = tx.send(Action::Link(trailscope::tui::link::Link::File {
                 name: name.to_string(),
                 warning: Some(w.clone()),
@@ -267,6 +296,5 @@ fn load_into(
             thousands(entries),
             format.as_str()
         ),
-    };
-    let _ = tx.send(Action::Notice(notice));
+    }
 }

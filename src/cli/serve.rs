@@ -79,20 +79,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         Some(p) => ConfigFile::load(p)?,
         None => ConfigFile::default(),
     };
-    let mut at = StoreAt::choose(
+    let at = store_at(
         args.db.or(file.server.db),
         args.database_url.or(file.server.database_url),
+        args.partition.or(file.server.partition),
         file.server.pool_size,
     )?;
-    match (&mut at, args.partition.or(file.server.partition)) {
-        (StoreAt::Postgres { partition, .. }, unit) => *partition = unit,
-        (StoreAt::Sqlite(_), Some(_)) => {
-            return Err(anyhow!(
-                "--partition is for PostgreSQL (--database-url): a SQLite file has no partitions"
-            ));
-        }
-        (StoreAt::Sqlite(_), None) => {}
-    }
     let listen = args
         .listen
         .or(file.server.listen)
@@ -119,32 +111,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     retention
         .check()
         .map_err(|e| anyhow!("{e} (in [retention] of the config file)"))?;
-    let key_path = match (&args.signing_key, &at) {
-        (Some(k), _) => k.clone(),
-        (None, StoreAt::Sqlite(db)) => keyfile::default_path(db),
-        (None, StoreAt::Postgres { .. }) => {
-            return Err(anyhow!(
-                "with --database-url, say where the checkpoint signing key lives: --signing-key PATH \
-                 (every replica signs with the same key)"
-            ));
-        }
-    };
-    let (key, created) = keyfile::load_or_create(&key_path)?;
-    if created {
-        tracing::info!(path = %key_path.display(), "created a new checkpoint signing key");
-    }
-    let state_path = args
-        .signer_state
-        .clone()
-        .unwrap_or_else(|| trailscope::store::signer::default_state_path(&key_path));
-    let fresh = !state_path.exists();
-    let signer = trailscope::store::signer::Signer::open(key, &state_path)?;
-    if fresh {
-        tracing::info!(
-            path = %state_path.display(),
-            "no signer state yet: each tenant's newest stored checkpoint that opens with the key (and that its tree extends) is taken as what was signed"
-        );
-    }
+    let signer = signer(args.signing_key, args.signer_state, &at)?;
     let tls = match (args.tls_cert, args.tls_key) {
         (Some(cert), Some(key)) => {
             Some(trailscope::server::tls::TlsFiles::open(cert, key).map_err(|e| anyhow!("{e}"))?)
@@ -183,4 +150,59 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!("stopped cleanly");
         Ok(())
     })
+}
+
+/// Where the entries are kept: a SQLite file or a PostgreSQL database (only the latter has
+/// partitions).
+fn store_at(
+    db: Option<PathBuf>,
+    database_url: Option<String>,
+    partition: Option<trailscope::store::postgres::PartitionUnit>,
+    pool_size: Option<usize>,
+) -> anyhow::Result<StoreAt> {
+    let mut at = StoreAt::choose(db, database_url, pool_size)?;
+    match (&mut at, partition) {
+        (StoreAt::Postgres { partition, .. }, unit) => *partition = unit,
+        (StoreAt::Sqlite(_), Some(_)) => {
+            return Err(anyhow!(
+                "--partition is for PostgreSQL (--database-url): a SQLite file has no partitions"
+            ));
+        }
+        (StoreAt::Sqlite(_), None) => {}
+    }
+    Ok(at)
+}
+
+/// The checkpoint signer: its key (created on first start beside a SQLite file; named
+/// explicitly for PostgreSQL, whose replicas share it) and its state file.
+fn signer(
+    signing_key: Option<PathBuf>,
+    signer_state: Option<PathBuf>,
+    at: &StoreAt,
+) -> anyhow::Result<trailscope::store::signer::Signer> {
+    let key_path = match (signing_key, at) {
+        (Some(k), _) => k,
+        (None, StoreAt::Sqlite(db)) => keyfile::default_path(db),
+        (None, StoreAt::Postgres { .. }) => {
+            return Err(anyhow!(
+                "with --database-url, say where the checkpoint signing key lives: --signing-key PATH \
+                 (every replica signs with the same key)"
+            ));
+        }
+    };
+    let (key, created) = keyfile::load_or_create(&key_path)?;
+    if created {
+        tracing::info!(path = %key_path.display(), "created a new checkpoint signing key");
+    }
+    let state_path =
+        signer_state.unwrap_or_else(|| trailscope::store::signer::default_state_path(&key_path));
+    let fresh = !state_path.exists();
+    let signer = trailscope::store::signer::Signer::open(key, &state_path)?;
+    if fresh {
+        tracing::info!(
+            path = %state_path.display(),
+            "no signer state yet: each tenant's newest stored checkpoint that opens with the key (and that its tree extends) is taken as what was signed"
+        );
+    }
+    Ok(signer)
 }

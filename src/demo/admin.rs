@@ -259,6 +259,23 @@ pub fn credentials_updated(
 /// Every planned change of the month, in time order.
 pub fn changes(g: &mut Gen) {
     let mut r = g.rng(3);
+    role_changes(g, &mut r);
+    rotations(g, &mut r);
+    for (who, at) in mfa_enrolments(g) {
+        let p = person(who);
+        let e = ev("auth", "mfa.enrolled")
+            .by(at_desk(p))
+            .on("user", p.id, p.name)
+            .says(format!("{} enrolled an MFA factor: Microsoft Authenticator", p.name))
+            .details(json!({"factor": "totp", "authenticator": "Microsoft Authenticator", "prompted_by": "MFA enforcement reminder"}));
+        g.emit(at, e);
+    }
+    grants(g, &mut r);
+    scim_updates(g, &mut r);
+}
+
+/// Roles raised and lowered again: cover for a colleague, a dispatcher for a week.
+fn role_changes(g: &mut Gen, r: &mut Rng) {
     let role_changes: [(i64, usize, i64, &str, &str, &str, &str); 6] = [
         (26, TORONTO, 10, "u_30", "u_40", "technician", "dispatcher"),
         (19, TORONTO, 9, "u_30", "u_40", "dispatcher", "technician"),
@@ -296,6 +313,10 @@ pub fn changes(g: &mut Gen) {
             .details(json!({"before": {"role": from}, "after": {"role": to}}));
         g.emit(at, e);
     }
+}
+
+/// Integration credentials rotated on schedule.
+fn rotations(g: &mut Gen, r: &mut Rng) {
     let rotations: [(i64, usize, i64, &str, &str); 4] = [
         (24, LONDON, 10, "u_17", "ninjaone"),
         (17, TORONTO, 11, "u_30", "m365"),
@@ -315,15 +336,10 @@ pub fn changes(g: &mut Gen) {
         let by = person(by);
         credentials_updated(g, at_desk(by), by.name, integ, before, after, at);
     }
-    for (who, at) in mfa_enrolments(g) {
-        let p = person(who);
-        let e = ev("auth", "mfa.enrolled")
-            .by(at_desk(p))
-            .on("user", p.id, p.name)
-            .says(format!("{} enrolled an MFA factor: Microsoft Authenticator", p.name))
-            .details(json!({"factor": "totp", "authenticator": "Microsoft Authenticator", "prompted_by": "MFA enforcement reminder"}));
-        g.emit(at, e);
-    }
+}
+
+/// An API key for a customer's reporting script, and vendor support let in for a case.
+fn grants(g: &mut Gen, r: &mut Rng) {
     let ingrid = person("u_31");
     let at = g.workday(20, OSLO) + 11 * HOUR + r.below_i64(HOUR);
     let e = ev("admin", "api_key.created")
@@ -340,6 +356,10 @@ pub fn changes(g: &mut Gen) {
         .says("Alice Smith granted Relaydesk Support access for 72 hours (case RD-20533)")
         .details(json!({"grantee": "Relaydesk Support", "case": "RD-20533", "hours": 72, "scope": "read settings and rules"}));
     g.emit(at, e);
+}
+
+/// Job titles provisioned from Entra ID (SCIM).
+fn scim_updates(g: &mut Gen, r: &mut Rng) {
     for (i, who) in (0i64..).zip(["u_32", "u_33", "u_34", "u_35", "u_36", "u_32"].iter()) {
         let p = person(who);
         let at = g.workday(27 - 4 * i, OSLO) + 6 * HOUR + r.below_i64(HOUR);

@@ -3,6 +3,7 @@
 //! compliance calendar — a policy roll-out, an access review, data subject requests.
 
 use super::people::{LONDON, OFFICES, PEOPLE, REPORTING_SCRIPT, Role, Service};
+use super::rng::Rng;
 use super::{DAY, Gen, HOUR, MINUTE, ev, is_weekend};
 use crate::model::{Actor, Kind, format_ts, from_millis};
 use serde_json::json;
@@ -17,6 +18,26 @@ const SIEM: Service = Service {
 /// Syncs every ten minutes, device inventory hourly, backups, retention and reports daily.
 pub fn system_jobs(g: &mut Gen) {
     let mut r = g.rng(4);
+    syncs(g, &mut r);
+    nightly(g, &mut r);
+    let at = g.workday(13, LONDON) + 4 * HOUR + 12 * MINUTE;
+    let e = ev("system", "certificate.renewed")
+        .by(Actor::system())
+        .on(
+            "certificate",
+            "portal.northwind.example.com",
+            "portal.northwind.example.com",
+        )
+        .says(
+            "Renewed the TLS certificate for portal.northwind.example.com (Let's Encrypt, 90 days)",
+        )
+        .details(json!({"issuer": "Let's Encrypt R11", "valid_days": 90}))
+        .kind(Kind::Updated);
+    g.emit(at, e);
+}
+
+/// The PSA sync every ten minutes (now and then failing), and the device inventory hourly.
+fn syncs(g: &mut Gen, r: &mut Rng) {
     let first = g.start - g.start.rem_euclid(10 * MINUTE) + 10 * MINUTE;
     let mut t = first;
     while t <= g.now {
@@ -53,6 +74,10 @@ pub fn system_jobs(g: &mut Gen) {
         }
         t += 10 * MINUTE;
     }
+}
+
+/// Every night: the backup, retention, the SIEM's pull, and on Mondays the SLA report.
+fn nightly(g: &mut Gen, r: &mut Rng) {
     let first_day = g.start.div_euclid(DAY);
     for day in first_day..=g.now.div_euclid(DAY) {
         let midnight = day * DAY;
@@ -102,20 +127,6 @@ pub fn system_jobs(g: &mut Gen) {
             g.emit(at, e);
         }
     }
-    let at = g.workday(13, LONDON) + 4 * HOUR + 12 * MINUTE;
-    let e = ev("system", "certificate.renewed")
-        .by(Actor::system())
-        .on(
-            "certificate",
-            "portal.northwind.example.com",
-            "portal.northwind.example.com",
-        )
-        .says(
-            "Renewed the TLS certificate for portal.northwind.example.com (Let's Encrypt, 90 days)",
-        )
-        .details(json!({"issuer": "Let's Encrypt R11", "valid_days": 90}))
-        .kind(Kind::Updated);
-    g.emit(at, e);
 }
 
 /// The reporting script tripping the API's rate limit, scanners on the login page, and forged
@@ -190,6 +201,25 @@ pub fn compliance(g: &mut Gen) {
         OFFICES[priya.office].egress_ips[0],
         super::people::BROWSERS[priya.browser],
     );
+    policy_rollout(g, &mut r, &desk);
+    access_review(g, &mut r, &desk);
+    access_requests(g, &mut r, &desk);
+    let at = g.workday(3, LONDON) + 16 * HOUR;
+    let e = ev("compliance", "legal_hold.placed")
+        .by(desk)
+        .on("customer", g.customers[3].id.clone(), g.customers[3].name)
+        .says(format!(
+            "Priya Raman placed a legal hold on {}'s records (retention suspended)",
+            g.customers[3].name
+        ))
+        .details(json!({"matter": "LH-2026-007", "scope": "tickets, time entries, audit entries"}))
+        .kind(Kind::Other);
+    g.emit(at, e);
+}
+
+/// A new acceptable use policy, and everyone (but vendor support) acknowledging it within
+/// a fortnight.
+fn policy_rollout(g: &mut Gen, r: &mut Rng, desk: &Actor) {
     let published = g.workday(20, LONDON) + 10 * HOUR + r.range(0, 30 * MINUTE);
     let e = ev("compliance", "policy.published")
         .by(desk.clone())
@@ -216,6 +246,10 @@ pub fn compliance(g: &mut Gen) {
             .kind(Kind::Other);
         g.emit(at, e);
     }
+}
+
+/// The quarter's access review, started and completed.
+fn access_review(g: &mut Gen, r: &mut Rng, desk: &Actor) {
     let started = g.workday(14, LONDON) + 9 * HOUR + r.range(0, HOUR);
     let e = ev("compliance", "access_review.started")
         .by(desk.clone())
@@ -232,6 +266,10 @@ pub fn compliance(g: &mut Gen) {
         .details(json!({"accounts": 40, "kept": 38, "reduced": 2, "revoked": 0}))
         .kind(Kind::Other);
     g.emit(done, e);
+}
+
+/// Three data subject access requests from customers' contacts, each answered within days.
+fn access_requests(g: &mut Gen, r: &mut Rng, desk: &Actor) {
     for (i, days) in [25i64, 16, 6].into_iter().enumerate() {
         let request = format!("dsar-2026-{:03}", 41 + i);
         let cust = &g.customers[r.index(g.customers.len())];
@@ -252,15 +290,4 @@ pub fn compliance(g: &mut Gen) {
             .kind(Kind::Other);
         g.emit(received + r.range(DAY, 4 * DAY), e);
     }
-    let at = g.workday(3, LONDON) + 16 * HOUR;
-    let e = ev("compliance", "legal_hold.placed")
-        .by(desk)
-        .on("customer", g.customers[3].id.clone(), g.customers[3].name)
-        .says(format!(
-            "Priya Raman placed a legal hold on {}'s records (retention suspended)",
-            g.customers[3].name
-        ))
-        .details(json!({"matter": "LH-2026-007", "scope": "tickets, time entries, audit entries"}))
-        .kind(Kind::Other);
-    g.emit(at, e);
 }

@@ -57,6 +57,16 @@ pub fn takeover(g: &mut Gen) {
     let mut r = g.rng(7);
     let victim = grace();
     let attacker = victim.actor(INCIDENT_IP, ATTACKER_UA);
+    let (last, t) = failed_sign_ins(g, &mut r, victim, &attacker);
+    let gaps = intruder_gaps(g, last, t);
+    let t = break_in(g, &mut r, victim, &attacker, t, &gaps);
+    backdoor_reads(g, &mut r, t, gaps[5]);
+    respond(g, &mut r, victim);
+}
+
+/// Forty to eighty wrong passwords for Grace in nine minutes, the rate limiter tripping on
+/// them; the time of the last, and of when the next would have come.
+fn failed_sign_ins(g: &mut Gen, r: &mut Rng, victim: &Person, attacker: &Actor) -> (i64, i64) {
     let mut t = start_ms(g.now);
     let failures = 40 + r.below_i64(41);
     let spacing = 9 * MINUTE / failures;
@@ -84,14 +94,26 @@ pub fn takeover(g: &mut Gen) {
         }
         t += spacing + r.range(-1_500, 1_500);
     }
-    let gaps = intruder_gaps(g, last, t);
+    (last, t)
+}
+
+/// The password guessed: the intruder signs in as Grace, invites a technician, makes it an
+/// admin and redirects the ConnectWise integration; returns when the new admin signs in.
+fn break_in(
+    g: &mut Gen,
+    r: &mut Rng,
+    victim: &'static Person,
+    attacker: &Actor,
+    mut t: i64,
+    gaps: &[i64; 6],
+) -> i64 {
     t += gaps[0];
     let c = Ctx {
         person: victim,
         actor: attacker.clone(),
         session: format!("sess_{}", r.hex(16)),
     };
-    login(g, &mut r, &c, t);
+    login(g, r, &c, t);
     t += gaps[1];
     let e = ev("admin", "user.invited")
         .by(attacker.clone())
@@ -111,7 +133,12 @@ pub fn takeover(g: &mut Gen) {
     let before = credentials(g, cw, 1, None);
     let after = credentials(g, cw, 2, Some("cw-api-eu.myconnectwise-sync.example.net"));
     credentials_updated(g, attacker.clone(), victim.name, cw, before, after, t);
-    t += gaps[4];
+    t + gaps[4]
+}
+
+/// The backdoor admin signs in at `t` and reads customers' contact details, the first read
+/// `first_gap` later.
+fn backdoor_reads(g: &mut Gen, r: &mut Rng, mut t: i64, first_gap: i64) {
     let backdoor = Actor {
         kind: ActorType::User,
         id: Some(BACKDOOR_ID.into()),
@@ -127,7 +154,7 @@ pub fn takeover(g: &mut Gen) {
         .details(json!({"method": "password", "mfa": null, "session_id": format!("sess_{}", r.hex(16)), "first_sign_in": true, "risk": "high"}))
         .kind(Kind::Other);
     g.emit(t, e);
-    let mut step = gaps[5];
+    let mut step = first_gap;
     for _ in 0..r.range(9, 14) {
         t += r.range(step / 2, step * 3 / 2);
         step = 13_000;
@@ -139,7 +166,6 @@ pub fn takeover(g: &mut Gen) {
             .details(json!({"record": {"type": "contact_list", "id": format!("cl_{}", cust.id)}, "fields": ["name", "email", "phone", "mobile"], "purpose": "contact export"}));
         g.emit(t, e);
     }
-    respond(g, &mut r, victim);
 }
 
 /// The intruder's pace after the last failed sign-in (at `last`; `from`, when another would
@@ -172,6 +198,21 @@ pub(super) fn intruder_gaps(g: &Gen, last: i64, from: i64) -> [i64; 6] {
 
 /// Alice Smith's response when London opens, Grace's recovery, and the paperwork.
 fn respond(g: &mut Gen, r: &mut Rng, victim: &'static Person) {
+    let responder = contain(g, r, victim);
+    let enrolled = recover(g, r, victim);
+    let e = ev("compliance", "incident.updated")
+        .by(responder.clone())
+        .on("incident", INCIDENT_ID, INCIDENT_NAME)
+        .says(format!("Alice Smith recorded the remediation of {INCIDENT_ID}: password reset and MFA enrolled for {}", victim.name))
+        .details(json!({"remediation": ["password reset", "MFA enrolled (webauthn)"], "status": "monitoring"}))
+        .kind(Kind::Updated);
+    g.emit(enrolled + 5 * MINUTE, e);
+    paperwork(g, responder, enrolled);
+}
+
+/// Alice signs in, ends Grace's sessions, deactivates the backdoor, rotates the credentials
+/// and opens the incident; returns her as the actor.
+fn contain(g: &mut Gen, r: &mut Rng, victim: &'static Person) -> Actor {
     let alice = PEOPLE
         .iter()
         .find(|p| p.id == "u_17")
@@ -225,7 +266,11 @@ fn respond(g: &mut Gen, r: &mut Rng, victim: &'static Person) {
         .details(json!({"containment": ["sessions revoked", "backdoor admin deactivated", "ConnectWise credentials rotated"], "attacker_ip": INCIDENT_IP, "backdoor_account": BACKDOOR_ID}))
         .kind(Kind::Updated);
     g.emit(t + 3 * MINUTE, e);
-    // Grace, at her desk, resets her password and finally enrols MFA.
+    responder
+}
+
+/// Grace, at her desk, resets her password and finally enrols MFA; returns when she enrolled.
+fn recover(g: &mut Gen, r: &mut Rng, victim: &'static Person) -> i64 {
     let desk = victim.actor(
         OFFICES[victim.office].egress_ips[0],
         BROWSERS[victim.browser],
@@ -244,13 +289,12 @@ fn respond(g: &mut Gen, r: &mut Rng, victim: &'static Person) {
         .details(json!({"factor": "webauthn", "authenticator": "YubiKey 5C NFC", "prompted_by": "incident INC-2026-014"}));
     g.emit(enrolled, e);
     login(g, r, &gc, enrolled + 50_000);
-    let e = ev("compliance", "incident.updated")
-        .by(responder.clone())
-        .on("incident", INCIDENT_ID, INCIDENT_NAME)
-        .says(format!("Alice Smith recorded the remediation of {INCIDENT_ID}: password reset and MFA enrolled for {}", victim.name))
-        .details(json!({"remediation": ["password reset", "MFA enrolled (webauthn)"], "status": "monitoring"}))
-        .kind(Kind::Updated);
-    g.emit(enrolled + 5 * MINUTE, e);
+    enrolled
+}
+
+/// Priya exports Grace's activity and the incident's evidence pack for the DPO; Alice closes
+/// the incident.
+fn paperwork(g: &mut Gen, responder: Actor, enrolled: i64) {
     let priya = PEOPLE
         .iter()
         .find(|p| p.id == "u_14")

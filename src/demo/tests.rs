@@ -236,87 +236,104 @@ fn the_incident_is_there_to_find() {
             "{start}"
         );
         let from_ip: Vec<&NewEvent> = t.iter().filter(|e| ip(e) == Some(INCIDENT_IP)).collect();
-        let failures: Vec<&NewEvent> = from_ip
-            .iter()
-            .copied()
-            .filter(|e| e.action == "user.login_failed" && e.outcome == Some(Outcome::Failure))
-            .collect();
-        assert!(
-            (40..=80).contains(&failures.len()),
-            "{} failed sign-ins",
-            failures.len()
-        );
-        assert!(
-            failures
-                .iter()
-                .all(|e| e.target.as_ref().is_some_and(|t| t.id == INCIDENT_USER_ID))
-        );
-        assert!(
-            failures
-                .iter()
-                .all(|e| e.actor.as_ref().unwrap().email.as_deref() == Some(INCIDENT_USER_EMAIL))
-        );
-        let (first, last) = (at(failures[0]), at(failures[failures.len() - 1]));
-        assert_eq!(first, start);
-        assert!(
-            last - first <= chrono::Duration::minutes(10),
-            "the burst lasts {}",
-            last - first
-        );
-        let success = from_ip
-            .iter()
-            .find(|e| e.action == "user.login" && e.outcome != Some(Outcome::Failure))
-            .expect("a sign-in succeeds from the attacking address");
-        assert!(at(success) > last && at(success) - last < chrono::Duration::minutes(5));
-        assert_eq!(
-            success.actor.as_ref().unwrap().id.as_deref(),
-            Some(INCIDENT_USER_ID)
-        );
-        let ua = success.actor.as_ref().unwrap().user_agent.clone();
-        let role = from_ip
-            .iter()
-            .find(|e| e.action == "role.updated")
-            .expect("a role change from that address");
-        assert_eq!(
-            role.details.as_ref().unwrap().to_value()["after"]["role"],
-            "admin"
-        );
-        let creds = from_ip
-            .iter()
-            .find(|e| e.action == "integration_credentials_updated")
-            .expect("a credential change from that address");
-        for e in [role, creds] {
-            assert!(at(e) > at(success) && at(e) - at(success) < chrono::Duration::minutes(15));
-            assert_eq!(
-                e.actor.as_ref().unwrap().user_agent,
-                ua,
-                "the same browser as the break-in"
-            );
-            assert_eq!(
-                e.actor.as_ref().unwrap().id.as_deref(),
-                Some(INCIDENT_USER_ID)
-            );
-        }
+        let last = the_burst(&from_ip, start);
+        the_break_in(&from_ip, last);
         // Nobody else ever uses that address, so it is a clean pivot.
         assert!(
             from_ip
                 .iter()
                 .all(|e| at(e) >= start && at(e) - start < chrono::Duration::hours(1))
         );
-        // The burst stands out: no other ten minutes of the month has half as many failures.
-        let others = t
+        the_burst_stands_out(t);
+    }
+}
+
+/// Forty to eighty failed sign-ins for the victim from the attacking address, starting at
+/// `start`, within ten minutes; the time of the last.
+fn the_burst(from_ip: &[&NewEvent], start: DateTime<Utc>) -> DateTime<Utc> {
+    let failures: Vec<&NewEvent> = from_ip
+        .iter()
+        .copied()
+        .filter(|e| e.action == "user.login_failed" && e.outcome == Some(Outcome::Failure))
+        .collect();
+    assert!(
+        (40..=80).contains(&failures.len()),
+        "{} failed sign-ins",
+        failures.len()
+    );
+    assert!(
+        failures
             .iter()
-            .filter(|e| e.action == "user.login_failed" && ip(e) != Some(INCIDENT_IP));
-        let mut per_slot: BTreeMap<i64, usize> = BTreeMap::new();
-        for e in others {
-            *per_slot.entry(at(e).timestamp() / 600).or_default() += 1;
-        }
-        assert!(
-            per_slot.values().all(|n| *n < 20),
-            "{:?}",
-            per_slot.values().max()
+            .all(|e| e.target.as_ref().is_some_and(|t| t.id == INCIDENT_USER_ID))
+    );
+    assert!(
+        failures
+            .iter()
+            .all(|e| e.actor.as_ref().unwrap().email.as_deref() == Some(INCIDENT_USER_EMAIL))
+    );
+    let (first, last) = (at(failures[0]), at(failures[failures.len() - 1]));
+    assert_eq!(first, start);
+    assert!(
+        last - first <= chrono::Duration::minutes(10),
+        "the burst lasts {}",
+        last - first
+    );
+    last
+}
+
+/// A sign-in as the victim succeeds minutes after the `last` failure, and from the same
+/// browser a role is raised to admin and an integration's credentials are changed.
+fn the_break_in(from_ip: &[&NewEvent], last: DateTime<Utc>) {
+    let success = from_ip
+        .iter()
+        .find(|e| e.action == "user.login" && e.outcome != Some(Outcome::Failure))
+        .expect("a sign-in succeeds from the attacking address");
+    assert!(at(success) > last && at(success) - last < chrono::Duration::minutes(5));
+    assert_eq!(
+        success.actor.as_ref().unwrap().id.as_deref(),
+        Some(INCIDENT_USER_ID)
+    );
+    let ua = success.actor.as_ref().unwrap().user_agent.clone();
+    let role = from_ip
+        .iter()
+        .find(|e| e.action == "role.updated")
+        .expect("a role change from that address");
+    assert_eq!(
+        role.details.as_ref().unwrap().to_value()["after"]["role"],
+        "admin"
+    );
+    let creds = from_ip
+        .iter()
+        .find(|e| e.action == "integration_credentials_updated")
+        .expect("a credential change from that address");
+    for e in [role, creds] {
+        assert!(at(e) > at(success) && at(e) - at(success) < chrono::Duration::minutes(15));
+        assert_eq!(
+            e.actor.as_ref().unwrap().user_agent,
+            ua,
+            "the same browser as the break-in"
+        );
+        assert_eq!(
+            e.actor.as_ref().unwrap().id.as_deref(),
+            Some(INCIDENT_USER_ID)
         );
     }
+}
+
+/// The burst stands out: no other ten minutes of the month has half as many failures.
+fn the_burst_stands_out(t: &[NewEvent]) {
+    let others = t
+        .iter()
+        .filter(|e| e.action == "user.login_failed" && ip(e) != Some(INCIDENT_IP));
+    let mut per_slot: BTreeMap<i64, usize> = BTreeMap::new();
+    for e in others {
+        *per_slot.entry(at(e).timestamp() / 600).or_default() += 1;
+    }
+    assert!(
+        per_slot.values().all(|n| *n < 20),
+        "{:?}",
+        per_slot.values().max()
+    );
 }
 
 #[test]

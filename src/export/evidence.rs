@@ -247,6 +247,26 @@ pub async fn build<W: Write + Seek + Send + 'static>(
     record: Option<Recorder>,
     out: W,
 ) -> Result<(W, Manifest), PackError> {
+    let staged = stage(store, tenant, spec, key).await?;
+    let (spec, owned_tenant) = (spec.clone(), tenant.to_string());
+    let (mut zip, manifest, manifest_sha) =
+        tokio::task::spawn_blocking(move || assemble(out, &owned_tenant, &spec, staged))
+            .await
+            .map_err(lost)??;
+    if let Some(make) = record {
+        zip = add_record(store, tenant, key, zip, make(&manifest, &manifest_sha)).await?;
+    }
+    Ok((zip.finish()?, manifest))
+}
+
+/// Reads the pack's entries from the store into the staged data files and the report's rows;
+/// with the chain head as the last of them arrived, and their proof when there is a key.
+async fn stage(
+    store: &dyn Store,
+    tenant: &str,
+    spec: &PackSpec,
+    key: Option<&crate::proof::SigningKey>,
+) -> Result<Staged, PackError> {
     let (kind, from, to) = (spec.kind.as_str(), spec.from, spec.to);
     let period: Vec<Query> = spec
         .filters
@@ -304,49 +324,54 @@ pub async fn build<W: Write + Seek + Send + 'static>(
         }
         None => None,
     };
-    let staged = Staged {
+    Ok(Staged {
         json_out,
         csv_out,
         report_rows,
         rows,
         chain_head,
         proof,
-    };
-    let (spec, owned_tenant) = (spec.clone(), tenant.to_string());
-    let lost = |e: tokio::task::JoinError| {
-        PackError::Io(io::Error::other(format!("the pack could not be made: {e}")))
-    };
-    let (mut zip, manifest, manifest_sha) =
-        tokio::task::spawn_blocking(move || assemble(out, &owned_tenant, &spec, staged))
-            .await
-            .map_err(lost)??;
-    if let Some(make) = record {
-        // The record names every file's SHA-256 and the manifest's; proven against a checkpoint
-        // signed after it, it is what makes a change to any file of the pack fail verify-pack.
-        let event = make(&manifest, &manifest_sha);
-        let appended = store
-            .append(tenant, vec![event])
-            .await
-            .map_err(PackError::Unrecorded)?;
-        let seq = appended.first().map(|a| a.seq).ok_or_else(|| {
-            PackError::Unrecorded(StoreError::Internal("the record got no seq".into()))
-        })?;
-        if let Some(key) = key {
-            let entry = store.get_seq(tenant, seq).await?.ok_or_else(|| {
-                StoreError::Internal(format!("the pack's record (seq {seq}) cannot be read back"))
-            })?;
-            let mut proof = store.export_proof(tenant, &[seq], true, key).await?;
-            proof.proof.format = Format::Ndjson.as_str().to_string();
-            zip = tokio::task::spawn_blocking(move || add_record(zip, &entry, &proof))
-                .await
-                .map_err(lost)??;
-        }
-    }
-    Ok((zip.finish()?, manifest))
+    })
 }
 
-/// Adds the record and its proof to the pack.
-fn add_record<W: Write + Seek>(
+/// Appends the pack's record (`event`) to the log and, with a key, adds it and its proof to
+/// the pack. The record names every file's SHA-256 and the manifest's; proven against a
+/// checkpoint signed after it, it is what makes a change to any file of the pack fail
+/// verify-pack.
+async fn add_record<W: Write + Seek + Send + 'static>(
+    store: &dyn Store,
+    tenant: &str,
+    key: Option<&crate::proof::SigningKey>,
+    zip: zip::ZipWriter<W>,
+    event: crate::model::NewEvent,
+) -> Result<zip::ZipWriter<W>, PackError> {
+    let appended = store
+        .append(tenant, vec![event])
+        .await
+        .map_err(PackError::Unrecorded)?;
+    let seq = appended.first().map(|a| a.seq).ok_or_else(|| {
+        PackError::Unrecorded(StoreError::Internal("the record got no seq".into()))
+    })?;
+    let Some(key) = key else {
+        return Ok(zip);
+    };
+    let entry = store.get_seq(tenant, seq).await?.ok_or_else(|| {
+        StoreError::Internal(format!("the pack's record (seq {seq}) cannot be read back"))
+    })?;
+    let mut proof = store.export_proof(tenant, &[seq], true, key).await?;
+    proof.proof.format = Format::Ndjson.as_str().to_string();
+    tokio::task::spawn_blocking(move || zip_record(zip, &entry, &proof))
+        .await
+        .map_err(lost)?
+}
+
+/// A blocking task that did not finish (it panicked or was cancelled).
+fn lost(e: tokio::task::JoinError) -> PackError {
+    PackError::Io(io::Error::other(format!("the pack could not be made: {e}")))
+}
+
+/// Writes the record and its proof into the pack.
+fn zip_record<W: Write + Seek>(
     mut zip: zip::ZipWriter<W>,
     entry: &crate::model::Entry,
     proof: &crate::model::ProofFile,
@@ -397,23 +422,8 @@ fn assemble<W: Write + Seek>(
     let (kind, from, to) = (spec.kind.as_str(), spec.from, spec.to);
     let mut zip = zip::ZipWriter::new(out);
     let options = zip_options();
-    let mut files = BTreeMap::new();
     let data_files = [format!("{kind}.json"), format!("{kind}.csv")];
-    for (name, exporter) in data_files.iter().zip([json_out, csv_out]) {
-        let (buffered, n) = exporter.finish()?;
-        let mut file = buffered.into_inner().map_err(|e| e.into_error())?;
-        file.rewind()?;
-        zip.start_file(name.as_str(), options)?;
-        let (sha256, bytes) = copy_hashing(&mut file, &mut zip)?;
-        files.insert(
-            name.clone(),
-            FileRecord {
-                sha256,
-                rows: n,
-                bytes,
-            },
-        );
-    }
+    let mut files = zip_data(&mut zip, &data_files, [json_out, csv_out])?;
     if let Some(proof) = &proof {
         let body = serde_json::to_vec_pretty(proof).map_err(io::Error::from)?;
         zip.start_file(PROOF_FILE, options)?;
@@ -466,6 +476,31 @@ fn assemble<W: Write + Seek>(
     zip.start_file(MANIFEST_FILE, options)?;
     zip.write_all(&body)?;
     Ok((zip, manifest, hex::encode(Sha256::digest(&body))))
+}
+
+/// Writes the staged data files into the zip under `names`; their records for the manifest.
+fn zip_data<W: Write + Seek>(
+    zip: &mut zip::ZipWriter<W>,
+    names: &[String; 2],
+    exporters: [Exporter<io::BufWriter<std::fs::File>>; 2],
+) -> Result<BTreeMap<String, FileRecord>, PackError> {
+    let mut files = BTreeMap::new();
+    for (name, exporter) in names.iter().zip(exporters) {
+        let (buffered, n) = exporter.finish()?;
+        let mut file = buffered.into_inner().map_err(|e| e.into_error())?;
+        file.rewind()?;
+        zip.start_file(name.as_str(), zip_options())?;
+        let (sha256, bytes) = copy_hashing(&mut file, zip)?;
+        files.insert(
+            name.clone(),
+            FileRecord {
+                sha256,
+                rows: n,
+                bytes,
+            },
+        );
+    }
+    Ok(files)
 }
 
 /// The pack's manifest.

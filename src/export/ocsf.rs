@@ -128,13 +128,37 @@ pub fn classify(e: &Entry) -> (Class, u32, &'static str) {
 /// hashed in; a `Value` would respell `1E5` as `1e+5`.
 pub fn event_text(e: &Entry) -> String {
     let (class, activity_id, activity) = classify(e);
+    let mut ev = base(e, class, activity_id, activity);
+    let with_data = class_members(e, class, &mut ev);
+    let mut out = ev.to_string();
+    // Both `ev` and the entity are non-empty objects: each loses its `}` and gains members.
+    out.pop();
+    if let Some((key, object)) = with_data {
+        let mut object = object.to_string();
+        if let Some(d) = &e.details {
+            object.pop();
+            object.push_str(",\"data\":");
+            object.push_str(d.as_str());
+            object.push('}');
+        }
+        out.push_str(&format!(",\"{key}\":{object}"));
+    }
+    out.push_str(",\"unmapped\":");
+    // The entry whole, `details` as stored: serde_json writes an `Entry` with its `Details`
+    // as raw text.
+    out.push_str(&serde_json::to_string(e).unwrap_or_else(|_| "null".into()));
+    out.push('}');
+    out
+}
+
+/// The members every class has: what happened, how it went, when, and where it was logged.
+fn base(e: &Entry, class: Class, activity_id: u32, activity: &str) -> Value {
     let (category_uid, category) = class.category();
     let (status_id, status) = match e.outcome {
         Outcome::Success => (1, "Success"),
         Outcome::Failure => (2, "Failure"),
     };
-    let user = user(e);
-    let mut ev = json!({
+    json!({
         "activity_id": activity_id,
         "activity_name": activity,
         "category_uid": category_uid,
@@ -159,7 +183,13 @@ pub fn event_text(e: &Entry) -> String {
             "log_name": e.channel,
             "product": {"name": "trailscope", "vendor_name": "trailscope"},
         },
-    });
+    })
+}
+
+/// The members of `class` itself (actor, user, endpoint, api, resources); for Entity
+/// Management, the object that takes `details` as text, returned to be written after `ev`.
+fn class_members(e: &Entry, class: Class, ev: &mut Value) -> Option<(&'static str, Value)> {
+    let user = user(e);
     let endpoint = endpoint(e);
     // The object of a class whose `details` goes in as text (Entity Management's entity).
     let mut with_data = None;
@@ -204,25 +234,7 @@ pub fn event_text(e: &Entry) -> String {
             }
         }
     }
-    let mut out = ev.to_string();
-    // Both `ev` and the entity are non-empty objects: each loses its `}` and gains members.
-    out.pop();
-    if let Some((key, object)) = with_data {
-        let mut object = object.to_string();
-        if let Some(d) = &e.details {
-            object.pop();
-            object.push_str(",\"data\":");
-            object.push_str(d.as_str());
-            object.push('}');
-        }
-        out.push_str(&format!(",\"{key}\":{object}"));
-    }
-    out.push_str(",\"unmapped\":");
-    // The entry whole, `details` as stored: serde_json writes an `Entry` with its `Details`
-    // as raw text.
-    out.push_str(&serde_json::to_string(e).unwrap_or_else(|_| "null".into()));
-    out.push('}');
-    out
+    with_data
 }
 
 /// The actor as an OCSF user; `email_addr` only for text that is an address by OCSF's own

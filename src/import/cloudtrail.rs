@@ -69,53 +69,8 @@ pub fn map(m: &Map<String, Value>) -> Result<NewEvent, super::Unfit> {
     let service = source.strip_suffix(".amazonaws.com").unwrap_or(source);
     let login = name == "ConsoleLogin";
 
-    let identity = object(m, "userIdentity");
-    let actor = identity.map(|u| {
-        let issuer = object(u, "sessionContext").and_then(|s| object(s, "sessionIssuer"));
-        let kind = match text(u, "type") {
-            Some("AWSService") => ActorType::Service,
-            _ => ActorType::User,
-        };
-        Actor {
-            kind,
-            id: text(u, "arn")
-                .or(text(u, "principalId"))
-                .or(text(u, "invokedBy"))
-                .or(text(u, "accountId"))
-                .map(short),
-            name: text(u, "userName")
-                .or(issuer.and_then(|i| text(i, "userName")))
-                .or(text(u, "invokedBy"))
-                .map(short),
-            email: None,
-            ip: text(m, "sourceIPAddress").map(short),
-            user_agent: text(m, "userAgent").map(|s| s.chars().take(1024).collect()),
-        }
-    });
-
-    let target = m
-        .get("resources")
-        .and_then(Value::as_array)
-        .and_then(|r| r.first())
-        .and_then(Value::as_object)
-        .and_then(|r| {
-            let id = text(r, "ARN").or(text(r, "accountId"))?;
-            Some(Target {
-                kind: short(text(r, "type").unwrap_or("AWS")),
-                id: short(id),
-                name: None,
-            })
-        })
-        .or_else(|| {
-            let params = object(m, "requestParameters")?;
-            PARAMETERS.iter().find_map(|(key, ty)| {
-                text(params, key).map(|id| Target {
-                    kind: (*ty).to_string(),
-                    id: short(id),
-                    name: None,
-                })
-            })
-        });
+    let actor = object(m, "userIdentity").map(|u| actor(m, u));
+    let target = target(m);
 
     let error = text(m, "errorCode");
     let login_failed = object(m, "responseElements")
@@ -166,4 +121,56 @@ pub fn map(m: &Map<String, Value>) -> Result<NewEvent, super::Unfit> {
         details: None,
         idempotency_key: key,
     })
+}
+
+/// Who acted, from the record's `userIdentity` `u`: an AWS service or a user (or a role's
+/// session, named by its issuer).
+fn actor(m: &Map<String, Value>, u: &Map<String, Value>) -> Actor {
+    let issuer = object(u, "sessionContext").and_then(|s| object(s, "sessionIssuer"));
+    let kind = match text(u, "type") {
+        Some("AWSService") => ActorType::Service,
+        _ => ActorType::User,
+    };
+    Actor {
+        kind,
+        id: text(u, "arn")
+            .or(text(u, "principalId"))
+            .or(text(u, "invokedBy"))
+            .or(text(u, "accountId"))
+            .map(short),
+        name: text(u, "userName")
+            .or(issuer.and_then(|i| text(i, "userName")))
+            .or(text(u, "invokedBy"))
+            .map(short),
+        email: None,
+        ip: text(m, "sourceIPAddress").map(short),
+        user_agent: text(m, "userAgent").map(|s| s.chars().take(1024).collect()),
+    }
+}
+
+/// What was acted on: the record's first resource, else the first request parameter that
+/// names one ([`PARAMETERS`]).
+fn target(m: &Map<String, Value>) -> Option<Target> {
+    m.get("resources")
+        .and_then(Value::as_array)
+        .and_then(|r| r.first())
+        .and_then(Value::as_object)
+        .and_then(|r| {
+            let id = text(r, "ARN").or(text(r, "accountId"))?;
+            Some(Target {
+                kind: short(text(r, "type").unwrap_or("AWS")),
+                id: short(id),
+                name: None,
+            })
+        })
+        .or_else(|| {
+            let params = object(m, "requestParameters")?;
+            PARAMETERS.iter().find_map(|(key, ty)| {
+                text(params, key).map(|id| Target {
+                    kind: (*ty).to_string(),
+                    id: short(id),
+                    name: None,
+                })
+            })
+        })
 }

@@ -131,37 +131,10 @@ pub fn map(m: &Map<String, Value>) -> Result<NewEvent, super::Unfit> {
     let verb = text(m, "verb").ok_or_else(|| Unfit::Missing("verb".into()))?;
     let occurred_at = time(m, "requestReceivedTimestamp").or_else(|_| time(m, "stageTimestamp"))?;
     let stage = text(m, "stage");
-
     let object_ref = object(m, "objectRef");
     let resource = object_ref.and_then(|o| text(o, "resource"));
     let (action, target) = match resource {
-        Some(resource) => {
-            let o = object_ref.unwrap_or(m);
-            let sub = text(o, "subresource");
-            let what = match sub {
-                Some(s) => format!("{resource}/{s}"),
-                None => resource.to_string(),
-            };
-            let ty = match text(o, "apiGroup") {
-                Some(g) => format!("{resource}.{g}"),
-                None => resource.to_string(),
-            };
-            let (ns, name) = (text(o, "namespace"), text(o, "name"));
-            let id = match (ns, name) {
-                (Some(ns), Some(n)) => format!("{ns}/{n}"),
-                (None, Some(n)) => n.to_string(),
-                (Some(ns), None) => format!("{ns}/*"),
-                (None, None) => "*".to_string(),
-            };
-            (
-                format!("{what}.{verb}"),
-                Target {
-                    kind: short(&ty),
-                    id: short(&id),
-                    name: name.map(short),
-                },
-            )
-        }
+        Some(resource) => resource_target(object_ref.unwrap_or(m), resource, verb),
         None => {
             let uri = text(m, "requestURI").ok_or(Unfit::NeitherSet("objectRef", "requestURI"))?;
             let path = uri.split('?').next().unwrap_or(uri);
@@ -175,33 +148,7 @@ pub fn map(m: &Map<String, Value>) -> Result<NewEvent, super::Unfit> {
             )
         }
     };
-
-    let user = object(m, "user");
-    let username = user.and_then(|u| text(u, "username"));
     let as_user = object(m, "impersonatedUser").and_then(|u| text(u, "username"));
-    let actor = username.map(|name| {
-        let kind = if name.starts_with("system:serviceaccount:") {
-            ActorType::Service
-        } else if name.starts_with("system:") {
-            ActorType::System
-        } else {
-            ActorType::User
-        };
-        Actor {
-            kind,
-            id: Some(short(name)),
-            name: as_user.map(|a| short(&format!("{name} as {a}"))),
-            email: name.contains('@').then(|| short(name)),
-            ip: m
-                .get("sourceIPs")
-                .and_then(Value::as_array)
-                .and_then(|a| a.first())
-                .and_then(Value::as_str)
-                .map(short),
-            user_agent: text(m, "userAgent").map(|s| s.chars().take(1024).collect()),
-        }
-    });
-
     let status = object(m, "responseStatus");
     let code = status.and_then(|s| s.get("code")).and_then(Value::as_i64);
     let failed = code.is_some_and(|c| c >= 400) || stage == Some("Panic");
@@ -240,10 +187,67 @@ pub fn map(m: &Map<String, Value>) -> Result<NewEvent, super::Unfit> {
             Outcome::Success
         }),
         description: Some(description.chars().take(8192).collect()),
-        actor,
+        actor: actor(m, as_user),
         target: Some(target),
         details: None,
         idempotency_key: Some(key),
+    })
+}
+
+/// The action (`pods/exec.create`) and target (`pods`, `default/web-1`) of a request on a
+/// resource, from its `objectRef` `o`.
+fn resource_target(o: &Map<String, Value>, resource: &str, verb: &str) -> (String, Target) {
+    let sub = text(o, "subresource");
+    let what = match sub {
+        Some(s) => format!("{resource}/{s}"),
+        None => resource.to_string(),
+    };
+    let ty = match text(o, "apiGroup") {
+        Some(g) => format!("{resource}.{g}"),
+        None => resource.to_string(),
+    };
+    let (ns, name) = (text(o, "namespace"), text(o, "name"));
+    let id = match (ns, name) {
+        (Some(ns), Some(n)) => format!("{ns}/{n}"),
+        (None, Some(n)) => n.to_string(),
+        (Some(ns), None) => format!("{ns}/*"),
+        (None, None) => "*".to_string(),
+    };
+    (
+        format!("{what}.{verb}"),
+        Target {
+            kind: short(&ty),
+            id: short(&id),
+            name: name.map(short),
+        },
+    )
+}
+
+/// The requesting user (a service account, the system, or a person), and whom they
+/// impersonated (`as_user`).
+fn actor(m: &Map<String, Value>, as_user: Option<&str>) -> Option<Actor> {
+    let username = object(m, "user").and_then(|u| text(u, "username"));
+    username.map(|name| {
+        let kind = if name.starts_with("system:serviceaccount:") {
+            ActorType::Service
+        } else if name.starts_with("system:") {
+            ActorType::System
+        } else {
+            ActorType::User
+        };
+        Actor {
+            kind,
+            id: Some(short(name)),
+            name: as_user.map(|a| short(&format!("{name} as {a}"))),
+            email: name.contains('@').then(|| short(name)),
+            ip: m
+                .get("sourceIPs")
+                .and_then(Value::as_array)
+                .and_then(|a| a.first())
+                .and_then(Value::as_str)
+                .map(short),
+            user_agent: text(m, "userAgent").map(|s| s.chars().take(1024).collect()),
+        }
     })
 }
 

@@ -197,77 +197,88 @@ impl Query {
                 ))
                 .with_field(key.replace('\0', "\\0")));
             }
-            let bad = |what: &str| {
-                ApiError::invalid_query(format!("{key}=`{value}` is not {what}"))
-                    .with_field(key.clone())
-            };
-            match key.as_str() {
-                "action" => q.actions.push(value),
-                "actor" => q.actors.push(value),
-                "target" => q.targets.push(value),
-                "target_type" => q.target_types.push(value),
-                "channel" => q.channels.push(value),
-                "ip" => q.ips.push(value),
-                "id" => q.ids.push(value),
-                "kind" => q
-                    .kinds
-                    .push(Kind::parse(&value).ok_or_else(|| bad(KINDS))?),
-                "outcome" => q
-                    .outcomes
-                    .push(Outcome::parse(&value).ok_or_else(|| bad("one of success, failure"))?),
-                "not_action" => q.exclude.actions.push(value),
-                "not_actor" => q.exclude.actors.push(value),
-                "not_target" => q.exclude.targets.push(value),
-                "not_target_type" => q.exclude.target_types.push(value),
-                "not_channel" => q.exclude.channels.push(value),
-                "not_ip" => q.exclude.ips.push(value),
-                "not_kind" => q
-                    .exclude
-                    .kinds
-                    .push(Kind::parse(&value).ok_or_else(|| bad(KINDS))?),
-                "not_outcome" => q.exclude.outcomes.push(
-                    Outcome::parse(&value).ok_or_else(|| bad("one of success, failure"))?,
-                ),
-                "around" => {
-                    q.around = Some(Around::parse(&value).ok_or_else(|| {
-                        bad("an instant with an optional width either side: 2026-11-21T09:14Z or 2026-11-21T09:14Z/2h")
-                    })?)
-                }
-                "q" => {
-                    if !value.trim().is_empty() {
-                        q.text.push(value)
-                    }
-                }
-                "from" | "to" => {
-                    let t = TimeBound::parse(&value).ok_or_else(|| bad("a time: 2026-11-21, 2026-11-21T09:14:03Z, or an age such as 15m, 2h, 7d, 4w"))?;
-                    if key == "from" {
-                        q.from = Some(t)
-                    } else {
-                        q.to = Some(t)
-                    }
-                }
-                "filter" => {
-                    let parsed = Query::parse_terms(&value).map_err(|e: super::QueryParseError| {
-                        ApiError::invalid_query(format!("filter: {e}")).with_field("filter")
-                    })?;
-                    q.merge(parsed);
-                }
-                k if extra.contains(&k) => rest.push((key, value)),
-                _ => {
-                    let mut known: Vec<&str> = FILTER_PARAMS.to_vec();
-                    known.extend_from_slice(extra);
-                    return Err(ApiError::invalid_query(format!(
-                        "unknown parameter `{}`; this route takes {}",
-                        key.chars().take(64).collect::<String>(),
-                        known.join(", ")
-                    ))
-                    .with_field(key));
-                }
-            }
+            rest.extend(q.add_param(key, value, extra)?);
         }
         q.check_limits()
             .map_err(|e| ApiError::bad_request(e.message).with_field(e.field))?;
         Ok((q, rest))
+    }
+
+    /// Adds one URL query pair to the filter; a pair named in `extra` is handed back.
+    fn add_param(
+        &mut self,
+        key: String,
+        value: String,
+        extra: &[&str],
+    ) -> Result<Option<(String, String)>, ApiError> {
+        let bad = |what: &str| {
+            ApiError::invalid_query(format!("{key}=`{value}` is not {what}"))
+                .with_field(key.clone())
+        };
+        match key.as_str() {
+            "action" => self.actions.push(value),
+            "actor" => self.actors.push(value),
+            "target" => self.targets.push(value),
+            "target_type" => self.target_types.push(value),
+            "channel" => self.channels.push(value),
+            "ip" => self.ips.push(value),
+            "id" => self.ids.push(value),
+            "kind" => self
+                .kinds
+                .push(Kind::parse(&value).ok_or_else(|| bad(KINDS))?),
+            "outcome" => self
+                .outcomes
+                .push(Outcome::parse(&value).ok_or_else(|| bad("one of success, failure"))?),
+            "not_action" => self.exclude.actions.push(value),
+            "not_actor" => self.exclude.actors.push(value),
+            "not_target" => self.exclude.targets.push(value),
+            "not_target_type" => self.exclude.target_types.push(value),
+            "not_channel" => self.exclude.channels.push(value),
+            "not_ip" => self.exclude.ips.push(value),
+            "not_kind" => self
+                .exclude
+                .kinds
+                .push(Kind::parse(&value).ok_or_else(|| bad(KINDS))?),
+            "not_outcome" => self.exclude.outcomes.push(
+                Outcome::parse(&value).ok_or_else(|| bad("one of success, failure"))?,
+            ),
+            "around" => {
+                self.around = Some(Around::parse(&value).ok_or_else(|| {
+                    bad("an instant with an optional width either side: 2026-11-21T09:14Z or 2026-11-21T09:14Z/2h")
+                })?)
+            }
+            "q" => {
+                if !value.trim().is_empty() {
+                    self.text.push(value)
+                }
+            }
+            "from" | "to" => {
+                let t = TimeBound::parse(&value).ok_or_else(|| bad("a time: 2026-11-21, 2026-11-21T09:14:03Z, or an age such as 15m, 2h, 7d, 4w"))?;
+                if key == "from" {
+                    self.from = Some(t)
+                } else {
+                    self.to = Some(t)
+                }
+            }
+            "filter" => {
+                let parsed = Query::parse_terms(&value).map_err(|e: super::QueryParseError| {
+                    ApiError::invalid_query(format!("filter: {e}")).with_field("filter")
+                })?;
+                self.merge(parsed);
+            }
+            k if extra.contains(&k) => return Ok(Some((key, value))),
+            _ => {
+                let mut known: Vec<&str> = FILTER_PARAMS.to_vec();
+                known.extend_from_slice(extra);
+                return Err(ApiError::invalid_query(format!(
+                    "unknown parameter `{}`; this route takes {}",
+                    key.chars().take(64).collect::<String>(),
+                    known.join(", ")
+                ))
+                .with_field(key));
+            }
+        }
+        Ok(None)
     }
 
     /// Adds another filter's terms to this one (its time bounds win).

@@ -214,69 +214,71 @@ impl Query {
                     snippet(text)
                 )));
             }
-            let (neg, x) = (term.negated, &mut q.exclude);
             for v in values {
-                let kind = |v: &str| {
-                    Kind::parse(v).ok_or_else(|| {
-                        fail(format!(
-                            "`{}`: kind is one of created, updated, deleted, read, other",
-                            snippet(text)
-                        ))
-                    })
-                };
-                let outcome = |v: &str| {
-                    Outcome::parse(v).ok_or_else(|| {
-                        fail(format!(
-                            "`{}`: outcome is success or failure",
-                            snippet(text)
-                        ))
-                    })
-                };
-                match (field.as_str(), neg) {
-                    ("action", false) => q.actions.push(v),
-                    ("action", true) => x.actions.push(v),
-                    ("actor", false) => q.actors.push(v),
-                    ("actor", true) => x.actors.push(v),
-                    ("target", false) => q.targets.push(v),
-                    ("target", true) => x.targets.push(v),
-                    ("target_type", false) => q.target_types.push(v),
-                    ("target_type", true) => x.target_types.push(v),
-                    ("channel", false) => q.channels.push(v),
-                    ("channel", true) => x.channels.push(v),
-                    ("ip", false) => q.ips.push(v),
-                    ("ip", true) => x.ips.push(v),
-                    ("kind", false) => q.kinds.push(kind(&v)?),
-                    ("kind", true) => x.kinds.push(kind(&v)?),
-                    ("outcome", false) => q.outcomes.push(outcome(&v)?),
-                    ("outcome", true) => x.outcomes.push(outcome(&v)?),
-                    ("id", false) => q.ids.push(v),
-                    ("q", _) => q.text.push(v),
-                    ("from" | "to" | "since", _) => {
-                        let t = TimeBound::parse(&v).ok_or_else(|| {
-                            fail(format!("`{}` is not a time: use 2026-11-21, 2026-11-21T09:14Z, today, yesterday, or an age such as 2h, 7d", snippet(text)))
-                        })?;
-                        if field == "to" {
-                            q.to = Some(t)
-                        } else {
-                            q.from = Some(t)
-                        }
-                    }
-                    ("around", _) => {
-                        q.around = Some(Around::parse(&v).ok_or_else(|| {
-                            fail(format!("`{}`: around takes an instant and an optional width either side, such as around:2026-11-21T09:14Z or around:2026-11-21T09:14Z/2h", snippet(text)))
-                        })?)
-                    }
-                    (other, _) => {
-                        return Err(fail(format!(
-                            "unknown field `{}` in `{}`; the fields are {FIELDS} (quote the term to search for it as text)",
-                            snippet(other),
-                            snippet(text)
-                        )));
-                    }
-                }
+                q.add_term(&field, term.negated, v, text).map_err(&fail)?;
             }
         }
         Ok(q)
+    }
+
+    /// Adds one value of the term `text` (`-field:v` when `neg`), or says what is wrong with it.
+    fn add_term(&mut self, field: &str, neg: bool, v: String, text: &str) -> Result<(), String> {
+        let kind = |v: &str| {
+            Kind::parse(v).ok_or_else(|| {
+                format!(
+                    "`{}`: kind is one of created, updated, deleted, read, other",
+                    snippet(text)
+                )
+            })
+        };
+        let outcome = |v: &str| {
+            Outcome::parse(v)
+                .ok_or_else(|| format!("`{}`: outcome is success or failure", snippet(text)))
+        };
+        let x = &mut self.exclude;
+        match (field, neg) {
+            ("action", false) => self.actions.push(v),
+            ("action", true) => x.actions.push(v),
+            ("actor", false) => self.actors.push(v),
+            ("actor", true) => x.actors.push(v),
+            ("target", false) => self.targets.push(v),
+            ("target", true) => x.targets.push(v),
+            ("target_type", false) => self.target_types.push(v),
+            ("target_type", true) => x.target_types.push(v),
+            ("channel", false) => self.channels.push(v),
+            ("channel", true) => x.channels.push(v),
+            ("ip", false) => self.ips.push(v),
+            ("ip", true) => x.ips.push(v),
+            ("kind", false) => self.kinds.push(kind(&v)?),
+            ("kind", true) => x.kinds.push(kind(&v)?),
+            ("outcome", false) => self.outcomes.push(outcome(&v)?),
+            ("outcome", true) => x.outcomes.push(outcome(&v)?),
+            ("id", false) => self.ids.push(v),
+            ("q", _) => self.text.push(v),
+            ("from" | "to" | "since", _) => {
+                let t = TimeBound::parse(&v).ok_or_else(|| {
+                    format!("`{}` is not a time: use 2026-11-21, 2026-11-21T09:14Z, today, yesterday, or an age such as 2h, 7d", snippet(text))
+                })?;
+                if field == "to" {
+                    self.to = Some(t)
+                } else {
+                    self.from = Some(t)
+                }
+            }
+            ("around", _) => {
+                self.around = Some(Around::parse(&v).ok_or_else(|| {
+                    format!("`{}`: around takes an instant and an optional width either side, such as around:2026-11-21T09:14Z or around:2026-11-21T09:14Z/2h", snippet(text))
+                })?)
+            }
+            (other, _) => {
+                return Err(format!(
+                    "unknown field `{}` in `{}`; the fields are {FIELDS} (quote the term to search for it as text)",
+                    snippet(other),
+                    snippet(text)
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

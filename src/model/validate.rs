@@ -125,22 +125,14 @@ pub fn validate_event_text(text: &str, now: DateTime<Utc>) -> Result<NewEvent, F
 }
 
 /// The rules of API.md "The event", on the members other than `details` and on its size.
+/// Checked in the order of the event's members, so the first error is the first member's.
 fn fields(
     mut obj: Map<String, Value>,
     details: Option<Details>,
     now: DateTime<Utc>,
 ) -> Result<NewEvent, FieldError> {
     reject_unknown(&obj, &TOP_FIELDS, "")?;
-    let action = take_string(&mut obj, "action", "action")?
-        .ok_or_else(|| err("action", "action is required"))?;
-    check_chars(
-        &action,
-        "action",
-        1,
-        128,
-        |c| c.is_ascii_alphanumeric() || "_.:/-".contains(c),
-        "letters, digits and _ . : / -",
-    )?;
+    let action = take_action(&mut obj)?;
     let kind = match take_string(&mut obj, "kind", "kind")? {
         None => None,
         Some(k) => Some(Kind::parse(&k).ok_or_else(|| {
@@ -150,17 +142,7 @@ fn fields(
             )
         })?),
     };
-    let channel = take_string(&mut obj, "channel", "channel")?;
-    if let Some(c) = &channel {
-        check_chars(
-            c,
-            "channel",
-            1,
-            64,
-            |c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c),
-            "lowercase letters, digits and _ . -",
-        )?;
-    }
+    let channel = take_channel(&mut obj)?;
     let outcome = match take_string(&mut obj, "outcome", "outcome")? {
         None => None,
         Some(o) => Some(Outcome::parse(&o).ok_or_else(|| {
@@ -170,45 +152,13 @@ fn fields(
             )
         })?),
     };
-    let occurred_at = match take_string(&mut obj, "occurred_at", "occurred_at")? {
-        None => None,
-        Some(s) => {
-            let t = parse_ts(&s).ok_or_else(|| {
-                err("occurred_at", format!("occurred_at `{}` is not an RFC 3339 timestamp such as 2026-11-21T09:14:03.120Z", clip(&s)))
-            })?;
-            if t > now + MAX_FUTURE {
-                return Err(err(
-                    "occurred_at",
-                    "occurred_at lies more than 5 minutes in the future; check the producer's clock",
-                ));
-            }
-            Some(t)
-        }
-    };
+    let occurred_at = take_occurred_at(&mut obj, now)?;
     let description = take_string(&mut obj, "description", "description")?;
     if let Some(d) = &description {
         check_len(d, "description", MAX_DESCRIPTION_CHARS)?;
     }
-    let actor = match obj.remove("actor") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(a)) => Some(actor(a)?),
-        Some(other) => {
-            return Err(err(
-                "actor",
-                format!("actor must be an object, not {}", type_name(&other)),
-            ));
-        }
-    };
-    let target = match obj.remove("target") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(t)) => Some(target(t)?),
-        Some(other) => {
-            return Err(err(
-                "target",
-                format!("target must be an object, not {}", type_name(&other)),
-            ));
-        }
-    };
+    let actor = take_object(&mut obj, "actor", actor)?;
+    let target = take_object(&mut obj, "target", target)?;
     if let Some(d) = &details
         && d.len() > MAX_DETAILS_BYTES
     {
@@ -236,6 +186,79 @@ fn fields(
         details,
         idempotency_key,
     })
+}
+
+/// `action`: required, 1 to 128 of letters, digits and `_ . : / -`.
+fn take_action(obj: &mut Map<String, Value>) -> Result<String, FieldError> {
+    let action =
+        take_string(obj, "action", "action")?.ok_or_else(|| err("action", "action is required"))?;
+    check_chars(
+        &action,
+        "action",
+        1,
+        128,
+        |c| c.is_ascii_alphanumeric() || "_.:/-".contains(c),
+        "letters, digits and _ . : / -",
+    )?;
+    Ok(action)
+}
+
+/// `channel`: 1 to 64 of lowercase letters, digits and `_ . -`.
+fn take_channel(obj: &mut Map<String, Value>) -> Result<Option<String>, FieldError> {
+    let channel = take_string(obj, "channel", "channel")?;
+    if let Some(c) = &channel {
+        check_chars(
+            c,
+            "channel",
+            1,
+            64,
+            |c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c),
+            "lowercase letters, digits and _ . -",
+        )?;
+    }
+    Ok(channel)
+}
+
+/// `occurred_at`: an RFC 3339 timestamp no more than `MAX_FUTURE` after `now`.
+fn take_occurred_at(
+    obj: &mut Map<String, Value>,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, FieldError> {
+    let Some(s) = take_string(obj, "occurred_at", "occurred_at")? else {
+        return Ok(None);
+    };
+    let t = parse_ts(&s).ok_or_else(|| {
+        err(
+            "occurred_at",
+            format!(
+                "occurred_at `{}` is not an RFC 3339 timestamp such as 2026-11-21T09:14:03.120Z",
+                clip(&s)
+            ),
+        )
+    })?;
+    if t > now + MAX_FUTURE {
+        return Err(err(
+            "occurred_at",
+            "occurred_at lies more than 5 minutes in the future; check the producer's clock",
+        ));
+    }
+    Ok(Some(t))
+}
+
+/// `actor` or `target`: absent, null, or an object that `read` checks.
+fn take_object<T>(
+    obj: &mut Map<String, Value>,
+    field: &str,
+    read: fn(Map<String, Value>) -> Result<T, FieldError>,
+) -> Result<Option<T>, FieldError> {
+    match obj.remove(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(o)) => Ok(Some(read(o)?)),
+        Some(other) => Err(err(
+            field,
+            format!("{field} must be an object, not {}", type_name(&other)),
+        )),
+    }
 }
 
 fn actor(mut a: Map<String, Value>) -> Result<Actor, FieldError> {

@@ -12,7 +12,7 @@ use crate::model::{
     ApiError, ErrorCode, Kind, NewEvent, Order, PackRequest, Query, QueryParseError, TimeBound,
     from_millis, names,
 };
-use crate::store::{PageRequest, Store, StoreError};
+use crate::store::{PageRequest, Store, StoreError, TokenRecord};
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -48,103 +48,16 @@ pub async fn create(
         )
     })?;
     let now = chrono::Utc::now();
-    let bound = |field: &str, text: &Option<String>, is_end: bool| {
-        text.as_deref()
-            .map(|t| {
-                TimeBound::parse(t)
-                    .map(|b| b.resolve(now, is_end))
-                    .ok_or_else(|| {
-                        invalid(
-                            field,
-                            format!(
-                                "{field} `{}` is not a date, time or age such as 2026-10-01 or 30d",
-                                clip(t)
-                            ),
-                        )
-                    })
-            })
-            .transpose()
-    };
     let (from, to) = (
-        bound("from", &req.from, false)?,
-        bound("to", &req.to, true)?,
+        bound("from", req.from.as_deref(), false, now)?,
+        bound("to", req.to.as_deref(), true, now)?,
     );
     let name = label("name", req.name.as_deref())?;
     let tenant = caller.tenant().to_string();
     let spec = if req.kind == CUSTOM {
-        let title = label("title", req.title.as_deref())?;
-        let text = req.filter.as_deref().ok_or_else(|| {
-            invalid(
-                "filter",
-                "a custom pack needs a filter, e.g. \"target:incident/INC-42\"".into(),
-            )
-        })?;
-        let query: Query = text
-            .parse()
-            .map_err(|e: QueryParseError| invalid("filter", format!("filter: {e}")))?;
-        let (from, to) =
-            custom_period(state.store.as_ref(), &tenant, &query, from, to, now).await?;
-        let line = query.to_string();
-        PackSpec {
-            kind: CUSTOM.into(),
-            title: title.unwrap_or_else(|| {
-                if line.is_empty() {
-                    "Every entry".into()
-                } else {
-                    line.clone()
-                }
-            }),
-            filter_lines: vec![line],
-            filters: vec![query],
-            from,
-            to,
-        }
+        custom_spec(&state, &tenant, &req, (from, to), now).await?
     } else {
-        let filters = state
-            .evidence
-            .filters(&req.kind)
-            .ok_or_else(|| {
-                invalid(
-                    "kind",
-                    format!(
-                        "kind `{}` is not one of {}, {CUSTOM}",
-                        clip(&req.kind),
-                        KINDS.join(", ")
-                    ),
-                )
-            })?
-            .map_err(|e| Failure(ApiError::internal(e.to_string())))?;
-        for (field, given) in [("title", &req.title), ("filter", &req.filter)] {
-            if given.is_some() {
-                return Err(invalid(
-                    field,
-                    format!(
-                        "only a {CUSTOM} pack takes a {field}; this is a {} pack",
-                        req.kind
-                    ),
-                ));
-            }
-        }
-        let (Some(from), Some(to)) = (from, to) else {
-            return Err(ApiError::bad_request(format!(
-                "a {} pack needs a period: {{\"kind\", \"from\", \"to\"}}",
-                req.kind
-            ))
-            .into());
-        };
-        let lines = match req.kind.as_str() {
-            "access_review" => state.evidence.access_review.clone(),
-            "change_management" => state.evidence.change_management.clone(),
-            _ => state.evidence.incident_response.clone(),
-        };
-        PackSpec {
-            title: kind_title(&req.kind),
-            kind: req.kind.clone(),
-            filter_lines: lines,
-            filters,
-            from,
-            to,
-        }
+        kind_spec(&state, &req, (from, to))?
     };
     if spec.from > spec.to {
         return Err(invalid("from", "from lies after to".into()));
@@ -157,37 +70,12 @@ pub async fn create(
     }
     let internal = |e: String| Failure::from(crate::store::StoreError::Internal(e));
     let out = tempfile::tempfile().map_err(|e| internal(format!("no room for the pack: {e}")))?;
-    let title = spec.title.clone();
-    // Built, then recorded, then sent: a pack the log cannot record is not sent (503), the same
-    // rule as an export's. The record names the SHA-256 of every file and of the manifest, and
-    // goes into the pack with its proof (export/evidence.rs, RECORD_FILE).
-    let recorder: evidence::Recorder = Box::new(move |manifest, manifest_sha| {
-        let mut details = json!({"kind": manifest.kind, "title": title, "filters": manifest.filters,
-                                 "from": manifest.from, "to": manifest.to, "rows": manifest.rows,
-                                 "files": manifest.files, "manifest_sha256": manifest_sha,
-                                 "role": token.role.as_str()});
-        if let Some(name) = &name {
-            details["name"] = json!(name);
-        }
-        NewEvent {
-            action: names::action::PACK_EXPORTED.into(),
-            kind: Some(Kind::Other),
-            channel: Some(names::channel::AUDIT.into()),
-            description: Some(format!(
-                "{} evidence pack, {} entries, {} to {}",
-                manifest.kind, manifest.rows, manifest.from, manifest.to
-            )),
-            actor: Some(super::auth::token_actor(&token)),
-            details: Some(details.into()),
-            ..NewEvent::default()
-        }
-    });
     let (mut file, manifest) = evidence::build(
         state.store.as_ref(),
         &tenant,
         &spec,
         key.as_ref().map(|s| s.key()),
-        Some(recorder),
+        Some(recorder(spec.title.clone(), name, token)),
         out,
     )
     .await
@@ -215,6 +103,147 @@ pub async fn create(
         stream_file(file),
     )
         .into_response())
+}
+
+/// A period's end as the request gave it (a date, time or age), resolved at `now`.
+fn bound(
+    field: &str,
+    text: Option<&str>,
+    is_end: bool,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, Failure> {
+    text.map(|t| {
+        TimeBound::parse(t)
+            .map(|b| b.resolve(now, is_end))
+            .ok_or_else(|| {
+                invalid(
+                    field,
+                    format!(
+                        "{field} `{}` is not a date, time or age such as 2026-10-01 or 30d",
+                        clip(t)
+                    ),
+                )
+            })
+    })
+    .transpose()
+}
+
+/// A custom pack: everything its filter matches, over the period asked for or the filter's own.
+async fn custom_spec(
+    state: &AppState,
+    tenant: &str,
+    req: &PackRequest,
+    (from, to): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    now: DateTime<Utc>,
+) -> Result<PackSpec, Failure> {
+    let title = label("title", req.title.as_deref())?;
+    let text = req.filter.as_deref().ok_or_else(|| {
+        invalid(
+            "filter",
+            "a custom pack needs a filter, e.g. \"target:incident/INC-42\"".into(),
+        )
+    })?;
+    let query: Query = text
+        .parse()
+        .map_err(|e: QueryParseError| invalid("filter", format!("filter: {e}")))?;
+    let (from, to) = custom_period(state.store.as_ref(), tenant, &query, from, to, now).await?;
+    let line = query.to_string();
+    Ok(PackSpec {
+        kind: CUSTOM.into(),
+        title: title.unwrap_or_else(|| {
+            if line.is_empty() {
+                "Every entry".into()
+            } else {
+                line.clone()
+            }
+        }),
+        filter_lines: vec![line],
+        filters: vec![query],
+        from,
+        to,
+    })
+}
+
+/// A pack of one of the configured kinds (access review, …): its filters over a period that
+/// must be given; it takes no title or filter of its own.
+fn kind_spec(
+    state: &AppState,
+    req: &PackRequest,
+    (from, to): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+) -> Result<PackSpec, Failure> {
+    let filters = state
+        .evidence
+        .filters(&req.kind)
+        .ok_or_else(|| {
+            invalid(
+                "kind",
+                format!(
+                    "kind `{}` is not one of {}, {CUSTOM}",
+                    clip(&req.kind),
+                    KINDS.join(", ")
+                ),
+            )
+        })?
+        .map_err(|e| Failure(ApiError::internal(e.to_string())))?;
+    for (field, given) in [("title", &req.title), ("filter", &req.filter)] {
+        if given.is_some() {
+            return Err(invalid(
+                field,
+                format!(
+                    "only a {CUSTOM} pack takes a {field}; this is a {} pack",
+                    req.kind
+                ),
+            ));
+        }
+    }
+    let (Some(from), Some(to)) = (from, to) else {
+        return Err(ApiError::bad_request(format!(
+            "a {} pack needs a period: {{\"kind\", \"from\", \"to\"}}",
+            req.kind
+        ))
+        .into());
+    };
+    let lines = match req.kind.as_str() {
+        "access_review" => state.evidence.access_review.clone(),
+        "change_management" => state.evidence.change_management.clone(),
+        _ => state.evidence.incident_response.clone(),
+    };
+    Ok(PackSpec {
+        title: kind_title(&req.kind),
+        kind: req.kind.clone(),
+        filter_lines: lines,
+        filters,
+        from,
+        to,
+    })
+}
+
+/// The pack's entry in the log. Built, then recorded, then sent: a pack the log cannot record
+/// is not sent (503), the same rule as an export's. The record names the SHA-256 of every file
+/// and of the manifest, and goes into the pack with its proof (export/evidence.rs,
+/// RECORD_FILE).
+fn recorder(title: String, name: Option<String>, token: TokenRecord) -> evidence::Recorder {
+    Box::new(move |manifest, manifest_sha| {
+        let mut details = json!({"kind": manifest.kind, "title": title, "filters": manifest.filters,
+                                 "from": manifest.from, "to": manifest.to, "rows": manifest.rows,
+                                 "files": manifest.files, "manifest_sha256": manifest_sha,
+                                 "role": token.role.as_str()});
+        if let Some(name) = &name {
+            details["name"] = json!(name);
+        }
+        NewEvent {
+            action: names::action::PACK_EXPORTED.into(),
+            kind: Some(Kind::Other),
+            channel: Some(names::channel::AUDIT.into()),
+            description: Some(format!(
+                "{} evidence pack, {} entries, {} to {}",
+                manifest.kind, manifest.rows, manifest.from, manifest.to
+            )),
+            actor: Some(super::auth::token_actor(&token)),
+            details: Some(details.into()),
+            ..NewEvent::default()
+        }
+    })
 }
 
 /// A title or name: trimmed, not empty, at most [`MAX_LABEL`] characters.

@@ -40,36 +40,12 @@ pub async fn export(
 ) -> Result<Response, Failure> {
     caller.require_reader("export the log")?;
     let (query, rest) = params::filter(raw.as_deref(), &["format", "order", "name", "proof"])?;
-    let name = export_name(params::text(&rest, "name"))?;
-    // `proof=trailer`: CSV and NDJSON end with their proof (the CLI and the TUI split it off
-    // into `<file>.proof.json`); JSON always embeds it.
-    let trailer = match params::text(&rest, "proof") {
-        None => false,
-        Some("trailer") => true,
-        Some(other) => {
-            return Err(ApiError::invalid_query(format!(
-                "proof=`{}` is not `trailer`",
-                other.chars().take(32).collect::<String>()
-            ))
-            .with_field("proof")
-            .into());
-        }
-    };
-    let format = match params::text(&rest, "format") {
-        None => Format::Csv,
-        Some(f) => Format::parse(f).ok_or_else(|| {
-            ApiError::invalid_query(format!(
-                "format=`{}` is not csv, json, ndjson or ocsf",
-                f.chars().take(32).collect::<String>()
-            ))
-            .with_field("format")
-        })?,
-    };
-    // Oldest first: an export is read as a trail, and a SIEM ingests it in order.
-    let order = params::text(&rest, "order")
-        .map(Order::parse)
-        .transpose()?
-        .unwrap_or(Order::Asc);
+    let Options {
+        name,
+        trailer,
+        format,
+        order,
+    } = options(&rest)?;
     let now = Utc::now();
     let filters = filters_json(&query, now);
     // The record comes first: if the log cannot take it, nothing is served.
@@ -84,26 +60,6 @@ pub async fn export(
         .first()
         .map(|a| a.seq)
         .ok_or_else(|| Failure::unrecorded("this export", ApiError::internal("no entry").into()))?;
-    let first_req = PageRequest {
-        limit: SCAN_PAGE,
-        order,
-        cursor: None,
-    };
-    // The first page is read before the status line: a query the store cannot run is an error
-    // status the client sees, never a 200 that then sends nothing (and the record says failed).
-    let first = match state.store.page(&tenant, &query, &first_req, now).await {
-        Ok(page) => page,
-        Err(e) => {
-            let ending = Ending::Failed(e.to_string());
-            let event = finished_event(&caller.0, format, export_seq, 0, &ending);
-            if let Err(err) = state.store.append(&tenant, vec![event]).await {
-                tracing::error!(export_seq, "could not record the end of an export: {err}");
-            }
-            return Err(Failure::from(e));
-        }
-    };
-    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(4);
-    let store = state.store.clone();
     let job = Job {
         caller: caller.0.clone(),
         query,
@@ -115,7 +71,9 @@ pub async fn export(
         trailer,
         signer: state.signer.clone(),
     };
-    tokio::spawn(run(store, job, first, tx));
+    let first = first_page(state.store.as_ref(), &job).await?;
+    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(4);
+    tokio::spawn(run(state.store.clone(), job, first, tx));
     let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     }));
@@ -128,6 +86,78 @@ pub async fn export(
         body,
     )
         .into_response())
+}
+
+/// An export's parameters besides its filter.
+struct Options {
+    name: Option<String>,
+    trailer: bool,
+    format: Format,
+    order: Order,
+}
+
+/// `name`, `proof`, `format` and `order`, checked.
+fn options(rest: &[(String, String)]) -> Result<Options, ApiError> {
+    let name = export_name(params::text(rest, "name"))?;
+    // `proof=trailer`: CSV and NDJSON end with their proof (the CLI and the TUI split it off
+    // into `<file>.proof.json`); JSON always embeds it.
+    let trailer = match params::text(rest, "proof") {
+        None => false,
+        Some("trailer") => true,
+        Some(other) => {
+            return Err(ApiError::invalid_query(format!(
+                "proof=`{}` is not `trailer`",
+                other.chars().take(32).collect::<String>()
+            ))
+            .with_field("proof"));
+        }
+    };
+    let format = match params::text(rest, "format") {
+        None => Format::Csv,
+        Some(f) => Format::parse(f).ok_or_else(|| {
+            ApiError::invalid_query(format!(
+                "format=`{}` is not csv, json, ndjson or ocsf",
+                f.chars().take(32).collect::<String>()
+            ))
+            .with_field("format")
+        })?,
+    };
+    // Oldest first: an export is read as a trail, and a SIEM ingests it in order.
+    let order = params::text(rest, "order")
+        .map(Order::parse)
+        .transpose()?
+        .unwrap_or(Order::Asc);
+    Ok(Options {
+        name,
+        trailer,
+        format,
+        order,
+    })
+}
+
+/// The first page, read before the status line: a query the store cannot run is an error
+/// status the client sees, never a 200 that then sends nothing (and the record says failed).
+async fn first_page(store: &dyn Store, job: &Job) -> Result<crate::model::Page, Failure> {
+    let first_req = PageRequest {
+        limit: SCAN_PAGE,
+        order: job.order,
+        cursor: None,
+    };
+    let tenant = job.caller.tenant.as_str();
+    match store.page(tenant, &job.query, &first_req, job.now).await {
+        Ok(page) => Ok(page),
+        Err(e) => {
+            let ending = Ending::Failed(e.to_string());
+            let event = finished_event(&job.caller, job.format, job.export_seq, 0, &ending);
+            if let Err(err) = store.append(tenant, vec![event]).await {
+                tracing::error!(
+                    export_seq = job.export_seq,
+                    "could not record the end of an export: {err}"
+                );
+            }
+            Err(Failure::from(e))
+        }
+    }
 }
 
 /// What the export history calls an export: at most 200 characters, not blank.
@@ -266,45 +296,7 @@ async fn run(
     let writer =
         tokio::task::spawn_blocking(move || write_file(file, tx, pages_rx, written_tx, proof_rx));
     let tenant = job.caller.tenant.as_str();
-    let mut req = PageRequest {
-        limit: SCAN_PAGE,
-        order: job.order,
-        cursor: None,
-    };
-    let mut read_failed = None;
-    let mut prefetched = Some(first);
-    loop {
-        let read = match prefetched.take() {
-            Some(page) => Ok(page),
-            None => store.page(tenant, &job.query, &req, job.now).await,
-        };
-        let page = match read {
-            Ok(p) => p,
-            Err(e) => {
-                read_failed = Some(e.to_string());
-                break;
-            }
-        };
-        let next = page
-            .next_cursor
-            .is_some()
-            .then(|| page.entries.last())
-            .flatten()
-            .map(|e| Cursor {
-                occurred_at_ms: e.occurred_at.timestamp_millis(),
-                seq: e.seq,
-                order: job.order,
-            });
-        // A send fails when the writer stopped (the client left or a write failed).
-        if pages.send(page.entries).await.is_err() {
-            break;
-        }
-        match next {
-            Some(c) => req.cursor = Some(c),
-            None => break,
-        }
-    }
-    drop(pages);
+    let read_failed = feed(store.as_ref(), &job, first, pages).await;
     let Written { rows, seqs, ending } = written.await.unwrap_or(Written {
         rows: 0,
         seqs: Vec::new(),
@@ -314,43 +306,24 @@ async fn run(
         (Ending::Completed, Some(why)) => Ending::Failed(why),
         (ending, _) => ending,
     };
-    if matches!(ending, Ending::Completed) {
-        let proof = match &job.signer {
-            Some(signer) => {
-                let shows_all = job.format != Format::Csv;
-                // Through the signer first: no proof is made of a log it refuses to sign.
-                let made = match signer.checkpoint(store.as_ref(), tenant).await {
-                    Ok(_) => {
-                        store
-                            .export_proof(tenant, &seqs, shows_all, signer.key())
-                            .await
-                    }
-                    Err(e) => Err(e),
-                };
-                match made {
-                    Ok(mut p) => {
-                        p.proof.format = job.format.as_str().to_string();
-                        Some(p)
-                    }
-                    // Fail closed: an export that should prove itself and cannot is not
-                    // finished as if it could.
-                    Err(e) => {
-                        ending = Ending::Failed(format!("its proof could not be made: {e}"));
-                        None
-                    }
-                }
+    let proof = if matches!(ending, Ending::Completed) {
+        match prove(store.as_ref(), &job, &seqs).await {
+            Ok(proof) => Some(proof),
+            Err(failed) => {
+                ending = failed;
+                None
             }
-            None => None,
-        };
-        if matches!(ending, Ending::Completed) {
-            let _ = proof_tx.send(proof);
-        } else {
-            drop(proof_tx);
         }
     } else {
+        None
+    };
+    match proof {
+        Some(proof) => {
+            let _ = proof_tx.send(proof);
+        }
         // The writer waits for the proof or for this sender to go: keeping it while awaiting
         // the writer is how a failed read once left an export open and silent for good.
-        drop(proof_tx);
+        None => drop(proof_tx),
     }
     // Without a proof sent (the export failed), the writer ends without finishing the file.
     let finished = writer
@@ -375,6 +348,78 @@ async fn run(
         // Ending the body with an error aborts the response, so the client sees a truncated
         // transfer rather than a file that looks complete.
         let _ = errors.send(Err(io::Error::other(why.clone()))).await;
+    }
+}
+
+/// Reads the pages from `first` on into the writer's channel, until the last page or until
+/// the writer stops taking them; `Some(why)` when a read failed.
+async fn feed(
+    store: &dyn Store,
+    job: &Job,
+    first: crate::model::Page,
+    pages: mpsc::Sender<Vec<Entry>>,
+) -> Option<String> {
+    let tenant = job.caller.tenant.as_str();
+    let mut req = PageRequest {
+        limit: SCAN_PAGE,
+        order: job.order,
+        cursor: None,
+    };
+    let mut prefetched = Some(first);
+    loop {
+        let read = match prefetched.take() {
+            Some(page) => Ok(page),
+            None => store.page(tenant, &job.query, &req, job.now).await,
+        };
+        let page = match read {
+            Ok(p) => p,
+            Err(e) => return Some(e.to_string()),
+        };
+        let next = page
+            .next_cursor
+            .is_some()
+            .then(|| page.entries.last())
+            .flatten()
+            .map(|e| Cursor {
+                occurred_at_ms: e.occurred_at.timestamp_millis(),
+                seq: e.seq,
+                order: job.order,
+            });
+        // A send fails when the writer stopped (the client left or a write failed).
+        if pages.send(page.entries).await.is_err() {
+            return None;
+        }
+        match next {
+            Some(c) => req.cursor = Some(c),
+            None => return None,
+        }
+    }
+}
+
+/// The proof of the rows written (`seqs`), against a checkpoint the signer signs now; none
+/// without a signer. Fails closed: an export that should prove itself and cannot is not
+/// finished as if it could.
+async fn prove(store: &dyn Store, job: &Job, seqs: &[u64]) -> Result<Option<ProofFile>, Ending> {
+    let Some(signer) = &job.signer else {
+        return Ok(None);
+    };
+    let tenant = job.caller.tenant.as_str();
+    let shows_all = job.format != Format::Csv;
+    // Through the signer first: no proof is made of a log it refuses to sign.
+    let made = match signer.checkpoint(store, tenant).await {
+        Ok(_) => {
+            store
+                .export_proof(tenant, seqs, shows_all, signer.key())
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match made {
+        Ok(mut p) => {
+            p.proof.format = job.format.as_str().to_string();
+            Ok(Some(p))
+        }
+        Err(e) => Err(Ending::Failed(format!("its proof could not be made: {e}"))),
     }
 }
 

@@ -84,45 +84,75 @@ pub async fn serve_connections(
                 }
             }
         };
-        let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-            req.extensions_mut().insert(ConnectInfo(peer));
-            app.clone().oneshot(req.map(axum::body::Body::new))
-        });
-        let stopping = stopping.clone();
-        let http = http.clone();
-        match &tls {
-            None => {
-                let io = WriteStall::new(JsonParseErrors::new(stream));
-                connections.spawn(drive(http, io, service, stopping, peer));
-            }
-            Some(tls) => {
-                let acceptor = tokio_rustls::TlsAcceptor::from(tls.current());
-                connections.spawn(async move {
-                    // The handshake is held to the same deadline as a request's headers.
-                    let stream =
-                        match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream))
-                            .await
-                        {
-                            Ok(Ok(s)) => s,
-                            Ok(Err(e)) => {
-                                tracing::debug!(%peer, "TLS handshake failed: {e}");
-                                return;
-                            }
-                            Err(_) => {
-                                tracing::debug!(%peer, "TLS handshake timed out");
-                                return;
-                            }
-                        };
-                    let io = WriteStall::new(JsonParseErrors::new(stream));
-                    drive(http, io, service, stopping, peer).await;
-                });
-            }
-        }
+        spawn_connection(
+            &mut connections,
+            tls.as_ref(),
+            &http,
+            &app,
+            stream,
+            peer,
+            &stopping,
+        );
     }
     drop(listener);
     let _ = stop.send(true);
+    drain(connections).await;
+    Ok(())
+}
+
+/// Serves an accepted connection on its own task in `connections`: plain, or TLS after a
+/// handshake held to the same deadline as a request's headers.
+fn spawn_connection(
+    connections: &mut JoinSet<()>,
+    tls: Option<&Tls>,
+    http: &hyper::server::conn::http1::Builder,
+    app: &Router,
+    stream: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
+    stopping: &watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let app = app.clone();
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        app.clone().oneshot(req.map(axum::body::Body::new))
+    });
+    let stopping = stopping.clone();
+    let http = http.clone();
+    match tls {
+        None => {
+            let io = WriteStall::new(JsonParseErrors::new(stream));
+            connections.spawn(drive(http, io, service, stopping, peer));
+        }
+        Some(tls) => {
+            let acceptor = tokio_rustls::TlsAcceptor::from(tls.current());
+            connections.spawn(async move {
+                let stream = match tokio::time::timeout(
+                    HEADER_READ_TIMEOUT,
+                    acceptor.accept(stream),
+                )
+                .await
+                {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(e)) => {
+                        tracing::debug!(%peer, "TLS handshake failed: {e}");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(%peer, "TLS handshake timed out");
+                        return;
+                    }
+                };
+                let io = WriteStall::new(JsonParseErrors::new(stream));
+                drive(http, io, service, stopping, peer).await;
+            });
+        }
+    }
+}
+
+/// Waits for the connections to finish their requests in flight, up to
+/// [`SHUTDOWN_DEADLINE`]; then drops the rest.
+async fn drain(mut connections: JoinSet<()>) {
     let open = connections.len();
     if tokio::time::timeout(SHUTDOWN_DEADLINE, async {
         while connections.join_next().await.is_some() {}
@@ -138,7 +168,6 @@ pub async fn serve_connections(
         connections.abort_all();
         while connections.join_next().await.is_some() {}
     }
-    Ok(())
 }
 
 /// Serves one connection until it ends, or until shutdown asks it to finish its request in

@@ -92,12 +92,25 @@ pub async fn render(
 ) -> Result<([(axum::http::HeaderName, &'static str); 1], String), super::error::Failure> {
     caller.require_reader("read the metrics")?;
     let mut out = String::new();
+    requests(&state.metrics, &mut out);
+    latency(&state.metrics, &mut out);
+    writes(&state.store.metrics(), &mut out);
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    ))
+}
+
+/// Requests counted by route, method and status.
+fn requests(metrics: &Metrics, out: &mut String) {
     out.push_str(
         "# HELP trailscope_http_requests_total HTTP requests by route, method and status.\n",
     );
     out.push_str("# TYPE trailscope_http_requests_total counter\n");
-    for ((route, method, status), n) in state
-        .metrics
+    for ((route, method, status), n) in metrics
         .requests
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -108,10 +121,13 @@ pub async fn render(
             "trailscope_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
         );
     }
+}
+
+/// Each route's latency histogram.
+fn latency(metrics: &Metrics, out: &mut String) {
     out.push_str("# HELP trailscope_http_request_duration_seconds Request latency by route.\n");
     out.push_str("# TYPE trailscope_http_request_duration_seconds histogram\n");
-    for (route, h) in state
-        .metrics
+    for (route, h) in metrics
         .latency
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -139,7 +155,10 @@ pub async fn render(
             h.count
         );
     }
-    let w = state.store.metrics();
+}
+
+/// What the store wrote: entries, and entries per committed transaction.
+fn writes(w: &crate::store::StoreMetrics, out: &mut String) {
     out.push_str("# HELP trailscope_entries_appended_total Entries appended since start.\n");
     out.push_str("# TYPE trailscope_entries_appended_total counter\n");
     let _ = writeln!(out, "trailscope_entries_appended_total {}", w.entries);
@@ -166,11 +185,4 @@ pub async fn render(
         w.commit_size_sum
     );
     let _ = writeln!(out, "trailscope_commit_batch_size_count {}", w.commits);
-    Ok((
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        out,
-    ))
 }

@@ -148,6 +148,41 @@ fn build_router(
         signer: options.signer,
         keep_alive: options.stream_keep_alive.unwrap_or(stream::KEEP_ALIVE),
     };
+    routes()
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // A declared Content-Length over the limit is 413 before a byte of the body is read.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            MAX_BODY_BYTES,
+        ))
+        // A body must keep coming (a chunk at least every 10 s) and be whole within a minute
+        // (16 MiB in 60 s is 280 KB/s): a trickling client cannot hold a request open.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            BODY_CHUNK_TIMEOUT,
+        ))
+        .layer(tower_http::timeout::RequestBodyDeadlineLayer::new(
+            BODY_DEADLINE,
+        ))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            allowlist::check,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(middleware::from_fn_with_state(
+            options
+                .first_byte_deadline
+                .unwrap_or(deadline::FIRST_BYTE_DEADLINE),
+            deadline::first_byte,
+        ))
+        .layer(middleware::from_fn(error::json_errors))
+        .with_state(state)
+}
+
+/// Every route and what answers it, with the JSON answers for a route or method there is not.
+fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/events", get(events::list).post(events::post))
         .route(
@@ -188,36 +223,6 @@ fn build_router(
                 "this route does not take that method; see /openapi.json",
             )
         })
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        // A declared Content-Length over the limit is 413 before a byte of the body is read.
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            MAX_BODY_BYTES,
-        ))
-        // A body must keep coming (a chunk at least every 10 s) and be whole within a minute
-        // (16 MiB in 60 s is 280 KB/s): a trickling client cannot hold a request open.
-        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-            BODY_CHUNK_TIMEOUT,
-        ))
-        .layer(tower_http::timeout::RequestBodyDeadlineLayer::new(
-            BODY_DEADLINE,
-        ))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            allowlist::check,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
-        ))
-        .layer(middleware::from_fn_with_state(
-            options
-                .first_byte_deadline
-                .unwrap_or(deadline::FIRST_BYTE_DEADLINE),
-            deadline::first_byte,
-        ))
-        .layer(middleware::from_fn(error::json_errors))
-        .with_state(state)
 }
 
 /// `{"status": "ok"}`, or 503 `{"status": "degraded", "reason"}` while the database cannot

@@ -1,20 +1,22 @@
-//! The TUI's state and `update(state, action)`: the only place state changes.
-//!
-//! A little past 500 lines on purpose: `update` and the few helpers every sub-state shares
-//! (selection, paging, the generation of a load) read as one; keys, commands, the clock and
-//! investigation are already in `app/`.
+//! The TUI's state and `update(state, action)`: the only place state changes. `update` and
+//! the few helpers every sub-state shares (selection, paging, the generation of a load) are
+//! here; keys, commands, the overlays, the answers to effects, the clock and investigation are
+//! in `app/`.
 
 mod clock;
 mod commands;
 mod investigate;
 mod keys;
+mod opens;
+mod prompts;
+mod replies;
 
 use super::action::{Action, Effect};
 use super::detail::Detail;
-use super::filters::{FacetState, FilterPane};
+use super::filters::FilterPane;
 use super::keymap::Keymap;
 use super::layout;
-use super::pager::{PageTaken, Pager};
+use super::pager::Pager;
 use super::theme::Theme;
 use crate::client::ClientError;
 use crate::model::{Entry, Query, QueryParseError, TimeBound};
@@ -404,66 +406,15 @@ impl App {
                 self.chrome.flash = Some(why);
                 Vec::new()
             }
-            Action::Page { load, result } => match self.pager.on_page(load, result) {
-                None => Vec::new(),
-                Some(Err(e)) => self.failed(e),
-                Some(Ok(taken)) => {
-                    self.conn.status = Status::Connected;
-                    match taken {
-                        PageTaken::ReachedEnd => {
-                            self.chrome.flash = None;
-                            self.select(self.pager.rows.len().saturating_sub(1))
-                        }
-                        PageTaken::KeepLoading => self.fetch_next(),
-                        PageTaken::Shown => {
-                            self.scroll_into_view();
-                            let mut fx = self.follow_after_page();
-                            fx.extend(self.seek_anchor());
-                            fx.extend(self.pager.maybe_prefetch(&self.query));
-                            fx
-                        }
-                    }
-                }
-            },
+            Action::Page { load, result } => self.on_page(load, result),
             Action::Stats { load, result } => match self.pager.on_stats(load, result) {
                 Some(Err(e)) => self.failed(e),
                 _ => Vec::new(),
             },
-            // While following, the stream brings what was added.
-            Action::Grew if self.conn.follow.is_some() => Vec::new(),
-            Action::Grew => {
-                if self.pager.rows.is_empty()
-                    || (self.pager.selected == 0 && self.pane.detail.is_none())
-                {
-                    // Load the top again, but keep showing the old rows until it arrives, so
-                    // the table does not blink on every batch.
-                    self.pager.reload_in_place();
-                    self.first_loads()
-                } else {
-                    vec![self.stats_effect()]
-                }
-            }
-            Action::Download(event) => {
-                match &mut self.chrome.overlay {
-                    Overlay::Export(d) => super::dialogs::on_download(&mut d.stage, event),
-                    Overlay::Evidence(d) => super::dialogs::on_download(&mut d.stage, event),
-                    Overlay::History(h) => h.on_download(event),
-                    _ => {}
-                }
-                Vec::new()
-            }
-            Action::Exports(result) => {
-                if let Overlay::History(h) = &mut self.chrome.overlay {
-                    h.loaded(result);
-                }
-                Vec::new()
-            }
-            Action::Retention(result) => {
-                if let Overlay::Info(info) = &mut self.chrome.overlay {
-                    *info = super::dialogs::RetentionInfo::from_result(result);
-                }
-                Vec::new()
-            }
+            Action::Grew => self.on_grew(),
+            Action::Download(event) => self.on_download(event),
+            Action::Exports(result) => self.on_exports(result),
+            Action::Retention(result) => self.on_retention(result),
             Action::Terminate => {
                 self.chrome.quit = true;
                 vec![Effect::Quit]
@@ -479,34 +430,12 @@ impl App {
                 Vec::new()
             }
             Action::Health(result) => self.on_health(result),
-            Action::Witness(w) => {
-                // The banner is cut to the width: the footer repeats the gist, sizes first.
-                if let super::witness::Witnessed::Changed(c) = &w {
-                    self.chrome.flash = Some(format!(
-                        "⚠ {}: saw {} entries, server now {}",
-                        c.what, c.seen_size, c.now_size
-                    ));
-                }
-                self.conn.witness = w;
-                Vec::new()
-            }
+            Action::Witness(w) => self.on_witness(w),
             Action::Facets {
                 load,
                 field,
                 result,
-            } => {
-                if load != self.chrome.facet_gen {
-                    return Vec::new();
-                }
-                if let Overlay::Filters(p) = &mut self.chrome.overlay {
-                    let state = match result {
-                        Ok(f) => FacetState::Loaded(f.values),
-                        Err(e) => FacetState::Failed(e.to_string()),
-                    };
-                    p.set_facets(field, state);
-                }
-                Vec::new()
-            }
+            } => self.on_facets(load, field, result),
         }
     }
 

@@ -6,6 +6,7 @@ pub mod detail;
 pub mod dialogs;
 pub mod diff;
 pub mod download;
+pub mod effects;
 pub mod event_loop;
 pub mod filters;
 pub mod follow;

@@ -68,11 +68,6 @@ impl Theme {
         }
     }
 
-    /// Whether colours are on.
-    pub fn colored(&self) -> bool {
-        self.depth != ColorDepth::None
-    }
-
     /// The event badge of a kind.
     pub fn kind(&self, k: Kind) -> Style {
         match k {

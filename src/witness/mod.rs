@@ -111,109 +111,128 @@ pub async fn judge(
     now: SignedCheckpoint,
 ) -> Result<(Verdict, SignedCheckpoint), ClientError> {
     let Some(state) = seen else {
-        // Trust on first use, but only a checkpoint that its own key opens and that says what
-        // the route says.
-        let key = VerifierKey::parse(&now.verifier_key)
-            .map_err(|e| ClientError::Decode(format!("the server's verifier key: {e}")))?;
-        let opened = key
-            .open(&now.checkpoint)
-            .map_err(|e| ClientError::Decode(format!("the server's checkpoint: {e}")))?;
-        if opened.size != now.size || proof::encode_hash(&opened.root) != now.root {
-            return Err(ClientError::Decode(
-                "the server's checkpoint does not say what its size and root say".into(),
-            ));
-        }
-        let v = Verdict::FirstUse {
-            key: now.verifier_key.clone(),
-            size: now.size,
-        };
-        return Ok((v, now));
+        return Ok((first_use(&now)?, now));
     };
     let last = state
         .last()
         .cloned()
         .expect("a checked state holds a checkpoint");
-    let changed = |kind, detail: String| {
+    let verdict = match signed_as_seen(state, &now) {
+        Ok(root) => extends(client, &last, &now, root).await?,
+        Err(broken) => Err(broken),
+    };
+    let v = verdict.unwrap_or_else(|(kind, detail)| {
         Verdict::Changed(Change {
             kind,
-            seen: last.clone(),
+            seen: last,
             seen_key: state.verifier_key.clone(),
             now: now.clone(),
             detail,
         })
-    };
-    if !proof::same_verifier_key(&now.verifier_key, &state.verifier_key) {
-        let v = changed(ChangeKind::KeyChanged, "a new key can sign any history; whoever changed it must say why, and the new key must be pinned on purpose (move the state away)".into());
-        return Ok((v, now));
-    }
-    let key = match state.key() {
-        Ok(k) => k,
-        Err(e) => return Ok((changed(ChangeKind::BadSignature, e.to_string()), now)),
-    };
-    let opened = match key.open(&now.checkpoint) {
-        Ok(o) => o,
-        Err(e) => return Ok((changed(ChangeKind::BadSignature, e.to_string()), now)),
-    };
+    });
+    Ok((v, now))
+}
+
+/// What a changed history is, and why this witness says so.
+type Broken = (ChangeKind, String);
+
+/// Trust on first use, but only a checkpoint that its own key opens and that says what the
+/// route says.
+fn first_use(now: &SignedCheckpoint) -> Result<Verdict, ClientError> {
+    let key = VerifierKey::parse(&now.verifier_key)
+        .map_err(|e| ClientError::Decode(format!("the server's verifier key: {e}")))?;
+    let opened = key
+        .open(&now.checkpoint)
+        .map_err(|e| ClientError::Decode(format!("the server's checkpoint: {e}")))?;
     if opened.size != now.size || proof::encode_hash(&opened.root) != now.root {
-        let v = changed(
+        return Err(ClientError::Decode(
+            "the server's checkpoint does not say what its size and root say".into(),
+        ));
+    }
+    Ok(Verdict::FirstUse {
+        key: now.verifier_key.clone(),
+        size: now.size,
+    })
+}
+
+/// The checkpoint is signed by the pinned key, says what the route says, and is of the log this
+/// witness keeps; its signed root when so.
+fn signed_as_seen(state: &WitnessState, now: &SignedCheckpoint) -> Result<proof::Hash, Broken> {
+    if !proof::same_verifier_key(&now.verifier_key, &state.verifier_key) {
+        return Err((ChangeKind::KeyChanged, "a new key can sign any history; whoever changed it must say why, and the new key must be pinned on purpose (move the state away)".into()));
+    }
+    let key = state
+        .key()
+        .map_err(|e| (ChangeKind::BadSignature, e.to_string()))?;
+    let opened = key
+        .open(&now.checkpoint)
+        .map_err(|e| (ChangeKind::BadSignature, e.to_string()))?;
+    if opened.size != now.size || proof::encode_hash(&opened.root) != now.root {
+        return Err((
             ChangeKind::BadSignature,
             "the signed checkpoint says another size or root than the route's own fields".into(),
-        );
-        return Ok((v, now));
+        ));
     }
     if opened.origin != state.origin {
-        let v = changed(
+        return Err((
             ChangeKind::OtherLog,
             format!(
                 "this witness keeps the log `{}`, the server signed `{}`; another tenant's token needs its own --state",
                 state.origin, opened.origin
             ),
-        );
-        return Ok((v, now));
+        ));
     }
+    Ok(opened.root)
+}
+
+/// The log now (signed `root`) begins with the log last seen: same size and root, or grown
+/// with a consistency proof the server gives.
+async fn extends(
+    client: &Client,
+    last: &Seen,
+    now: &SignedCheckpoint,
+    root: proof::Hash,
+) -> Result<Result<Verdict, Broken>, ClientError> {
     let (from, to) = (last.size, now.size);
     if to < from {
-        let v = changed(
+        return Ok(Err((
             ChangeKind::Rollback,
             format!(
                 "entries {} to {from} were signed and are no longer in the log",
                 to + 1
             ),
-        );
-        return Ok((v, now));
+        )));
     }
     if to == from {
         if now.root != last.root {
-            let v = changed(
+            return Ok(Err((
                 ChangeKind::Fork,
                 "the same number of entries with another root: at least one was changed".into(),
-            );
-            return Ok((v, now));
+            )));
         }
-        return Ok((Verdict::Consistent { from, to }, now));
+        return Ok(Ok(Verdict::Consistent { from, to }));
     }
     if from == 0 {
-        return Ok((Verdict::Consistent { from, to }, now));
+        return Ok(Ok(Verdict::Consistent { from, to }));
     }
     let p = client.consistency(from, to).await?;
     let hashes: Result<Vec<_>, _> = p.proof.iter().map(|h| proof::decode_hash(h)).collect();
     let seen_root = proof::decode_hash(&last.root);
     let ok = match (hashes, seen_root) {
         (Ok(h), Ok(seen_root)) if p.from == from && p.to == to => {
-            proof::check_consistency(&h, from, seen_root, to, opened.root).is_ok()
+            proof::check_consistency(&h, from, seen_root, to, root).is_ok()
         }
         _ => false,
     };
     if !ok {
-        let v = changed(
+        return Ok(Err((
             ChangeKind::Fork,
             format!(
                 "the server cannot prove that its log of {to} entries begins with the {from} this witness saw: they were rewritten"
             ),
-        );
-        return Ok((v, now));
+        )));
     }
-    Ok((Verdict::Consistent { from, to }, now))
+    Ok(Ok(Verdict::Consistent { from, to }))
 }
 
 /// The state after a verdict: a first use pins; a consistent look adds the checkpoint when the

@@ -297,13 +297,6 @@ impl<R: BufRead> Bytes<R> {
 
 fn read_json(r: impl BufRead, out: &mut Batcher<'_>) -> std::io::Result<Option<LoadError>> {
     let mut b = Bytes { r, pos: 0, line: 1 };
-    let ends = |b: &Bytes<_>, what: &str| {
-        Some(err(
-            None,
-            b.pos,
-            format!("the file ends {what} (truncated?)"),
-        ))
-    };
     if b.skip_ws()? != Some(b'{') {
         return Ok(Some(err(None, b.pos, "a JSON export starts with `{`")));
     }
@@ -344,46 +337,78 @@ fn read_json(r: impl BufRead, out: &mut Batcher<'_>) -> std::io::Result<Option<L
             }
             continue;
         }
-        if b.next()? != Some(b'[') {
-            return Ok(Some(err(None, b.pos, "\"entries\" is not a list")));
+        if let ListEnd::Stop(end) = read_entry_list(&mut b, &mut buf, out)? {
+            return Ok(end);
         }
-        let mut n = 0u64;
-        loop {
-            match b.skip_ws()? {
-                None => return Ok(ends(&b, &format!("after entry {n}"))),
-                Some(b']') => {
-                    b.next()?;
-                    break;
-                }
-                Some(b',') if n > 0 => {
-                    b.next()?;
-                    continue;
-                }
-                Some(_) => {}
+    }
+}
+
+/// Where the JSON export ended too soon.
+fn ends<R: BufRead>(b: &Bytes<R>, what: &str) -> Option<LoadError> {
+    Some(err(
+        None,
+        b.pos,
+        format!("the file ends {what} (truncated?)"),
+    ))
+}
+
+/// How reading the `entries` list ended.
+enum ListEnd {
+    /// At its `]`: the export object goes on.
+    Closed,
+    /// The reading stops, with the error if it was one.
+    Stop(Option<LoadError>),
+}
+
+/// The `entries` list, from its `[`, each entry handed to `out`.
+fn read_entry_list<R: BufRead>(
+    b: &mut Bytes<R>,
+    buf: &mut Vec<u8>,
+    out: &mut Batcher<'_>,
+) -> std::io::Result<ListEnd> {
+    if b.next()? != Some(b'[') {
+        return Ok(ListEnd::Stop(Some(err(
+            None,
+            b.pos,
+            "\"entries\" is not a list",
+        ))));
+    }
+    let mut n = 0u64;
+    loop {
+        match b.skip_ws()? {
+            None => return Ok(ListEnd::Stop(ends(b, &format!("after entry {n}")))),
+            Some(b']') => {
+                b.next()?;
+                return Ok(ListEnd::Closed);
             }
-            buf.clear();
-            let at = b.pos;
-            n += 1;
-            if !b.value(&mut buf)? {
-                return Ok(Some(err(
+            Some(b',') if n > 0 => {
+                b.next()?;
+                continue;
+            }
+            Some(_) => {}
+        }
+        buf.clear();
+        let at = b.pos;
+        n += 1;
+        if !b.value(buf)? {
+            return Ok(ListEnd::Stop(Some(err(
+                None,
+                at,
+                format!("the file ends inside entry {n} (truncated?)"),
+            ))));
+        }
+        match serde_json::from_slice::<Entry>(buf) {
+            Ok(e) => {
+                if !out.push(e, b.pos) {
+                    return Ok(ListEnd::Stop(None));
+                }
+            }
+            Err(e) => {
+                return Ok(ListEnd::Stop(Some(err(
                     None,
                     at,
-                    format!("the file ends inside entry {n} (truncated?)"),
-                )));
-            }
-            match serde_json::from_slice::<Entry>(&buf) {
-                Ok(e) => {
-                    if !out.push(e, b.pos) {
-                        return Ok(None);
-                    }
-                }
-                Err(e) => {
-                    return Ok(Some(err(
-                        None,
-                        at,
-                        format!("entry {n} is not a trailscope entry: {}", serde_message(&e)),
-                    )));
-                }
+                    format!("entry {n} is not a trailscope entry: {}", serde_message(&e)),
+                ))));
             }
         }
     }

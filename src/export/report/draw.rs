@@ -1,16 +1,16 @@
 //! The report's pages: a summary page, then the entries as a table, A4 landscape, with the
 //! standard fonts (see [`super::winansi`]).
 
-use super::winansi::{ELLIPSIS, encode, fit_helvetica, fit_mono, pad_mono};
-use super::{Counts, ReportHead, conditions};
+use super::winansi::{encode, fit_helvetica, fit_mono};
+use super::{Counts, ReportHead};
 use flate2::Compression;
 use flate2::write::ZlibEncoder;
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 use std::io::{self, Write};
 
-const W: f32 = 842.0;
-const H: f32 = 595.0;
-const MARGIN: f32 = 32.0;
+pub(super) const W: f32 = 842.0;
+pub(super) const H: f32 = 595.0;
+pub(super) const MARGIN: f32 = 32.0;
 
 /// The table's font size and the width of one Courier glyph at it.
 const ROW_SIZE: f32 = 7.0;
@@ -33,9 +33,9 @@ const COLUMNS: [(&str, usize); 7] = [
 ];
 const GAP: usize = 2;
 
-const HELV: Name = Name(b"F1");
-const HELV_BOLD: Name = Name(b"F2");
-const MONO: Name = Name(b"F3");
+pub(super) const HELV: Name = Name(b"F1");
+pub(super) const HELV_BOLD: Name = Name(b"F2");
+pub(super) const MONO: Name = Name(b"F3");
 const MONO_BOLD: Name = Name(b"F4");
 const FONTS: [(Name, &[u8]); 4] = [
     (HELV, b"Helvetica"),
@@ -50,14 +50,14 @@ const INFO: Ref = Ref::new(3);
 /// How many whole glyphs (or lines) fit in `room` of them: layout, where dropping the
 /// fraction is the point; a negative room fits none.
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-const fn glyphs(room: f32) -> usize {
+pub(super) const fn glyphs(room: f32) -> usize {
     room as usize
 }
 
 /// A count of glyphs (or columns) as a length on the page; counts on a page are small, so the
 /// f32 holds them exactly.
 #[allow(clippy::cast_precision_loss)]
-fn points(n: usize) -> f32 {
+pub(super) fn points(n: usize) -> f32 {
     n as f32
 }
 
@@ -72,25 +72,42 @@ fn widths() -> [usize; 7] {
     w
 }
 
-/// Draws the whole document; `rows` yields each entry's cells, oldest first.
+/// Draws the whole document: `first_page` (given the page count), then the table; `rows`
+/// yields each entry's cells, oldest first.
 pub(super) fn document(
     head: &ReportHead,
     counts: &Counts,
+    first_page: fn(&ReportHead, &Counts, u64) -> Content,
     rows: &mut dyn Iterator<Item = io::Result<Vec<Vec<u8>>>>,
 ) -> io::Result<Vec<u8>> {
     let table_pages = counts.rows.div_ceil(ROWS_PER_PAGE).max(1);
     let pages = 1 + table_pages;
     let mut pdf = Pdf::new();
-    pdf.catalog(CATALOG).pages(TREE);
     // A PDF object number is an i32: a report that would need more pages cannot be written.
     let pages_i32 = i32::try_from(pages)
         .map_err(|_| io::Error::other("the report would have more pages than a PDF can hold"))?;
-    let page_refs: Vec<Ref> = (0..pages_i32)
-        .map(|i| Ref::new(FIRST_PAGE + 2 * i))
-        .collect();
-    pdf.pages(TREE)
-        .kids(page_refs.iter().copied())
-        .count(pages_i32);
+    skeleton(&mut pdf, head, pages_i32);
+    let mut emit = Emitter {
+        footer_left: encode(&format!(
+            "{} - evidence pack ({}), tenant {}, {} to {}",
+            head.title, head.kind, head.tenant, head.from, head.to
+        )),
+        page_no: 0,
+        pages,
+    };
+    emit.page(&mut pdf, first_page(head, counts, pages))?;
+    for n in 0..table_pages {
+        let c = table_page(head, rows, n == 0)?;
+        emit.page(&mut pdf, c)?;
+    }
+    Ok(pdf.finish())
+}
+
+/// The catalog, the page tree of `pages` pages, the fonts and the document info.
+fn skeleton(pdf: &mut Pdf, head: &ReportHead, pages: i32) {
+    pdf.catalog(CATALOG).pages(TREE);
+    let page_refs: Vec<Ref> = (0..pages).map(|i| Ref::new(FIRST_PAGE + 2 * i)).collect();
+    pdf.pages(TREE).kids(page_refs.iter().copied()).count(pages);
     for (i, (_, base)) in (0i32..).zip(FONTS.iter()) {
         pdf.type1_font(Ref::new(FIRST_FONT + i))
             .base_font(Name(base))
@@ -101,16 +118,22 @@ pub(super) fn document(
     pdf.document_info(INFO)
         .title(TextStr(&title))
         .producer(TextStr("trailscope"));
-    let footer_left = encode(&format!(
-        "{} - evidence pack ({}), tenant {}, {} to {}",
-        head.title, head.kind, head.tenant, head.from, head.to
-    ));
-    let mut page_no = 0u64;
-    let mut emit = |pdf: &mut Pdf, mut c: Content| -> io::Result<()> {
-        page_no += 1;
-        footer(&mut c, &footer_left, page_no, pages);
-        // page_no never passes `pages`, which fits an i32 (checked above).
-        let page_i32 = i32::try_from(page_no).unwrap_or(i32::MAX);
+}
+
+/// Writes the pages in order, each with its footer, under the object numbers the page tree
+/// gave them.
+struct Emitter {
+    footer_left: Vec<u8>,
+    page_no: u64,
+    pages: u64,
+}
+
+impl Emitter {
+    fn page(&mut self, pdf: &mut Pdf, mut c: Content) -> io::Result<()> {
+        self.page_no += 1;
+        footer(&mut c, &self.footer_left, self.page_no, self.pages);
+        // page_no never passes `pages`, which fits an i32 (checked in `document`).
+        let page_i32 = i32::try_from(self.page_no).unwrap_or(i32::MAX);
         let page = Ref::new(FIRST_PAGE + 2 * (page_i32 - 1));
         let contents = Ref::new(FIRST_PAGE + 2 * (page_i32 - 1) + 1);
         let mut z = ZlibEncoder::new(Vec::new(), Compression::default());
@@ -130,325 +153,81 @@ pub(super) fn document(
         resources.finish();
         p.finish();
         Ok(())
-    };
-    emit(&mut pdf, summary(head, counts, pages))?;
-    let w = widths();
-    for n in 0..table_pages {
-        let mut c = Content::new();
-        let mut y = H - MARGIN - 12.0;
-        text(
-            &mut c,
-            HELV_BOLD,
-            11.0,
-            MARGIN,
-            y,
-            &fit_helvetica(
-                &encode(&format!("Entries, oldest first - {}", head.title)),
-                11.0,
-                W - 2.0 * MARGIN,
-            ),
-        );
-        y -= 18.0;
-        let mut x = MARGIN;
-        for (i, (name, _)) in COLUMNS.iter().enumerate() {
-            text(&mut c, MONO_BOLD, ROW_SIZE, x, y, name.as_bytes());
-            x += points(w[i] + GAP) * COL_W;
-        }
-        rule(&mut c, y - 3.0);
-        y -= ROW_H + 3.0;
-        let mut drawn = 0;
-        while drawn < ROWS_PER_PAGE {
-            let Some(cells) = rows.next().transpose()? else {
-                break;
-            };
-            if drawn % 2 == 1 {
-                c.set_fill_gray(0.93);
-                c.rect(MARGIN - 2.0, y - 2.2, W - 2.0 * MARGIN + 4.0, ROW_H);
-                c.fill_nonzero();
-                c.set_fill_gray(0.0);
-            }
-            let mut x = MARGIN;
-            for (i, cell) in cells.iter().enumerate().take(w.len()) {
-                let failed = i == 3 && cell.as_slice() == b"failure";
-                if failed {
-                    c.set_fill_rgb(0.75, 0.0, 0.0);
-                }
-                text(&mut c, MONO, ROW_SIZE, x, y, &fit_mono(cell, w[i]));
-                if failed {
-                    c.set_fill_gray(0.0);
-                }
-                x += points(w[i] + GAP) * COL_W;
-            }
-            y -= ROW_H;
-            drawn += 1;
-        }
-        if n == 0 && drawn == 0 {
-            text(
-                &mut c,
-                HELV,
-                10.0,
-                MARGIN,
-                y - 4.0,
-                b"No entries match this pack's filter in its period.",
-            );
-        }
-        emit(&mut pdf, c)?;
     }
-    Ok(pdf.finish())
 }
 
-/// Page 1: what the pack is, the counts, and how to check it.
-fn summary(head: &ReportHead, counts: &Counts, pages: u64) -> Content {
+/// One page of the table: its heading, the column titles and up to `ROWS_PER_PAGE` rows from
+/// `rows`; the `first` says so when there are none at all.
+fn table_page(
+    head: &ReportHead,
+    rows: &mut dyn Iterator<Item = io::Result<Vec<Vec<u8>>>>,
+    first: bool,
+) -> io::Result<Content> {
+    let w = widths();
     let mut c = Content::new();
-    let mut y = H - MARGIN - 20.0;
+    let mut y = H - MARGIN - 12.0;
     text(
         &mut c,
         HELV_BOLD,
-        20.0,
-        MARGIN,
-        y,
-        &fit_helvetica(&encode(&head.title), 20.0, W - 2.0 * MARGIN),
-    );
-    y -= 17.0;
-    c.set_fill_gray(0.35);
-    text(
-        &mut c,
-        HELV,
-        10.0,
+        11.0,
         MARGIN,
         y,
         &fit_helvetica(
-            &encode(&format!(
-                "Audit log evidence pack ({}), tenant {}",
-                head.kind, head.tenant
-            )),
-            10.0,
+            &encode(&format!("Entries, oldest first - {}", head.title)),
+            11.0,
             W - 2.0 * MARGIN,
         ),
     );
-    c.set_fill_gray(0.0);
-    rule(&mut c, y - 7.0);
-    y -= 22.0;
-
-    const LABEL_W: f32 = 92.0;
-    const VALUE_SIZE: f32 = 8.0;
-    let value_cols = glyphs((W - 2.0 * MARGIN - LABEL_W) / (VALUE_SIZE * 0.6));
-    let field = |c: &mut Content, y: &mut f32, label: &str, lines: Vec<Vec<u8>>, max: usize| {
-        text(c, HELV_BOLD, 9.0, MARGIN, *y, label.as_bytes());
-        let wrapped: Vec<Vec<u8>> = lines
-            .iter()
-            .flat_map(|l| {
-                if l.is_empty() {
-                    vec![Vec::new()]
-                } else {
-                    l.chunks(value_cols).map(<[u8]>::to_vec).collect()
-                }
-            })
-            .collect();
-        let total = wrapped.len();
-        for (i, line) in wrapped.into_iter().take(max).enumerate() {
-            let mut line = line;
-            if i + 1 == max && total > max {
-                line = fit_mono(&line, value_cols.saturating_sub(1));
-                line.push(ELLIPSIS);
-            }
-            text(c, MONO, VALUE_SIZE, MARGIN + LABEL_W, *y, &line);
-            *y -= 10.5;
-        }
-        *y -= 3.5;
-    };
-    field(
-        &mut c,
-        &mut y,
-        "Period",
-        vec![encode(&format!("{} to {} (UTC)", head.from, head.to))],
-        1,
-    );
-    let many = head.filter_lines.len() > 1;
-    let numbered = |i: usize, s: &str| {
-        if many {
-            encode(&format!("({}) {s}", i + 1))
-        } else {
-            encode(s)
-        }
-    };
-    field(
-        &mut c,
-        &mut y,
-        if many { "Filter (any of)" } else { "Filter" },
-        head.filter_lines
-            .iter()
-            .enumerate()
-            .map(|(i, l)| numbered(i, if l.is_empty() { "(none)" } else { l }))
-            .collect(),
-        6,
-    );
-    field(
-        &mut c,
-        &mut y,
-        "In words",
-        head.filters
-            .iter()
-            .enumerate()
-            .map(|(i, q)| numbered(i, &conditions(q)))
-            .collect(),
-        6,
-    );
-    let table = if pages > 2 {
-        format!("pages 2 to {pages}")
-    } else {
-        "page 2".into()
-    };
-    field(
-        &mut c,
-        &mut y,
-        "Entries",
-        vec![encode(&format!(
-            "{}, oldest first, on {table}; complete in {}",
-            super::counted(counts.rows, "entry", "entries"),
-            head.data_files.join(" and ")
-        ))],
-        2,
-    );
-    field(
-        &mut c,
-        &mut y,
-        "Chain head",
-        vec![match &head.chain_head {
-            Some(h) => encode(&format!("seq {}, SHA-256 {}", h.seq, h.hash)),
-            None => b"none: the log held no entries then".to_vec(),
-        }],
-        2,
-    );
-    if let Some(cp) = &head.checkpoint {
-        field(
-            &mut c,
-            &mut y,
-            "Checkpoint",
-            vec![
-                encode(&format!(
-                    "size {} (the log's first {}), root {}",
-                    cp.size,
-                    super::counted(cp.size, "entry", "entries"),
-                    cp.root
-                )),
-                b"  signed; the pack's proof.json proves every entry against it".to_vec(),
-            ],
-            2,
-        );
-        field(
-            &mut c,
-            &mut y,
-            "Verifier key",
-            vec![encode(&cp.verifier_key)],
-            2,
-        );
+    y -= 18.0;
+    let mut x = MARGIN;
+    for (i, (name, _)) in COLUMNS.iter().enumerate() {
+        text(&mut c, MONO_BOLD, ROW_SIZE, x, y, name.as_bytes());
+        x += points(w[i] + GAP) * COL_W;
     }
-    // The key on a line of its own (a shell continuation), so no line is cut inside it.
-    let command = match &head.checkpoint {
-        Some(cp) => vec![
-            encode(&format!("trailscope verify-pack {} \\", head.pack_file)),
-            encode(&format!("    --key {}", cp.verifier_key)),
-        ],
-        None => vec![encode(&format!(
-            "trailscope verify-pack {}",
-            head.pack_file
-        ))],
-    };
-    field(
-        &mut c,
-        &mut y,
-        "To verify",
-        [command, vec![
-            encode(&format!(
-                "  (the name the server gave this pack: {}; name the file as you saved it)",
-                head.pack_file
-            )),
-            b"  checks every file against manifest.json and the entries against the signed checkpoint"
-                .to_vec(),
-            b"trailscope verify --server URL --token TOKEN --key VERIFIER-KEY".to_vec(),
-            b"  checks that the log's hash chain and signed checkpoints still hold".to_vec(),
-        ]]
-        .concat(),
-        7,
-    );
-    rule(&mut c, y + 4.0);
-    y -= 14.0;
-
-    let col_w = (W - 2.0 * MARGIN) / 3.0;
-    let lines_left = glyphs(((y - MARGIN - 40.0) / 10.0).max(3.0));
-    for (i, (heading, values)) in [
-        ("By action", &counts.by_action),
-        ("By actor", &counts.by_actor),
-        ("By outcome", &counts.by_outcome),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let x = MARGIN + points(i) * col_w;
-        text(&mut c, HELV_BOLD, 10.0, x, y, heading.as_bytes());
-        let cols = glyphs((col_w - 16.0) / (8.0 * 0.6));
-        let mut yy = y - 13.0;
-        let shown = if values.len() > lines_left {
-            lines_left - 1
-        } else {
-            values.len()
+    rule(&mut c, y - 3.0);
+    y -= ROW_H + 3.0;
+    let mut drawn = 0;
+    while drawn < ROWS_PER_PAGE {
+        let Some(cells) = rows.next().transpose()? else {
+            break;
         };
-        for (name, n) in values.iter().take(shown) {
-            text(
-                &mut c,
-                MONO,
-                8.0,
-                x,
-                yy,
-                &count_line(&encode(name), *n, cols),
-            );
-            yy -= 10.0;
-        }
-        if shown < values.len() {
-            let rest: u64 = values[shown..].iter().map(|(_, n)| n).sum();
-            let more = format!("{} more", values.len() - shown);
-            text(
-                &mut c,
-                MONO,
-                8.0,
-                x,
-                yy,
-                &count_line(more.as_bytes(), rest, cols),
-            );
-        }
-        if values.is_empty() {
-            text(&mut c, MONO, 8.0, x, yy, b"(no entries)");
-        }
+        table_row(&mut c, &cells, &w, y, drawn % 2 == 1);
+        y -= ROW_H;
+        drawn += 1;
     }
-    c.set_fill_gray(0.35);
-    text(
-        &mut c,
-        HELV,
-        7.0,
-        MARGIN,
-        MARGIN + 8.0,
-        b"Table cells are cut to one line (marked \x85); the complete entries are in the pack's JSON and CSV files. Text from entries is shown as sent, except that control characters,",
-    );
-    text(
-        &mut c,
-        HELV,
-        7.0,
-        MARGIN,
-        MARGIN,
-        b"bidi and invisible marks, and characters these fonts lack are written as escapes such as \\x1b or \\u{202e}.",
-    );
-    c.set_fill_gray(0.0);
-    c
+    if first && drawn == 0 {
+        text(
+            &mut c,
+            HELV,
+            10.0,
+            MARGIN,
+            y - 4.0,
+            b"No entries match this pack's filter in its period.",
+        );
+    }
+    Ok(c)
 }
 
-/// "name ....... 1,234" in `cols` glyphs.
-fn count_line(name: &[u8], n: u64, cols: usize) -> Vec<u8> {
-    let count = thousands(n);
-    let mut line = pad_mono(name, cols.saturating_sub(count.len() + 1));
-    line.push(b' ');
-    line.extend_from_slice(count.as_bytes());
-    line
+/// One entry's cells at `y`, on a grey band when `shaded`, a failure's outcome in red.
+fn table_row(c: &mut Content, cells: &[Vec<u8>], w: &[usize; 7], y: f32, shaded: bool) {
+    if shaded {
+        c.set_fill_gray(0.93);
+        c.rect(MARGIN - 2.0, y - 2.2, W - 2.0 * MARGIN + 4.0, ROW_H);
+        c.fill_nonzero();
+        c.set_fill_gray(0.0);
+    }
+    let mut x = MARGIN;
+    for (i, cell) in cells.iter().enumerate().take(w.len()) {
+        let failed = i == 3 && cell.as_slice() == b"failure";
+        if failed {
+            c.set_fill_rgb(0.75, 0.0, 0.0);
+        }
+        text(c, MONO, ROW_SIZE, x, y, &fit_mono(cell, w[i]));
+        if failed {
+            c.set_fill_gray(0.0);
+        }
+        x += points(w[i] + GAP) * COL_W;
+    }
 }
 
 pub(super) fn thousands(n: u64) -> String {
@@ -479,7 +258,8 @@ fn footer(c: &mut Content, left: &[u8], page: u64, pages: u64) {
     c.set_fill_gray(0.0);
 }
 
-fn rule(c: &mut Content, y: f32) {
+/// A thin grey line across the page at `y`.
+pub(super) fn rule(c: &mut Content, y: f32) {
     c.set_stroke_gray(0.6);
     c.set_line_width(0.5);
     c.move_to(MARGIN, y);
@@ -489,7 +269,7 @@ fn rule(c: &mut Content, y: f32) {
 }
 
 /// One run of text at (`x`, `y`); `bytes` are WinAnsi, already made harmless.
-fn text(c: &mut Content, font: Name, size: f32, x: f32, y: f32, bytes: &[u8]) {
+pub(super) fn text(c: &mut Content, font: Name, size: f32, x: f32, y: f32, bytes: &[u8]) {
     c.begin_text();
     c.set_font(font, size);
     c.next_line(x, y);

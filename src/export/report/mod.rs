@@ -9,6 +9,7 @@
 //! gives the same bytes.
 
 mod draw;
+mod summary;
 pub mod winansi;
 
 use crate::model::{ActorType, ChainHead, Entry, Outcome, Query};
@@ -140,7 +141,7 @@ pub fn render(head: &ReportHead, rows: ReportRows) -> io::Result<Vec<u8>> {
                 .collect::<Vec<_>>()
         })
     });
-    draw::document(head, &counts, &mut lines)
+    draw::document(head, &counts, summary::page, &mut lines)
 }
 
 /// The counts the summary page shows.

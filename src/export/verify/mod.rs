@@ -12,8 +12,8 @@ pub mod pack;
 mod shown;
 
 use crate::export::{Format, proof_sidecar};
-use crate::model::{Entry, ExportProof, ProofFile};
-use crate::proof::{VerifierKey, checkpoint_origin, entry_leaf, range_root};
+use crate::model::{Entry, ExportProof, ProofFile, SignedCheckpoint};
+use crate::proof::{OpenedCheckpoint, VerifierKey, checkpoint_origin, entry_leaf, range_root};
 use crate::store::chain::{Commitment, Commitments, commit, entry_hash};
 use base64::Engine;
 use shown::{Shown, read_export};
@@ -122,6 +122,30 @@ pub fn check_bytes(
             format.as_str()
         ));
     }
+    let (key, how, opened) = open_checkpoint(&checkpoint, &proof, pinned)?;
+    check_entries(name, format, &shown, &proof, opened.size, opened.root)?;
+    let range = match (proof.first_seq, proof.last_seq) {
+        (Some(a), Some(b)) => format!(" (seqs {a} to {b})"),
+        _ => String::new(),
+    };
+    Ok(Verified {
+        line: format!(
+            "ok: {} entries{range} of tenant {} are in checkpoint {} signed by {} ({how})",
+            shown.len(),
+            crate::text::inert(&proof.tenant),
+            opened.size,
+            crate::text::inert(key.as_str())
+        ),
+    })
+}
+
+/// Opens the proof's checkpoint with the pinned key, or else the key it names (`how` says
+/// which), and holds every other word of the proof about it to the signed note.
+fn open_checkpoint(
+    checkpoint: &SignedCheckpoint,
+    proof: &ExportProof,
+    pinned: Option<&VerifierKey>,
+) -> Result<(VerifierKey, &'static str, OpenedCheckpoint), VerifyError> {
     // The signature first: nothing the proof says counts before it.
     let (key, how) = match pinned {
         Some(k) => (k.clone(), "the pinned key"),
@@ -163,20 +187,7 @@ pub fn check_bytes(
             crate::text::inert(&proof.tenant)
         ));
     }
-    check_entries(name, format, &shown, &proof, opened.size, opened.root)?;
-    let range = match (proof.first_seq, proof.last_seq) {
-        (Some(a), Some(b)) => format!(" (seqs {a} to {b})"),
-        _ => String::new(),
-    };
-    Ok(Verified {
-        line: format!(
-            "ok: {} entries{range} of tenant {} are in checkpoint {} signed by {} ({how})",
-            shown.len(),
-            crate::text::inert(&proof.tenant),
-            opened.size,
-            crate::text::inert(key.as_str())
-        ),
-    })
+    Ok((key, how, opened))
 }
 
 /// Reads a proof's JSON, refusing members it does not know (a renamed member would otherwise
@@ -220,6 +231,50 @@ fn check_entries(
     size: u64,
     root: crate::proof::Hash,
 ) -> Result<(), VerifyError> {
+    check_same_entries(name, shown, proof)?;
+    let (Some(first), Some(last)) = (proof.first_seq, proof.last_seq) else {
+        return Ok(());
+    };
+    let hashes = base64::engine::general_purpose::STANDARD
+        .decode(&proof.hashes)
+        .map_err(|_| fails!("the proof is malformed: its hashes are not base64"))?;
+    let count = last
+        .checked_sub(first)
+        .and_then(|d| d.checked_add(1))
+        .and_then(|c| c.checked_mul(32));
+    if count != Some(hashes.len() as u64) {
+        return Err(fails!(
+            "the proof is malformed: it does not hold one hash per seq from {first} to {last}"
+        ));
+    }
+    let hash_at = |seq: u64| -> Option<String> {
+        let i = usize::try_from(seq.checked_sub(first)?).ok()?;
+        hashes
+            .get(i * 32..i * 32 + 32)
+            .map(crate::store::chain::to_hex)
+    };
+    let items: std::collections::BTreeMap<u64, &crate::model::EntryProof> =
+        proof.items.iter().map(|i| (i.seq, i)).collect();
+    for s in shown {
+        let seq = s.seq.unwrap_or_default();
+        let item = items[&seq];
+        let prev = if seq == first {
+            proof.prev_hash.clone()
+        } else {
+            hash_at(seq - 1).unwrap_or_default()
+        };
+        let want = hash_at(seq).unwrap_or_default();
+        let fail = |why: &str| fails!("{} (seq {seq}) does not match its proof: {why}", s.place);
+        let entry = s.entry.as_ref().map_err(|why| fail(why))?;
+        entry_matches(entry, format, item, proof, &prev, &want)
+            .map_err(|why| fail(&why.to_string()))?;
+    }
+    check_root(proof, &hashes, size, root)
+}
+
+/// The file's entries are the proof's, each once: none added, none removed (a file with
+/// none of them is another file).
+fn check_same_entries(name: &str, shown: &[Shown], proof: &ExportProof) -> Result<(), VerifyError> {
     let another = || {
         let range = match (proof.first_seq, proof.last_seq) {
             (Some(a), Some(b)) => format!(" of seqs {a} to {b}"),
@@ -275,43 +330,16 @@ fn check_entries(
             "entry seq {missing}, which the proof lists, is missing from {name}: a row was removed"
         ));
     }
-    let (Some(first), Some(last)) = (proof.first_seq, proof.last_seq) else {
-        return Ok(());
-    };
-    let hashes = base64::engine::general_purpose::STANDARD
-        .decode(&proof.hashes)
-        .map_err(|_| fails!("the proof is malformed: its hashes are not base64"))?;
-    let count = last
-        .checked_sub(first)
-        .and_then(|d| d.checked_add(1))
-        .and_then(|c| c.checked_mul(32));
-    if count != Some(hashes.len() as u64) {
-        return Err(fails!(
-            "the proof is malformed: it does not hold one hash per seq from {first} to {last}"
-        ));
-    }
-    let hash_at = |seq: u64| -> Option<String> {
-        let i = usize::try_from(seq.checked_sub(first)?).ok()?;
-        hashes
-            .get(i * 32..i * 32 + 32)
-            .map(crate::store::chain::to_hex)
-    };
-    let items: std::collections::BTreeMap<u64, &crate::model::EntryProof> =
-        proof.items.iter().map(|i| (i.seq, i)).collect();
-    for s in shown {
-        let seq = s.seq.unwrap_or_default();
-        let item = items[&seq];
-        let prev = if seq == first {
-            proof.prev_hash.clone()
-        } else {
-            hash_at(seq - 1).unwrap_or_default()
-        };
-        let want = hash_at(seq).unwrap_or_default();
-        let fail = |why: &str| fails!("{} (seq {seq}) does not match its proof: {why}", s.place);
-        let entry = s.entry.as_ref().map_err(|why| fail(why))?;
-        entry_matches(entry, format, item, proof, &prev, &want)
-            .map_err(|why| fail(&why.to_string()))?;
-    }
+    Ok(())
+}
+
+/// The entries' hashes, with the proof's range proof, rebuild the checkpoint's root.
+fn check_root(
+    proof: &ExportProof,
+    hashes: &[u8],
+    size: u64,
+    root: crate::proof::Hash,
+) -> Result<(), VerifyError> {
     let leaves: Vec<crate::proof::Hash> = hashes
         .chunks_exact(32)
         .map(|c| entry_leaf(c.try_into().expect("chunks of 32")))

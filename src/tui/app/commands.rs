@@ -3,7 +3,6 @@
 use super::{App, Overlay, TimeMode, default_query};
 use crate::tui::action::Effect;
 use crate::tui::detail::Detail;
-use crate::tui::input;
 use crate::tui::keymap::Command;
 
 impl App {
@@ -26,77 +25,24 @@ impl App {
                 self.chrome.quit = true;
                 vec![Effect::Quit]
             }
-            Command::Down => self.move_by(1),
-            Command::Up => self.move_by(-1),
+            Command::Down | Command::Next => self.move_by(1),
+            Command::Up | Command::Prev => self.move_by(-1),
             Command::PageDown => self.move_by(page),
             Command::PageUp => self.move_by(-page),
             Command::HalfDown => self.move_by((page / 2).max(1)),
             Command::HalfUp => self.move_by(-(page / 2).max(1)),
             Command::Top => self.select(0),
-            Command::Bottom => {
-                if self.pager.last_bottom && !self.pager.exhausted {
-                    self.pager.load_to_end = true;
-                    self.chrome.flash = Some("loading to the end…".into());
-                    let fx = self.fetch_next();
-                    self.select(self.pager.rows.len().saturating_sub(1));
-                    return fx;
-                }
-                self.pager.last_bottom = true;
-                self.select(self.pager.rows.len().saturating_sub(1))
-            }
-            Command::Details => {
-                if let Some(e) = self.pager.rows.get(self.pager.selected) {
-                    self.pane.detail = Some(Detail::new(&e, false));
-                    self.pane.focus = true;
-                    self.scroll_detail();
-                }
-                Vec::new()
-            }
-            Command::Close => {
-                if self.pane.detail.is_some() {
-                    self.pane.detail = None;
-                    self.pane.zoom = false;
-                    self.pane.focus = false;
-                    self.scroll_into_view();
-                } else if self.pager.load_to_end {
-                    self.pager.load_to_end = false;
-                }
-                Vec::new()
-            }
-            Command::Search => {
-                self.chrome.overlay = Overlay::Search(input::new(&self.query.text.join(" ")));
-                Vec::new()
-            }
+            Command::Bottom => self.bottom(),
+            Command::Details => self.open_details(),
+            Command::Close => self.close(),
+            Command::Search => self.open_search(),
             Command::Filters => self.open_filters(0),
-            Command::Query => {
-                // A space after the current filter, so what is typed is a new term, not the
-                // tail of the last one.
-                let mut current = self.query.to_string();
-                if !current.is_empty() {
-                    current.push(' ');
-                }
-                self.chrome.overlay = Overlay::Query {
-                    input: input::new(&current),
-                    error: None,
-                    recalled: None,
-                };
-                Vec::new()
-            }
+            Command::Query => self.open_query(),
             Command::Clear => self.apply_recorded(default_query()),
-            Command::CycleTime => {
-                self.chrome.time_mode = match self.chrome.time_mode {
-                    TimeMode::Utc => TimeMode::Local,
-                    TimeMode::Local => TimeMode::Relative,
-                    TimeMode::Relative => TimeMode::Utc,
-                };
-                Vec::new()
-            }
+            Command::CycleTime => self.cycle_time(),
             Command::Refresh => self.reload(),
             Command::Follow => self.toggle_follow(),
-            Command::Help => {
-                self.chrome.overlay = Overlay::Help { scroll: 0 };
-                Vec::new()
-            }
+            Command::Help => self.open_help(),
             Command::PivotIn => self.pivot(false),
             Command::PivotOut => self.pivot(true),
             Command::Around => self.around(false),
@@ -106,142 +52,16 @@ impl App {
             Command::MarkRange => self.mark_range(),
             Command::MarkAll => self.mark_matching(true),
             Command::UnmarkAll => self.mark_matching(false),
-            Command::Marked => {
-                let ids = self.marked_ids();
-                if ids.is_empty() {
-                    self.chrome.flash = Some(format!(
-                        "nothing is marked on this server yet: {} marks the selected entry",
-                        self.chrome.keymap.first(Command::Mark)
-                    ));
-                    return Vec::new();
-                }
-                self.apply_recorded(crate::model::Query {
-                    ids,
-                    ..crate::model::Query::default()
-                })
-            }
-            Command::Export => {
-                self.chrome.overlay = Overlay::Export(Box::new(
-                    crate::tui::dialogs::ExportDialog::new(
-                        self.query.clone(),
-                        self.pager.total,
-                        self.now,
-                    )
-                    .with_marked(self.marked_ids()),
-                ));
-                Vec::new()
-            }
-            // Evidence packs are built by the server: say so at once, not after the form.
-            Command::Evidence if self.conn.link != crate::tui::link::Link::Online => {
-                self.chrome.flash = Some(
-                    "evidence packs are built by the server: reconnect to it (this is the offline cache or a file)"
-                        .into(),
-                );
-                Vec::new()
-            }
-            Command::Evidence => {
-                let words = |q: &crate::model::Query, n: Option<u64>| {
-                    crate::tui::views::dialogs::in_words(q, n)
-                };
-                let mut dialog = crate::tui::dialogs::EvidenceDialog::new(self.now).offer(
-                    "this filter",
-                    self.query.clone(),
-                    words(&self.query, self.pager.total),
-                );
-                // The case built with `m` / `M` / `*`: what an investigator packs.
-                let marked = self.marked_ids();
-                if !marked.is_empty() {
-                    let n = marked.len() as u64;
-                    dialog = dialog.offer(
-                        "marked",
-                        crate::model::Query {
-                            ids: marked,
-                            ..crate::model::Query::default()
-                        },
-                        format!(
-                            "the {} marked",
-                            crate::tui::views::header::counted(n, "entry", "entries")
-                        ),
-                    );
-                }
-                if let Some(target) = self.current().and_then(|e| e.target_ref()) {
-                    dialog = dialog.offer(
-                        "this target",
-                        crate::model::Query {
-                            targets: vec![target.clone()],
-                            ..crate::model::Query::default()
-                        },
-                        format!("everything about {target}"),
-                    );
-                }
-                if self.marked_count() > 0 {
-                    dialog = dialog.choose("marked", self.now);
-                }
-                self.chrome.overlay = Overlay::Evidence(Box::new(dialog));
-                Vec::new()
-            }
-            // A file has no retention settings: say so rather than ask for them and fail.
-            Command::Info if matches!(self.conn.link, crate::tui::link::Link::File { .. }) => {
-                self.chrome.overlay = Overlay::Info(crate::tui::dialogs::RetentionInfo::Failed(
-                    "none: this is an export file; retention is the server's setting".into(),
-                ));
-                Vec::new()
-            }
-            Command::ExportHistory => {
-                self.chrome.overlay = Overlay::History(Box::default());
-                vec![Effect::FetchExports]
-            }
-            Command::Info => {
-                self.chrome.overlay = Overlay::Info(crate::tui::dialogs::RetentionInfo::Loading);
-                vec![Effect::FetchRetention]
-            }
-            Command::SaveView => {
-                self.chrome.overlay = Overlay::SaveView(input::new(""));
-                Vec::new()
-            }
-            Command::Views => {
-                if self.chrome.views.is_empty() {
-                    self.chrome.flash = Some(format!(
-                        "no saved views yet: {} saves the current filter",
-                        self.chrome.keymap.first(Command::SaveView)
-                    ));
-                } else {
-                    self.chrome.overlay = Overlay::Views { selected: 0 };
-                }
-                Vec::new()
-            }
-            Command::Zoom => {
-                if self.pane.detail.is_some() {
-                    self.pane.zoom = !self.pane.zoom;
-                    self.scroll_detail();
-                }
-                Vec::new()
-            }
-            Command::Prev => self.move_by(-1),
-            Command::Next => self.move_by(1),
-            Command::Copy => match self.current() {
-                Some(e) => {
-                    let json = serde_json::to_string_pretty(&e).unwrap_or_default();
-                    self.chrome.flash = Some(format!(
-                        "copied the entry's JSON ({} bytes) to the clipboard",
-                        json.len()
-                    ));
-                    vec![Effect::Copy(json)]
-                }
-                None => Vec::new(),
-            },
-            // Tab cycles table → histogram → details (when open) → table.
-            Command::Focus => {
-                if self.pane.focus {
-                    self.pane.focus = false;
-                } else if let Some(peak) = self.spark_peak() {
-                    // The histogram takes the focus on its highest bar: where an incident is.
-                    self.chrome.spark = Some(peak);
-                } else if self.pane.detail.is_some() {
-                    self.pane.focus = true;
-                }
-                Vec::new()
-            }
+            Command::Marked => self.show_marked(),
+            Command::Export => self.open_export(),
+            Command::Evidence => self.open_evidence(),
+            Command::ExportHistory => self.open_history(),
+            Command::Info => self.open_info(),
+            Command::SaveView => self.open_save_view(),
+            Command::Views => self.open_views(),
+            Command::Zoom => self.toggle_zoom(),
+            Command::Copy => self.copy_entry(),
+            Command::Focus => self.cycle_focus(),
             Command::OpenValue => {
                 self.chrome.flash = Some(format!(
                     "open an entry ({}) and put the cursor on a value to read it alone",
@@ -256,6 +76,103 @@ impl App {
             | Command::UnfoldAll
             | Command::Diff => Vec::new(),
         }
+    }
+
+    /// `G`: the last loaded row; pressed again, it loads to the end of the trail.
+    fn bottom(&mut self) -> Vec<Effect> {
+        if self.pager.last_bottom && !self.pager.exhausted {
+            self.pager.load_to_end = true;
+            self.chrome.flash = Some("loading to the end…".into());
+            let fx = self.fetch_next();
+            self.select(self.pager.rows.len().saturating_sub(1));
+            return fx;
+        }
+        self.pager.last_bottom = true;
+        self.select(self.pager.rows.len().saturating_sub(1))
+    }
+
+    /// Enter: the selected entry in the detail pane, which takes the focus.
+    fn open_details(&mut self) -> Vec<Effect> {
+        if let Some(e) = self.pager.rows.get(self.pager.selected) {
+            self.pane.detail = Some(Detail::new(&e, false));
+            self.pane.focus = true;
+            self.scroll_detail();
+        }
+        Vec::new()
+    }
+
+    /// Esc: closes the detail pane, or stops a load to the end.
+    fn close(&mut self) -> Vec<Effect> {
+        if self.pane.detail.is_some() {
+            self.pane.detail = None;
+            self.pane.zoom = false;
+            self.pane.focus = false;
+            self.scroll_into_view();
+        } else if self.pager.load_to_end {
+            self.pager.load_to_end = false;
+        }
+        Vec::new()
+    }
+
+    /// UTC → local → relative → UTC.
+    fn cycle_time(&mut self) -> Vec<Effect> {
+        self.chrome.time_mode = match self.chrome.time_mode {
+            TimeMode::Utc => TimeMode::Local,
+            TimeMode::Local => TimeMode::Relative,
+            TimeMode::Relative => TimeMode::Utc,
+        };
+        Vec::new()
+    }
+
+    /// The marked entries as the table's filter.
+    fn show_marked(&mut self) -> Vec<Effect> {
+        let ids = self.marked_ids();
+        if ids.is_empty() {
+            self.chrome.flash = Some(format!(
+                "nothing is marked on this server yet: {} marks the selected entry",
+                self.chrome.keymap.first(Command::Mark)
+            ));
+            return Vec::new();
+        }
+        self.apply_recorded(crate::model::Query {
+            ids,
+            ..crate::model::Query::default()
+        })
+    }
+
+    /// The detail pane across the whole screen, and back.
+    fn toggle_zoom(&mut self) -> Vec<Effect> {
+        if self.pane.detail.is_some() {
+            self.pane.zoom = !self.pane.zoom;
+            self.scroll_detail();
+        }
+        Vec::new()
+    }
+
+    /// The selected entry's JSON to the clipboard.
+    fn copy_entry(&mut self) -> Vec<Effect> {
+        let Some(e) = self.current() else {
+            return Vec::new();
+        };
+        let json = serde_json::to_string_pretty(&e).unwrap_or_default();
+        self.chrome.flash = Some(format!(
+            "copied the entry's JSON ({} bytes) to the clipboard",
+            json.len()
+        ));
+        vec![Effect::Copy(json)]
+    }
+
+    /// Tab cycles table → histogram → details (when open) → table.
+    fn cycle_focus(&mut self) -> Vec<Effect> {
+        if self.pane.focus {
+            self.pane.focus = false;
+        } else if let Some(peak) = self.spark_peak() {
+            // The histogram takes the focus on its highest bar: where an incident is.
+            self.chrome.spark = Some(peak);
+        } else if self.pane.detail.is_some() {
+            self.pane.focus = true;
+        }
+        Vec::new()
     }
 
     /// How many columns the histogram has on screen (`None` when it is not shown).

@@ -2,10 +2,9 @@
 //! turns a key into a command (`commands.rs`).
 
 use super::{App, Overlay};
-use crate::model::Query;
 use crate::tui::action::Effect;
+use crate::tui::dialogs::Stage;
 use crate::tui::filters::{FilterPane, PaneOutcome};
-use crate::tui::input;
 use crate::tui::keymap::Command;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
@@ -77,187 +76,80 @@ impl App {
             self.chrome.quit = true;
             return vec![Effect::Quit];
         }
-        match std::mem::replace(&mut self.chrome.overlay, Overlay::None) {
-            Overlay::None => {}
-            Overlay::Help { scroll } => {
-                let max = crate::tui::views::help_max_scroll(self);
-                let step = |d: isize| Overlay::Help {
-                    scroll: scroll.saturating_add_signed(d).min(max),
-                };
-                self.chrome.overlay = match key.code {
-                    KeyCode::Down | KeyCode::Char('j') => step(1),
-                    KeyCode::Up | KeyCode::Char('k') => step(-1),
-                    KeyCode::PageDown | KeyCode::Char(' ') => step(10),
-                    KeyCode::PageUp => step(-10),
-                    KeyCode::Home | KeyCode::Char('g') => Overlay::Help { scroll: 0 },
-                    _ => Overlay::None,
-                };
-                return Vec::new();
-            }
-            Overlay::Pivot(menu) => return self.pivot_key(menu, key),
-            Overlay::Value(v) => {
-                // `q` closes the pager, not the program: it is what a pager's `q` does.
-                let cmd = self.chrome.keymap.lookup(key);
-                self.value_key(v, cmd);
-                return Vec::new();
-            }
-            Overlay::Info(_) => return Vec::new(),
-            // A finished download's dialog closes on the next key, and that key then does what
-            // it does anywhere (it is not swallowed).
-            Overlay::Export(d) if matches!(d.stage, crate::tui::dialogs::Stage::Done { .. }) => {}
-            Overlay::Evidence(d) if matches!(d.stage, crate::tui::dialogs::Stage::Done { .. }) => {}
-            Overlay::Export(mut d) => {
-                let out = d.key(key, self.now);
-                return self.dialog_outcome(out, Overlay::Export(d));
-            }
-            Overlay::History(mut h) => {
-                let out = h.key(key, self.now);
-                return self.dialog_outcome(out, Overlay::History(h));
-            }
-            Overlay::Evidence(mut d) => {
-                let out = d.key(key, self.now);
-                return self.dialog_outcome(out, Overlay::Evidence(d));
-            }
-            Overlay::Filters(mut p) => {
-                let out = p.key(key);
-                self.chrome.overlay = Overlay::Filters(p);
-                return self.facet_effect(out);
-            }
-            Overlay::Search(mut t) => {
-                return match key.code {
-                    KeyCode::Esc => Vec::new(),
-                    KeyCode::Enter => {
-                        let mut q = self.query.clone();
-                        crate::tui::filters::search_into(&mut q, &input::text(&t));
-                        self.apply_recorded(q)
-                    }
-                    _ => {
-                        input::edit(&mut t, key);
-                        self.chrome.overlay = Overlay::Search(t);
-                        Vec::new()
-                    }
-                };
-            }
-            Overlay::Query {
-                mut input,
-                error,
-                recalled,
-            } => {
-                return match key.code {
-                    KeyCode::Esc => Vec::new(),
-                    KeyCode::Enter => match input::text(&input).parse::<Query>() {
-                        Ok(q) => self.apply_recorded(q),
-                        Err(e) => {
-                            self.chrome.overlay = Overlay::Query {
-                                input,
-                                error: Some(e),
-                                recalled,
-                            };
-                            Vec::new()
-                        }
-                    },
-                    // ↑ / ↓ walk the filters applied before, newest first; ↓ past the newest
-                    // comes back to the filter in force.
-                    KeyCode::Up | KeyCode::Down => {
-                        let want = match (key.code, recalled) {
-                            (KeyCode::Up, None) => Some(0),
-                            (KeyCode::Up, Some(n)) => Some(n + 1),
-                            (_, Some(0) | None) => None,
-                            (_, Some(n)) => Some(n - 1),
-                        };
-                        let (line, recalled) = match want {
-                            Some(n) => match self.recall(n) {
-                                Some(line) => (Some(line), Some(n)),
-                                None => (None, recalled),
-                            },
-                            None => (Some(format!("{} ", self.query)), None),
-                        };
-                        if let Some(line) = line {
-                            input = input::new(line.trim_start());
-                        }
-                        self.chrome.overlay = Overlay::Query {
-                            input,
-                            error: None,
-                            recalled,
-                        };
-                        Vec::new()
-                    }
-                    _ => {
-                        let changed = input::edit(&mut input, key) == input::Edit::Changed;
-                        let error = if changed { None } else { error };
-                        self.chrome.overlay = Overlay::Query {
-                            input,
-                            error,
-                            recalled,
-                        };
-                        Vec::new()
-                    }
-                };
-            }
-            Overlay::SaveView(mut t) => {
-                return match key.code {
-                    KeyCode::Esc => Vec::new(),
-                    KeyCode::Enter => {
-                        let name = input::text(&t).trim().to_string();
-                        if name.is_empty() {
-                            self.chrome.overlay = Overlay::SaveView(t);
-                            return Vec::new();
-                        }
-                        let filter = self.query.to_string();
-                        self.chrome.views.retain(|(n, _)| *n != name);
-                        self.chrome.views.push((name.clone(), filter.clone()));
-                        self.chrome.flash = Some(format!("saved the view “{name}”"));
-                        vec![Effect::SaveView { name, filter }]
-                    }
-                    _ => {
-                        input::edit(&mut t, key);
-                        self.chrome.overlay = Overlay::SaveView(t);
-                        Vec::new()
-                    }
-                };
-            }
-            Overlay::Views { selected } => {
-                let n = self.chrome.views.len();
-                return match key.code {
-                    KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('v') => Vec::new(),
-                    KeyCode::Down | KeyCode::Char('j') => {
-                        self.chrome.overlay = Overlay::Views {
-                            selected: (selected + 1).min(n.saturating_sub(1)),
-                        };
-                        Vec::new()
-                    }
-                    KeyCode::Up | KeyCode::Char('k') => {
-                        self.chrome.overlay = Overlay::Views {
-                            selected: selected.saturating_sub(1),
-                        };
-                        Vec::new()
-                    }
-                    KeyCode::Enter => match self
-                        .chrome
-                        .views
-                        .get(selected)
-                        .map(|(n, f)| (n.clone(), f.parse::<Query>()))
-                    {
-                        Some((_, Ok(q))) => self.apply_recorded(q),
-                        Some((name, Err(e))) => {
-                            self.chrome.flash =
-                                Some(format!("the view “{name}” does not parse: {e}"));
-                            Vec::new()
-                        }
-                        None => Vec::new(),
-                    },
-                    _ => {
-                        self.chrome.overlay = Overlay::Views { selected };
-                        Vec::new()
-                    }
-                };
-            }
+        let overlay = std::mem::replace(&mut self.chrome.overlay, Overlay::None);
+        if let Some(fx) = self.overlay_key(overlay, key) {
+            return fx;
         }
         self.chrome.flash = None;
         let Some(cmd) = self.chrome.keymap.lookup(key) else {
             return Vec::new();
         };
         self.command(cmd)
+    }
+
+    /// An open overlay's answer to a key, or `None` when the key goes on to the keymap. The
+    /// overlay has been taken out of `chrome.overlay`: every handler puts it back to stay open,
+    /// and leaves it out to close.
+    fn overlay_key(&mut self, overlay: Overlay, key: KeyEvent) -> Option<Vec<Effect>> {
+        let fx = match overlay {
+            Overlay::None => return None,
+            // A finished download's dialog closes on the next key, and that key then does what
+            // it does anywhere (it is not swallowed).
+            Overlay::Export(d) if matches!(d.stage, Stage::Done { .. }) => return None,
+            Overlay::Evidence(d) if matches!(d.stage, Stage::Done { .. }) => return None,
+            Overlay::Help { scroll } => self.help_key(scroll, key),
+            Overlay::Pivot(menu) => self.pivot_key(menu, key),
+            Overlay::Value(v) => {
+                // `q` closes the pager, not the program: it is what a pager's `q` does.
+                let cmd = self.chrome.keymap.lookup(key);
+                self.value_key(v, cmd);
+                Vec::new()
+            }
+            Overlay::Info(_) => Vec::new(),
+            Overlay::Export(mut d) => {
+                let out = d.key(key, self.now);
+                self.dialog_outcome(out, Overlay::Export(d))
+            }
+            Overlay::History(mut h) => {
+                let out = h.key(key, self.now);
+                self.dialog_outcome(out, Overlay::History(h))
+            }
+            Overlay::Evidence(mut d) => {
+                let out = d.key(key, self.now);
+                self.dialog_outcome(out, Overlay::Evidence(d))
+            }
+            Overlay::Filters(mut p) => {
+                let out = p.key(key);
+                self.chrome.overlay = Overlay::Filters(p);
+                self.facet_effect(out)
+            }
+            Overlay::Search(t) => self.search_key(t, key),
+            Overlay::Query {
+                input,
+                error,
+                recalled,
+            } => self.query_key(input, error, recalled, key),
+            Overlay::SaveView(t) => self.save_view_key(t, key),
+            Overlay::Views { selected } => self.views_key(selected, key),
+        };
+        Some(fx)
+    }
+
+    /// The help overlay scrolls; any other key closes it.
+    fn help_key(&mut self, scroll: usize, key: KeyEvent) -> Vec<Effect> {
+        let max = crate::tui::views::help_max_scroll(self);
+        let step = |d: isize| Overlay::Help {
+            scroll: scroll.saturating_add_signed(d).min(max),
+        };
+        self.chrome.overlay = match key.code {
+            KeyCode::Down | KeyCode::Char('j') => step(1),
+            KeyCode::Up | KeyCode::Char('k') => step(-1),
+            KeyCode::PageDown | KeyCode::Char(' ') => step(10),
+            KeyCode::PageUp => step(-10),
+            KeyCode::Home | KeyCode::Char('g') => Overlay::Help { scroll: 0 },
+            _ => Overlay::None,
+        };
+        Vec::new()
     }
 
     pub(super) fn open_filters(&mut self, field: usize) -> Vec<Effect> {

@@ -46,11 +46,6 @@ pub fn span(s: &str, style: Style) -> Span<'static> {
     Span::styled(crate::text::inert(s).into_owned(), style)
 }
 
-/// A styled span of inert text cut to `max` columns.
-pub fn span_fit(s: &str, max: usize, style: Style) -> Span<'static> {
-    Span::styled(fit(s, max), style)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

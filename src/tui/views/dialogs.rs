@@ -6,9 +6,7 @@ use crate::export::Format;
 use crate::model::{Outcome, Query};
 use crate::text::human_bytes;
 use crate::tui::app::App;
-use crate::tui::dialogs::{
-    EvidenceDialog, ExportDialog, FORMATS, PACK_KINDS, RetentionInfo, Stage,
-};
+use crate::tui::dialogs::{EvidenceDialog, ExportDialog, FORMATS, PACK_KINDS, Stage};
 use crate::tui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -18,7 +16,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui_textarea::TextArea;
 
 /// Columns of the label before each field.
-const LABEL: usize = 12;
+pub(super) const LABEL: usize = 12;
 
 /// The filter as a sentence: "1,284 failed entries in channel auth, of the last 7 days".
 pub fn in_words(q: &Query, count: Option<u64>) -> String {
@@ -73,47 +71,6 @@ pub fn in_words(q: &Query, count: Option<u64>) -> String {
     }
 }
 
-/// `text` in lines of at most `w` columns, broken at spaces; a word longer than a line (a
-/// verifier key, a token) is broken across lines rather than cut, so all of it can be read.
-fn wrap(text: &str, w: usize) -> Vec<String> {
-    let mut out = vec![String::new()];
-    let mut words: Vec<String> = Vec::new();
-    for word in text.split(' ') {
-        if w == 0 || super::cells::width(word) <= w {
-            words.push(word.to_string());
-            continue;
-        }
-        let mut piece = String::new();
-        for c in word.chars() {
-            let mut c_buf = [0u8; 4];
-            let cw = super::cells::width(c.encode_utf8(&mut c_buf));
-            if !piece.is_empty() && super::cells::width(&piece) + cw > w {
-                words.push(std::mem::take(&mut piece));
-            }
-            piece.push(c);
-        }
-        words.push(piece);
-    }
-    for word in &words {
-        let word = word.as_str();
-        let last = out.last_mut().expect("never empty");
-        if !last.is_empty() && super::cells::width(last) + 1 + super::cells::width(word) > w {
-            out.push(word.to_string());
-        } else {
-            if !last.is_empty() {
-                last.push(' ');
-            }
-            last.push_str(word);
-        }
-    }
-    out.into_iter().map(|l| fit(&l, w)).collect()
-}
-
-/// `2026-11-21 03:00Z`: a prune's times to the minute.
-fn minute(t: &chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%MZ").to_string()
-}
-
 pub(super) fn frame<'a>(t: &Theme, title: &'a str, hint: &'a str) -> Block<'a> {
     Block::bordered()
         .border_style(t.key())
@@ -134,7 +91,8 @@ fn field_label(text: &str, t: &Theme, focused: bool) -> Span<'static> {
     }
 }
 
-fn label(text: &str, t: &Theme, focused: bool) -> Span<'static> {
+/// The label before a field's value, brighter when it has the focus.
+pub(super) fn label(text: &str, t: &Theme, focused: bool) -> Span<'static> {
     let style = if focused { t.key() } else { t.dim() };
     Span::styled(pad(text, LABEL), style)
 }
@@ -278,6 +236,34 @@ pub fn render_export(app: &App, d: &ExportDialog, f: &mut Frame, area: Rect) {
     let body = block.inner(area);
     f.render_widget(block, area);
     let w = body.width as usize;
+    let mut lines = vec![
+        format_line(d, t),
+        Line::from(""),
+        Line::from(""),
+        Line::from(""),
+    ];
+    lines.extend(filter_lines(d, t, w));
+    lines.extend(stage_lines(&d.stage, t, w, d.total));
+    f.render_widget(Paragraph::new(lines), body);
+    input_row(
+        f,
+        body,
+        body.y + 2,
+        ("Save to", t, !d.name_focused),
+        &d.path,
+    );
+    // The name for the export history, under the path (↓ to type it).
+    input_row(
+        f,
+        body,
+        body.y + 3,
+        ("Name (↓)", t, d.name_focused),
+        &d.name,
+    );
+}
+
+/// The export's format, the chosen one of every format.
+fn format_line(d: &ExportDialog, t: &Theme) -> Line<'static> {
     let names: Vec<&str> = FORMATS
         .iter()
         .map(|f| match f {
@@ -290,16 +276,18 @@ pub fn render_export(app: &App, d: &ExportDialog, f: &mut Frame, area: Rect) {
     let current = FORMATS.iter().position(|f| *f == d.format).unwrap_or(0);
     let mut format_line = vec![label("Format", t, false)];
     format_line.extend(choices(&names, current, t));
+    Line::from(format_line)
+}
+
+/// What is exported, `w` columns wide: the filter, in words under it, and the choice of only
+/// the marked entries.
+fn filter_lines(d: &ExportDialog, t: &Theme, w: usize) -> [Line<'static>; 3] {
     let filter = if d.only_marked {
         "the marked entries only".to_string()
     } else {
         d.query.to_string()
     };
-    let mut lines = vec![
-        Line::from(format_line),
-        Line::from(""),
-        Line::from(""),
-        Line::from(""),
+    [
         Line::from(vec![
             label("Filter", t, false),
             span(
@@ -346,24 +334,7 @@ pub fn render_export(app: &App, d: &ExportDialog, f: &mut Frame, area: Rect) {
                 ),
             ])
         },
-    ];
-    lines.extend(stage_lines(&d.stage, t, w, d.total));
-    f.render_widget(Paragraph::new(lines), body);
-    input_row(
-        f,
-        body,
-        body.y + 2,
-        ("Save to", t, !d.name_focused),
-        &d.path,
-    );
-    // The name for the export history, under the path (↓ to type it).
-    input_row(
-        f,
-        body,
-        body.y + 3,
-        ("Name (↓)", t, d.name_focused),
-        &d.name,
-    );
+    ]
 }
 
 /// Draws the evidence-pack dialog.
@@ -431,175 +402,4 @@ pub fn render_evidence(app: &App, d: &EvidenceDialog, f: &mut Frame, area: Rect)
     input_row(f, body, body.y + 4, ("Save to", t, d.focus == 3), &d.path);
     input_row(f, body, body.y + 5, ("Name", t, d.focus == 4), &d.name);
     input_row(f, body, body.y + 6, ("Title", t, d.focus == 5), &d.title);
-}
-
-/// Draws the info view: where the data comes from, retention, the last prune, the badges.
-pub fn render_info(app: &App, info: &RetentionInfo, f: &mut Frame, area: Rect) {
-    let t = &app.chrome.theme;
-    if area.width < 20 || area.height < 5 {
-        return;
-    }
-    f.render_widget(Clear, area);
-    let block = frame(t, " About this log ", " any key closes ");
-    let body = block.inner(area);
-    f.render_widget(block, area);
-    let room = (body.width as usize).saturating_sub(LABEL).max(10);
-    // A label and its text, wrapped under itself rather than under the label.
-    let row = |l: &str, text: String, style: Style| -> Vec<Line<'static>> {
-        wrap(&text, room)
-            .into_iter()
-            .enumerate()
-            .map(|(i, part)| {
-                let head = if i == 0 {
-                    label(l, t, false)
-                } else {
-                    Span::raw(" ".repeat(LABEL))
-                };
-                Line::from(vec![head, span(&part, style)])
-            })
-            .collect()
-    };
-    let mut lines = row("Source", app.conn.source.clone(), Style::new());
-    for (l, text) in &app.conn.about {
-        lines.extend(row(l, text.clone(), Style::new()));
-    }
-    lines.extend(row(
-        "Showing",
-        in_words(&app.query, app.pager.total),
-        Style::new(),
-    ));
-    lines.push(Line::from(""));
-    match info {
-        RetentionInfo::Loading => {
-            lines.extend(row("Retention", "asking the server…".into(), t.dim()))
-        }
-        RetentionInfo::NotAdmin => lines.extend(row(
-            "Retention",
-            "visible to admin tokens only; this token cannot read it".into(),
-            t.dim(),
-        )),
-        RetentionInfo::Failed(e) => lines.extend(row("Retention", e.clone(), t.error())),
-        RetentionInfo::Loaded(r) => {
-            let cutoff = app.now - chrono::Duration::days(i64::from(r.days));
-            lines.extend(row(
-                "Retention",
-                format!(
-                    "{} days (floor {}): entries received before {} go at the next prune",
-                    thousands(u64::from(r.days)),
-                    r.floor_days,
-                    cutoff.format("%Y-%m-%d")
-                ),
-                Style::new(),
-            ));
-            match &r.last_prune {
-                None => lines.extend(row(
-                    "Last prune",
-                    "none yet: nothing has been removed".into(),
-                    t.dim(),
-                )),
-                Some(p) => {
-                    lines.extend(row(
-                        "Last prune",
-                        format!(
-                            "{} removed {} received before {}",
-                            minute(&p.pruned_at),
-                            super::header::entries(p.removed),
-                            minute(&p.cutoff)
-                        ),
-                        Style::new(),
-                    ));
-                    if let Some(a) = &p.anchor {
-                        lines.extend(row(
-                            "Chain",
-                            format!(
-                                "verifies from seq {}, anchored to the last pruned entry",
-                                thousands(a.seq + 1)
-                            ),
-                            Style::new(),
-                        ));
-                    }
-                    if let Some(a) = &p.archive {
-                        lines.extend(row("Archive", a.clone(), Style::new()));
-                    }
-                }
-            }
-        }
-    }
-    lines.push(Line::from(""));
-    lines.push(Line::from(vec![
-        label("Badges", t, false),
-        Span::styled("[System]", t.system()),
-        Span::raw(" the system acted, no person or service named"),
-    ]));
-    lines.push(Line::from(vec![
-        Span::raw(" ".repeat(LABEL)),
-        Span::styled("[pseudonym] u_9", t.pseudonym()),
-        Span::raw(" personal data erased (GDPR); the id remains"),
-    ]));
-    lines.push(Line::from(vec![
-        Span::raw(" ".repeat(LABEL)),
-        Span::styled("✗", t.failure()),
-        Span::raw(" the action failed"),
-    ]));
-    f.render_widget(
-        Paragraph::new(ellipsised(lines, body.width as usize, body.height as usize)),
-        body,
-    );
-}
-
-/// `lines` cut to `w` columns and `h` lines, each cut marked with `…`: nothing disappears
-/// without a sign that there is more.
-fn ellipsised(lines: Vec<Line<'static>>, w: usize, h: usize) -> Vec<Line<'static>> {
-    let over = lines.len() > h;
-    let mut out: Vec<Line<'static>> = lines
-        .into_iter()
-        .take(h)
-        .map(|l| {
-            if l.width() <= w {
-                return l;
-            }
-            let mut left = w.saturating_sub(1);
-            let mut spans = Vec::new();
-            for sp in l.spans {
-                if left == 0 {
-                    break;
-                }
-                let mut text = String::new();
-                for ch in sp.content.chars() {
-                    let cw = unicode_width::UnicodeWidthChar::width(ch).unwrap_or(0);
-                    if cw > left {
-                        left = 0;
-                        break;
-                    }
-                    text.push(ch);
-                    left -= cw;
-                }
-                spans.push(Span::styled(text, sp.style));
-            }
-            spans.push(Span::raw("…"));
-            Line::from(spans)
-        })
-        .collect();
-    if over && let Some(last) = out.last_mut() {
-        *last = Line::from(Span::raw("…"));
-    }
-    out
-}
-
-#[cfg(test)]
-mod wrap_tests {
-    use super::wrap;
-
-    #[test]
-    fn a_word_longer_than_a_line_is_broken_not_cut() {
-        let key = "trailscope/default+5cd00203+AaMZqYkLkLF2QM8owJjy6sMLftEQGpVMq1HGjycEI4/H";
-        let lines = wrap(&format!("{key} (the key to pin)"), 30);
-        assert!(
-            lines.iter().all(|l| super::super::cells::width(l) <= 30),
-            "{lines:?}"
-        );
-        let joined: String = lines.concat();
-        assert!(joined.starts_with(key), "{lines:?}");
-        assert!(joined.ends_with("(the key to pin)"), "{lines:?}");
-    }
 }

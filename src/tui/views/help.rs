@@ -200,63 +200,15 @@ pub fn render_footer(app: &App, f: &mut Frame, area: Rect) {
         );
         return;
     }
-    let k = |c| app.chrome.keymap.first(c);
     if app.chrome.spark.is_some() {
-        let what = match app.spark_range() {
-            Some((from, to, n)) => format!(
-                " {} – {} · {} · ←→ pick  {} narrow to it  {} back  {} table",
-                from.format("%m-%d %H:%M"),
-                (to + chrono::Duration::milliseconds(1)).format("%m-%d %H:%M"),
-                super::header::entries(n),
-                k(Command::Details),
-                k(Command::Back),
-                k(Command::Focus),
-            ),
-            None => " the histogram: ←→ pick a bucket".to_string(),
-        };
+        let what = spark_hint(app);
         f.render_widget(Paragraph::new(Span::styled(fit(&what, w), t.key())), area);
         return;
     }
-    let hints: Vec<(String, &str)> = if app.pane.detail.is_some() && app.pane.focus {
-        vec![
-            (format!("{}{}", k(Command::Down), k(Command::Up)), "move"),
-            (k(Command::FoldToggle), "fold"),
-            (
-                format!("{}{}", k(Command::Prev), k(Command::Next)),
-                "prev/next",
-            ),
-            (k(Command::OpenValue), "open value"),
-            (k(Command::Diff), "diff"),
-            (k(Command::Copy), "copy"),
-            (k(Command::Zoom), "zoom"),
-            (k(Command::Focus), "table"),
-            (k(Command::Close), "close"),
-            (k(Command::Help), "help"),
-        ]
+    let hints = if app.pane.detail.is_some() && app.pane.focus {
+        detail_hints(app)
     } else {
-        vec![
-            (format!("{}{}", k(Command::Down), k(Command::Up)), "move"),
-            (k(Command::Details), "details"),
-            (k(Command::Search), "search"),
-            (k(Command::Filters), "filters"),
-            (k(Command::Query), "query"),
-            (k(Command::Export), "export"),
-            (
-                k(Command::Follow),
-                if app.conn.follow.is_some() {
-                    "stop follow"
-                } else {
-                    "follow"
-                },
-            ),
-            (k(Command::Help), "help"),
-            (k(Command::Quit), "quit"),
-            (k(Command::Clear), "clear"),
-            (k(Command::CycleTime), "time"),
-            (k(Command::Views), "views"),
-            // Last, so the footers drawn before it keep their hints; `?` always lists it.
-            (k(Command::ExportHistory), "history"),
-        ]
+        table_hints(app)
     };
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1;
@@ -270,4 +222,69 @@ pub fn render_footer(app: &App, f: &mut Frame, area: Rect) {
         spans.push(Span::styled(format!(" {what}  "), t.dim()));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The footer while the histogram has the focus: the picked bucket and what keys do with it.
+fn spark_hint(app: &App) -> String {
+    let k = |c| app.chrome.keymap.first(c);
+    match app.spark_range() {
+        Some((from, to, n)) => format!(
+            " {} – {} · {} · ←→ pick  {} narrow to it  {} back  {} table",
+            from.format("%m-%d %H:%M"),
+            (to + chrono::Duration::milliseconds(1)).format("%m-%d %H:%M"),
+            super::header::entries(n),
+            k(Command::Details),
+            k(Command::Back),
+            k(Command::Focus),
+        ),
+        None => " the histogram: ←→ pick a bucket".to_string(),
+    }
+}
+
+/// The detail pane's key hints, most used first (the footer shows what fits).
+fn detail_hints(app: &App) -> Vec<(String, &'static str)> {
+    let k = |c| app.chrome.keymap.first(c);
+    vec![
+        (format!("{}{}", k(Command::Down), k(Command::Up)), "move"),
+        (k(Command::FoldToggle), "fold"),
+        (
+            format!("{}{}", k(Command::Prev), k(Command::Next)),
+            "prev/next",
+        ),
+        (k(Command::OpenValue), "open value"),
+        (k(Command::Diff), "diff"),
+        (k(Command::Copy), "copy"),
+        (k(Command::Zoom), "zoom"),
+        (k(Command::Focus), "table"),
+        (k(Command::Close), "close"),
+        (k(Command::Help), "help"),
+    ]
+}
+
+/// The table's key hints, most used first (the footer shows what fits).
+fn table_hints(app: &App) -> Vec<(String, &'static str)> {
+    let k = |c| app.chrome.keymap.first(c);
+    vec![
+        (format!("{}{}", k(Command::Down), k(Command::Up)), "move"),
+        (k(Command::Details), "details"),
+        (k(Command::Search), "search"),
+        (k(Command::Filters), "filters"),
+        (k(Command::Query), "query"),
+        (k(Command::Export), "export"),
+        (
+            k(Command::Follow),
+            if app.conn.follow.is_some() {
+                "stop follow"
+            } else {
+                "follow"
+            },
+        ),
+        (k(Command::Help), "help"),
+        (k(Command::Quit), "quit"),
+        (k(Command::Clear), "clear"),
+        (k(Command::CycleTime), "time"),
+        (k(Command::Views), "views"),
+        // Last, so the footers drawn before it keep their hints; `?` always lists it.
+        (k(Command::ExportHistory), "history"),
+    ]
 }

@@ -7,6 +7,7 @@ mod filters;
 pub mod header;
 mod help;
 pub mod history;
+mod info;
 pub mod link;
 mod pivot;
 mod prompt;
@@ -94,7 +95,7 @@ pub fn render(app: &App, f: &mut Frame) {
         Overlay::Pivot(menu) => pivot::render(app, menu, f, centred(body, 70, 12)),
         Overlay::Export(d) => dialogs::render_export(app, d, f, centred(body, 84, 11)),
         Overlay::Evidence(d) => dialogs::render_evidence(app, d, f, centred(body, 112, 13)),
-        Overlay::Info(info) => dialogs::render_info(app, info, f, centred(body, 96, 20)),
+        Overlay::Info(info) => info::render_info(app, info, f, centred(body, 96, 20)),
         Overlay::History(h) => history::render(app, h, f, centred(body, 120, 18)),
         Overlay::Filters(p) => filters::render(app, p, f, centred(body, 100, 20)),
         Overlay::Value(v) => value::render(app, v, f, size),

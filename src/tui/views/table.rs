@@ -268,39 +268,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.chrome.theme;
     let body = inner(area);
     if bordered(area) {
-        // The case being built is counted where the position is: `● 92 marked · row 3 of 92`.
-        let marked = app.marked_count() as u64;
-        let marks = if marked > 0 {
-            format!("● {} marked · ", thousands(marked))
-        } else {
-            String::new()
-        };
-        let pos = if app.pager.rows.is_empty() {
-            if marks.is_empty() {
-                String::new()
-            } else {
-                format!(" {} ", marks.trim_end_matches(" · "))
-            }
-        } else {
-            format!(" {marks}{} ", position(app))
-        };
-        let mut block = Block::bordered()
-            .border_style(t.dim())
-            .title_bottom(Line::from(Span::styled(pos, t.dim())).right_aligned());
-        if app.pane.focus && app.pane.detail.is_some() {
-            block = block.border_style(t.dim().add_modifier(Modifier::DIM));
-        }
-        if let Some(f) = app.conn.follow.as_ref().filter(|f| f.unseen > 0) {
-            let top = app.chrome.keymap.first(crate::tui::keymap::Command::Top);
-            block = block.title_top(
-                Line::from(Span::styled(
-                    format!(" ▲ {} new ({top}) ", thousands(f.unseen as u64)),
-                    t.fresh().add_modifier(Modifier::BOLD),
-                ))
-                .right_aligned(),
-            );
-        }
-        f.render_widget(block, area);
+        f.render_widget(frame(app), area);
     }
     let visible = body.height.saturating_sub(1) as usize;
     let offset = app.pager.offset;
@@ -321,6 +289,66 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     };
     let (cols, span) = columns(body.width as usize, app.chrome.time_mode, Needs::of(window));
     let mut lines = Vec::with_capacity(body.height as usize);
+    lines.push(header(app, &cols));
+    if app.pager.rows.is_empty() {
+        lines.extend(empty_message(app));
+        f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), body);
+        return;
+    }
+    for ((i, y), e) in (0usize..).zip(0u16..).zip(window.iter()) {
+        lines.push(row_line(app, e, offset + i, &cols, span));
+        if let Some(sign) = sign(app, e).filter(|_| bordered(area)) {
+            let y = body.y + 1 + y;
+            if let Some(cell) = f.buffer_mut().cell_mut((area.x, y)) {
+                cell.set_symbol(sign).set_style(t.key());
+            }
+        }
+    }
+    f.render_widget(Paragraph::new(lines), body);
+}
+
+/// The table's border: the position (and the marked count) below, new entries while
+/// following above.
+fn frame(app: &App) -> Block<'static> {
+    let t = &app.chrome.theme;
+    // The case being built is counted where the position is: `● 92 marked · row 3 of 92`.
+    let marked = app.marked_count() as u64;
+    let marks = if marked > 0 {
+        format!("● {} marked · ", thousands(marked))
+    } else {
+        String::new()
+    };
+    let pos = if app.pager.rows.is_empty() {
+        if marks.is_empty() {
+            String::new()
+        } else {
+            format!(" {} ", marks.trim_end_matches(" · "))
+        }
+    } else {
+        format!(" {marks}{} ", position(app))
+    };
+    let mut block = Block::bordered()
+        .border_style(t.dim())
+        .title_bottom(Line::from(Span::styled(pos, t.dim())).right_aligned());
+    if app.pane.focus && app.pane.detail.is_some() {
+        block = block.border_style(t.dim().add_modifier(Modifier::DIM));
+    }
+    if let Some(f) = app.conn.follow.as_ref().filter(|f| f.unseen > 0) {
+        let top = app.chrome.keymap.first(crate::tui::keymap::Command::Top);
+        block = block.title_top(
+            Line::from(Span::styled(
+                format!(" ▲ {} new ({top}) ", thousands(f.unseen as u64)),
+                t.fresh().add_modifier(Modifier::BOLD),
+            ))
+            .right_aligned(),
+        );
+    }
+    block
+}
+
+/// The column titles.
+fn header(app: &App, cols: &[(Col, usize)]) -> Line<'static> {
+    let t = &app.chrome.theme;
     let header: Vec<Span> = cols
         .iter()
         .enumerate()
@@ -339,47 +367,45 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             )))
         })
         .collect();
-    lines.push(Line::from(header));
-    if app.pager.rows.is_empty() {
-        lines.extend(empty_message(app));
-        f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), body);
-        return;
+    Line::from(header)
+}
+
+/// Row `row` of the table: a failure in bold, fresh and selected rows in their colours.
+fn row_line(
+    app: &App,
+    e: &ViewRow,
+    row: usize,
+    cols: &[(Col, usize)],
+    span: Span3,
+) -> Line<'static> {
+    let t = &app.chrome.theme;
+    let mut spans = Vec::with_capacity(cols.len() * 2);
+    for (j, (c, w)) in cols.iter().enumerate() {
+        if j > 0 {
+            spans.push(Span::raw(" "));
+        }
+        spans.push(cell(app, e, *c, *w, span));
     }
-    for ((i, y), e) in (0usize..).zip(0u16..).zip(window.iter()) {
-        let row = offset + i;
-        let mut spans = Vec::with_capacity(cols.len() * 2);
-        for (j, (c, w)) in cols.iter().enumerate() {
-            if j > 0 {
-                spans.push(Span::raw(" "));
-            }
-            spans.push(cell(app, e, *c, *w, span));
-        }
-        let mut line = Line::from(spans);
-        if e.outcome == Outcome::Failure {
-            line = line.style(Style::new().add_modifier(Modifier::BOLD));
-        }
-        if app.is_fresh(e.seq) {
-            line = line.patch_style(t.fresh());
-        }
-        if row == app.pager.selected {
-            line = line.patch_style(t.selected());
-        }
-        lines.push(line);
-        // In the border beside the row: `●` a marked entry, `▶` the one `w` opened the
-        // window around.
-        let sign = if app.is_marked(&e.id) {
-            Some("●")
-        } else if app.pager.anchor.is_some_and(|(_, seq)| seq == e.seq) {
-            Some("▶")
-        } else {
-            None
-        };
-        if let Some(sign) = sign.filter(|_| bordered(area)) {
-            let y = body.y + 1 + y;
-            if let Some(cell) = f.buffer_mut().cell_mut((area.x, y)) {
-                cell.set_symbol(sign).set_style(t.key());
-            }
-        }
+    let mut line = Line::from(spans);
+    if e.outcome == Outcome::Failure {
+        line = line.style(Style::new().add_modifier(Modifier::BOLD));
     }
-    f.render_widget(Paragraph::new(lines), body);
+    if app.is_fresh(e.seq) {
+        line = line.patch_style(t.fresh());
+    }
+    if row == app.pager.selected {
+        line = line.patch_style(t.selected());
+    }
+    line
+}
+
+/// In the border beside the row: `●` a marked entry, `▶` the one `w` opened the window around.
+fn sign(app: &App, e: &ViewRow) -> Option<&'static str> {
+    if app.is_marked(&e.id) {
+        Some("●")
+    } else if app.pager.anchor.is_some_and(|(_, seq)| seq == e.seq) {
+        Some("▶")
+    } else {
+        None
+    }
 }
