@@ -456,7 +456,10 @@ async fn star_marks_the_filter_and_e_packs_the_marked_entries() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".zip"))
         .collect();
     assert_eq!(packs.len(), 1, "one pack in the working directory");
+    // Escape and q in one read are Alt-q to the terminal: q goes only once the dialog is gone.
     tmux.keys(&["Escape"]);
+    tmux.wait_for("the dialog closed", |s| !s.contains("Evidence pack"))
+        .await;
     tmux.keys(&["q"]);
     tmux.wait_for("exit status 0", |s| s.contains("EXIT=0"))
         .await;
