@@ -12,10 +12,11 @@
 //! long a database from before the tree takes to build its tree on open
 //! (`BENCH_INGEST_ONLY=1` stops after the ingest rounds).
 //!
-//! Async store (issue 13, part 1): `bench_server async EVENTS ROUNDS NEW_BIN OLD_BIN`: for each
-//! round, each binary in turn (the order alternates between rounds) serves a fresh database,
-//! takes EVENTS over HTTP (4 producers, batches of 1,000) and then answers first pages
-//! (`limit=50`) for a set of filters, 200 samples each; ingest rate and p50/p99 per binary.
+//! Two builds side by side (issue 13's async store, issue 26's shared filter compiler):
+//! `bench_server async EVENTS ROUNDS NEW_BIN OLD_BIN`: for each round, each binary in turn (the
+//! order alternates between rounds) serves a fresh database, takes EVENTS over HTTP (4
+//! producers, batches of 1,000) and then answers first pages (`limit=50`) for a set of filters,
+//! and stats and facets for some, 200 samples each; ingest rate and p50/p99 per binary.
 
 use serde_json::{Value, json};
 use std::process::Command;
@@ -688,9 +689,13 @@ mod async_store {
         n as f64 / started.elapsed().as_secs_f64()
     }
 
-    /// First-page latency (p50, p99) in ms for `query`.
+    /// Latency (p50, p99) in ms of `GET {url}{path_and_query}`.
     async fn first_page(http: &reqwest::Client, url: &str, token: &str, query: &str) -> (f64, f64) {
-        let u = format!("{url}/v1/events?limit=50&{query}");
+        let u = if query.starts_with('/') {
+            format!("{url}{query}")
+        } else {
+            format!("{url}/v1/events?limit=50&{query}")
+        };
         let mut samples = Vec::with_capacity(SAMPLES);
         for _ in 0..SAMPLES {
             let t = Instant::now();
@@ -708,7 +713,7 @@ mod async_store {
         let n: usize = arg(2).and_then(|a| a.parse().ok()).unwrap_or(100_000);
         let rounds: usize = arg(3).and_then(|a| a.parse().ok()).unwrap_or(2);
         let new_bin = arg(4).expect("NEW_BIN: this build's trailscope binary");
-        let old_bin = arg(5).expect("OLD_BIN: a trailscope binary from before the async store");
+        let old_bin = arg(5).expect("OLD_BIN: the trailscope binary to compare with");
         let filters = [
             ("none", ""),
             ("action", "action=rule_fired"),
@@ -718,13 +723,20 @@ mod async_store {
             ("q (no match) + last 1 day", "q=zebra&from=1d"),
             ("not_channel", "not_channel=auth"),
             ("filter= language", "filter=action:user.*+outcome:failure"),
+            ("kind, two values", "kind=created&kind=deleted"),
+            ("stats: none", "/v1/stats"),
+            ("stats: channel+outcome", "/v1/stats?channel=auth&outcome=failure"),
+            ("stats: q", "/v1/stats?q=printer"),
+            ("facets action: channel", "/v1/facets/action?channel=auth"),
+            ("facets actor: none", "/v1/facets/actor"),
         ];
         let dir = tempfile::tempdir().unwrap();
         let http = reqwest::Client::new();
         println!("machine: {}", uptime());
         // rates[binary] and latencies[binary][filter]: every sample of every round.
         let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-        let mut pages: [Vec<Vec<(f64, f64)>>; 2] = [vec![Vec::new(); 8], vec![Vec::new(); 8]];
+        let mut pages: [Vec<Vec<(f64, f64)>>; 2] =
+            [vec![Vec::new(); filters.len()], vec![Vec::new(); filters.len()]];
         for round in 1..=rounds {
             let order = if round % 2 == 1 { [1, 0] } else { [0, 1] };
             for which in order {
@@ -739,7 +751,7 @@ mod async_store {
                 drop(served);
                 println!(
                     "round {round}: {}: {n} events at {rate:.0} events/s ({})",
-                    ["async store (new)", "sync store (old)"][which],
+                    ["NEW_BIN", "OLD_BIN"][which],
                     uptime()
                 );
             }
@@ -752,7 +764,7 @@ mod async_store {
             mean(&rates[0]) / mean(&rates[1])
         );
         println!(
-            "\n| filter (first page, 50 rows) | new p50 | new p99 | old p50 | old p99 |\n|---|---|---|---|---|"
+            "\n| filter (first page of 50 rows, or the route named) | new p50 | new p99 | old p50 | old p99 |\n|---|---|---|---|---|"
         );
         for (i, (name, _)) in filters.iter().enumerate() {
             let p50 = |w: usize| mean(&pages[w][i].iter().map(|p| p.0).collect::<Vec<_>>());

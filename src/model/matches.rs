@@ -1,6 +1,7 @@
 //! Whether one entry matches a filter, in memory: what a live stream applies to each entry
-//! as it is written. It must agree with the store's SQL exactly (`store/sqlite/sql.rs`); the
-//! property test `stream_filter_agrees_with_the_store` holds the two together.
+//! as it is written. It must agree exactly with the stores' SQL (one compiler for both,
+//! `store/filter/`); the property test `stream_filter_agrees_with_the_store` and the store
+//! conformance suite's `every_filter_matches_the_in_memory_filter` hold them together.
 
 use super::event::Entry;
 use super::query::Query;

@@ -44,6 +44,16 @@ pub struct Extent {
     pub max: Option<i64>,
 }
 
+/// What a store does next for a histogram.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Histogram {
+    /// Nothing to count: these are the stats.
+    Drawn(Stats),
+    /// Count the matches per bar of this frame ([`crate::store::filter::Filter::histogram_sql`]),
+    /// then [`Frame::stats`].
+    Count(Frame),
+}
+
 /// The bars of a histogram: the span shown (the filter's time range where it has one, else the
 /// matches' own), cut into readable widths.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,13 +70,13 @@ pub struct Frame {
 
 impl Frame {
     /// The frame for `extent` under a filter whose time range is `range` (ms), with about
-    /// `buckets` bars; `Err(stats)` when there is nothing to draw (no match and no range).
+    /// `buckets` bars; [`Histogram::Drawn`] when nothing is left to count (no match).
     pub fn new(
         extent: Extent,
         range: (Option<i64>, Option<i64>),
         now: DateTime<Utc>,
         buckets: usize,
-    ) -> Result<Result<Frame, Stats>, StoreError> {
+    ) -> Result<Histogram, StoreError> {
         let (qfrom, qto) = range;
         let from = qfrom.or(extent.min);
         let to = qto.or(if qfrom.is_some() {
@@ -75,7 +85,7 @@ impl Frame {
             extent.max
         });
         let (Some(from), Some(to)) = (from, to) else {
-            return Ok(Err(Stats {
+            return Ok(Histogram::Drawn(Stats {
                 total: extent.total,
                 from: None,
                 to: None,
@@ -91,7 +101,7 @@ impl Frame {
             .ok_or_else(|| StoreError::Invalid("the histogram's bucket is too wide".into()))?;
         let start = bucket_start(from, width_ms);
         let bars = usize::try_from(((to - start) / width_ms + 1).clamp(1, MAX_BARS)).unwrap_or(1);
-        Ok(Ok(Frame {
+        let frame = Frame {
             total: extent.total,
             from,
             to,
@@ -99,12 +109,12 @@ impl Frame {
             start,
             width_ms,
             bars,
-        }))
-    }
-
-    /// Whether any entry matches (else no histogram query is needed).
-    pub fn has_matches(&self) -> bool {
-        self.total > 0
+        };
+        Ok(if extent.total == 0 {
+            Histogram::Drawn(frame.stats([]))
+        } else {
+            Histogram::Count(frame)
+        })
     }
 
     /// The stats from the `(bar, count)` pairs a store counted (bars outside the frame are
@@ -160,9 +170,10 @@ mod tests {
             min: Some(0),
             max: Some(3_600_000),
         };
-        let frame = Frame::new(extent, (None, None), Utc::now(), 60)
-            .unwrap()
-            .unwrap();
+        let Histogram::Count(frame) = Frame::new(extent, (None, None), Utc::now(), 60).unwrap()
+        else {
+            panic!("3 matches are counted")
+        };
         assert_eq!((frame.start, frame.width_ms), (0, 60_000));
         let stats = frame.stats([(0, 2), (60, 1), (99_999, 5), (-1, 5)]);
         assert_eq!(stats.buckets.len(), 61);
@@ -175,6 +186,6 @@ mod tests {
             max: None,
         };
         let none = Frame::new(empty, (None, None), Utc::now(), 60).unwrap();
-        assert_eq!(none.unwrap_err().buckets, vec![]);
+        assert!(matches!(none, Histogram::Drawn(s) if s.buckets.is_empty() && s.total == 0));
     }
 }

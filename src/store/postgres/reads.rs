@@ -2,7 +2,7 @@
 //! the chain's head, each on a pooled connection as the application's role.
 
 use super::*;
-use crate::store::filter::stats::{Extent, Frame};
+use crate::store::filter::stats::{Extent, Frame, Histogram};
 
 impl PostgresStore {
     pub async fn page(
@@ -177,12 +177,9 @@ impl PostgresStore {
             max: r.get(2),
         };
         let frame = match Frame::new(extent, filter.time_range(), now, buckets)? {
-            Ok(frame) => frame,
-            Err(empty) => return Ok(empty),
+            Histogram::Drawn(stats) => return Ok(stats),
+            Histogram::Count(frame) => frame,
         };
-        if !frame.has_matches() {
-            return Ok(frame.stats([]));
-        }
         let (q, params) = filter.histogram_sql(frame.start, frame.width_ms);
         let rows = client
             .query(&q, &dialect::refs(&params))

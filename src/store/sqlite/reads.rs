@@ -3,7 +3,7 @@
 
 use super::{SqliteDb, dialect, row};
 use crate::model::{ChainHead, Entry, FacetField, FacetValue, Facets, Page, Query, Stats};
-use crate::store::filter::stats::{Extent, Frame};
+use crate::store::filter::stats::{Extent, Frame, Histogram};
 use crate::store::{PageRequest, StoreError};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params, params_from_iter};
@@ -131,12 +131,9 @@ impl SqliteDb {
                     })
                 })?;
             let frame = match Frame::new(extent, filter.time_range(), now, buckets)? {
-                Ok(frame) => frame,
-                Err(empty) => return Ok(empty),
+                Histogram::Drawn(stats) => return Ok(stats),
+                Histogram::Count(frame) => frame,
             };
-            if !frame.has_matches() {
-                return Ok(frame.stats([]));
-            }
             let (sql, params) = filter.histogram_sql(frame.start, frame.width_ms);
             let counted = conn
                 .prepare_cached(&sql)?
