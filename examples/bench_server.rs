@@ -725,7 +725,10 @@ mod async_store {
             ("filter= language", "filter=action:user.*+outcome:failure"),
             ("kind, two values", "kind=created&kind=deleted"),
             ("stats: none", "/v1/stats"),
-            ("stats: channel+outcome", "/v1/stats?channel=auth&outcome=failure"),
+            (
+                "stats: channel+outcome",
+                "/v1/stats?channel=auth&outcome=failure",
+            ),
             ("stats: q", "/v1/stats?q=printer"),
             ("facets action: channel", "/v1/facets/action?channel=auth"),
             ("facets actor: none", "/v1/facets/actor"),
@@ -735,8 +738,10 @@ mod async_store {
         println!("machine: {}", uptime());
         // rates[binary] and latencies[binary][filter]: every sample of every round.
         let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-        let mut pages: [Vec<Vec<(f64, f64)>>; 2] =
-            [vec![Vec::new(); filters.len()], vec![Vec::new(); filters.len()]];
+        let mut pages: [Vec<Vec<(f64, f64)>>; 2] = [
+            vec![Vec::new(); filters.len()],
+            vec![Vec::new(); filters.len()],
+        ];
         for round in 1..=rounds {
             let order = if round % 2 == 1 { [1, 0] } else { [0, 1] };
             for which in order {

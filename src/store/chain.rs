@@ -300,3 +300,84 @@ pub fn seal(
     entry.hash = entry_hash(&entry, &commitments);
     (entry, commitments)
 }
+
+/// Where a tenant's chain ends, as a writer keeps it between appends: the last entry's seq and
+/// hash, and when it was received. Both stores' writers append through it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tip {
+    pub seq: u64,
+    pub hash: String,
+    pub received_ms: i64,
+}
+
+impl Tip {
+    /// The tip of a chain with no entry.
+    pub fn genesis() -> Tip {
+        Tip {
+            seq: 0,
+            hash: GENESIS.into(),
+            received_ms: 0,
+        }
+    }
+
+    /// `ev` sealed as the entry after this tip (see [`seal`]), received at `now_ms` — or at the
+    /// tip's own time when the clock stepped back: `received_at` never goes backwards within a
+    /// tenant, and prune relies on it rising with seq.
+    pub fn seal_next(
+        &self,
+        ev: &crate::model::NewEvent,
+        tenant: &str,
+        now_ms: i64,
+        ulids: &mut ulid::Generator,
+        rng: &mut impl rand::RngCore,
+    ) -> (Entry, Commitments) {
+        let received_at = crate::model::from_millis(now_ms.max(self.received_ms));
+        seal(
+            ev,
+            tenant,
+            self.seq + 1,
+            &self.hash,
+            received_at,
+            ulids,
+            rng,
+        )
+    }
+
+    /// Moves the tip onto `entry`, once it is stored; what its producer is told.
+    pub fn advance(&mut self, entry: Entry) -> crate::model::Appended {
+        self.seq = entry.seq;
+        self.hash.clone_from(&entry.hash);
+        self.received_ms = entry.received_at.timestamp_millis();
+        crate::model::Appended {
+            id: entry.id,
+            seq: entry.seq,
+            hash: entry.hash,
+            existing: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tip_tests {
+    use super::*;
+
+    #[test]
+    fn a_tip_chains_and_never_goes_back_in_time() {
+        let ev: crate::model::NewEvent =
+            serde_json::from_str(r#"{"action":"user.login","actor":{"type":"user","id":"u_1"}}"#)
+                .unwrap();
+        let mut ulids = ulid::Generator::new();
+        let mut rng = rand::rng();
+        let mut tip = Tip::genesis();
+        let (first, _) = tip.seal_next(&ev, "t", 5_000, &mut ulids, &mut rng);
+        assert_eq!((first.seq, first.prev_hash.as_str()), (1, GENESIS));
+        let told = tip.advance(first.clone());
+        assert_eq!((told.seq, told.hash.as_str()), (1, first.hash.as_str()));
+        // The clock stepped back: the next entry is received when the tip was.
+        let (second, _) = tip.seal_next(&ev, "t", 1_000, &mut ulids, &mut rng);
+        assert_eq!(second.received_at.timestamp_millis(), 5_000);
+        assert_eq!((second.seq, &second.prev_hash), (2, &first.hash));
+        tip.advance(second);
+        assert_eq!((tip.seq, tip.received_ms), (2, 5_000));
+    }
+}

@@ -54,23 +54,10 @@ pub enum Histogram {
     Count(Frame),
 }
 
-/// The bars of a histogram: the span shown (the filter's time range where it has one, else the
-/// matches' own), cut into readable widths.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Frame {
-    total: u64,
-    from: i64,
-    to: i64,
-    width_seconds: u64,
-    /// Where bar 0 begins, and each bar's width, in ms.
-    pub start: i64,
-    pub width_ms: i64,
-    bars: usize,
-}
-
-impl Frame {
-    /// The frame for `extent` under a filter whose time range is `range` (ms), with about
-    /// `buckets` bars; [`Histogram::Drawn`] when nothing is left to count (no match).
+impl Histogram {
+    /// The histogram of `extent` under a filter whose time range is `range` (ms), with about
+    /// `buckets` bars: the frame to count in, or [`Histogram::Drawn`] when nothing is left to
+    /// count (no match).
     pub fn new(
         extent: Extent,
         range: (Option<i64>, Option<i64>),
@@ -116,7 +103,23 @@ impl Frame {
             Histogram::Count(frame)
         })
     }
+}
 
+/// The bars of a histogram: the span shown (the filter's time range where it has one, else the
+/// matches' own), cut into readable widths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    total: u64,
+    from: i64,
+    to: i64,
+    width_seconds: u64,
+    /// Where bar 0 begins, and each bar's width, in ms.
+    pub start: i64,
+    pub width_ms: i64,
+    bars: usize,
+}
+
+impl Frame {
     /// The stats from the `(bar, count)` pairs a store counted (bars outside the frame are
     /// dropped: a store's bar arithmetic may reach past the last one).
     pub fn stats(self, counted: impl IntoIterator<Item = (i64, u64)>) -> Stats {
@@ -170,7 +173,7 @@ mod tests {
             min: Some(0),
             max: Some(3_600_000),
         };
-        let Histogram::Count(frame) = Frame::new(extent, (None, None), Utc::now(), 60).unwrap()
+        let Histogram::Count(frame) = Histogram::new(extent, (None, None), Utc::now(), 60).unwrap()
         else {
             panic!("3 matches are counted")
         };
@@ -185,7 +188,7 @@ mod tests {
             min: None,
             max: None,
         };
-        let none = Frame::new(empty, (None, None), Utc::now(), 60).unwrap();
+        let none = Histogram::new(empty, (None, None), Utc::now(), 60).unwrap();
         assert!(matches!(none, Histogram::Drawn(s) if s.buckets.is_empty() && s.total == 0));
     }
 }

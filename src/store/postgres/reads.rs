@@ -2,7 +2,7 @@
 //! the chain's head, each on a pooled connection as the application's role.
 
 use super::*;
-use crate::store::filter::stats::{Extent, Frame, Histogram};
+use crate::store::filter::stats::{Extent, Histogram};
 
 impl PostgresStore {
     pub async fn page(
@@ -176,7 +176,7 @@ impl PostgresStore {
             min: r.get(1),
             max: r.get(2),
         };
-        let frame = match Frame::new(extent, filter.time_range(), now, buckets)? {
+        let frame = match Histogram::new(extent, filter.time_range(), now, buckets)? {
             Histogram::Drawn(stats) => return Ok(stats),
             Histogram::Count(frame) => frame,
         };

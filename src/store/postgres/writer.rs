@@ -7,10 +7,10 @@
 use super::row::{self, Columns};
 use super::{Counters, db_error};
 use super::{i, u};
-use crate::model::{Appended, NewEvent, from_millis};
+use crate::model::{Appended, NewEvent};
 use crate::proof::{Frontier, Hash, ProofError, RowReader, frontier_rows};
 use crate::store::StoreError;
-use crate::store::chain::{GENESIS, seal};
+use crate::store::chain::{GENESIS, Tip};
 use crate::store::proofs::rows::damaged;
 use crate::store::proofs::{hash_bytes, row_blob, split_row};
 use rand::SeedableRng;
@@ -32,9 +32,7 @@ pub struct Job {
 /// A tenant's chain head and tree, as committed.
 #[derive(Clone)]
 pub(super) struct Head {
-    pub seq: u64,
-    pub hash: String,
-    pub received_ms: i64,
+    pub tip: Tip,
     pub frontier: Frontier,
 }
 
@@ -120,8 +118,8 @@ pub(super) async fn lock_head(
         .map_err(db_error)?;
     let (seq, hash, received_ms) = (u(r.get(0)), r.get::<_, String>(1), r.get(2));
     if let Some(c) = cached
-        && c.seq == seq
-        && c.hash == hash
+        && c.tip.seq == seq
+        && c.tip.hash == hash
     {
         return Ok(c.clone());
     }
@@ -163,9 +161,11 @@ pub(super) async fn lock_head(
     let frontier = Frontier::load(size, &MapRows(rows))
         .map_err(|e| StoreError::Tampered(format!("tenant {tenant}: {e}; run verify")))?;
     Ok(Head {
-        seq,
-        hash,
-        received_ms,
+        tip: Tip {
+            seq,
+            hash,
+            received_ms,
+        },
         frontier,
     })
 }
@@ -242,18 +242,9 @@ impl Writer {
                 });
                 continue;
             }
-            // received_at never goes backwards within a tenant: prune relies on it.
-            let received_ms = now_ms.max(head.received_ms);
-            let received_at = from_millis(received_ms);
-            let (entry, commitments) = seal(
-                ev,
-                tenant,
-                head.seq + 1,
-                &head.hash,
-                received_at,
-                &mut self.ulids,
-                &mut self.rng,
-            );
+            let (entry, commitments) =
+                head.tip
+                    .seal_next(ev, tenant, now_ms, &mut self.ulids, &mut self.rng);
             let leaf = head.frontier.size();
             let bytes = hash_bytes(&entry.hash).expect("the writer's own hash is 64 hex digits");
             let row = head.frontier.push(&bytes);
@@ -264,18 +255,10 @@ impl Writer {
             batch
                 .actions
                 .insert((tenant.to_string(), entry.action.clone()));
-            let appended = Appended {
-                id: entry.id,
-                seq: entry.seq,
-                hash: entry.hash,
-                existing: false,
-            };
+            let appended = head.tip.advance(entry);
             if let Some(key) = ev.idempotency_key.as_deref() {
                 in_batch.insert(key, appended.clone());
             }
-            head.seq = appended.seq;
-            head.hash = appended.hash.clone();
-            head.received_ms = received_ms;
             out.push(appended);
         }
         out
@@ -339,7 +322,7 @@ pub(super) async fn write_batch(
     for (tenant, h) in heads {
         tx.execute(
             "UPDATE chain_heads SET seq = $2, hash = $3, received_at = $4 WHERE tenant = $1",
-            &[tenant, &i(h.seq), &h.hash, &h.received_ms],
+            &[tenant, &i(h.tip.seq), &h.tip.hash, &h.tip.received_ms],
         )
         .await
         .map_err(db_error)?;

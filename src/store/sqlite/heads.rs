@@ -4,9 +4,9 @@
 
 use super::row;
 use super::tree::{self, TreeState};
-use crate::model::{Appended, Entry, NewEvent, from_millis};
+use crate::model::{Appended, Entry, NewEvent};
 use crate::store::StoreError;
-use crate::store::chain::{Commitments, GENESIS, seal};
+use crate::store::chain::{Commitments, Tip};
 use crate::store::proofs::{hash_bytes, row_blob};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -25,18 +25,14 @@ pub struct Job {
 
 #[derive(Clone)]
 pub(super) struct Head {
-    seq: u64,
-    hash: String,
-    received_ms: i64,
+    tip: Tip,
     tree: TreeState,
 }
 
 impl Head {
     fn genesis() -> Head {
         Head {
-            seq: 0,
-            hash: GENESIS.into(),
-            received_ms: 0,
+            tip: Tip::genesis(),
             tree: TreeState::new(),
         }
     }
@@ -145,7 +141,7 @@ impl Writer {
             chrono::Utc::now().timestamp_millis(),
         )?;
         tx.prepare_cached("INSERT OR REPLACE INTO chain_heads (tenant, seq, hash, received_at) VALUES (?1, ?2, ?3, ?4)")?
-            .execute(params![tenant, head.seq, head.hash, head.received_ms])?;
+            .execute(params![tenant, head.tip.seq, head.tip.hash, head.tip.received_ms])?;
         self.heads.insert(tenant.to_string(), head);
         Ok(out)
     }
@@ -189,7 +185,7 @@ impl Writer {
             let mut put = tx.prepare_cached("INSERT OR REPLACE INTO chain_heads (tenant, seq, hash, received_at) VALUES (?1, ?2, ?3, ?4)")?;
             for t in touched {
                 if let Some(h) = self.heads.get(t) {
-                    put.execute(params![t, h.seq, h.hash, h.received_ms])?;
+                    put.execute(params![t, h.tip.seq, h.tip.hash, h.tip.received_ms])?;
                 }
             }
         }
@@ -226,31 +222,14 @@ impl Writer {
                 out.push(a);
                 continue;
             }
-            // received_at never goes backwards within a tenant, even if the clock does: prune
-            // relies on it rising with seq.
-            let received_ms = now_ms.max(head.received_ms);
-            let (entry, commitments) = seal(
-                ev,
-                tenant,
-                head.seq + 1,
-                &head.hash,
-                from_millis(received_ms),
-                &mut self.ulids,
-                &mut self.rng,
-            );
+            let (entry, commitments) =
+                head.tip
+                    .seal_next(ev, tenant, now_ms, &mut self.ulids, &mut self.rng);
             self.insert(tx, &mut st, &mut head, &entry, &commitments)?;
-            let appended = Appended {
-                id: entry.id,
-                seq: entry.seq,
-                hash: entry.hash,
-                existing: false,
-            };
+            let appended = head.tip.advance(entry);
             if let Some(key) = ev.idempotency_key.as_deref() {
                 in_batch.insert(key, appended.clone());
             }
-            head.seq = appended.seq;
-            head.hash = appended.hash.clone();
-            head.received_ms = received_ms;
             out.push(appended);
             n += 1;
         }
@@ -335,7 +314,7 @@ fn load_state(conn: &Connection) -> Result<State, StoreError> {
     let tx = conn.unchecked_transaction()?;
     let mut built = 0;
     for (tenant, head) in heads.iter_mut() {
-        match tree::load_or_build(&tx, tenant, head.seq) {
+        match tree::load_or_build(&tx, tenant, head.tip.seq) {
             Ok((state, n)) => {
                 head.tree = state;
                 built += n;
@@ -356,9 +335,11 @@ fn load_heads(conn: &Connection) -> rusqlite::Result<HashMap<String, Head>> {
         Ok((
             r.get::<_, String>(0)?,
             Head {
-                seq: r.get::<_, u64>(1)?,
-                hash: r.get(2)?,
-                received_ms: r.get(3)?,
+                tip: Tip {
+                    seq: r.get::<_, u64>(1)?,
+                    hash: r.get(2)?,
+                    received_ms: r.get(3)?,
+                },
                 tree: TreeState::new(),
             },
         ))

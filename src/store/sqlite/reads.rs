@@ -3,7 +3,7 @@
 
 use super::{SqliteDb, dialect, row};
 use crate::model::{ChainHead, Entry, FacetField, FacetValue, Facets, Page, Query, Stats};
-use crate::store::filter::stats::{Extent, Frame, Histogram};
+use crate::store::filter::stats::{Extent, Histogram};
 use crate::store::{PageRequest, StoreError};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params, params_from_iter};
@@ -130,7 +130,7 @@ impl SqliteDb {
                         max: r.get(2)?,
                     })
                 })?;
-            let frame = match Frame::new(extent, filter.time_range(), now, buckets)? {
+            let frame = match Histogram::new(extent, filter.time_range(), now, buckets)? {
                 Histogram::Drawn(stats) => return Ok(stats),
                 Histogram::Count(frame) => frame,
             };
