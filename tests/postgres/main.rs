@@ -11,6 +11,7 @@ mod partitions;
 mod replicas;
 mod retention;
 mod schedule;
+mod snapshots;
 mod tamper;
 
 /// `trailscope token create --database-url …`: the secret (the last line).

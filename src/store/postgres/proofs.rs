@@ -231,7 +231,7 @@ impl TreeRows for Snapshot {
 
 impl ProofSource for Snapshot {
     fn extent(&self) -> Result<(u64, u64), StoreError> {
-        self.block_on(extent(&self.client, &self.tenant))
+        self.block_on(extent(&*self.client, &self.tenant))
     }
 
     fn checkpoint_covering(&self, size: u64) -> Result<Option<(u64, String)>, StoreError> {

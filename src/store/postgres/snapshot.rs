@@ -10,8 +10,37 @@ use tokio::runtime::Handle;
 /// One tenant's rows through one connection inside one snapshot.
 pub(super) struct Snapshot {
     rt: Handle,
-    pub client: deadpool_postgres::Object,
+    pub client: Pooled,
     pub tenant: String,
+}
+
+/// The snapshot's pooled connection. Its transaction is ended before it goes back to the pool;
+/// one dropped with the transaction still open (the request was cancelled, or the walk
+/// panicked) is taken out of the pool and closed instead, so that no later user of the pool
+/// finds itself inside a read-only transaction.
+pub(super) struct Pooled {
+    object: Option<deadpool_postgres::Object>,
+    open: bool,
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = deadpool_postgres::Object;
+
+    fn deref(&self) -> &Self::Target {
+        self.object
+            .as_ref()
+            .expect("a snapshot's connection is only taken on drop")
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        if self.open
+            && let Some(object) = self.object.take()
+        {
+            drop(deadpool_postgres::Object::take(object));
+        }
+    }
 }
 
 impl Snapshot {
@@ -41,24 +70,33 @@ impl PostgresStore {
         what: &str,
         f: impl FnOnce(&mut Snapshot) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let client = self.client().await?;
-        client
+        // Open from before BEGIN: a call cancelled while BEGIN is awaited must not hand the
+        // pool a connection whose state it does not know.
+        let mut snapshot = Snapshot {
+            rt: Handle::current(),
+            client: Pooled {
+                object: Some(self.client().await?),
+                open: true,
+            },
+            tenant: tenant.to_string(),
+        };
+        snapshot
+            .client
             .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
             .map_err(db_error)?;
-        let mut snapshot = Snapshot {
-            rt: Handle::current(),
-            client,
-            tenant: tenant.to_string(),
-        };
         let (out, snapshot) = tokio::task::spawn_blocking(move || {
             let out = f(&mut snapshot);
             (out, snapshot)
         })
         .await
         .map_err(|e| internal(format!("{what} stopped: {e}")))?;
-        // Read only: ending it either way changes nothing.
-        let _ = snapshot.client.batch_execute("ROLLBACK").await;
+        // Read only: ending it either way changes nothing. Only a connection whose
+        // transaction did end goes back to the pool.
+        let mut snapshot = snapshot;
+        if snapshot.client.batch_execute("ROLLBACK").await.is_ok() {
+            snapshot.client.open = false;
+        }
         out
     }
 }

@@ -198,7 +198,7 @@ impl VerifySource for Snapshot {
     }
 
     fn extent(&mut self) -> Result<(u64, u64), StoreError> {
-        self.block_on(super::writer::extent(&self.client, &self.tenant))
+        self.block_on(super::writer::extent(&*self.client, &self.tenant))
     }
 
     fn checkpoints(&mut self) -> Result<Vec<(u64, String)>, StoreError> {
@@ -210,7 +210,7 @@ impl VerifySource for Snapshot {
     }
 
     fn tampering(&mut self) -> Result<Vec<String>, StoreError> {
-        self.block_on(tampering(&self.client))
+        self.block_on(tampering(&*self.client))
     }
 }
 
