@@ -1,0 +1,269 @@
+//! Scale benchmark (issue 27): EVENTS entries (default 10,000,000) posted over HTTP into a fresh
+//! SQLite server by 4 producers in batches of 1,000, the load generated as it is sent (a batch
+//! is made from its index, so memory stays flat whatever EVENTS is); the ingest rate over each
+//! tenth of the run, and the last tenth's against the first; then, on the full log, p50/p99 of
+//! the first page, page 1,000, the count and histogram (`/v1/stats`) and the action facet for
+//! each filter of the table, and the server's resident memory.
+//!
+//! The events look like a backfill or an import: times spread evenly over the 30 days before
+//! now, 5,000 actors, 100,000 targets, a failure in 20, `firewall` in the text of 1 in 100.
+//!
+//! Run: `cargo run --release --example bench_scale -- [EVENTS]`; the database goes in
+//! `BENCH_DIR` (default: a temporary directory; 10M entries take ~20 GB with their indexes).
+//! The server runs as a child process (this program with `--server-child DB`).
+
+#[path = "common/child.rs"]
+mod server_child;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use trailscope::store::Role;
+use trailscope::store::sqlite::TokenAdmin;
+
+const BATCH: u64 = 1000;
+const PRODUCERS: usize = 4;
+const ACTORS: u64 = 5_000;
+const TARGETS: u64 = 100_000;
+const SPAN_MS: i64 = 30 * 86_400_000;
+const SAMPLES: usize = 50;
+
+/// The filters the explorer redraws counts, facets and pages for (issue 27's table).
+const FILTERS: [(&str, &str); 8] = [
+    ("none", ""),
+    (
+        "outcome:failure channel:admin",
+        "outcome:failure channel:admin",
+    ),
+    ("q:firewall", "q:firewall"),
+    ("actor:u_17", "actor:u_17"),
+    ("action:user.login", "action:user.login"),
+    ("target:ticket/42", "target:ticket/42"),
+    ("-channel:auth", "-channel:auth"),
+    ("since:1d", "since:1d"),
+];
+
+/// A well-mixed 64-bit value from `x` (splitmix64): the same event for the same index, always.
+fn mix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Event `i` of `n`, as JSON text.
+fn event(i: u64, n: u64, base_ms: i64) -> String {
+    const ACTIONS: [(&str, &str, &str); 8] = [
+        ("user.login", "auth", "other"),
+        ("user.logout", "auth", "other"),
+        ("role.updated", "admin", "updated"),
+        ("integration_credentials_updated", "admin", "updated"),
+        ("rule_fired", "rules", "other"),
+        ("ticket.created", "writeback", "created"),
+        ("ticket.updated", "writeback", "updated"),
+        ("report.read", "data", "read"),
+    ];
+    let h = mix(i);
+    let (action, channel, kind) = ACTIONS[(h % 8) as usize];
+    let outcome = if (h >> 8).is_multiple_of(20) {
+        "failure"
+    } else {
+        "success"
+    };
+    let actor = (h >> 16) % ACTORS;
+    let target = (h >> 32) % TARGETS;
+    let word = if (h >> 48).is_multiple_of(100) {
+        "firewall"
+    } else {
+        "printer"
+    };
+    let at = base_ms + (i as i64) * SPAN_MS / (n.max(1) as i64);
+    let at = trailscope::model::format_ts(&trailscope::model::from_millis(at));
+    format!(
+        r#"{{"occurred_at":"{at}","action":"{action}","kind":"{kind}","channel":"{channel}","outcome":"{outcome}","actor":{{"type":"user","id":"u_{actor}","name":"User {actor}","email":"u{actor}@example.com","ip":"10.{}.{}.{}"}},"target":{{"type":"ticket","id":"{target}"}},"description":"{action} on ticket {target} ({word} queue)"}}"#,
+        actor % 250,
+        (actor / 250) % 250,
+        target % 250
+    )
+}
+
+/// Batch `b` as a request body: a JSON array of its events.
+fn batch(b: u64, n: u64, base_ms: i64) -> String {
+    let first = b * BATCH;
+    let events: Vec<String> = (first..(first + BATCH).min(n))
+        .map(|i| event(i, n, base_ms))
+        .collect();
+    format!("[{}]", events.join(","))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+/// Posts every batch; returns when each tenth of the events was in (durably acknowledged).
+async fn ingest(url: &str, token: &str, n: u64) -> Vec<Instant> {
+    let base_ms = chrono::Utc::now().timestamp_millis() - SPAN_MS - 60_000;
+    let next = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicU64::new(0));
+    let tenths = Arc::new(std::sync::Mutex::new(Vec::with_capacity(10)));
+    let http = reqwest::Client::new();
+    let mut producers = Vec::new();
+    for _ in 0..PRODUCERS {
+        let (next, done, tenths) = (next.clone(), done.clone(), tenths.clone());
+        let (http, url, token) = (http.clone(), url.to_string(), token.to_string());
+        producers.push(tokio::spawn(async move {
+            loop {
+                let b = next.fetch_add(1, Ordering::Relaxed);
+                if b * BATCH >= n {
+                    return;
+                }
+                let r = http
+                    .post(format!("{url}/v1/events"))
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(batch(b, n, base_ms))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+                let sent = (BATCH).min(n - b * BATCH);
+                let before = done.fetch_add(sent, Ordering::Relaxed);
+                let mut t = tenths.lock().unwrap();
+                while (t.len() as u64 + 1) * n / 10 <= before + sent && t.len() < 10 {
+                    t.push(Instant::now());
+                }
+            }
+        }));
+    }
+    for p in producers {
+        p.await.unwrap();
+    }
+    Arc::try_unwrap(tenths).unwrap().into_inner().unwrap()
+}
+
+/// p50 and p99 (ms) of `samples` GETs of `url`.
+async fn latency(http: &reqwest::Client, token: &str, url: &str, samples: usize) -> (f64, f64) {
+    let mut took = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let t = Instant::now();
+        let r = http.get(url).bearer_auth(token).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{url}");
+        let _ = r.bytes().await.unwrap();
+        took.push(t.elapsed());
+    }
+    took.sort();
+    (percentile(&took, 0.5), percentile(&took, 0.99))
+}
+
+/// The cursor of page 1,000 of `filter` (50 rows a page), if the filter has that many pages.
+async fn cursor_of_page_1000(http: &reqwest::Client, token: &str, base: &str) -> Option<String> {
+    let mut cursor: Option<String> = None;
+    for _ in 1..1000 {
+        let url = match &cursor {
+            Some(c) => format!("{base}&cursor={c}"),
+            None => base.to_string(),
+        };
+        let page: serde_json::Value = http
+            .get(&url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        cursor = Some(page["next_cursor"].as_str()?.to_string());
+    }
+    cursor
+}
+
+fn encode(filter: &str) -> String {
+    form_urlencoded::byte_serialize(filter.as_bytes()).collect()
+}
+
+async fn measure(url: &str, token: &str) {
+    let http = reqwest::Client::new();
+    println!(
+        "\n| filter | first page p50 / p99 | page 1,000 p50 / p99 | stats p50 / p99 | facet action p50 / p99 |\n|---|---|---|---|---|"
+    );
+    let ms = |(a, b): (f64, f64)| format!("{a:.1} / {b:.1} ms");
+    for (name, filter) in FILTERS {
+        let f = encode(filter);
+        let events = format!("{url}/v1/events?limit=50&filter={f}");
+        let first = latency(&http, token, &events, SAMPLES).await;
+        let deep = match cursor_of_page_1000(&http, token, &events).await {
+            Some(c) => ms(latency(&http, token, &format!("{events}&cursor={c}"), SAMPLES).await),
+            None => "fewer pages".to_string(),
+        };
+        let stats = latency(&http, token, &format!("{url}/v1/stats?filter={f}"), 10).await;
+        let facet = latency(
+            &http,
+            token,
+            &format!("{url}/v1/facets/action?filter={f}"),
+            10,
+        )
+        .await;
+        println!(
+            "| `{name}` | {} | {deep} | {} | {} |",
+            ms(first),
+            ms(stats),
+            ms(facet)
+        );
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(server_child::FLAG) {
+        server_child::serve(&args[2]);
+        return;
+    }
+    let n: u64 = args
+        .get(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(10_000_000);
+    let tmp =
+        tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| ".".into())).unwrap();
+    let db = tmp.path().join("scale.db");
+    let token = TokenAdmin::open(&db)
+        .unwrap()
+        .create(Role::Admin, "bench", None)
+        .unwrap()
+        .1;
+    let (mut child, url) = server_child::start(&db);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    println!(
+        "{n} events into {} ({PRODUCERS} producers, batches of {BATCH})",
+        db.display()
+    );
+    let started = Instant::now();
+    let tenths = rt.block_on(ingest(&url, &token, n));
+    let mut last = started;
+    let mut rates = Vec::new();
+    for (k, t) in tenths.iter().enumerate() {
+        let rate = (n / 10) as f64 / t.duration_since(last).as_secs_f64();
+        println!("tenth {}: {rate:.0} events/s", k + 1);
+        rates.push(rate);
+        last = *t;
+    }
+    let total = started.elapsed().as_secs_f64();
+    println!(
+        "ingest: {n} events in {total:.1} s, {:.0} events/s; last tenth / first tenth = {:.2}",
+        n as f64 / total,
+        rates.last().unwrap() / rates.first().unwrap()
+    );
+    rt.block_on(measure(&url, &token));
+    println!(
+        "\nserver RSS after: {} MiB; database with its WAL: {} MiB",
+        server_child::rss_kib(child.id()) / 1024,
+        std::fs::read_dir(tmp.path())
+            .unwrap()
+            .filter_map(|e| e.ok()?.metadata().ok())
+            .map(|m| m.len())
+            .sum::<u64>()
+            / (1 << 20)
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
