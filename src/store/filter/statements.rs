@@ -5,9 +5,6 @@ use super::{Cond, Dialect, Filter, sql_int};
 use crate::model::{Cursor, FacetField, Order};
 use crate::store::PageRequest;
 
-/// Branches a multi-valued filter may be split into before it is run as one OR instead.
-const MAX_BRANCHES: usize = 64;
-
 /// `ORDER BY` for a page in `order`: the keyset every filter's index ends in.
 fn order_by(order: Order) -> &'static str {
     match order {
@@ -59,14 +56,7 @@ impl<D: Dialect> Filter<D> {
         let range = self.ranges(page.cursor.map(|c| (page.order, c.occurred_at_ms)));
         let extra: Vec<&Cond<D>> = keyset.iter().chain(range.iter()).collect();
         let limit = D::int(sql_int(page.limit));
-        let driving = self
-            .groups
-            .iter()
-            .enumerate()
-            .filter(|(_, g)| g.len() > 1 && g.len() <= MAX_BRANCHES)
-            .max_by_key(|(_, g)| g.len())
-            .map(|(i, _)| i);
-        let Some(d) = driving else {
+        let Some(d) = self.driving_group() else {
             let (w, mut params) = self.where_clause(None, true, &extra);
             params.push(limit);
             let sql = format!(

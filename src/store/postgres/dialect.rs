@@ -129,6 +129,11 @@ impl Dialect for Postgres {
     }
 
     const NULL_TEXT: &'static str = "NULL::text";
+
+    /// PostgreSQL combines the branches' index scans itself (a bitmap OR).
+    fn union_of(_branches: &[&str]) -> Option<String> {
+        None
+    }
 }
 
 /// Compiles `query` for `tenant`, `action:prefix*` expanded to the tenant's known actions (each
