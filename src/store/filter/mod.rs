@@ -28,6 +28,8 @@ pub trait Dialect: Sized {
     fn int(n: i64) -> Self::Value;
     /// `col = ?`, ignoring case, in a form the column's index serves.
     fn eq_nocase(col: &str) -> String;
+    /// `col` in a form no index serves: a condition checked on the rows another one found.
+    fn check_only(col: &str) -> String;
     /// A lowercased search term as a condition on the row.
     fn text_term(term: &str) -> Cond<Self>;
     /// The time bounds of a statement. `cursor` is a page's keyset position (its order and
@@ -79,8 +81,10 @@ fn atom<D: Dialect>(a: &Atom) -> Cond<D> {
     match a {
         Atom::Eq(col, v) => Cond::new(format!("{} = ?", col.name()), vec![D::text(v)]),
         Atom::EqNoCase(col, v) => Cond::new(D::eq_nocase(col.name()), vec![D::text(v)]),
+        // Found by its id: a type is shared by many targets (every ticket), and its index,
+        // ordered by time like the id's, would walk them all for one.
         Atom::Target { kind, id } => Cond::new(
-            "(target_id = ? AND target_type = ?)",
+            format!("(target_id = ? AND {} = ?)", D::check_only("target_type")),
             vec![D::text(id), D::text(kind)],
         ),
         Atom::Any => Cond::new("true", vec![]),

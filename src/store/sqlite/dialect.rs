@@ -33,6 +33,12 @@ impl Dialect for Sqlite {
         format!("{col} = ? COLLATE NOCASE")
     }
 
+    /// SQLite's unary `+`: without statistics it would take an equality on an indexed column
+    /// that also gives the page's order (`target_type`, shared by every ticket) over a rarer one.
+    fn check_only(col: &str) -> String {
+        format!("+{col}")
+    }
+
     fn text_term(term: &str) -> Cond<Sqlite> {
         Cond::new(
             "ts_match(?, description, action, actor_name, actor_email, actor_id, target_name, target_id)",
@@ -270,6 +276,15 @@ mod tests {
         assert!(p.contains("MERGE (UNION)"), "{p}");
         assert_eq!(p.matches("USING INDEX entries_kind").count(), 2, "{p}");
         assert!(!p.contains("SCAN entries"), "{p}");
+    }
+
+    #[test]
+    fn a_target_is_found_by_its_id_not_walked_to_by_its_type() {
+        let p = plan("target:ticket/42");
+        assert!(p.contains("entries_target"), "{p}");
+        assert!(!p.contains("entries_ttype"), "{p}");
+        // A type alone still reads its own index.
+        assert!(plan("target_type:ticket").contains("entries_ttype"));
     }
 
     #[test]
