@@ -309,7 +309,7 @@ async fn an_export_whose_proof_cannot_be_made_ends_and_is_recorded_failed() {
         .collect();
     assert_eq!(s.post(&s.writer, Value::Array(events)).await.0, 201);
     // A row whose commitments no longer parse: the rows still read, the proof cannot be made.
-    common::tamper_sqlite(
+    common::sqlite_tamper::tamper_sqlite(
         &s.db,
         "UPDATE entries SET commitments = 'junk' WHERE seq = 5",
     );

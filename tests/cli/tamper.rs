@@ -135,7 +135,7 @@ async fn signed_log() -> Log {
 }
 
 fn tamper(db: &Path, sql: &str) {
-    common::tamper_sqlite(db, sql);
+    common::sqlite_tamper::tamper_sqlite(db, sql);
 }
 
 /// What `verify` says about the tampered file: the route's JSON (with the pinned key) and the

@@ -7,6 +7,7 @@
 
 pub mod pg;
 pub mod process;
+pub mod sqlite_tamper;
 pub mod strategies;
 pub mod tmux;
 
@@ -366,26 +367,6 @@ pub async fn wait_for_streams(url: &str, token: &str, n: u64) {
 /// The `seq`s of a list of entries.
 pub fn seqs(entries: &[Value]) -> Vec<u64> {
     entries.iter().map(|e| e["seq"].as_u64().unwrap()).collect()
-}
-
-/// An attacker with the SQLite file: runs `sql` with the triggers out of the way, then puts them
-/// back exactly as they were.
-pub fn tamper_sqlite(db: &std::path::Path, sql: &str) {
-    let c = rusqlite::Connection::open(db).unwrap();
-    let triggers: Vec<(String, String)> = c
-        .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    for (name, _) in &triggers {
-        c.execute_batch(&format!("DROP TRIGGER {name}")).unwrap();
-    }
-    c.execute_batch(sql).unwrap();
-    for (_, sql) in &triggers {
-        c.execute_batch(sql).unwrap();
-    }
 }
 
 /// Every file of a zip (an evidence pack), by name.

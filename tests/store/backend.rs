@@ -119,21 +119,7 @@ impl Database {
     pub fn tamper(&self, sql: &str) {
         match self.backend {
             Backend::Sqlite => {
-                let c = rusqlite::Connection::open(&self.location).unwrap();
-                let triggers: Vec<(String, String)> = c
-                    .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
-                    .unwrap()
-                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .unwrap()
-                    .collect::<Result<_, _>>()
-                    .unwrap();
-                for (name, _) in &triggers {
-                    c.execute_batch(&format!("DROP TRIGGER {name}")).unwrap();
-                }
-                c.execute_batch(sql).unwrap();
-                for (_, sql) in &triggers {
-                    c.execute_batch(sql).unwrap();
-                }
+                crate::sqlite_tamper::tamper_sqlite(std::path::Path::new(&self.location), sql)
             }
             Backend::Postgres => {
                 let cluster = crate::pg::cluster().expect("the PostgreSQL cluster");

@@ -8,6 +8,8 @@
 
 #[path = "../common/pg.rs"]
 mod pg;
+#[path = "../common/sqlite_tamper.rs"]
+mod sqlite_tamper;
 
 mod backend;
 mod damage;

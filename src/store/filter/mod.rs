@@ -191,16 +191,6 @@ impl<D: Dialect> Filter<D> {
         self.tenant_sql = sql;
     }
 
-    /// What the statements read from.
-    pub fn source(&self) -> &'static str {
-        self.source
-    }
-
-    /// Whether there are search terms.
-    pub fn has_text(&self) -> bool {
-        !self.text.is_empty()
-    }
-
     /// True when some field's values matched nothing (an action prefix no action has).
     pub fn matches_nothing(&self) -> bool {
         self.groups.iter().any(Vec::is_empty)

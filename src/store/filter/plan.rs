@@ -195,11 +195,6 @@ impl Plan {
             to,
         }
     }
-
-    /// True when some field's values matched nothing (an action prefix no action has).
-    pub fn matches_nothing(&self) -> bool {
-        self.include.iter().any(Vec::is_empty)
-    }
 }
 
 #[cfg(test)]
@@ -239,7 +234,7 @@ mod tests {
         );
         // An excluded prefix with no actions excludes nothing.
         assert!(p.exclude.is_empty());
-        assert!(plan("action:rule.*", &[]).matches_nothing());
+        assert_eq!(plan("action:rule.*", &[]).include, vec![Vec::<Atom>::new()]);
         assert_eq!(plan("action:*", &[]).include, vec![vec![Atom::Any]]);
         let q: Query = "action:user.* -action:rule.* action:user.*"
             .parse()
