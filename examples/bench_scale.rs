@@ -10,7 +10,9 @@
 //!
 //! Run: `cargo run --release --example bench_scale -- [EVENTS]`; the database goes in
 //! `BENCH_DIR` (default: a temporary directory; 10M entries take ~20 GB with their indexes).
-//! The server runs as a child process (this program with `--server-child DB`).
+//! With `BENCH_DB=path` the database is that file and is kept: when it already holds entries,
+//! the ingest is skipped and only the reads are measured (the same 10M log, read by a later
+//! build). The server runs as a child process (this program with `--server-child DB`).
 
 #[path = "common/child.rs"]
 mod server_child;
@@ -213,32 +215,14 @@ async fn measure(url: &str, token: &str) {
     }
 }
 
-fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some(server_child::FLAG) {
-        server_child::serve(&args[2]);
-        return;
-    }
-    let n: u64 = args
-        .get(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(10_000_000);
-    let tmp =
-        tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| ".".into())).unwrap();
-    let db = tmp.path().join("scale.db");
-    let token = TokenAdmin::open(&db)
-        .unwrap()
-        .create(Role::Admin, "bench", None)
-        .unwrap()
-        .1;
-    let (mut child, url) = server_child::start(&db);
-    let rt = tokio::runtime::Runtime::new().unwrap();
+/// Posts the `n` events and prints the rate per tenth.
+fn ingest_all(rt: &tokio::runtime::Runtime, url: &str, token: &str, n: u64, db: &std::path::Path) {
     println!(
         "{n} events into {} ({PRODUCERS} producers, batches of {BATCH})",
         db.display()
     );
     let started = Instant::now();
-    let tenths = rt.block_on(ingest(&url, &token, n));
+    let tenths = rt.block_on(ingest(url, token, n));
     let mut last = started;
     let mut rates = Vec::new();
     for (k, t) in tenths.iter().enumerate() {
@@ -253,13 +237,45 @@ fn main() {
         n as f64 / total,
         rates.last().unwrap() / rates.first().unwrap()
     );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(server_child::FLAG) {
+        server_child::serve(&args[2]);
+        return;
+    }
+    let n: u64 = args
+        .get(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(10_000_000);
+    let tmp =
+        tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| ".".into())).unwrap();
+    let db = std::env::var("BENCH_DB")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| tmp.path().join("scale.db"));
+    let reuse = db.exists();
+    let token = TokenAdmin::open(&db)
+        .unwrap()
+        .create(Role::Admin, "bench", None)
+        .unwrap()
+        .1;
+    let started = Instant::now();
+    let (mut child, url) = server_child::start(&db);
+    println!("server ready in {:.1} s", started.elapsed().as_secs_f64());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    if reuse {
+        println!("reading the log already in {}", db.display());
+    } else {
+        ingest_all(&rt, &url, &token, n, &db);
+    }
     rt.block_on(measure(&url, &token));
     println!(
         "\nserver RSS after: {} MiB; database with its WAL: {} MiB",
         server_child::rss_kib(child.id()) / 1024,
-        std::fs::read_dir(tmp.path())
-            .unwrap()
-            .filter_map(|e| e.ok()?.metadata().ok())
+        ["", "-wal"]
+            .iter()
+            .filter_map(|end| std::fs::metadata(format!("{}{end}", db.display())).ok())
             .map(|m| m.len())
             .sum::<u64>()
             / (1 << 20)

@@ -15,6 +15,7 @@ pub mod postgres;
 pub mod proofs;
 pub mod pseudonym;
 pub mod records;
+pub mod rollup;
 pub mod signer;
 pub mod sqlite;
 mod tokens;

@@ -12,6 +12,7 @@ mod pg;
 mod sqlite_tamper;
 
 mod backend;
+mod counts;
 mod damage;
 mod fixtures;
 mod log;
@@ -36,6 +37,7 @@ macro_rules! every_check {
             query::stats_count_and_bucket_the_matches,
             query::after_seq_and_the_commit_feed,
             query::a_second_store_on_the_same_database_sees_the_commits,
+            counts::rollup_counts_are_the_entries_counts,
             proofs::verify_finds_nothing_on_a_clean_store,
             proofs::checkpoints_and_their_proofs_verify,
             proofs::export_proof_verifies_offline,

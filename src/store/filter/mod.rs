@@ -8,6 +8,7 @@
 //! partition bounds) it adds through [`Filter`]'s few hooks, never by compiling a filter again.
 
 mod any_of;
+mod counts;
 mod plan;
 mod statements;
 pub mod stats;
@@ -117,6 +118,8 @@ pub struct Filter<D: Dialect> {
     bounds: Vec<Cond<D>>,
     /// The table to read from (SQLite may forbid its ordered indexes).
     source: &'static str,
+    /// Whether the rollups can count it: it names only the fields they keep.
+    rollup: bool,
 }
 
 impl<D: Dialect> Clone for Filter<D> {
@@ -131,6 +134,7 @@ impl<D: Dialect> Clone for Filter<D> {
             to: self.to,
             bounds: self.bounds.clone(),
             source: self.source,
+            rollup: self.rollup,
         }
     }
 }
@@ -163,6 +167,13 @@ impl<D: Dialect> Filter<D> {
             to: plan.to,
             bounds: Vec::new(),
             source: "entries",
+            rollup: plan.text.is_empty()
+                && plan
+                    .include
+                    .iter()
+                    .chain(&plan.exclude)
+                    .flatten()
+                    .all(Atom::in_rollups),
         }
     }
 
@@ -174,6 +185,7 @@ impl<D: Dialect> Filter<D> {
     /// Adds a condition every row must meet (checked before the search terms).
     pub fn require(&mut self, cond: Cond<D>) {
         self.plain.push(cond);
+        self.rollup = false;
     }
 
     /// Adds a bound on the rows read, like the time range.
@@ -210,7 +222,7 @@ impl<D: Dialect> Filter<D> {
 
     /// `first AND …`: every condition but group `skip`'s, the search terms when `text`, and
     /// `extra` last.
-    fn conjunction(
+    pub(super) fn conjunction(
         &self,
         first: &Cond<D>,
         skip: Option<usize>,

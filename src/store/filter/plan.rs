@@ -53,6 +53,24 @@ pub enum Atom {
     Any,
 }
 
+impl Atom {
+    /// Whether the rollups keep what this atom tests ([`crate::store::rollup`]).
+    pub fn in_rollups(&self) -> bool {
+        match self {
+            Atom::Eq(col, _) => matches!(
+                col,
+                Column::Action
+                    | Column::Channel
+                    | Column::Kind
+                    | Column::Outcome
+                    | Column::TargetType
+            ),
+            Atom::Any => true,
+            Atom::EqNoCase(..) | Atom::Target { .. } => false,
+        }
+    }
+}
+
 /// The AST of a filter: every `include` group met (each an OR of its atoms), no `exclude`
 /// group's atom met, every text term a substring (ignoring case), inside the time range.
 #[derive(Debug, Clone, PartialEq, Eq)]

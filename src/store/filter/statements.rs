@@ -1,8 +1,8 @@
 //! The statements a read runs, built from a compiled [`Filter`]: keyset pages, the stream's
-//! reads after a seq, counts, facets and the histogram.
+//! reads after a seq (counts, facets and the histogram are in `counts`).
 
 use super::{Cond, Dialect, Filter, sql_int};
-use crate::model::{Cursor, FacetField, Order};
+use crate::model::{Cursor, Order};
 use crate::store::PageRequest;
 
 /// `ORDER BY` for a page in `order`: the keyset every filter's index ends in.
@@ -24,18 +24,6 @@ fn keyset<D: Dialect>(page: &PageRequest) -> Option<Cond<D>> {
     })
 }
 
-/// The value and label a facet counts.
-fn facet_columns<D: Dialect>(field: FacetField) -> (&'static str, &'static str) {
-    match field {
-        FacetField::Action => ("action", D::NULL_TEXT),
-        FacetField::Channel => ("channel", D::NULL_TEXT),
-        FacetField::Kind => ("kind", D::NULL_TEXT),
-        FacetField::Outcome => ("outcome", D::NULL_TEXT),
-        FacetField::TargetType => ("target_type", D::NULL_TEXT),
-        FacetField::Actor => ("COALESCE(actor_id, actor_email)", "MAX(actor_name)"),
-    }
-}
-
 /// A statement and its parameters, in the dialect's placeholders.
 pub type Statement<D> = (String, Vec<<D as Dialect>::Value>);
 
@@ -48,6 +36,12 @@ impl<D: Dialect> Filter<D> {
     /// One keyset page of `columns`. A field with several values is split into one ordered
     /// index scan per value, merged, so `kind:created kind:deleted` never sorts the whole log.
     pub fn page_sql(&self, columns: &str, page: &PageRequest) -> Statement<D> {
+        let (sql, params) = self.page_select(columns, page);
+        (D::finish(sql), params)
+    }
+
+    /// [`Filter::page_sql`] in `?` placeholders, to be part of a larger statement.
+    pub(super) fn page_select(&self, columns: &str, page: &PageRequest) -> Statement<D> {
         if self.matches_nothing() {
             return self.nothing(columns);
         }
@@ -63,7 +57,7 @@ impl<D: Dialect> Filter<D> {
                 "SELECT {columns} FROM {} WHERE {w} {order_by} LIMIT ?",
                 self.source
             );
-            return (D::finish(sql), params);
+            return (sql, params);
         };
         let mut branches = Vec::new();
         let mut params = Vec::new();
@@ -80,7 +74,7 @@ impl<D: Dialect> Filter<D> {
         }
         params.push(limit);
         let sql = format!("{} {order_by} LIMIT ?", branches.join(" UNION "));
-        (D::finish(sql), params)
+        (sql, params)
     }
 
     /// A page with search terms, read from the newest `window` rows that match every other
@@ -133,42 +127,6 @@ impl<D: Dialect> Filter<D> {
         let (w, mut params) = self.where_clause(None, true, &extra);
         params.push(D::int(sql_int(limit)));
         let sql = format!("SELECT {columns} FROM {source} WHERE {w} ORDER BY {order} LIMIT ?");
-        (D::finish(sql), params)
-    }
-
-    /// The `limit` most common values of `field` among the matches, with their counts and a
-    /// label (an actor's name): `value, count, label` rows.
-    pub fn facet_sql(&self, field: FacetField, limit: usize) -> Statement<D> {
-        let (w, mut params) = self.where_all();
-        let (col, label) = facet_columns::<D>(field);
-        params.push(D::int(sql_int(limit)));
-        let sql = format!(
-            "SELECT {col} AS v, count(*) AS c, {label} FROM {src} WHERE {w} AND {col} IS NOT NULL \
-             GROUP BY v ORDER BY c DESC, v LIMIT ?",
-            src = self.source
-        );
-        (D::finish(sql), params)
-    }
-
-    /// One row: how many entries match, and the first and last `occurred_at` among them.
-    pub fn extent_sql(&self) -> Statement<D> {
-        let (w, params) = self.where_all();
-        let sql = format!(
-            "SELECT count(*), min(occurred_at), max(occurred_at) FROM {} WHERE {w}",
-            self.source
-        );
-        (D::finish(sql), params)
-    }
-
-    /// `bucket, count` rows: the matches per bar of `width_ms` from `start` (bar 0).
-    pub fn histogram_sql(&self, start: i64, width_ms: i64) -> Statement<D> {
-        let (w, where_params) = self.where_all();
-        let mut params = vec![D::int(start), D::int(width_ms)];
-        params.extend(where_params);
-        let sql = format!(
-            "SELECT (occurred_at - ?) / ? AS bucket, count(*) FROM {} WHERE {w} GROUP BY bucket",
-            self.source
-        );
         (D::finish(sql), params)
     }
 }

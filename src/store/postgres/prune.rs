@@ -9,10 +9,12 @@
 //! prune would make only that tenant wait, for its own share). With an archive the wait is as long
 //! as writing all the archives.
 
+use super::dialect::numbered;
 use super::maintenance::record;
 use super::{PostgresStore, db_error, internal, row};
 use super::{i, u};
 use crate::model::{ChainHead, PruneReport};
+use crate::store::rollup;
 use crate::store::{ArchiveRef, ArchiveSink, ArchivedEntry, StoreError};
 use chrono::{DateTime, Utc};
 
@@ -92,6 +94,16 @@ async fn remove(
     }
     let tenants: Vec<&str> = due.iter().map(|d| plan[d.0].0.as_str()).collect();
     let uptos: Vec<i64> = due.iter().map(|d| d.1).collect();
+    // What the rollups counted of the entries about to go goes with them.
+    let subtract = numbered(&rollup::from_entries_sql("tenant = ? AND seq <= ?"));
+    for (tenant, upto) in tenants.iter().zip(&uptos) {
+        tx.execute(&subtract, &[&-1i64, tenant, upto])
+            .await
+            .map_err(db_error)?;
+        tx.execute(&numbered(rollup::REMOVE_EMPTY), &[tenant])
+            .await
+            .map_err(db_error)?;
+    }
     let cutoffs: Vec<i64> = due.iter().map(|d| plan[d.0].1.timestamp_millis()).collect();
     let hashes: Vec<&str> = due.iter().map(|d| d.2.as_str()).collect();
     let texts: Vec<String> = due.iter().map(|d| report_text(&reports[d.0])).collect();

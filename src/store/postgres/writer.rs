@@ -13,6 +13,7 @@ use crate::store::StoreError;
 use crate::store::chain::{GENESIS, Tip};
 use crate::store::proofs::rows::damaged;
 use crate::store::proofs::{hash_bytes, row_blob, split_row};
+use crate::store::rollup::Tally;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::collections::{BTreeSet, HashMap};
@@ -189,6 +190,7 @@ pub(super) struct Batch {
     pub leaf: Vec<i64>,
     pub leaf_hashes: Vec<Vec<u8>>,
     pub actions: BTreeSet<(String, String)>,
+    pub counts: Tally,
 }
 
 impl Writer {
@@ -252,6 +254,7 @@ impl Writer {
             batch.leaf.push(i(leaf));
             batch.leaf_hashes.push(row_blob(&row));
             batch.entries.push(&entry, &commitments);
+            batch.counts.add(&entry);
             batch
                 .actions
                 .insert((tenant.to_string(), entry.action.clone()));
@@ -318,6 +321,7 @@ pub(super) async fn write_batch(
         )
         .await
         .map_err(db_error)?;
+        write_counts(tx, &batch.counts).await?;
     }
     for (tenant, h) in heads {
         tx.execute(
@@ -331,6 +335,53 @@ pub(super) async fn write_batch(
     tx.execute("SELECT pg_notify($1, '')", &[&super::CHANNEL])
         .await
         .map_err(db_error)?;
+    Ok(())
+}
+
+/// Adds the batch's rollup counts, one statement for all of them.
+async fn write_counts(
+    tx: &deadpool_postgres::Transaction<'_>,
+    counts: &Tally,
+) -> Result<(), StoreError> {
+    let mut cols: (Vec<String>, Vec<i64>, Vec<i64>) = Default::default();
+    let mut text: [Vec<String>; 5] = Default::default();
+    let mut n = Vec::new();
+    for (c, k) in counts.cells() {
+        cols.0.push(row::enc(&c.tenant).into_owned());
+        cols.1.push(c.width);
+        cols.2.push(c.slot);
+        for (col, v) in text.iter_mut().zip([
+            c.channel.as_str(),
+            c.kind,
+            c.outcome,
+            &c.action,
+            &c.target_type,
+        ]) {
+            col.push(row::enc(v).into_owned());
+        }
+        n.push(k);
+    }
+    let [channel, kind, outcome, action, target_type] = &text;
+    tx.execute(
+        "INSERT INTO rollups (tenant, width, slot, channel, kind, outcome, action, target_type, n) \
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], \
+         $6::text[], $7::text[], $8::text[], $9::bigint[]) \
+         ON CONFLICT (tenant, width, slot, channel, kind, outcome, action, target_type) \
+         DO UPDATE SET n = rollups.n + excluded.n",
+        &[
+            &cols.0,
+            &cols.1,
+            &cols.2,
+            channel,
+            kind,
+            outcome,
+            action,
+            target_type,
+            &n,
+        ],
+    )
+    .await
+    .map_err(db_error)?;
     Ok(())
 }
 

@@ -301,4 +301,29 @@ mod tests {
             assert!(!p.contains("SCAN entries"), "{filter}: {p}");
         }
     }
+
+    #[test]
+    fn counts_on_the_rollups_fields_read_the_rollups_not_the_entries() {
+        for filter in [
+            "",
+            "outcome:failure channel:admin",
+            "-channel:auth since:1d",
+            "action:user.login from:2026-01-01T00:00:30Z to:2026-01-09T13:00:00Z",
+        ] {
+            let bars = |f: &Filter| f.histogram_sql(0, 3_600_000);
+            let action = |f: &Filter| f.facet_sql(crate::model::FacetField::Action, 10);
+            for p in [
+                plan_of(filter, Filter::extent_sql),
+                plan_of(filter, bars),
+                plan_of(filter, action),
+            ] {
+                assert!(p.contains("rollups"), "{filter}: {p}");
+                assert!(!p.contains("SCAN rollups"), "{filter}: {p}");
+                assert!(!p.contains("SCAN entries"), "{filter}: {p}");
+            }
+        }
+        // A field the rollups do not keep is counted from its matches.
+        let p = plan_of("actor:u_17", Filter::extent_sql);
+        assert!(!p.contains("rollups"), "{p}");
+    }
 }

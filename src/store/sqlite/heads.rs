@@ -8,6 +8,7 @@ use crate::model::{Appended, Entry, NewEvent};
 use crate::store::StoreError;
 use crate::store::chain::{Commitments, Tip};
 use crate::store::proofs::{hash_bytes, row_blob};
+use crate::store::rollup::{self, Tally};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -61,6 +62,9 @@ struct Statements<'c> {
     add_action: rusqlite::CachedStatement<'c>,
     index_text: rusqlite::CachedStatement<'c>,
     add_leaf: rusqlite::CachedStatement<'c>,
+    count: rusqlite::CachedStatement<'c>,
+    /// The batch's rollup counts, written after its last entry.
+    tally: Tally,
 }
 
 impl<'c> Statements<'c> {
@@ -77,7 +81,27 @@ impl<'c> Statements<'c> {
             add_leaf: tx.prepare_cached(
                 "INSERT INTO tree_rows (tenant, leaf, hashes) VALUES (?1, ?2, ?3)",
             )?,
+            count: tx.prepare_cached(rollup::UPSERT)?,
+            tally: Tally::default(),
         })
+    }
+
+    /// Writes the tally into the rollups.
+    fn write_counts(&mut self) -> rusqlite::Result<()> {
+        for (c, n) in self.tally.drain() {
+            self.count.execute(params![
+                c.tenant,
+                c.width,
+                c.slot,
+                c.channel,
+                c.kind,
+                c.outcome,
+                c.action,
+                c.target_type,
+                n
+            ])?;
+        }
+        Ok(())
     }
 }
 
@@ -233,6 +257,7 @@ impl Writer {
             out.push(appended);
             n += 1;
         }
+        st.write_counts()?;
         Ok((out, head, n))
     }
 
@@ -264,6 +289,7 @@ impl Writer {
             )))?;
         st.index_text
             .execute(params![tx.last_insert_rowid(), row::search_text(entry)])?;
+        st.tally.add(entry);
         if self
             .known_actions
             .insert((tenant.to_string(), entry.action.clone()))

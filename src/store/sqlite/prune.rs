@@ -68,6 +68,12 @@ pub fn run(
             "DELETE FROM entries_fts WHERE rowid IN (SELECT rowid FROM entries WHERE tenant = ?1 AND seq <= ?2)",
             params![tenant, upto],
         )?;
+        // What the rollups counted of them goes with them.
+        tx.execute(
+            &crate::store::rollup::from_entries_sql("tenant = ? AND seq <= ?"),
+            params![-1, tenant, upto],
+        )?;
+        tx.execute(crate::store::rollup::REMOVE_EMPTY, params![tenant])?;
         let removed = tx.execute(
             "DELETE FROM entries WHERE tenant = ?1 AND seq <= ?2",
             params![tenant, upto],

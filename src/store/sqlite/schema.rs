@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes; older files are migrated forward on open.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS entries (
@@ -157,6 +157,22 @@ BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: UPDATE is refused'); END
 CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
 BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: DELETE is refused'); END;
 
+-- How many entries each minute, hour and day holds per (channel, kind, outcome, action, target
+-- type), written with the entries (store::rollup): counts and histograms read these, not every
+-- match. Derived, not evidence: verify recounts them from the entries.
+CREATE TABLE IF NOT EXISTS rollups (
+    tenant      TEXT    NOT NULL,
+    width       INTEGER NOT NULL,  -- ms: 60000, 3600000 or 86400000
+    slot        INTEGER NOT NULL,  -- ms: the start of the minute, hour or day
+    channel     TEXT    NOT NULL,
+    kind        TEXT    NOT NULL,
+    outcome     TEXT    NOT NULL,
+    action      TEXT    NOT NULL,
+    target_type TEXT    NOT NULL,  -- '' without a target
+    n           INTEGER NOT NULL,
+    PRIMARY KEY (tenant, width, slot, channel, kind, outcome, action, target_type)
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS tokens (
     id          TEXT PRIMARY KEY,
     secret_hash TEXT NOT NULL UNIQUE,
@@ -194,7 +210,8 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     if version < SCHEMA_VERSION {
         // Version 2 gave the triggers their maintenance permits; version 3 added the Merkle
         // tree and the checkpoints (the writer builds the tree of existing entries at start);
-        // version 4 the indexes on the actor's IP and name (created by the schema's IF NOT EXISTS).
+        // version 4 the indexes on the actor's IP and name (created by the schema's IF NOT EXISTS);
+        // version 5 the rollups, counted here from the entries already there.
         let drop_old = if version < 2 {
             "DROP TRIGGER IF EXISTS entries_no_update; DROP TRIGGER IF EXISTS entries_no_delete;"
         } else {
@@ -203,6 +220,12 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         let migrated = conn
             .execute_batch(drop_old)
             .and_then(|()| conn.execute_batch(SCHEMA))
+            .and_then(|()| {
+                if version < 5 {
+                    conn.execute(&crate::store::rollup::from_entries_sql("true"), [1])?;
+                }
+                Ok(())
+            })
             .and_then(|()| conn.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}")));
         if let Err(e) = migrated {
             let _ = conn.execute_batch("ROLLBACK");

@@ -1,0 +1,157 @@
+//! Counts, facets and histograms read from the rollups are the entries' own: over every time
+//! range (whole days, hours and minutes, and the ragged edges between), every filter the
+//! rollups answer, and after a prune took entries away.
+
+use crate::backend::Database;
+use crate::fixtures::{ACTIONS, CHANNELS, all, append, clock_past};
+use chrono::{DateTime, Duration, Utc};
+use std::collections::BTreeMap;
+use trailscope::model::{
+    Actor, Entry, FacetField, NewEvent, Outcome, Query, Target, format_ts, from_millis,
+};
+use trailscope::store::Store;
+
+/// Event `i` of a trail spread unevenly over four days before `end`: times that fall on whole
+/// days, hours and minutes and between them, every rollup field varied.
+fn event(i: i64, end: DateTime<Utc>) -> NewEvent {
+    let back = Duration::seconds((i * i * 977 + i * 61) % (4 * 86_400));
+    NewEvent {
+        occurred_at: Some(end - back - Duration::milliseconds(i % 3 * 499)),
+        action: ACTIONS[(i as usize * 7) % ACTIONS.len()].into(),
+        channel: Some(CHANNELS[(i as usize / 2) % CHANNELS.len()].into()),
+        outcome: Some(if i % 5 == 0 {
+            Outcome::Failure
+        } else {
+            Outcome::Success
+        }),
+        actor: Some(Actor::system()),
+        target: (i % 4 != 3).then(|| Target {
+            kind: ["ticket", "user", "printer"][i as usize % 3].into(),
+            id: i.to_string(),
+            name: None,
+        }),
+        ..NewEvent::default()
+    }
+}
+
+/// The filters the rollups answer, and one they do not (the actor) as a control.
+const FILTERS: [&str; 9] = [
+    "",
+    "channel:auth",
+    "outcome:failure channel:admin,rules",
+    "action:user.*",
+    "-channel:auth",
+    "target_type:printer",
+    "-target_type:user kind:created,updated",
+    "action:*",
+    "actor:system",
+];
+
+/// The ranges each filter is counted over (`from`, `to`), relative to `end`.
+fn ranges(end: DateTime<Utc>) -> Vec<String> {
+    let day = end.timestamp_millis() / 86_400_000 * 86_400_000;
+    let at = |ms: i64| format_ts(&from_millis(ms));
+    vec![
+        String::new(),
+        "since:1d".into(),
+        "since:90m".into(),
+        format!("from:{} to:{}", at(day - 2 * 86_400_000), at(day - 1)),
+        format!(
+            "from:{} to:{}",
+            at(day - 3 * 86_400_000 + 3_723_457),
+            at(day - 5_000_123)
+        ),
+        format!(
+            "from:{} to:{}",
+            at(day - 7_200_000 + 61_001),
+            at(day - 7_200_000 + 3_599_999)
+        ),
+        format!("from:{} to:{}", at(day - 100_000), at(day - 41_000)),
+        format!("to:{}", at(day - 86_400_000 - 59_999)),
+    ]
+}
+
+/// Checks stats and every rollup facet of `filter` against `everything`.
+async fn check(s: &dyn Store, everything: &[Entry], filter: &str, now: DateTime<Utc>) {
+    let q: Query = filter
+        .parse()
+        .unwrap_or_else(|e| panic!("`{filter}`: {e:?}"));
+    let matching: Vec<&Entry> = everything.iter().filter(|e| q.matches(e, now)).collect();
+    for buckets in [1, 7, 60, 240] {
+        let st = s.stats("acme", &q, buckets, now).await.unwrap();
+        assert_eq!(st.total, matching.len() as u64, "total of `{filter}`");
+        if matching.is_empty() {
+            continue;
+        }
+        let start = st.buckets[0].start.timestamp_millis();
+        let width = i64::try_from(st.bucket_seconds).unwrap() * 1000;
+        let mut want = vec![0u64; st.buckets.len()];
+        for e in &matching {
+            let bar = (e.occurred_at.timestamp_millis() - start).div_euclid(width);
+            want[usize::try_from(bar).expect("no match before the first bar")] += 1;
+        }
+        let got: Vec<u64> = st.buckets.iter().map(|b| b.count).collect();
+        assert_eq!(got, want, "the bars of `{filter}` in {buckets}");
+    }
+    for field in [
+        FacetField::Action,
+        FacetField::Channel,
+        FacetField::Kind,
+        FacetField::Outcome,
+        FacetField::TargetType,
+    ] {
+        let without = q.without(field);
+        let mut want: BTreeMap<String, u64> = BTreeMap::new();
+        for e in everything.iter().filter(|e| without.matches(e, now)) {
+            let v = match field {
+                FacetField::Action => Some(e.action.clone()),
+                FacetField::Channel => Some(e.channel.clone()),
+                FacetField::Kind => Some(e.kind.as_str().to_string()),
+                FacetField::Outcome => Some(e.outcome.as_str().to_string()),
+                _ => e.target.as_ref().map(|t| t.kind.clone()),
+            };
+            if let Some(v) = v {
+                *want.entry(v).or_default() += 1;
+            }
+        }
+        let f = s.facets("acme", field, &q, 50, now).await.unwrap();
+        let got: BTreeMap<String, u64> = f
+            .values
+            .iter()
+            .map(|v| (v.value.clone(), v.count))
+            .collect();
+        assert_eq!(got, want, "facet {field:?} of `{filter}`");
+        assert!(
+            f.values.windows(2).all(|w| w[0].count >= w[1].count),
+            "most frequent first"
+        );
+    }
+}
+
+/// Every filter over every range, before and after a prune.
+pub async fn rollup_counts_are_the_entries_counts(db: &Database) {
+    let s = db.store.as_ref();
+    let end = Utc::now();
+    append(s, "acme", (0..150).map(|i| event(i, end)).collect()).await;
+    let old = s.get_seq("acme", 150).await.unwrap().unwrap().received_at;
+    clock_past(old).await;
+    append(s, "acme", (150..400).map(|i| event(i, end)).collect()).await;
+    // Another tenant's counts never mix in.
+    append(s, "globex", (0..50).map(|i| event(i, end)).collect()).await;
+    let now = Utc::now();
+    for round in ["before", "after"] {
+        let everything = all(s, "acme", &Query::default(), now).await;
+        assert_eq!(everything.len(), if round == "before" { 400 } else { 251 });
+        for range in ranges(end) {
+            for filter in FILTERS {
+                check(s, &everything, &format!("{filter} {range}"), now).await;
+            }
+        }
+        if round == "before" {
+            // Removes the first batch (and writes the prune's own record).
+            let cutoff = s.get_seq("acme", 151).await.unwrap().unwrap().received_at;
+            let report = s.prune("acme", cutoff, None).await;
+            assert_eq!(report.unwrap().removed, 150, "{round}");
+        }
+    }
+}
