@@ -96,12 +96,10 @@ impl<D: Dialect> Filter<D> {
                         self.rollup_where(width, from, to),
                         true,
                     ),
-                    Piece::Entries { from, to } => (
-                        self.source,
-                        "count(*)",
-                        self.within(from, to).where_all(),
-                        false,
-                    ),
+                    Piece::Entries { from, to } => {
+                        let (w, params, source) = self.within(from, to).where_all();
+                        (source, "count(*)", (w, params), false)
+                    }
                 };
                 let (sql, mut lead) = select(table, &w, counted, rolled);
                 lead.extend(params);
@@ -114,10 +112,9 @@ impl<D: Dialect> Filter<D> {
     /// last two only where the filter has no start: a histogram needs them then alone).
     pub fn extent_sql(&self) -> Statement<D> {
         let Some(pieces) = self.pieces(Some(rollup::WIDTHS.len() - 1)) else {
-            let (w, params) = self.where_all();
+            let (w, params, source) = self.where_all();
             let sql = format!(
-                "SELECT count(*), min(occurred_at), max(occurred_at) FROM {} WHERE {w}",
-                self.source
+                "SELECT count(*), min(occurred_at), max(occurred_at) FROM {source} WHERE {w}"
             );
             return (D::finish(sql), params);
         };
@@ -149,12 +146,11 @@ impl<D: Dialect> Filter<D> {
     /// `bucket, count` rows: the matches per bar of `width_ms` from `start` (bar 0).
     pub fn histogram_sql(&self, start: i64, width_ms: i64) -> Statement<D> {
         let Some(pieces) = self.pieces(rollup::widest_for_bars(start, width_ms)) else {
-            let (w, where_params) = self.where_all();
+            let (w, where_params, source) = self.where_all();
             let mut params = vec![D::int(start), D::int(width_ms)];
             params.extend(where_params);
             let sql = format!(
-                "SELECT (occurred_at - ?) / ? AS bucket, count(*) FROM {} WHERE {w} GROUP BY bucket",
-                self.source
+                "SELECT (occurred_at - ?) / ? AS bucket, count(*) FROM {source} WHERE {w} GROUP BY bucket"
             );
             return (D::finish(sql), params);
         };
@@ -178,12 +174,11 @@ impl<D: Dialect> Filter<D> {
         let pieces = rollup_column(field).and(self.pieces(Some(rollup::WIDTHS.len() - 1)));
         let (col, label) = facet_columns::<D>(field);
         let Some(pieces) = pieces else {
-            let (w, mut params) = self.where_all();
+            let (w, mut params, source) = self.where_all();
             params.push(D::int(sql_int(limit)));
             let sql = format!(
-                "SELECT {col} AS v, count(*) AS c, {label} FROM {src} WHERE {w} AND {col} IS NOT NULL \
-                 GROUP BY v ORDER BY c DESC, v LIMIT ?",
-                src = self.source
+                "SELECT {col} AS v, count(*) AS c, {label} FROM {source} WHERE {w} AND {col} IS NOT NULL \
+                 GROUP BY v ORDER BY c DESC, v LIMIT ?"
             );
             return (D::finish(sql), params);
         };

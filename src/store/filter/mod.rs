@@ -44,8 +44,9 @@ pub trait Dialect: Sized {
     /// A text NULL in a select list (a facet's missing label).
     const NULL_TEXT: &'static str;
     /// For a count: the rows of any of `branches` (complete conditions, each an index range),
-    /// or `None` where the engine ORs them well itself.
-    fn union_of(branches: &[&str]) -> Option<String>;
+    /// and the table expression to read them from; or `None` where the engine ORs them well
+    /// itself.
+    fn union_of(branches: &[&str]) -> Option<(String, &'static str)>;
 }
 
 /// Values of one field a statement may be split into (one index range each) before it is run
@@ -277,11 +278,16 @@ impl<D: Dialect> Filter<D> {
     /// dialect says ([`Dialect::union_of`]): with the tenant only outside an OR, SQLite read
     /// the tenant's every row, and a count of `actor:u_17` (an id, or a name in any case) took
     /// 206 ms for a dozen matches among 60,000 entries (BENCHMARKS.md, issue 27).
-    pub fn where_all(&self) -> (String, Vec<D::Value>) {
+    /// Returns the clause, its parameters and the table expression to read the rows from.
+    pub fn where_all(&self) -> (String, Vec<D::Value>, &'static str) {
         let range = self.ranges(None);
         let mut extra: Vec<&Cond<D>> = range.iter().collect();
+        let all = |extra: &[&Cond<D>]| {
+            let (w, params) = self.where_clause(None, true, extra);
+            (w, params, self.source)
+        };
         let Some(d) = self.driving_group() else {
-            return self.where_clause(None, true, &extra);
+            return all(&extra);
         };
         let branches: Vec<Cond<D>> = self.groups[d]
             .iter()
@@ -292,12 +298,13 @@ impl<D: Dialect> Filter<D> {
             })
             .collect();
         let sql: Vec<&str> = branches.iter().map(|b| b.sql.as_str()).collect();
-        let Some(union) = D::union_of(&sql) else {
-            return self.where_clause(None, true, &extra);
+        let Some((union, source)) = D::union_of(&sql) else {
+            return all(&extra);
         };
         let union = Cond::new(union, branches.into_iter().flat_map(|b| b.params).collect());
         extra.push(&union);
-        self.where_clause(Some(d), true, &extra)
+        let (w, params) = self.where_clause(Some(d), true, &extra);
+        (w, params, source)
     }
 }
 

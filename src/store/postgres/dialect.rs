@@ -136,7 +136,7 @@ impl Dialect for Postgres {
     const NULL_TEXT: &'static str = "NULL::text";
 
     /// PostgreSQL combines the branches' index scans itself (a bitmap OR).
-    fn union_of(_branches: &[&str]) -> Option<String> {
+    fn union_of(_branches: &[&str]) -> Option<(String, &'static str)> {
         None
     }
 }

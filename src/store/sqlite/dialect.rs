@@ -80,13 +80,19 @@ impl Dialect for Sqlite {
     const NULL_TEXT: &'static str = "NULL";
 
     /// SQLite reads an OR of `tenant AND value` terms by the tenant alone, testing the OR on
-    /// every row of it; the union of the branches' rowids is one index range each.
-    fn union_of(branches: &[&str]) -> Option<String> {
+    /// every row of it; the union of the branches' rowids is one index range each. The rows
+    /// are then read by rowid: with any index allowed, SQLite (without statistics) walked the
+    /// tenant's every row through one and tested each against the union (181 ms for the 200
+    /// entries of `actor:u_17` among 1M).
+    fn union_of(branches: &[&str]) -> Option<(String, &'static str)> {
         let selects: Vec<String> = branches
             .iter()
             .map(|b| format!("SELECT rowid FROM entries WHERE {b}"))
             .collect();
-        Some(format!("rowid IN ({})", selects.join(" UNION ")))
+        Some((
+            format!("rowid IN ({})", selects.join(" UNION ")),
+            "entries NOT INDEXED",
+        ))
     }
 }
 
@@ -295,6 +301,8 @@ mod tests {
             let p = plan_of(filter, Filter::extent_sql);
             assert!(p.contains("UNION"), "{filter}: {p}");
             assert!(!p.contains("SCAN entries"), "{filter}: {p}");
+            // The matches are read by rowid, not the tenant's every row tested against them.
+            assert!(!p.contains("(tenant=?)"), "{filter}: {p}");
             let p = plan_of(filter, |f| {
                 f.facet_sql(crate::model::FacetField::Action, 10)
             });

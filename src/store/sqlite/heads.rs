@@ -60,11 +60,12 @@ struct Statements<'c> {
     insert: rusqlite::CachedStatement<'c>,
     find_key: rusqlite::CachedStatement<'c>,
     add_action: rusqlite::CachedStatement<'c>,
-    index_text: rusqlite::CachedStatement<'c>,
     add_leaf: rusqlite::CachedStatement<'c>,
     count: rusqlite::CachedStatement<'c>,
     /// The batch's rollup counts, written after its last entry.
     tally: Tally,
+    /// The batch's search text by rowid, indexed once the group's batches are in.
+    texts: Vec<(i64, String)>,
 }
 
 impl<'c> Statements<'c> {
@@ -76,13 +77,12 @@ impl<'c> Statements<'c> {
             )?,
             add_action: tx
                 .prepare_cached("INSERT OR IGNORE INTO actions (tenant, action) VALUES (?1, ?2)")?,
-            index_text: tx
-                .prepare_cached("INSERT INTO entries_fts (rowid, text) VALUES (?1, ?2)")?,
             add_leaf: tx.prepare_cached(
                 "INSERT INTO tree_rows (tenant, leaf, hashes) VALUES (?1, ?2, ?3)",
             )?,
             count: tx.prepare_cached(rollup::UPSERT)?,
             tally: Tally::default(),
+            texts: Vec::new(),
         })
     }
 
@@ -157,13 +157,14 @@ impl Writer {
             .get(tenant)
             .cloned()
             .unwrap_or_else(Head::genesis);
-        let (out, head, _) = self.apply(
+        let (out, head, _, texts) = self.apply(
             tx,
             tenant,
             events,
             head,
             chrono::Utc::now().timestamp_millis(),
         )?;
+        index_texts(tx, &texts)?;
         tx.prepare_cached("INSERT OR REPLACE INTO chain_heads (tenant, seq, hash, received_at) VALUES (?1, ?2, ?3, ?4)")?
             .execute(params![tenant, head.tip.seq, head.tip.hash, head.tip.received_ms])?;
         self.heads.insert(tenant.to_string(), head);
@@ -181,6 +182,7 @@ impl Writer {
         let mut appended = 0u64;
         let now_ms = chrono::Utc::now().timestamp_millis();
         let mut tx = conn.transaction()?;
+        let mut texts = Vec::new();
         for job in jobs {
             let head = self
                 .heads
@@ -189,8 +191,9 @@ impl Writer {
                 .unwrap_or_else(Head::genesis);
             let sp = tx.savepoint()?;
             match self.apply(&sp, &job.tenant, &job.events, head, now_ms) {
-                Ok((out, head, n)) => {
+                Ok((out, head, n, batch_texts)) => {
                     sp.commit()?;
+                    texts.extend(batch_texts);
                     self.heads.insert(job.tenant.clone(), head);
                     appended += n;
                     results.push(Ok(out));
@@ -204,6 +207,7 @@ impl Writer {
                 }
             }
         }
+        index_texts(&tx, &texts)?;
         let touched: HashSet<&str> = jobs.iter().map(|j| j.tenant.as_str()).collect();
         {
             let mut put = tx.prepare_cached("INSERT OR REPLACE INTO chain_heads (tenant, seq, hash, received_at) VALUES (?1, ?2, ?3, ?4)")?;
@@ -225,7 +229,7 @@ impl Writer {
         events: &[NewEvent],
         mut head: Head,
         now_ms: i64,
-    ) -> rusqlite::Result<(Vec<Appended>, Head, u64)> {
+    ) -> rusqlite::Result<(Vec<Appended>, Head, u64, Vec<(i64, String)>)> {
         let mut out = Vec::with_capacity(events.len());
         let mut in_batch: HashMap<&str, Appended> = HashMap::new();
         let mut st = Statements::prepare(tx)?;
@@ -258,7 +262,7 @@ impl Writer {
             n += 1;
         }
         st.write_counts()?;
-        Ok((out, head, n))
+        Ok((out, head, n, std::mem::take(&mut st.texts)))
     }
 
     /// Writes one sealed entry, its leaf (the tree grows in the same transaction: leaf
@@ -287,8 +291,8 @@ impl Writer {
                 entry,
                 commitments,
             )))?;
-        st.index_text
-            .execute(params![tx.last_insert_rowid(), row::search_text(entry)])?;
+        st.texts
+            .push((tx.last_insert_rowid(), row::search_text(entry)));
         st.tally.add(entry);
         if self
             .known_actions
@@ -298,6 +302,18 @@ impl Writer {
         }
         Ok(())
     }
+}
+
+/// Adds the search text of the group's entries to the trigram index, outside every batch's
+/// savepoint: FTS5 writes what it holds in memory to disk at each savepoint, and a segment per
+/// batch of 1,000 entries left it merging segments for a third of the writer's time (perf, 1M
+/// entries, BENCHMARKS.md); once per commit it writes one.
+fn index_texts(tx: &Connection, texts: &[(i64, String)]) -> rusqlite::Result<()> {
+    let mut add = tx.prepare_cached("INSERT INTO entries_fts (rowid, text) VALUES (?1, ?2)")?;
+    for (rowid, text) in texts {
+        add.execute(params![rowid, text])?;
+    }
+    Ok(())
 }
 
 /// The first append of idempotency key `key`, in this batch or stored.
