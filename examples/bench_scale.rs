@@ -270,6 +270,7 @@ fn main() {
         ingest_all(&rt, &url, &token, n, &db);
     }
     rt.block_on(measure(&url, &token));
+    rt.block_on(maintain(&url, &token));
     println!(
         "\nserver RSS after: {} MiB; database with its WAL: {} MiB",
         server_child::rss_kib(child.id()) / 1024,
@@ -282,4 +283,66 @@ fn main() {
     );
     let _ = child.kill();
     let _ = child.wait();
+    if !reuse {
+        rt.block_on(prune_first_tenth(&db, n));
+    }
+}
+
+/// Times verify (the whole chain and tree) and pseudonymising one actor, over HTTP.
+async fn maintain(url: &str, token: &str) {
+    let http = reqwest::Client::new();
+    let t = Instant::now();
+    let r = http
+        .get(format!("{url}/v1/verify"))
+        .bearer_auth(token)
+        .timeout(Duration::from_secs(24 * 3600))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let report: serde_json::Value = r.json().await.unwrap();
+    println!(
+        "\nverify: {status} in {:.1} s: ok {}, {} entries checked",
+        t.elapsed().as_secs_f64(),
+        report["ok"],
+        report["checked"]
+    );
+    let t = Instant::now();
+    let r = http
+        .post(format!("{url}/v1/pseudonymise"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"actor_id": "u_17"}))
+        .timeout(Duration::from_secs(24 * 3600))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let report: serde_json::Value = r.json().await.unwrap();
+    println!(
+        "pseudonymise actor u_17: {status} in {:.2} s: {}",
+        t.elapsed().as_secs_f64(),
+        report
+    );
+}
+
+/// Times a prune of the first tenth of the entries (by when they were received), in process
+/// on the database the server left.
+async fn prune_first_tenth(db: &std::path::Path, n: u64) {
+    use trailscope::store::{SqliteStore, Store};
+    let t = Instant::now();
+    let store = SqliteStore::open(db).unwrap();
+    println!("\nreopened in {:.1} s", t.elapsed().as_secs_f64());
+    let cutoff = store
+        .get_seq("bench", n / 10)
+        .await
+        .unwrap()
+        .unwrap()
+        .received_at;
+    let t = Instant::now();
+    let report = store.prune("bench", cutoff, None).await.unwrap();
+    println!(
+        "prune: {} entries removed in {:.1} s",
+        report.removed,
+        t.elapsed().as_secs_f64()
+    );
 }

@@ -402,6 +402,10 @@ pub struct FacetValue {
 pub struct Facets {
     pub field: FacetField,
     pub values: Vec<FacetValue>,
+    /// True when the counts are estimates: a search term common in the log, counted in the
+    /// newest matches of the rest of the filter and scaled to all of them (API.md, "Counts").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub estimate: bool,
 }
 
 /// One bar of the activity histogram.
@@ -422,6 +426,9 @@ pub struct Stats {
     pub to: Option<DateTime<Utc>>,
     pub bucket_seconds: u64,
     pub buckets: Vec<StatsBucket>,
+    /// True when `total` and the bars are estimates (see [`Facets::estimate`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub estimate: bool,
 }
 
 /// The chain's last entry.

@@ -44,7 +44,11 @@ pub enum PaneOutcome {
 #[derive(Debug, Clone)]
 pub enum FacetState {
     Loading,
-    Loaded(Vec<FacetValue>),
+    /// The values, most frequent first; `estimate`: their counts are the server's estimates.
+    Loaded {
+        values: Vec<FacetValue>,
+        estimate: bool,
+    },
     Failed(String),
 }
 
@@ -119,6 +123,14 @@ impl FilterPane {
         selected_values(&self.draft, f).iter().any(|v| v == value)
     }
 
+    /// Whether the focused list's counts are estimates.
+    pub fn estimated(&self) -> bool {
+        matches!(
+            &self.facets[self.field],
+            Some(FacetState::Loaded { estimate: true, .. })
+        )
+    }
+
     /// The focused list's values after type-to-filter, with the selected ones always kept.
     pub fn visible_values(&self) -> Vec<FacetValue> {
         let Field::List(f) = self.current() else {
@@ -126,7 +138,7 @@ impl FilterPane {
         };
         let needle = input::text(&self.typed).to_lowercase();
         let mut out: Vec<FacetValue> = match &self.facets[self.field] {
-            Some(FacetState::Loaded(v)) => v.clone(),
+            Some(FacetState::Loaded { values, .. }) => values.clone(),
             _ => Vec::new(),
         };
         // Selected values the server did not list (e.g. typed in the query bar) still show.

@@ -37,6 +37,8 @@ pub struct Pager {
     pub offset: usize,
     /// The count under the filter (from the stats).
     pub total: Option<u64>,
+    /// The count (and the bars) are the server's estimate of a common search term's matches.
+    pub estimate: bool,
     pub buckets: Vec<u64>,
     /// When the stats' buckets start and how wide they are (for the histogram's axis).
     pub bucket_start: Option<DateTime<Utc>>,
@@ -81,6 +83,7 @@ impl Pager {
         self.selected = 0;
         self.offset = 0;
         self.total = None;
+        self.estimate = false;
         self.retry_at = None;
         self.anchor = None;
         self.seeking = false;
@@ -206,10 +209,16 @@ impl Pager {
         Some(result.map(|s| {
             self.stats_pending = false;
             self.total = Some(s.total);
+            self.estimate = s.estimate;
             self.bucket_start = s.buckets.first().map(|b| b.start);
             self.bucket_seconds = s.bucket_seconds;
             self.buckets = s.buckets.iter().map(|b| b.count).collect();
         }))
+    }
+
+    /// The count under the filter when it is exact: what a dialog may promise.
+    pub fn exact_total(&self) -> Option<u64> {
+        self.total.filter(|_| !self.estimate)
     }
 
     /// A transient failure: try again in a few seconds.

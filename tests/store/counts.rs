@@ -155,3 +155,82 @@ pub async fn rollup_counts_are_the_entries_counts(db: &Database) {
         }
     }
 }
+
+/// How many entries of acme match `q`, read page by page.
+async fn truth(s: &dyn Store, q: &Query, now: DateTime<Utc>) -> u64 {
+    all(s, "acme", q, now).await.len() as u64
+}
+
+/// A search term in 1 entry of 10 among more entries than a count walks: its count and bars
+/// are estimates, marked so, close to the truth, and exact over the newest bars the walk saw;
+/// a term the walk finds too rarely, and a filter whose rest the walk sees whole, are exact.
+pub async fn a_common_search_term_is_estimated_and_says_so(db: &Database) {
+    let s = db.store.as_ref();
+    let end = Utc::now();
+    let n = trailscope::store::filter::counting::WINDOW as i64 * 5 / 4;
+    let events: Vec<NewEvent> = (0..n)
+        .map(|i| NewEvent {
+            occurred_at: Some(end - Duration::seconds(n - i)),
+            description: Some(if i % 10 == 0 {
+                format!("firewall rule {i}")
+            } else if i == n - 7 {
+                "a lone gateway".to_string()
+            } else {
+                format!("printer queue {i}")
+            }),
+            ..event(i, end)
+        })
+        .collect();
+    for chunk in events.chunks(5000) {
+        append(s, "acme", chunk.to_vec()).await;
+    }
+    let now = Utc::now();
+    let q: Query = "q:firewall".parse().unwrap();
+    let want = truth(s, &q, now).await;
+    let st = s.stats("acme", &q, 60, now).await.unwrap();
+    assert!(
+        st.estimate,
+        "a common term over more than a walk is an estimate"
+    );
+    let off = st.total.abs_diff(want) as f64 / want as f64;
+    assert!(off < 0.1, "estimated {} for {want}", st.total);
+    assert_eq!(st.buckets.iter().map(|b| b.count).sum::<u64>(), st.total);
+    // The newest bar lies within the walk: exact.
+    let last = st.buckets.last().unwrap();
+    let in_last = all(s, "acme", &q, now)
+        .await
+        .iter()
+        .filter(|e| e.occurred_at >= last.start)
+        .count() as u64;
+    assert_eq!(last.count, in_last, "the newest bar is counted");
+    let f = s
+        .facets("acme", FacetField::Channel, &q, 10, now)
+        .await
+        .unwrap();
+    assert!(f.estimate);
+    let sum: u64 = f.values.iter().map(|v| v.count).sum();
+    assert!(
+        sum.abs_diff(want) as f64 / (want as f64) < 0.1,
+        "{f:?} for {want}"
+    );
+    // Rare in the walk: counted exactly.
+    let rare: Query = "q:gateway".parse().unwrap();
+    let st = s.stats("acme", &rare, 60, now).await.unwrap();
+    assert_eq!((st.total, st.estimate), (1, false));
+    // The walk sees every entry of channel admin with the term: exact.
+    let narrow: Query = "q:firewall outcome:failure".parse().unwrap();
+    let st = s.stats("acme", &narrow, 60, now).await.unwrap();
+    assert_eq!(
+        (st.total, st.estimate),
+        (truth(s, &narrow, now).await, false)
+    );
+    let f = s
+        .facets("acme", FacetField::Action, &narrow, 10, now)
+        .await
+        .unwrap();
+    assert!(!f.estimate);
+    assert_eq!(
+        f.values.iter().map(|v| v.count).sum::<u64>(),
+        truth(s, &narrow, now).await
+    );
+}

@@ -38,6 +38,7 @@ macro_rules! every_check {
             query::after_seq_and_the_commit_feed,
             query::a_second_store_on_the_same_database_sees_the_commits,
             counts::rollup_counts_are_the_entries_counts,
+            counts::a_common_search_term_is_estimated_and_says_so,
             proofs::verify_finds_nothing_on_a_clean_store,
             proofs::checkpoints_and_their_proofs_verify,
             proofs::export_proof_verifies_offline,

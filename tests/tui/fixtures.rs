@@ -173,6 +173,7 @@ pub fn app_with(depth: ColorDepth, w: u16, h: u16, entries: Vec<Entry>) -> App {
             to: None,
             bucket_seconds: 3600,
             buckets,
+            estimate: false,
         }),
     });
     app

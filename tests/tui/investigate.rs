@@ -222,6 +222,7 @@ fn the_histogram_has_an_axis_keeps_small_buckets_and_can_be_focused() {
                 to: None,
                 bucket_seconds: 3600,
                 buckets,
+                estimate: false,
             }),
         });
         let s = screen(&a, w, h);
@@ -385,6 +386,7 @@ fn counts_are_grammatical_and_the_position_says_of_how_many() {
             to: None,
             bucket_seconds: 3600,
             buckets: vec![],
+            estimate: false,
         }),
     });
     let s = screen(&a, 80, 24);
@@ -456,6 +458,7 @@ fn pick_failure_in_the_pane(a: &mut App) {
                     label: None,
                 })
                 .to_vec(),
+            estimate: false,
         }),
     });
     key(a, KeyCode::Char(' '));

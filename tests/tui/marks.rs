@@ -51,6 +51,7 @@ fn counted_as(a: &mut App, total: u64) {
             to: None,
             bucket_seconds: 3600,
             buckets: Vec::new(),
+            estimate: false,
         }),
     });
 }

@@ -88,7 +88,11 @@ fn filter_pane_with_facets() {
     a.update(Action::Facets {
         load,
         field,
-        result: Ok(Facets { field, values }),
+        result: Ok(Facets {
+            field,
+            values,
+            estimate: false,
+        }),
     });
     typed(&mut a, "e");
     key(&mut a, KeyCode::Down);
@@ -541,10 +545,42 @@ fn the_histogram_axis_ends_now_when_the_last_bucket_runs_past_it() {
             to: None,
             bucket_seconds: 3 * 3600,
             buckets,
+            estimate: false,
         }),
     });
     let s = screen(&a, 120, 32);
     let axis = s.lines().nth(2).unwrap();
     assert!(axis.contains(" 11-21 12:00 ▲"), "{axis}");
     assert!(!axis.contains("14:49"), "{axis}");
+}
+
+#[test]
+fn an_estimated_count_is_marked_as_one_and_promised_to_no_dialog() {
+    let mut a = app(80, 24);
+    let load = a.generation();
+    a.update(Action::Stats {
+        load,
+        result: Ok(trailscope::model::Stats {
+            total: 101_234,
+            from: None,
+            to: None,
+            bucket_seconds: 3600,
+            buckets: vec![],
+            estimate: true,
+        }),
+    });
+    let s = screen(&a, 80, 24);
+    assert!(s.contains("≈101,234 entries"), "the header:\n{s}");
+    assert!(s.contains("of ≈101,234"), "the position:\n{s}");
+    insta::assert_snapshot!(s);
+    // The export dialog counts what it writes, and an estimate is no such count.
+    key(&mut a, KeyCode::Char('e'));
+    let s = screen(&a, 80, 24);
+    let dialog: Vec<&str> = s
+        .lines()
+        .skip_while(|l| !l.contains("┌ Export"))
+        .take_while(|l| !l.starts_with("\"└"))
+        .collect();
+    assert!(dialog.len() > 3, "{s}");
+    assert!(dialog.iter().all(|l| !l.contains("101,234")), "{s}");
 }

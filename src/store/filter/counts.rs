@@ -46,11 +46,62 @@ fn union_all<D: Dialect>(parts: Vec<Part<D>>) -> Statement<D> {
     (format!("({}) AS parts", sql.join(" UNION ALL ")), params)
 }
 
+/// The value and label a walk reads for a facet of `field`.
+fn walk_columns<D: Dialect>(field: Option<FacetField>) -> (&'static str, &'static str) {
+    match field {
+        None => (D::NULL_TEXT, D::NULL_TEXT),
+        Some(FacetField::Actor) => ("COALESCE(actor_id, actor_email)", "actor_name"),
+        Some(f) => (facet_columns::<D>(f).0, D::NULL_TEXT),
+    }
+}
+
 impl<D: Dialect> Filter<D> {
+    /// Whether its count may be estimated ([`super::counting`]): it has search terms, and no
+    /// dialect has made them cheap to count (SQLite reads a rare term's few candidates).
+    pub fn estimable(&self) -> bool {
+        !self.text.is_empty() && !self.required && !self.matches_nothing()
+    }
+
+    /// The filter without its search terms: the rest of it.
+    pub fn without_text(&self) -> Filter<D> {
+        let mut rest = self.clone();
+        rest.text.clear();
+        rest
+    }
+
+    /// `occurred_at, hit, value, label` of the newest `window` matches of the rest of the filter
+    /// (an ordered walk, as a page reads them): `hit` is 1 where the search terms are in the
+    /// row, `value` and `label` the row's `facet`.
+    pub fn walk_sql(&self, window: usize, facet: Option<FacetField>) -> Statement<D> {
+        let (value, label) = walk_columns::<D>(facet);
+        let columns = format!(
+            "occurred_at, seq, {value} AS v, {label} AS l, {}",
+            D::TEXT_COLUMNS
+        );
+        let newest = PageRequest {
+            limit: window,
+            order: Order::Desc,
+            cursor: None,
+        };
+        let (inner, inner_params) = self.without_text().page_select(&columns, &newest);
+        let terms: Vec<&str> = self.text.iter().map(|c| c.sql.as_str()).collect();
+        let mut params: Vec<D::Value> = self
+            .text
+            .iter()
+            .flat_map(|c| c.params.iter().cloned())
+            .collect();
+        params.extend(inner_params);
+        let sql = format!(
+            "SELECT occurred_at, CASE WHEN {} THEN 1 ELSE 0 END, v, l FROM ({inner}) AS newest",
+            terms.join(" AND ")
+        );
+        (D::finish(sql), params)
+    }
+
     /// The pieces of the filter's time range the rollups can count, widest `widest`; `None`
     /// when its matches must be counted.
     fn pieces(&self, widest: Option<usize>) -> Option<Vec<Piece>> {
-        if !self.rollup || self.matches_nothing() {
+        if !self.rollup || self.required || !self.text.is_empty() || self.matches_nothing() {
             return None;
         }
         Some(rollup::cover(self.from, self.to, widest?))

@@ -8,6 +8,7 @@
 //! partition bounds) it adds through [`Filter`]'s few hooks, never by compiling a filter again.
 
 mod any_of;
+pub mod counting;
 mod counts;
 mod plan;
 mod statements;
@@ -43,6 +44,8 @@ pub trait Dialect: Sized {
     fn finish(sql: String) -> String;
     /// A text NULL in a select list (a facet's missing label).
     const NULL_TEXT: &'static str;
+    /// The columns a search term reads ([`Dialect::text_term`]), as a select list.
+    const TEXT_COLUMNS: &'static str;
     /// For a count: the rows of any of `branches` (complete conditions, each an index range),
     /// and the table expression to read them from; or `None` where the engine ORs them well
     /// itself.
@@ -119,8 +122,11 @@ pub struct Filter<D: Dialect> {
     bounds: Vec<Cond<D>>,
     /// The table to read from (SQLite may forbid its ordered indexes).
     source: &'static str,
-    /// Whether the rollups can count it: it names only the fields they keep.
+    /// Whether the rollups can count it: it names only the fields they keep (and no search
+    /// term, and nothing a dialect required).
     rollup: bool,
+    /// Whether a dialect added a condition of its own ([`Filter::require`]).
+    required: bool,
 }
 
 impl<D: Dialect> Clone for Filter<D> {
@@ -136,6 +142,7 @@ impl<D: Dialect> Clone for Filter<D> {
             bounds: self.bounds.clone(),
             source: self.source,
             rollup: self.rollup,
+            required: self.required,
         }
     }
 }
@@ -168,13 +175,13 @@ impl<D: Dialect> Filter<D> {
             to: plan.to,
             bounds: Vec::new(),
             source: "entries",
-            rollup: plan.text.is_empty()
-                && plan
-                    .include
-                    .iter()
-                    .chain(&plan.exclude)
-                    .flatten()
-                    .all(Atom::in_rollups),
+            rollup: plan
+                .include
+                .iter()
+                .chain(&plan.exclude)
+                .flatten()
+                .all(Atom::in_rollups),
+            required: false,
         }
     }
 
@@ -186,7 +193,7 @@ impl<D: Dialect> Filter<D> {
     /// Adds a condition every row must meet (checked before the search terms).
     pub fn require(&mut self, cond: Cond<D>) {
         self.plain.push(cond);
-        self.rollup = false;
+        self.required = true;
     }
 
     /// Adds a bound on the rows read, like the time range.

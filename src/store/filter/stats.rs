@@ -78,6 +78,7 @@ impl Histogram {
                 to: None,
                 bucket_seconds: 0,
                 buckets: vec![],
+                estimate: false,
             }));
         };
         let to = to.max(from);
@@ -120,6 +121,11 @@ pub struct Frame {
 }
 
 impl Frame {
+    /// The bar `at` (ms) falls in, as the stores' SQL computes it.
+    pub fn bar_of(&self, at: i64) -> i64 {
+        (at - self.start).div_euclid(self.width_ms)
+    }
+
     /// The stats from the `(bar, count)` pairs a store counted (bars outside the frame are
     /// dropped: a store's bar arithmetic may reach past the last one).
     pub fn stats(self, counted: impl IntoIterator<Item = (i64, u64)>) -> Stats {
@@ -143,6 +149,7 @@ impl Frame {
             to: Some(from_millis(self.to)),
             bucket_seconds: self.width_seconds,
             buckets,
+            estimate: false,
         }
     }
 }

@@ -135,6 +135,8 @@ impl Dialect for Postgres {
 
     const NULL_TEXT: &'static str = "NULL::text";
 
+    const TEXT_COLUMNS: &'static str = "search";
+
     /// PostgreSQL combines the branches' index scans itself (a bitmap OR).
     fn union_of(_branches: &[&str]) -> Option<(String, &'static str)> {
         None

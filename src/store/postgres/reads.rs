@@ -2,7 +2,10 @@
 //! the chain's head, each on a pooled connection as the application's role.
 
 use super::*;
-use crate::store::filter::stats::{Extent, Histogram};
+use crate::store::filter::Statement;
+use crate::store::filter::counting::{FacetReads, Next, Read, Reads, Rows, StatsReads, Walked};
+use crate::store::filter::stats::Extent;
+use dialect::Postgres;
 
 impl PostgresStore {
     pub async fn page(
@@ -141,20 +144,8 @@ impl PostgresStore {
     ) -> Result<Facets, StoreError> {
         let client = self.client().await?;
         let filter = dialect::compile(&client, tenant, &query.without(field), now).await?;
-        let (q, params) = filter.facet_sql(field, limit);
-        let rows = client
-            .query(&q, &dialect::refs(&params))
-            .await
-            .map_err(db_error)?;
-        let values = rows
-            .iter()
-            .map(|r| FacetValue {
-                value: row::dec(r.get(0)),
-                count: u(r.get(1)),
-                label: r.get::<_, Option<String>>(2).map(row::dec),
-            })
-            .collect();
-        Ok(Facets { field, values })
+        let exact = filter.clone();
+        run(&client, FacetReads::new(filter, exact, field, limit)).await
     }
 
     pub async fn stats(
@@ -166,26 +157,8 @@ impl PostgresStore {
     ) -> Result<Stats, StoreError> {
         let client = self.client().await?;
         let filter = dialect::compile(&client, tenant, query, now).await?;
-        let (q, params) = filter.extent_sql();
-        let r = client
-            .query_one(&q, &dialect::refs(&params))
-            .await
-            .map_err(db_error)?;
-        let extent = Extent {
-            total: u(r.get(0)),
-            min: r.get(1),
-            max: r.get(2),
-        };
-        let frame = match Histogram::new(extent, filter.time_range(), now, buckets)? {
-            Histogram::Drawn(stats) => return Ok(stats),
-            Histogram::Count(frame) => frame,
-        };
-        let (q, params) = filter.histogram_sql(frame.start, frame.width_ms);
-        let rows = client
-            .query(&q, &dialect::refs(&params))
-            .await
-            .map_err(db_error)?;
-        Ok(frame.stats(rows.iter().map(|r| (r.get::<_, i64>(0), u(r.get(1))))))
+        let exact = filter.clone();
+        run(&client, StatsReads::new(filter, exact, now, buckets)).await
     }
 
     pub async fn head_at(
@@ -275,4 +248,72 @@ async fn read_page(
         .map_err(db_error)?;
     tx.commit().await.map_err(db_error)?;
     Ok(rows)
+}
+
+/// Runs `reads` to their end.
+async fn run<R: Reads<Postgres>>(
+    client: &tokio_postgres::Client,
+    mut reads: R,
+) -> Result<R::Output, StoreError> {
+    let mut read = reads.first();
+    loop {
+        match reads.answer(rows(client, read).await?)? {
+            Next::Read(next) => read = next,
+            Next::Done(out) => return Ok(out),
+        }
+    }
+}
+
+/// The rows of one read of a count.
+async fn rows(client: &tokio_postgres::Client, read: Read<Postgres>) -> Result<Rows, StoreError> {
+    let query = |(sql, params): Statement<Postgres>| async move {
+        client
+            .query(&sql, &dialect::refs(&params))
+            .await
+            .map_err(db_error)
+    };
+    let text = |r: &tokio_postgres::Row, i: usize| r.get::<_, Option<String>>(i).map(row::dec);
+    Ok(match read {
+        Read::Extent(st) => {
+            let rows = query(st).await?;
+            let r = rows
+                .first()
+                .ok_or_else(|| StoreError::Internal("a count returned no row".into()))?;
+            Rows::Extent(Extent {
+                total: u(r.get(0)),
+                min: r.get(1),
+                max: r.get(2),
+            })
+        }
+        Read::Bars(st) => Rows::Bars(
+            query(st)
+                .await?
+                .iter()
+                .map(|r| (r.get::<_, i64>(0), u(r.get(1))))
+                .collect(),
+        ),
+        Read::Walk(st) => Rows::Walk(
+            query(st)
+                .await?
+                .iter()
+                .map(|r| Walked {
+                    at: r.get(0),
+                    hit: r.get::<_, i32>(1) == 1,
+                    value: text(r, 2),
+                    label: text(r, 3),
+                })
+                .collect(),
+        ),
+        Read::Facet(st) => Rows::Facet(
+            query(st)
+                .await?
+                .iter()
+                .map(|r| FacetValue {
+                    value: row::dec(r.get(0)),
+                    count: u(r.get(1)),
+                    label: text(r, 2),
+                })
+                .collect(),
+        ),
+    })
 }

@@ -41,7 +41,7 @@ impl Dialect for Sqlite {
 
     fn text_term(term: &str) -> Cond<Sqlite> {
         Cond::new(
-            "ts_match(?, description, action, actor_name, actor_email, actor_id, target_name, target_id)",
+            format!("ts_match(?, {})", Self::TEXT_COLUMNS),
             vec![SqlValue::Text(term.to_string())],
         )
     }
@@ -78,6 +78,9 @@ impl Dialect for Sqlite {
     }
 
     const NULL_TEXT: &'static str = "NULL";
+
+    const TEXT_COLUMNS: &'static str =
+        "description, action, actor_name, actor_email, actor_id, target_name, target_id";
 
     /// SQLite reads an OR of `tenant AND value` terms by the tenant alone, testing the OR on
     /// every row of it; the union of the branches' rowids is one index range each. The rows
@@ -149,18 +152,43 @@ pub fn compile(
     query: &Query,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<Filter> {
+    compile_reading(conn, tenant, query, now, Candidates::IfRare)
+}
+
+/// [`compile`] for an exact count: every search term's candidates read from the trigram index,
+/// however many (a count reads all of its matches, in no order, and the trigram index lists
+/// them; the table has ten or a hundred times as many rows).
+pub fn compile_counted(
+    conn: &Connection,
+    tenant: &str,
+    query: &Query,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<Filter> {
+    compile_reading(conn, tenant, query, now, Candidates::Always)
+}
+
+/// When a search term's rows are read from its trigram candidates.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Candidates {
+    /// When it has at most [`SELECTIVE`].
+    IfRare,
+    Always,
+}
+
+fn compile_reading(
+    conn: &Connection,
+    tenant: &str,
+    query: &Query,
+    now: DateTime<Utc>,
+    candidates: Candidates,
+) -> rusqlite::Result<Filter> {
     let plan = Plan::new(query, now, &known_actions(conn, tenant, query)?);
     let mut filter = Filter::new(tenant, &plan);
     for term in &plan.text {
         let Some(fts) = trigram_query(term) else {
             continue;
         };
-        let candidates: i64 = conn
-            .prepare_cached(
-                "SELECT count(*) FROM (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?1 LIMIT ?2)",
-            )?
-            .query_row(rusqlite::params![fts, SELECTIVE + 1], |r| r.get(0))?;
-        if candidates <= SELECTIVE {
+        if candidates == Candidates::Always || rare(conn, &fts)? {
             filter.read_from("entries NOT INDEXED");
             filter.require(Cond::new(
                 "rowid IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?)",
@@ -169,6 +197,16 @@ pub fn compile(
         }
     }
     Ok(filter)
+}
+
+/// Whether the trigram query `fts` has at most [`SELECTIVE`] candidates.
+fn rare(conn: &Connection, fts: &str) -> rusqlite::Result<bool> {
+    let found: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?1 LIMIT ?2)",
+        )?
+        .query_row(rusqlite::params![fts, SELECTIVE + 1], |r| r.get(0))?;
+    Ok(found <= SELECTIVE)
 }
 
 /// One keyset page of entries.

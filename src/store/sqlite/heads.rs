@@ -55,6 +55,10 @@ pub(super) struct Writer {
 /// Per job: its appends, or why it was refused; and how many entries the group appended.
 pub(super) type GroupResult = (Vec<Result<Vec<Appended>, StoreError>>, u64);
 
+/// What a batch appended: the acknowledgements, the new head, how many entries are new, and
+/// their search text by rowid (indexed after the group's savepoints: see [`index_texts`]).
+type Applied = (Vec<Appended>, Head, u64, Vec<(i64, String)>);
+
 /// The prepared statements one batch appends with.
 struct Statements<'c> {
     insert: rusqlite::CachedStatement<'c>,
@@ -229,7 +233,7 @@ impl Writer {
         events: &[NewEvent],
         mut head: Head,
         now_ms: i64,
-    ) -> rusqlite::Result<(Vec<Appended>, Head, u64, Vec<(i64, String)>)> {
+    ) -> rusqlite::Result<Applied> {
         let mut out = Vec::with_capacity(events.len());
         let mut in_batch: HashMap<&str, Appended> = HashMap::new();
         let mut st = Statements::prepare(tx)?;

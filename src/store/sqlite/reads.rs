@@ -1,12 +1,14 @@
 //! The engine's reads: pages, streams after a seq, lookups, facets, stats, heads. Each runs on
 //! a pooled read connection (WAL: never blocked by the writer).
 
-use super::{SqliteDb, dialect, row};
+use super::dialect::{self, Sqlite};
+use super::{SqliteDb, row};
 use crate::model::{ChainHead, Entry, FacetField, FacetValue, Facets, Page, Query, Stats};
-use crate::store::filter::stats::{Extent, Histogram};
+use crate::store::filter::counting::{FacetReads, Next, Read, Reads, Rows, StatsReads, Walked};
+use crate::store::filter::stats::Extent;
 use crate::store::{PageRequest, StoreError};
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 impl SqliteDb {
     pub fn tenants(&self) -> Result<Vec<String>, StoreError> {
@@ -95,19 +97,10 @@ impl SqliteDb {
         now: DateTime<Utc>,
     ) -> Result<Facets, StoreError> {
         self.with_reader(|conn| {
-            let filter = dialect::compile(conn, tenant, &query.without(field), now)?;
-            let (sql, params) = filter.facet_sql(field, limit);
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let values = stmt
-                .query_map(params_from_iter(params), |r| {
-                    Ok(FacetValue {
-                        value: r.get(0)?,
-                        count: r.get::<_, u64>(1)?,
-                        label: r.get(2)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-            Ok(Facets { field, values })
+            let query = query.without(field);
+            let filter = dialect::compile(conn, tenant, &query, now)?;
+            let exact = dialect::compile_counted(conn, tenant, &query, now)?;
+            run(conn, FacetReads::new(filter, exact, field, limit))
         })
     }
 
@@ -120,28 +113,8 @@ impl SqliteDb {
     ) -> Result<Stats, StoreError> {
         self.with_reader(|conn| {
             let filter = dialect::compile(conn, tenant, query, now)?;
-            let (sql, params) = filter.extent_sql();
-            let extent = conn
-                .prepare_cached(&sql)?
-                .query_row(params_from_iter(params), |r| {
-                    Ok(Extent {
-                        total: r.get(0)?,
-                        min: r.get(1)?,
-                        max: r.get(2)?,
-                    })
-                })?;
-            let frame = match Histogram::new(extent, filter.time_range(), now, buckets)? {
-                Histogram::Drawn(stats) => return Ok(stats),
-                Histogram::Count(frame) => frame,
-            };
-            let (sql, params) = filter.histogram_sql(frame.start, frame.width_ms);
-            let counted = conn
-                .prepare_cached(&sql)?
-                .query_map(params_from_iter(params), |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, u64>(1)?))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(frame.stats(counted))
+            let exact = dialect::compile_counted(conn, tenant, query, now)?;
+            run(conn, StatsReads::new(filter, exact, now, buckets))
         })
     }
 
@@ -160,4 +133,59 @@ impl SqliteDb {
                 .optional()?)
         })
     }
+}
+
+/// Runs `reads` to their end.
+fn run<R: Reads<Sqlite>>(conn: &Connection, mut reads: R) -> Result<R::Output, StoreError> {
+    let mut read = reads.first();
+    loop {
+        match reads.answer(rows(conn, read)?)? {
+            Next::Read(next) => read = next,
+            Next::Done(out) => return Ok(out),
+        }
+    }
+}
+
+/// The rows of one read of a count.
+fn rows(conn: &Connection, read: Read<Sqlite>) -> rusqlite::Result<Rows> {
+    Ok(match read {
+        Read::Extent((sql, params)) => Rows::Extent(conn.prepare_cached(&sql)?.query_row(
+            params_from_iter(params),
+            |r| {
+                Ok(Extent {
+                    total: r.get(0)?,
+                    min: r.get(1)?,
+                    max: r.get(2)?,
+                })
+            },
+        )?),
+        Read::Bars((sql, params)) => Rows::Bars(
+            conn.prepare_cached(&sql)?
+                .query_map(params_from_iter(params), |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?,
+        ),
+        Read::Walk((sql, params)) => Rows::Walk(
+            conn.prepare_cached(&sql)?
+                .query_map(params_from_iter(params), |r| {
+                    Ok(Walked {
+                        at: r.get(0)?,
+                        hit: r.get(1)?,
+                        value: r.get(2)?,
+                        label: r.get(3)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?,
+        ),
+        Read::Facet((sql, params)) => Rows::Facet(
+            conn.prepare_cached(&sql)?
+                .query_map(params_from_iter(params), |r| {
+                    Ok(FacetValue {
+                        value: r.get(0)?,
+                        count: r.get(1)?,
+                        label: r.get(2)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?,
+        ),
+    })
 }

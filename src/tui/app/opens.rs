@@ -39,7 +39,7 @@ impl App {
     /// The export dialog, for the current filter or the marked entries.
     pub(super) fn open_export(&mut self) -> Vec<Effect> {
         self.chrome.overlay = Overlay::Export(Box::new(
-            ExportDialog::new(self.query.clone(), self.pager.total, self.now)
+            ExportDialog::new(self.query.clone(), self.pager.exact_total(), self.now)
                 .with_marked(self.marked_ids()),
         ));
         Vec::new()
@@ -59,7 +59,7 @@ impl App {
         let mut dialog = EvidenceDialog::new(self.now).offer(
             "this filter",
             self.query.clone(),
-            crate::tui::views::dialogs::in_words(&self.query, self.pager.total),
+            crate::tui::views::dialogs::in_words(&self.query, self.pager.exact_total()),
         );
         // The case built with `m` / `M` / `*`: what an investigator packs.
         let marked = self.marked_ids();

@@ -104,7 +104,10 @@ impl App {
         }
         if let Overlay::Filters(p) = &mut self.chrome.overlay {
             let state = match result {
-                Ok(f) => FacetState::Loaded(f.values),
+                Ok(f) => FacetState::Loaded {
+                    values: f.values,
+                    estimate: f.estimate,
+                },
                 Err(e) => FacetState::Failed(e.to_string()),
             };
             p.set_facets(field, state);

@@ -117,7 +117,7 @@ fn render_list(p: &FilterPane, field: FacetField, t: &Theme, f: &mut Frame, righ
             lines.push(Line::from(Span::styled("loading values…", t.dim())))
         }
         Some(FacetState::Failed(e)) => lines.push(Line::from(span(e, t.error()))),
-        Some(FacetState::Loaded(_)) if values.is_empty() => {
+        Some(FacetState::Loaded { .. }) if values.is_empty() => {
             lines.push(Line::from(Span::styled("no values", t.dim())))
         }
         _ => {}
@@ -154,7 +154,11 @@ fn value_line(
     } else {
         "[ ] "
     };
-    let count = super::header::thousands(v.count);
+    let count = if p.estimated() {
+        format!("≈{}", super::header::thousands(v.count))
+    } else {
+        super::header::thousands(v.count)
+    };
     let name = match &v.label {
         Some(l) if *l != v.value => format!("{l} ({})", v.value),
         _ => v.value.clone(),

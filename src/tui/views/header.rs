@@ -109,6 +109,7 @@ pub fn render_header(app: &App, f: &mut Frame, area: Rect) {
         (Status::Connected, None) => Span::styled("connected", t.ok()),
     };
     let count = match app.pager.total {
+        Some(n) if app.pager.estimate => Span::raw(format!("≈{}", entries(n))),
         Some(n) => Span::raw(entries(n)),
         None => Span::styled("… entries", t.dim()),
     };

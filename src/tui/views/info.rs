@@ -31,7 +31,11 @@ pub fn render_info(app: &App, info: &RetentionInfo, f: &mut Frame, area: Rect) {
     }
     lines.extend(row(
         "Showing",
-        in_words(&app.query, app.pager.total),
+        if app.pager.estimate {
+            format!("≈{}", in_words(&app.query, app.pager.total))
+        } else {
+            in_words(&app.query, app.pager.total)
+        },
         Style::new(),
     ));
     lines.push(Line::from(""));

@@ -253,6 +253,7 @@ fn empty_message(app: &App) -> Vec<Line<'static>> {
 pub fn position(app: &App) -> String {
     let p = &app.pager;
     let of = match p.total {
+        Some(n) if p.estimate => format!("≈{}", thousands(n.max(p.rows.len() as u64))),
         Some(n) => thousands(n.max(p.rows.len() as u64)),
         None if p.exhausted => thousands(p.rows.len() as u64),
         None => format!("{}+", thousands(p.rows.len() as u64)),
