@@ -11,84 +11,15 @@
 
 #[path = "../tests/common/pg.rs"]
 mod pg;
+#[path = "common/replicas.rs"]
+mod replicas;
 
+use replicas::{serve, token};
 use serde_json::{Value, json};
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-
-struct Replica(Child);
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    // target/<profile>/examples/bench_postgres → target/<profile>/trailscope
-    exe.parent().unwrap().parent().unwrap().join("trailscope")
-}
-
-fn serve(url: &str, key: &std::path::Path, config: &std::path::Path) -> (Replica, String) {
-    let mut child = Command::new(binary())
-        .args(["serve", "--database-url", url, "--listen", "127.0.0.1:0"])
-        .args(["--signing-key", key.to_str().unwrap()])
-        .args(["--config", config.to_str().unwrap()])
-        .env("TRAILSCOPE_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the trailscope binary (cargo build first)");
-    let stderr = child.stderr.take().unwrap();
-    let replica = Replica(child);
-    let lines = std::io::BufReader::new(stderr).lines();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for l in lines.map_while(Result::ok) {
-            let _ = tx.send(l);
-        }
-    });
-    loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("serve starts");
-        if let Some(addr) = line
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("address="))
-            .filter(|_| line.contains("listening"))
-        {
-            // Keep draining the log in the background.
-            std::thread::spawn(move || while rx.recv().is_ok() {});
-            return (replica, format!("http://{addr}"));
-        }
-    }
-}
-
-fn token(url: &str, role: &str) -> String {
-    let out = Command::new(binary())
-        .args([
-            "token",
-            "create",
-            "--database-url",
-            url,
-            "--role",
-            role,
-            "--tenant",
-            "acme",
-        ])
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .to_string()
-}
 
 fn batch(p: usize, n: usize) -> Vec<Value> {
     (0..1000)
@@ -182,7 +113,7 @@ async fn main() {
             keep.push(r);
             urls.push(u);
         }
-        let writer = token(&url, "writer");
+        let writer = token(&url, "writer", "acme");
         let (total, rate) = ingest(&urls, &writer, secs).await;
         println!(
             "ingest, {replicas} replica(s), batches of 1000, 4 producers, {secs} s: {total} entries, {rate:.0} entries/s"
@@ -222,7 +153,7 @@ async fn main() {
     );
 
     // First pages per filter on the 3-replica database.
-    let auditor = token(&last_url, "auditor");
+    let auditor = token(&last_url, "auditor", "acme");
     let http = reqwest::Client::new();
     for filter in [
         "",
@@ -262,7 +193,7 @@ async fn main() {
     }
 
     // Stream delivery across replicas: post on replica 1, follow on replica 2.
-    let writer = token(&last_url, "writer");
+    let writer = token(&last_url, "writer", "acme");
     let mut r = http
         .get(format!("{}/v1/stream?action=bench.ping", last_urls[1]))
         .bearer_auth(&auditor)

@@ -1,9 +1,12 @@
 //! Scale benchmark (issue 27): EVENTS entries (default 10,000,000) posted over HTTP into a fresh
-//! SQLite server by 4 producers in batches of 1,000, the load generated as it is sent (a batch
+//! SQLite server (or, with `BENCH_STORE=postgres`, 3 `serve` replicas on one fresh PostgreSQL
+//! database of a cluster of its own, fsync on, the batches round-robin; `BENCH_REPLICAS`
+//! changes how many) by 4 producers in batches of 1,000, the load generated as it is sent (a batch
 //! is made from its index, so memory stays flat whatever EVENTS is); the ingest rate over each
 //! tenth of the run, and the last tenth's against the first; then, on the full log, p50/p99 of
 //! the first page, page 1,000, the count and histogram (`/v1/stats`) and the action facet for
-//! each filter of the table, and the server's resident memory.
+//! each filter of the table, and the server's resident memory; then verify, pseudonymising one
+//! actor, and a prune of the first tenth.
 //!
 //! The events look like a backfill or an import: times spread evenly over the 30 days before
 //! now, 5,000 actors, 100,000 targets, a failure in 20, `firewall` in the text of 1 in 100.
@@ -14,6 +17,10 @@
 //! the ingest is skipped and only the reads are measured (the same 10M log, read by a later
 //! build). The server runs as a child process (this program with `--server-child DB`).
 
+#[path = "../tests/common/pg.rs"]
+mod pg;
+#[path = "common/replicas.rs"]
+mod replicas;
 #[path = "common/child.rs"]
 mod server_child;
 
@@ -104,7 +111,7 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 }
 
 /// Posts every batch; returns when each tenth of the events was in (durably acknowledged).
-async fn ingest(url: &str, token: &str, n: u64) -> Vec<Instant> {
+async fn ingest(urls: &[String], token: &str, n: u64) -> Vec<Instant> {
     let base_ms = chrono::Utc::now().timestamp_millis() - SPAN_MS - 60_000;
     let next = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicU64::new(0));
@@ -113,13 +120,14 @@ async fn ingest(url: &str, token: &str, n: u64) -> Vec<Instant> {
     let mut producers = Vec::new();
     for _ in 0..PRODUCERS {
         let (next, done, tenths) = (next.clone(), done.clone(), tenths.clone());
-        let (http, url, token) = (http.clone(), url.to_string(), token.to_string());
+        let (http, urls, token) = (http.clone(), urls.to_vec(), token.to_string());
         producers.push(tokio::spawn(async move {
             loop {
                 let b = next.fetch_add(1, Ordering::Relaxed);
                 if b * BATCH >= n {
                     return;
                 }
+                let url = &urls[usize::try_from(b).unwrap() % urls.len()];
                 let r = http
                     .post(format!("{url}/v1/events"))
                     .bearer_auth(&token)
@@ -216,13 +224,10 @@ async fn measure(url: &str, token: &str) {
 }
 
 /// Posts the `n` events and prints the rate per tenth.
-fn ingest_all(rt: &tokio::runtime::Runtime, url: &str, token: &str, n: u64, db: &std::path::Path) {
-    println!(
-        "{n} events into {} ({PRODUCERS} producers, batches of {BATCH})",
-        db.display()
-    );
+fn ingest_all(rt: &tokio::runtime::Runtime, urls: &[String], token: &str, n: u64, into: &str) {
+    println!("{n} events into {into} ({PRODUCERS} producers, batches of {BATCH})");
     let started = Instant::now();
-    let tenths = rt.block_on(ingest(url, token, n));
+    let tenths = rt.block_on(ingest(urls, token, n));
     let mut last = started;
     let mut rates = Vec::new();
     for (k, t) in tenths.iter().enumerate() {
@@ -249,6 +254,16 @@ fn main() {
         .get(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(10_000_000);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    if std::env::var("BENCH_STORE").is_ok_and(|s| s == "postgres") {
+        postgres(&rt, n);
+    } else {
+        sqlite(&rt, n);
+    }
+}
+
+/// The run on one SQLite server.
+fn sqlite(rt: &tokio::runtime::Runtime, n: u64) {
     let tmp =
         tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| ".".into())).unwrap();
     let db = std::env::var("BENCH_DB")
@@ -263,11 +278,10 @@ fn main() {
     let started = Instant::now();
     let (mut child, url) = server_child::start(&db);
     println!("server ready in {:.1} s", started.elapsed().as_secs_f64());
-    let rt = tokio::runtime::Runtime::new().unwrap();
     if reuse {
         println!("reading the log already in {}", db.display());
     } else {
-        ingest_all(&rt, &url, &token, n, &db);
+        ingest_all(rt, &[url.clone()], &token, n, &db.display().to_string());
     }
     rt.block_on(measure(&url, &token));
     rt.block_on(maintain(&url, &token));
@@ -284,8 +298,56 @@ fn main() {
     let _ = child.kill();
     let _ = child.wait();
     if !reuse {
-        rt.block_on(prune_first_tenth(&db, n));
+        let store = trailscope::store::SqliteStore::open(&db).unwrap();
+        rt.block_on(prune_first_tenth(&store, n));
     }
+}
+
+/// The run on `BENCH_REPLICAS` (3) replicas of one PostgreSQL database.
+fn postgres(rt: &tokio::runtime::Runtime, n: u64) {
+    let cluster =
+        pg::start_cluster(true).expect("PostgreSQL's binaries (apt-get install postgresql)");
+    let url = cluster.fresh_database();
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("signing.key");
+    let config = dir.path().join("server.toml");
+    std::fs::write(&config, "[server]\naudit_searches = false\n").unwrap();
+    let count: usize = std::env::var("BENCH_REPLICAS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let (replicas, urls): (Vec<_>, Vec<_>) = (0..count)
+        .map(|_| replicas::serve(&url, &key, &config))
+        .unzip();
+    let token = replicas::token(&url, "admin", "bench");
+    ingest_all(
+        rt,
+        &urls,
+        &token,
+        n,
+        &format!("{count} replicas of {}", pg::db_name(&url)),
+    );
+    rt.block_on(measure(&urls[0], &token));
+    rt.block_on(maintain(&urls[0], &token));
+    let rss: Vec<String> = replicas
+        .iter()
+        .map(|r| format!("{} MiB", server_child::rss_kib(r.pid()) / 1024))
+        .collect();
+    println!(
+        "\nreplicas' RSS after: {}; database: {}",
+        rss.join(", "),
+        cluster
+            .psql(
+                pg::db_name(&url),
+                "SELECT pg_size_pretty(pg_database_size(current_database()))"
+            )
+            .trim()
+    );
+    drop(replicas);
+    let store = rt
+        .block_on(trailscope::store::postgres::PostgresStore::open(&url, 4))
+        .unwrap();
+    rt.block_on(prune_first_tenth(&store, n));
 }
 
 /// Times verify (the whole chain and tree) and pseudonymising one actor, over HTTP.
@@ -326,12 +388,8 @@ async fn maintain(url: &str, token: &str) {
 }
 
 /// Times a prune of the first tenth of the entries (by when they were received), in process
-/// on the database the server left.
-async fn prune_first_tenth(db: &std::path::Path, n: u64) {
-    use trailscope::store::{SqliteStore, Store};
-    let t = Instant::now();
-    let store = SqliteStore::open(db).unwrap();
-    println!("\nreopened in {:.1} s", t.elapsed().as_secs_f64());
+/// on the database the servers left.
+async fn prune_first_tenth(store: &dyn trailscope::store::Store, n: u64) {
     let cutoff = store
         .get_seq("bench", n / 10)
         .await
