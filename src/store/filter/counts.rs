@@ -148,8 +148,15 @@ impl<D: Dialect> Filter<D> {
                         true,
                     ),
                     Piece::Entries { from, to } => {
-                        let (w, params, source) = self.within(from, to).where_all();
-                        (source, "count(*)", (w, params), false)
+                        let edge = self.within(from, to);
+                        let range = edge.ranges(None);
+                        let range: Vec<&Cond<D>> = range.iter().collect();
+                        (
+                            D::TIME_ORDERED,
+                            "count(*)",
+                            edge.where_clause(None, true, &range),
+                            false,
+                        )
                     }
                 };
                 let (sql, mut lead) = select(table, &w, counted, rolled);

@@ -44,6 +44,11 @@ pub trait Dialect: Sized {
     fn finish(sql: String) -> String;
     /// A text NULL in a select list (a facet's missing label).
     const NULL_TEXT: &'static str;
+    /// The entries as read through the time index alone: a piece of a count under a minute
+    /// long is a short range of it, whatever else the filter names (SQLite, without
+    /// statistics, grouped a facet's edge by walking the facet column's index instead: 86 ms
+    /// for `since:1d` at 1M entries).
+    const TIME_ORDERED: &'static str;
     /// The columns a search term reads ([`Dialect::text_term`]), as a select list.
     const TEXT_COLUMNS: &'static str;
     /// For a count: the rows of any of `branches` (complete conditions, each an index range),
@@ -218,7 +223,7 @@ impl<D: Dialect> Filter<D> {
 
     /// `tenant = ? AND …` over every condition, the search terms included when `text`, with
     /// group `skip` left out, and `extra` added last.
-    fn where_clause(
+    pub(super) fn where_clause(
         &self,
         skip: Option<usize>,
         text: bool,
@@ -263,7 +268,7 @@ impl<D: Dialect> Filter<D> {
     }
 
     /// The time bounds and the dialect's own, for a statement at `cursor`.
-    fn ranges(&self, cursor: Option<(Order, i64)>) -> Vec<Cond<D>> {
+    pub(super) fn ranges(&self, cursor: Option<(Order, i64)>) -> Vec<Cond<D>> {
         let mut out = D::range(self.from, self.to, cursor);
         out.extend(self.bounds.iter().cloned());
         out

@@ -137,6 +137,9 @@ impl Dialect for Postgres {
 
     const TEXT_COLUMNS: &'static str = "search";
 
+    /// The planner weighs a short time range against the other conditions with its statistics.
+    const TIME_ORDERED: &'static str = "entries";
+
     /// PostgreSQL combines the branches' index scans itself (a bitmap OR).
     fn union_of(_branches: &[&str]) -> Option<(String, &'static str)> {
         None

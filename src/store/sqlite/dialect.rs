@@ -79,6 +79,8 @@ impl Dialect for Sqlite {
 
     const NULL_TEXT: &'static str = "NULL";
 
+    const TIME_ORDERED: &'static str = "entries INDEXED BY entries_time";
+
     const TEXT_COLUMNS: &'static str =
         "description, action, actor_name, actor_email, actor_id, target_name, target_id";
 
