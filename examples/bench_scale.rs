@@ -281,7 +281,13 @@ fn sqlite(rt: &tokio::runtime::Runtime, n: u64) {
     if reuse {
         println!("reading the log already in {}", db.display());
     } else {
-        ingest_all(rt, &[url.clone()], &token, n, &db.display().to_string());
+        ingest_all(
+            rt,
+            std::slice::from_ref(&url),
+            &token,
+            n,
+            &db.display().to_string(),
+        );
     }
     rt.block_on(measure(&url, &token));
     rt.block_on(maintain(&url, &token));
