@@ -584,3 +584,29 @@ fn an_estimated_count_is_marked_as_one_and_promised_to_no_dialog() {
     assert!(dialog.len() > 3, "{s}");
     assert!(dialog.iter().all(|l| !l.contains("101,234")), "{s}");
 }
+
+#[test]
+fn estimated_facet_counts_are_marked() {
+    let mut a = app(80, 24);
+    let fx = key(&mut a, KeyCode::Char('f'));
+    let Some(Effect::FetchFacets { load, field, .. }) = fx.into_iter().next() else {
+        panic!("no facet fetch")
+    };
+    let values = vec![FacetValue {
+        value: "rule_fired".into(),
+        count: 12_345,
+        label: None,
+    }];
+    a.update(Action::Facets {
+        load,
+        field,
+        result: Ok(Facets {
+            field,
+            values,
+            estimate: true,
+        }),
+    });
+    let s = screen(&a, 80, 24);
+    assert!(s.contains("≈12,345"), "{s}");
+    insta::assert_snapshot!(s);
+}
