@@ -56,6 +56,21 @@ fn report_after_progress(lines: &[Value]) -> (Value, Value) {
         assert!(now <= total, "{lines:?}");
         checked = now;
     }
+    // The lines are the ones assets/openapi.json documents.
+    let doc: Value = serde_json::from_str(include_str!("../../assets/openapi.json")).unwrap();
+    let media = &doc["paths"]["/v1/verify"]["get"]["responses"]["200"]["content"];
+    assert_eq!(
+        media["application/x-ndjson"]["schema"]["$ref"],
+        "#/components/schemas/VerifyLine"
+    );
+    let documented = &doc["components"]["schemas"]["VerifyProgress"]["properties"];
+    for p in progress {
+        let keys: Vec<&String> = p["progress"].as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            documented.as_object().unwrap().keys().collect::<Vec<_>>()
+        );
+    }
     let end = progress.last().unwrap()["progress"].clone();
     assert!(end["total"].as_u64().unwrap() > 0, "{end}");
     assert_eq!(end["checked"], end["total"], "{lines:?}");

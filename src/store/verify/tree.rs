@@ -35,7 +35,7 @@ pub(super) fn walk_tree(
     // the change after it.
     let mut holds = 0u64;
     while leaf < want || next_row.is_some() {
-        if leaf % CHUNK as u64 == 0 {
+        if leaf.is_multiple_of(CHUNK as u64) {
             progress.tree(leaf)?;
         }
         let seq = first + leaf;
