@@ -130,6 +130,32 @@ async fn a_tampered_log_streams_the_report_that_names_it() {
     s.stop().await;
 }
 
+/// A store that fails half way through the walk (an entry's commitments that are not JSON: the
+/// JSON answer is a 500) ends the stream with the same error as its last line, after progress.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_walk_that_fails_half_way_ends_the_stream_with_the_usual_error() {
+    let s = seeded(3000).await;
+    tamper(
+        &s,
+        "UPDATE entries SET commitments = 'not json' WHERE seq = 2500",
+    );
+    let (status, plain) = s.get(&s.auditor, "/v1/verify").await;
+    assert_eq!(status, 500, "{plain}");
+    let lines = streamed(&s, "application/x-ndjson").await;
+    let (last, progress) = lines.split_last().unwrap();
+    assert!(!progress.is_empty(), "{lines:?}");
+    assert!(
+        progress.iter().all(|p| p.get("progress").is_some()),
+        "{lines:?}"
+    );
+    assert_eq!(
+        last, &plain,
+        "the JSON answer's error body, as the last line"
+    );
+    assert_eq!(last["error"]["code"], "internal", "{last}");
+    s.stop().await;
+}
+
 /// A client that leaves half way leaves no walk holding the database: the server goes on
 /// writing and verifying, and on PostgreSQL no connection is left inside the walk's
 /// transaction.
@@ -181,5 +207,38 @@ async fn a_stream_the_client_leaves_stops_its_walk() {
     let (_, v) = s.get(&s.auditor, "/v1/verify").await;
     assert_eq!(v["ok"], true, "{v}");
     assert_eq!(v["checked"], 5020, "{v}");
+    s.stop().await;
+}
+
+/// The typed client reads the stream: every count it hands on is the server's, the last one
+/// whole, and its report is the JSON answer's; a refusal is the usual error.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_client_reads_the_stream() {
+    use trailscope::client::{Client, ClientError};
+    use trailscope::model::{VerifyProgress, VerifyReport};
+    let s = seeded(2000).await;
+    let (_, plain) = s.get(&s.auditor, "/v1/verify").await;
+    let client = Client::new(&s.url, &s.auditor).unwrap();
+    let mut seen: Vec<VerifyProgress> = Vec::new();
+    let report = client
+        .verify_watched(None, &mut |p| seen.push(p))
+        .await
+        .unwrap();
+    assert_eq!(
+        report,
+        serde_json::from_value::<VerifyReport>(plain).unwrap()
+    );
+    assert_eq!(
+        seen.last(),
+        Some(&VerifyProgress {
+            checked: 4000,
+            total: 4000
+        }),
+        "{seen:?}"
+    );
+    assert_eq!(client.verify(None).await.unwrap(), report);
+    let writer = Client::new(&s.url, &s.writer).unwrap();
+    let refused = writer.verify_watched(None, &mut |_| {}).await.unwrap_err();
+    assert!(matches!(refused, ClientError::Forbidden(_)), "{refused:?}");
     s.stop().await;
 }
