@@ -52,6 +52,8 @@ impl Client {
                 .map_err(|e| ClientError::Decode(e.to_string()));
         }
         let mut buf: Vec<u8> = Vec::new();
+        // How much of `buf` holds no line end: a long line arriving in many chunks is searched once.
+        let mut scanned = 0;
         loop {
             let chunk = match tokio::time::timeout(SILENCE, resp.chunk()).await {
                 Ok(Ok(Some(chunk))) => chunk,
@@ -65,8 +67,9 @@ impl Client {
                 }
             };
             buf.extend_from_slice(&chunk);
-            while let Some(end) = buf.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = buf.drain(..=end).collect();
+            while let Some(end) = buf[scanned..].iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = buf.drain(..=scanned + end).collect();
+                scanned = 0;
                 if line.trim_ascii().is_empty() {
                     continue;
                 }
@@ -81,6 +84,7 @@ impl Client {
                     Err(e) => return Err(ClientError::Decode(e.to_string())),
                 }
             }
+            scanned = buf.len();
             if buf.len() > MAX_LINE {
                 return Err(ClientError::Decode(format!(
                     "a line of the verify stream is longer than {} MiB",
