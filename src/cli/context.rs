@@ -270,6 +270,26 @@ impl Progress {
         }
     }
 
+    /// A verify's walk of `total` rows (each entry in the hash chain, each leaf in the tree).
+    pub fn walk(total: u64) -> Progress {
+        Progress::with(
+            indicatif::ProgressBar::new(total),
+            "[{bar:30}] {percent:>3}%  {msg}, about {eta} left",
+        )
+    }
+
+    /// How far the server's walk got.
+    pub fn walked(&self, p: trailscope::model::VerifyProgress) {
+        use trailscope::tui::views::header::thousands;
+        self.bar.set_length(p.total);
+        self.bar.set_position(p.checked);
+        self.bar.set_message(format!(
+            "verifying: {} of {} rows of the chain and the tree",
+            thousands(p.checked),
+            thousands(p.total)
+        ));
+    }
+
     /// Bytes received so far, and rows when the format lets them be counted.
     pub fn bytes(&self, bytes: u64, rows: Option<u64>) {
         let rows = rows.map(|r| format!(", {r} rows")).unwrap_or_default();

@@ -1,7 +1,7 @@
 //! `trailscope verify`: the server walks the chain and the tree and checks every checkpoint;
 //! exit 1 when anything no longer matches.
 
-use super::context::{RemoteArgs, Threads, UsageError, refused, runtime};
+use super::context::{Progress, RemoteArgs, Threads, UsageError, refused, runtime};
 use super::output::outln;
 use anyhow::anyhow;
 use clap::Args;
@@ -28,9 +28,19 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
         None => None,
     };
     let client = args.remote.client()?;
-    let report = runtime(Threads::One)?
-        .block_on(client.verify(key.as_ref().map(|k| k.as_str())))
-        .map_err(|e| refused(&e))?;
+    // The bar appears once the server says how much there is to walk (and only on a terminal).
+    let mut bar: Option<Progress> = None;
+    let mut show = |p: trailscope::model::VerifyProgress| {
+        if p.total > 0 {
+            bar.get_or_insert_with(|| Progress::walk(p.total)).walked(p);
+        }
+    };
+    let answer = runtime(Threads::One)?
+        .block_on(client.verify_watched(key.as_ref().map(|k| k.as_str()), &mut show));
+    if let Some(bar) = &bar {
+        bar.clear();
+    }
+    let report = answer.map_err(|e| refused(&e))?;
     let from = report
         .from_seq
         .map(|s| format!(" from seq {s} (the chain's anchor after a prune)"))

@@ -1,7 +1,7 @@
-//! Posting events and asking for the chain's verdict: what `trailscope ingest` and `verify` need.
+//! Posting events: what `trailscope ingest` needs.
 
 use super::{Client, ClientError, status_error};
-use crate::model::{AppendResponse, ErrorBody, VerifyReport};
+use crate::model::{AppendResponse, ErrorBody};
 
 /// A batch the server refused, with the batch index of the event at fault when it named one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,13 +47,5 @@ impl Client {
             field: detail.as_ref().and_then(|b| b.error.field.clone()),
             message: detail.map(|b| b.error.message),
         })
-    }
-
-    /// `GET /v1/verify`; with `key`, the server checks every checkpoint's signature with it.
-    pub async fn verify(&self, key: Option<&str>) -> Result<VerifyReport, ClientError> {
-        match key {
-            Some(k) => self.get("/v1/verify", &[("key", k.to_string())]).await,
-            None => self.get("/v1/verify", &[]).await,
-        }
     }
 }

@@ -12,6 +12,7 @@ mod proofs;
 pub mod save;
 pub mod source;
 pub mod sse;
+mod verify;
 pub use download::{DownloadError, Sink};
 pub use follow::{Live, LiveStream, StreamItem, follow};
 pub use ingest::Refused;

@@ -1,6 +1,28 @@
-//! The proof routes' bodies (API.md "Proofs that hold against the operator").
+//! The proof routes' bodies (API.md "Proofs that hold against the operator"), and the lines of
+//! a verify streamed as NDJSON.
 
+use super::{ApiError, VerifyReport};
 use serde::{Deserialize, Serialize};
+
+/// How far a verify has got: `checked` of `total` rows walked, where every entry still in the
+/// log is one row of the hash chain and every leaf one row of the Merkle tree (so `total` is
+/// about twice the entries). `total` is 0 until the walk has read it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyProgress {
+    pub checked: u64,
+    pub total: u64,
+}
+
+/// One line of `GET /v1/verify` with `Accept: application/x-ndjson`: progress about once a
+/// second, then exactly one report or error, which ends the stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifyLine {
+    Progress(VerifyProgress),
+    Report(VerifyReport),
+    /// What a JSON answer would have carried as its `{"error": ...}` body.
+    Error(ApiError),
+}
 
 /// The body of `GET /v1/checkpoint`: the newest signed checkpoint of the caller's tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

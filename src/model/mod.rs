@@ -27,7 +27,7 @@ pub use event::{
 };
 pub use integrity::{
     ConsistencyProof, EntryProof, ExportProof, FieldProof, InclusionProof, ProofFile,
-    SignedCheckpoint,
+    SignedCheckpoint, VerifyLine, VerifyProgress,
 };
 pub use pack::{ExportList, ExportRecord, ExportStatus, PackRequest};
 pub use query::{

@@ -26,6 +26,10 @@ impl From<StoreError> for Failure {
             StoreError::Closed => Failure(ApiError::unavailable(
                 "the server is shutting down; retry in a moment",
             )),
+            // Nobody reads this: the request it answers was given up on.
+            StoreError::Abandoned => Failure(ApiError::unavailable(
+                "the request was given up before its answer was ready",
+            )),
             e @ StoreError::Unavailable { why, .. } => {
                 tracing::error!("store cannot write: {e}");
                 Failure(ApiError::unavailable(format!(

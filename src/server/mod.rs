@@ -21,6 +21,7 @@ pub mod schedule;
 pub mod searches;
 mod stream;
 pub mod tls;
+mod verify;
 mod write_stall;
 
 use crate::export::evidence::PackKinds;
@@ -194,7 +195,7 @@ fn routes() -> Router<AppState> {
         )
         .route("/v1/facets/{field}", get(reads::facets))
         .route("/v1/stats", get(reads::stats))
-        .route("/v1/verify", get(reads::verify))
+        .route("/v1/verify", get(verify::verify))
         .route("/v1/checkpoint", get(proofs::checkpoint))
         .route("/v1/proof/inclusion", get(proofs::inclusion))
         .route("/v1/proof/consistency", get(proofs::consistency))

@@ -30,6 +30,10 @@ pub enum StoreError {
     /// The store is shutting down.
     #[error("the store is shutting down and takes no more writes")]
     Closed,
+    /// A long read stopped half way because nobody waits for its answer any more (the client
+    /// went away).
+    #[error("given up: nobody waits for the answer any more")]
+    Abandoned,
     /// The database could not be opened, connected to or migrated.
     #[error("could not open the database: {0}")]
     Open(String),

@@ -25,7 +25,7 @@ pub mod verify;
 use crate::model::{
     Actor, Appended, ChainHead, ConsistencyProof, Cursor, Entry, FacetField, Facets,
     InclusionProof, NewEvent, Order, Page, ProofFile, PruneReport, PseudonymReport, Query,
-    SignedCheckpoint, Stats, VerifyReport,
+    SignedCheckpoint, Stats, VerifyProgress, VerifyReport,
 };
 use crate::proof::{SigningKey, VerifierKey};
 use chrono::{DateTime, Utc};
@@ -354,6 +354,18 @@ pub trait Store: Send + Sync + 'static {
         tenant: &str,
         key: Option<&VerifierKey>,
         remembered: Option<checkpoint::Remembered>,
+    ) -> Result<VerifyReport, StoreError> {
+        self.verify_watched(tenant, key, remembered, None).await
+    }
+    /// [`Store::verify_remembered`], publishing on `progress` (when given) how far the walk got,
+    /// every few thousand rows; once nobody holds a receiver of it any more, the walk stops
+    /// with [`StoreError::Abandoned`] and leaves nothing open.
+    async fn verify_watched(
+        &self,
+        tenant: &str,
+        key: Option<&VerifierKey>,
+        remembered: Option<checkpoint::Remembered>,
+        progress: Option<tokio::sync::watch::Sender<VerifyProgress>>,
     ) -> Result<VerifyReport, StoreError>;
     /// The newest signed checkpoint of the tenant's tree; signs one with `key` if the tree grew
     /// since the last (and only if the tree provably extends it).

@@ -17,7 +17,7 @@ async fn seeded(n: usize) -> TestServer {
 
 /// What a database admin could do: drop the triggers, then change history.
 /// Runs `sql` on the server's database behind its back, its append-only triggers off.
-fn tamper(s: &TestServer, sql: &str) {
+pub fn tamper(s: &TestServer, sql: &str) {
     if let Some(url) = &s.pg_url {
         let cluster = common::pg::cluster().unwrap();
         cluster.psql(

@@ -27,3 +27,4 @@ mod searches;
 mod stream;
 mod vectors;
 mod verify_edges;
+mod verify_progress;

@@ -67,6 +67,35 @@ async fn ingest_posts_stdin_in_batches_and_verify_says_the_chain_is_intact() {
     s.stop().await;
 }
 
+/// `verify` reads the server's streamed answer (progress, then the report) and prints what it
+/// always printed: one line on stdout, nothing on stderr when stderr is not a terminal (the
+/// progress bar is drawn only on one), exit 0.
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_prints_its_one_line_and_no_bar_off_a_terminal() {
+    let s = TestServer::start().await;
+    let input: String = (0..4000)
+        .map(|i| format!("{{\"action\": \"user.login\", \"description\": \"line {i}\"}}\n"))
+        .collect();
+    assert!(
+        tokio::task::block_in_place(|| cli(&s, &["ingest"], &s.writer, &input))
+            .status
+            .success()
+    );
+    let (_, report) = s.get(&s.auditor, "/v1/verify").await;
+    let out = tokio::task::block_in_place(|| cli(&s, &["verify"], &s.auditor, ""));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "the chain is intact: 4000 entries checked; head seq 4000 hash {}; tree of 4000 entries; 1 checkpoints signed by {}\n",
+            report["head"]["hash"].as_str().unwrap(),
+            report["verifier_key"].as_str().unwrap()
+        )
+    );
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bad_line_is_named_and_nothing_from_its_batch_on_is_stored() {
     let s = TestServer::start().await;

@@ -43,6 +43,7 @@ macro_rules! every_check {
             proofs::checkpoints_and_their_proofs_verify,
             proofs::export_proof_verifies_offline,
             proofs::the_signer_refuses_a_tree_that_does_not_extend_its_memory,
+            proofs::verify_tells_its_progress_and_stops_when_nobody_watches,
             damage::a_hash_that_is_not_hex,
             damage::a_hash_replaced,
             damage::commitments_that_are_not_json,

@@ -300,3 +300,70 @@ pub async fn the_signer_refuses_a_tree_that_does_not_extend_its_memory(db: &Data
     // The memory is not lowered to what the store shows.
     assert_eq!(remembering.remembered("acme").unwrap().size, 20);
 }
+
+/// A verify given a watch channel tells how far it got (entries in the chain, then leaves in
+/// the tree), never backwards, ending at its total; and stops, leaving nothing open, once nobody
+/// holds a receiver: before it began, or half way.
+pub async fn verify_tells_its_progress_and_stops_when_nobody_watches(db: &Database) {
+    use tokio::sync::watch;
+    use trailscope::model::VerifyProgress;
+    let s = db.store.clone();
+    let b = base(Utc::now() - chrono::Duration::days(5));
+    for from in (0..6000).step_by(1000) {
+        append(s.as_ref(), "acme", events(from, from + 1000, b)).await;
+    }
+    let (tx, mut rx) = watch::channel(VerifyProgress::default());
+    let seen = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        while rx.changed().await.is_ok() {
+            seen.push(*rx.borrow_and_update());
+        }
+        seen.push(*rx.borrow());
+        seen
+    });
+    let v = s
+        .verify_watched("acme", None, None, Some(tx))
+        .await
+        .unwrap();
+    assert!(v.ok && v.checked == 6000, "{v:?}");
+    let seen = seen.await.unwrap();
+    assert!(
+        seen.windows(2).all(|w| w[0].checked <= w[1].checked),
+        "{seen:?}"
+    );
+    assert!(seen.iter().all(|p| p.checked <= p.total), "{seen:?}");
+    assert_eq!(
+        seen.last(),
+        Some(&VerifyProgress {
+            checked: 12_000,
+            total: 12_000
+        }),
+        "6,000 entries in the chain and 6,000 leaves in the tree"
+    );
+
+    // Nobody watching from the start: nothing is walked.
+    for _ in 0..10 {
+        let (tx, rx) = watch::channel(VerifyProgress::default());
+        drop(rx);
+        let r = s.verify_watched("acme", None, None, Some(tx)).await;
+        assert!(matches!(r, Err(StoreError::Abandoned)), "{r:?}");
+    }
+    // The watcher leaves once the chain's walk has begun: the walk stops at its next chunk.
+    for _ in 0..3 {
+        let (tx, mut rx) = watch::channel(VerifyProgress::default());
+        let store = s.clone();
+        let walk =
+            tokio::spawn(async move { store.verify_watched("acme", None, None, Some(tx)).await });
+        rx.wait_for(|p| p.checked > 0).await.unwrap();
+        drop(rx);
+        let r = walk.await.unwrap();
+        assert!(matches!(r, Err(StoreError::Abandoned)), "{r:?}");
+    }
+    // Every connection those walks held is back, outside any transaction: more writes than the
+    // pool has connections succeed, and a verify after them is whole.
+    for from in (6000..6016).step_by(2) {
+        append(s.as_ref(), "acme", events(from, from + 2, b)).await;
+    }
+    let v = s.verify("acme", None).await.unwrap();
+    assert!(v.ok && v.checked == 6016, "{v:?}");
+}

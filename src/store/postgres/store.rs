@@ -101,13 +101,14 @@ impl crate::store::Store for PostgresStore {
     async fn tenants(&self) -> Result<Vec<String>, StoreError> {
         PostgresStore::tenants(self).await
     }
-    async fn verify_remembered(
+    async fn verify_watched(
         &self,
         tenant: &str,
         key: Option<&crate::proof::VerifierKey>,
         remembered: Option<crate::store::checkpoint::Remembered>,
+        progress: Option<tokio::sync::watch::Sender<crate::model::VerifyProgress>>,
     ) -> Result<crate::model::VerifyReport, StoreError> {
-        PostgresStore::verify_remembered(self, tenant, key, remembered).await
+        PostgresStore::verify_watched(self, tenant, key, remembered, progress).await
     }
     async fn checkpoint_extending(
         &self,

@@ -6,11 +6,11 @@
 use super::snapshot::Snapshot;
 use super::{APP_ROLE, PostgresStore, db_error, row};
 use super::{i, u};
-use crate::model::{ChainHead, Entry, VerifyReport};
+use crate::model::{ChainHead, Entry, VerifyProgress, VerifyReport};
 use crate::proof::VerifierKey;
 use crate::store::StoreError;
 use crate::store::chain::Commitments;
-use crate::store::verify::VerifySource;
+use crate::store::verify::{Progress, VerifySource};
 use deadpool_postgres::GenericClient;
 
 /// The schema as migrated, oldest first: the functions' bodies are compared with these (a later
@@ -215,16 +215,20 @@ impl VerifySource for Snapshot {
 }
 
 impl PostgresStore {
-    pub async fn verify_remembered(
+    pub async fn verify_watched(
         &self,
         tenant: &str,
         key: Option<&VerifierKey>,
         remembered: Option<crate::store::checkpoint::Remembered>,
+        progress: Option<tokio::sync::watch::Sender<VerifyProgress>>,
     ) -> Result<VerifyReport, StoreError> {
         let key = key.cloned();
         let walked = tenant.to_string();
+        let mut progress = Progress::new(progress);
+        // A walk nobody watches any more returns early, and in_snapshot ends its transaction
+        // before the connection goes back to the pool.
         self.in_snapshot(tenant, "verify", move |src| {
-            crate::store::verify::run(src, &walked, key.as_ref(), remembered)
+            crate::store::verify::run(src, &walked, key.as_ref(), remembered, &mut progress)
         })
         .await
     }

@@ -11,10 +11,23 @@ impl SqliteDb {
         key: Option<&VerifierKey>,
         remembered: Option<crate::store::checkpoint::Remembered>,
     ) -> Result<VerifyReport, StoreError> {
+        let mut unwatched = crate::store::verify::Progress::new(None);
+        self.verify_watched(tenant, key, remembered, &mut unwatched)
+    }
+
+    /// [`SqliteDb::verify`], telling `progress` how far it got (and stopping when nobody
+    /// watches it any more).
+    pub fn verify_watched(
+        &self,
+        tenant: &str,
+        key: Option<&VerifierKey>,
+        remembered: Option<crate::store::checkpoint::Remembered>,
+        progress: &mut crate::store::verify::Progress,
+    ) -> Result<VerifyReport, StoreError> {
         self.with_reader(|conn| {
             // One snapshot for the whole walk: the chain, the tree and the checkpoints agree.
             let tx = conn.unchecked_transaction()?;
-            let report = verify::run(&tx, tenant, key, remembered);
+            let report = verify::run(&tx, tenant, key, remembered, progress);
             drop(tx);
             report
         })

@@ -6,16 +6,18 @@ use super::{SqliteDb, writer};
 use crate::model::{
     Actor, Appended, ChainHead, ConsistencyProof, Entry, FacetField, Facets, InclusionProof,
     NewEvent, Page, ProofFile, PruneReport, PseudonymReport, Query, SignedCheckpoint, Stats,
-    VerifyReport,
+    VerifyProgress, VerifyReport,
 };
 use crate::proof::{SigningKey, VerifierKey};
 use crate::store::checkpoint::Remembered;
+use crate::store::verify::Progress;
 use crate::store::{
     ArchiveSink, Identity, NewToken, PageRequest, Store, StoreError, StoreMetrics, TokenRecord,
 };
 use chrono::{DateTime, Utc};
 use std::path::Path;
 use std::sync::Arc;
+use tokio::sync::watch;
 
 /// The SQLite implementation of [`Store`]. Cheap to clone; every clone is the same store.
 #[derive(Clone)]
@@ -199,14 +201,16 @@ impl Store for SqliteStore {
         self.blocking(|db| db.tenants()).await
     }
 
-    async fn verify_remembered(
+    async fn verify_watched(
         &self,
         tenant: &str,
         key: Option<&VerifierKey>,
         remembered: Option<Remembered>,
+        progress: Option<watch::Sender<VerifyProgress>>,
     ) -> Result<VerifyReport, StoreError> {
         let (tenant, key) = (tenant.to_string(), key.cloned());
-        self.blocking(move |db| db.verify(&tenant, key.as_ref(), remembered))
+        let mut progress = Progress::new(progress);
+        self.blocking(move |db| db.verify_watched(&tenant, key.as_ref(), remembered, &mut progress))
             .await
     }
 

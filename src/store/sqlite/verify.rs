@@ -7,7 +7,7 @@ use crate::model::{ChainHead, Entry, VerifyReport};
 use crate::proof::VerifierKey;
 use crate::store::StoreError;
 use crate::store::chain::Commitments;
-use crate::store::verify::VerifySource;
+use crate::store::verify::{Progress, VerifySource};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// One tenant's rows through one connection (inside the caller's read transaction).
@@ -108,6 +108,13 @@ pub(super) fn run(
     tenant: &str,
     key: Option<&VerifierKey>,
     remembered: Option<crate::store::checkpoint::Remembered>,
+    progress: &mut Progress,
 ) -> Result<VerifyReport, StoreError> {
-    crate::store::verify::run(&mut Source { conn, tenant }, tenant, key, remembered)
+    crate::store::verify::run(
+        &mut Source { conn, tenant },
+        tenant,
+        key,
+        remembered,
+        progress,
+    )
 }

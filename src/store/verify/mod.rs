@@ -13,7 +13,9 @@ use crate::store::chain::{self, Commitments, GENESIS};
 use crate::store::proofs::{hash_bytes, split_row};
 use std::collections::{HashMap, VecDeque};
 
+mod progress;
 mod tree;
+pub use progress::Progress;
 use tree::walk_tree;
 
 /// Rows read per round.
@@ -55,6 +57,8 @@ struct Entries {
     after: Option<(u64, String)>,
     buf: VecDeque<(Entry, Commitments)>,
     done: bool,
+    /// Rows read so far (those in `buf` included).
+    read: u64,
 }
 
 impl Entries {
@@ -63,16 +67,24 @@ impl Entries {
             after: None,
             buf: VecDeque::new(),
             done: false,
+            read: 0,
         }
     }
+    /// The next entry; each chunk read tells `progress` about the one before it.
     fn next(
         &mut self,
         src: &mut dyn VerifySource,
+        progress: &mut Progress,
     ) -> Option<Result<(Entry, Commitments), StoreError>> {
         if self.buf.is_empty() && !self.done {
+            if let Err(e) = progress.chain(self.read) {
+                self.done = true;
+                return Some(Err(e));
+            }
             match src.entries_after(self.after.clone(), CHUNK) {
                 Ok(rows) => {
                     self.done = rows.len() < CHUNK;
+                    self.read += rows.len() as u64;
                     self.buf.extend(rows);
                 }
                 Err(e) => {
@@ -177,18 +189,26 @@ impl Seen {
     }
 }
 
-/// Walks `tenant`'s log through `src`.
+/// Walks `tenant`'s log through `src`, telling `progress` how far it got.
 pub fn run(
     src: &mut dyn VerifySource,
     tenant: &str,
     key: Option<&VerifierKey>,
     remembered: Option<crate::store::checkpoint::Remembered>,
+    progress: &mut Progress,
 ) -> Result<VerifyReport, StoreError> {
     // A head still at genesis (a tenant that never committed) records nothing.
     let head = src.head()?.filter(|h| h.seq > 0);
     let (anchor_seq, anchor_hash) = src.anchor()?.unwrap_or((0, GENESIS.to_string()));
-    let (mut report, seen, mut findings) = walk_chain(src, anchor_seq, &anchor_hash, head)?;
     let (first, stored) = src.extent()?;
+    // What the walk will read, as the head and the tree say (a tampered log may hold more or
+    // fewer rows: the count is only ever a guide).
+    let entries = head
+        .as_ref()
+        .map_or(0, |h| h.seq.saturating_sub(anchor_seq));
+    progress.expect(entries, stored)?;
+    let (mut report, seen, mut findings) =
+        walk_chain(src, anchor_seq, &anchor_hash, head, progress)?;
     report.tree_size = stored;
     report.verifier_key = key.map(|k| k.to_string());
     let mut checkpoints = open_checkpoints(src, tenant, key, &mut findings)?;
@@ -223,7 +243,14 @@ pub fn run(
             },
         );
     }
-    walk_tree(src, first, anchor_seq, &checkpoints, &mut findings)?;
+    walk_tree(
+        src,
+        first,
+        anchor_seq,
+        &checkpoints,
+        &mut findings,
+        progress,
+    )?;
     records(&seen, first, anchor_seq, &mut findings);
     for problem in src.tampering()? {
         let reason = if problem.contains("permit") {
@@ -242,6 +269,7 @@ pub fn run(
     if !findings.is_empty() {
         name_the_earliest(&mut report, findings, &checkpoints, first, anchor_seq);
     }
+    progress.finish();
     Ok(report)
 }
 
@@ -252,11 +280,12 @@ fn walk_chain(
     anchor_seq: u64,
     anchor_hash: &str,
     head: Option<ChainHead>,
+    progress: &mut Progress,
 ) -> Result<(VerifyReport, Seen, Vec<Finding>), StoreError> {
     let mut seen = Seen::default();
     let report = {
         let mut entries = Entries::new();
-        let rows = std::iter::from_fn(|| entries.next(src)).inspect(|r| {
+        let rows = std::iter::from_fn(|| entries.next(src, progress)).inspect(|r| {
             if let Ok((e, c)) = r {
                 seen.note(e, c);
             }
@@ -267,7 +296,7 @@ fn walk_chain(
         // The walk stopped at the break; the record checks need every entry.
         seen = Seen::default();
         let mut entries = Entries::new();
-        while let Some(r) = entries.next(src) {
+        while let Some(r) = entries.next(src, progress) {
             let (e, c) = r?;
             seen.note(&e, &c);
         }

@@ -11,6 +11,7 @@ pub(super) fn walk_tree(
     anchor_seq: u64,
     checkpoints: &[Stored],
     findings: &mut Vec<Finding>,
+    progress: &mut Progress,
 ) -> Result<(), StoreError> {
     let last_entry = src.last_seq()?.unwrap_or(anchor_seq);
     let mut rows: Chunked<Vec<u8>> = Chunked::new(None);
@@ -34,6 +35,9 @@ pub(super) fn walk_tree(
     // the change after it.
     let mut holds = 0u64;
     while leaf < want || next_row.is_some() {
+        if leaf.is_multiple_of(CHUNK as u64) {
+            progress.tree(leaf)?;
+        }
         let seq = first + leaf;
         let stored: Option<Vec<Hash>> = match &next_row {
             Some((l, blob)) if *l == leaf => split_row(blob),
