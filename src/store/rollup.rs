@@ -55,7 +55,7 @@ pub fn from_entries_sql(condition: &str) -> String {
 }
 
 /// Drops the rows a prune brought to zero.
-pub const REMOVE_EMPTY: &str = "DELETE FROM rollups WHERE tenant = ? AND n = 0";
+pub const REMOVE_EMPTY: &str = "DELETE FROM rollups WHERE n = 0";
 
 /// One rollup row's key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -68,6 +68,8 @@ fn ranges(end: DateTime<Utc>) -> Vec<String> {
         ),
         format!("from:{} to:{}", at(day - 100_000), at(day - 41_000)),
         format!("to:{}", at(day - 86_400_000 - 59_999)),
+        // Empty: it ends before it starts.
+        format!("from:{} to:{}", at(day), at(day - 3_600_000)),
     ]
 }
 

@@ -104,7 +104,14 @@ impl<D: Dialect> Filter<D> {
         if !self.rollup || self.required || !self.text.is_empty() || self.matches_nothing() {
             return None;
         }
-        Some(rollup::cover(self.from, self.to, widest?))
+        let pieces = rollup::cover(self.from, self.to, widest?);
+        if pieces.is_empty() {
+            // An empty range (`from` after `to`): one piece that reads no entry, so that every
+            // statement still has a part.
+            let (from, to) = (self.from.unwrap_or(0), self.to.unwrap_or(0));
+            return Some(vec![Piece::Entries { from, to }]);
+        }
+        Some(pieces)
     }
 
     /// `tenant = ? AND …` over the rollup rows of `width` in slots `from..=to`.

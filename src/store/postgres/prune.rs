@@ -100,10 +100,10 @@ async fn remove(
         tx.execute(&subtract, &[&-1i64, tenant, upto])
             .await
             .map_err(db_error)?;
-        tx.execute(&numbered(rollup::REMOVE_EMPTY), &[tenant])
-            .await
-            .map_err(db_error)?;
     }
+    tx.execute(rollup::REMOVE_EMPTY, &[])
+        .await
+        .map_err(db_error)?;
     let cutoffs: Vec<i64> = due.iter().map(|d| plan[d.0].1.timestamp_millis()).collect();
     let hashes: Vec<&str> = due.iter().map(|d| d.2.as_str()).collect();
     let texts: Vec<String> = due.iter().map(|d| report_text(&reports[d.0])).collect();

@@ -8,7 +8,7 @@ use crate::model::{Appended, Entry, NewEvent};
 use crate::store::StoreError;
 use crate::store::chain::{Commitments, Tip};
 use crate::store::proofs::{hash_bytes, row_blob};
-use crate::store::rollup::{self, Tally};
+use crate::store::rollup::Tally;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -65,7 +65,6 @@ struct Statements<'c> {
     find_key: rusqlite::CachedStatement<'c>,
     add_action: rusqlite::CachedStatement<'c>,
     add_leaf: rusqlite::CachedStatement<'c>,
-    count: rusqlite::CachedStatement<'c>,
     /// The batch's rollup counts, written after its last entry.
     tally: Tally,
     /// The batch's search text by rowid, indexed once the group's batches are in.
@@ -84,28 +83,9 @@ impl<'c> Statements<'c> {
             add_leaf: tx.prepare_cached(
                 "INSERT INTO tree_rows (tenant, leaf, hashes) VALUES (?1, ?2, ?3)",
             )?,
-            count: tx.prepare_cached(rollup::UPSERT)?,
             tally: Tally::default(),
             texts: Vec::new(),
         })
-    }
-
-    /// Writes the tally into the rollups.
-    fn write_counts(&mut self) -> rusqlite::Result<()> {
-        for (c, n) in self.tally.drain() {
-            self.count.execute(params![
-                c.tenant,
-                c.width,
-                c.slot,
-                c.channel,
-                c.kind,
-                c.outcome,
-                c.action,
-                c.target_type,
-                n
-            ])?;
-        }
-        Ok(())
     }
 }
 
@@ -265,7 +245,7 @@ impl Writer {
             out.push(appended);
             n += 1;
         }
-        st.write_counts()?;
+        super::write_counts(tx, &mut st.tally)?;
         Ok((out, head, n, std::mem::take(&mut st.texts)))
     }
 

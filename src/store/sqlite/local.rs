@@ -110,6 +110,7 @@ impl LocalStore {
             // The commitments stay on the server (the API does not send them); the local copy
             // is for reading, and verification is the server's job.
             let none = crate::store::chain::Commitments::new();
+            let mut tally = crate::store::rollup::Tally::default();
             let mut last_action: Option<(&str, &str)> = None;
             for e in entries {
                 if insert.execute(rusqlite::params_from_iter(row::to_params(e, &none)))? == 0 {
@@ -121,12 +122,14 @@ impl LocalStore {
                     continue;
                 }
                 added += 1;
+                tally.add(e);
                 index_text.execute(params![tx.last_insert_rowid(), row::search_text(e)])?;
                 if last_action != Some((e.tenant.as_str(), e.action.as_str())) {
                     add_action.execute(params![e.tenant, e.action])?;
                     last_action = Some((e.tenant.as_str(), e.action.as_str()));
                 }
             }
+            super::write_counts(&tx, &mut tally)?;
             if let Some(last) = entries.last() {
                 tx.prepare_cached(
                     "INSERT OR REPLACE INTO local_meta (key, value) VALUES ('tenant', ?1)",
@@ -291,6 +294,12 @@ fn evict_oldest(conn: &mut Connection, n: u64) -> Result<u64, StoreError> {
         "DELETE FROM entries_fts WHERE rowid IN (SELECT rid FROM evict)",
         [],
     )?;
+    // What the rollups counted of them goes with them.
+    tx.execute(
+        &crate::store::rollup::from_entries_sql("rowid IN (SELECT rid FROM evict)"),
+        [-1],
+    )?;
+    tx.execute(crate::store::rollup::REMOVE_EMPTY, [])?;
     let removed = tx.execute(
         "DELETE FROM entries WHERE rowid IN (SELECT rid FROM evict)",
         [],

@@ -482,3 +482,26 @@ fn parse_role(s: &str) -> rusqlite::Result<Role> {
         )
     })
 }
+
+/// Adds `tally` to the rollups and empties it: what every writer of entries does in the
+/// transaction that writes them (the server's writer, the local cache).
+fn write_counts(
+    tx: &rusqlite::Connection,
+    tally: &mut crate::store::rollup::Tally,
+) -> rusqlite::Result<()> {
+    let mut add = tx.prepare_cached(crate::store::rollup::UPSERT)?;
+    for (c, n) in tally.drain() {
+        add.execute(rusqlite::params![
+            c.tenant,
+            c.width,
+            c.slot,
+            c.channel,
+            c.kind,
+            c.outcome,
+            c.action,
+            c.target_type,
+            n
+        ])?;
+    }
+    Ok(())
+}

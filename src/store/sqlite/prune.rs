@@ -73,7 +73,7 @@ pub fn run(
             &crate::store::rollup::from_entries_sql("tenant = ? AND seq <= ?"),
             params![-1, tenant, upto],
         )?;
-        tx.execute(crate::store::rollup::REMOVE_EMPTY, params![tenant])?;
+        tx.execute(crate::store::rollup::REMOVE_EMPTY, [])?;
         let removed = tx.execute(
             "DELETE FROM entries WHERE tenant = ?1 AND seq <= ?2",
             params![tenant, upto],
