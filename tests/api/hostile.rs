@@ -751,7 +751,11 @@ fn out_of_file_descriptors_the_server_neither_spins_nor_stalls_and_recovers() {
         flooded.elapsed() < Duration::from_secs(10),
         "recovered only after the held connections' own timeout"
     );
-    assert_eq!(logged("accepting connections again"), 1);
+    // Once, or a few times: on a loaded machine a descriptor freed before the release (a
+    // connection the server closed itself) lets it accept from the backlog and run out again
+    // (seen twice in five runs beside a benchmark). Never once per accept.
+    let recovered = logged("accepting connections again");
+    assert!((1..=5).contains(&recovered), "{recovered} recoveries logged");
     println!(
         "{holding} connections held; out of descriptors: {used} CPU ticks in {window:?}, {lines} log lines; served {:?} after release",
         released.elapsed()
