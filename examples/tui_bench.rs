@@ -4,6 +4,8 @@
 //! `cargo run --release --example tui_bench -- [ENTRIES] [DAYS]` (default 1,000,000 over 30
 //! days). The server runs in
 //! this process; the TUI side runs in a child process so its RSS is the TUI's alone.
+//! With `TUI_BENCH_DB=path` it opens that database instead of seeding one, as tenant
+//! `TUI_BENCH_TENANT` (default `bench`: the log `bench_scale` leaves with `BENCH_DB`).
 
 use chrono::{Duration, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -235,17 +237,32 @@ fn main() {
     // them in the TUI's default `since:7d`, so 100,000 entries are 100,000 rows to load.
     let days: i64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(30);
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("bench.db");
+    let given = std::env::var("TUI_BENCH_DB").ok();
+    let db = given
+        .clone()
+        .map_or_else(|| dir.path().join("bench.db"), std::path::PathBuf::from);
+    let tenant = match &given {
+        Some(_) => std::env::var("TUI_BENCH_TENANT").unwrap_or_else(|_| "bench".into()),
+        None => "default".into(),
+    };
     let token = TokenAdmin::open(&db)
         .unwrap()
-        .create(Role::Auditor, "default", None)
+        .create(Role::Auditor, &tenant, None)
         .unwrap()
         .1;
-    let sqlite = SqliteStore::open(&db).unwrap();
     let t0 = Instant::now();
-    seed(sqlite.db(), n, days);
+    let sqlite = SqliteStore::open(&db).unwrap();
+    if given.is_some() {
+        println!(
+            "opened {} in {:.1} s",
+            db.display(),
+            t0.elapsed().as_secs_f64()
+        );
+    } else {
+        seed(sqlite.db(), n, days);
+        println!("seeded {n} entries in {:.1} s", t0.elapsed().as_secs_f64());
+    }
     let store: Arc<dyn Store> = Arc::new(sqlite);
-    println!("seeded {n} entries in {:.1} s", t0.elapsed().as_secs_f64());
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());

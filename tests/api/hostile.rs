@@ -755,7 +755,10 @@ fn out_of_file_descriptors_the_server_neither_spins_nor_stalls_and_recovers() {
     // connection the server closed itself) lets it accept from the backlog and run out again
     // (seen twice in five runs beside a benchmark). Never once per accept.
     let recovered = logged("accepting connections again");
-    assert!((1..=5).contains(&recovered), "{recovered} recoveries logged");
+    assert!(
+        (1..=5).contains(&recovered),
+        "{recovered} recoveries logged"
+    );
     println!(
         "{holding} connections held; out of descriptors: {used} CPU ticks in {window:?}, {lines} log lines; served {:?} after release",
         released.elapsed()
