@@ -649,11 +649,13 @@ fn rss_mib(pid: u32) -> u64 {
     kib / 1024
 }
 
-fn terminate(mut child: std::process::Child) {
+/// Stops a server as an operator would (SIGTERM) and waits for it. The `Serve` guard kills it
+/// instead if the test fails first: a failed test leaves no server running.
+fn terminate(mut child: common::process::Serve) {
     let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status();
-    let _ = child.wait();
+    let _ = child.0.wait();
 }
 
 /// Issue 14: ~20,000 held connections gave "accept error: Too many open files" with a pause of
@@ -676,7 +678,8 @@ fn out_of_file_descriptors_the_server_neither_spins_nor_stalls_and_recovers() {
         .1;
     drop(admin);
     let (child, port) = serve_with_fd_limit(&db, 128, &log);
-    let pid = child.id();
+    let child = common::process::Serve(child);
+    let pid = child.0.id();
     let connect = || std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     // A client that was served before the flood and keeps its connection.
     let mut kept = connect();
@@ -789,7 +792,8 @@ fn four_streams_that_never_read_hold_bounded_memory() {
         .1;
     drop(admin);
     let (child, port) = common::process::serve_process(&db, 0);
-    let pid = child.id();
+    let child = common::process::Serve(child);
+    let pid = child.0.id();
     let connect = || std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     // 200 entries of 200 KB: 40 MB of log, ten times what the four streams may hold.
     for b in 0..20 {
@@ -862,6 +866,7 @@ fn a_bare_address_in_allow_from_is_one_host() {
     );
     for (allow, status) in [("127.0.0.1", 200), ("127.0.0.2", 403)] {
         let (child, port) = common::process::serve_process_with(&db, 0, &["--allow-from", allow]);
+        let child = common::process::Serve(child);
         let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
         let (st, body) = exchange(&mut c, &read);
         assert_eq!(st, status, "--allow-from {allow}: {body}");
