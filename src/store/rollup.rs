@@ -7,7 +7,9 @@
 //! They are exact, not estimates: the same transaction writes an entry and its counts, so a
 //! reader sees both or neither; the parts of a time range that do not fill a whole minute are
 //! counted from the entries themselves ([`cover`]). They are derived data, not evidence: nothing
-//! in a proof or a chain depends on them, and verify recounts them from the entries.
+//! in a proof or a chain depends on them. Verify does not recount them: someone who can write
+//! the database can make a count lie without breaking a proof (the entries, and every page of
+//! them, stay as they were).
 
 use crate::model::Entry;
 use std::collections::HashMap;

@@ -159,7 +159,7 @@ BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: DELETE is refused'); END
 
 -- How many entries each minute, hour and day holds per (channel, kind, outcome, action, target
 -- type), written with the entries (store::rollup): counts and histograms read these, not every
--- match. Derived, not evidence: verify recounts them from the entries.
+-- match. Derived, not evidence: no proof depends on them (verify does not check them).
 CREATE TABLE IF NOT EXISTS rollups (
     tenant      TEXT    NOT NULL,
     width       INTEGER NOT NULL,  -- ms: 60000, 3600000 or 86400000

@@ -1,7 +1,7 @@
 -- How many entries each minute, hour and day holds per (channel, kind, outcome, action, target
 -- type), written by the writers in the transaction that appends the entries (store::rollup):
 -- counts, facets and histograms read these instead of every match. A prune subtracts what it
--- removes. Derived data, not evidence: verify recounts them from the entries.
+-- removes. Derived data, not evidence: no proof depends on them (and verify does not check them).
 CREATE TABLE rollups (
     tenant      text   NOT NULL,
     width       bigint NOT NULL,  -- ms: 60000, 3600000 or 86400000
