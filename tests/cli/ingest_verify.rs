@@ -31,6 +31,18 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// Posts `n` logins through `trailscope ingest`, which must succeed.
+fn ingest_logins(s: &TestServer, n: usize) {
+    let input: String = (0..n)
+        .map(|i| format!("{{\"action\": \"user.login\", \"description\": \"line {i}\"}}\n"))
+        .collect();
+    assert!(
+        tokio::task::block_in_place(|| cli(s, &["ingest"], &s.writer, &input))
+            .status
+            .success()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn ingest_posts_stdin_in_batches_and_verify_says_the_chain_is_intact() {
     let s = TestServer::start().await;
@@ -73,14 +85,7 @@ async fn ingest_posts_stdin_in_batches_and_verify_says_the_chain_is_intact() {
 #[tokio::test(flavor = "multi_thread")]
 async fn verify_prints_its_one_line_and_no_bar_off_a_terminal() {
     let s = TestServer::start().await;
-    let input: String = (0..4000)
-        .map(|i| format!("{{\"action\": \"user.login\", \"description\": \"line {i}\"}}\n"))
-        .collect();
-    assert!(
-        tokio::task::block_in_place(|| cli(&s, &["ingest"], &s.writer, &input))
-            .status
-            .success()
-    );
+    ingest_logins(&s, 4000);
     let (_, report) = s.get(&s.auditor, "/v1/verify").await;
     let out = tokio::task::block_in_place(|| cli(&s, &["verify"], &s.auditor, ""));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -135,14 +140,7 @@ async fn a_bad_line_is_named_and_nothing_from_its_batch_on_is_stored() {
 #[tokio::test(flavor = "multi_thread")]
 async fn verify_exits_1_and_names_the_seq_when_the_chain_is_broken() {
     let s = TestServer::start().await;
-    let input: String = (0..20)
-        .map(|i| format!("{{\"action\": \"user.login\", \"description\": \"line {i}\"}}\n"))
-        .collect();
-    assert!(
-        tokio::task::block_in_place(|| cli(&s, &["ingest"], &s.writer, &input))
-            .status
-            .success()
-    );
+    ingest_logins(&s, 20);
     let c = rusqlite::Connection::open(&s.db).unwrap();
     c.execute_batch(
         "DROP TRIGGER entries_no_update; UPDATE entries SET description = 'edited' WHERE seq = 13;",

@@ -21,16 +21,9 @@ fn facet_columns<D: Dialect>(field: FacetField) -> (&'static str, &'static str) 
     }
 }
 
-/// A field the rollups keep, as their column.
-fn rollup_column(field: FacetField) -> Option<&'static str> {
-    match field {
-        FacetField::Action => Some("action"),
-        FacetField::Channel => Some("channel"),
-        FacetField::Kind => Some("kind"),
-        FacetField::Outcome => Some("outcome"),
-        FacetField::TargetType => Some("target_type"),
-        FacetField::Actor => None,
-    }
+/// Whether the rollups keep `field` (under the column [`facet_columns`] names).
+fn in_rollups(field: FacetField) -> bool {
+    field != FacetField::Actor
 }
 
 /// One part of a count: the `SELECT` that gives its rows, and their parameters.
@@ -236,7 +229,9 @@ impl<D: Dialect> Filter<D> {
     /// The `limit` most common values of `field` among the matches, with their counts and a
     /// label (an actor's name): `value, count, label` rows.
     pub fn facet_sql(&self, field: FacetField, limit: usize) -> Statement<D> {
-        let pieces = rollup_column(field).and(self.pieces(Some(rollup::WIDTHS.len() - 1)));
+        let pieces = self
+            .pieces(Some(rollup::WIDTHS.len() - 1))
+            .filter(|_| in_rollups(field));
         let (col, label) = facet_columns::<D>(field);
         let Some(pieces) = pieces else {
             let (w, mut params, source) = self.where_all();

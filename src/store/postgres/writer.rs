@@ -362,12 +362,14 @@ async fn write_counts(
         n.push(k);
     }
     let [channel, kind, outcome, action, target_type] = &text;
+    let columns = crate::store::rollup::COLUMNS;
     tx.execute(
-        "INSERT INTO rollups (tenant, width, slot, channel, kind, outcome, action, target_type, n) \
-         SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], \
-         $6::text[], $7::text[], $8::text[], $9::bigint[]) \
-         ON CONFLICT (tenant, width, slot, channel, kind, outcome, action, target_type) \
-         DO UPDATE SET n = rollups.n + excluded.n",
+        &format!(
+            "INSERT INTO rollups ({columns}, n) \
+             SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], \
+             $6::text[], $7::text[], $8::text[], $9::bigint[]) \
+             ON CONFLICT ({columns}) DO UPDATE SET n = rollups.n + excluded.n"
+        ),
         &[
             &cols.0,
             &cols.1,

@@ -154,51 +154,40 @@ pub fn compile(
     query: &Query,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<Filter> {
-    compile_reading(conn, tenant, query, now, Candidates::IfRare)
+    Ok(compile_with_counted(conn, tenant, query, now)?.0)
 }
 
-/// [`compile`] for an exact count: every search term's candidates read from the trigram index,
-/// however many (a count reads all of its matches, in no order, and the trigram index lists
-/// them; the table has ten or a hundred times as many rows).
-pub fn compile_counted(
+/// [`compile`], and beside it the same filter for an exact count: there every search term's
+/// candidates are read from the trigram index, however many (a count reads all of its matches,
+/// in no order, and the trigram index lists them; the table has ten or a hundred times as many
+/// rows). One plan, one lookup of the known actions, one probe per term for both.
+pub fn compile_with_counted(
     conn: &Connection,
     tenant: &str,
     query: &Query,
     now: DateTime<Utc>,
-) -> rusqlite::Result<Filter> {
-    compile_reading(conn, tenant, query, now, Candidates::Always)
-}
-
-/// When a search term's rows are read from its trigram candidates.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Candidates {
-    /// When it has at most [`SELECTIVE`].
-    IfRare,
-    Always,
-}
-
-fn compile_reading(
-    conn: &Connection,
-    tenant: &str,
-    query: &Query,
-    now: DateTime<Utc>,
-    candidates: Candidates,
-) -> rusqlite::Result<Filter> {
+) -> rusqlite::Result<(Filter, Filter)> {
     let plan = Plan::new(query, now, &known_actions(conn, tenant, query)?);
     let mut filter = Filter::new(tenant, &plan);
+    let mut counted = Filter::new(tenant, &plan);
     for term in &plan.text {
         let Some(fts) = trigram_query(term) else {
             continue;
         };
-        if candidates == Candidates::Always || rare(conn, &fts)? {
-            filter.read_from("entries NOT INDEXED");
-            filter.require(Cond::new(
+        let candidates = || {
+            Cond::new(
                 "rowid IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?)",
-                vec![SqlValue::Text(fts)],
-            ));
+                vec![SqlValue::Text(fts.clone())],
+            )
+        };
+        counted.read_from("entries NOT INDEXED");
+        counted.require(candidates());
+        if rare(conn, &fts)? {
+            filter.read_from("entries NOT INDEXED");
+            filter.require(candidates());
         }
     }
-    Ok(filter)
+    Ok((filter, counted))
 }
 
 /// Whether the trigram query `fts` has at most [`SELECTIVE`] candidates.

@@ -98,8 +98,7 @@ impl SqliteDb {
     ) -> Result<Facets, StoreError> {
         self.with_reader(|conn| {
             let query = query.without(field);
-            let filter = dialect::compile(conn, tenant, &query, now)?;
-            let exact = dialect::compile_counted(conn, tenant, &query, now)?;
+            let (filter, exact) = dialect::compile_with_counted(conn, tenant, &query, now)?;
             run(conn, FacetReads::new(filter, exact, field, limit))
         })
     }
@@ -112,8 +111,7 @@ impl SqliteDb {
         now: DateTime<Utc>,
     ) -> Result<Stats, StoreError> {
         self.with_reader(|conn| {
-            let filter = dialect::compile(conn, tenant, query, now)?;
-            let exact = dialect::compile_counted(conn, tenant, query, now)?;
+            let (filter, exact) = dialect::compile_with_counted(conn, tenant, query, now)?;
             run(conn, StatsReads::new(filter, exact, now, buckets))
         })
     }
