@@ -242,6 +242,41 @@ fn ingest_all(rt: &tokio::runtime::Runtime, urls: &[String], token: &str, n: u64
         n as f64 / total,
         rates.last().unwrap() / rates.first().unwrap()
     );
+    let acknowledged = Instant::now();
+    rt.block_on(until_indexed(urls, token));
+    let all = started.elapsed().as_secs_f64();
+    println!(
+        "indexed: every entry {:.1} s after the last acknowledgement; ingest with indexing {:.0} events/s",
+        acknowledged.elapsed().as_secs_f64(),
+        n as f64 / all
+    );
+}
+
+/// Waits until no server has entries waiting for its deferred indexes (their
+/// `trailscope_index_pending_entries` gauge is 0).
+async fn until_indexed(urls: &[String], token: &str) {
+    let http = reqwest::Client::new();
+    for url in urls {
+        loop {
+            let text = http
+                .get(format!("{url}/metrics"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let pending = text
+                .lines()
+                .find_map(|l| l.strip_prefix("trailscope_index_pending_entries "))
+                .expect("the server reports its pending index entries");
+            if pending.trim() == "0" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }
 
 fn main() {

@@ -185,4 +185,9 @@ fn writes(w: &crate::store::StoreMetrics, out: &mut String) {
         w.commit_size_sum
     );
     let _ = writeln!(out, "trailscope_commit_batch_size_count {}", w.commits);
+    out.push_str(
+        "# HELP trailscope_index_pending_entries Entries committed but not yet in the secondary and search indexes.\n",
+    );
+    out.push_str("# TYPE trailscope_index_pending_entries gauge\n");
+    let _ = writeln!(out, "trailscope_index_pending_entries {}", w.pending_index);
 }

@@ -150,6 +150,9 @@ pub struct StoreMetrics {
     pub commit_size_buckets: [u64; COMMIT_SIZE_BUCKETS.len()],
     /// Sum of entries over all commits (the histogram's `_sum`).
     pub commit_size_sum: u64,
+    /// Entries committed but not yet in the secondary and search indexes (SQLite adds them
+    /// after the commit; every read finds them meanwhile). Always 0 on PostgreSQL.
+    pub pending_index: u64,
 }
 
 /// Where a prune's removed entries go before they are removed ([`DirArchive`]: a directory of

@@ -67,6 +67,15 @@ async fn the_database_refuses_update_and_delete() {
         .execute("DELETE FROM entries WHERE seq = 2", [])
         .unwrap_err();
     assert!(e.to_string().contains("append-only"), "{e}");
+    // The indexer's flag goes one way only (pending to indexed), and never with anything else.
+    for sql in [
+        "UPDATE entries SET indexed = NULL WHERE seq = 2",
+        "UPDATE entries SET indexed = 2 WHERE seq = 2",
+        "UPDATE entries SET indexed = 1, description = 'x' WHERE seq = 2",
+    ] {
+        let e = c.execute(sql, []).unwrap_err();
+        assert!(e.to_string().contains("append-only"), "{sql}: {e}");
+    }
     // And over HTTP there is no way to change an entry.
     let (_, page) = s.get(&s.auditor, "/v1/events?limit=1").await;
     let id = page["entries"][0]["id"].as_str().unwrap();

@@ -5,6 +5,7 @@
 mod common;
 
 mod auth;
+mod deferred;
 mod evidence;
 mod evidence_custom;
 mod evidence_report;

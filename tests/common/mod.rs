@@ -328,9 +328,9 @@ impl TestServer {
     }
 }
 
-/// How many `GET /v1/stream` the server at `url` has answered with 200, from its `/metrics`.
-/// A stream is counted once it is subscribed: whatever is committed after that reaches it.
-pub async fn streams_opened(url: &str, token: &str) -> u64 {
+/// The value of the `/metrics` line that starts with `series ` (its name and labels), from the
+/// server at `url`; `None` when there is no such line.
+pub async fn metric(url: &str, token: &str, series: &str) -> Option<u64> {
     let text = reqwest::Client::new()
         .get(format!("{url}/metrics"))
         .bearer_auth(token)
@@ -342,13 +342,41 @@ pub async fn streams_opened(url: &str, token: &str) -> u64 {
         .text()
         .await
         .unwrap();
+    let prefix = format!("{series} ");
     text.lines()
-        .find_map(|l| {
-            l.strip_prefix(
-                "trailscope_http_requests_total{route=\"/v1/stream\",method=\"GET\",status=\"200\"} ",
-            )
-        })
-        .map_or(0, |n| n.parse().unwrap())
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map(|n| n.parse().unwrap())
+}
+
+/// How many `GET /v1/stream` the server at `url` has answered with 200, from its `/metrics`.
+/// A stream is counted once it is subscribed: whatever is committed after that reaches it.
+pub async fn streams_opened(url: &str, token: &str) -> u64 {
+    metric(
+        url,
+        token,
+        "trailscope_http_requests_total{route=\"/v1/stream\",method=\"GET\",status=\"200\"}",
+    )
+    .await
+    .unwrap_or(0)
+}
+
+/// Waits until the server at `url` has no entry waiting for its deferred indexes, for at most
+/// 20 s.
+pub async fn wait_until_indexed(url: &str, token: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let pending = metric(url, token, "trailscope_index_pending_entries")
+            .await
+            .expect("the server reports the entries waiting for its indexes");
+        if pending == 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{pending} entries were never indexed on {url}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// Waits until the server at `url` has opened `n` streams (a follower such as `tail` is

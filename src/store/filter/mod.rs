@@ -55,6 +55,26 @@ pub trait Dialect: Sized {
     /// and the table expression to read them from; or `None` where the engine ORs them well
     /// itself.
     fn union_of(branches: &[&str]) -> Option<(String, &'static str)>;
+    /// Where the engine keeps new entries out of its secondary indexes until a later step adds
+    /// them (SQLite: [`crate::store::sqlite::indexer`]); `None` where every index is kept at
+    /// commit.
+    const DEFERRED: Option<Deferred>;
+}
+
+/// How an engine that defers its secondary indexes tells the indexed rows from the pending
+/// ones. A read that would use a secondary index reads both and merges them: the indexed rows
+/// through their (partial) indexes, the pending few in page order through an index of their own,
+/// so every filter sees every committed entry the moment it is committed.
+#[derive(Debug, Clone, Copy)]
+pub struct Deferred {
+    /// The tenant test that reads the indexed rows, in the form their partial indexes serve.
+    pub indexed: &'static str,
+    /// The tenant test that reads the pending rows.
+    pub pending: &'static str,
+    /// The table expression the pending rows are read from, in page order.
+    pub pending_source: &'static str,
+    /// What a count reads of each matching row (see `counts`), as a select list.
+    pub counted_columns: &'static str,
 }
 
 /// Values of one field a statement may be split into (one index range each) before it is run
@@ -117,8 +137,12 @@ pub struct Filter<D: Dialect> {
     tenant_sql: &'static str,
     /// One OR-group per included field, its atoms apart (a page may split on one).
     groups: Vec<Vec<Cond<D>>>,
-    /// Excluded values and what a dialect adds: conditions every row must meet.
+    /// Excluded values: conditions every row must meet.
     plain: Vec<Cond<D>>,
+    /// What a dialect adds to narrow the rows an index lists (SQLite's trigram candidates): a
+    /// row it leaves out is one the search terms leave out too. Not applied to rows no index
+    /// lists yet ([`Deferred`]), nor to the stream's new rows.
+    narrowing: Vec<Cond<D>>,
     /// The search terms, apart: a dialect may read a page without them first.
     text: Vec<Cond<D>>,
     from: Option<i64>,
@@ -130,8 +154,10 @@ pub struct Filter<D: Dialect> {
     /// Whether the rollups can count it: it names only the fields they keep (and no search
     /// term, and nothing a dialect required).
     rollup: bool,
-    /// Whether a dialect added a condition of its own ([`Filter::require`]).
+    /// Whether a dialect added a condition of its own ([`Filter::narrow`]).
     required: bool,
+    /// Whether this is already one side of a deferred read ([`Filter::arms`]).
+    arm: bool,
 }
 
 impl<D: Dialect> Clone for Filter<D> {
@@ -141,6 +167,7 @@ impl<D: Dialect> Clone for Filter<D> {
             tenant_sql: self.tenant_sql,
             groups: self.groups.clone(),
             plain: self.plain.clone(),
+            narrowing: self.narrowing.clone(),
             text: self.text.clone(),
             from: self.from,
             to: self.to,
@@ -148,6 +175,7 @@ impl<D: Dialect> Clone for Filter<D> {
             source: self.source,
             rollup: self.rollup,
             required: self.required,
+            arm: self.arm,
         }
     }
 }
@@ -175,6 +203,7 @@ impl<D: Dialect> Filter<D> {
             tenant_sql: "tenant = ?",
             groups,
             plain,
+            narrowing: Vec::new(),
             text: plan.text.iter().map(|t| D::text_term(t)).collect(),
             from: plan.from,
             to: plan.to,
@@ -187,6 +216,7 @@ impl<D: Dialect> Filter<D> {
                 .flatten()
                 .all(Atom::in_rollups),
             required: false,
+            arm: false,
         }
     }
 
@@ -195,10 +225,38 @@ impl<D: Dialect> Filter<D> {
         (self.from, self.to)
     }
 
-    /// Adds a condition every row must meet (checked before the search terms).
-    pub fn require(&mut self, cond: Cond<D>) {
-        self.plain.push(cond);
+    /// Adds a condition that narrows the rows an index lists to those the search terms may
+    /// match (checked before the terms). It is left out wherever rows are read that no index
+    /// lists yet.
+    pub fn narrow(&mut self, cond: Cond<D>) {
+        self.narrowing.push(cond);
         self.required = true;
+    }
+
+    /// The filter without what [`Filter::narrow`] added: for rows no index lists yet.
+    pub(super) fn unnarrowed(&self) -> Filter<D> {
+        let mut f = self.clone();
+        f.narrowing.clear();
+        f
+    }
+
+    /// The two sides of a read where the engine defers its secondary indexes ([`Deferred`]) and
+    /// this filter would use one (it names a field, or a dialect narrowed it through an index):
+    /// the indexed rows, and the pending ones. `None` where one read sees every row: the time
+    /// index is kept at commit, so a filter of exclusions, terms and times needs no second side.
+    pub(super) fn arms(&self) -> Option<(Filter<D>, Filter<D>, Deferred)> {
+        let deferred = D::DEFERRED?;
+        if self.arm || (self.groups.is_empty() && self.narrowing.is_empty()) {
+            return None;
+        }
+        let mut indexed = self.clone();
+        indexed.arm = true;
+        indexed.tenant_sql = deferred.indexed;
+        let mut pending = self.unnarrowed();
+        pending.arm = true;
+        pending.tenant_sql = deferred.pending;
+        pending.source = deferred.pending_source;
+        Some((indexed, pending, deferred))
     }
 
     /// Adds a bound on the rows read, like the time range.
@@ -259,7 +317,8 @@ impl<D: Dialect> Filter<D> {
             params.extend(group.iter().flat_map(|a| a.params.iter().cloned()));
         }
         let text = self.text.iter().filter(|_| text);
-        for c in self.plain.iter().chain(text).chain(extra.iter().copied()) {
+        let all = self.plain.iter().chain(&self.narrowing);
+        for c in all.chain(text).chain(extra.iter().copied()) {
             sql.push_str(" AND ");
             sql.push_str(&c.sql);
             params.extend(c.params.iter().cloned());
@@ -291,12 +350,27 @@ impl<D: Dialect> Filter<D> {
     /// the tenant's every row, and a count of `actor:u_17` (an id, or a name in any case) took
     /// 206 ms for a dozen matches among 60,000 entries (BENCHMARKS.md, issue 27).
     /// Returns the clause, its parameters and the table expression to read the rows from.
-    pub fn where_all(&self) -> (String, Vec<D::Value>, &'static str) {
+    /// Where the engine defers its indexes ([`Filter::arms`]), that expression is the matches
+    /// of both sides, and the clause `true`.
+    pub fn where_all(&self) -> (String, Vec<D::Value>, String) {
+        if let Some((indexed, pending, deferred)) = self.arms() {
+            let (w, mut params, source) = indexed.where_all();
+            let range = pending.ranges(None);
+            let range: Vec<&Cond<D>> = range.iter().collect();
+            let (pw, pp) = pending.where_clause(None, true, &range);
+            params.extend(pp);
+            let cols = deferred.counted_columns;
+            let both = format!(
+                "(SELECT {cols} FROM {source} WHERE {w} UNION ALL SELECT {cols} FROM {} WHERE {pw}) AS matched",
+                pending.source
+            );
+            return ("true".into(), params, both);
+        }
         let range = self.ranges(None);
         let mut extra: Vec<&Cond<D>> = range.iter().collect();
         let all = |extra: &[&Cond<D>]| {
             let (w, params) = self.where_clause(None, true, extra);
-            (w, params, self.source)
+            (w, params, self.source.to_string())
         };
         let Some(d) = self.driving_group() else {
             return all(&extra);
@@ -316,7 +390,7 @@ impl<D: Dialect> Filter<D> {
         let union = Cond::new(union, branches.into_iter().flat_map(|b| b.params).collect());
         extra.push(&union);
         let (w, params) = self.where_clause(Some(d), true, &extra);
-        (w, params, source)
+        (w, params, source.to_string())
     }
 }
 

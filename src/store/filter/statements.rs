@@ -46,10 +46,23 @@ impl<D: Dialect> Filter<D> {
             return self.nothing(columns);
         }
         let order_by = order_by(page.order);
+        let limit = D::int(sql_int(page.limit));
+        if let Some((indexed, pending, _)) = self.arms() {
+            // Both sides in page order, each up to a page, merged.
+            let (a, mut params) = indexed.page_select(columns, page);
+            let (b, p) = pending.page_select(columns, page);
+            params.extend(p);
+            params.push(limit);
+            let sql = format!(
+                "{} UNION ALL {} {order_by} LIMIT ?",
+                D::branch(&a),
+                D::branch(&b)
+            );
+            return (sql, params);
+        }
         let keyset = keyset::<D>(page);
         let range = self.ranges(page.cursor.map(|c| (page.order, c.occurred_at_ms)));
         let extra: Vec<&Cond<D>> = keyset.iter().chain(range.iter()).collect();
-        let limit = D::int(sql_int(page.limit));
         let Some(d) = self.driving_group() else {
             let (w, mut params) = self.where_clause(None, true, &extra);
             params.push(limit);
@@ -109,7 +122,8 @@ impl<D: Dialect> Filter<D> {
     }
 
     /// Up to `limit` matching entries after `after_seq`, in seq order: `start` is the dialect's
-    /// condition for "after that seq" and `order` how it walks from there.
+    /// condition for "after that seq" and `order` how it walks from there. The rows are the
+    /// newest, which no deferred index may list yet: what a dialect narrowed is left out.
     pub fn after_seq_sql(
         &self,
         columns: &str,
@@ -124,7 +138,7 @@ impl<D: Dialect> Filter<D> {
         let range = self.ranges(None);
         let mut extra: Vec<&Cond<D>> = vec![&start];
         extra.extend(range.iter());
-        let (w, mut params) = self.where_clause(None, true, &extra);
+        let (w, mut params) = self.unnarrowed().where_clause(None, true, &extra);
         params.push(D::int(sql_int(limit)));
         let sql = format!("SELECT {columns} FROM {source} WHERE {w} ORDER BY {order} LIMIT ?");
         (D::finish(sql), params)

@@ -140,6 +140,9 @@ impl Dialect for Postgres {
     /// The planner weighs a short time range against the other conditions with its statistics.
     const TIME_ORDERED: &'static str = "entries";
 
+    /// Every index is kept at commit.
+    const DEFERRED: Option<filter::Deferred> = None;
+
     /// PostgreSQL combines the branches' index scans itself (a bitmap OR).
     fn union_of(_branches: &[&str]) -> Option<(String, &'static str)> {
         None

@@ -399,6 +399,7 @@ impl PostgresStore {
             commits: c.commits.load(Ordering::Relaxed),
             commit_size_buckets: std::array::from_fn(|i| c.buckets[i].load(Ordering::Relaxed)),
             commit_size_sum: c.sum.load(Ordering::Relaxed),
+            pending_index: 0,
         }
     }
 

@@ -81,6 +81,16 @@ impl Dialect for Sqlite {
 
     const TIME_ORDERED: &'static str = "entries INDEXED BY entries_time";
 
+    /// The secondary indexes and the trigram index are partial (`WHERE indexed = 1`): the
+    /// writer commits an entry with its time index alone, and [`super::indexer`] flags it later,
+    /// which adds it to them. The pending rows have an index of their own, in page order.
+    const DEFERRED: Option<filter::Deferred> = Some(filter::Deferred {
+        indexed: "tenant = ? AND indexed = 1",
+        pending: "tenant = ? AND indexed IS NULL",
+        pending_source: "entries INDEXED BY entries_pending",
+        counted_columns: "occurred_at, action, channel, kind, outcome, target_type, actor_id, actor_email, actor_name",
+    });
+
     const TEXT_COLUMNS: &'static str =
         "description, action, actor_name, actor_email, actor_id, target_name, target_id";
 
@@ -181,10 +191,10 @@ pub fn compile_with_counted(
             )
         };
         counted.read_from("entries NOT INDEXED");
-        counted.require(candidates());
+        counted.narrow(candidates());
         if rare(conn, &fts)? {
             filter.read_from("entries NOT INDEXED");
-            filter.require(candidates());
+            filter.narrow(candidates());
         }
     }
     Ok((filter, counted))
@@ -304,6 +314,25 @@ mod tests {
     }
 
     #[test]
+    fn a_filter_on_an_index_reads_the_pending_rows_through_their_own() {
+        // The indexed rows through the partial index, the pending ones in page order through
+        // theirs, merged; a filter the time index serves alone has no second side.
+        for (filter, index) in [
+            ("actor:u_17", "entries_actor"),
+            ("action:user.login", "entries_action"),
+            ("ip:203.0.113.7", "entries_ip"),
+        ] {
+            let p = plan(filter);
+            assert!(p.contains(index), "{filter}: {p}");
+            assert!(p.contains("USING INDEX entries_pending"), "{filter}: {p}");
+            assert!(p.contains("MERGE (UNION ALL)"), "{filter}: {p}");
+            assert!(!p.contains("SCAN entries"), "{filter}: {p}");
+        }
+        let p = plan("-channel:auth since:1d");
+        assert!(!p.contains("entries_pending"), "{p}");
+    }
+
+    #[test]
     fn a_multi_valued_filter_is_one_index_range_per_value_merged() {
         // Each branch reads at most a page from its own index range; only those rows are
         // sorted for the merge, never the whole log.
@@ -330,8 +359,19 @@ mod tests {
             let p = plan_of(filter, Filter::extent_sql);
             assert!(p.contains("UNION"), "{filter}: {p}");
             assert!(!p.contains("SCAN entries"), "{filter}: {p}");
-            // The matches are read by rowid, not the tenant's every row tested against them.
-            assert!(!p.contains("(tenant=?)"), "{filter}: {p}");
+            // The indexed matches are read by rowid, not the tenant's every row tested against
+            // them; only the pending rows are walked, through their own index.
+            let walked: Vec<&str> = p.lines().filter(|l| l.contains("(tenant=?)")).collect();
+            assert!(
+                walked
+                    .iter()
+                    .all(|l| l.contains("USING INDEX entries_pending")),
+                "{filter}: {p}"
+            );
+            assert!(
+                p.contains("entries_pending"),
+                "{filter}: the pending rows too: {p}"
+            );
             let p = plan_of(filter, |f| {
                 f.facet_sql(crate::model::FacetField::Action, 10)
             });

@@ -55,9 +55,8 @@ pub(super) struct Writer {
 /// Per job: its appends, or why it was refused; and how many entries the group appended.
 pub(super) type GroupResult = (Vec<Result<Vec<Appended>, StoreError>>, u64);
 
-/// What a batch appended: the acknowledgements, the new head, how many entries are new, and
-/// their search text by rowid (indexed after the group's savepoints: see [`index_texts`]).
-type Applied = (Vec<Appended>, Head, u64, Vec<(i64, String)>);
+/// What a batch appended: the acknowledgements, the new head, and how many entries are new.
+type Applied = (Vec<Appended>, Head, u64);
 
 /// The prepared statements one batch appends with.
 struct Statements<'c> {
@@ -67,14 +66,13 @@ struct Statements<'c> {
     add_leaf: rusqlite::CachedStatement<'c>,
     /// The batch's rollup counts, written after its last entry.
     tally: Tally,
-    /// The batch's search text by rowid, indexed once the group's batches are in.
-    texts: Vec<(i64, String)>,
 }
 
 impl<'c> Statements<'c> {
     fn prepare(tx: &'c Connection) -> rusqlite::Result<Statements<'c>> {
         Ok(Statements {
-            insert: tx.prepare_cached(row::INSERT)?,
+            // Pending: the secondary and trigram indexes take it later (`super::indexer`).
+            insert: tx.prepare_cached(&row::INSERT_PENDING)?,
             find_key: tx.prepare_cached(
                 "SELECT id, seq, hash FROM entries WHERE tenant = ?1 AND idempotency_key = ?2",
             )?,
@@ -84,7 +82,6 @@ impl<'c> Statements<'c> {
                 "INSERT INTO tree_rows (tenant, leaf, hashes) VALUES (?1, ?2, ?3)",
             )?,
             tally: Tally::default(),
-            texts: Vec::new(),
         })
     }
 }
@@ -141,14 +138,13 @@ impl Writer {
             .get(tenant)
             .cloned()
             .unwrap_or_else(Head::genesis);
-        let (out, head, _, texts) = self.apply(
+        let (out, head, _) = self.apply(
             tx,
             tenant,
             events,
             head,
             chrono::Utc::now().timestamp_millis(),
         )?;
-        index_texts(tx, &texts)?;
         tx.prepare_cached("INSERT OR REPLACE INTO chain_heads (tenant, seq, hash, received_at) VALUES (?1, ?2, ?3, ?4)")?
             .execute(params![tenant, head.tip.seq, head.tip.hash, head.tip.received_ms])?;
         self.heads.insert(tenant.to_string(), head);
@@ -166,7 +162,6 @@ impl Writer {
         let mut appended = 0u64;
         let now_ms = chrono::Utc::now().timestamp_millis();
         let mut tx = conn.transaction()?;
-        let mut texts = Vec::new();
         for job in jobs {
             let head = self
                 .heads
@@ -175,9 +170,8 @@ impl Writer {
                 .unwrap_or_else(Head::genesis);
             let sp = tx.savepoint()?;
             match self.apply(&sp, &job.tenant, &job.events, head, now_ms) {
-                Ok((out, head, n, batch_texts)) => {
+                Ok((out, head, n)) => {
                     sp.commit()?;
-                    texts.extend(batch_texts);
                     self.heads.insert(job.tenant.clone(), head);
                     appended += n;
                     results.push(Ok(out));
@@ -191,7 +185,6 @@ impl Writer {
                 }
             }
         }
-        index_texts(&tx, &texts)?;
         let touched: HashSet<&str> = jobs.iter().map(|j| j.tenant.as_str()).collect();
         {
             let mut put = tx.prepare_cached("INSERT OR REPLACE INTO chain_heads (tenant, seq, hash, received_at) VALUES (?1, ?2, ?3, ?4)")?;
@@ -237,7 +230,7 @@ impl Writer {
             let (entry, commitments) =
                 head.tip
                     .seal_next(ev, tenant, now_ms, &mut self.ulids, &mut self.rng);
-            self.insert(tx, &mut st, &mut head, &entry, &commitments)?;
+            self.insert(&mut st, &mut head, &entry, &commitments)?;
             let appended = head.tip.advance(entry);
             if let Some(key) = ev.idempotency_key.as_deref() {
                 in_batch.insert(key, appended.clone());
@@ -246,14 +239,13 @@ impl Writer {
             n += 1;
         }
         super::write_counts(tx, &mut st.tally)?;
-        Ok((out, head, n, std::mem::take(&mut st.texts)))
+        Ok((out, head, n))
     }
 
     /// Writes one sealed entry, its leaf (the tree grows in the same transaction: leaf
-    /// `seq - first_seq`), its search text and its action.
+    /// `seq - first_seq`) and its action.
     fn insert(
         &mut self,
-        tx: &Connection,
         st: &mut Statements<'_>,
         head: &mut Head,
         entry: &Entry,
@@ -275,8 +267,6 @@ impl Writer {
                 entry,
                 commitments,
             )))?;
-        st.texts
-            .push((tx.last_insert_rowid(), row::search_text(entry)));
         st.tally.add(entry);
         if self
             .known_actions
@@ -286,18 +276,6 @@ impl Writer {
         }
         Ok(())
     }
-}
-
-/// Adds the search text of the group's entries to the trigram index, outside every batch's
-/// savepoint: FTS5 writes what it holds in memory to disk at each savepoint, and a segment per
-/// batch of 1,000 entries left it merging segments for a third of the writer's time (perf, 1M
-/// entries, BENCHMARKS.md); once per commit it writes one.
-fn index_texts(tx: &Connection, texts: &[(i64, String)]) -> rusqlite::Result<()> {
-    let mut add = tx.prepare_cached("INSERT INTO entries_fts (rowid, text) VALUES (?1, ?2)")?;
-    for (rowid, text) in texts {
-        add.execute(params![rowid, text])?;
-    }
-    Ok(())
 }
 
 /// The first append of idempotency key `key`, in this batch or stored.

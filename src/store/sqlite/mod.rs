@@ -8,6 +8,7 @@
 
 mod dialect;
 mod heads;
+mod indexer;
 pub mod local;
 mod proofs;
 mod prune;
@@ -52,6 +53,7 @@ pub(crate) struct WriterStats {
     commits: AtomicU64,
     commit_size_buckets: [AtomicU64; COMMIT_SIZE_BUCKETS.len()],
     commit_size_sum: AtomicU64,
+    pending_index: AtomicU64,
 }
 
 impl WriterStats {
@@ -66,6 +68,11 @@ impl WriterStats {
         self.commit_size_buckets[i].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// How many committed entries wait for the deferred indexes.
+    pub(crate) fn record_pending(&self, entries: u64) {
+        self.pending_index.store(entries, Ordering::Relaxed);
+    }
+
     fn snapshot(&self) -> StoreMetrics {
         StoreMetrics {
             entries: self.entries.load(Ordering::Relaxed),
@@ -74,6 +81,7 @@ impl WriterStats {
                 self.commit_size_buckets[i].load(Ordering::Relaxed)
             }),
             commit_size_sum: self.commit_size_sum.load(Ordering::Relaxed),
+            pending_index: self.pending_index.load(Ordering::Relaxed),
         }
     }
 }
@@ -172,7 +180,7 @@ impl SqliteDb {
         // secure_delete: what pseudonymisation overwrites or prune removes is zeroed in the
         // file, not left in free pages.
         conn.execute_batch(
-            "PRAGMA wal_autocheckpoint=20000; PRAGMA cache_size=-65536; PRAGMA secure_delete=ON;",
+            "PRAGMA wal_autocheckpoint=20000; PRAGMA cache_size=-262144; PRAGMA secure_delete=ON;",
         )?;
         let checkpointer = spawn_checkpointer(connect(&path)?)?;
         let stats = Arc::new(WriterStats::default());

@@ -28,6 +28,8 @@ pub fn run(
     let tenant = job.tenant.as_str();
     let cutoff_ms = job.cutoff.timestamp_millis();
     let tx = conn.transaction()?;
+    // The trigram index is pruned with the entries: none may still be waiting for it.
+    super::indexer::all(&tx)?;
     // received_at rises with seq, so what is older than the cutoff is a prefix of the chain.
     let upto: Option<u64> = tx.query_row(
         "SELECT max(seq) FROM entries WHERE tenant = ?1 AND received_at < ?2",

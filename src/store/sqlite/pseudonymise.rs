@@ -31,9 +31,12 @@ pub fn run(
         Identity::Email(email) => ("actor_email = ?2 COLLATE NOCASE", email.clone()),
     };
     let tx = conn.transaction()?;
+    // Every entry indexed first: the person's are found through the actor and email indexes,
+    // and their search text is rewritten in the trigram index.
+    super::indexer::all(&tx)?;
     let rows: Vec<(i64, crate::model::Entry, crate::store::chain::Commitments)> = {
         let mut stmt = tx.prepare(&format!(
-            "SELECT rowid, {} FROM entries WHERE tenant = ?1 AND {clause} AND commitments LIKE '%\"s\"%' ORDER BY seq",
+            "SELECT rowid, {} FROM entries WHERE tenant = ?1 AND indexed = 1 AND {clause} AND commitments LIKE '%\"s\"%' ORDER BY seq",
             row::COLUMNS
         ))?;
         let mapped = stmt.query_map(params![tenant, value], |r| {
@@ -105,7 +108,7 @@ fn earlier_pseudonym(
 ) -> Result<Option<String>, StoreError> {
     let mut stmt = tx.prepare(
         "SELECT coalesce(actor_name, actor_email, actor_ip, actor_user_agent) FROM entries
-         WHERE tenant = ?1 AND actor_id = ?2 AND commitments NOT LIKE '%\"s\"%'
+         WHERE tenant = ?1 AND indexed = 1 AND actor_id = ?2 AND commitments NOT LIKE '%\"s\"%'
            AND coalesce(actor_name, actor_email, actor_ip, actor_user_agent) LIKE 'pseudonym-%' LIMIT 1",
     )?;
     let mut ids: Vec<&str> = rows

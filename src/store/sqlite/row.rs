@@ -17,6 +17,14 @@ pub const INSERT: &str = "INSERT INTO entries (tenant, seq, id, occurred_at, rec
     prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
     ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)";
 
+/// [`INSERT`] as the writer runs it: the entry pending, out of the deferred indexes until the
+/// indexer adds it ([`super::indexer`]).
+pub static INSERT_PENDING: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    INSERT
+        .replace("prev_hash, hash)", "prev_hash, hash, indexed)")
+        .replace("?24)", "?24, NULL)")
+});
+
 fn corrupt(col: usize, what: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
         col,

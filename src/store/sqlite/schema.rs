@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes; older files are migrated forward on open.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS entries (
@@ -31,30 +31,38 @@ CREATE TABLE IF NOT EXISTS entries (
     commitments      TEXT    NOT NULL,  -- JSON: salted commitments of the personal fields
     prev_hash        TEXT    NOT NULL,
     hash             TEXT    NOT NULL,
+    -- 1 once the entry is in the secondary and trigram indexes; NULL while it waits for them
+    -- (the writer commits it without: store::sqlite::indexer adds it in batches). Not evidence.
+    indexed          INTEGER DEFAULT 1,
     UNIQUE (tenant, seq)
 );
 
 -- Every filter is index-backed, and each index ends in the keyset (occurred_at, seq) so a
 -- filtered page is an ordered range scan: page 1,000 costs what page 1 does.
+-- The time index is kept at commit. The others list only the indexed rows (`indexed = 1`):
+-- inserting every entry into ten B-trees at random places was most of the writer's time at
+-- millions of entries, so they are added after the commit, many at once (the indexer). The
+-- pending rows, few and recent, are read through their own index, in page order.
 CREATE INDEX IF NOT EXISTS entries_time    ON entries (tenant, occurred_at, seq);
-CREATE INDEX IF NOT EXISTS entries_action  ON entries (tenant, action, occurred_at, seq);
-CREATE INDEX IF NOT EXISTS entries_channel ON entries (tenant, channel, occurred_at, seq);
-CREATE INDEX IF NOT EXISTS entries_kind    ON entries (tenant, kind, occurred_at, seq);
-CREATE INDEX IF NOT EXISTS entries_outcome ON entries (tenant, outcome, occurred_at, seq);
-CREATE INDEX IF NOT EXISTS entries_actor   ON entries (tenant, actor_id, occurred_at, seq);
-CREATE INDEX IF NOT EXISTS entries_email   ON entries (tenant, actor_email, occurred_at, seq);
-CREATE INDEX IF NOT EXISTS entries_target  ON entries (tenant, target_id, occurred_at, seq);
-CREATE INDEX IF NOT EXISTS entries_ttype   ON entries (tenant, target_type, occurred_at, seq);
+CREATE INDEX IF NOT EXISTS entries_pending ON entries (tenant, occurred_at, seq) WHERE indexed IS NULL;
+CREATE INDEX IF NOT EXISTS entries_action  ON entries (tenant, action, occurred_at, seq) WHERE indexed = 1;
+CREATE INDEX IF NOT EXISTS entries_channel ON entries (tenant, channel, occurred_at, seq) WHERE indexed = 1;
+CREATE INDEX IF NOT EXISTS entries_kind    ON entries (tenant, kind, occurred_at, seq) WHERE indexed = 1;
+CREATE INDEX IF NOT EXISTS entries_outcome ON entries (tenant, outcome, occurred_at, seq) WHERE indexed = 1;
+CREATE INDEX IF NOT EXISTS entries_actor   ON entries (tenant, actor_id, occurred_at, seq) WHERE indexed = 1;
+CREATE INDEX IF NOT EXISTS entries_email   ON entries (tenant, actor_email, occurred_at, seq) WHERE indexed = 1;
+CREATE INDEX IF NOT EXISTS entries_target  ON entries (tenant, target_id, occurred_at, seq) WHERE indexed = 1;
+CREATE INDEX IF NOT EXISTS entries_ttype   ON entries (tenant, target_type, occurred_at, seq) WHERE indexed = 1;
 -- `ip:` and `actor:` by name (issue 17); the name compares as users type it, any ASCII case.
-CREATE INDEX IF NOT EXISTS entries_ip      ON entries (tenant, actor_ip, occurred_at, seq);
-CREATE INDEX IF NOT EXISTS entries_aname   ON entries (tenant, actor_name COLLATE NOCASE, occurred_at, seq);
+CREATE INDEX IF NOT EXISTS entries_ip      ON entries (tenant, actor_ip, occurred_at, seq) WHERE indexed = 1;
+CREATE INDEX IF NOT EXISTS entries_aname   ON entries (tenant, actor_name COLLATE NOCASE, occurred_at, seq) WHERE indexed = 1;
 CREATE UNIQUE INDEX IF NOT EXISTS entries_idem ON entries (tenant, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
 
 -- Trigram index of the searchable text (description, action, actor name/email/id, target
 -- name/id), so `q` is index-backed: a rare word is found without reading the table. Contentless
 -- (the text is in entries already); detail=none keeps it small, so the search ANDs the
--- trigrams and the exact match is checked on the candidates.
+-- trigrams and the exact match is checked on the candidates. It holds the indexed rows only.
 CREATE VIRTUAL TABLE IF NOT EXISTS entries_fts USING fts5(
     text, content='', contentless_delete=1, tokenize='trigram', detail='none'
 );
@@ -69,8 +77,12 @@ CREATE TABLE IF NOT EXISTS maintenance (
 
 -- The database itself refuses to change history. Prune may delete a prefix of the chain it
 -- holds a permit for; pseudonymise may rewrite the personal fields (their commitments stay in
--- the chain) and nothing else.
-CREATE TRIGGER IF NOT EXISTS entries_no_update BEFORE UPDATE ON entries
+-- the chain) and nothing else. The trigger fires for an UPDATE that sets any column but
+-- `indexed` (a new column must be added to its list).
+CREATE TRIGGER IF NOT EXISTS entries_no_update BEFORE UPDATE OF tenant, seq, id, occurred_at,
+    received_at, action, kind, channel, outcome, description, actor_type, actor_id, actor_name,
+    actor_email, actor_ip, actor_user_agent, target_type, target_id, target_name, details,
+    idempotency_key, commitments, prev_hash, hash ON entries
 WHEN NOT EXISTS (SELECT 1 FROM maintenance WHERE op = 'pseudonymise' AND tenant = OLD.tenant)
   OR NEW.tenant IS NOT OLD.tenant OR NEW.seq IS NOT OLD.seq OR NEW.id IS NOT OLD.id
   OR NEW.occurred_at IS NOT OLD.occurred_at OR NEW.received_at IS NOT OLD.received_at
@@ -82,6 +94,11 @@ WHEN NOT EXISTS (SELECT 1 FROM maintenance WHERE op = 'pseudonymise' AND tenant 
   OR NEW.idempotency_key IS NOT OLD.idempotency_key OR NEW.prev_hash IS NOT OLD.prev_hash
   OR NEW.hash IS NOT OLD.hash
 BEGIN SELECT RAISE(ABORT, 'audit entries are append-only: UPDATE is refused'); END;
+-- The indexer's one change: a pending entry flagged indexed, never back (a trigger of its own,
+-- so its update of tens of thousands of rows is not checked column by column).
+CREATE TRIGGER IF NOT EXISTS entries_index_once BEFORE UPDATE OF indexed ON entries
+WHEN NOT (OLD.indexed IS NULL AND NEW.indexed IS 1)
+BEGIN SELECT RAISE(ABORT, 'audit entries are append-only: only a pending entry may be flagged indexed'); END;
 CREATE TRIGGER IF NOT EXISTS entries_no_delete BEFORE DELETE ON entries
 WHEN NOT EXISTS (SELECT 1 FROM maintenance WHERE op = 'prune' AND tenant = OLD.tenant AND OLD.seq <= upto)
 BEGIN SELECT RAISE(ABORT, 'audit entries are append-only: DELETE is refused'); END;
@@ -211,7 +228,9 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         // Version 2 gave the triggers their maintenance permits; version 3 added the Merkle
         // tree and the checkpoints (the writer builds the tree of existing entries at start);
         // version 4 the indexes on the actor's IP and name (created by the schema's IF NOT EXISTS);
-        // version 5 the rollups, counted here from the entries already there.
+        // version 5 the rollups, counted here from the entries already there; version 6 the
+        // deferred indexes: the column that flags an indexed row (every row there is one) and
+        // the indexes rebuilt as partial ones.
         let drop_old = if version < 2 {
             "DROP TRIGGER IF EXISTS entries_no_update; DROP TRIGGER IF EXISTS entries_no_delete;"
         } else {
@@ -219,6 +238,13 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         };
         let migrated = conn
             .execute_batch(drop_old)
+            .and_then(|()| {
+                if version < 6 {
+                    defer_indexes(conn)
+                } else {
+                    Ok(())
+                }
+            })
             .and_then(|()| conn.execute_batch(SCHEMA))
             .and_then(|()| {
                 if version < 5 {
@@ -233,6 +259,46 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         }
     }
     conn.execute_batch("COMMIT")
+}
+
+/// The indexes the indexer adds rows to after their commit (partial since version 6).
+const DEFERRED_INDEXES: [&str; 10] = [
+    "entries_action",
+    "entries_channel",
+    "entries_kind",
+    "entries_outcome",
+    "entries_actor",
+    "entries_email",
+    "entries_target",
+    "entries_ttype",
+    "entries_ip",
+    "entries_aname",
+];
+
+/// Version 6 on a file from before it: the `indexed` column (1, the default, for every row
+/// already there: they are in every index), and the indexes and the update trigger dropped, for
+/// the schema to create again in their new form.
+fn defer_indexes(conn: &Connection) -> rusqlite::Result<()> {
+    let has_entries: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'entries'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_entries {
+        return Ok(());
+    }
+    let has_flag: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM pragma_table_info('entries') WHERE name = 'indexed'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_flag {
+        conn.execute_batch("ALTER TABLE entries ADD COLUMN indexed INTEGER DEFAULT 1")?;
+    }
+    for name in DEFERRED_INDEXES {
+        conn.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
+    }
+    conn.execute_batch("DROP TRIGGER IF EXISTS entries_no_update")
 }
 
 /// The append-only triggers as this build creates them, by name.
@@ -279,4 +345,79 @@ pub fn tampering(conn: &Connection) -> rusqlite::Result<Vec<String>> {
         ));
     }
     Ok(problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A version 5 file: every index kept at commit, no `indexed` column.
+    fn version_5() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        migrate(&conn).unwrap();
+        let mut sql = String::from(
+            "DROP INDEX entries_pending; DROP TRIGGER entries_index_once; \
+             DROP TRIGGER entries_no_update;",
+        );
+        for name in DEFERRED_INDEXES {
+            let create: String = conn
+                .query_row(
+                    "SELECT sql FROM sqlite_master WHERE name = ?1",
+                    [name],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            let full = create.split(" WHERE ").next().unwrap();
+            sql.push_str(&format!("DROP INDEX {name}; {full};"));
+        }
+        sql.push_str("ALTER TABLE entries DROP COLUMN indexed; PRAGMA user_version = 5;");
+        conn.execute_batch(&sql).unwrap();
+        conn
+    }
+
+    #[test]
+    fn version_5_gets_the_flag_set_on_every_row_and_partial_indexes() {
+        let conn = version_5();
+        for seq in 1..=3 {
+            conn.execute(
+                "INSERT INTO entries (tenant, seq, id, occurred_at, received_at, action, kind, \
+                 channel, outcome, actor_type, actor_id, commitments, prev_hash, hash) \
+                 VALUES ('t', ?1, ?1, 0, 0, 'a', 'other', 'c', 'success', 'user', 'u', '{}', '', '')",
+                [seq],
+            )
+            .unwrap();
+        }
+        migrate(&conn).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let indexed: i64 = conn
+            .query_row("SELECT count(*) FROM entries WHERE indexed = 1", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(indexed, 3, "the rows already there are in every index");
+        for name in DEFERRED_INDEXES {
+            let sql: String = conn
+                .query_row(
+                    "SELECT sql FROM sqlite_master WHERE name = ?1",
+                    [name],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert!(sql.ends_with("WHERE indexed = 1"), "{sql}");
+        }
+        assert_eq!(tampering(&conn).unwrap(), Vec::<String>::new());
+        // And the actor's index finds them.
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT seq FROM entries WHERE tenant = 't' AND indexed = 1 \
+                 AND actor_id = 'u' ORDER BY occurred_at, seq",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("entries_actor"), "{plan}");
+    }
 }

@@ -6,11 +6,11 @@
 use super::WriterStats;
 use super::heads::Writer;
 pub use super::heads::{Job, Reply};
-use super::{prune, pseudonymise, sign};
+use super::{indexer, prune, pseudonymise, sign};
 use crate::store::StoreError;
 use rusqlite::Connection;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 
 /// The most entries one transaction takes before it commits and the rest wait for the next.
 const MAX_ENTRIES_PER_COMMIT: usize = 50_000;
@@ -86,6 +86,10 @@ pub fn run(
         refresh_statistics(&conn);
     }
     let mut analyzed = std::time::Instant::now();
+    // Entries committed but not yet in the deferred indexes (`indexer`): indexed once there
+    // are a batch's worth, or when no work has come for a moment.
+    let mut unindexed = indexer::pending(&conn).unwrap_or(0);
+    stats.record_pending(unindexed);
     loop {
         if owner && analyzed.elapsed() >= ANALYZE_EVERY {
             refresh_statistics(&conn);
@@ -93,22 +97,50 @@ pub fn run(
         }
         let work = match pending.take() {
             Some(work) => work,
-            None => match rx.recv() {
+            None => match next(&rx, unindexed > 0) {
                 Ok(work) => work,
-                Err(_) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    unindexed = indexer::run_step(&mut conn);
+                    stats.record_pending(unindexed);
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
             },
         };
         let Some(first) = maintain(&mut w, &mut conn, work, &signal) else {
             continue;
         };
         let jobs = gather(&rx, first, &mut pending);
-        commit(&mut w, &mut conn, jobs, &stats, &signal);
+        unindexed += commit(&mut w, &mut conn, jobs, &stats, &signal);
+        if unindexed >= indexer::BATCH {
+            unindexed = indexer::run_step(&mut conn);
+        }
+        stats.record_pending(unindexed);
+    }
+    // Leave nothing pending after a clean shutdown (a failed step stops it: the entries stay
+    // readable, and the next start indexes them).
+    while unindexed > 0 {
+        let left = indexer::run_step(&mut conn);
+        if left >= unindexed {
+            break;
+        }
+        unindexed = left;
     }
     // Fold the WAL back so the file is complete on its own after a clean shutdown.
     // Only the file's owner: TRUNCATE holds off other writers while it waits for readers, and a
     // short command beside a running server must not do that to it.
     if owner {
         let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+    }
+}
+
+/// The next piece of work; when entries wait to be indexed, a timeout after [`indexer::IDLE`]
+/// without any.
+fn next(rx: &Receiver<Work>, unindexed: bool) -> Result<Work, RecvTimeoutError> {
+    if unindexed {
+        rx.recv_timeout(indexer::IDLE)
+    } else {
+        rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
     }
 }
 
@@ -172,14 +204,15 @@ fn gather(rx: &Receiver<Work>, first: Job, pending: &mut Option<Work>) -> Vec<Jo
     jobs
 }
 
-/// Commits `jobs` together and answers each, counted before anyone hears of it.
+/// Commits `jobs` together and answers each, counted before anyone hears of it; how many
+/// entries it appended.
 fn commit(
     w: &mut Writer,
     conn: &mut Connection,
     jobs: Vec<Job>,
     stats: &WriterStats,
     signal: &impl Fn(),
-) {
+) -> u64 {
     match w.commit_group(conn, &jobs) {
         Ok((results, appended)) => {
             stats.record_commit(appended);
@@ -189,6 +222,7 @@ fn commit(
             if appended > 0 {
                 signal();
             }
+            appended
         }
         Err(e) => {
             tracing::error!("commit failed; {} batches are refused: {e}", jobs.len());
@@ -200,6 +234,7 @@ fn commit(
             for job in jobs {
                 let _ = job.reply.send(Err(refusal.clone()));
             }
+            0
         }
     }
 }
