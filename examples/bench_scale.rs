@@ -146,10 +146,49 @@ async fn ingest(urls: &[String], token: &str, n: u64) -> Vec<Instant> {
             }
         }));
     }
+    let finished = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = tokio::spawn(during_ingest(
+        http.clone(),
+        urls[0].clone(),
+        token.to_string(),
+        finished.clone(),
+    ));
     for p in producers {
         p.await.unwrap();
     }
+    finished.store(true, Ordering::Relaxed);
+    sampler.await.unwrap();
     Arc::try_unwrap(tenths).unwrap().into_inner().unwrap()
+}
+
+/// While the producers run: the first page of a selective filter (one actor's entries, read
+/// through a secondary index and, on SQLite, the pending rows beside it) every 200 ms; prints
+/// its p50 and p99.
+async fn during_ingest(
+    http: reqwest::Client,
+    url: String,
+    token: String,
+    finished: Arc<std::sync::atomic::AtomicBool>,
+) {
+    let page = format!("{url}/v1/events?limit=50&filter={}", encode("actor:u_17"));
+    let mut took = Vec::new();
+    while !finished.load(Ordering::Relaxed) {
+        let t = Instant::now();
+        let r = http.get(&page).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let _ = r.bytes().await.unwrap();
+        took.push(t.elapsed());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    took.sort();
+    if !took.is_empty() {
+        println!(
+            "during ingest: first page of actor:u_17 {:.1} / {:.1} ms p50 / p99 ({} samples)",
+            percentile(&took, 0.5),
+            percentile(&took, 0.99),
+            took.len()
+        );
+    }
 }
 
 /// p50 and p99 (ms) of `samples` GETs of `url`.

@@ -689,7 +689,8 @@ async fn dropped_triggers_are_reported_at_start_and_by_verify() {
     let triggers: i64 = Connection::open(&log.db)
         .unwrap()
         .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'entries_%'",
+            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' \
+             AND name IN ('entries_no_update', 'entries_no_delete')",
             [],
             |r| r.get(0),
         )

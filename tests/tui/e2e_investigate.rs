@@ -122,8 +122,11 @@ async fn the_filter_history_and_the_marks_are_there_in_the_next_run() {
     drop(tmux);
     // Second run, same state directory.
     let tmux = Tmux::start(dir.path(), &args(&server), "");
+    // The count and the rows arrive apart: wait for both, the mark drawn.
     let s = tmux
-        .wait_for("the table again", |s| s.contains("8 entries"))
+        .wait_for("the table again, its mark drawn", |s| {
+            s.contains("8 entries") && s.lines().any(|l| l.starts_with('●'))
+        })
         .await;
     let marked = s
         .lines()

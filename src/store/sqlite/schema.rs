@@ -351,6 +351,16 @@ pub fn tampering(conn: &Connection) -> rusqlite::Result<Vec<String>> {
 mod tests {
     use super::*;
 
+    /// How `name` was created.
+    fn created(conn: &Connection, name: &str) -> String {
+        conn.query_row(
+            "SELECT sql FROM sqlite_master WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
     /// A version 5 file: every index kept at commit, no `indexed` column.
     fn version_5() -> Connection {
         let conn = Connection::open_in_memory().unwrap();
@@ -360,13 +370,7 @@ mod tests {
              DROP TRIGGER entries_no_update;",
         );
         for name in DEFERRED_INDEXES {
-            let create: String = conn
-                .query_row(
-                    "SELECT sql FROM sqlite_master WHERE name = ?1",
-                    [name],
-                    |r| r.get(0),
-                )
-                .unwrap();
+            let create = created(&conn, name);
             let full = create.split(" WHERE ").next().unwrap();
             sql.push_str(&format!("DROP INDEX {name}; {full};"));
         }
@@ -399,13 +403,7 @@ mod tests {
             .unwrap();
         assert_eq!(indexed, 3, "the rows already there are in every index");
         for name in DEFERRED_INDEXES {
-            let sql: String = conn
-                .query_row(
-                    "SELECT sql FROM sqlite_master WHERE name = ?1",
-                    [name],
-                    |r| r.get(0),
-                )
-                .unwrap();
+            let sql = created(&conn, name);
             assert!(sql.ends_with("WHERE indexed = 1"), "{sql}");
         }
         assert_eq!(tampering(&conn).unwrap(), Vec::<String>::new());

@@ -87,8 +87,13 @@ pub fn run(
     }
     let mut analyzed = std::time::Instant::now();
     // Entries committed but not yet in the deferred indexes (`indexer`): indexed once there
-    // are a batch's worth, or when no work has come for a moment.
-    let mut unindexed = indexer::pending(&conn).unwrap_or(0);
+    // are a batch's worth, or when no work has come for a moment. Only by the file's owner: a
+    // short command beside a running server must not hold the write lock for an index step.
+    let mut unindexed = if owner {
+        indexer::pending(&conn).unwrap_or(0)
+    } else {
+        0
+    };
     stats.record_pending(unindexed);
     loop {
         if owner && analyzed.elapsed() >= ANALYZE_EVERY {
@@ -111,7 +116,10 @@ pub fn run(
             continue;
         };
         let jobs = gather(&rx, first, &mut pending);
-        unindexed += commit(&mut w, &mut conn, jobs, &stats, &signal);
+        let appended = commit(&mut w, &mut conn, jobs, &stats, &signal);
+        if owner {
+            unindexed += appended;
+        }
         if unindexed >= indexer::BATCH {
             unindexed = indexer::run_step(&mut conn);
         }
