@@ -128,6 +128,17 @@ fn or<D: Dialect>(conds: Vec<Cond<D>>) -> Cond<D> {
     Cond::new(sql, conds.into_iter().flat_map(|c| c.params).collect())
 }
 
+/// The rows a filter reads where the engine defers its secondary indexes ([`Deferred`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// Every row (the engine keeps every index at commit, or the read needs none).
+    All,
+    /// The rows in the deferred indexes.
+    Indexed,
+    /// The rows not yet in them.
+    Pending,
+}
+
 /// A [`Plan`] compiled for one tenant in dialect `D`: what every statement of a read is built
 /// from (see `statements`).
 #[derive(Debug)]
@@ -156,8 +167,8 @@ pub struct Filter<D: Dialect> {
     rollup: bool,
     /// Whether a dialect added a condition of its own ([`Filter::narrow`]).
     required: bool,
-    /// Whether this is already one side of a deferred read ([`Filter::arms`]).
-    arm: bool,
+    /// Which rows it reads where the engine defers its indexes ([`Filter::arms`]).
+    side: Side,
 }
 
 impl<D: Dialect> Clone for Filter<D> {
@@ -175,7 +186,7 @@ impl<D: Dialect> Clone for Filter<D> {
             source: self.source,
             rollup: self.rollup,
             required: self.required,
-            arm: self.arm,
+            side: self.side,
         }
     }
 }
@@ -216,7 +227,7 @@ impl<D: Dialect> Filter<D> {
                 .flatten()
                 .all(Atom::in_rollups),
             required: false,
-            arm: false,
+            side: Side::All,
         }
     }
 
@@ -246,14 +257,14 @@ impl<D: Dialect> Filter<D> {
     /// index is kept at commit, so a filter of exclusions, terms and times needs no second side.
     pub(super) fn arms(&self) -> Option<(Filter<D>, Filter<D>, Deferred)> {
         let deferred = D::DEFERRED?;
-        if self.arm || (self.groups.is_empty() && self.narrowing.is_empty()) {
+        if self.side != Side::All || (self.groups.is_empty() && self.narrowing.is_empty()) {
             return None;
         }
         let mut indexed = self.clone();
-        indexed.arm = true;
+        indexed.side = Side::Indexed;
         indexed.tenant_sql = deferred.indexed;
         let mut pending = self.unnarrowed();
-        pending.arm = true;
+        pending.side = Side::Pending;
         pending.tenant_sql = deferred.pending;
         pending.source = deferred.pending_source;
         Some((indexed, pending, deferred))
@@ -334,8 +345,12 @@ impl<D: Dialect> Filter<D> {
     }
 
     /// The field of several values a statement is split on (the one with the most, up to
-    /// [`MAX_BRANCHES`]), if any.
+    /// [`MAX_BRANCHES`]), if any. The pending rows are few and walked once, in page order, with
+    /// every value tested on each: never one walk per value.
     fn driving_group(&self) -> Option<usize> {
+        if self.side == Side::Pending {
+            return None;
+        }
         self.groups
             .iter()
             .enumerate()
