@@ -98,10 +98,13 @@ WHEN NOT EXISTS (SELECT 1 FROM maintenance WHERE op = 'pseudonymise' AND tenant 
   OR NEW.hash IS NOT OLD.hash
 BEGIN SELECT RAISE(ABORT, 'audit entries are append-only: UPDATE is refused'); END;
 -- The indexer's one change: a pending entry flagged indexed, never back (a trigger of its own,
--- so its update of tens of thousands of rows is not checked column by column).
+-- so its update of tens of thousands of rows is not checked column by column). FAIL, not ABORT:
+-- a statement that may abort keeps a copy of every page it changes to undo itself with, in
+-- memory (temp_store=MEMORY), and an index step changes hundreds of MB of pages. A refused
+-- update stops at the row refused; the rows before it could only have been flagged indexed.
 CREATE TRIGGER IF NOT EXISTS entries_index_once BEFORE UPDATE OF indexed ON entries
 WHEN NOT (OLD.indexed IS NULL AND NEW.indexed IS 1)
-BEGIN SELECT RAISE(ABORT, 'audit entries are append-only: only a pending entry may be flagged indexed'); END;
+BEGIN SELECT RAISE(FAIL, 'audit entries are append-only: only a pending entry may be flagged indexed'); END;
 CREATE TRIGGER IF NOT EXISTS entries_no_delete BEFORE DELETE ON entries
 WHEN NOT EXISTS (SELECT 1 FROM maintenance WHERE op = 'prune' AND tenant = OLD.tenant AND OLD.seq <= upto)
 BEGIN SELECT RAISE(ABORT, 'audit entries are append-only: DELETE is refused'); END;
