@@ -515,3 +515,28 @@ fn a_busy_night_makes_the_intruder_faster() {
     let first_read = last + 7_000 + busy.iter().sum::<i64>() + busy[5] / 2;
     assert!(first_read < last + 3 * MINUTE, "before the crowd");
 }
+
+/// The README's walkthrough picks the histogram's highest bar at 80 columns, six hours cut at
+/// 00:00, 06:00, …: on the incident's day from 00:00 to 06:00 the only failed sign-ins are the
+/// burst's, whatever the hour the demo starts at.
+#[test]
+fn the_bursts_six_hours_hold_no_other_failed_sign_in() {
+    for hour in [0, 7, 15, 23] {
+        let now = crate::model::parse_ts(&format!("2026-12-07T{hour:02}:35:09Z")).unwrap();
+        let t = trail(now, 42);
+        let day = incident_start(now).timestamp().div_euclid(86_400) * 86_400;
+        let failed: Vec<&NewEvent> = t
+            .iter()
+            .filter(|e| {
+                let s = at(e).timestamp();
+                e.action == "user.login_failed" && (day..day + 6 * 3600).contains(&s)
+            })
+            .collect();
+        assert!(!failed.is_empty());
+        assert!(
+            failed.iter().all(|e| ip(e) == Some(INCIDENT_IP)),
+            "at {now}: {:?}",
+            failed.iter().map(|e| at(e)).collect::<Vec<_>>()
+        );
+    }
+}

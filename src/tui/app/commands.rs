@@ -195,7 +195,10 @@ impl App {
         let sp = crate::tui::views::header::spark(self, a.spark.width as usize)?;
         let counts = &sp.columns.counts;
         let peak = sp.columns.peak();
-        counts.iter().rposition(|c| *c == peak)
+        counts
+            .iter()
+            .rposition(|c| *c == peak)
+            .map(|c| sp.columns.first_of(c))
     }
 
     /// The time range of the histogram's picked column.
@@ -220,11 +223,14 @@ impl App {
     fn spark_command(&mut self, cmd: Command) -> Option<Vec<Effect>> {
         let n = self.spark_columns().unwrap_or(0);
         let c = self.chrome.spark?;
+        let step = |forward: bool| {
+            let a = self.areas();
+            crate::tui::views::header::spark(self, a.spark.width as usize)
+                .map_or(c, |sp| sp.columns.step(c, forward))
+        };
         match cmd {
-            Command::Fold | Command::Up => self.chrome.spark = Some(c.saturating_sub(1)),
-            Command::Unfold | Command::Down => {
-                self.chrome.spark = Some((c + 1).min(n.saturating_sub(1)))
-            }
+            Command::Fold | Command::Up => self.chrome.spark = Some(step(false)),
+            Command::Unfold | Command::Down => self.chrome.spark = Some(step(true)),
             Command::Top => self.chrome.spark = Some(0),
             Command::Bottom => self.chrome.spark = Some(n.saturating_sub(1)),
             Command::Details => {

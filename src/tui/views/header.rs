@@ -224,21 +224,25 @@ pub fn spark(app: &App, width: usize) -> Option<Spark> {
     if p.buckets.is_empty() || width < 3 {
         return None;
     }
-    let plain = |cols: usize| Spark {
-        columns: Columns::new(&p.buckets, cols),
+    let plain = |cols: usize, epoch_index: u64| Spark {
+        columns: Columns::new(&p.buckets, cols, epoch_index),
         left: String::new(),
         right: String::new(),
     };
     let Some(start) = p.bucket_start else {
-        return Some(plain(width - 1));
+        return Some(plain(width - 1, 0));
     };
     // Label widths first (they do not depend on the column count), then the bars between.
-    let probe = Columns::new(&p.buckets, p.buckets.len());
+    let epoch_index = u64::try_from(start.timestamp())
+        .unwrap_or(0)
+        .checked_div(p.bucket_seconds)
+        .unwrap_or(0);
+    let probe = Columns::new(&p.buckets, p.buckets.len(), epoch_index);
     let (first, last) = probe.bounds(start, p.bucket_seconds)?;
     // The last bucket runs past now; the axis ends where the time does.
     let last = last.min(app.now);
     let left = histogram::label(first, p.bucket_seconds);
-    let peak = Columns::new(&p.buckets, p.buckets.len()).peak();
+    let peak = probe.peak();
     let right_for = |peak: u64| {
         format!(
             "{} ▲{}",
@@ -251,7 +255,7 @@ pub fn spark(app: &App, width: usize) -> Option<Spark> {
     let widest = right_for(peak.max(p.buckets.iter().sum()));
     match histogram::layout(width, width_of(&left), width_of(&widest)) {
         Some(cols) => {
-            let columns = Columns::new(&p.buckets, cols);
+            let columns = Columns::new(&p.buckets, cols, epoch_index);
             let right = right_for(columns.peak());
             Some(Spark {
                 columns,
@@ -259,7 +263,7 @@ pub fn spark(app: &App, width: usize) -> Option<Spark> {
                 right,
             })
         }
-        None => Some(plain(width - 1)),
+        None => Some(plain(width - 1, epoch_index)),
     }
 }
 
