@@ -116,10 +116,12 @@ async fn ingest(urls: &[String], token: &str, n: u64) -> Vec<Instant> {
     let next = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicU64::new(0));
     let tenths = Arc::new(std::sync::Mutex::new(Vec::with_capacity(10)));
+    // How long each batch waited for its 201: an index step holds the one writer.
+    let acks = Arc::new(std::sync::Mutex::new(Vec::new()));
     let http = reqwest::Client::new();
     let mut producers = Vec::new();
     for _ in 0..PRODUCERS {
-        let (next, done, tenths) = (next.clone(), done.clone(), tenths.clone());
+        let (next, done, tenths, acks) = (next.clone(), done.clone(), tenths.clone(), acks.clone());
         let (http, urls, token) = (http.clone(), urls.to_vec(), token.to_string());
         producers.push(tokio::spawn(async move {
             loop {
@@ -128,15 +130,18 @@ async fn ingest(urls: &[String], token: &str, n: u64) -> Vec<Instant> {
                     return;
                 }
                 let url = &urls[usize::try_from(b).unwrap() % urls.len()];
+                let body = batch(b, n, base_ms);
+                let posted = Instant::now();
                 let r = http
                     .post(format!("{url}/v1/events"))
                     .bearer_auth(&token)
                     .header("content-type", "application/json")
-                    .body(batch(b, n, base_ms))
+                    .body(body)
                     .send()
                     .await
                     .unwrap();
                 assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+                acks.lock().unwrap().push(posted.elapsed());
                 let sent = (BATCH).min(n - b * BATCH);
                 let before = done.fetch_add(sent, Ordering::Relaxed);
                 let mut t = tenths.lock().unwrap();
@@ -158,6 +163,15 @@ async fn ingest(urls: &[String], token: &str, n: u64) -> Vec<Instant> {
     }
     finished.store(true, Ordering::Relaxed);
     sampler.await.unwrap();
+    let mut acks = Arc::try_unwrap(acks).unwrap().into_inner().unwrap();
+    acks.sort();
+    println!(
+        "acknowledgement of a batch of {BATCH}: {:.1} / {:.1} / {:.1} ms p50 / p99 / max ({} batches)",
+        percentile(&acks, 0.5),
+        percentile(&acks, 0.99),
+        acks.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+        acks.len()
+    );
     Arc::try_unwrap(tenths).unwrap().into_inner().unwrap()
 }
 
