@@ -66,10 +66,13 @@ impl Histogram {
     ) -> Result<Histogram, StoreError> {
         let (qfrom, qto) = range;
         let from = qfrom.or(extent.min);
-        let to = qto.or(if qfrom.is_some() {
-            Some(now.timestamp_millis())
-        } else {
-            extent.max
+        // A range open at its end runs to now, or to the newest match when that is later (a
+        // producer's clock ahead of ours, the log's own record of a prune written after `now`):
+        // the bars always add up to the total.
+        let to = qto.or(match (qfrom, extent.max) {
+            (Some(_), Some(max)) => Some(max.max(now.timestamp_millis())),
+            (Some(_), None) => Some(now.timestamp_millis()),
+            (None, max) => max,
         });
         let (Some(from), Some(to)) = (from, to) else {
             return Ok(Histogram::Drawn(Stats {
@@ -171,6 +174,38 @@ mod tests {
     fn buckets_are_readable_widths() {
         assert_eq!(bucket_seconds(7 * 86_400_000, 60), 3 * 3600);
         assert_eq!(bucket_seconds(3_600_000, 60), 60);
+    }
+
+    #[test]
+    fn a_range_open_at_its_end_reaches_a_match_later_than_now() {
+        let now = from_millis(10 * 3_600_000);
+        let extent = Extent {
+            total: 2,
+            min: Some(9 * 3_600_000),
+            max: Some(12 * 3_600_000),
+        };
+        let Histogram::Count(frame) =
+            Histogram::new(extent, (Some(9 * 3_600_000), None), now, 60).unwrap()
+        else {
+            panic!("2 matches are counted")
+        };
+        let last = frame.bar_of(12 * 3_600_000);
+        let stats = frame.stats([(0, 1), (last, 1)]);
+        assert_eq!(stats.buckets.iter().map(|b| b.count).sum::<u64>(), 2);
+        // Without a later match it ends at now.
+        let early = Extent {
+            max: Some(9 * 3_600_000 + 1),
+            ..extent
+        };
+        let Histogram::Count(frame) =
+            Histogram::new(early, (Some(9 * 3_600_000), None), now, 60).unwrap()
+        else {
+            panic!("2 matches are counted")
+        };
+        assert_eq!(
+            frame.bar_of(10 * 3_600_000),
+            i64::try_from(frame.stats([]).buckets.len()).unwrap() - 1
+        );
     }
 
     #[test]
