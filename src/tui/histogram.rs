@@ -76,10 +76,7 @@ impl Columns {
                 .find(|i| self.spans[*i] != *here)
                 .unwrap_or(c)
         } else {
-            match (0..c).rev().find(|i| self.spans[*i] != *here) {
-                Some(prev) => self.first_of(prev),
-                None => self.first_of(c),
-            }
+            self.first_of((0..c).rev().find(|i| self.spans[*i] != *here).unwrap_or(c))
         }
     }
 

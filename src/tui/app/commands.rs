@@ -175,15 +175,15 @@ impl App {
         Vec::new()
     }
 
-    /// How many columns the histogram has on screen (`None` when it is not shown).
-    fn spark_columns(&self) -> Option<usize> {
+    /// The histogram's columns on screen (`None` when it is not shown or has none).
+    fn spark_columns(&self) -> Option<crate::tui::histogram::Columns> {
         let a = self.areas();
         if a.spark.height == 0 {
             return None;
         }
         crate::tui::views::header::spark(self, a.spark.width as usize)
-            .map(|s| s.columns.len())
-            .filter(|n| *n > 0)
+            .map(|s| s.columns)
+            .filter(|c| !c.is_empty())
     }
 
     /// The histogram's highest column (the last of equals), when it is on screen.
@@ -221,13 +221,10 @@ impl App {
     /// Histogram meanings of a command while it has the focus; `None` when the command is not
     /// the histogram's (it then leaves the focus and acts as anywhere else).
     fn spark_command(&mut self, cmd: Command) -> Option<Vec<Effect>> {
-        let n = self.spark_columns().unwrap_or(0);
+        let columns = self.spark_columns();
+        let n = columns.as_ref().map_or(0, |cols| cols.len());
         let c = self.chrome.spark?;
-        let step = |forward: bool| {
-            let a = self.areas();
-            crate::tui::views::header::spark(self, a.spark.width as usize)
-                .map_or(c, |sp| sp.columns.step(c, forward))
-        };
+        let step = |forward: bool| columns.as_ref().map_or(c, |cols| cols.step(c, forward));
         match cmd {
             Command::Fold | Command::Up => self.chrome.spark = Some(step(false)),
             Command::Unfold | Command::Down => self.chrome.spark = Some(step(true)),
